@@ -1,0 +1,1 @@
+# The ACL engine (issue "ACL engine") adds its files here.

@@ -1,0 +1,39 @@
+/* Shared pieces of the capsid command. */
+#ifndef CAPSID_CLI_H
+#define CAPSID_CLI_H
+
+#include "capsid-common.h"
+
+/* Exit statuses of `capsid run` (the contract in cli/help.c). */
+#define CLI_EXIT_TIMEOUT 124
+#define CLI_EXIT_CAPSID 125
+#define CLI_EXIT_NOEXEC 126
+#define CLI_EXIT_NOTFOUND 127
+
+int cli_cmd_run(int argc, char** argv);
+int cli_cmd_batch(int argc, char** argv);
+
+/* The status `capsid run` exits with for a result. */
+int cli_exit_status(const capsid_result_t* r);
+
+/* Help texts. */
+void cli_help_main(void);
+void cli_help_run(void);
+void cli_help_batch(void);
+
+/* Progress line on stderr (only drawn when stderr is a terminal). */
+typedef struct cli_progress_s {
+  int enabled;
+  uint64_t start_ns;
+  uint64_t last_draw_ns;
+  long total;  /* -1: unknown */
+  long done;
+  long failed;
+  long running;
+} cli_progress_t;
+
+void cli_progress_init(cli_progress_t* p, int requested, long total);
+void cli_progress_draw(cli_progress_t* p, int force);
+void cli_progress_end(cli_progress_t* p);
+
+#endif

@@ -1,0 +1,310 @@
+/* capsid run: one job, output passed through or one JSON result. */
+#include "cli.h"
+
+#include "args.h"
+#include "resultline.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+enum {
+  OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
+  OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
+  OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP
+};
+
+static const cli_option_t run_options[] = {
+    {'p', "policy", 1, OPT_POLICY},
+    {'C', "cwd", 1, OPT_CWD},
+    {'w', "writable-root", 1, OPT_WRITABLE},
+    {'r', "read-only", 1, OPT_READ_ONLY},
+    {'n', "network", 0, OPT_NETWORK},
+    {'t', "timeout", 1, OPT_TIMEOUT},
+    {'m', "memory-limit", 1, OPT_MEMORY},
+    {0, "max-processes", 1, OPT_MAXPROC},
+    {0, "output-limit", 1, OPT_OUTPUT_LIMIT},
+    {'e', "env", 1, OPT_ENV},
+    {0, "clear-env", 0, OPT_CLEAR_ENV},
+    {0, "mode", 1, OPT_MODE},
+    {0, "json", 0, OPT_JSON},
+    {0, "stdin-file", 1, OPT_STDIN_FILE},
+    {'h', "help", 0, OPT_HELP},
+    {0, NULL, 0, 0}};
+
+typedef struct run_ctx_s {
+  int json;
+  capsid_result_t result;
+  int done;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  capsid_job_t* job;
+} run_ctx_t;
+
+
+int cli_exit_status(const capsid_result_t* r) {
+  switch (r->error.code) {
+  case 0:
+    break;
+  case CAPSID_ENOTFOUND:
+    return CLI_EXIT_NOTFOUND;
+  case CAPSID_ENOEXEC:
+    return CLI_EXIT_NOEXEC;
+  default:
+    return CLI_EXIT_CAPSID;
+  }
+  if (r->timed_out)
+    return CLI_EXIT_TIMEOUT;
+  if (r->signal != 0)
+    return 128 + r->signal;
+  return r->exit_code;
+}
+
+
+static void write_all(int fd, const char* p, size_t len) {
+  ssize_t n;
+
+  while (len > 0) {
+    n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return; /* our reader went away; the job's result still counts */
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+
+static void on_output(capsid_job_t* job, int stream, const char* bytes,
+                      size_t len, void* data) {
+  run_ctx_t* ctx = data;
+
+  (void)job;
+  if (!ctx->json)
+    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes, len);
+}
+
+
+static void on_exit_cb(capsid_job_t* job, capsid_result_t* result,
+                       void* data) {
+  run_ctx_t* ctx = data;
+
+  (void)job;
+  capsid_result_move(&ctx->result, result);
+  ctx->done = 1;
+  ctx->job = NULL;
+  uv_close((uv_handle_t*)&ctx->sigint, NULL);
+  uv_close((uv_handle_t*)&ctx->sigterm, NULL);
+}
+
+
+static void on_signal(uv_signal_t* handle, int signum) {
+  run_ctx_t* ctx = handle->data;
+
+  (void)signum;
+  /* The job runs in its own session, so the terminal's ^C reaches only
+   * capsid; pass it on as a kill of the whole job. */
+  if (ctx->job != NULL)
+    capsid_job_kill(ctx->job);
+}
+
+
+static int read_file(const char* path, char** data, size_t* len) {
+  FILE* f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  capsid__buf_t b = {0};
+  char chunk[65536];
+  size_t n;
+
+  if (f == NULL)
+    return -1;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    if (capsid__buf_append(&b, chunk, n) != 0)
+      break;
+  if (f != stdin)
+    fclose(f);
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}
+
+
+static int parse_mode(const char* s, capsid_mode_t* mode) {
+  if (strcmp(s, "auto") == 0)
+    *mode = CAPSID_MODE_AUTO;
+  else if (strcmp(s, "elevated") == 0)
+    *mode = CAPSID_MODE_ELEVATED;
+  else if (strcmp(s, "unprivileged") == 0)
+    *mode = CAPSID_MODE_UNPRIVILEGED;
+  else
+    return -1;
+  return 0;
+}
+
+
+int cli_cmd_run(int argc, char** argv) {
+  capsid__strv_t writable = {0}, read_only = {0}, env = {0};
+  capsid_job_spec_t spec;
+  capsid_runtime_t* rt = NULL;
+  capsid_runtime_options_t opts;
+  cli_args_t a;
+  run_ctx_t ctx;
+  uint64_t n;
+  char* stdin_data = NULL;
+  size_t stdin_len = 0;
+  int opt, status = CLI_EXIT_CAPSID, rc;
+
+  memset(&spec, 0, sizeof(spec));
+  memset(&ctx, 0, sizeof(ctx));
+  spec.network = -1;
+  cli_args_init(&a, "capsid run", argc, argv);
+  while ((opt = cli_args_next(&a, run_options)) > 0) {
+    switch (opt) {
+    case OPT_POLICY:
+      spec.policy = a.value;
+      break;
+    case OPT_CWD:
+      spec.cwd = a.value;
+      break;
+    case OPT_WRITABLE:
+      capsid__strv_push(&writable, a.value);
+      break;
+    case OPT_READ_ONLY:
+      capsid__strv_push(&read_only, a.value);
+      break;
+    case OPT_NETWORK:
+      spec.network = 1;
+      break;
+    case OPT_TIMEOUT:
+      if (capsid_parse_duration(a.value, &spec.timeout_ms) != 0) {
+        fprintf(stderr, "capsid run: --timeout: \"%s\" is not a duration "
+                "(examples: 500ms, 10s, 2m)\n", a.value);
+        goto done;
+      }
+      break;
+    case OPT_MEMORY:
+      if (capsid_parse_size(a.value, &spec.memory_limit) != 0) {
+        fprintf(stderr, "capsid run: --memory-limit: \"%s\" is not a size "
+                "(examples: 64M, 2G)\n", a.value);
+        goto done;
+      }
+      break;
+    case OPT_MAXPROC:
+      if (capsid_parse_size(a.value, &n) != 0 || n > (1u << 22)) {
+        fprintf(stderr, "capsid run: --max-processes: \"%s\" is not a "
+                "number of processes\n", a.value);
+        goto done;
+      }
+      spec.max_processes = (uint32_t)n;
+      break;
+    case OPT_OUTPUT_LIMIT:
+      if (capsid_parse_size(a.value, &spec.output_limit) != 0 ||
+          spec.output_limit == 0) {
+        fprintf(stderr, "capsid run: --output-limit: \"%s\" is not a "
+                "positive size (examples: 64k, 1M)\n", a.value);
+        goto done;
+      }
+      break;
+    case OPT_ENV:
+      if (strchr(a.value, '=') == NULL || a.value[0] == '=') {
+        fprintf(stderr, "capsid run: --env: \"%s\" must have the form "
+                "NAME=VALUE\n", a.value);
+        goto done;
+      }
+      capsid__strv_push(&env, a.value);
+      break;
+    case OPT_CLEAR_ENV:
+      spec.env_mode = CAPSID_ENV_REPLACE;
+      break;
+    case OPT_MODE:
+      if (parse_mode(a.value, &spec.mode) != 0) {
+        fprintf(stderr, "capsid run: --mode: \"%s\" is not one of auto, "
+                "elevated, unprivileged\n", a.value);
+        goto done;
+      }
+      break;
+    case OPT_JSON:
+      ctx.json = 1;
+      break;
+    case OPT_STDIN_FILE:
+      if (read_file(a.value, &stdin_data, &stdin_len) != 0) {
+        fprintf(stderr, "capsid run: --stdin-file: cannot read \"%s\": %s\n",
+                a.value, strerror(errno));
+        goto done;
+      }
+      break;
+    case OPT_HELP:
+      cli_help_run();
+      status = 0;
+      goto done;
+    }
+  }
+  if (opt < 0) {
+    status = CLI_EXIT_CAPSID;
+    goto done;
+  }
+  if (a.index >= argc) {
+    fprintf(stderr, "capsid run: no program given (usage: capsid run "
+            "[options] [--] PROGRAM [ARG...])\n");
+    goto done;
+  }
+  spec.argv = (const char* const*)(argv + a.index);
+  spec.writable_roots = (const char* const*)writable.v;
+  spec.read_only_paths = (const char* const*)read_only.v;
+  spec.env = (const char* const*)env.v;
+  spec.stdin_data = stdin_data;
+  spec.stdin_len = stdin_len;
+  spec.on_output = on_output;
+
+  memset(&opts, 0, sizeof(opts));
+  opts.max_concurrency = 1;
+  opts.worker_threads = 1;
+  rc = capsid_runtime_new(&opts, &rt);
+  if (rc != 0) {
+    fprintf(stderr, "capsid run: cannot start: %s\n", capsid_strerror(rc));
+    goto done;
+  }
+  uv_signal_init(capsid_runtime_loop(rt), &ctx.sigint);
+  uv_signal_init(capsid_runtime_loop(rt), &ctx.sigterm);
+  ctx.sigint.data = ctx.sigterm.data = &ctx;
+  uv_signal_start(&ctx.sigint, on_signal, SIGINT);
+  uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
+  rc = capsid_job_start(rt, &spec, on_exit_cb, &ctx, &ctx.job);
+  if (rc != 0) {
+    fprintf(stderr, "capsid run: %s\n", capsid_strerror(rc));
+    uv_close((uv_handle_t*)&ctx.sigint, NULL);
+    uv_close((uv_handle_t*)&ctx.sigterm, NULL);
+    goto done;
+  }
+  capsid_runtime_run(rt);
+
+  if (ctx.json) {
+    json_t* obj = cli_result_json(NULL, 0, &ctx.result);
+    cli_print_json_line(obj);
+    json_decref(obj);
+  } else if (ctx.result.error.code != 0) {
+    char msg[2048];
+    fprintf(stderr, "capsid: %s\n",
+            capsid_error_format(&ctx.result.error, msg, sizeof(msg)));
+  } else if (ctx.result.timed_out) {
+    fprintf(stderr, "capsid: timed out after %llu ms; the job's processes "
+            "were killed\n", (unsigned long long)spec.timeout_ms);
+  }
+  status = cli_exit_status(&ctx.result);
+
+done:
+  if (rt != NULL)
+    capsid_runtime_close(rt, NULL, NULL);
+  capsid_result_free(&ctx.result);
+  capsid__strv_free(&writable);
+  capsid__strv_free(&read_only);
+  capsid__strv_free(&env);
+  capsid__free(stdin_data);
+  return status;
+}

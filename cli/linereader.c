@@ -1,0 +1,232 @@
+#include "linereader.h"
+
+#include "jobline.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cli_linereader_s {
+  uv_async_t async;
+  uv_thread_t thread;
+  uv_mutex_t mutex;
+  uv_cond_t cond;
+  int fd;
+  unsigned capacity;
+  unsigned count;
+  cli_line_t* head;
+  cli_line_t* tail;
+  int eof;
+  int stopping;
+  int joined;
+  void (*on_ready)(cli_linereader_t* r, void* data);
+  void* data;
+};
+
+
+static void push(cli_linereader_t* r, cli_line_t* line) {
+  uv_mutex_lock(&r->mutex);
+  while (r->count >= r->capacity && !r->stopping)
+    uv_cond_wait(&r->cond, &r->mutex);
+  if (r->stopping) {
+    uv_mutex_unlock(&r->mutex);
+    capsid__free(line);
+    return;
+  }
+  if (r->tail != NULL)
+    r->tail->next = line;
+  else
+    r->head = line;
+  r->tail = line;
+  r->count++;
+  uv_mutex_unlock(&r->mutex);
+  uv_async_send(&r->async);
+}
+
+
+static cli_line_t* make_line(const char* text, size_t len, long number) {
+  cli_line_t* line = capsid__malloc(sizeof(*line) + len + 1);
+
+  if (line == NULL)
+    return NULL;
+  memset(line, 0, sizeof(*line));
+  line->number = number;
+  line->len = len;
+  memcpy(line->text, text, len);
+  line->text[len] = '\0';
+  return line;
+}
+
+
+static int is_blank(const char* s, size_t len) {
+  size_t i;
+
+  for (i = 0; i < len; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return 0;
+  return 1;
+}
+
+
+static void emit(cli_linereader_t* r, capsid__buf_t* acc, long number,
+                 int too_long) {
+  cli_line_t* line;
+
+  if (!too_long && is_blank(acc->data ? acc->data : "", acc->len))
+    return; /* blank lines separate nothing and are not jobs */
+  line = make_line(too_long ? "" : acc->data, too_long ? 0 : acc->len,
+                   number);
+  if (line == NULL)
+    return;
+  line->too_long = too_long;
+  push(r, line);
+}
+
+
+static void reader_main(void* arg) {
+  cli_linereader_t* r = arg;
+  capsid__buf_t acc = {0};
+  char chunk[65536];
+  long number = 1;
+  int too_long = 0;
+  ssize_t n;
+  char* p;
+  char* nl;
+  size_t take;
+
+  for (;;) {
+    n = read(r->fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n < 0) {
+        cli_line_t* line = make_line("", 0, number);
+        if (line != NULL) {
+          line->read_error = errno;
+          push(r, line);
+        }
+      } else if (acc.len > 0 || too_long) {
+        emit(r, &acc, number, too_long);
+      }
+      break;
+    }
+    p = chunk;
+    while (n > 0) {
+      nl = memchr(p, '\n', (size_t)n);
+      take = nl ? (size_t)(nl - p) : (size_t)n;
+      if (!too_long) {
+        if (acc.len + take > CLI_MAX_LINE) {
+          too_long = 1;
+          capsid__buf_free(&acc);
+        } else if (capsid__buf_append(&acc, p, take) != 0) {
+          too_long = 1; /* out of memory: refuse the line, keep going */
+          capsid__buf_free(&acc);
+        }
+      }
+      if (nl == NULL)
+        break;
+      emit(r, &acc, number, too_long);
+      number++;
+      too_long = 0;
+      acc.len = 0;
+      n -= (ssize_t)(take + 1);
+      p = nl + 1;
+    }
+    uv_mutex_lock(&r->mutex);
+    if (r->stopping) {
+      uv_mutex_unlock(&r->mutex);
+      break;
+    }
+    uv_mutex_unlock(&r->mutex);
+  }
+  capsid__buf_free(&acc);
+  uv_mutex_lock(&r->mutex);
+  r->eof = 1;
+  uv_mutex_unlock(&r->mutex);
+  uv_async_send(&r->async);
+}
+
+
+static void async_cb(uv_async_t* handle) {
+  cli_linereader_t* r = handle->data;
+
+  r->on_ready(r, r->data);
+}
+
+
+int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,
+                         void (*on_ready)(cli_linereader_t* r, void* data),
+                         void* data, cli_linereader_t** out) {
+  cli_linereader_t* r = capsid__calloc(1, sizeof(*r));
+
+  if (r == NULL)
+    return CAPSID_ENOMEM;
+  r->fd = fd;
+  r->capacity = capacity ? capacity : 1;
+  r->on_ready = on_ready;
+  r->data = data;
+  uv_mutex_init(&r->mutex);
+  uv_cond_init(&r->cond);
+  uv_async_init(loop, &r->async, async_cb);
+  r->async.data = r;
+  if (uv_thread_create(&r->thread, reader_main, r) != 0) {
+    uv_close((uv_handle_t*)&r->async, NULL);
+    r->joined = 1;
+    r->eof = 1;
+  }
+  *out = r;
+  return 0;
+}
+
+
+cli_line_t* cli_linereader_take(cli_linereader_t* r, int* eof) {
+  cli_line_t* line;
+
+  uv_mutex_lock(&r->mutex);
+  line = r->head;
+  if (line != NULL) {
+    r->head = line->next;
+    if (r->head == NULL)
+      r->tail = NULL;
+    r->count--;
+    uv_cond_signal(&r->cond);
+  }
+  *eof = line == NULL && r->eof;
+  uv_mutex_unlock(&r->mutex);
+  return line;
+}
+
+
+static void reader_closed(uv_handle_t* handle) {
+  cli_linereader_t* r = handle->data;
+  cli_line_t* line;
+
+  while ((line = r->head) != NULL) {
+    r->head = line->next;
+    capsid__free(line);
+  }
+  uv_cond_destroy(&r->cond);
+  uv_mutex_destroy(&r->mutex);
+  capsid__free(r);
+}
+
+
+void cli_linereader_close(cli_linereader_t* r) {
+  int eof;
+
+  uv_mutex_lock(&r->mutex);
+  r->stopping = 1;
+  eof = r->eof;
+  uv_cond_broadcast(&r->cond);
+  uv_mutex_unlock(&r->mutex);
+  /* A thread still blocked in read() on a terminal or an idle pipe cannot
+   * be woken portably; only join it when it has finished. An unfinished
+   * reader only happens when capsid is interrupted, and the process exits
+   * right after. */
+  if (!r->joined && eof) {
+    uv_thread_join(&r->thread);
+    r->joined = 1;
+  }
+  if (!uv_is_closing((uv_handle_t*)&r->async))
+    uv_close((uv_handle_t*)&r->async, r->joined ? reader_closed : NULL);
+}

@@ -1,0 +1,206 @@
+#include "resultline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is invalid:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid. */
+static size_t utf8_seq(const unsigned char* s, size_t left) {
+  unsigned c = s[0];
+  size_t n, i;
+  unsigned cp;
+
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
+  if (left < n)
+    return 0;
+  for (i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+
+int cli_utf8_valid(const char* s, size_t len) {
+  size_t i = 0, n;
+
+  while (i < len) {
+    n = utf8_seq((const unsigned char*)s + i, len - i);
+    if (n == 0)
+      return 0;
+    i += n;
+  }
+  return 1;
+}
+
+
+char* cli_utf8_lossy(const char* s, size_t len, size_t* out_len) {
+  capsid__buf_t b = {0};
+  size_t i = 0, n;
+
+  while (i < len) {
+    n = utf8_seq((const unsigned char*)s + i, len - i);
+    if (n == 0) {
+      if (capsid__buf_append(&b, "\xEF\xBF\xBD", 3) != 0)
+        goto oom;
+      i++;
+      continue;
+    }
+    if (capsid__buf_append(&b, s + i, n) != 0)
+      goto oom;
+    i += n;
+  }
+  if (b.data == NULL && capsid__buf_append(&b, "", 0) != 0)
+    goto oom;
+  *out_len = b.len;
+  return b.data;
+
+oom:
+  capsid__buf_free(&b);
+  return NULL;
+}
+
+
+char* cli_base64(const char* s, size_t len) {
+  static const char tbl[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char* p = (const unsigned char*)s;
+  char* out = capsid__malloc((len + 2) / 3 * 4 + 1);
+  size_t i, o = 0;
+  unsigned v;
+
+  if (out == NULL)
+    return NULL;
+  for (i = 0; i + 2 < len; i += 3) {
+    v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+    out[o++] = tbl[v >> 18];
+    out[o++] = tbl[(v >> 12) & 63];
+    out[o++] = tbl[(v >> 6) & 63];
+    out[o++] = tbl[v & 63];
+  }
+  if (i < len) {
+    v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
+    out[o++] = tbl[v >> 18];
+    out[o++] = tbl[(v >> 12) & 63];
+    out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+    out[o++] = '=';
+  }
+  out[o] = '\0';
+  return out;
+}
+
+
+static void set_output(json_t* obj, const char* name,
+                       const capsid_output_t* o) {
+  char key[32];
+  size_t n = 0;
+  char* text;
+
+  if (o->data == NULL || o->len == 0) {
+    json_object_set_new(obj, name, json_string(""));
+    return;
+  }
+  if (cli_utf8_valid(o->data, o->len)) {
+    json_object_set_new(obj, name, json_stringn(o->data, o->len));
+    return;
+  }
+  text = cli_utf8_lossy(o->data, o->len, &n);
+  json_object_set_new(obj, name, text ? json_stringn(text, n) : json_null());
+  capsid__free(text);
+  snprintf(key, sizeof(key), "%s_b64", name);
+  text = cli_base64(o->data, o->len);
+  json_object_set_new(obj, key, text ? json_string(text) : json_null());
+  capsid__free(text);
+}
+
+
+json_t* cli_error_json(const capsid_error_t* err, long line) {
+  json_t* e = json_object();
+  char msg[2048];
+
+  json_object_set_new(e, "code", json_string(capsid_err_name(err->code)));
+  capsid_error_format(err, msg, sizeof(msg));
+  /* The message of a bad path or field may hold any bytes. */
+  if (cli_utf8_valid(msg, strlen(msg))) {
+    json_object_set_new(e, "message", json_string(msg));
+  } else {
+    size_t n = 0;
+    char* lossy = cli_utf8_lossy(msg, strlen(msg), &n);
+    json_object_set_new(e, "message", lossy ? json_stringn(lossy, n)
+                                            : json_null());
+    capsid__free(lossy);
+  }
+  if (line > 0)
+    json_object_set_new(e, "line", json_integer(line));
+  if (err->field != NULL && cli_utf8_valid(err->field, strlen(err->field)))
+    json_object_set_new(e, "field", json_string(err->field));
+  json_object_set_new(e, "stage", json_string(capsid_stage_name(err->stage)));
+  if (err->path != NULL && cli_utf8_valid(err->path, strlen(err->path)))
+    json_object_set_new(e, "path", json_string(err->path));
+  if (err->os_error != 0)
+    json_object_set_new(e, "os_error", json_integer(err->os_error));
+  return e;
+}
+
+
+json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
+  json_t* obj = json_object();
+
+  json_object_set(obj, "id", id ? id : json_null());
+  if (line > 0)
+    json_object_set_new(obj, "line", json_integer(line));
+  /* No exit code when the job never ran or a signal ended it. */
+  json_object_set_new(obj, "exit_code",
+                      r->error.code == 0 && r->signal == 0
+                          ? json_integer(r->exit_code)
+                          : json_null());
+  json_object_set_new(obj, "signal",
+                      r->signal ? json_integer(r->signal) : json_null());
+  json_object_set_new(obj, "timed_out", json_boolean(r->timed_out));
+  json_object_set_new(obj, "oom", json_boolean(r->oom));
+  json_object_set_new(obj, "killed", json_boolean(r->killed));
+  json_object_set_new(obj, "duration_ms", json_real(r->wall_ms));
+  json_object_set_new(obj, "cpu_ms",
+                      json_real(r->user_cpu_ms + r->sys_cpu_ms));
+  json_object_set_new(obj, "peak_memory", r->peak_memory >= 0
+                                              ? json_integer(r->peak_memory)
+                                              : json_null());
+  json_object_set_new(obj, "mode", json_string(capsid_mode_name(r->mode)));
+  set_output(obj, "stdout", &r->out);
+  set_output(obj, "stderr", &r->err);
+  json_object_set_new(obj, "stdout_truncated", json_boolean(r->out.truncated));
+  json_object_set_new(obj, "stderr_truncated", json_boolean(r->err.truncated));
+  json_object_set_new(obj, "stdout_dropped", json_integer((json_int_t)r->out.dropped));
+  json_object_set_new(obj, "stderr_dropped", json_integer((json_int_t)r->err.dropped));
+  json_object_set_new(obj, "error", r->error.code != 0
+                                        ? cli_error_json(&r->error, line)
+                                        : json_null());
+  return obj;
+}
+
+
+int cli_print_json_line(json_t* obj) {
+  char* text = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  int rc = 0;
+
+  if (text == NULL)
+    return -1;
+  if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF ||
+      fflush(stdout) == EOF)
+    rc = -1;
+  free(text);
+  return rc;
+}

@@ -1,0 +1,30 @@
+/* One result of the batch format, as a single line of JSON:
+ *
+ *   {"id":"a1","line":1,"exit_code":0,"signal":null,"timed_out":false,
+ *    "oom":false,"killed":false,"duration_ms":12.5,"cpu_ms":3.1,
+ *    "peak_memory":1234,"mode":"none","stdout":"...","stderr":"...",
+ *    "stdout_truncated":false,"stderr_truncated":false,
+ *    "stdout_dropped":0,"stderr_dropped":0,"error":null}
+ *
+ * Output that is not valid UTF-8 is given twice: "stdout" with each bad
+ * byte replaced by U+FFFD, and "stdout_b64" with the exact bytes. */
+#ifndef CAPSID_CLI_RESULTLINE_H
+#define CAPSID_CLI_RESULTLINE_H
+
+#include "capsid-common.h"
+
+#include <jansson.h>
+
+/* Builds the object. id may be NULL; line <= 0 omits "line". */
+json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r);
+/* The error object {code, message, line, field, stage, path, os_error}. */
+json_t* cli_error_json(const capsid_error_t* err, long line);
+/* Writes obj as one line to stdout and flushes. Returns 0 or -1. */
+int cli_print_json_line(json_t* obj);
+
+/* Exposed for tests. */
+int cli_utf8_valid(const char* s, size_t len);
+char* cli_utf8_lossy(const char* s, size_t len, size_t* out_len);
+char* cli_base64(const char* s, size_t len);
+
+#endif

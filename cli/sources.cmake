@@ -1,0 +1,10 @@
+set(CAPSID_CLI_SOURCES
+  cli/args.c
+  cli/cmd-batch.c
+  cli/cmd-run.c
+  cli/help.c
+  cli/jobline.c
+  cli/linereader.c
+  cli/main.c
+  cli/progress.c
+  cli/resultline.c)

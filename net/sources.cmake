@@ -1,0 +1,1 @@
+# Network lockdown adds its files here.

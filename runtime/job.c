@@ -1,0 +1,398 @@
+/* One job's state machine:
+ *
+ *   queued -> running (resolve, pipes, spawn, capture, timeout)
+ *          -> main process exits: the rest of its tree is killed
+ *          -> output drained to EOF (or the drain deadline passes)
+ *          -> closing (every handle closed) -> callback -> freed
+ *
+ * A job that fails before it runs goes straight to closing, and its
+ * callback still comes from the loop, never from inside capsid_job_start. */
+#include "runtime-int.h"
+
+#include "env.h"
+
+#include <string.h>
+
+static void job_close_all(capsid_job_t* job);
+
+
+static int fail(capsid_job_t* job, int code, int stage, const char* field,
+                const char* message) {
+  return capsid__error_set(&job->result.error, code, stage, 0, NULL, field,
+                           "%s", message);
+}
+
+
+int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                    capsid_exit_cb on_exit, void* data, capsid_job_t** out) {
+  capsid_job_t* job;
+  int rc = 0;
+
+  *out = NULL;
+  job = capsid__calloc(1, sizeof(*job));
+  if (job == NULL)
+    return CAPSID_ENOMEM;
+  job->rt = rt;
+  job->on_exit = on_exit;
+  job->on_output = spec->on_output;
+  job->data = data;
+  job->env_mode = spec->env_mode;
+  job->network = spec->network;
+  job->mode = spec->mode;
+  job->timeout_ms = spec->timeout_ms;
+  job->memory_limit = spec->memory_limit;
+  job->max_processes = spec->max_processes;
+  job->output_limit =
+      spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
+  job->result.peak_memory = -1;
+  job->result.mode = CAPSID_MODE_NONE;
+  capsid__list_init(&job->link);
+
+  rc = capsid__strv_copy(&job->argv, spec->argv);
+  if (rc == 0)
+    rc = capsid__strv_copy(&job->env_vars, spec->env);
+  if (rc == 0)
+    rc = capsid__strv_copy(&job->extra_writable, spec->writable_roots);
+  if (rc == 0)
+    rc = capsid__strv_copy(&job->extra_read_only, spec->read_only_paths);
+  if (rc == 0 && spec->cwd != NULL && (job->cwd = capsid__strdup(spec->cwd)) == NULL)
+    rc = CAPSID_ENOMEM;
+  if (rc == 0 && spec->stdin_len > 0) {
+    job->stdin_data = capsid__malloc(spec->stdin_len);
+    if (job->stdin_data == NULL)
+      rc = CAPSID_ENOMEM;
+    else
+      memcpy(job->stdin_data, spec->stdin_data, spec->stdin_len);
+    job->stdin_len = spec->stdin_len;
+  }
+  if (rc != 0)
+    goto fail;
+
+  /* Spec errors are found here but reported through the callback, like
+   * every other failure of a job. */
+  if (job->argv.n == 0 || job->argv.v[0][0] == '\0')
+    fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "argv",
+         "argv must name a program to run");
+  else if (spec->mode > CAPSID_MODE_UNPRIVILEGED)
+    fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "mode",
+         "mode must be auto, elevated or unprivileged");
+  else if (spec->env_mode != CAPSID_ENV_INHERIT &&
+           spec->env_mode != CAPSID_ENV_REPLACE)
+    fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "env_mode",
+         "env_mode must be inherit or replace");
+  else if (spec->network < -1 || spec->network > 1)
+    fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "network",
+         "network must be -1, 0 or 1");
+  else
+    capsid__policy_parse(spec->policy, &job->policy, &job->result.error);
+  *out = job;
+  return 0;
+
+fail:
+  capsid__strv_free(&job->argv);
+  capsid__strv_free(&job->env_vars);
+  capsid__strv_free(&job->extra_writable);
+  capsid__strv_free(&job->extra_read_only);
+  capsid__free(job->cwd);
+  capsid__free(job->stdin_data);
+  capsid__free(job);
+  return rc;
+}
+
+
+static void job_free(capsid_job_t* job) {
+  capsid__strv_free(&job->argv);
+  capsid__strv_free(&job->env_vars);
+  capsid__strv_free(&job->extra_writable);
+  capsid__strv_free(&job->extra_read_only);
+  capsid__strv_free(&job->envp);
+  capsid__free(job->cwd);
+  capsid__free(job->stdin_data);
+  capsid__free(job->program);
+  capsid__policy_free(&job->policy);
+  capsid__sandbox_free(&job->sandbox);
+  capsid_result_free(&job->result);
+  capsid__free(job);
+}
+
+
+/* Everything is closed: hand the result to the caller and free the job. */
+static void job_complete(capsid_job_t* job) {
+  capsid_runtime_t* rt = job->rt;
+  capsid__capture_t* cap = &job->capture;
+
+  if (!job->capture_live) {
+    /* Never got as far as pipes: still give empty, valid outputs. */
+    capsid__outbuf_init(&cap->out_buf, 0);
+    capsid__outbuf_init(&cap->err_buf, 0);
+  }
+  if (capsid__capture_finish(cap, &job->result.out, &job->result.err) != 0 &&
+      job->result.error.code == 0)
+    fail(job, CAPSID_ENOMEM, CAPSID_STAGE_CAPTURE, NULL,
+         "out of memory assembling the output");
+  if (job->result.error.code != 0 && job->result.exit_code == 0 &&
+      !job->exited)
+    job->result.exit_code = -1;
+  job->state = JOB_DONE;
+  capsid__runtime_job_finished(rt, job);
+  job->on_exit(job, &job->result, job->data);
+  job_free(job);
+}
+
+
+static void one_closed(capsid_job_t* job) {
+  if (--job->pending_closes == 0)
+    job_complete(job);
+}
+
+
+static void timer_closed(uv_handle_t* handle) {
+  one_closed(handle->data);
+}
+
+
+static void capture_closed(capsid__capture_t* cap) {
+  one_closed(cap->data);
+}
+
+
+static void proc_closed(void* data) {
+  one_closed(data);
+}
+
+
+static void job_close_all(capsid_job_t* job) {
+  if (job->state == JOB_CLOSING || job->state == JOB_DONE)
+    return;
+  job->state = JOB_CLOSING;
+  /* Count first, then close, so no close callback sees zero early. */
+  job->pending_closes = 1 + job->timer_live + job->capture_live +
+                        (job->proc != NULL);
+  if (job->timer_live) {
+    uv_timer_stop(&job->timer);
+    uv_close((uv_handle_t*)&job->timer, timer_closed);
+  }
+  if (job->proc != NULL)
+    capsid__proc_close(job->proc, proc_closed, job);
+  if (job->capture_live)
+    capsid__capture_close(&job->capture);
+  one_closed(job);
+}
+
+
+static void deferred_cb(uv_timer_t* timer) {
+  job_close_all(timer->data);
+}
+
+
+static void timer_ensure(capsid_job_t* job) {
+  if (job->timer_live)
+    return;
+  uv_timer_init(job->rt->loop, &job->timer);
+  job->timer.data = job;
+  job->timer_live = 1;
+}
+
+
+/* Completes the job from the loop rather than from the caller's stack. */
+static void job_finish_later(capsid_job_t* job) {
+  timer_ensure(job);
+  uv_timer_start(&job->timer, deferred_cb, 0, 0);
+}
+
+
+void capsid__job_abort(capsid_job_t* job, int code, const char* why) {
+  if (code != 0 && job->result.error.code == 0)
+    fail(job, code, CAPSID_STAGE_NONE, NULL, why);
+  if (code == CAPSID_ECANCELED)
+    job->result.killed = 1;
+  job_finish_later(job);
+}
+
+
+static void timeout_cb(uv_timer_t* timer) {
+  capsid_job_t* job = timer->data;
+
+  job->result.timed_out = 1;
+  if (job->proc != NULL)
+    capsid__proc_kill(job->proc);
+}
+
+
+static void drain_deadline_cb(uv_timer_t* timer) {
+  job_close_all(timer->data);
+}
+
+
+static void on_exit_status(capsid__proc_t* proc, const capsid__exit_t* st,
+                           void* data) {
+  capsid_job_t* job = data;
+  uint64_t now = capsid__hrtime();
+
+  (void)proc;
+  job->exited = 1;
+  job->result.exit_code = st->exit_code;
+  job->result.signal = st->signal;
+  job->result.oom = st->oom;
+  job->result.user_cpu_ms = st->user_cpu_ms;
+  job->result.sys_cpu_ms = st->sys_cpu_ms;
+  job->result.peak_memory = st->peak_memory;
+  job->result.wall_ms = (double)(now - job->start_ns) / 1e6;
+  /* Kill-on-close, as a job object does: whatever the main process left
+   * running in its tree goes with it, so nothing outlives the job. */
+  capsid__proc_kill(job->proc);
+  if (job->capture.eof_out && job->capture.eof_err) {
+    job_close_all(job);
+    return;
+  }
+  timer_ensure(job);
+  uv_timer_stop(&job->timer);
+  uv_timer_start(&job->timer, drain_deadline_cb, CAPSID__DRAIN_MS, 0);
+}
+
+
+static void on_capture_eof(capsid__capture_t* cap) {
+  capsid_job_t* job = cap->data;
+
+  if (job->exited)
+    job_close_all(job);
+}
+
+
+static void on_capture_data(capsid__capture_t* cap, int stream,
+                            const char* bytes, size_t len) {
+  capsid_job_t* job = cap->data;
+
+  if (job->on_output != NULL)
+    job->on_output(job, stream, bytes, len, job->data);
+}
+
+
+/* Resolves what the job may do and what it runs. Returns 0 or fills the
+ * job's error. */
+static int job_prepare(capsid_job_t* job) {
+  capsid__resolve_in_t in;
+  size_t bad = 0;
+  char field[32];
+  int rc;
+
+  if (job->result.error.code != 0)
+    return job->result.error.code;
+  rc = capsid__env_build(job->env_mode, (const char* const*)job->env_vars.v,
+                         &job->envp, &bad);
+  if (rc == CAPSID_EINVAL) {
+    snprintf(field, sizeof(field), "env[%zu]", bad);
+    return capsid__error_set(&job->result.error, CAPSID_ESPEC,
+                             CAPSID_STAGE_SPEC, 0, NULL, field,
+                             "%s must have the form NAME=VALUE", field);
+  }
+  if (rc != 0)
+    return fail(job, rc, CAPSID_STAGE_SPEC, "env", "cannot build env");
+
+  memset(&in, 0, sizeof(in));
+  in.cwd = job->cwd;
+  in.extra_writable = (const char* const*)job->extra_writable.v;
+  in.extra_read_only = (const char* const*)job->extra_read_only.v;
+  in.network = job->network;
+  in.tmpdir = capsid__env_get(&job->envp, "TMPDIR");
+  rc = capsid__sandbox_resolve(&job->policy, &in, &job->sandbox,
+                               &job->result.error);
+  if (rc != 0)
+    return rc;
+  return capsid__proc_resolve(job->argv.v[0],
+                              capsid__env_get(&job->envp, "PATH"),
+                              job->sandbox.cwd, &job->program,
+                              &job->result.error);
+}
+
+
+void capsid__job_run(capsid_job_t* job) {
+  capsid__launch_t launch;
+  capsid_mode_t mode = CAPSID_MODE_NONE;
+  int rc;
+
+  job->state = JOB_RUNNING;
+  if (job_prepare(job) != 0) {
+    job_finish_later(job);
+    return;
+  }
+  rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
+                            job->stdin_data, job->stdin_len,
+                            job->rt->read_buf, sizeof(job->rt->read_buf),
+                            &job->result.error);
+  job->capture.data = job;
+  job->capture.on_data = on_capture_data;
+  job->capture.on_eof = on_capture_eof;
+  job->capture.on_closed = capture_closed;
+  job->capture_live = 1;
+  if (rc != 0) {
+    job_finish_later(job);
+    return;
+  }
+
+  memset(&launch, 0, sizeof(launch));
+  launch.path = job->program;
+  launch.argv = job->argv.v;
+  launch.envp = job->envp.v;
+  launch.cwd = job->sandbox.cwd;
+  memcpy(launch.child_stdio, job->capture.child_stdio,
+         sizeof(launch.child_stdio));
+  launch.sandbox = &job->sandbox;
+  launch.mode = job->mode;
+  launch.memory_limit = job->memory_limit;
+  launch.max_processes = job->max_processes;
+
+  job->start_ns = capsid__hrtime();
+  rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,
+                          &job->proc, &mode, &job->result.error);
+  if (rc != 0) {
+    job_finish_later(job);
+    return;
+  }
+  job->result.mode = mode;
+  capsid__capture_start(&job->capture);
+  if (job->timeout_ms > 0) {
+    timer_ensure(job);
+    uv_timer_start(&job->timer, timeout_cb, job->timeout_ms, 0);
+  }
+}
+
+
+int capsid_job_kill(capsid_job_t* job) {
+  if (job == NULL)
+    return CAPSID_EINVAL;
+  if (job->state == JOB_QUEUED) {
+    capsid__list_remove(&job->link);
+    job->rt->n_queued--;
+    capsid__list_push(&job->rt->active, &job->link);
+    job->state = JOB_RUNNING;
+    capsid__job_abort(job, CAPSID_ECANCELED, "killed before it started");
+    return 0;
+  }
+  if (job->state == JOB_RUNNING && job->proc != NULL && !job->exited) {
+    job->result.killed = 1;
+    capsid__proc_kill(job->proc);
+  }
+  return 0;
+}
+
+
+void* capsid_job_data(const capsid_job_t* job) {
+  return job->data;
+}
+
+
+void capsid_result_free(capsid_result_t* result) {
+  if (result == NULL)
+    return;
+  capsid__free(result->out.data);
+  capsid__free(result->err.data);
+  capsid__error_free(&result->error);
+  memset(result, 0, sizeof(*result));
+}
+
+
+void capsid_result_move(capsid_result_t* dst, capsid_result_t* src) {
+  *dst = *src;
+  memset(src, 0, sizeof(*src));
+}

@@ -1,0 +1,112 @@
+/* The runtime and job objects, shared by runtime.c (scheduling, life
+ * cycle) and job.c (one job's state machine). */
+#ifndef CAPSID_RUNTIME_INT_H
+#define CAPSID_RUNTIME_INT_H
+
+#include "capsid-common.h"
+#include "capture.h"
+#include "policy.h"
+#include "pool.h"
+#include "sandbox-int.h"
+
+#include <uv.h>
+
+#define CAPSID__READ_BUF_SIZE (64 * 1024)
+/* How long output may keep flowing after the main process exited and the
+ * rest of its tree was killed. Only a process that escaped the kill (no
+ * cgroup or pid namespace to hold it) can keep a pipe open that long. */
+#define CAPSID__DRAIN_MS 2000
+
+typedef enum {
+  JOB_QUEUED = 1,
+  JOB_RUNNING,   /* process alive or output still draining */
+  JOB_CLOSING,   /* handles closing; callback next */
+  JOB_DONE
+} capsid__job_state_t;
+
+typedef struct capsid__list_s {
+  struct capsid__list_s* prev;
+  struct capsid__list_s* next;
+} capsid__list_t;
+
+struct capsid_runtime_s {
+  uv_loop_t* loop;
+  uv_loop_t own_loop;
+  int owns_loop;
+  unsigned max_concurrency;
+  unsigned worker_threads;
+  capsid__pool_t* pool;
+  capsid__list_t queued;  /* FIFO */
+  capsid__list_t active;  /* running or closing */
+  unsigned n_queued;
+  unsigned n_running;     /* counted against max_concurrency */
+  unsigned n_jobs;        /* every job not yet freed */
+  int closing;
+  void (*close_cb)(void* data);
+  void* close_data;
+  uv_idle_t kick;         /* starts queued jobs outside of callbacks */
+  int kick_active;
+  char read_buf[CAPSID__READ_BUF_SIZE];
+};
+
+struct capsid_job_s {
+  capsid__list_t link;
+  capsid_runtime_t* rt;
+  capsid__job_state_t state;
+  capsid_exit_cb on_exit;
+  capsid_output_cb on_output;
+  void* data;
+
+  /* The spec, copied. */
+  capsid__strv_t argv;
+  capsid__strv_t env_vars;
+  capsid_env_mode_t env_mode;
+  char* cwd;
+  char* stdin_data;
+  size_t stdin_len;
+  capsid__policy_t policy;
+  capsid__strv_t extra_writable;
+  capsid__strv_t extra_read_only;
+  int network;
+  capsid_mode_t mode;
+  uint64_t timeout_ms;
+  uint64_t memory_limit;
+  uint32_t max_processes;
+  uint64_t output_limit;
+
+  /* Running state. */
+  capsid__sandbox_t sandbox;
+  capsid__strv_t envp;
+  char* program;
+  capsid__proc_t* proc;
+  capsid__capture_t capture;
+  int capture_live;
+  uv_timer_t timer;     /* timeout, drain deadline, deferred completion */
+  int timer_live;
+  int exited;
+  int counted;          /* holds one of the runtime's concurrency slots */
+  int pending_closes;
+  uint64_t start_ns;
+  capsid_result_t result;
+};
+
+/* job.c */
+int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                    capsid_exit_cb on_exit, void* data, capsid_job_t** out);
+/* Moves a queued job to running: resolves, spawns, captures. Failures
+ * complete the job with an error (asynchronously). */
+void capsid__job_run(capsid_job_t* job);
+/* Completes a job that never ran (canceled or invalid) with err. */
+void capsid__job_abort(capsid_job_t* job, int code, const char* why);
+
+/* runtime.c */
+/* The worker pool, created on first use; NULL if it cannot be made. */
+capsid__pool_t* capsid__runtime_pool(capsid_runtime_t* rt);
+void capsid__runtime_job_finished(capsid_runtime_t* rt, capsid_job_t* job);
+
+void capsid__list_init(capsid__list_t* l);
+void capsid__list_push(capsid__list_t* head, capsid__list_t* l);
+void capsid__list_remove(capsid__list_t* l);
+int capsid__list_empty(const capsid__list_t* head);
+
+#endif

@@ -1,0 +1,11 @@
+list(APPEND CAPSID_SOURCES
+  runtime/alloc.c
+  runtime/env.c
+  runtime/error.c
+  runtime/job.c
+  runtime/json-util.c
+  runtime/pool.c
+  runtime/runtime.c
+  runtime/units.c
+  runtime/${CAPSID_OS}/error-${CAPSID_OS}.c
+  runtime/${CAPSID_OS}/path-${CAPSID_OS}.c)

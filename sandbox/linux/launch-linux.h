@@ -1,0 +1,31 @@
+/* Confinement of one Linux job: prepared in the parent, applied in the
+ * clone child before execve. The launcher (launch-linux.c) calls these in
+ * this order: prepare -> (clone) child -> after_exit -> release; kill at any
+ * time after a successful spawn. */
+#ifndef CAPSID_LAUNCH_LINUX_H
+#define CAPSID_LAUNCH_LINUX_H
+
+#include "sandbox-int.h"
+
+typedef struct capsid__confine_s {
+  capsid_mode_t mode;     /* what will run */
+  int clone_flags;        /* namespaces the clone itself creates */
+  uint64_t memory_limit;  /* applied with setrlimit when no cgroup */
+  uint32_t max_processes;
+} capsid__confine_t;
+
+/* Parent side, before clone: everything the child needs, precomputed so the
+ * child only makes system calls. */
+int capsid__confine_prepare(capsid__confine_t* c,
+                            const capsid__launch_t* launch,
+                            capsid_error_t* err);
+/* Child side: returns 0 or an errno value with *stage set. Must not
+ * allocate or lock: it runs in a CLONE_VM child. */
+int capsid__confine_child(const capsid__confine_t* c, int* stage);
+/* Parent side, after reaping: fills oom and peak memory where known. */
+void capsid__confine_after_exit(capsid__confine_t* c, capsid__exit_t* st);
+/* Kills every process the confinement knows of (cgroup, pid namespace). */
+void capsid__confine_kill(capsid__confine_t* c);
+void capsid__confine_release(capsid__confine_t* c);
+
+#endif

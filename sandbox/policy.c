@@ -1,0 +1,357 @@
+/* Policy parsing and resolution. Parsing is pure; resolution canonicalises
+ * paths through the per-OS path functions, so a symlinked or relative root
+ * cannot name a different directory at launch than it did here. */
+#include "policy.h"
+
+#include "json-util.h"
+
+#include <string.h>
+
+/* Sub-paths of a writable root that jobs may read but never write. */
+static const char* const protected_names[] = {".git", ".codex", ".agents"};
+
+
+static int policy_error(capsid_error_t* err, const char* field,
+                        const char* fmt, const char* a, const char* b) {
+  return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, NULL,
+                           field, fmt, a, b);
+}
+
+
+static int parse_mode(const char* mode, const char* field,
+                      capsid__policy_t* out, capsid_error_t* err) {
+  if (strcmp(mode, "read-only") == 0) {
+    out->kind = CAPSID__POLICY_READ_ONLY;
+    return 0;
+  }
+  if (strcmp(mode, "workspace-write") == 0) {
+    out->kind = CAPSID__POLICY_WORKSPACE_WRITE;
+    return 0;
+  }
+  if (strcmp(mode, "danger-full-access") == 0 ||
+      strcmp(mode, "external-sandbox") == 0)
+    return policy_error(err, field,
+                        "%s: \"%s\" is not supported: capsid always confines "
+                        "jobs (use read-only or workspace-write)",
+                        field, mode);
+  return policy_error(err, field,
+                      "%s: unknown policy \"%s\" (expected read-only, "
+                      "workspace-write or a JSON object)",
+                      field, mode);
+}
+
+
+static int parse_object(json_t* obj, capsid__policy_t* out,
+                        capsid_error_t* err) {
+  static const char* const known[] = {
+      "mode",          "type",
+      "writable_roots", "workspace_roots",
+      "network_access", "exclude_tmpdir_env_var",
+      "exclude_slash_tmp", "read_only_paths",
+      NULL};
+  json_t* mode;
+  const char* mode_key = "mode";
+  int rc;
+
+  rc = capsid__json_check_fields(obj, known, "policy", CAPSID_EPOLICY,
+                                 CAPSID_STAGE_POLICY, err);
+  if (rc != 0)
+    return rc;
+  mode = json_object_get(obj, "mode");
+  /* Codex serialises the tag as "type"; accept both spellings. */
+  if (mode == NULL) {
+    mode = json_object_get(obj, "type");
+    mode_key = "type";
+  }
+  if (mode == NULL)
+    return policy_error(err, "policy.mode",
+                        "policy.mode is missing (expected \"read-only\" or "
+                        "\"workspace-write\")%s%s",
+                        "", "");
+  if (!json_is_string(mode))
+    return policy_error(err, "policy.mode", "policy.%s must be a string, "
+                        "not %s", mode_key, capsid__json_type_word(mode));
+  rc = parse_mode(json_string_value(mode), "policy.mode", out, err);
+  if (rc != 0)
+    return rc;
+
+  rc = capsid__json_get_bool(obj, "network_access", "policy.network_access",
+                             CAPSID_EPOLICY, CAPSID_STAGE_POLICY,
+                             &out->network_access, err);
+  if (rc == 0)
+    rc = capsid__json_get_bool(obj, "exclude_tmpdir_env_var",
+                               "policy.exclude_tmpdir_env_var",
+                               CAPSID_EPOLICY, CAPSID_STAGE_POLICY,
+                               &out->exclude_tmpdir_env_var, err);
+  if (rc == 0)
+    rc = capsid__json_get_bool(obj, "exclude_slash_tmp",
+                               "policy.exclude_slash_tmp", CAPSID_EPOLICY,
+                               CAPSID_STAGE_POLICY, &out->exclude_slash_tmp,
+                               err);
+  if (rc == 0)
+    rc = capsid__json_get_strv(obj, "writable_roots", "policy.writable_roots",
+                               CAPSID_EPOLICY, CAPSID_STAGE_POLICY,
+                               &out->writable_roots, err);
+  /* The alpha Codex CLI called them workspace_roots. */
+  if (rc == 0)
+    rc = capsid__json_get_strv(obj, "workspace_roots",
+                               "policy.workspace_roots", CAPSID_EPOLICY,
+                               CAPSID_STAGE_POLICY, &out->writable_roots,
+                               err);
+  if (rc == 0)
+    rc = capsid__json_get_strv(obj, "read_only_paths",
+                               "policy.read_only_paths", CAPSID_EPOLICY,
+                               CAPSID_STAGE_POLICY, &out->read_only_paths,
+                               err);
+  if (rc != 0)
+    return rc;
+  if (out->kind == CAPSID__POLICY_READ_ONLY && out->writable_roots.n > 0)
+    return policy_error(err, "policy.writable_roots",
+                        "policy.writable_roots is not allowed with mode "
+                        "\"read-only\"%s%s",
+                        "", "");
+  return 0;
+}
+
+
+int capsid__policy_parse(const char* text, capsid__policy_t* out,
+                         capsid_error_t* err) {
+  json_t* root;
+  json_error_t jerr;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  if (text == NULL || *text == '\0') {
+    out->kind = CAPSID__POLICY_WORKSPACE_WRITE;
+    return 0;
+  }
+  while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+    text++;
+  if (*text != '{')
+    return parse_mode(text, "policy", out, err);
+
+  root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL)
+    return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
+                             NULL, "policy",
+                             "policy is not valid JSON: %s (column %d)",
+                             jerr.text, jerr.column);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return policy_error(err, "policy", "policy must be a JSON object%s%s",
+                        "", "");
+  }
+  rc = parse_object(root, out, err);
+  json_decref(root);
+  if (rc != 0)
+    capsid__policy_free(out);
+  return rc;
+}
+
+
+int capsid__policy_from_json(void* json, capsid__policy_t* out,
+                             capsid_error_t* err) {
+  json_t* value = json;
+
+  memset(out, 0, sizeof(*out));
+  if (json_is_string(value))
+    return capsid__policy_parse(json_string_value(value), out, err);
+  if (!json_is_object(value))
+    return policy_error(err, "policy",
+                        "policy must be a string or an object, not %s%s",
+                        capsid__json_type_word(value), "");
+  {
+    int rc = parse_object(value, out, err);
+    if (rc != 0)
+      capsid__policy_free(out);
+    return rc;
+  }
+}
+
+
+void capsid__policy_free(capsid__policy_t* p) {
+  capsid__strv_free(&p->writable_roots);
+  capsid__strv_free(&p->read_only_paths);
+}
+
+
+int capsid__path_is_within(const char* path, const char* root) {
+  size_t n = strlen(root);
+
+  if (strncmp(path, root, n) != 0)
+    return 0;
+  /* root "/" contains everything; otherwise the next char must end a
+   * component, so /a/bc is not inside /a/b. */
+  return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
+}
+
+
+/* Canonicalises one writable root and adds it unless already covered. */
+static int add_root(capsid__sandbox_t* sb, const char* base, const char* path,
+                    const char* field, capsid_error_t* err) {
+  char* canon = NULL;
+  int os_error = 0, rc;
+
+  rc = capsid__path_canonical(base, path, &canon, &os_error);
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_POLICY, os_error, path,
+                             field, "%s: cannot use \"%s\" as a writable "
+                             "root: %s",
+                             field, path, capsid_strerror(rc));
+  rc = capsid__path_is_dir(canon, &os_error);
+  if (rc != 1) {
+    capsid__free(canon);
+    return capsid__error_set(err, CAPSID_ENOTDIR, CAPSID_STAGE_POLICY,
+                             os_error, path, field,
+                             "%s: writable root \"%s\" is not a directory",
+                             field, path);
+  }
+  if (strcmp(canon, "/") == 0) {
+    capsid__free(canon);
+    return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
+                             path, field,
+                             "%s: \"%s\" makes the whole filesystem "
+                             "writable, which no policy may do",
+                             field, path);
+  }
+  if (capsid__strv_contains(&sb->writable, canon)) {
+    capsid__free(canon);
+    return 0;
+  }
+  return capsid__strv_push_owned(&sb->writable, canon);
+}
+
+
+static int add_protected(capsid__sandbox_t* sb, const char* base,
+                         const char* path, const char* field,
+                         capsid_error_t* err) {
+  char* canon = NULL;
+  int os_error = 0, rc;
+
+  rc = capsid__path_canonical_lax(base, path, &canon, &os_error);
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_POLICY, os_error, path,
+                             field, "%s: cannot resolve read-only path "
+                             "\"%s\": %s",
+                             field, path, capsid_strerror(rc));
+  if (capsid__strv_contains(&sb->protected_paths, canon)) {
+    capsid__free(canon);
+    return 0;
+  }
+  if (!capsid__path_exists(canon)) {
+    rc = capsid__strv_push(&sb->missing_protected, canon);
+    if (rc != 0) {
+      capsid__free(canon);
+      return rc;
+    }
+  }
+  return capsid__strv_push_owned(&sb->protected_paths, canon);
+}
+
+
+int capsid__sandbox_resolve(const capsid__policy_t* policy,
+                            const capsid__resolve_in_t* in,
+                            capsid__sandbox_t* sb, capsid_error_t* err) {
+  const char* cwd = in->cwd ? in->cwd : ".";
+  char field[64];
+  char* candidate;
+  size_t i, j, n_roots;
+  int os_error = 0, rc;
+
+  memset(sb, 0, sizeof(*sb));
+  sb->kind = policy->kind;
+  sb->network = in->network >= 0 ? in->network : policy->network_access;
+
+  rc = capsid__path_canonical(NULL, cwd, &sb->cwd, &os_error);
+  if (rc != 0) {
+    rc = capsid__error_set(err, rc, CAPSID_STAGE_POLICY, os_error, cwd,
+                           "cwd", "cwd \"%s\" cannot be used: %s", cwd,
+                           capsid_strerror(rc));
+    goto fail;
+  }
+  if (capsid__path_is_dir(sb->cwd, &os_error) != 1) {
+    rc = capsid__error_set(err, CAPSID_ENOTDIR, CAPSID_STAGE_POLICY,
+                           os_error, cwd, "cwd",
+                           "cwd \"%s\" is not a directory", cwd);
+    goto fail;
+  }
+
+  if (policy->kind == CAPSID__POLICY_READ_ONLY) {
+    if (in->extra_writable != NULL && in->extra_writable[0] != NULL) {
+      rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
+                             in->extra_writable[0], "writable_roots",
+                             "writable_roots cannot be used with the "
+                             "read-only policy");
+      goto fail;
+    }
+    return 0;
+  }
+
+  /* The workspace itself is always writable under workspace-write (Codex
+   * smoke case 23: "write in CWD allowed by design"). */
+  rc = add_root(sb, NULL, sb->cwd, "cwd", err);
+  for (i = 0; rc == 0 && i < policy->writable_roots.n; i++) {
+    snprintf(field, sizeof(field), "policy.writable_roots[%zu]", i);
+    rc = add_root(sb, sb->cwd, policy->writable_roots.v[i], field, err);
+  }
+  for (i = 0; rc == 0 && in->extra_writable && in->extra_writable[i]; i++) {
+    snprintf(field, sizeof(field), "writable_roots[%zu]", i);
+    rc = add_root(sb, sb->cwd, in->extra_writable[i], field, err);
+  }
+  if (rc != 0)
+    goto fail;
+
+  sb->first_tmp = sb->writable.n;
+  if (!policy->exclude_slash_tmp && capsid__path_is_dir("/tmp", &os_error) == 1)
+    rc = add_root(sb, NULL, "/tmp", "tmp", err);
+  if (rc == 0 && !policy->exclude_tmpdir_env_var && in->tmpdir != NULL &&
+      *in->tmpdir != '\0' && capsid__path_is_dir(in->tmpdir, &os_error) == 1)
+    rc = add_root(sb, NULL, in->tmpdir, "TMPDIR", err);
+  if (rc != 0)
+    goto fail;
+
+  /* Protect .git and friends of the workspace and extra roots (not of tmp
+   * dirs, which hold no repositories of the user's). */
+  n_roots = sb->first_tmp;
+  for (i = 0; i < n_roots; i++) {
+    for (j = 0; j < CAPSID__ARRAY_SIZE(protected_names); j++) {
+      candidate = capsid__sprintf("%s/%s", sb->writable.v[i],
+                                  protected_names[j]);
+      if (candidate == NULL) {
+        rc = CAPSID_ENOMEM;
+        goto fail;
+      }
+      if (capsid__path_exists(candidate))
+        rc = add_protected(sb, NULL, candidate, "protected", err);
+      capsid__free(candidate);
+      if (rc != 0)
+        goto fail;
+    }
+  }
+  for (i = 0; i < policy->read_only_paths.n; i++) {
+    snprintf(field, sizeof(field), "policy.read_only_paths[%zu]", i);
+    rc = add_protected(sb, sb->cwd, policy->read_only_paths.v[i], field, err);
+    if (rc != 0)
+      goto fail;
+  }
+  for (i = 0; in->extra_read_only && in->extra_read_only[i]; i++) {
+    snprintf(field, sizeof(field), "read_only_paths[%zu]", i);
+    rc = add_protected(sb, sb->cwd, in->extra_read_only[i], field, err);
+    if (rc != 0)
+      goto fail;
+  }
+  return 0;
+
+fail:
+  capsid__sandbox_free(sb);
+  return rc;
+}
+
+
+void capsid__sandbox_free(capsid__sandbox_t* sb) {
+  capsid__free(sb->cwd);
+  sb->cwd = NULL;
+  capsid__strv_free(&sb->writable);
+  capsid__strv_free(&sb->protected_paths);
+  capsid__strv_free(&sb->missing_protected);
+}

@@ -1,0 +1,83 @@
+/* Sandbox policy: parsing (pure) and resolution against a cwd (touches the
+ * filesystem only to canonicalise paths). */
+#ifndef CAPSID_POLICY_H
+#define CAPSID_POLICY_H
+
+#include "capsid-common.h"
+
+typedef enum {
+  CAPSID__POLICY_READ_ONLY = 1,
+  CAPSID__POLICY_WORKSPACE_WRITE = 2
+} capsid__policy_kind_t;
+
+/* A policy as written: paths not yet resolved. */
+typedef struct capsid__policy_s {
+  capsid__policy_kind_t kind;
+  int network_access;
+  int exclude_tmpdir_env_var;
+  int exclude_slash_tmp;
+  capsid__strv_t writable_roots;
+  capsid__strv_t read_only_paths;
+} capsid__policy_t;
+
+/* Parses a preset name or a JSON object. On error fills err (stage POLICY,
+ * field "policy" or "policy.<name>") and returns CAPSID_EPOLICY. field_prefix
+ * names the policy in messages ("policy" or "--policy"). */
+int capsid__policy_parse(const char* text, capsid__policy_t* out,
+                         capsid_error_t* err);
+void capsid__policy_free(capsid__policy_t* p);
+
+/* The same from a JSON value of a batch line (a preset string or an
+ * object); json_t* is passed as void* to keep jansson out of this header. */
+int capsid__policy_from_json(void* value, capsid__policy_t* out,
+                             capsid_error_t* err);
+
+/* What a job may do, with every path canonical and absolute. */
+typedef struct capsid__sandbox_s {
+  capsid__policy_kind_t kind;
+  int network;
+  char* cwd;
+  /* Roots the job may write beneath: for workspace-write the cwd first,
+   * then extra roots, then tmp dirs. Empty for read-only. */
+  capsid__strv_t writable;
+  /* Index in writable where the tmp dirs start. */
+  size_t first_tmp;
+  /* Paths inside writable roots that stay read-only: .git, .codex and
+   * .agents of each root where they exist, then the carve-outs. */
+  capsid__strv_t protected_paths;
+  /* Carve-outs that do not exist yet and are created before a job. */
+  capsid__strv_t missing_protected;
+} capsid__sandbox_t;
+
+typedef struct capsid__resolve_in_s {
+  const char* cwd;                   /* as given; NULL means "." */
+  const char* const* extra_writable; /* from the job spec */
+  const char* const* extra_read_only;
+  int network;        /* -1: policy; 0/1 override */
+  const char* tmpdir; /* the job's TMPDIR, or NULL */
+} capsid__resolve_in_t;
+
+int capsid__sandbox_resolve(const capsid__policy_t* policy,
+                            const capsid__resolve_in_t* in,
+                            capsid__sandbox_t* out, capsid_error_t* err);
+void capsid__sandbox_free(capsid__sandbox_t* sb);
+
+/* Is path (canonical) equal to or beneath root (canonical)? */
+int capsid__path_is_within(const char* path, const char* root);
+
+/* Canonical absolute form of path, resolved against base when relative.
+ * Every component must exist. Returns 0 or a CAPSID_E* code with *os_error
+ * set. Defined per OS in runtime/<os>/path-<os>.c. */
+int capsid__path_canonical(const char* base, const char* path, char** out,
+                           int* os_error);
+/* Like capsid__path_canonical, but the last components may be missing:
+ * the longest existing prefix is canonicalised and the rest appended
+ * lexically ("." and ".." are refused there). */
+int capsid__path_canonical_lax(const char* base, const char* path,
+                               char** out, int* os_error);
+/* 1 if path names an existing directory, 0 if it is something else, and a
+ * negative code if it cannot be examined. */
+int capsid__path_is_dir(const char* path, int* os_error);
+int capsid__path_exists(const char* path);
+
+#endif

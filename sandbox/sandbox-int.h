@@ -1,0 +1,66 @@
+/* The launch contract every OS backend implements (sandbox/<os>/).
+ *
+ * The portable job code resolves the policy, builds the environment and the
+ * pipes, then asks the backend to start the confined process and to tell it
+ * when the process has exited. All calls happen on the loop thread. */
+#ifndef CAPSID_SANDBOX_INT_H
+#define CAPSID_SANDBOX_INT_H
+
+#include "capsid-common.h"
+#include "policy.h"
+
+#include <uv.h>
+
+typedef struct capsid__launch_s {
+  const char* path;          /* the program, resolved */
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;           /* canonical */
+  uv_file child_stdio[3];    /* the child's ends of the pipes */
+  const capsid__sandbox_t* sandbox;
+  capsid_mode_t mode;        /* requested */
+  uint64_t memory_limit;     /* bytes; 0 none */
+  uint32_t max_processes;    /* 0 none */
+} capsid__launch_t;
+
+typedef struct capsid__exit_s {
+  int exit_code;             /* -1 when killed by a signal */
+  int signal;
+  int oom;
+  double user_cpu_ms;
+  double sys_cpu_ms;
+  int64_t peak_memory;       /* -1 unknown */
+} capsid__exit_t;
+
+typedef struct capsid__proc_s capsid__proc_t;
+
+/* Called once when the job's main process has exited and been reaped. */
+typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
+                                     const capsid__exit_t* status,
+                                     void* data);
+
+/* Finds the program the way execvp would, in the job's PATH, relative
+ * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage
+ * EXEC, path set) so a job that cannot start says why before anything is
+ * created. */
+int capsid__proc_resolve(const char* program, const char* path_env,
+                         const char* cwd, char** out, capsid_error_t* err);
+
+/* Starts the process. On success *out is live until capsid__proc_close's
+ * callback. On failure err names the stage that failed and nothing is left
+ * running. The mode that actually ran is stored in *mode_out. */
+int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
+                       capsid__proc_exit_cb exit_cb, void* data,
+                       capsid__proc_t** out, capsid_mode_t* mode_out,
+                       capsid_error_t* err);
+
+/* Kills every process of the job, not just the main one. Safe to call
+ * before and after exit (it then kills what the main process left behind). */
+int capsid__proc_kill(capsid__proc_t* proc);
+
+/* Kills what is left, stops watching and frees the process once its
+ * handles are closed; close_cb is then called with data. */
+void capsid__proc_close(capsid__proc_t* proc, void (*close_cb)(void* data),
+                        void* data);
+
+#endif
