@@ -57,8 +57,12 @@ static int parse_with_units(const char* text, const unit_t* units,
   while (isspace((unsigned char)*end))
     end++;
   if (*end != '\0') {
+    size_t len = strlen(end);
+    while (len > 0 && isspace((unsigned char)end[len - 1]))
+      len--;
     for (i = 0; i < n_units; i++)
-      if (strcasecmp(end, units[i].suffix) == 0)
+      if (strlen(units[i].suffix) == len &&
+          strncasecmp(end, units[i].suffix, len) == 0)
         break;
     if (i == n_units)
       return CAPSID_EINVAL;

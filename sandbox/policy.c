@@ -127,7 +127,7 @@ int capsid__policy_parse(const char* text, capsid__policy_t* out,
   }
   while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
     text++;
-  if (*text != '{')
+  if (*text != '{' && *text != '[')
     return parse_mode(text, "policy", out, err);
 
   root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);

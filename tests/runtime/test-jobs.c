@@ -1,0 +1,620 @@
+/* The runtime end to end: real child processes, real pipes, real timers. */
+#include "test-common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#define CHILD CAPSID_TEST_HELPER
+
+typedef struct {
+  int calls;
+  capsid_result_t result;
+  uint64_t streamed[3];
+} outcome_t;
+
+
+static void on_exit_keep(capsid_job_t* job, capsid_result_t* r, void* data) {
+  outcome_t* o = data;
+
+  (void)job;
+  o->calls++;
+  capsid_result_move(&o->result, r);
+}
+
+
+static void on_output_count(capsid_job_t* job, int stream, const char* b,
+                            size_t len, void* data) {
+  outcome_t* o = capsid_job_data(job);
+
+  (void)b;
+  (void)data;
+  o->streamed[stream] += len;
+}
+
+
+/* Runs one job on a fresh runtime and returns its outcome. */
+static void run_one(capsid_job_spec_t* spec, outcome_t* o) {
+  capsid_runtime_t* rt;
+
+  memset(o, 0, sizeof(*o));
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  assert_int_equal(capsid_job_start(rt, spec, on_exit_keep, o, NULL), 0);
+  /* Never from inside capsid_job_start. */
+  assert_int_equal(o->calls, 0);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  assert_int_equal(o->calls, 1);
+}
+
+
+static void test_exit_codes_and_signals(void** state) {
+  const char* ok[] = {CHILD, "exit", "0", NULL};
+  const char* three[] = {CHILD, "exit", "3", NULL};
+  const char* sig[] = {CHILD, "signal", "9", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = ok;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, 0);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_int_equal(o.result.signal, 0);
+  assert_true(o.result.wall_ms > 0);
+  assert_int_equal(o.result.mode, CAPSID_MODE_NONE);
+  capsid_result_free(&o.result);
+
+  spec.argv = three;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 3);
+  capsid_result_free(&o.result);
+
+  spec.argv = sig;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, -1);
+  assert_int_equal(o.result.signal, 9);
+  assert_false(o.result.timed_out);
+  capsid_result_free(&o.result);
+}
+
+
+static void test_stdin_delivered(void** state) {
+  const char* argv[] = {CHILD, "echo-stdin", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+  size_t n = 3 << 20, i;
+  char* data = malloc(n);
+
+  (void)state;
+  for (i = 0; i < n; i++)
+    data[i] = (char)(i * 31 + 7);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.stdin_data = data;
+  spec.stdin_len = n;
+  spec.output_limit = 4 << 20;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_int_equal(o.result.out.len, n);
+  assert_memory_equal(o.result.out.data, data, n);
+  capsid_result_free(&o.result);
+
+  /* No stdin at all: the job sees EOF at once instead of hanging. */
+  spec.stdin_data = NULL;
+  spec.stdin_len = 0;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_int_equal(o.result.out.len, 0);
+  capsid_result_free(&o.result);
+  free(data);
+}
+
+
+static void test_env_modes(void** state) {
+  const char* argv_foo[] = {CHILD, "env", "CAPSID_T_FOO", NULL};
+  const char* argv_path[] = {CHILD, "env", "PATH", NULL};
+  const char* add[] = {"CAPSID_T_FOO=from-spec", NULL};
+  const char* bad[] = {"NOEQUALS", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+
+  (void)state;
+  setenv("CAPSID_T_FOO", "inherited", 1);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv_foo;
+  run_one(&spec, &o);
+  assert_string_equal(o.result.out.data, "inherited");
+  capsid_result_free(&o.result);
+
+  spec.env = add;
+  run_one(&spec, &o);
+  assert_string_equal(o.result.out.data, "from-spec");
+  capsid_result_free(&o.result);
+
+  /* Replace: exactly the spec's variables, so PATH is gone. */
+  spec.env_mode = CAPSID_ENV_REPLACE;
+  spec.argv = argv_path;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 3);
+  capsid_result_free(&o.result);
+  spec.argv = argv_foo;
+  run_one(&spec, &o);
+  assert_string_equal(o.result.out.data, "from-spec");
+  capsid_result_free(&o.result);
+
+  spec.env = bad;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_ESPEC);
+  assert_string_equal(o.result.error.field, "env[0]");
+  capsid_result_free(&o.result);
+  unsetenv("CAPSID_T_FOO");
+}
+
+
+static void test_capture_cap_keeps_head_and_tail(void** state) {
+  const char* argv[] = {CHILD, "write-bytes", "5242880", "120", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+  size_t i;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.on_output = on_output_count;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_int_equal(o.result.out.total, 5242880);
+  assert_int_equal(o.result.out.dropped, 5242880 - (1 << 20));
+  assert_true(o.result.out.truncated);
+  /* The streaming callback saw every byte, not just the kept ones. */
+  assert_int_equal(o.streamed[CAPSID_STDOUT], 5242880);
+  for (i = 0; i < (1 << 19); i++)
+    if (o.result.out.data[i] != 'x')
+      fail_msg("head byte %zu is %d", i, o.result.out.data[i]);
+  assert_non_null(strstr(o.result.out.data + (1 << 19),
+                         "[capsid: 4194304 bytes dropped]"));
+  assert_int_equal(o.result.out.data[o.result.out.len - 1], 'x');
+  assert_false(o.result.err.truncated);
+  capsid_result_free(&o.result);
+}
+
+
+static void test_capture_drains_past_cap(void** state) {
+  /* 16 MiB on each stream against a 1 KiB cap: the child would block on
+   * full pipes if capsid stopped reading at the cap. */
+  const char* argv[] = {CHILD, "write-both", "16777216", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.output_limit = 1024;
+  spec.timeout_ms = 60000;
+  run_one(&spec, &o);
+  assert_false(o.result.timed_out);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_int_equal(o.result.out.total, 16777216);
+  assert_int_equal(o.result.err.total, 16777216);
+  assert_int_equal(o.result.out.dropped, 16777216 - 1024);
+  assert_int_equal(o.result.err.dropped, 16777216 - 1024);
+  capsid_result_free(&o.result);
+}
+
+
+static void test_binary_output_is_exact(void** state) {
+  const char* argv[] = {CHILD, "binary", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.out.len, 6);
+  assert_memory_equal(o.result.out.data, "ok\xff\xfe\x00z", 6);
+  capsid_result_free(&o.result);
+}
+
+
+/* Processes of process group pgid that are still running (zombies do not
+ * count: whoever their parent is now may not have reaped them yet). */
+static int live_in_group(int pgid) {
+  DIR* d = opendir("/proc");
+  struct dirent* e;
+  char path[300], buf[512];
+  int count = 0, pgrp;
+  char stat_state;
+  FILE* f;
+  char* close_paren;
+
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+    f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    if (fgets(buf, sizeof(buf), f) != NULL &&
+        (close_paren = strrchr(buf, ')')) != NULL &&
+        sscanf(close_paren + 2, "%c %*d %d", &stat_state, &pgrp) == 2 &&
+        pgrp == pgid && stat_state != 'Z' && stat_state != 'X')
+      count++;
+    fclose(f);
+  }
+  closedir(d);
+  return count;
+}
+
+
+/* 1 while pid runs (a zombie has stopped running), 0 once it is gone. */
+static int process_running(int pid) {
+  char path[64], buf[512];
+  char* close_paren;
+  char st = 'X';
+  FILE* f;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  if (fgets(buf, sizeof(buf), f) != NULL &&
+      (close_paren = strrchr(buf, ')')) != NULL)
+    sscanf(close_paren + 2, "%c", &st);
+  fclose(f);
+  return st != 'Z' && st != 'X';
+}
+
+
+static int wait_process_gone(int pid) {
+  int i;
+
+  for (i = 0; i < 200; i++) {
+    if (!process_running(pid))
+      return 0;
+    usleep(10000);
+  }
+  return -1;
+}
+
+
+static int wait_group_gone(int pgid) {
+  int i, n = -1;
+
+  for (i = 0; i < 200; i++) {
+    n = live_in_group(pgid);
+    if (n == 0)
+      return 0;
+    usleep(10000);
+  }
+  return n;
+}
+
+
+static void test_timeout_kills_tree(void** state) {
+  char* dir = test_mkdtemp();
+  char pidfile[512];
+  const char* argv[] = {CHILD, "tree", pidfile, "30", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+  char* text;
+  int pid = 0, pgid = 0;
+
+  (void)state;
+  snprintf(pidfile, sizeof(pidfile), "%s/pids", dir);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.timeout_ms = 500;
+  run_one(&spec, &o);
+  assert_true(o.result.timed_out);
+  assert_int_equal(o.result.signal, SIGKILL);
+  assert_true(o.result.wall_ms >= 450);
+  text = test_read_file(pidfile, NULL);
+  assert_non_null(text);
+  assert_int_equal(sscanf(text, "%d %d", &pid, &pgid), 2);
+  /* The main process, its child and the detached grandchild: all gone. */
+  assert_int_equal(pid, pgid);
+  assert_int_equal(wait_group_gone(pgid), 0);
+  free(text);
+  capsid_result_free(&o.result);
+  test_rmtree(dir);
+  free(dir);
+}
+
+
+static void test_exit_kills_leftovers(void** state) {
+  /* The main process exits at once and leaves a background sleeper that
+   * still holds stdout: it must be killed, and the job must not wait for
+   * its 30 seconds. */
+  const char* argv[] = {"/bin/sh", "-c", "sleep 30 & echo $!", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+  int pid;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.exit_code, 0);
+  assert_true(o.result.wall_ms < 10000);
+  pid = atoi(o.result.out.data);
+  assert_true(pid > 1);
+  assert_int_equal(wait_process_gone(pid), 0);
+  capsid_result_free(&o.result);
+}
+
+
+static void test_start_failures_report(void** state) {
+  const char* missing[] = {"capsid-no-such-program", NULL};
+  const char* notexec[] = {"/etc/hostname", NULL};
+  const char* empty[] = {"", NULL};
+  const char* ok[] = {CHILD, "exit", "0", NULL};
+  capsid_job_spec_t spec;
+  outcome_t o;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = missing;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_ENOTFOUND);
+  assert_int_equal(o.result.error.stage, CAPSID_STAGE_EXEC);
+  assert_int_equal(o.result.exit_code, -1);
+  capsid_result_free(&o.result);
+
+  spec.argv = notexec;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_ENOEXEC);
+  capsid_result_free(&o.result);
+
+  spec.argv = empty;
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_ESPEC);
+  assert_string_equal(o.result.error.field, "argv");
+  capsid_result_free(&o.result);
+
+  spec.argv = ok;
+  spec.cwd = "/nonexistent/capsid";
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_ENOENT);
+  assert_string_equal(o.result.error.field, "cwd");
+  capsid_result_free(&o.result);
+
+  spec.cwd = NULL;
+  spec.policy = "{\"mode\":\"workspace-write\",\"bogus\":1}";
+  run_one(&spec, &o);
+  assert_int_equal(o.result.error.code, CAPSID_EPOLICY);
+  assert_string_equal(o.result.error.field, "policy.bogus");
+  capsid_result_free(&o.result);
+}
+
+
+typedef struct {
+  capsid_runtime_t* rt;
+  unsigned limit;
+  unsigned max_seen;
+  int done;
+  int failed;
+} conc_t;
+
+
+static void conc_exit(capsid_job_t* job, capsid_result_t* r, void* data) {
+  conc_t* c = data;
+
+  (void)job;
+  c->done++;
+  if (r->error.code != 0 || r->exit_code != 0)
+    c->failed++;
+}
+
+
+static void conc_sample(uv_check_t* check) {
+  conc_t* c = check->data;
+  unsigned running = capsid_runtime_running(c->rt);
+
+  if (running > c->max_seen)
+    c->max_seen = running;
+}
+
+
+static void test_concurrency_limit_200_jobs(void** state) {
+  const char* argv[] = {CHILD, "sleep-ms", "5", NULL};
+  capsid_runtime_options_t opts;
+  capsid_job_spec_t spec;
+  uv_loop_t loop;
+  uv_check_t check;
+  conc_t c;
+  int i;
+
+  (void)state;
+  memset(&c, 0, sizeof(c));
+  memset(&opts, 0, sizeof(opts));
+  assert_int_equal(uv_loop_init(&loop), 0);
+  opts.loop = &loop;
+  opts.max_concurrency = 4;
+  assert_int_equal(capsid_runtime_new(&opts, &c.rt), 0);
+  uv_check_init(&loop, &check);
+  check.data = &c;
+  uv_check_start(&check, conc_sample);
+  uv_unref((uv_handle_t*)&check);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  for (i = 0; i < 200; i++)
+    assert_int_equal(capsid_job_start(c.rt, &spec, conc_exit, &c, NULL), 0);
+  assert_int_equal(capsid_runtime_running(c.rt), 4);
+  assert_int_equal(capsid_runtime_queued(c.rt), 196);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(c.done, 200);
+  assert_int_equal(c.failed, 0);
+  assert_int_equal(c.max_seen, 4);
+  capsid_runtime_close(c.rt, NULL, NULL);
+  uv_close((uv_handle_t*)&check, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+
+static void kill_later(uv_timer_t* t) {
+  capsid_job_kill(t->data);
+  uv_close((uv_handle_t*)t, NULL);
+}
+
+
+static void test_kill_running_job(void** state) {
+  const char* argv[] = {CHILD, "sleep-ms", "20000", NULL};
+  capsid_runtime_options_t opts;
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  capsid_job_t* job;
+  uv_loop_t loop;
+  uv_timer_t t;
+  outcome_t o;
+
+  (void)state;
+  memset(&o, 0, sizeof(o));
+  memset(&opts, 0, sizeof(opts));
+  uv_loop_init(&loop);
+  opts.loop = &loop;
+  assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &o, &job), 0);
+  uv_timer_init(&loop, &t);
+  t.data = job;
+  uv_timer_start(&t, kill_later, 50, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(o.calls, 1);
+  assert_true(o.result.killed);
+  assert_int_equal(o.result.signal, SIGKILL);
+  assert_true(o.result.wall_ms < 10000);
+  capsid_result_free(&o.result);
+  capsid_runtime_close(rt, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+
+typedef struct {
+  int exits;
+  int killed;
+  int canceled;
+  int closed;
+} close_count_t;
+
+
+static void close_exit(capsid_job_t* job, capsid_result_t* r, void* data) {
+  close_count_t* c = data;
+
+  (void)job;
+  c->exits++;
+  if (r->error.code == CAPSID_ECANCELED)
+    c->canceled++;
+  else if (r->killed && r->signal == SIGKILL)
+    c->killed++;
+}
+
+
+static void close_done(void* data) {
+  ((close_count_t*)data)->closed = 1;
+}
+
+
+static void test_runtime_close_kills_and_cancels(void** state) {
+  const char* argv[] = {CHILD, "sleep-ms", "20000", NULL};
+  capsid_runtime_options_t opts;
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  close_count_t c;
+  uv_loop_t loop;
+  uint64_t t0;
+  int i;
+
+  (void)state;
+  memset(&c, 0, sizeof(c));
+  memset(&opts, 0, sizeof(opts));
+  uv_loop_init(&loop);
+  opts.loop = &loop;
+  opts.max_concurrency = 2;
+  assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  for (i = 0; i < 5; i++)
+    assert_int_equal(capsid_job_start(rt, &spec, close_exit, &c, NULL), 0);
+  t0 = uv_hrtime();
+  capsid_runtime_close(rt, close_done, &c);
+  assert_int_equal(capsid_job_start(rt, &spec, close_exit, &c, NULL) < 0 ||
+                       c.closed,
+                   1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_true(uv_hrtime() - t0 < 10000000000ull);
+  assert_int_equal(c.exits, 5);
+  assert_int_equal(c.killed, 2);
+  assert_int_equal(c.canceled, 3);
+  assert_int_equal(c.closed, 1);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+
+static void test_run_capture(void** state) {
+  const char* argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 5",
+                        NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  assert_int_equal(capsid_run_capture(&spec, &r), 0);
+  assert_int_equal(r.exit_code, 5);
+  assert_string_equal(r.out.data, "out\n");
+  assert_string_equal(r.err.data, "err\n");
+  capsid_result_free(&r);
+  assert_int_equal(capsid_run_capture(NULL, &r), CAPSID_EINVAL);
+}
+
+
+static void test_api_misuse(void** state) {
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  assert_int_equal(capsid_runtime_new(NULL, NULL), CAPSID_EINVAL);
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  assert_int_equal(capsid_job_start(rt, NULL, on_exit_keep, NULL, NULL),
+                   CAPSID_EINVAL);
+  assert_int_equal(capsid_job_start(rt, &spec, NULL, NULL, NULL),
+                   CAPSID_EINVAL);
+  assert_int_equal(capsid_job_kill(NULL), CAPSID_EINVAL);
+  capsid_runtime_close(rt, NULL, NULL);
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_exit_codes_and_signals),
+      cmocka_unit_test(test_stdin_delivered),
+      cmocka_unit_test(test_env_modes),
+      cmocka_unit_test(test_capture_cap_keeps_head_and_tail),
+      cmocka_unit_test(test_capture_drains_past_cap),
+      cmocka_unit_test(test_binary_output_is_exact),
+      cmocka_unit_test(test_timeout_kills_tree),
+      cmocka_unit_test(test_exit_kills_leftovers),
+      cmocka_unit_test(test_start_failures_report),
+      cmocka_unit_test(test_concurrency_limit_200_jobs),
+      cmocka_unit_test(test_kill_running_job),
+      cmocka_unit_test(test_runtime_close_kills_and_cancels),
+      cmocka_unit_test(test_run_capture),
+      cmocka_unit_test(test_api_misuse),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,326 @@
+/* Policy parsing (every field, every error) and resolution. */
+#include "test-common.h"
+
+#include "policy.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int parse_ok(const char* text, capsid__policy_t* p) {
+  capsid_error_t err;
+  int rc;
+
+  memset(&err, 0, sizeof(err));
+  rc = capsid__policy_parse(text, p, &err);
+  if (rc != 0)
+    print_error("unexpected error: %s\n", err.message);
+  capsid__error_free(&err);
+  return rc;
+}
+
+
+/* Parses text expecting failure; the message must contain `needle` and the
+ * field must equal `field`. */
+static void parse_fails(const char* text, const char* field,
+                        const char* needle) {
+  capsid__policy_t p;
+  capsid_error_t err;
+
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(capsid__policy_parse(text, &p, &err), CAPSID_EPOLICY);
+  assert_int_equal(err.code, CAPSID_EPOLICY);
+  assert_int_equal(err.stage, CAPSID_STAGE_POLICY);
+  assert_non_null(err.message);
+  if (strstr(err.message, needle) == NULL)
+    fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+  if (field != NULL)
+    assert_string_equal(err.field, field);
+  capsid__error_free(&err);
+}
+
+
+static void test_policy_presets(void** state) {
+  capsid__policy_t p;
+
+  (void)state;
+  assert_int_equal(parse_ok("read-only", &p), 0);
+  assert_int_equal(p.kind, CAPSID__POLICY_READ_ONLY);
+  capsid__policy_free(&p);
+  assert_int_equal(parse_ok("workspace-write", &p), 0);
+  assert_int_equal(p.kind, CAPSID__POLICY_WORKSPACE_WRITE);
+  assert_false(p.network_access);
+  capsid__policy_free(&p);
+  assert_int_equal(parse_ok(NULL, &p), 0);
+  assert_int_equal(p.kind, CAPSID__POLICY_WORKSPACE_WRITE);
+  capsid__policy_free(&p);
+}
+
+
+static void test_policy_json_every_field(void** state) {
+  capsid__policy_t p;
+
+  (void)state;
+  assert_int_equal(
+      parse_ok("{\"mode\":\"workspace-write\",\"writable_roots\":[\"a\",\"/b\"],"
+               "\"network_access\":true,\"exclude_tmpdir_env_var\":true,"
+               "\"exclude_slash_tmp\":true,\"read_only_paths\":[\"cfg\"]}",
+               &p),
+      0);
+  assert_int_equal(p.kind, CAPSID__POLICY_WORKSPACE_WRITE);
+  assert_true(p.network_access);
+  assert_true(p.exclude_tmpdir_env_var);
+  assert_true(p.exclude_slash_tmp);
+  assert_int_equal(p.writable_roots.n, 2);
+  assert_string_equal(p.writable_roots.v[1], "/b");
+  assert_int_equal(p.read_only_paths.n, 1);
+  capsid__policy_free(&p);
+  /* Codex spells the tag "type" and the alpha CLI said workspace_roots. */
+  assert_int_equal(parse_ok("{\"type\":\"read-only\",\"network_access\":false}",
+                            &p),
+                   0);
+  assert_int_equal(p.kind, CAPSID__POLICY_READ_ONLY);
+  capsid__policy_free(&p);
+  assert_int_equal(
+      parse_ok("{\"mode\":\"workspace-write\",\"workspace_roots\":[\"x\"]}", &p),
+      0);
+  assert_int_equal(p.writable_roots.n, 1);
+  capsid__policy_free(&p);
+}
+
+
+static void test_policy_errors(void** state) {
+  (void)state;
+  parse_fails("danger-full-access", "policy", "not supported");
+  parse_fails("{\"mode\":\"danger-full-access\"}", "policy.mode",
+              "not supported");
+  parse_fails("{\"mode\":\"external-sandbox\"}", "policy.mode",
+              "not supported");
+  parse_fails("bogus", "policy", "unknown policy \"bogus\"");
+  parse_fails("{\"mode\":\"workspace-write\"", "policy", "not valid JSON");
+  parse_fails("[1]", "policy", "must be a JSON object");
+  parse_fails("{}", "policy.mode", "missing");
+  parse_fails("{\"mode\":7}", "policy.mode", "must be a string");
+  parse_fails("{\"mode\":\"workspace-write\",\"network_acess\":true}",
+              "policy.network_acess", "did you mean \"network_access\"");
+  parse_fails("{\"mode\":\"workspace-write\",\"zzz\":1}", "policy.zzz",
+              "unknown field");
+  parse_fails("{\"mode\":\"workspace-write\",\"network_access\":\"yes\"}",
+              "policy.network_access", "true or false");
+  parse_fails("{\"mode\":\"workspace-write\",\"writable_roots\":\"/x\"}",
+              "policy.writable_roots", "array of strings");
+  parse_fails("{\"mode\":\"workspace-write\",\"writable_roots\":[\"/x\",3]}",
+              "policy.writable_roots[1]", "must be a string");
+  parse_fails("{\"mode\":\"workspace-write\",\"writable_roots\":[\"\"]}",
+              "policy.writable_roots[0]", "non-empty");
+  parse_fails("{\"mode\":\"read-only\",\"writable_roots\":[\"/x\"]}",
+              "policy.writable_roots", "not allowed");
+  parse_fails("{\"mode\":\"read-only\",\"mode\":\"read-only\"}", NULL,
+              "not valid JSON");
+}
+
+
+typedef struct {
+  char* dir;
+} fixture_t;
+
+
+static int setup(void** state) {
+  fixture_t* f = calloc(1, sizeof(*f));
+  char path[PATH_MAX];
+
+  f->dir = test_mkdtemp();
+  snprintf(path, sizeof(path), "%s/ws/.git", f->dir);
+  test_system("mkdir -p '%s/ws/.git' '%s/ws/sub' '%s/extra' '%s/tmpdir'",
+              f->dir, f->dir, f->dir, f->dir);
+  test_system("ln -s '%s/extra' '%s/link-to-extra'", f->dir, f->dir);
+  test_system("touch '%s/afile'", f->dir);
+  *state = f;
+  return 0;
+}
+
+
+static int teardown(void** state) {
+  fixture_t* f = *state;
+
+  test_rmtree(f->dir);
+  free(f->dir);
+  free(f);
+  return 0;
+}
+
+
+static int resolve(fixture_t* f, const char* policy_text, const char* cwd,
+                   const char* const* extra, const char* const* extra_ro,
+                   capsid__sandbox_t* sb, capsid_error_t* err) {
+  capsid__policy_t p;
+  capsid__resolve_in_t in;
+  char path[PATH_MAX];
+  int rc;
+
+  (void)f;
+  memset(err, 0, sizeof(*err));
+  rc = capsid__policy_parse(policy_text, &p, err);
+  if (rc != 0)
+    return rc;
+  memset(&in, 0, sizeof(in));
+  snprintf(path, sizeof(path), "%s", cwd);
+  in.cwd = path;
+  in.extra_writable = extra;
+  in.extra_read_only = extra_ro;
+  in.network = -1;
+  in.tmpdir = NULL;
+  rc = capsid__sandbox_resolve(&p, &in, sb, err);
+  capsid__policy_free(&p);
+  return rc;
+}
+
+
+static void test_resolve_workspace_write(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX], want[PATH_MAX];
+  const char* extra[] = {"../link-to-extra", NULL};
+  const char* ro[] = {"sub/config", NULL};
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  assert_int_equal(resolve(f, "workspace-write", cwd, extra, ro, &sb, &err),
+                   0);
+  /* cwd first, the extra root canonicalised through the symlink, then
+   * /tmp. */
+  assert_string_equal(sb.writable.v[0], cwd);
+  snprintf(want, sizeof(want), "%s/extra", f->dir);
+  assert_string_equal(sb.writable.v[1], want);
+  assert_int_equal(sb.first_tmp, 2);
+  assert_string_equal(sb.writable.v[2], "/tmp");
+  /* .git exists so it is protected; the carve-out is missing, so it is
+   * listed to be created before the job. */
+  snprintf(want, sizeof(want), "%s/ws/.git", f->dir);
+  assert_true(capsid__strv_contains(&sb.protected_paths, want));
+  snprintf(want, sizeof(want), "%s/ws/sub/config", f->dir);
+  assert_true(capsid__strv_contains(&sb.protected_paths, want));
+  assert_true(capsid__strv_contains(&sb.missing_protected, want));
+  assert_false(sb.network);
+  capsid__sandbox_free(&sb);
+}
+
+
+static void test_resolve_policy_roots_and_tmp_flags(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX], policy[PATH_MAX * 2], want[PATH_MAX];
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  snprintf(policy, sizeof(policy),
+           "{\"mode\":\"workspace-write\",\"writable_roots\":[\"../extra\"],"
+           "\"exclude_slash_tmp\":true,\"network_access\":true}");
+  assert_int_equal(resolve(f, policy, cwd, NULL, NULL, &sb, &err), 0);
+  assert_int_equal(sb.writable.n, 2);
+  snprintf(want, sizeof(want), "%s/extra", f->dir);
+  assert_string_equal(sb.writable.v[1], want);
+  assert_false(capsid__strv_contains(&sb.writable, "/tmp"));
+  assert_true(sb.network);
+  capsid__sandbox_free(&sb);
+}
+
+
+static void test_resolve_read_only(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX];
+  const char* extra[] = {"/tmp", NULL};
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  assert_int_equal(resolve(f, "read-only", cwd, NULL, NULL, &sb, &err), 0);
+  assert_int_equal(sb.writable.n, 0);
+  assert_int_equal(sb.kind, CAPSID__POLICY_READ_ONLY);
+  capsid__sandbox_free(&sb);
+  /* Adding writable roots to read-only is a contradiction, not a merge. */
+  assert_int_equal(resolve(f, "read-only", cwd, extra, NULL, &sb, &err),
+                   CAPSID_EPOLICY);
+  assert_string_equal(err.field, "writable_roots");
+  capsid__error_free(&err);
+}
+
+
+static void test_resolve_errors(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX], file[PATH_MAX];
+  const char* slash[] = {"/", NULL};
+  const char* missing[] = {"nope", NULL};
+  const char* escape[] = {"../../../../../../../../..", NULL};
+  const char* ro_escape[] = {"newdir/../../x", NULL};
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  assert_int_equal(resolve(f, "workspace-write", "/nonexistent/capsid", NULL,
+                           NULL, &sb, &err),
+                   CAPSID_ENOENT);
+  assert_string_equal(err.field, "cwd");
+  capsid__error_free(&err);
+
+  snprintf(file, sizeof(file), "%s/afile", f->dir);
+  assert_int_equal(resolve(f, "workspace-write", file, NULL, NULL, &sb, &err),
+                   CAPSID_ENOTDIR);
+  assert_string_equal(err.field, "cwd");
+  capsid__error_free(&err);
+
+  assert_int_equal(resolve(f, "workspace-write", cwd, slash, NULL, &sb, &err),
+                   CAPSID_EPOLICY);
+  assert_string_equal(err.field, "writable_roots[0]");
+  assert_non_null(strstr(err.message, "whole filesystem"));
+  capsid__error_free(&err);
+
+  /* ".." climbing to / is still /. */
+  assert_int_equal(resolve(f, "workspace-write", cwd, escape, NULL, &sb, &err),
+                   CAPSID_EPOLICY);
+  capsid__error_free(&err);
+
+  assert_int_equal(
+      resolve(f, "workspace-write", cwd, missing, NULL, &sb, &err),
+      CAPSID_ENOENT);
+  assert_string_equal(err.field, "writable_roots[0]");
+  capsid__error_free(&err);
+
+  /* A missing carve-out may not smuggle ".." past the part that exists. */
+  assert_int_equal(
+      resolve(f, "workspace-write", cwd, NULL, ro_escape, &sb, &err),
+      CAPSID_EINVAL);
+  assert_string_equal(err.field, "read_only_paths[0]");
+  capsid__error_free(&err);
+}
+
+
+static void test_path_is_within(void** state) {
+  (void)state;
+  assert_true(capsid__path_is_within("/a/b", "/a/b"));
+  assert_true(capsid__path_is_within("/a/b/c", "/a/b"));
+  assert_false(capsid__path_is_within("/a/bc", "/a/b"));
+  assert_false(capsid__path_is_within("/a", "/a/b"));
+  assert_true(capsid__path_is_within("/anything", "/"));
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_policy_presets),
+      cmocka_unit_test(test_policy_json_every_field),
+      cmocka_unit_test(test_policy_errors),
+      cmocka_unit_test_setup_teardown(test_resolve_workspace_write, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_resolve_policy_roots_and_tmp_flags,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resolve_read_only, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_resolve_errors, setup, teardown),
+      cmocka_unit_test(test_path_is_within),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
