@@ -1,0 +1,119 @@
+/* Result lines: valid UTF-8 JSON whatever the job printed. */
+#include "test-common.h"
+
+#include "resultline.h"
+
+#include <string.h>
+
+static void test_utf8_validation(void** state) {
+  (void)state;
+  assert_true(cli_utf8_valid("plain", 5));
+  assert_true(cli_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+  assert_true(cli_utf8_valid("nul\0inside", 10));
+  assert_false(cli_utf8_valid("\xff", 1));
+  assert_false(cli_utf8_valid("\xc3", 1));          /* truncated */
+  assert_false(cli_utf8_valid("\xc0\xaf", 2));      /* overlong '/' */
+  assert_false(cli_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
+  assert_false(cli_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+}
+
+
+static void test_lossy_and_base64(void** state) {
+  size_t n;
+  char* s;
+
+  (void)state;
+  s = cli_utf8_lossy("a\xff" "b", 3, &n);
+  assert_int_equal(n, 5);
+  assert_memory_equal(s, "a\xef\xbf\xbd" "b", 5);
+  capsid__free(s);
+  s = cli_base64("", 0);
+  assert_string_equal(s, "");
+  capsid__free(s);
+  s = cli_base64("f", 1);
+  assert_string_equal(s, "Zg==");
+  capsid__free(s);
+  s = cli_base64("fo", 2);
+  assert_string_equal(s, "Zm8=");
+  capsid__free(s);
+  s = cli_base64("foobar", 6);
+  assert_string_equal(s, "Zm9vYmFy");
+  capsid__free(s);
+  s = cli_base64("ok\xff\xfe\x00z", 6);
+  assert_string_equal(s, "b2v//gB6");
+  capsid__free(s);
+}
+
+
+static void test_result_json_binary_output(void** state) {
+  capsid_result_t r;
+  json_t* obj;
+  json_t* back;
+  json_error_t jerr;
+  char* text;
+
+  (void)state;
+  memset(&r, 0, sizeof(r));
+  r.out.data = "ok\xff\xfe\x00z";
+  r.out.len = 6;
+  r.err.data = "line \"quoted\"\n\ttab \x01";
+  r.err.len = strlen(r.err.data);
+  r.exit_code = 2;
+  r.peak_memory = -1;
+  obj = cli_result_json(json_string("id-1"), 4, &r);
+  text = json_dumps(obj, JSON_COMPACT);
+  /* The line parses back, and the exact bytes survive through base64. */
+  back = json_loads(text, JSON_ALLOW_NUL, &jerr);
+  assert_non_null(back);
+  assert_string_equal(json_string_value(json_object_get(back, "id")), "id-1");
+  assert_int_equal(json_integer_value(json_object_get(back, "line")), 4);
+  assert_int_equal(json_integer_value(json_object_get(back, "exit_code")), 2);
+  assert_true(json_is_null(json_object_get(back, "signal")));
+  assert_true(json_is_null(json_object_get(back, "peak_memory")));
+  assert_string_equal(json_string_value(json_object_get(back, "stdout_b64")),
+                      "b2v//gB6");
+  assert_int_equal(json_string_length(json_object_get(back, "stdout")), 10);
+  assert_string_equal(json_string_value(json_object_get(back, "stderr")),
+                      "line \"quoted\"\n\ttab \x01");
+  assert_null(json_object_get(back, "stderr_b64"));
+  assert_true(json_is_null(json_object_get(back, "error")));
+  assert_null(strchr(text, '\n'));
+  free(text);
+  json_decref(back);
+  json_decref(obj);
+}
+
+
+static void test_result_json_error(void** state) {
+  capsid_result_t r;
+  json_t* obj;
+  json_t* e;
+
+  (void)state;
+  memset(&r, 0, sizeof(r));
+  r.exit_code = -1;
+  capsid__error_set(&r.error, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL,
+                    "argv", "\"argv\" is required");
+  obj = cli_result_json(NULL, 12, &r);
+  assert_true(json_is_null(json_object_get(obj, "exit_code")));
+  e = json_object_get(obj, "error");
+  assert_string_equal(json_string_value(json_object_get(e, "code")),
+                      "CAPSID_ESPEC");
+  assert_int_equal(json_integer_value(json_object_get(e, "line")), 12);
+  assert_string_equal(json_string_value(json_object_get(e, "field")), "argv");
+  assert_non_null(strstr(json_string_value(json_object_get(e, "message")),
+                         "is required"));
+  json_decref(obj);
+  capsid__error_free(&r.error);
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_utf8_validation),
+      cmocka_unit_test(test_lossy_and_base64),
+      cmocka_unit_test(test_result_json_binary_output),
+      cmocka_unit_test(test_result_json_error),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
