@@ -49,6 +49,7 @@ static void test_result_json_binary_output(void** state) {
   capsid_result_t r;
   json_t* obj;
   json_t* back;
+  json_t* id;
   json_error_t jerr;
   char* text;
 
@@ -60,7 +61,9 @@ static void test_result_json_binary_output(void** state) {
   r.err.len = strlen(r.err.data);
   r.exit_code = 2;
   r.peak_memory = -1;
-  obj = cli_result_json(json_string("id-1"), 4, &r);
+  id = json_string("id-1");
+  obj = cli_result_json(id, 4, &r);
+  json_decref(id);
   text = json_dumps(obj, JSON_COMPACT);
   /* The line parses back, and the exact bytes survive through base64. */
   back = json_loads(text, JSON_ALLOW_NUL, &jerr);
