@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what capsid needs to build and test on Debian 12. Safe to rerun:
+# it only asks apt when a package is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang valgrind
+  libuv1-dev libmimalloc-dev libcmocka-dev libjansson-dev libseccomp-dev
+  acl attr iproute2 procps util-linux python3 git curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"
+else
+  echo "bootstrap: all packages present"
+fi

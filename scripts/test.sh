@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs the packages, then
+#   1. gcc build, -Werror, every ctest suite;
+#   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer,
+#      every ctest suite again;
+#   3. the runtime suites under valgrind (no leaks, no errors).
+# Prints a closing "N passed, N failed" line and exits non-zero on failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+./scripts/bootstrap.sh || exit 1
+
+passed=0
+failed=0
+step() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== $name: ok"
+  else
+    failed=$((failed + 1))
+    echo "=== $name: FAILED"
+  fi
+}
+
+ctest_in() {
+  (cd "$1" && ctest --output-on-failure --timeout 600 -j2)
+}
+
+valgrind_runtime() {
+  local t rc=0
+  for t in tests/runtime/test-jobs tests/runtime/test-pool; do
+    echo "--- valgrind $t"
+    valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite,indirect \
+      "build/$t" >/tmp/capsid-valgrind.log 2>&1 || rc=1
+    tail -3 /tmp/capsid-valgrind.log
+    [ "$rc" -eq 0 ] || cat /tmp/capsid-valgrind.log
+  done
+  return "$rc"
+}
+
+step "gcc build" ./scripts/build.sh build -DCMAKE_C_COMPILER=gcc
+step "gcc tests" ctest_in build
+step "clang asan+ubsan build" ./scripts/build.sh build-asan \
+  -DCMAKE_C_COMPILER=clang -DCAPSID_SANITIZE=ON
+step "clang asan+ubsan tests" ctest_in build-asan
+step "valgrind runtime tests" valgrind_runtime
+
+if [ -x scripts/test-windows.sh ]; then
+  step "windows cross-build and wine tests" ./scripts/test-windows.sh
+fi
+
+echo
+echo "steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
