@@ -12,6 +12,7 @@
 
 int cli_cmd_run(int argc, char** argv);
 int cli_cmd_batch(int argc, char** argv);
+int cli_cmd_bench(int argc, char** argv);
 
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);

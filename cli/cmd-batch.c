@@ -49,10 +49,10 @@ typedef struct batch_job_s {
 } batch_job_t;
 
 
-static void write_result(batch_t* b, json_t* obj) {
-  if (cli_print_json_line(obj) != 0)
+static void write_result(batch_t* b, json_t* id, long line,
+                         const capsid_result_t* r) {
+  if (cli_result_write(stdout, id, line, r) != 0)
     b->write_failed = 1;
-  json_decref(obj);
 }
 
 
@@ -80,7 +80,7 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
     b->failed_lines++;
   if (result->error.code != 0 || result->exit_code != 0)
     b->progress.failed++;
-  write_result(b, cli_result_json(bj->jl.id, bj->jl.line, result));
+  write_result(b, bj->jl.id, bj->jl.line, result);
   cli_jobline_free(&bj->jl);
   capsid__free(bj);
   b->outstanding--;
@@ -101,7 +101,7 @@ static void line_error(batch_t* b, cli_jobline_t* jl, long line,
   r.peak_memory = -1;
   r.mode = CAPSID_MODE_NONE;
   capsid__error_move(&r.error, err);
-  write_result(b, cli_result_json(jl ? jl->id : NULL, line, &r));
+  write_result(b, jl ? jl->id : NULL, line, &r);
   capsid_result_free(&r);
   b->failed_lines++;
   b->progress.failed++;

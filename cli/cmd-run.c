@@ -285,9 +285,7 @@ int cli_cmd_run(int argc, char** argv) {
   capsid_runtime_run(rt);
 
   if (ctx.json) {
-    json_t* obj = cli_result_json(NULL, 0, &ctx.result);
-    cli_print_json_line(obj);
-    json_decref(obj);
+    cli_result_write(stdout, NULL, 0, &ctx.result);
   } else if (ctx.result.error.code != 0) {
     char msg[2048];
     fprintf(stderr, "capsid: %s\n",

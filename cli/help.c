@@ -10,6 +10,7 @@ void cli_help_main(void) {
 "Usage:\n"
 "  capsid run [options] [--] PROGRAM [ARG...]   run one job\n"
 "  capsid batch [-j N] [--progress] [FILE|-]    run one JSON job per line\n"
+"  capsid bench NAME [options]                  benchmarks with baselines\n"
 "  capsid help COMMAND                          options of a command\n"
 "  capsid --version\n"
 "\n"

@@ -13,6 +13,7 @@ typedef struct command_s {
 static const command_t commands[] = {
     {"run", cli_cmd_run},
     {"batch", cli_cmd_batch},
+    {"bench", cli_cmd_bench},
 };
 
 

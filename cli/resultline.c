@@ -156,7 +156,8 @@ json_t* cli_error_json(const capsid_error_t* err, long line) {
 }
 
 
-json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
+/* Everything but the output streams. */
+static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_t* obj = json_object();
 
   json_object_set(obj, "id", id ? id : json_null());
@@ -179,8 +180,6 @@ json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
                                               ? json_integer(r->peak_memory)
                                               : json_null());
   json_object_set_new(obj, "mode", json_string(capsid_mode_name(r->mode)));
-  set_output(obj, "stdout", &r->out);
-  set_output(obj, "stderr", &r->err);
   json_object_set_new(obj, "stdout_truncated", json_boolean(r->out.truncated));
   json_object_set_new(obj, "stderr_truncated", json_boolean(r->err.truncated));
   json_object_set_new(obj, "stdout_dropped", json_integer((json_int_t)r->out.dropped));
@@ -189,6 +188,150 @@ json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
                                         ? cli_error_json(&r->error, line)
                                         : json_null());
   return obj;
+}
+
+
+json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
+  json_t* obj = result_meta(id, line, r);
+
+  set_output(obj, "stdout", &r->out);
+  set_output(obj, "stderr", &r->err);
+  return obj;
+}
+
+
+/* Which bytes can be copied into a JSON string as they are: printable
+ * ASCII except the quote and the backslash. */
+static int plain_byte(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+
+int cli_json_escape(capsid__buf_t* b, const char* s, size_t len,
+                    int* valid) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char* p = (const unsigned char*)s;
+  size_t i = 0, start, n, worst;
+  char* w;
+
+  /* Reserve the worst case (every byte as \u00XX) once, then write
+   * through a pointer: this is where megabytes of output go, and a
+   * bounds check per escaped byte showed up first in profiles. */
+  worst = len * 6 + 2;
+  if (capsid__buf_append(b, "", 0) != 0 || b->len + worst + 1 < b->len)
+    return CAPSID_ENOMEM;
+  if (b->cap < b->len + worst + 1) {
+    char* grown = capsid__realloc(b->data, b->len + worst + 1);
+    if (grown == NULL)
+      return CAPSID_ENOMEM;
+    b->data = grown;
+    b->cap = b->len + worst + 1;
+  }
+  w = b->data + b->len;
+  *w++ = '"';
+  *valid = 1;
+  while (i < len) {
+    start = i;
+    for (;;) {
+      while (i < len && plain_byte(p[i]))
+        i++;
+      if (i < len && p[i] >= 0x80 && (n = utf8_seq(p + i, len - i)) > 0) {
+        i += n;
+        continue;
+      }
+      break;
+    }
+    memcpy(w, s + start, i - start);
+    w += i - start;
+    if (i >= len)
+      break;
+    if (p[i] >= 0x80) {
+      *valid = 0;
+      memcpy(w, "\xEF\xBF\xBD", 3);
+      w += 3;
+    } else if (p[i] == '"' || p[i] == '\\') {
+      *w++ = '\\';
+      *w++ = (char)p[i];
+    } else if (p[i] == '\n') {
+      *w++ = '\\';
+      *w++ = 'n';
+    } else if (p[i] == '\t') {
+      *w++ = '\\';
+      *w++ = 't';
+    } else if (p[i] == '\r') {
+      *w++ = '\\';
+      *w++ = 'r';
+    } else {
+      memcpy(w, "\\u00", 4);
+      w[4] = hex[p[i] >> 4];
+      w[5] = hex[p[i] & 15];
+      w += 6;
+    }
+    i++;
+  }
+  *w++ = '"';
+  *w = '\0';
+  b->len = (size_t)(w - b->data);
+  return 0;
+}
+
+
+static int append_output(capsid__buf_t* b, const char* name,
+                         const capsid_output_t* o) {
+  char* b64;
+  int valid = 1, rc;
+
+  rc = capsid__buf_append(b, ",\"", 2);
+  if (rc == 0)
+    rc = capsid__buf_append(b, name, strlen(name));
+  if (rc == 0)
+    rc = capsid__buf_append(b, "\":", 2);
+  if (rc == 0)
+    rc = cli_json_escape(b, o->data ? o->data : "", o->len, &valid);
+  if (rc != 0 || valid)
+    return rc;
+  b64 = cli_base64(o->data, o->len);
+  if (b64 == NULL)
+    return CAPSID_ENOMEM;
+  rc = capsid__buf_append(b, ",\"", 2);
+  if (rc == 0)
+    rc = capsid__buf_append(b, name, strlen(name));
+  if (rc == 0)
+    rc = capsid__buf_append(b, "_b64\":\"", 7);
+  if (rc == 0)
+    rc = capsid__buf_append(b, b64, strlen(b64));
+  if (rc == 0)
+    rc = capsid__buf_append(b, "\"", 1);
+  capsid__free(b64);
+  return rc;
+}
+
+
+int cli_result_write(FILE* f, json_t* id, long line,
+                     const capsid_result_t* r) {
+  json_t* meta = result_meta(id, line, r);
+  char* text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  capsid__buf_t b = {0};
+  size_t n;
+  int rc = -1;
+
+  json_decref(meta);
+  if (text == NULL)
+    return -1;
+  /* The small fields come from jansson; the outputs, which can be
+   * megabytes, are appended by the fast escaper before the closing
+   * brace. */
+  n = strlen(text);
+  if (n >= 2 && text[n - 1] == '}' &&
+      capsid__buf_append(&b, text, n - 1) == 0 &&
+      append_output(&b, "stdout", &r->out) == 0 &&
+      append_output(&b, "stderr", &r->err) == 0 &&
+      capsid__buf_append(&b, "}\n", 2) == 0 &&
+      fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0)
+    rc = 0;
+  free(text);
+  capsid__buf_free(&b);
+  return rc;
 }
 
 

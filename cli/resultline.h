@@ -14,11 +14,21 @@
 #include "capsid-common.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Builds the object. id may be NULL; line <= 0 omits "line". */
 json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r);
 /* The error object {code, message, line, field, stage, path, os_error}. */
 json_t* cli_error_json(const capsid_error_t* err, long line);
+/* Writes a result as one line to f and flushes; the same JSON as
+ * cli_result_json, but megabytes of output are escaped without building a
+ * JSON tree. Returns 0 or -1. */
+int cli_result_write(FILE* f, json_t* id, long line,
+                     const capsid_result_t* r);
+/* Appends s as a quoted JSON string, replacing invalid UTF-8 with U+FFFD;
+ * *valid says whether any replacement was needed. */
+int cli_json_escape(capsid__buf_t* b, const char* s, size_t len, int* valid);
+
 /* Writes obj as one line to stdout and flushes. Returns 0 or -1. */
 int cli_print_json_line(json_t* obj);
 

@@ -1,5 +1,6 @@
 set(CAPSID_CLI_SOURCES
   cli/args.c
+  cli/cmd-bench.c
   cli/cmd-batch.c
   cli/cmd-run.c
   cli/help.c

@@ -111,12 +111,67 @@ static void test_result_json_error(void** state) {
 }
 
 
+/* The fast writer must produce exactly what the jansson tree says. */
+static void check_writer_matches(const char* out, size_t out_len,
+                                 const char* err, size_t err_len) {
+  capsid_result_t r;
+  json_t* tree;
+  json_t* back;
+  json_error_t jerr;
+  char* text;
+  size_t len = 0;
+  FILE* f = tmpfile();
+
+  memset(&r, 0, sizeof(r));
+  r.out.data = (char*)out;
+  r.out.len = out_len;
+  r.err.data = (char*)err;
+  r.err.len = err_len;
+  r.exit_code = 1;
+  r.peak_memory = 123;
+  tree = cli_result_json(NULL, 2, &r);
+  assert_int_equal(cli_result_write(f, NULL, 2, &r), 0);
+  rewind(f);
+  text = malloc(out_len * 8 + err_len * 8 + 4096);
+  len = fread(text, 1, out_len * 8 + err_len * 8 + 4095, f);
+  fclose(f);
+  text[len] = '\0';
+  assert_true(len > 0 && text[len - 1] == '\n');
+  assert_null(memchr(text, '\n', len - 1));
+  back = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+  if (back == NULL)
+    fail_msg("writer output is not JSON: %s", jerr.text);
+  assert_true(json_equal(tree, back));
+  json_decref(tree);
+  json_decref(back);
+  free(text);
+}
+
+
+static void test_result_writer_matches_tree(void** state) {
+  static const char all[] =
+      "\x00\x01\x1f \"\\/\x7f\n\r\t"
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+  char big[70000];
+  size_t i;
+
+  (void)state;
+  check_writer_matches("", 0, "", 0);
+  check_writer_matches(all, sizeof(all) - 1, "plain", 5);
+  check_writer_matches("ok\xff\xfe\x00z", 6, "\xc3", 1);
+  for (i = 0; i < sizeof(big); i++)
+    big[i] = (char)(i % 97 == 0 ? '\n' : 'a' + i % 26);
+  check_writer_matches(big, sizeof(big), big, 100);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_validation),
       cmocka_unit_test(test_lossy_and_base64),
       cmocka_unit_test(test_result_json_binary_output),
       cmocka_unit_test(test_result_json_error),
+      cmocka_unit_test(test_result_writer_matches_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,162 @@
+/* capsid bench spawn: the cost of one sandboxed /bin/true, sequentially,
+ * against a plain posix_spawn + waitpid loop in this process and against
+ * bubblewrap when it is installed. Rounds are interleaved so that noise
+ * from other tenants hits every contender alike. */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+static const char help[] =
+    "Usage: capsid bench spawn [-n N] [--mode MODE]\n"
+    "\n"
+    "Runs N (default 1000) sequential /bin/true jobs through the capsid\n"
+    "runtime, network off, and compares the median per job with a plain\n"
+    "posix_spawn+waitpid loop and with `bwrap --unshare-net --ro-bind / /\n"
+    "true` when bubblewrap is installed.\n";
+
+typedef struct {
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  double* samples;
+  long n;
+  long done;
+  double t0;
+  int failures;
+  capsid_mode_t mode_ran;
+} spawn_run_t;
+
+
+static void next_job(spawn_run_t* r);
+
+
+static void on_exit_cb(capsid_job_t* job, capsid_result_t* res, void* data) {
+  spawn_run_t* r = data;
+
+  (void)job;
+  r->samples[r->done++] = (bench_now() - r->t0) * 1e3;
+  if (res->error.code != 0 || res->exit_code != 0) {
+    if (r->failures++ == 0) {
+      char msg[512];
+      bench_note("a job failed: %s (exit %d)",
+                 capsid_error_format(&res->error, msg, sizeof(msg)),
+                 res->exit_code);
+    }
+  }
+  r->mode_ran = res->mode;
+  if (r->done < r->n)
+    next_job(r);
+}
+
+
+static void next_job(spawn_run_t* r) {
+  r->t0 = bench_now();
+  if (capsid_job_start(r->rt, &r->spec, on_exit_cb, r, NULL) != 0) {
+    r->failures++;
+    r->done = r->n;
+  }
+}
+
+
+/* count jobs through the runtime; per-job milliseconds into samples. */
+static int run_capsid(const bench_opts_t* o, long count, double* samples,
+                      capsid_mode_t* mode_ran) {
+  static const char* argv[] = {"/bin/true", NULL};
+  capsid_runtime_options_t ro;
+  spawn_run_t r;
+
+  memset(&r, 0, sizeof(r));
+  memset(&ro, 0, sizeof(ro));
+  ro.max_concurrency = 1;
+  if (capsid_runtime_new(&ro, &r.rt) != 0)
+    return -1;
+  r.spec.argv = argv;
+  r.spec.mode = o->mode;
+  r.spec.network = 0;
+  r.spec.cwd = "/tmp";
+  r.samples = samples;
+  r.n = count;
+  next_job(&r);
+  capsid_runtime_run(r.rt);
+  capsid_runtime_close(r.rt, NULL, NULL);
+  *mode_ran = r.mode_ran;
+  return r.failures;
+}
+
+
+static void run_plain(char* const* argv, long count, double* samples) {
+  long i;
+  double t0;
+
+  for (i = 0; i < count; i++) {
+    t0 = bench_now();
+    bench_spawn_wait(argv, 0);
+    samples[i] = (bench_now() - t0) * 1e3;
+  }
+}
+
+
+int bench_spawn_main(int argc, char** argv) {
+  static char* true_argv[] = {"/bin/true", NULL};
+  static char* bwrap_argv[] = {"bwrap", "--unshare-net", "--ro-bind", "/",
+                               "/", "--dev", "/dev", "true", NULL};
+  bench_opts_t o;
+  bench_stats_t plain, caps, bw;
+  double *s_plain, *s_caps, *s_bw;
+  long n, per_round, round, rounds = 5;
+  int have_bwrap, rc, failures = 0;
+  capsid_mode_t mode_ran = CAPSID_MODE_NONE;
+  char name[96];
+
+  rc = bench_parse("spawn", help, argc, argv, &o);
+  if (rc != 0)
+    return rc < 0 ? 2 : 0;
+  n = o.n ? o.n : (o.quick ? 50 : 1000);
+  per_round = (n + rounds - 1) / rounds;
+  n = per_round * rounds;
+  have_bwrap = bench_spawn_wait(bwrap_argv, 0) == 0;
+  s_plain = calloc((size_t)n, sizeof(double));
+  s_caps = calloc((size_t)n, sizeof(double));
+  s_bw = calloc((size_t)n, sizeof(double));
+  for (round = 0; round < rounds; round++) {
+    run_plain(true_argv, per_round, s_plain + round * per_round);
+    failures += run_capsid(&o, per_round, s_caps + round * per_round,
+                           &mode_ran);
+    if (have_bwrap)
+      run_plain(bwrap_argv, per_round, s_bw + round * per_round);
+  }
+  bench_stats(s_plain, (size_t)n, &plain);
+  bench_stats(s_caps, (size_t)n, &caps);
+  bench_stats(s_bw, (size_t)n, &bw);
+
+  bench_header("spawn", "sequential /bin/true, median ms per job "
+               "(ratio: to posix_spawn)");
+  bench_row(&o, "spawn", "posix_spawn+waitpid (baseline)", plain.median,
+            "ms", 1.0);
+  snprintf(name, sizeof(name), "capsid runtime, mode %s",
+           capsid_mode_name(mode_ran));
+  bench_row(&o, "spawn", name, caps.median, "ms",
+            caps.median / plain.median);
+  if (have_bwrap) {
+    bench_row(&o, "spawn", "bwrap --unshare-net --ro-bind / /", bw.median,
+              "ms", bw.median / plain.median);
+    bench_row(&o, "spawn", "bwrap / capsid", bw.median / caps.median, "x",
+              0);
+  } else {
+    bench_note("bubblewrap is not installed: no bwrap row");
+  }
+  bench_note("%ld jobs each, %ld interleaved rounds; p90 capsid %.3f ms, "
+             "baseline %.3f ms",
+             n, rounds, caps.p90, plain.p90);
+  free(s_plain);
+  free(s_caps);
+  free(s_bw);
+  if (failures > 0) {
+    bench_note("%d capsid jobs failed", failures);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,7 @@
+# Benchmarks are part of the capsid command (`capsid bench NAME`).
+list(APPEND CAPSID_CLI_SOURCES
+  bench/bench-batch.c
+  bench/bench-capture.c
+  bench/bench-memory.c
+  bench/bench-spawn.c
+  bench/bench-util.c)
