@@ -50,6 +50,7 @@ step "clang asan+ubsan build" ./scripts/build.sh build-asan \
   -DCMAKE_C_COMPILER=clang -DCAPSID_SANITIZE=ON
 step "clang asan+ubsan tests" ctest_in build-asan
 step "valgrind runtime tests" valgrind_runtime
+step "fuzzing, 30 s per target" ./scripts/fuzz.sh 30
 
 if [ -x scripts/test-windows.sh ]; then
   step "windows cross-build and wine tests" ./scripts/test-windows.sh
