@@ -121,12 +121,18 @@ int capsid__policy_parse(const char* text, capsid__policy_t* out,
   int rc;
 
   memset(out, 0, sizeof(*out));
-  if (text == NULL || *text == '\0') {
+  if (text == NULL) {
     out->kind = CAPSID__POLICY_WORKSPACE_WRITE;
     return 0;
   }
   while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
     text++;
+  /* An empty policy is a mistake (an unset variable in a script), not a
+   * request for the default. */
+  if (*text == '\0')
+    return policy_error(err, "policy", "policy is empty (expected "
+                        "read-only, workspace-write or a JSON object)%s%s",
+                        "", "");
   if (*text != '{' && *text != '[')
     return parse_mode(text, "policy", out, err);
 

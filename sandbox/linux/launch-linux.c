@@ -269,7 +269,10 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
         report[0] == CAPSID_STAGE_EXEC    ? launch->path
         : report[0] == CAPSID_STAGE_CHDIR ? launch->cwd
                                           : NULL,
-        NULL, NULL);
+        report[0] == CAPSID_STAGE_EXEC    ? "argv[0]"
+        : report[0] == CAPSID_STAGE_CHDIR ? "cwd"
+                                          : NULL,
+        NULL);
     goto fail;
   }
 

@@ -356,13 +356,18 @@ static void test_exit_kills_leftovers(void** state) {
 
 static void test_start_failures_report(void** state) {
   const char* missing[] = {"capsid-no-such-program", NULL};
-  const char* notexec[] = {"/etc/hostname", NULL};
+  char* dir = test_mkdtemp();
+  char plain[512];
+  const char* notexec[] = {plain, NULL};
   const char* empty[] = {"", NULL};
   const char* ok[] = {CHILD, "exit", "0", NULL};
   capsid_job_spec_t spec;
   outcome_t o;
 
   (void)state;
+  /* A plain file, mode 0644: not executable even for root. */
+  snprintf(plain, sizeof(plain), "%s/plain", dir);
+  test_write_file(plain, "", 0);
   memset(&spec, 0, sizeof(spec));
   spec.argv = missing;
   run_one(&spec, &o);
@@ -395,6 +400,8 @@ static void test_start_failures_report(void** state) {
   assert_int_equal(o.result.error.code, CAPSID_EPOLICY);
   assert_string_equal(o.result.error.field, "policy.bogus");
   capsid_result_free(&o.result);
+  test_rmtree(dir);
+  free(dir);
 }
 
 
