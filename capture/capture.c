@@ -1,5 +1,7 @@
 #include "capture.h"
 
+#include "fault.h"
+
 #include <string.h>
 
 static void handle_closed(uv_handle_t* handle) {
@@ -88,7 +90,8 @@ static int open_pipe(capsid__capture_t* cap, uv_loop_t* loop, uv_pipe_t* p,
   }
   p->data = cap;
   cap->open_handles++;
-  rc = uv_pipe_open(p, fd);
+  rc = capsid__fault("pipe-open");
+  rc = rc ? uv_translate_sys_error(rc) : uv_pipe_open(p, fd);
   if (rc != 0)
     close_fd(fd);
   return rc;
@@ -115,6 +118,11 @@ int capsid__capture_init(capsid__capture_t* cap, uv_loop_t* loop,
   /* The parent's ends are non-blocking for the loop; the child's stay
    * blocking, as programs expect of their stdio. */
   for (i = 0; i < 3; i++) {
+    rc = capsid__fault("pipe");
+    if (rc != 0) {
+      rc = uv_translate_sys_error(rc);
+      break;
+    }
     rc = i == 0 ? uv_pipe(fds[i], 0, UV_NONBLOCK_PIPE)
                 : uv_pipe(fds[i], UV_NONBLOCK_PIPE, 0);
     if (rc != 0)

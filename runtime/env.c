@@ -1,5 +1,7 @@
 #include "env.h"
 
+#include "fault.h"
+
 #include <string.h>
 
 #include <uv.h>
@@ -56,7 +58,7 @@ int capsid__env_build(capsid_env_mode_t mode, const char* const* vars,
 
   memset(out, 0, sizeof(*out));
   if (mode == CAPSID_ENV_INHERIT) {
-    if (uv_os_environ(&items, &count) != 0)
+    if (capsid__fault("environ") != 0 || uv_os_environ(&items, &count) != 0)
       return CAPSID_ENOMEM;
     for (i = 0; i < count && rc == 0; i++)
       rc = put(out, capsid__sprintf("%s=%s", items[i].name, items[i].value));

@@ -2,6 +2,7 @@ list(APPEND CAPSID_SOURCES
   runtime/alloc.c
   runtime/env.c
   runtime/error.c
+  runtime/fault.c
   runtime/job.c
   runtime/json-util.c
   runtime/pool.c

@@ -33,7 +33,8 @@ ctest_in() {
 
 valgrind_runtime() {
   local t rc=0
-  for t in tests/runtime/test-jobs tests/runtime/test-pool; do
+  for t in tests/runtime/test-jobs tests/runtime/test-pool \
+      tests/runtime/test-faults; do
     echo "--- valgrind $t"
     valgrind -q --error-exitcode=99 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect \

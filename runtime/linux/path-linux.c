@@ -1,6 +1,8 @@
 /* Path canonicalisation for Linux: realpath() of what exists. */
 #include "policy.h"
 
+#include "fault.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -35,7 +37,8 @@ int capsid__path_canonical(const char* base, const char* path, char** out,
     *os_error = errno;
     return CAPSID_ENOMEM;
   }
-  real = realpath(joined, NULL);
+  errno = capsid__fault("realpath");
+  real = errno != 0 ? NULL : realpath(joined, NULL);
   capsid__free(joined);
   if (real == NULL) {
     *os_error = errno;

@@ -13,6 +13,8 @@
 #include "sandbox-int.h"
 #include "launch-linux.h"
 
+#include "fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -207,15 +209,18 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     return rc;
   }
 
-  stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  stack = (errno = capsid__fault("stack")) != 0
+              ? MAP_FAILED
+              : mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, errno,
                            NULL, NULL, NULL);
     goto fail;
   }
 
-  if (pipe2(report_pipe, O_CLOEXEC) != 0) {
+  if ((errno = capsid__fault("report-pipe")) != 0 ||
+      pipe2(report_pipe, O_CLOEXEC) != 0) {
     rc = capsid__error_set(err, capsid__translate_os_error(errno),
                            CAPSID_STAGE_SPAWN, errno, NULL, NULL,
                            "cannot create the status pipe");
@@ -228,7 +233,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   ctx.report_fd = report_pipe[1];
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  pid = clone(child_main, (char*)stack + CHILD_STACK_SIZE,
+  errno = capsid__fault("clone");
+  pid = errno != 0 ? -1 : clone(child_main, (char*)stack + CHILD_STACK_SIZE,
               CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD |
                   p->confine.clone_flags,
               &ctx, &pidfd);
@@ -276,7 +282,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     goto fail;
   }
 
-  rc = uv_poll_init(loop, &p->poll, pidfd);
+  rc = capsid__fault("poll");
+  rc = rc ? uv_translate_sys_error(rc) : uv_poll_init(loop, &p->poll, pidfd);
   if (rc != 0) {
     /* Without a watcher the job would be unaccounted for: kill it. */
     kill(-pid, SIGKILL);
