@@ -1,1 +1,5 @@
-# The ACL engine (issue "ACL engine") adds its files here.
+# The ACL engine: portable core in acl/, the filesystem backend in
+# acl/${CAPSID_OS}/.
+list(APPEND CAPSID_SOURCES
+  acl/op.c
+  acl/plan.c)
