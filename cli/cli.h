@@ -13,6 +13,10 @@
 int cli_cmd_run(int argc, char** argv);
 int cli_cmd_batch(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
+/* Scale-out over Redis Streams (Linux builds with hiredis). */
+int cli_cmd_worker(int argc, char** argv);
+int cli_cmd_submit(int argc, char** argv);
+int cli_cmd_collect(int argc, char** argv);
 
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
@@ -21,6 +25,10 @@ int cli_exit_status(const capsid_result_t* r);
 void cli_help_main(void);
 void cli_help_run(void);
 void cli_help_batch(void);
+void cli_help_main_scale_out(void);
+void cli_help_worker(void);
+void cli_help_submit(void);
+void cli_help_collect(void);
 
 /* Progress line on stderr (only drawn when stderr is a terminal). */
 typedef struct cli_progress_s {
