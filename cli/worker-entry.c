@@ -252,6 +252,13 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
     return;
   }
   if (deliveries > w->max_deliveries) {
+    /* Parsed only so that the error result carries the job's id. */
+    if (j->entry.job != NULL) {
+      cli_jobline_parse(j->entry.job, j->entry.job_len, j->entry.line,
+                        &j->jl, &err);
+      j->have_jl = 1;
+      capsid__error_free(&err);
+    }
     dead_letter(j, deliveries);
     return;
   }

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Far past any --claim-idle: a handed-back job is claimable at once. */
-#define REQUEUE_IDLE "3153600000000"
+/* 100 days, past any --claim-idle (at most 24 h), so a handed-back job
+ * is claimable at once. Not larger: Redis treats an idle time that would
+ * put the delivery before the epoch as 0. */
+#define REQUEUE_IDLE "8640000000"
 
 int worker_add_init(worker_add_t* a, const char* stream, int n,
                     const char* const* fields, const size_t* lens) {
