@@ -17,6 +17,10 @@ int cli_cmd_acl(int argc, char** argv);
 int cli_cmd_audit(int argc, char** argv);
 /* Where records and locks live (CAPSID_STATE_DIR, or a default). */
 const char* cli_state_dir(void);
+/* Scale-out over Redis Streams (Linux builds with hiredis). */
+int cli_cmd_worker(int argc, char** argv);
+int cli_cmd_submit(int argc, char** argv);
+int cli_cmd_collect(int argc, char** argv);
 
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
@@ -25,6 +29,10 @@ int cli_exit_status(const capsid_result_t* r);
 void cli_help_main(void);
 void cli_help_run(void);
 void cli_help_batch(void);
+void cli_help_main_scale_out(void);
+void cli_help_worker(void);
+void cli_help_submit(void);
+void cli_help_collect(void);
 
 /* Progress line on stderr (only drawn when stderr is a terminal). */
 typedef struct cli_progress_s {

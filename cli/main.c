@@ -16,6 +16,11 @@ static const command_t commands[] = {
     {"bench", cli_cmd_bench},
     {"acl", cli_cmd_acl},
     {"audit", cli_cmd_audit},
+#ifdef CAPSID_SCALE_OUT
+    {"worker", cli_cmd_worker},
+    {"submit", cli_cmd_submit},
+    {"collect", cli_cmd_collect},
+#endif
 };
 
 
@@ -37,6 +42,9 @@ int main(int argc, char** argv) {
         }
     }
     cli_help_main();
+#ifdef CAPSID_SCALE_OUT
+    cli_help_main_scale_out();
+#endif
     return argc < 2 ? 2 : 0;
   }
   if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {

@@ -347,3 +347,29 @@ int cli_print_json_line(json_t* obj) {
   free(text);
   return rc;
 }
+
+
+int cli_result_format(capsid__buf_t* b, json_t* id, long line,
+                      const capsid_result_t* r, json_t* extra) {
+  json_t* meta = result_meta(id, line, r);
+  char* text;
+  size_t n;
+  int rc = -1;
+
+  if (extra != NULL)
+    json_object_update(meta, extra);
+  text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  json_decref(meta);
+  if (text == NULL)
+    return -1;
+  /* As cli_result_write: the outputs go in through the fast escaper. */
+  n = strlen(text);
+  if (n >= 2 && text[n - 1] == '}' &&
+      capsid__buf_append(b, text, n - 1) == 0 &&
+      append_output(b, "stdout", &r->out) == 0 &&
+      append_output(b, "stderr", &r->err) == 0 &&
+      capsid__buf_append(b, "}", 1) == 0)
+    rc = 0;
+  free(text);
+  return rc;
+}

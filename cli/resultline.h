@@ -25,6 +25,11 @@ json_t* cli_error_json(const capsid_error_t* err, long line);
  * JSON tree. Returns 0 or -1. */
 int cli_result_write(FILE* f, json_t* id, long line,
                      const capsid_result_t* r);
+/* Appends the same JSON as cli_result_write to b, without a newline, with
+ * the members of extra (may be NULL) added after the small fields. Returns
+ * 0 or -1. */
+int cli_result_format(capsid__buf_t* b, json_t* id, long line,
+                      const capsid_result_t* r, json_t* extra);
 /* Appends s as a quoted JSON string, replacing invalid UTF-8 with U+FFFD;
  * *valid says whether any replacement was needed. */
 int cli_json_escape(capsid__buf_t* b, const char* s, size_t len, int* valid);

@@ -1,0 +1,310 @@
+/* A reconnecting asynchronous Redis connection (see redis-conn.h).
+ *
+ * States: CONNECTING (socket connecting, then AUTH/SELECT/PING in flight)
+ * -> READY -> (lost) WAITING (backoff timer) -> CONNECTING ... The PING
+ * reply, queued after AUTH and SELECT on the same socket, is what proves
+ * the whole set-up worked: Redis answers in order. */
+#include "redis-conn.h"
+
+#include "redis-uv.h"
+
+#include "capsid-common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { ST_WAITING, ST_CONNECTING, ST_READY, ST_CLOSING };
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct cli_redis_conn_s {
+  uv_loop_t* loop;
+  cli_redis_url_t url;
+  char* label;
+  cli_redis_conn_cbs_t cbs;
+  redisAsyncContext* ac;
+  uv_timer_t timer;
+  int state;
+  unsigned backoff_ms;
+  int down_reported; /* one "lost" message per outage, not per retry */
+  int setup_failed;  /* a set-up reply was an error: say why on down */
+  char why[256];
+  void (*on_closed)(void* data);
+  void* closed_data;
+  int timer_closed;
+};
+
+
+const char* cli_redis_reply_text(const redisReply* r) {
+  if (r == NULL)
+    return "no reply (connection lost)";
+  switch (r->type) {
+  case REDIS_REPLY_ERROR:
+  case REDIS_REPLY_STATUS:
+  case REDIS_REPLY_STRING:
+    return r->str;
+  case REDIS_REPLY_NIL:
+    return "nil";
+  case REDIS_REPLY_INTEGER:
+    return "integer";
+  case REDIS_REPLY_ARRAY:
+    return "array";
+  }
+  return "unknown reply";
+}
+
+
+static void connect_now(cli_redis_conn_t* c);
+
+
+static void maybe_closed(cli_redis_conn_t* c) {
+  if (c->state != ST_CLOSING || c->ac != NULL || !c->timer_closed)
+    return;
+  if (c->on_closed != NULL)
+    c->on_closed(c->closed_data);
+  cli_redis_url_free(&c->url);
+  capsid__free(c->label);
+  capsid__free(c);
+}
+
+
+static void on_timer(uv_timer_t* t) {
+  cli_redis_conn_t* c = t->data;
+
+  if (c->state == ST_WAITING)
+    connect_now(c);
+}
+
+
+/* The socket is gone (hiredis frees the context right after this). */
+static void went_down(cli_redis_conn_t* c, const char* why) {
+  c->ac = NULL;
+  if (c->state == ST_CLOSING) {
+    maybe_closed(c);
+    return;
+  }
+  if (!c->down_reported) {
+    fprintf(stderr, "%s: redis %s:%d: %s; reconnecting\n", c->label,
+            c->url.host, c->url.port, why);
+    c->down_reported = 1;
+  }
+  c->state = ST_WAITING;
+  uv_timer_start(&c->timer, on_timer, c->backoff_ms, 0);
+  c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                       : c->backoff_ms * 2;
+  if (c->cbs.on_down != NULL)
+    c->cbs.on_down(c, c->cbs.data, why);
+}
+
+
+static void on_connect(const redisAsyncContext* ac, int status) {
+  cli_redis_conn_t* c = ac->data;
+
+  if (c == NULL || status == REDIS_OK)
+    return;
+  /* hiredis frees ac after this and then fails the queued set-up
+   * commands with NULL replies; forget ac first so nothing is sent on
+   * it. */
+  snprintf(c->why, sizeof(c->why), "cannot connect: %s",
+           ac->errstr ? ac->errstr : "error");
+  went_down(c, c->why);
+}
+
+
+static void on_disconnect(const redisAsyncContext* ac, int status) {
+  cli_redis_conn_t* c = ac->data;
+
+  if (c == NULL) /* closed by cli_redis_conn_close */
+    return;
+  if (c->setup_failed)
+    went_down(c, c->why);
+  else {
+    snprintf(c->why, sizeof(c->why), "connection lost: %s",
+             status == REDIS_OK ? "closed"
+                                : (ac->errstr ? ac->errstr : "error"));
+    went_down(c, c->why);
+  }
+  c->setup_failed = 0;
+}
+
+
+/* Replies to AUTH and SELECT: an error closes the connection; the retry
+ * says why, and the owner sees on_down with the reason. */
+static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
+  cli_redis_conn_t* c = ac->data;
+  redisReply* r = reply;
+
+  if (c == NULL || r == NULL || r->type != REDIS_REPLY_ERROR ||
+      c->setup_failed)
+    return;
+  snprintf(c->why, sizeof(c->why), "%s failed: %s", (const char*)priv,
+           r->str);
+  c->setup_failed = 1;
+  redisAsyncDisconnect(ac);
+}
+
+
+static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
+  cli_redis_conn_t* c = ac->data;
+  redisReply* r = reply;
+
+  (void)priv;
+  if (c == NULL || r == NULL || r->type == REDIS_REPLY_ERROR ||
+      c->setup_failed ||
+      c->state != ST_CONNECTING)
+    return;
+  if (c->down_reported)
+    fprintf(stderr, "%s: redis %s:%d: connected again\n", c->label,
+            c->url.host, c->url.port);
+  c->down_reported = 0;
+  c->backoff_ms = BACKOFF_MIN_MS;
+  c->state = ST_READY;
+  if (c->cbs.on_ready != NULL)
+    c->cbs.on_ready(c, c->cbs.data);
+}
+
+
+static void connect_now(cli_redis_conn_t* c) {
+  redisAsyncContext* ac;
+  char db[16];
+  const char* argv[3];
+
+  /* hiredis resolves a host name with a blocking getaddrinfo here; the
+   * URL is usually an address or a name from /etc/hosts. */
+  ac = redisAsyncConnect(c->url.host, c->url.port);
+  if (ac == NULL) {
+    went_down(c, "cannot connect: out of memory");
+    return;
+  }
+  if (ac->err) {
+    snprintf(c->why, sizeof(c->why), "cannot connect: %s", ac->errstr);
+    redisAsyncFree(ac);
+    went_down(c, c->why);
+    return;
+  }
+  if (cli_redis_uv_attach(ac, c->loop) != 0) {
+    redisAsyncFree(ac);
+    went_down(c, "cannot connect: cannot watch the socket");
+    return;
+  }
+  ac->data = c;
+  c->ac = ac;
+  c->state = ST_CONNECTING;
+  c->setup_failed = 0;
+  redisAsyncSetConnectCallback(ac, on_connect);
+  redisAsyncSetDisconnectCallback(ac, on_disconnect);
+  /* Queued now, sent as soon as the socket connects. */
+  if (c->url.password != NULL) {
+    argv[0] = "AUTH";
+    if (c->url.user != NULL) {
+      argv[1] = c->url.user;
+      argv[2] = c->url.password;
+      redisAsyncCommandArgv(ac, on_setup_reply, "AUTH", 3, argv, NULL);
+    } else {
+      argv[1] = c->url.password;
+      redisAsyncCommandArgv(ac, on_setup_reply, "AUTH", 2, argv, NULL);
+    }
+  }
+  if (c->url.db != 0) {
+    snprintf(db, sizeof(db), "%d", c->url.db);
+    argv[0] = "SELECT";
+    argv[1] = db;
+    redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, argv, NULL);
+  }
+  argv[0] = "PING";
+  redisAsyncCommandArgv(ac, on_ping, NULL, 1, argv, NULL);
+}
+
+
+static char* dup_or_null(const char* s, int* oom) {
+  char* d;
+
+  if (s == NULL)
+    return NULL;
+  d = capsid__strdup(s);
+  if (d == NULL)
+    *oom = 1;
+  return d;
+}
+
+
+int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
+                       const char* label, const cli_redis_conn_cbs_t* cbs,
+                       cli_redis_conn_t** out) {
+  cli_redis_conn_t* c = capsid__calloc(1, sizeof(*c));
+  int oom = 0;
+
+  if (c == NULL)
+    return CAPSID_ENOMEM;
+  c->loop = loop;
+  c->url.port = url->port;
+  c->url.db = url->db;
+  c->url.host = dup_or_null(url->host, &oom);
+  c->url.user = dup_or_null(url->user, &oom);
+  c->url.password = dup_or_null(url->password, &oom);
+  c->label = dup_or_null(label, &oom);
+  if (oom) {
+    cli_redis_url_free(&c->url);
+    capsid__free(c->label);
+    capsid__free(c);
+    return CAPSID_ENOMEM;
+  }
+  c->cbs = *cbs;
+  c->backoff_ms = BACKOFF_MIN_MS;
+  uv_timer_init(loop, &c->timer);
+  c->timer.data = c;
+  *out = c;
+  connect_now(c);
+  return 0;
+}
+
+
+int cli_redis_conn_is_ready(const cli_redis_conn_t* c) {
+  return c->state == ST_READY;
+}
+
+
+int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
+                        void* privdata, int argc, const char** argv,
+                        const size_t* lens) {
+  if (c->state != ST_READY || c->ac == NULL)
+    return CAPSID_EAGAIN;
+  if (redisAsyncCommandArgv(c->ac, fn, privdata, argc, argv, lens) !=
+      REDIS_OK)
+    return CAPSID_EAGAIN;
+  return 0;
+}
+
+
+static void on_timer_closed(uv_handle_t* h) {
+  cli_redis_conn_t* c = h->data;
+
+  c->timer_closed = 1;
+  maybe_closed(c);
+}
+
+
+void cli_redis_conn_close(cli_redis_conn_t* c, int graceful,
+                          void (*on_closed)(void* data), void* data) {
+  int was_ready = c->state == ST_READY;
+  redisAsyncContext* ac = c->ac;
+
+  c->state = ST_CLOSING;
+  c->on_closed = on_closed;
+  c->closed_data = data;
+  uv_close((uv_handle_t*)&c->timer, on_timer_closed);
+  if (ac == NULL)
+    return;
+  if (graceful && was_ready) {
+    /* on_disconnect comes once the replies in flight are in. */
+    redisAsyncDisconnect(ac);
+    return;
+  }
+  /* hiredis calls no disconnect callback for a socket still connecting,
+   * and defers the free when called from one of its callbacks: detach
+   * first so whatever it calls later finds no connection object. */
+  c->ac = NULL;
+  ac->data = NULL;
+  redisAsyncFree(ac);
+}

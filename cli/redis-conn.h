@@ -1,0 +1,48 @@
+/* One asynchronous Redis connection on the loop that survives Redis
+ * restarts: it reconnects with exponential backoff (100 ms doubling to
+ * 5 s), authenticates and selects the database from the URL each time, and
+ * tells its owner when it is ready again. Commands are refused (not queued)
+ * while it is down, so the owner decides what to resend. */
+#ifndef CAPSID_CLI_REDIS_CONN_H
+#define CAPSID_CLI_REDIS_CONN_H
+
+#include "redis-url.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+typedef struct cli_redis_conn_s cli_redis_conn_t;
+
+/* on_ready: connected, authenticated, database selected. on_down: the
+ * connection was lost or could not be made (why says what happened);
+ * every command in flight has had its callback called with a NULL reply
+ * before this. */
+typedef struct cli_redis_conn_cbs_s {
+  void (*on_ready)(cli_redis_conn_t* c, void* data);
+  void (*on_down)(cli_redis_conn_t* c, void* data, const char* why);
+  void* data;
+} cli_redis_conn_cbs_t;
+
+/* Starts connecting at once. url is copied. label prefixes messages on
+ * stderr ("capsid worker"). Returns 0 or CAPSID_ENOMEM. */
+int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
+                       const char* label, const cli_redis_conn_cbs_t* cbs,
+                       cli_redis_conn_t** out);
+int cli_redis_conn_is_ready(const cli_redis_conn_t* c);
+/* Sends a command; fn gets (ac, redisReply* or NULL, privdata). NULL means
+ * the connection went down before the reply came. Returns 0, or
+ * CAPSID_EAGAIN when the connection is not ready (fn is then not called). */
+int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
+                        void* privdata, int argc, const char** argv,
+                        const size_t* lens);
+/* Closes for good. graceful: wait for the replies in flight; otherwise
+ * their callbacks get NULL at once. on_closed runs once everything is
+ * released (c is then freed). */
+void cli_redis_conn_close(cli_redis_conn_t* c, int graceful,
+                          void (*on_closed)(void* data), void* data);
+
+/* The text of a reply for messages ("ERR ...", "nil", ...). */
+const char* cli_redis_reply_text(const redisReply* r);
+
+#endif

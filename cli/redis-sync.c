@@ -1,0 +1,95 @@
+/* Blocking connection set-up shared by capsid submit and capsid collect. */
+#include "redis-sync.h"
+
+#include "redis-conn.h"
+
+#include "capsid-common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int setup_command(redisContext* c, const char* what, int argc,
+                         const char** argv, char* err, size_t err_size) {
+  redisReply* r = redisCommandArgv(c, argc, argv, NULL);
+
+  if (r == NULL) {
+    snprintf(err, err_size, "%s failed: %s", what, c->errstr);
+    return -1;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    snprintf(err, err_size, "%s failed: %s", what, r->str);
+    freeReplyObject(r);
+    return -1;
+  }
+  freeReplyObject(r);
+  return 0;
+}
+
+
+redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
+                                     unsigned timeout_ms, char* err,
+                                     size_t err_size) {
+  struct timeval tv;
+  redisContext* c;
+  const char* argv[3];
+  char db[16];
+
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  c = redisConnectWithTimeout(url->host, url->port, tv);
+  if (c == NULL) {
+    snprintf(err, err_size, "redis %s:%d: out of memory", url->host,
+             url->port);
+    return NULL;
+  }
+  if (c->err) {
+    snprintf(err, err_size, "redis %s:%d: cannot connect: %s", url->host,
+             url->port, c->errstr);
+    redisFree(c);
+    return NULL;
+  }
+  /* A reply later than this means a hung server, not a slow one: the
+   * longest wait we ask for (XREAD BLOCK) is a second. */
+  tv.tv_sec = 30;
+  tv.tv_usec = 0;
+  redisSetTimeout(c, tv);
+  if (url->password != NULL) {
+    int n = 0;
+    argv[n++] = "AUTH";
+    if (url->user != NULL)
+      argv[n++] = url->user;
+    argv[n++] = url->password;
+    if (setup_command(c, "AUTH", n, argv, err, err_size) != 0)
+      goto fail;
+  }
+  if (url->db != 0) {
+    snprintf(db, sizeof(db), "%d", url->db);
+    argv[0] = "SELECT";
+    argv[1] = db;
+    if (setup_command(c, "SELECT", 2, argv, err, err_size) != 0)
+      goto fail;
+  }
+  return c;
+
+fail:
+  {
+    /* Prefix the address, as the connect errors do. */
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", err);
+    snprintf(err, err_size, "redis %s:%d: %s", url->host, url->port, msg);
+  }
+  redisFree(c);
+  return NULL;
+}
+
+
+int cli_redis_sync_parse_url(const char* cmd, const char* text,
+                             cli_redis_url_t* out) {
+  char err[512];
+
+  if (cli_redis_url_parse(text, out, err, sizeof(err)) != 0) {
+    fprintf(stderr, "%s: --redis: %s\n", cmd, err);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,20 @@
+/* Blocking Redis connections for the commands that have no event loop of
+ * their own (capsid submit, capsid collect): connect with a timeout,
+ * authenticate and select the database from the URL. */
+#ifndef CAPSID_CLI_REDIS_SYNC_H
+#define CAPSID_CLI_REDIS_SYNC_H
+
+#include "redis-url.h"
+
+#include <hiredis/hiredis.h>
+
+/* Returns a ready context, or NULL with a message in err. */
+redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
+                                     unsigned timeout_ms, char* err,
+                                     size_t err_size);
+
+/* Parses a --redis value; prints the error as "cmd: ..." on failure. */
+int cli_redis_sync_parse_url(const char* cmd, const char* text,
+                             cli_redis_url_t* out);
+
+#endif

@@ -1,0 +1,17 @@
+/* Drives a hiredis asynchronous context from a libuv loop: hiredis asks for
+ * read/write interest through its ev hooks, and one uv_poll_t on the
+ * connection's socket answers them. No thread, no blocking call on the
+ * loop. */
+#ifndef CAPSID_CLI_REDIS_UV_H
+#define CAPSID_CLI_REDIS_UV_H
+
+#include <hiredis/async.h>
+#include <uv.h>
+
+/* Attaches ac to loop. Call right after redisAsyncConnect, before any
+ * command. Returns 0, or a CAPSID_E* code (ac is then left unattached and
+ * the caller frees it). The attachment is released by hiredis itself
+ * (ev.cleanup) when the context is freed. */
+int cli_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop);
+
+#endif

@@ -1,0 +1,161 @@
+/* Writing what finished jobs owe Redis, in an order that never loses a
+ * result: every XADD of the job first, each confirmed, and only then the
+ * XACK. A connection lost in between leaves the job in the held list with
+ * what is done recorded; after the reconnect the rest is sent (an XADD
+ * whose reply was lost may then land twice: at-least-once). */
+#include "worker.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 100 days, past any --claim-idle (at most 24 h), so a handed-back job
+ * is claimable at once. Not larger: Redis treats an idle time that would
+ * put the delivery before the epoch as 0. */
+#define REQUEUE_IDLE "8640000000"
+
+int worker_add_init(worker_add_t* a, const char* stream, int n,
+                    const char* const* fields, const size_t* lens) {
+  int i;
+
+  memset(a, 0, sizeof(*a));
+  a->stream = stream;
+  for (i = 0; i < n && i < WORKER_MAX_FIELDS; i++) {
+    a->fields[i] = capsid__malloc(lens[i] + 1);
+    if (a->fields[i] == NULL)
+      return CAPSID_ENOMEM;
+    memcpy(a->fields[i], fields[i], lens[i]);
+    a->fields[i][lens[i]] = '\0';
+    a->lens[i] = lens[i];
+    a->nfields = i + 1;
+  }
+  return 0;
+}
+
+
+/* An error reply (OOM, a stream of the wrong type...): say so, and try
+ * again a second later rather than spin. */
+static int failed(worker_job_t* j, const redisReply* r, const char* what) {
+  if (r == NULL)
+    return 1; /* connection lost: resent once it is back */
+  if (r->type != REDIS_REPLY_ERROR)
+    return 0;
+  fprintf(stderr, "capsid worker: entry %s: %s failed: %s; retrying\n",
+          j->entry.id, what, r->str);
+  j->retry_at = worker_now_ms() + 1000;
+  return 1;
+}
+
+
+static void on_add(redisAsyncContext* ac, void* reply, void* priv) {
+  worker_job_t* j = priv;
+
+  (void)ac;
+  j->inflight = 0;
+  if (failed(j, reply, "XADD"))
+    return;
+  j->adds_done++;
+  worker_output_flush(j->w);
+}
+
+
+static void on_ack(redisAsyncContext* ac, void* reply, void* priv) {
+  worker_job_t* j = priv;
+  worker_t* w = j->w;
+
+  (void)ac;
+  j->inflight = 0;
+  if (failed(j, reply, "XACK"))
+    return;
+  w->results_written++;
+  worker_job_free(j);
+  worker_pump(w);
+}
+
+
+static void on_requeue(redisAsyncContext* ac, void* reply, void* priv) {
+  worker_job_t* j = priv;
+  worker_t* w = j->w;
+
+  (void)ac;
+  j->inflight = 0;
+  if (failed(j, reply, "XCLAIM (hand back)"))
+    return;
+  worker_job_free(j);
+  worker_pump(w);
+}
+
+
+static int send_add(worker_job_t* j) {
+  worker_add_t* a = &j->adds[j->adds_done];
+  const char* argv[3 + WORKER_MAX_FIELDS];
+  size_t lens[3 + WORKER_MAX_FIELDS];
+  int i;
+
+  argv[0] = "XADD";
+  lens[0] = 4;
+  argv[1] = a->stream;
+  lens[1] = strlen(a->stream);
+  argv[2] = "*";
+  lens[2] = 1;
+  for (i = 0; i < a->nfields; i++) {
+    argv[3 + i] = a->fields[i];
+    lens[3 + i] = a->lens[i];
+  }
+  return cli_redis_conn_send(j->w->wconn, on_add, j, 3 + a->nfields, argv,
+                             lens);
+}
+
+
+static int send_ack(worker_job_t* j) {
+  const char* argv[4];
+
+  argv[0] = "XACK";
+  argv[1] = j->w->stream;
+  argv[2] = j->w->group;
+  argv[3] = j->entry.id;
+  return cli_redis_conn_send(j->w->wconn, on_ack, j, 4, argv, NULL);
+}
+
+
+/* XCLAIM to ourselves with an idle time no threshold can be above: the
+ * next XAUTOCLAIM of any worker takes the job. JUSTID keeps the delivery
+ * count as it is. */
+static int send_requeue(worker_job_t* j) {
+  const char* argv[9];
+
+  argv[0] = "XCLAIM";
+  argv[1] = j->w->stream;
+  argv[2] = j->w->group;
+  argv[3] = j->w->consumer;
+  argv[4] = "0";
+  argv[5] = j->entry.id;
+  argv[6] = "IDLE";
+  argv[7] = REQUEUE_IDLE;
+  argv[8] = "JUSTID";
+  return cli_redis_conn_send(j->w->wconn, on_requeue, j, 9, argv, NULL);
+}
+
+
+void worker_output_flush(worker_t* w) {
+  worker_job_t* j;
+  uint64_t now;
+  int rc;
+
+  if (w->wconn == NULL || !cli_redis_conn_is_ready(w->wconn))
+    return;
+  now = worker_now_ms();
+  for (j = w->held.next; j != &w->held; j = j->next) {
+    if (j->inflight || j->state == WJ_RUNNING || j->retry_at > now)
+      continue;
+    if (j->state == WJ_REQUEUE)
+      rc = send_requeue(j);
+    else if (j->adds_done < j->nadds)
+      rc = send_add(j);
+    else
+      rc = send_ack(j);
+    if (rc != 0)
+      return; /* the connection is down: on_ready flushes again */
+    j->inflight = 1;
+  }
+}

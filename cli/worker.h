@@ -1,0 +1,130 @@
+/* capsid worker internals: one worker process, one loop, two Redis
+ * connections (a blocking XREADGROUP would hold up every other command on
+ * its socket, so reads have a connection of their own), one runtime.
+ *
+ * Life of a job entry:
+ *   read (XREADGROUP >) or claimed (XAUTOCLAIM)  -> worker_entry_take
+ *   -> running in the runtime (or an error result at once for a bad line)
+ *   -> result queued as output: XADD results, then XACK the job
+ *   -> freed when the XACK is confirmed.
+ * A dead-letter job's output is two XADDs (dead-letter stream, error
+ * result) and then the XACK. A job handed back on shutdown is not acked:
+ * its idle time is pushed past every worker's claim threshold instead. */
+#ifndef CAPSID_CLI_WORKER_H
+#define CAPSID_CLI_WORKER_H
+
+#include "jobline.h"
+#include "redis-conn.h"
+
+#include <uv.h>
+
+#define WORKER_MAX_ADDS 2
+#define WORKER_MAX_FIELDS 10
+
+/* A stream entry as the worker needs it, copied out of a reply. */
+typedef struct worker_entry_s {
+  char* id;
+  char* job;     /* the "job" field, or NULL when missing */
+  size_t job_len;
+  long line;     /* the "line" field, or 0 */
+} worker_entry_t;
+
+/* One XADD: the stream and field/value pairs (owned). */
+typedef struct worker_add_s {
+  const char* stream; /* borrowed from the worker */
+  int nfields;        /* names and values, so even */
+  char* fields[WORKER_MAX_FIELDS];
+  size_t lens[WORKER_MAX_FIELDS];
+} worker_add_t;
+
+enum {
+  WJ_RUNNING,  /* in the runtime (queued or running) */
+  WJ_OUTPUT,   /* result ready: XADDs then XACK */
+  WJ_REQUEUE   /* hand back to the group without a result */
+};
+
+typedef struct worker_s worker_t;
+
+typedef struct worker_job_s {
+  struct worker_job_s* prev;
+  struct worker_job_s* next;
+  worker_t* w;
+  worker_entry_t entry;
+  cli_jobline_t jl;
+  int have_jl;
+  capsid_job_t* job;  /* while WJ_RUNNING and started */
+  int state;
+  int inflight;       /* a command for this job awaits its reply */
+  uint64_t retry_at;  /* after an error reply: not before this time */
+  int kill_sent;
+  worker_add_t adds[WORKER_MAX_ADDS];
+  int nadds;
+  int adds_done;
+} worker_job_t;
+
+struct worker_s {
+  uv_loop_t loop;
+  capsid_runtime_t* rt;
+  cli_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
+  cli_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
+  const char* stream;
+  char* results;
+  char* dead;
+  const char* group;
+  char* consumer;
+  unsigned jobs;
+  uint64_t claim_idle_ms;
+  long max_deliveries;
+  uint64_t drain_ms;
+
+  worker_job_t held;      /* list head: every entry this worker holds */
+  unsigned running;       /* held jobs in WJ_RUNNING */
+  unsigned held_count;
+
+  int read_inflight;
+  int group_ready;
+  int claim_inflight;
+  char claim_cursor[64];
+  uint64_t last_claim_ms;
+  uint64_t last_beat_ms;
+  int beat_inflight;
+
+  uv_timer_t tick;        /* claims, heartbeats, retries */
+  uv_timer_t drain;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  int stopping;
+  int killing;            /* the drain deadline passed */
+  int closing;
+  int conns_open;
+  int exit_code;
+  long results_written;
+};
+
+/* worker-entry.c */
+int worker_entry_parse(const void* reply, worker_entry_t* out);
+void worker_entry_free(worker_entry_t* e);
+/* Takes ownership of e: starts the job, or queues its error result (or
+ * dead-letters it when deliveries exceed the limit). */
+void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries);
+/* Frees a held job (unlinks it). */
+void worker_job_free(worker_job_t* j);
+
+/* worker-output.c: sends what WJ_OUTPUT/WJ_REQUEUE jobs still need. */
+void worker_output_flush(worker_t* w);
+/* An XADD of name/value pairs into an add slot; values copied. */
+int worker_add_init(worker_add_t* a, const char* stream, int n,
+                    const char* const* fields, const size_t* lens);
+
+/* worker-claim.c */
+void worker_claim_pass(worker_t* w);
+void worker_heartbeat(worker_t* w);
+
+/* cmd-worker.c */
+uint64_t worker_now_ms(void);
+/* Reads more work when there is room; also ends the worker when it is
+ * stopping and nothing is left. */
+void worker_pump(worker_t* w);
+unsigned worker_free_slots(const worker_t* w);
+
+#endif

@@ -1,0 +1,137 @@
+/* Redis URL parsing: every part, defaults, and errors that name the part. */
+#include "test-common.h"
+
+#include "redis-url.h"
+
+#include <string.h>
+
+static void parse_ok(const char* url, cli_redis_url_t* u) {
+  char err[256];
+
+  if (cli_redis_url_parse(url, u, err, sizeof(err)) != 0)
+    fail_msg("unexpected error for %s: %s", url, err);
+}
+
+
+/* The parse fails, and the message names the URL and holds needle. */
+static void parse_fails(const char* url, const char* needle) {
+  cli_redis_url_t u;
+  char err[256];
+
+  assert_int_equal(cli_redis_url_parse(url, &u, err, sizeof(err)),
+                   CAPSID_EINVAL);
+  if (strstr(err, needle) == NULL)
+    fail_msg("message \"%s\" for %s lacks \"%s\"", err, url, needle);
+  if (strncmp(err, "redis URL \"", 11) != 0)
+    fail_msg("message \"%s\" does not quote the URL", err);
+  /* Nothing is left allocated on failure. */
+  assert_null(u.host);
+  assert_null(u.user);
+  assert_null(u.password);
+}
+
+
+static void test_url_defaults(void** state) {
+  cli_redis_url_t u;
+
+  (void)state;
+  parse_ok("redis://localhost", &u);
+  assert_string_equal(u.host, "localhost");
+  assert_int_equal(u.port, 6379);
+  assert_int_equal(u.db, 0);
+  assert_null(u.user);
+  assert_null(u.password);
+  cli_redis_url_free(&u);
+
+  parse_ok("redis://127.0.0.1:7000/", &u);
+  assert_string_equal(u.host, "127.0.0.1");
+  assert_int_equal(u.port, 7000);
+  assert_int_equal(u.db, 0);
+  cli_redis_url_free(&u);
+}
+
+
+static void test_url_every_part(void** state) {
+  cli_redis_url_t u;
+
+  (void)state;
+  parse_ok("redis://worker:s%40cret%3A1@redis-1.example.org:6380/5", &u);
+  assert_string_equal(u.host, "redis-1.example.org");
+  assert_int_equal(u.port, 6380);
+  assert_int_equal(u.db, 5);
+  assert_string_equal(u.user, "worker");
+  assert_string_equal(u.password, "s@cret:1");
+  cli_redis_url_free(&u);
+
+  /* A password alone (AUTH PASSWORD, the pre-ACL form). */
+  parse_ok("redis://:pw@h", &u);
+  assert_null(u.user);
+  assert_string_equal(u.password, "pw");
+  assert_int_equal(u.port, 6379);
+  cli_redis_url_free(&u);
+
+  parse_ok("redis://[::1]:6390/2", &u);
+  assert_string_equal(u.host, "::1");
+  assert_int_equal(u.port, 6390);
+  assert_int_equal(u.db, 2);
+  cli_redis_url_free(&u);
+
+  parse_ok("redis://[fe80::1]", &u);
+  assert_string_equal(u.host, "fe80::1");
+  assert_int_equal(u.port, 6379);
+  cli_redis_url_free(&u);
+}
+
+
+static void test_url_errors(void** state) {
+  (void)state;
+  parse_fails("", "is empty");
+  parse_fails("http://h:1", "scheme must be redis://");
+  parse_fails("localhost:6379", "scheme must be redis://");
+  parse_fails("rediss://h:6379", "TLS");
+  parse_fails("unix:///run/redis.sock", "unix sockets");
+  parse_fails("redis://", "host is missing");
+  parse_fails("redis://:6379", "host is missing");
+  parse_fails("redis://h:0", "port \"0\"");
+  parse_fails("redis://h:65536", "port \"65536\" is not a number from 1");
+  parse_fails("redis://h:", "port \"\"");
+  parse_fails("redis://h:63x9", "port \"63x9\"");
+  parse_fails("redis://h:99999999999999", "port");
+  parse_fails("redis://h:6379/x", "database \"x\"");
+  parse_fails("redis://h:6379/-1", "database \"-1\"");
+  parse_fails("redis://h/1/2", "database \"1/2\"");
+  parse_fails("redis://h?db=1", "query parameters");
+  parse_fails("redis://pw@h", "[USER]:PASSWORD");
+  parse_fails("redis://u:@h", "password is empty");
+  parse_fails("redis://u:p%4@h", "password has a bad %XX escape");
+  parse_fails("redis://u:p%zz@h", "password has a bad");
+  parse_fails("redis://u:p%00@h", "password has a bad");
+  parse_fails("redis://u%g1:p@h", "user has a bad");
+  parse_fails("redis://[::1", "without a closing ']'");
+  parse_fails("redis://[::1]x", "unexpected 'x'");
+  parse_fails("redis://[::g]", "is not an IPv6 address");
+  parse_fails("redis://h o", "character ' '");
+}
+
+
+static void test_url_truncated_message(void** state) {
+  cli_redis_url_t u;
+  char err[16];
+
+  (void)state;
+  /* A small buffer gets a cut, terminated message, never an overflow. */
+  assert_int_equal(cli_redis_url_parse("redis://h:0", &u, err, sizeof(err)),
+                   CAPSID_EINVAL);
+  assert_true(strlen(err) < sizeof(err));
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_url_defaults),
+      cmocka_unit_test(test_url_every_part),
+      cmocka_unit_test(test_url_errors),
+      cmocka_unit_test(test_url_truncated_message),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
