@@ -191,10 +191,15 @@ static void from_mode(pacl_t* a, unsigned mode) {
 }
 
 
+/* setfacl's X asks whether any execute bit is set; with an extended ACL
+ * the group bits of the mode are the mask, which our own entries widen, so
+ * that question flips after the first apply (a file that inherited
+ * default entries then gains x on the next run). Only the owner's and
+ * other's bits are real permissions: those decide. */
 static unsigned resolve(unsigned perms, int is_dir, unsigned mode) {
   unsigned p = perms & 7;
 
-  if ((perms & CAPSID__ACL_XCOND) && (is_dir || (mode & 0111)))
+  if ((perms & CAPSID__ACL_XCOND) && (is_dir || (mode & 0101)))
     p |= CAPSID__ACL_X;
   return p;
 }
