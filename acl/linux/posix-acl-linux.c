@@ -300,9 +300,11 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
   rc = convert(set, n_set, CAPSID__ACL_ACCESS, p->set_acc, &p->n_set_acc);
   if (rc == 0)
     rc = convert(set, n_set, CAPSID__ACL_DEFAULT, p->set_def, &p->n_set_def);
+  /* A default entry taken back also goes from the access ACLs: inodes
+   * created beneath inherited it there. */
   if (rc == 0)
-    rc = convert(remove, n_remove, CAPSID__ACL_ACCESS, p->rm_acc,
-                 &p->n_rm_acc);
+    rc = convert(remove, n_remove, CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT,
+                 p->rm_acc, &p->n_rm_acc);
   if (rc == 0)
     rc = convert(remove, n_remove, CAPSID__ACL_DEFAULT, p->rm_def,
                  &p->n_rm_def);
