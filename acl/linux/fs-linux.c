@@ -181,8 +181,7 @@ int capsid__acl_fs_list(capsid__acl_dir_t d, capsid__acl_list_cb cb,
   long n, off;
   int type, rc;
 
-  if (lseek((int)d, 0, SEEK_SET) < 0)
-    return fail(os_error);
+  /* d was just opened: its position is at the start. */
   for (;;) {
     n = syscall(SYS_getdents64, (int)d, buf, sizeof(buf));
     if (n < 0)
