@@ -42,7 +42,8 @@ static int add_target(builder_t* b, capsid__acl_target_kind_t kind,
     capsid__free(t->entries);
     return CAPSID_ENOMEM;
   }
-  memcpy(t->entries, entries, n * sizeof(*entries));
+  if (n > 0)
+    memcpy(t->entries, entries, n * sizeof(*entries));
   t->n_entries = n;
   p->n_targets++;
   /* The plan owns its SID strings (the caller's may not outlive it). */

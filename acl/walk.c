@@ -682,7 +682,8 @@ static int add_wtarget(capsid__acl_walk_t* w, const capsid__acl_target_t* t,
   wt->rm = capsid__calloc(n_rm + 1, sizeof(*wt->rm));
   if (wt->set == NULL || wt->rm == NULL)
     return CAPSID_ENOMEM;
-  memcpy(wt->set, set, n_set * sizeof(*set));
+  if (n_set > 0)
+    memcpy(wt->set, set, n_set * sizeof(*set));
   wt->n_set = n_set;
   /* Remove only what is not set again. */
   for (i = 0; i < n_rm; i++)
@@ -924,7 +925,8 @@ static void entries_union(const capsid__acl_entry_t* a, size_t na,
                           capsid__acl_entry_t* out, size_t* n) {
   size_t i;
 
-  memcpy(out, a, na * sizeof(*a));
+  if (na > 0)
+    memcpy(out, a, na * sizeof(*a));
   *n = na;
   for (i = 0; i < nb; i++)
     if (!has_entry(out, *n, &b[i]))
