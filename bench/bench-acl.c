@@ -57,7 +57,7 @@ static const cli_option_t options[] = {
  * directories), files spread evenly over all of them. */
 static int make_tree(const char* root, long files, long dirs) {
   long top = 1, i, j, made = 0, per, fi = 0, extra;
-  char path[4096];
+  char path[8192];
   int fd;
 
   while (top * top < dirs)
@@ -103,7 +103,7 @@ static int make_tree(const char* root, long files, long dirs) {
 /* Adds one file to every 100th directory: 1% of the tree changed. */
 static long touch_one_percent(const char* root, long dirs) {
   long top = 1, i, j, made = 0, touched = 0;
-  char path[4096];
+  char path[8192];
   int fd;
 
   while (top * top < dirs)
