@@ -255,6 +255,33 @@ int capsid__acl_plan_simple(const char* root,
 }
 
 
+int capsid__acl_plan_read(const char* const* read_roots,
+                          capsid__acl_principal_t users,
+                          capsid__acl_plan_t* out) {
+  capsid__acl_entry_t e[2];
+  const char* const* p;
+  builder_t b;
+  int rc = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (!principal_ok(&users))
+    return CAPSID_EINVAL;
+  b.plan = out;
+  b.cap = 0;
+  out->key = capsid__strdup(CAPSID__ACL_READ_KEY);
+  if (out->key == NULL)
+    return CAPSID_ENOMEM;
+  e[0] = entry(users, CAPSID__ACL_R | CAPSID__ACL_XCOND, CAPSID__ACL_ACCESS);
+  e[1] = entry(users, CAPSID__ACL_R | CAPSID__ACL_X, CAPSID__ACL_DEFAULT);
+  for (p = read_roots; rc == 0 && p != NULL && *p != NULL; p++)
+    rc = (*p)[0] != '/' ? CAPSID_EINVAL
+                        : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
+  if (rc != 0)
+    capsid__acl_plan_free(out);
+  return rc;
+}
+
+
 int capsid__acl_plan_copy(const capsid__acl_plan_t* src,
                           capsid__acl_plan_t* dst) {
   builder_t b;
