@@ -108,6 +108,8 @@ int capsid__acl_fs_write_atomic(const char* path, const void* data,
 int capsid__acl_fs_read_file(const char* path, capsid__buf_t* out,
                              int* os_error);
 int capsid__acl_fs_unlink(const char* path, int* os_error);
+/* Removes an empty directory; errors are ignored. */
+void capsid__acl_fs_rmdir(const char* path);
 /* Names (not paths) of the files in dir ending in suffix. */
 int capsid__acl_fs_list_names(const char* dir, const char* suffix,
                               capsid__strv_t* out, int* os_error);

@@ -395,6 +395,11 @@ int capsid__acl_fs_unlink(const char* path, int* os_error) {
 }
 
 
+void capsid__acl_fs_rmdir(const char* path) {
+  rmdir(path);
+}
+
+
 int capsid__acl_fs_list_names(const char* dir, const char* suffix,
                               capsid__strv_t* out, int* os_error) {
   size_t sl = strlen(suffix), nl;
