@@ -155,7 +155,7 @@ static void test_audit_finds_writable_holes(void** state) {
   char* out;
   json_t *j, *found;
   size_t i;
-  int hole = 0, gdir = 0, aclg = 0, inside = 0;
+  int hole = 0, gdir = 0, aclg = 0, inside = 0, bad = 0;
 
   (void)state;
   fixture_new(&f);
@@ -163,7 +163,8 @@ static void test_audit_finds_writable_holes(void** state) {
                                "mkdir gdir && chgrp 61000 gdir && chmod 775 "
                                "gdir && touch aclg && setfacl -m g:61000:rw- "
                                "aclg && touch ro && chmod 644 ro && chmod "
-                               "o+w '%s/top'",
+                               "o+w '%s/top' && touch \"$(printf "
+                               "'bad\\377name')\" && chmod 666 bad*",
                                f.out, f.ws),
                    0);
   /* The sentinel tree plus the workspace, which is writable anyway. */
@@ -175,13 +176,15 @@ static void test_audit_finds_writable_holes(void** state) {
     const char* p = json_string_value(
         json_object_get(json_array_get(found, i), "path"));
     hole |= strstr(p, "/out/hole") != NULL;
+    /* A name that is not UTF-8 comes out with U+FFFD, not dropped. */
+    bad |= strstr(p, "/out/bad\xef\xbf\xbdname") != NULL;
     gdir |= strstr(p, "/out/gdir") != NULL;
     aclg |= strstr(p, "/out/aclg") != NULL;
     inside |= strstr(p, "/ws/") != NULL;
     assert_null(strstr(p, "/out/ro"));
     assert_null(strstr(p, "/out/file"));
   }
-  assert_true(hole && gdir && aclg);
+  assert_true(hole && gdir && aclg && bad);
   assert_false(inside);
   assert_false(json_is_true(json_object_get(j, "timed_out")));
   json_decref(j);
@@ -189,7 +192,7 @@ static void test_audit_finds_writable_holes(void** state) {
   /* Without the group, only "other" counts. */
   assert_int_equal(run(&f, &out, "audit --json '%s'", f.out), 1);
   j = parse(out);
-  assert_int_equal(json_array_size(json_object_get(j, "findings")), 1);
+  assert_int_equal(json_array_size(json_object_get(j, "findings")), 2);
   json_decref(j);
   free(out);
   /* A clean tree: nothing, exit 0. */

@@ -300,6 +300,7 @@ typedef struct {
   int done;
   int status;
   capsid__acl_op_t* op;
+  capsid__acl_stats_t stats;
 } wait_t;
 
 
@@ -308,9 +309,10 @@ static void on_done(capsid__acl_op_t* op, int status,
                     const capsid_error_t* err, void* data) {
   wait_t* w = data;
 
-  (void)op, (void)stats, (void)err;
+  (void)op, (void)err;
   w->done = 1;
   w->status = status;
+  w->stats = *stats;
 }
 
 
@@ -373,6 +375,48 @@ static void test_lock_serialises_writers(void** state) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   capsid__free(lock);
+  capsid__acl_plan_free(&plan);
+  fixture_free(&f);
+}
+
+
+/* Two applies of one workspace started together: the lock makes one wait
+ * for the other, so exactly one walks everything and the other finds a
+ * complete record with nothing to do. Run together, both would walk. */
+static void test_two_applies_of_one_workspace(void** state) {
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  capsid__pool_t* pool;
+  uv_loop_t loop;
+  wait_t w1 = {0}, w2 = {0};
+  fixture_t f;
+
+  (void)state;
+  fixture_new(&f);
+  assert_int_equal(test_system("cd '%s' && for i in $(seq 1 30); do mkdir "
+                               "d$i && touch d$i/a d$i/b; done", f.ws), 0);
+  simple_plan(f.ws, &plan);
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = f.state;
+  opts.threads = 1; /* each op one item: both leaders run at once */
+  uv_loop_init(&loop);
+  assert_int_equal(capsid__pool_new(&loop, 2, &pool), 0);
+  assert_int_equal(capsid__acl_op_start(&loop, pool, CAPSID__ACL_APPLY, &plan,
+                                        &opts, on_done, &w1, &w1.op), 0);
+  assert_int_equal(capsid__acl_op_start(&loop, pool, CAPSID__ACL_APPLY, &plan,
+                                        &opts, on_done, &w2, &w2.op), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_true(w1.done && w2.done);
+  assert_int_equal(w1.status, 0);
+  assert_int_equal(w2.status, 0);
+  assert_int_equal(w1.stats.full + w2.stats.full, 1);
+  assert_int_equal(w1.stats.full ? w2.stats.changed : w1.stats.changed, 0);
+  assert_int_equal(w1.stats.full ? w1.stats.changed : w2.stats.changed,
+                   7 + 30 + 60); /* the fixture, 30 dirs, 60 files */
+  capsid__pool_close(pool);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  assert_true(has_in(&f, "d30/b", "user:61001:rw-"));
   capsid__acl_plan_free(&plan);
   fixture_free(&f);
 }
@@ -548,6 +592,7 @@ int main(void) {
       cmocka_unit_test(test_plan_change_takes_back_old_entries),
       cmocka_unit_test(test_sandbox_plan_protects_git),
       cmocka_unit_test(test_lock_serialises_writers),
+      cmocka_unit_test(test_two_applies_of_one_workspace),
       cmocka_unit_test(test_two_workspaces_in_parallel),
       cmocka_unit_test(test_cancel_leaves_a_record_that_walks_again),
       cmocka_unit_test(test_read_helper_in_background),
