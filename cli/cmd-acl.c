@@ -107,8 +107,7 @@ static json_t* jpath(const char* s) {
 }
 
 
-/* Where records and locks live (CAPSID_STATE_DIR, or a default). */
-static const char* acl_state_dir(void) {
+const char* cli_state_dir(void) {
   static char buf[4096];
   const char* v = getenv("CAPSID_STATE_DIR");
 
@@ -286,7 +285,7 @@ int cli_cmd_acl(int argc, char** argv) {
 
   memset(&opts, 0, sizeof(opts));
   memset(&ui, 0, sizeof(ui));
-  opts.state_dir = acl_state_dir();
+  opts.state_dir = cli_state_dir();
   if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
       strcmp(argv[1], "-h") == 0) {
     fputs(help, argc < 2 ? stderr : stdout);
