@@ -192,8 +192,8 @@ struct capsid__acl_op_s {
   capsid__acl_walk_t* walk;
 };
 
-/* The work_cb of every item of an op: item 0 leads (lock, record, plan,
- * final record), every item walks. */
+/* The work_cb of every item of an op: the first item to run leads (lock,
+ * record, plan, final record; lead.c), every item walks (walk.c). */
 void capsid__acl_walk_work(capsid__work_t* w);
 capsid__acl_walk_t* capsid__acl_walk_new(void);
 void capsid__acl_walk_free(capsid__acl_walk_t* walk);
