@@ -92,6 +92,82 @@ static int add_dropped(capsid__acl_walk_t* w, const capsid__acl_plan_t* plan,
 }
 
 
+/* The records of the other workspaces under the same state directory,
+ * read only when a revoke has a non-recursive target: an ancestor's
+ * traverse entry is shared by every workspace beneath it and must stay
+ * until the last of them is revoked. */
+typedef struct others_s {
+  capsid__acl_record_t* v;
+  size_t n;
+  int loaded;
+} others_t;
+
+
+static void others_load(capsid__acl_op_t* op, others_t* o) {
+  capsid__strv_t names = {0};
+  capsid__buf_t buf = {0};
+  char *dir, *own, *path;
+  size_t i;
+  int os_error = 0;
+
+  o->loaded = 1;
+  dir = capsid__sprintf("%s/acl", op->state_dir);
+  own = capsid__acl_record_path(op->state_dir, op->plan.key, ".rec");
+  if (dir == NULL || own == NULL ||
+      capsid__acl_fs_list_names(dir, ".rec", &names, &os_error) != 0 ||
+      (o->v = capsid__calloc(names.n + 1, sizeof(*o->v))) == NULL)
+    goto out;
+  for (i = 0; i < names.n; i++) {
+    path = capsid__sprintf("%s/%s", dir, names.v[i]);
+    buf.len = 0;
+    if (path != NULL && strcmp(path, own) != 0 &&
+        capsid__acl_fs_read_file(path, &buf, &os_error) == 0 &&
+        capsid__acl_record_parse(buf.data, buf.len, &o->v[o->n]) == 0)
+      o->n++;
+    capsid__free(path);
+  }
+out:
+  capsid__buf_free(&buf);
+  capsid__strv_free(&names);
+  capsid__free(dir);
+  capsid__free(own);
+}
+
+
+static void others_free(others_t* o) {
+  size_t i;
+
+  for (i = 0; i < o->n; i++)
+    capsid__acl_record_free(&o->v[i]);
+  capsid__free(o->v);
+  memset(o, 0, sizeof(*o));
+}
+
+
+static int add_unshared(capsid__acl_op_t* op, others_t* o,
+                        const capsid__acl_target_t* t) {
+  capsid__acl_entry_t rm[64];
+  size_t i, j, k, n = 0;
+  int shared;
+
+  if (!o->loaded)
+    others_load(op, o);
+  for (i = 0; i < t->n_entries && n < 64; i++) {
+    shared = 0;
+    for (j = 0; j < o->n && !shared; j++)
+      for (k = 0; k < o->v[j].n_targets && !shared; k++)
+        shared = !o->v[j].targets[k].t.recursive &&
+                 strcmp(o->v[j].targets[k].t.path, t->path) == 0 &&
+                 capsid__acl_has_entry(o->v[j].targets[k].t.entries,
+                                       o->v[j].targets[k].t.n_entries,
+                                       &t->entries[i]);
+    if (!shared)
+      rm[n++] = t->entries[i];
+  }
+  return add_wtarget(op->walk, t, NULL, 0, rm, n, 0);
+}
+
+
 /* The record written before anything changes: every entry that may be in
  * the tree once we start, so that revoke after a crash still finds them,
  * and no directory state, so that the next apply walks everything. */
@@ -109,6 +185,8 @@ static int prepare(capsid__acl_op_t* op) {
   wtarget_t* wt;
   item_t* it;
   int rc, os_error = 0, need_dirty = 0;
+  others_t others = {NULL, 0, 0};
+  size_t n_src;
 
   w->dry_run = op->action == CAPSID__ACL_STATUS;
   atomic_store(&op->phase, CAPSID__ACL_PHASE_LOCKING);
@@ -161,22 +239,19 @@ static int prepare(capsid__acl_op_t* op) {
   if (op->action == CAPSID__ACL_REVOKE) {
     /* Remove what the record says was written; without a record, what
      * the plan would have written. */
-    if (w->have_old) {
-      for (i = 0; i < w->old.n_targets; i++) {
-        o = &w->old.targets[i];
-        rc = add_wtarget(w, &o->t, NULL, 0, o->t.entries, o->t.n_entries, 0);
-        if (rc != 0)
-          return rc;
-      }
-    } else {
-      for (i = 0; i < plan->n_targets; i++) {
-        rc = add_wtarget(w, &plan->targets[i], NULL, 0,
-                         plan->targets[i].entries,
-                         plan->targets[i].n_entries, 0);
-        if (rc != 0)
-          return rc;
+    n_src = w->have_old ? w->old.n_targets : plan->n_targets;
+    for (i = 0; i < n_src; i++) {
+      const capsid__acl_target_t* t =
+          w->have_old ? &w->old.targets[i].t : &plan->targets[i];
+      rc = t->recursive
+               ? add_wtarget(w, t, NULL, 0, t->entries, t->n_entries, 0)
+               : add_unshared(op, &others, t);
+      if (rc != 0) {
+        others_free(&others);
+        return rc;
       }
     }
+    others_free(&others);
   } else {
     for (i = 0; i < plan->n_targets; i++) {
       const capsid__acl_target_t* t = &plan->targets[i];

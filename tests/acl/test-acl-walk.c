@@ -583,6 +583,60 @@ static void test_read_helper_in_background(void** state) {
 }
 
 
+static void add_traverse(capsid__acl_plan_t* plan, const char* path) {
+  capsid__acl_target_t* t;
+
+  plan->targets = capsid__realloc(plan->targets,
+                                  (plan->n_targets + 1) * sizeof(*t));
+  t = &plan->targets[plan->n_targets++];
+  memset(t, 0, sizeof(*t));
+  t->kind = CAPSID__ACL_T_TRAVERSE;
+  t->path = capsid__strdup(path);
+  t->entries = capsid__calloc(1, sizeof(*t->entries));
+  t->entries[0].who.kind = CAPSID__ACL_GROUP;
+  t->entries[0].who.id = 61000;
+  t->entries[0].perms = CAPSID__ACL_X;
+  t->entries[0].scope = CAPSID__ACL_ACCESS;
+  t->n_entries = 1;
+}
+
+
+/* Two workspaces under one parent that others cannot traverse: the
+ * parent's traverse entry serves both, and revoking one must not take it
+ * from the other. */
+static void test_shared_ancestor_outlives_one_revoke(void** state) {
+  capsid__acl_plan_t pa, pb;
+  capsid__acl_stats_t st;
+  char parent[1100], wa[1200], wb[1200];
+  fixture_t f;
+
+  (void)state;
+  fixture_new(&f);
+  snprintf(parent, sizeof(parent), "%s/shared", f.root);
+  snprintf(wa, sizeof(wa), "%s/a", parent);
+  snprintf(wb, sizeof(wb), "%s/b", parent);
+  assert_int_equal(test_system("mkdir -p '%s' '%s' && chmod 750 '%s'", wa,
+                               wb, parent), 0);
+  simple_plan(wa, &pa);
+  simple_plan(wb, &pb);
+  add_traverse(&pa, parent);
+  add_traverse(&pb, parent);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &pa, f.state, &st), 0);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &pb, f.state, &st), 0);
+  assert_true(acl_has(parent, "group:61000:--x"));
+  assert_int_equal(run_plan(CAPSID__ACL_REVOKE, &pa, f.state, &st), 0);
+  assert_false(acl_extended(wa));
+  assert_true(acl_has(parent, "group:61000:--x")); /* b still needs it */
+  assert_true(acl_has(wb, "user:61001:rwx"));
+  assert_int_equal(run_plan(CAPSID__ACL_REVOKE, &pb, f.state, &st), 0);
+  assert_false(acl_extended(parent)); /* the last one takes it back */
+  assert_false(acl_extended(wb));
+  capsid__acl_plan_free(&pa);
+  capsid__acl_plan_free(&pb);
+  fixture_free(&f);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_apply_grants_like_setfacl),
@@ -596,6 +650,7 @@ int main(void) {
       cmocka_unit_test(test_two_workspaces_in_parallel),
       cmocka_unit_test(test_cancel_leaves_a_record_that_walks_again),
       cmocka_unit_test(test_read_helper_in_background),
+      cmocka_unit_test(test_shared_ancestor_outlives_one_revoke),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
