@@ -1,8 +1,8 @@
 /* The walk: every work item of an op runs capsid__acl_walk_work on a pool
- * thread. Item 0 leads: it takes the workspace lock, reads the record,
- * prepares every target (the backend's precomputed ACL blobs among them)
- * and seeds the work; then every item walks; then the leader writes the
- * new record and drops the lock.
+ * thread. The first item to run leads (lead.c): it takes the workspace
+ * lock, reads the record, prepares every target (the backend's
+ * precomputed ACL blobs among them) and seeds the work; then every item
+ * walks; then the leader writes the new record and drops the lock.
  *
  * Work is a shared LIFO of directories (depth first, so memory stays
  * bounded by the width of the pending frontier, not the size of the tree)
@@ -13,7 +13,7 @@
  * never a path, so a deep tree never needs a long path and never follows
  * a symlink; an fd is closed as soon as its last pending child is open.
  */
-#include "acl-int.h"
+#include "walk.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,80 +29,6 @@ void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 #define TEST_HOOK(d, name) ((void)0)
 #endif
 
-/* Paths longer than this are not recorded: their directory is re-listed
- * on every apply instead (keeps the record and memory bounded on
- * pathologically deep trees). */
-#define MAX_REL 2048
-#define CHUNK 64
-/* A recorded directory whose processing failed gets this ctime, which no
- * real directory has, so the next apply looks at it again. */
-#define POISON_SEC (-1)
-
-enum { ITEM_FULL = 1, ITEM_SHALLOW, ITEM_SINGLE };
-
-typedef struct dref_s {
-  capsid__acl_dir_t fd;
-  int refs; /* under walk->mu */
-} dref_t;
-
-typedef struct item_s {
-  struct item_s* next;
-  int ti;
-  int mode;
-  dref_t* parent; /* NULL: open rel beneath the target root */
-  char* name;
-  char* rel; /* NULL when longer than MAX_REL */
-} item_t;
-
-typedef struct rslot_s {
-  const char* rel;
-} rslot_t;
-
-typedef struct wtarget_s {
-  const capsid__acl_target_t* t;
-  capsid__acl_entry_t* set;
-  size_t n_set;
-  capsid__acl_entry_t* rm;
-  size_t n_rm;
-  capsid__acl_fsplan_t* fs;
-  capsid__acl_dir_t root;
-  uint64_t root_mnt;
-  int present;
-  int keep;     /* goes into the new record */
-  uint64_t digest;
-  const capsid__acl_rtarget_t* old; /* record to iterate, or NULL */
-  rslot_t* slots; /* hash set of old->dirs[].rel */
-  size_t mask;
-  uint64_t (*skip)[2]; /* (dev, ino) of nested targets' roots */
-  size_t n_skip;
-  capsid__acl_rtarget_t out; /* directories for the new record */
-  int failed;
-} wtarget_t;
-
-struct capsid__acl_walk_s {
-  uv_mutex_t mu;
-  uv_cond_t cv;
-  int led;   /* an item has taken the lead */
-  int ready; /* 1: walk; -1: the leader failed */
-  int finished;
-  unsigned walkers;
-  unsigned busy;
-  item_t* stack;
-  size_t cur_t, cur_d;
-  wtarget_t* targets;
-  size_t n_targets;
-  capsid__acl_record_t old;
-  int have_old;
-  capsid__acl_dir_t lock;
-  int dry_run;
-};
-
-typedef struct local_s {
-  capsid__acl_op_t* op;
-  capsid__acl_walk_t* w;
-  uint64_t dirs, files, changed, unchanged, links, xdev, special, errors;
-} local_t;
-
 
 /* ---- small helpers ---- */
 
@@ -117,7 +43,7 @@ static uint64_t hash_str(const char* s) {
 }
 
 
-static int slots_build(wtarget_t* wt) {
+int capsid__acl_slots_build(wtarget_t* wt) {
   size_t n = 16, i, j;
 
   while (n < wt->old->n_dirs * 2)
@@ -160,7 +86,7 @@ static int same_who(const capsid__acl_principal_t* a,
 
 
 /* Does list hold an entry for who with scope? */
-static int has_entry(const capsid__acl_entry_t* v, size_t n,
+int capsid__acl_has_entry(const capsid__acl_entry_t* v, size_t n,
                      const capsid__acl_entry_t* e) {
   size_t i;
 
@@ -242,7 +168,7 @@ static void dref_put(capsid__acl_walk_t* w, dref_t* r) {
 }
 
 
-static void item_free(capsid__acl_walk_t* w, item_t* it) {
+void capsid__acl_item_free(capsid__acl_walk_t* w, item_t* it) {
   dref_put(w, it->parent);
   capsid__free(it->name);
   capsid__free(it->rel);
@@ -450,8 +376,7 @@ static void process_dir(local_t* l, item_t* it) {
   c.l = l;
   c.wt = wt;
   c.it = it;
-  rc = capsid__acl_fs_apply(wt->fs, d, NULL, wt->root_mnt, l->w->dry_run,
-                            &os_error);
+  rc = capsid__acl_fs_apply_dir(wt->fs, d, &st, l->w->dry_run, &os_error);
   if (rc == CAPSID__ACL_R_CHANGED) {
     l->changed++;
   } else if (rc < 0) {
@@ -461,7 +386,9 @@ static void process_dir(local_t* l, item_t* it) {
   /* The state recorded is taken after our own write (which moves ctime)
    * and before the listing, so an entry added while we list shows up as a
    * change next time. */
-  if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
+  if (rc != CAPSID__ACL_R_CHANGED || l->w->dry_run)
+    after = st; /* nothing written: ctime did not move */
+  else if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
     after = st, c.bad = 1;
   c.self = capsid__malloc(sizeof(*c.self));
   if (c.self == NULL) {
@@ -567,7 +494,7 @@ static void check_recorded(local_t* l, size_t ti, size_t from, size_t to) {
 
 /* ---- the walk loop, shared by every item ---- */
 
-static void walk_loop(local_t* l) {
+void capsid__acl_walk_loop(local_t* l) {
   capsid__acl_walk_t* w = l->w;
   item_t* it;
   size_t ti, from, to;
@@ -586,7 +513,7 @@ static void walk_loop(local_t* l) {
         process_single(l, it);
       else
         process_dir(l, it);
-      item_free(w, it);
+      capsid__acl_item_free(w, it);
       flush(l);
       uv_mutex_lock(&w->mu);
       w->busy--;
@@ -626,423 +553,6 @@ static void walk_loop(local_t* l) {
 }
 
 
-/* ---- the leader ---- */
-
-static int op_fail(capsid__acl_op_t* op, int code, int os_error,
-                   const char* path, const char* what) {
-  if (op->err.code == 0)
-    capsid__error_set(&op->err, code, CAPSID_STAGE_ACL, os_error, path, NULL,
-                      "%s", what);
-  return code;
-}
-
-
-static const capsid__acl_rtarget_t* old_target(const capsid__acl_walk_t* w,
-                                               const char* path) {
-  size_t i;
-
-  if (!w->have_old)
-    return NULL;
-  for (i = 0; i < w->old.n_targets; i++)
-    if (strcmp(w->old.targets[i].t.path, path) == 0)
-      return &w->old.targets[i];
-  return NULL;
-}
-
-
-static uint64_t effective_digest(const capsid__acl_target_t* t,
-                                 const capsid__acl_target_t* all, size_t n) {
-  uint64_t h = capsid__acl_target_digest(t);
-  size_t i;
-
-  /* Nested targets carve pieces out of t: a change there changes what
-   * t's walk covers. */
-  for (i = 0; i < n; i++)
-    if (&all[i] != t && all[i].recursive &&
-        capsid__path_is_within(all[i].path, t->path) &&
-        strcmp(all[i].path, t->path) != 0)
-      h = (h ^ capsid__acl_target_digest(&all[i])) * 1099511628211ull;
-  return h;
-}
-
-
-static int add_wtarget(capsid__acl_walk_t* w, const capsid__acl_target_t* t,
-                       const capsid__acl_entry_t* set, size_t n_set,
-                       const capsid__acl_entry_t* rm, size_t n_rm, int keep) {
-  wtarget_t* wt = &w->targets[w->n_targets++];
-  size_t i;
-
-  memset(wt, 0, sizeof(*wt));
-  wt->t = t;
-  wt->keep = keep;
-  wt->root = CAPSID__ACL_NO_DIR;
-  wt->set = capsid__calloc(n_set + 1, sizeof(*wt->set));
-  wt->rm = capsid__calloc(n_rm + 1, sizeof(*wt->rm));
-  if (wt->set == NULL || wt->rm == NULL)
-    return CAPSID_ENOMEM;
-  memcpy(wt->set, set, n_set * sizeof(*set));
-  wt->n_set = n_set;
-  /* Remove only what is not set again. */
-  for (i = 0; i < n_rm; i++)
-    if (!has_entry(set, n_set, &rm[i]))
-      wt->rm[wt->n_rm++] = rm[i];
-  return 0;
-}
-
-
-/* An old target the plan no longer has: take back its entries, except
- * those a target of the plan that contains it sets again (a protected path
- * that became ordinary workspace again). */
-static int add_dropped(capsid__acl_walk_t* w, const capsid__acl_plan_t* plan,
-                       const capsid__acl_rtarget_t* o) {
-  capsid__acl_entry_t rm[64];
-  size_t i, j, n = 0;
-  int covered;
-
-  for (i = 0; i < o->t.n_entries && n < 64; i++) {
-    covered = 0;
-    for (j = 0; j < plan->n_targets && !covered; j++)
-      covered = plan->targets[j].recursive &&
-                capsid__path_is_within(o->t.path, plan->targets[j].path) &&
-                has_entry(plan->targets[j].entries,
-                          plan->targets[j].n_entries, &o->t.entries[i]);
-    if (!covered)
-      rm[n++] = o->t.entries[i];
-  }
-  return add_wtarget(w, &o->t, NULL, 0, rm, n, 0);
-}
-
-
-/* The record written before anything changes: every entry that may be in
- * the tree once we start, so that revoke after a crash still finds them,
- * and no directory state, so that the next apply walks everything. */
-static int write_record(capsid__acl_op_t* op, int final);
-
-
-static int prepare(capsid__acl_op_t* op) {
-  capsid__acl_walk_t* w = op->walk;
-  const capsid__acl_plan_t* plan = &op->plan;
-  const capsid__acl_rtarget_t* o;
-  capsid__acl_stat_t st;
-  capsid__buf_t buf = {0};
-  char* path;
-  size_t i, j, n_max;
-  wtarget_t* wt;
-  item_t* it;
-  int rc, os_error = 0, need_dirty = 0;
-
-  w->dry_run = op->action == CAPSID__ACL_STATUS;
-  atomic_store(&op->phase, CAPSID__ACL_PHASE_LOCKING);
-  path = capsid__sprintf("%s/acl", op->state_dir);
-  if (path == NULL)
-    return CAPSID_ENOMEM;
-  rc = w->dry_run ? 0 : capsid__acl_fs_mkdirs(path, &os_error);
-  if (rc != 0) {
-    rc = op_fail(op, rc, os_error, path, "cannot create the state directory");
-    capsid__free(path);
-    return rc;
-  }
-  capsid__free(path);
-  if (!w->dry_run) {
-    path = capsid__acl_record_path(op->state_dir, plan->key, ".lock");
-    if (path == NULL)
-      return CAPSID_ENOMEM;
-    rc = capsid__acl_fs_lock(path, op->opts.no_wait, &w->lock, &os_error);
-    if (rc != 0) {
-      rc = op_fail(op, rc, os_error, path,
-                   rc == CAPSID_EBUSY
-                       ? "another capsid is changing this workspace's ACLs"
-                       : "cannot lock the workspace's ACL record");
-      capsid__free(path);
-      return rc;
-    }
-    capsid__free(path);
-  }
-  if (atomic_load(&op->canceled))
-    return CAPSID_ECANCELED;
-
-  /* The record: missing or corrupt both mean "walk everything". */
-  path = capsid__acl_record_path(op->state_dir, plan->key, ".rec");
-  if (path == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__acl_fs_read_file(path, &buf, &os_error);
-  if (rc == 0 && capsid__acl_record_parse(buf.data, buf.len, &w->old) == 0 &&
-      strcmp(w->old.key, plan->key) == 0)
-    w->have_old = 1;
-  else if (rc == 0)
-    capsid__acl_record_free(&w->old);
-  capsid__buf_free(&buf);
-  capsid__free(path);
-
-  n_max = plan->n_targets + (w->have_old ? w->old.n_targets : 0);
-  w->targets = capsid__calloc(n_max + 1, sizeof(*w->targets));
-  if (w->targets == NULL)
-    return CAPSID_ENOMEM;
-  op->full = 1;
-  if (op->action == CAPSID__ACL_REVOKE) {
-    /* Remove what the record says was written; without a record, what
-     * the plan would have written. */
-    if (w->have_old) {
-      for (i = 0; i < w->old.n_targets; i++) {
-        o = &w->old.targets[i];
-        rc = add_wtarget(w, &o->t, NULL, 0, o->t.entries, o->t.n_entries, 0);
-        if (rc != 0)
-          return rc;
-      }
-    } else {
-      for (i = 0; i < plan->n_targets; i++) {
-        rc = add_wtarget(w, &plan->targets[i], NULL, 0,
-                         plan->targets[i].entries,
-                         plan->targets[i].n_entries, 0);
-        if (rc != 0)
-          return rc;
-      }
-    }
-  } else {
-    for (i = 0; i < plan->n_targets; i++) {
-      const capsid__acl_target_t* t = &plan->targets[i];
-      o = old_target(w, t->path);
-      rc = add_wtarget(w, t, t->entries, t->n_entries, o ? o->t.entries : NULL,
-                       o ? o->t.n_entries : 0, 1);
-      if (rc != 0)
-        return rc;
-      wt = &w->targets[w->n_targets - 1];
-      wt->digest = effective_digest(t, plan->targets, plan->n_targets);
-      for (j = 0; j < t->n_entries; j++)
-        if (o == NULL || !has_entry(o->t.entries, o->t.n_entries,
-                                    &t->entries[j]))
-          need_dirty = 1;
-      if (o != NULL && o->complete && w->old.complete && !op->opts.full &&
-          o->digest == wt->digest && t->recursive) {
-        wt->old = o;
-        op->full = 0;
-      }
-    }
-    /* Targets no longer in the plan: take back what was granted there. */
-    for (i = 0; w->have_old && i < w->old.n_targets; i++) {
-      o = &w->old.targets[i];
-      for (j = 0; j < plan->n_targets; j++)
-        if (strcmp(plan->targets[j].path, o->t.path) == 0)
-          break;
-      if (j < plan->n_targets)
-        continue;
-      rc = add_dropped(w, plan, o);
-      if (rc != 0)
-        return rc;
-      need_dirty = 1;
-    }
-  }
-
-  /* Open the roots, build the backend's blobs, find nested targets. */
-  for (i = 0; i < w->n_targets; i++) {
-    wt = &w->targets[i];
-    rc = capsid__acl_fsplan_new(wt->set, wt->n_set, wt->rm, wt->n_rm,
-                                wt->t->kind == CAPSID__ACL_T_TRAVERSE,
-                                &wt->fs);
-    if (rc != 0)
-      return op_fail(op, rc, 0, wt->t->path,
-                     "these ACL entries cannot be expressed here");
-    if (!wt->t->recursive) {
-      wt->present = 1;
-      continue;
-    }
-    rc = capsid__acl_fs_open_root(wt->t->path, &wt->root, &st, &os_error);
-    if (rc == CAPSID_ENOENT && (wt->t->optional ||
-                                op->action == CAPSID__ACL_REVOKE))
-      continue;
-    if (rc != 0)
-      return op_fail(op, rc, os_error, wt->t->path,
-                     "cannot open the directory to walk");
-    wt->present = 1;
-    wt->root_mnt = st.mnt;
-    if (wt->old != NULL && wt->old->n_dirs == 0)
-      wt->old = NULL; /* recorded while absent: walk it now */
-    if (wt->old != NULL && (rc = slots_build(wt)) != 0)
-      return rc;
-  }
-  for (i = 0; i < w->n_targets; i++) {
-    wt = &w->targets[i];
-    if (!wt->present || !wt->t->recursive)
-      continue;
-    wt->skip = capsid__calloc(w->n_targets, sizeof(*wt->skip));
-    if (wt->skip == NULL)
-      return CAPSID_ENOMEM;
-    for (j = 0; j < w->n_targets; j++) {
-      if (j == i || !w->targets[j].present || !w->targets[j].t->recursive ||
-          !w->targets[j].keep != !wt->keep ||
-          strcmp(w->targets[j].t->path, wt->t->path) == 0 ||
-          !capsid__path_is_within(w->targets[j].t->path, wt->t->path))
-        continue;
-      if (capsid__acl_fs_stat_dir(w->targets[j].root, &st, &os_error) == 0) {
-        wt->skip[wt->n_skip][0] = st.dev;
-        wt->skip[wt->n_skip][1] = st.ino;
-        wt->n_skip++;
-      }
-    }
-  }
-
-  if (!w->dry_run && (need_dirty || op->action == CAPSID__ACL_REVOKE ||
-                      !w->have_old)) {
-    rc = write_record(op, 0);
-    if (rc != 0)
-      return rc;
-  }
-
-  /* Seed the work. */
-  for (i = 0; i < w->n_targets; i++) {
-    wt = &w->targets[i];
-    if (!wt->present || wt->old != NULL)
-      continue; /* absent, or checked through the record cursor */
-    it = capsid__calloc(1, sizeof(*it));
-    if (it == NULL || (it->rel = capsid__strdup("")) == NULL) {
-      capsid__free(it);
-      return CAPSID_ENOMEM;
-    }
-    it->ti = (int)i;
-    it->mode = wt->t->recursive ? ITEM_FULL : ITEM_SINGLE;
-    it->next = w->stack;
-    w->stack = it;
-  }
-  return 0;
-}
-
-
-static void entries_union(const capsid__acl_entry_t* a, size_t na,
-                          const capsid__acl_entry_t* b, size_t nb,
-                          capsid__acl_entry_t* out, size_t* n) {
-  size_t i;
-
-  memcpy(out, a, na * sizeof(*a));
-  *n = na;
-  for (i = 0; i < nb; i++)
-    if (!has_entry(out, *n, &b[i]))
-      out[(*n)++] = b[i];
-}
-
-
-static int write_record(capsid__acl_op_t* op, int final) {
-  capsid__acl_walk_t* w = op->walk;
-  capsid__acl_record_t rec;
-  capsid__acl_rtarget_t* rt;
-  capsid__acl_entry_t* ents = NULL;
-  capsid__buf_t buf = {0};
-  wtarget_t* wt;
-  char* path;
-  size_t i, n, cap = 0;
-  int rc, os_error = 0, all = 1;
-
-  memset(&rec, 0, sizeof(rec));
-  rec.key = op->plan.key;
-  rec.targets = capsid__calloc(w->n_targets + 1, sizeof(*rec.targets));
-  for (i = 0; i < w->n_targets; i++)
-    cap += w->targets[i].n_set + w->targets[i].n_rm;
-  ents = capsid__calloc(cap + 1, sizeof(*ents));
-  if (rec.targets == NULL || ents == NULL) {
-    capsid__free(rec.targets);
-    capsid__free(ents);
-    return op_fail(op, CAPSID_ENOMEM, 0, NULL, "out of memory");
-  }
-  cap = 0;
-  for (i = 0; i < w->n_targets; i++) {
-    wt = &w->targets[i];
-    /* A target being taken back stays listed until that succeeded. */
-    if (final && !wt->keep && !wt->failed)
-      continue;
-    rt = &rec.targets[rec.n_targets++];
-    rt->t = *wt->t;
-    rt->digest = wt->digest;
-    if (final && wt->keep && !wt->failed) {
-      rt->t.entries = wt->set;
-      rt->t.n_entries = wt->n_set;
-      rt->complete = !atomic_load(&op->canceled);
-      rt->dirs = wt->out.dirs;
-      rt->n_dirs = wt->out.n_dirs;
-    } else {
-      /* Whatever may be in the tree: what was there (rm holds the old
-       * entries not set again) and what we set. */
-      entries_union(wt->set, wt->n_set, wt->rm, wt->n_rm, ents + cap, &n);
-      rt->t.entries = ents + cap;
-      rt->t.n_entries = n;
-      cap += n;
-      rt->complete = 0;
-    }
-    all &= rt->complete;
-  }
-  rec.complete = final && all;
-  path = capsid__acl_record_path(op->state_dir, op->plan.key, ".rec");
-  if (path == NULL) {
-    rc = CAPSID_ENOMEM;
-  } else if (final && op->action == CAPSID__ACL_REVOKE && rec.n_targets == 0) {
-    rc = capsid__acl_fs_unlink(path, &os_error);
-  } else {
-    rc = capsid__acl_record_serialize(&rec, &buf);
-    if (rc == 0)
-      rc = capsid__acl_fs_write_atomic(path, buf.data, buf.len, &os_error);
-  }
-  if (rc != 0)
-    op_fail(op, rc, os_error, path, "cannot write the ACL record");
-  capsid__free(path);
-  capsid__buf_free(&buf);
-  capsid__free(ents);
-  capsid__free(rec.targets);
-  return rc;
-}
-
-
-static void lead(capsid__acl_op_t* op) {
-  capsid__acl_walk_t* w = op->walk;
-  local_t l;
-  int rc;
-  size_t i;
-
-  rc = prepare(op);
-  uv_mutex_lock(&w->mu);
-  w->ready = rc == 0 ? 1 : -1;
-  uv_cond_broadcast(&w->cv);
-  uv_mutex_unlock(&w->mu);
-  if (rc != 0) {
-    op->status = rc;
-    goto out;
-  }
-  atomic_store(&op->phase, CAPSID__ACL_PHASE_WALKING);
-  memset(&l, 0, sizeof(l));
-  l.op = op;
-  l.w = w;
-  walk_loop(&l);
-  /* Wait for the other walkers to put their last directory down. */
-  uv_mutex_lock(&w->mu);
-  while (w->walkers > 0)
-    uv_cond_wait(&w->cv, &w->mu);
-  while (w->stack != NULL) { /* left over after a cancel */
-    item_t* it = w->stack;
-    w->stack = it->next;
-    uv_mutex_unlock(&w->mu);
-    item_free(w, it);
-    uv_mutex_lock(&w->mu);
-  }
-  uv_mutex_unlock(&w->mu);
-
-  atomic_store(&op->phase, CAPSID__ACL_PHASE_RECORDING);
-  for (i = 0; i < w->n_targets; i++)
-    if (w->targets[i].failed)
-      op->status = op->status ? op->status : CAPSID_EIO;
-  if (!w->dry_run)
-    rc = write_record(op, 1);
-  if (atomic_load(&op->canceled))
-    op->status = CAPSID_ECANCELED;
-  else if (op->err.code != 0)
-    op->status = op->err.code;
-  else if (rc != 0 || op->status != 0)
-    op->status = rc != 0 ? rc : op->status;
-out:
-  if (w->lock != CAPSID__ACL_NO_DIR) {
-    capsid__acl_fs_unlock(w->lock);
-    w->lock = CAPSID__ACL_NO_DIR;
-  }
-  atomic_store(&op->phase, CAPSID__ACL_PHASE_DONE);
-}
-
-
 void capsid__acl_walk_work(capsid__work_t* item) {
   capsid__acl_op_t* op = item->data;
   capsid__acl_walk_t* w = op->walk;
@@ -1055,7 +565,7 @@ void capsid__acl_walk_work(capsid__work_t* item) {
   if (!w->led) {
     w->led = 1;
     uv_mutex_unlock(&w->mu);
-    lead(op);
+    capsid__acl_walk_lead(op);
     return;
   }
   while (w->ready == 0)
@@ -1068,7 +578,7 @@ void capsid__acl_walk_work(capsid__work_t* item) {
   memset(&l, 0, sizeof(l));
   l.op = op;
   l.w = w;
-  walk_loop(&l);
+  capsid__acl_walk_loop(&l);
 }
 
 
