@@ -42,6 +42,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   job->timeout_ms = spec->timeout_ms;
   job->memory_limit = spec->memory_limit;
   job->max_processes = spec->max_processes;
+  job->cpu_limit = spec->cpu_limit;
   job->output_limit =
       spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
   job->result.peak_memory = -1;
@@ -237,6 +238,8 @@ static void on_exit_status(capsid__proc_t* proc, const capsid__exit_t* st,
   job->result.user_cpu_ms = st->user_cpu_ms;
   job->result.sys_cpu_ms = st->sys_cpu_ms;
   job->result.peak_memory = st->peak_memory;
+  job->result.limits = st->limits;
+  job->result.pids_limited = st->pids_limited;
   job->result.wall_ms = (double)(now - job->start_ns) / 1e6;
   /* Kill-on-close, as a job object does: whatever the main process left
    * running in its tree goes with it, so nothing outlives the job. */
@@ -341,6 +344,7 @@ void capsid__job_run(capsid_job_t* job) {
   launch.mode = job->mode;
   launch.memory_limit = job->memory_limit;
   launch.max_processes = job->max_processes;
+  launch.cpu_limit = job->cpu_limit;
 
   job->start_ns = capsid__hrtime();
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,

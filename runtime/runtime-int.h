@@ -72,6 +72,7 @@ struct capsid_job_s {
   uint64_t timeout_ms;
   uint64_t memory_limit;
   uint32_t max_processes;
+  double cpu_limit;
   uint64_t output_limit;
 
   /* Running state. */

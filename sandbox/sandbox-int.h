@@ -21,6 +21,7 @@ typedef struct capsid__launch_s {
   capsid_mode_t mode;        /* requested */
   uint64_t memory_limit;     /* bytes; 0 none */
   uint32_t max_processes;    /* 0 none */
+  double cpu_limit;          /* CPUs; 0 none */
 } capsid__launch_t;
 
 typedef struct capsid__exit_s {
@@ -30,6 +31,8 @@ typedef struct capsid__exit_s {
   double user_cpu_ms;
   double sys_cpu_ms;
   int64_t peak_memory;       /* -1 unknown */
+  int limits;                /* capsid_limits_t */
+  int pids_limited;
 } capsid__exit_t;
 
 typedef struct capsid__proc_s capsid__proc_t;
