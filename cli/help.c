@@ -50,6 +50,7 @@ void cli_help_run(void) {
 "  -t, --timeout DURATION   kill the whole job after DURATION: 500ms, 10s, 2m\n"
 "  -m, --memory-limit SIZE  64M, 2G\n"
 "      --max-processes N    processes the job may have at once\n"
+"      --cpu-limit CPUS     CPU time the job may use (0.5: half of one CPU)\n"
 "      --output-limit SIZE  bytes kept per stream, default 1M; the head and\n"
 "                           the tail are kept with a marker line between,\n"
 "                           and the count of dropped bytes is reported\n"

@@ -411,6 +411,14 @@ void capsid__cgroup_stats(const capsid__cgroup_t* cg,
   st->oom = 0;
   st->pids_limited = 0;
   st->peak_memory = -1;
+  st->user_cpu_ms = st->sys_cpu_ms = -1;
+  /* cpu.stat is a core file of every v2 cgroup: it counts processes that
+   * were killed before anyone could wait for them. */
+  if (cg->v2 != NULL && (v = read_key(cg->v2, "cpu.stat", "user_usec")) >= 0) {
+    st->user_cpu_ms = (double)v / 1e3;
+    v = read_key(cg->v2, "cpu.stat", "system_usec");
+    st->sys_cpu_ms = v >= 0 ? (double)v / 1e3 : 0;
+  }
   if (layout.controllers_v2 && cg->v2 != NULL) {
     st->oom = read_key(cg->v2, "memory.events", "oom_kill") > 0;
     st->pids_limited = read_key(cg->v2, "pids.events", "max") > 0;

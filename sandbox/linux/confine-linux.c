@@ -184,6 +184,10 @@ void capsid__confine_after_exit(capsid__confine_t* c, capsid__exit_t* st) {
   st->pids_limited = cs.pids_limited;
   if (cs.peak_memory >= 0)
     st->peak_memory = cs.peak_memory;
+  if (cs.user_cpu_ms >= 0) {
+    st->user_cpu_ms = cs.user_cpu_ms;
+    st->sys_cpu_ms = cs.sys_cpu_ms;
+  }
 }
 
 

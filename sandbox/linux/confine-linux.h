@@ -135,6 +135,8 @@ typedef struct capsid__cgroup_stats_s {
   int oom;
   int pids_limited;
   int64_t peak_memory; /* -1 unknown */
+  double user_cpu_ms;  /* of every process of the job; -1 unknown */
+  double sys_cpu_ms;
 } capsid__cgroup_stats_t;
 
 /* The host's layout, probed once: "v2" (pure), "hybrid", "v1" or "none",

@@ -265,7 +265,7 @@ static void proc_reap(capsid__proc_t* p) {
      * the exit status is lost, say so rather than invent one. */
     st.exit_code = -1;
   } else {
-    init_report(p, &status, &ru);
+    int from_init = init_report(p, &status, &ru);
     if (WIFEXITED(status)) {
       st.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
@@ -275,6 +275,10 @@ static void proc_reap(capsid__proc_t* p) {
     st.user_cpu_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
     st.sys_cpu_ms = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
     st.peak_memory = (int64_t)ru.ru_maxrss * 1024;
+    /* An init killed before it could report shares our address space:
+     * its own peak would be ours. */
+    if (p->status_fd >= 0 && !from_init)
+      st.peak_memory = -1;
   }
   p->reaped = 1;
   capsid__confine_after_exit(&p->confine, &st);
