@@ -27,6 +27,10 @@
  * thread-safe). The fault site "userns" makes it answer 0, so tests can
  * exercise the Landlock-only fallback on a host that allows them. */
 int capsid__userns_available(void);
+#ifdef CAPSID_FAULT_INJECTION
+/* Tests: behave as if user namespaces were blocked (AppArmor). */
+void capsid__userns_force_blocked(int on);
+#endif
 
 typedef struct capsid__idmap_s {
   char uid_map[32]; /* "<uid> <uid> 1": the caller's own uid, unchanged */

@@ -18,6 +18,13 @@
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int probe_result;
+static int forced_blocked;
+
+#ifdef CAPSID_FAULT_INJECTION
+void capsid__userns_force_blocked(int on) {
+  forced_blocked = on;
+}
+#endif
 
 static int probe_child(void* arg) {
   (void)arg;
@@ -52,7 +59,7 @@ static void probe(void) {
 
 
 int capsid__userns_available(void) {
-  if (capsid__fault("userns") != 0)
+  if (forced_blocked || capsid__fault("userns") != 0)
     return 0;
   pthread_once(&probe_once, probe);
   return probe_result;
