@@ -5,3 +5,4 @@ list(APPEND CAPSID_CLI_SOURCES
   bench/bench-memory.c
   bench/bench-spawn.c
   bench/bench-util.c)
+list(APPEND CAPSID_CLI_SOURCES bench/bench-acl.c)

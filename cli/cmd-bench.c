@@ -21,6 +21,8 @@ static const bench_entry_t benches[] = {
      "8 writers of 100 MB vs a minimal epoll reader"},
     {"memory", bench_memory_main,
      "resident memory with 10,000 queued jobs"},
+    {"acl", bench_acl_main,
+     "ACL apply / re-apply on 100k files vs setfacl -R"},
 };
 
 
