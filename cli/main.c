@@ -16,6 +16,9 @@ static const command_t commands[] = {
     {"bench", cli_cmd_bench},
     {"acl", cli_cmd_acl},
     {"audit", cli_cmd_audit},
+    {"doctor", cli_cmd_doctor},
+    {"setup", cli_cmd_setup},
+    {"uninstall", cli_cmd_uninstall},
 };
 
 

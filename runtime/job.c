@@ -309,9 +309,36 @@ static int job_prepare(capsid_job_t* job) {
 }
 
 
+static void job_launch(capsid_job_t* job);
+
+
+/* The wait before launch is over (elevated mode: the workspace's grants
+ * are in place, or could not be put there). */
+static void prelaunch_done(void* data, int status, const capsid_error_t* err) {
+  capsid_job_t* job = data;
+
+  job->prelaunching = 0;
+  if (job->result.killed) {
+    fail(job, CAPSID_ECANCELED, CAPSID_STAGE_NONE, NULL,
+         "killed before it started");
+    job_finish_later(job);
+    return;
+  }
+  if (status != 0) {
+    if (err != NULL && err->code != 0)
+      capsid__error_set(&job->result.error, err->code, err->stage,
+                        err->os_error, err->path, err->field, "%s",
+                        err->message ? err->message : "");
+    else
+      fail(job, status, CAPSID_STAGE_ACL, NULL, "cannot grant the workspace");
+    job_finish_later(job);
+    return;
+  }
+  job_launch(job);
+}
+
+
 void capsid__job_run(capsid_job_t* job) {
-  capsid__launch_t launch;
-  capsid_mode_t mode = CAPSID_MODE_NONE;
   int rc;
 
   job->state = JOB_RUNNING;
@@ -319,6 +346,26 @@ void capsid__job_run(capsid_job_t* job) {
     job_finish_later(job);
     return;
   }
+  rc = capsid__prelaunch(job->rt->loop, capsid__runtime_pool(job->rt),
+                         &job->sandbox, &job->mode, prelaunch_done, job,
+                         &job->result.error);
+  if (rc < 0) {
+    job_finish_later(job);
+    return;
+  }
+  if (rc == 1) {
+    job->prelaunching = 1; /* prelaunch_done continues */
+    return;
+  }
+  job_launch(job);
+}
+
+
+static void job_launch(capsid_job_t* job) {
+  capsid__launch_t launch;
+  capsid_mode_t mode = CAPSID_MODE_NONE;
+  int rc;
+
   rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
                             job->stdin_data, job->stdin_len,
                             job->rt->read_buf, sizeof(job->rt->read_buf),
@@ -377,6 +424,8 @@ int capsid_job_kill(capsid_job_t* job) {
     job->result.killed = 1;
     capsid__proc_kill(job->proc);
   }
+  if (job->state == JOB_RUNNING && job->prelaunching)
+    job->result.killed = 1; /* prelaunch_done ends it */
   return 0;
 }
 

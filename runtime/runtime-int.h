@@ -85,6 +85,7 @@ struct capsid_job_s {
   uv_timer_t timer;     /* timeout, drain deadline, deferred completion */
   int timer_live;
   int exited;
+  int prelaunching;     /* waiting for capsid__prelaunch's callback */
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;
   uint64_t start_ns;

@@ -8,6 +8,7 @@
 
 #include "capsid-common.h"
 #include "policy.h"
+#include "pool.h"
 
 #include <uv.h>
 
@@ -41,6 +42,22 @@ typedef struct capsid__proc_s capsid__proc_t;
 typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
                                      const capsid__exit_t* status,
                                      void* data);
+
+/* Called once, on the loop thread, when the work capsid__prelaunch started
+ * is done: status 0, or a CAPSID_E* code with err naming what failed. */
+typedef void (*capsid__prelaunch_cb)(void* data, int status,
+                                     const capsid_error_t* err);
+
+/* Before launch: resolves *mode (auto becomes the mode that will run) and
+ * does what must be in place before the first job of a workspace (elevated
+ * mode: its identities and its ACL grants, applied on the worker pool).
+ * Returns 0 when the job can launch now, 1 when cb will be called later
+ * (the job waits without blocking the loop), or a negative CAPSID_E* code
+ * with err filled. A backend with nothing to prepare returns 0. */
+int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
+                      const capsid__sandbox_t* sb, capsid_mode_t* mode,
+                      capsid__prelaunch_cb cb, void* data,
+                      capsid_error_t* err);
 
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage

@@ -19,9 +19,7 @@
 #endif
 
 
-int capsid__caps_drop_child(void) {
-  struct __user_cap_header_struct hdr;
-  struct __user_cap_data_struct data[2];
+void capsid__caps_bound_child(void) {
   int cap;
 
   /* In a user namespace the job may be uid 0 there (when the caller is
@@ -37,6 +35,13 @@ int capsid__caps_drop_child(void) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL)
       break; /* past the last capability this kernel knows */
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+
+int capsid__caps_clear_child(void) {
+  struct __user_cap_header_struct hdr;
+  struct __user_cap_data_struct data[2];
+
   memset(&hdr, 0, sizeof(hdr));
   memset(data, 0, sizeof(data));
   hdr.version = _LINUX_CAPABILITY_VERSION_3;

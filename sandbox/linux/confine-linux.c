@@ -15,6 +15,13 @@
  * roots are NOT enforced (Landlock cannot take back rights beneath a
  * granted root), which `capsid doctor` and the result's mode say.
  *
+ * Elevated mode (root, after `capsid setup`): no user namespace. The job
+ * runs as its workspace's own uid, with the workspace's and its extra
+ * roots' gids and the read-only gid (elevated-linux.c), in the
+ * workspace's offline network namespace (held open, joined with setns),
+ * with the same mounts, Landlock and seccomp. Its writes to the workspace
+ * are granted by the ACL engine before the first job.
+ *
  * Limits (cgroup-linux.c) are independent of the mode. */
 #include "launch-linux.h"
 
@@ -56,7 +63,7 @@ static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
 }
 
 
-int capsid__confine_prepare(capsid__confine_t* c,
+int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
                             const capsid__launch_t* launch,
                             capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
@@ -66,13 +73,17 @@ int capsid__confine_prepare(capsid__confine_t* c,
   c->landlock_fd = -1;
   c->cgroup.procs_fd[0] = -1;
 
-  if (launch->mode == CAPSID_MODE_ELEVATED)
-    return capsid__error_set(err, CAPSID_ENOSETUP, CAPSID_STAGE_CAPABILITY,
-                             0, NULL, "mode",
-                             "elevated mode needs `capsid setup` (as root) "
-                             "first; use --mode unprivileged or auto");
-
-  if (capsid__userns_available()) {
+  c->identity.netns_fd = -1;
+  if (launch->mode == CAPSID_MODE_ELEVATED) {
+    /* capsid__prelaunch put the grants in place and made the netns. */
+    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    if (rc != 0)
+      return rc;
+    c->mode = CAPSID_MODE_ELEVATED;
+    c->elevated = 1;
+    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
+    c->pidns = 1;
+  } else if (capsid__userns_available()) {
     c->mode = CAPSID_MODE_UNPRIVILEGED;
     c->userns = 1;
     c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
@@ -98,8 +109,9 @@ int capsid__confine_prepare(capsid__confine_t* c,
   rc = make_missing(sb, err);
   if (rc != 0)
     return rc;
-  if (c->userns) {
+  if (c->userns)
     capsid__idmap_init(&c->idmap);
+  if (c->userns || c->elevated) {
     rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
     if (rc != 0)
       return rc;
@@ -127,10 +139,18 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
   *stage = CAPSID_STAGE_CGROUP;
   if ((rc = capsid__cgroup_child(&c->cgroup)) != 0)
     return rc;
+  if (c->elevated && c->identity.netns_fd >= 0) {
+    /* The workspace's own offline namespace, made once and held open. */
+    *stage = CAPSID_STAGE_NETNS;
+    if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
+      return errno;
+  }
   if (c->userns) {
     *stage = CAPSID_STAGE_USERNS;
     if ((rc = capsid__idmap_child(&c->idmap)) != 0)
       return rc;
+  }
+  if (c->userns || c->elevated) {
     *stage = CAPSID_STAGE_MOUNT;
     if ((rc = capsid__mounts_child(&c->mounts)) != 0) {
       c->failed_path = c->mounts.failed_path;
@@ -156,7 +176,14 @@ int capsid__confine_child_proc(capsid__confine_t* c, int* stage) {
   int rc;
 
   *stage = CAPSID_STAGE_CAPS;
-  if ((rc = capsid__caps_drop_child()) != 0 && c->userns)
+  capsid__caps_bound_child();
+  if (c->elevated) {
+    *stage = CAPSID_STAGE_IDENTITY;
+    if ((rc = capsid__identity_child(&c->identity)) != 0)
+      return rc;
+  }
+  *stage = CAPSID_STAGE_CAPS;
+  if ((rc = capsid__caps_clear_child()) != 0 && (c->userns || c->elevated))
     return rc;
   *stage = CAPSID_STAGE_NO_NEW_PRIVS;
   if ((rc = capsid__nnp_child()) != 0)

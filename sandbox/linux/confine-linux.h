@@ -105,12 +105,14 @@ int capsid__seccomp_child(const struct sock_fprog* prog);
 
 /* ---- capabilities, no-new-privs, loopback ------------------------------------ */
 
-/* Drops every capability (effective, permitted, inheritable, ambient and
- * the bounding set) and locks securebits so that exec as uid 0 grants
- * nothing. Errors from calls the process has no right to make (no
- * CAP_SETPCAP outside a user namespace) are ignored: there is then nothing
- * to drop. */
-int capsid__caps_drop_child(void);
+/* Dropping every capability, in two steps so an identity switch can sit
+ * between them: bound_child empties the bounding and ambient sets and
+ * locks securebits so that exec as uid 0 grants nothing (errors from calls
+ * the process has no right to make, without CAP_SETPCAP, are ignored:
+ * there is then nothing to drop); clear_child empties the effective,
+ * permitted and inheritable sets. */
+void capsid__caps_bound_child(void);
+int capsid__caps_clear_child(void);
 int capsid__nnp_child(void);
 int capsid__loopback_up_child(void);
 

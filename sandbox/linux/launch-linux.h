@@ -7,6 +7,7 @@
 
 #include "sandbox-int.h"
 #include "confine-linux.h"
+#include "elevated-linux.h"
 
 typedef struct capsid__confine_s {
   capsid_mode_t mode;     /* what will run */
@@ -14,6 +15,8 @@ typedef struct capsid__confine_s {
   int userns;             /* the child maps its ids and builds its mounts */
   int pidns;              /* the child is init of a pid namespace */
   int netns;              /* a network namespace of its own: loopback up */
+  int elevated;           /* switch to the workspace's identity */
+  capsid__identity_t identity;
   capsid__idmap_t idmap;
   capsid__mounts_t mounts;
   int landlock_fd;        /* -1: none */
@@ -24,7 +27,7 @@ typedef struct capsid__confine_s {
 
 /* Parent side, before clone: everything the child needs, precomputed so the
  * child only makes system calls. */
-int capsid__confine_prepare(capsid__confine_t* c,
+int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
                             const capsid__launch_t* launch,
                             capsid_error_t* err);
 /* Child side: returns 0 or an errno value with *stage set. Must not
