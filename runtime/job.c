@@ -366,6 +366,22 @@ static void job_launch(capsid_job_t* job) {
   capsid_mode_t mode = CAPSID_MODE_NONE;
   int rc;
 
+  /* A job under its workspace's own identity works in a tree the real
+   * owner owns: git would refuse it as "dubious ownership". Trust the
+   * workspace root for this job only, unless the caller configures git
+   * through the environment already. */
+  if (job->mode == CAPSID_MODE_ELEVATED &&
+      capsid__env_get(&job->envp, "GIT_CONFIG_COUNT") == NULL &&
+      (capsid__env_set(&job->envp, "GIT_CONFIG_COUNT", "1") != 0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_KEY_0", "safe.directory") !=
+           0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_VALUE_0", job->sandbox.cwd) !=
+           0)) {
+    fail(job, CAPSID_ENOMEM, CAPSID_STAGE_SPEC, "env", "out of memory");
+    job_finish_later(job);
+    return;
+  }
+
   rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
                             job->stdin_data, job->stdin_len,
                             job->rt->read_buf, sizeof(job->rt->read_buf),

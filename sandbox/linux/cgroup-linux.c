@@ -185,7 +185,11 @@ static char* make_job_dir(const char* root, const char* name, int* err) {
     *err = ENOMEM;
     return NULL;
   }
-  if (mkdir(dir, 0755) != 0) {
+  /* An uninstall may remove the (empty) parent between the two mkdirs. */
+  if (mkdir(dir, 0755) != 0 && errno == ENOENT &&
+      (mkdir(root, 0755) == 0 || errno == EEXIST))
+    mkdir(dir, 0755);
+  if (access(dir, F_OK) != 0) {
     *err = errno;
     capsid__free(dir);
     return NULL;

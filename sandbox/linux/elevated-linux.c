@@ -247,6 +247,11 @@ static int build_plan(ws_t* w, const capsid__sandbox_t* sb,
   rc = capsid__acl_plan_build(&in, plan, err);
   if (rc != 0)
     return rc;
+  /* A carve-out may be a file: it is one inode, not a tree to walk. */
+  for (i = 0; i < plan->n_targets; i++)
+    if (plan->targets[i].recursive && stat(plan->targets[i].path, &st) == 0 &&
+        !S_ISDIR(st.st_mode))
+      plan->targets[i].recursive = 0;
   *digest = 1469598103934665603ull;
   for (i = 0; i < plan->n_targets; i++)
     *digest = (*digest ^ capsid__acl_target_digest(&plan->targets[i])) *

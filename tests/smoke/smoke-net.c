@@ -134,8 +134,12 @@ void smoke_loopback_per_workspace(void** state) {
   char* a = smoke_workspace();
   char* b = smoke_workspace();
   char server[2048], client[2048];
-  const char* sargv[] = {"python3", "-c", server, NULL};
-  const char* cargv[] = {"python3", "-c", client, NULL};
+  /* Through sh, which searches PATH as the job's identity (a PATH entry
+   * only root can read is skipped there). */
+  const char* sargv[] = {"/bin/sh", "-c", "exec python3 -c \"$0\"", server,
+                         NULL};
+  const char* cargv[] = {"/bin/sh", "-c", "exec python3 -c \"$0\"", client,
+                         NULL};
   capsid_runtime_options_t ro;
   capsid_runtime_t* rt;
   capsid_job_spec_t s, c;
@@ -190,8 +194,12 @@ void smoke_loopback_per_workspace(void** state) {
   assert_int_equal(capsid_job_start(rt, &c, on_client, &pr, NULL), 0);
   capsid_runtime_run(rt);
   capsid_runtime_close(rt, NULL, NULL);
-  if (pr.server.error.code != 0 || pr.client.error.code != 0)
-    fail_msg("a job failed to run");
+  if (pr.server.error.code != 0 || pr.client.error.code != 0) {
+    char msg[1024];
+    fail_msg("a job failed to run: %s / %s",
+             capsid_error_format(&pr.server.error, msg, sizeof(msg)),
+             pr.client.error.message ? pr.client.error.message : "");
+  }
   assert_non_null(strstr(pr.server.out.data, "self-connect ok"));
   assert_non_null(strstr(pr.server.out.data, "nobody came"));
   assert_non_null(strstr(pr.client.out.data, "refused"));
