@@ -8,10 +8,12 @@
 #include "elevated-linux.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,7 +221,82 @@ static void remove_tree(const char* path) {
 }
 
 
-/* Removes job cgroups left by a capsid that died, then the parent. */
+/* Hands what sandbox identities own beneath dir back to the owner of the
+ * root: chown, and drop the ACLs such inodes inherited (capsid's default
+ * entries are all they hold). Never follows symlinks or leaves the
+ * filesystem. Returns the number of inodes handed back. */
+static unsigned long hand_back(int dirfd, dev_t dev, uid_t owner, gid_t group,
+                               uint32_t first, uint32_t count, int depth) {
+  DIR* d;
+  struct dirent* e;
+  struct stat st;
+  unsigned long n = 0;
+  int fd;
+
+  if (depth > 256)
+    return 0;
+  d = fdopendir(dirfd);
+  if (d == NULL) {
+    close(dirfd);
+    return 0;
+  }
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_dev != dev)
+      continue;
+    if (st.st_uid >= first && st.st_uid - first < count &&
+        (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+      fd = openat(dirfd, e->d_name,
+                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (fd >= 0) {
+        if (fchown(fd, owner, group) == 0)
+          n++;
+        fremovexattr(fd, "system.posix_acl_access");
+        if (S_ISDIR(st.st_mode))
+          fremovexattr(fd, "system.posix_acl_default");
+        close(fd);
+      }
+    }
+    if (S_ISDIR(st.st_mode)) {
+      fd = openat(dirfd, e->d_name,
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0)
+        n += hand_back(fd, dev, owner, group, first, count, depth + 1);
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+
+static unsigned long hand_back_all(const capsid__capstore_t* s) {
+  unsigned long n = 0;
+  struct stat st;
+  size_t i;
+  int fd;
+
+  for (i = 0; i < s->n_workspaces + s->n_roots; i++) {
+    const char* root = i < s->n_workspaces ? s->workspaces[i].path
+                                           : s->roots[i - s->n_workspaces].path;
+    fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    if (fstat(fd, &st) != 0) {
+      close(fd);
+      continue;
+    }
+    n += hand_back(fd, st.st_dev, st.st_uid, st.st_gid, s->first, s->count,
+                   0);
+  }
+  return n;
+}
+
+
+/* Removes job cgroups left by a capsid that died, then the parent. Jobs
+ * of a capsid process that is still running are left alone (the parent
+ * then stays, and verification says so). */
 static int remove_cgroup_parent(const char* parent) {
   DIR* d = opendir(parent);
   struct dirent* e;
@@ -231,6 +308,12 @@ static int remove_cgroup_parent(const char* parent) {
   while ((e = readdir(d)) != NULL) {
     if (strncmp(e->d_name, "job-", 4) != 0)
       continue;
+    {
+      long owner = strtol(e->d_name + 4, NULL, 10);
+      if (owner > 0 && owner != (long)getpid() &&
+          (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+        continue;
+    }
     snprintf(path, sizeof(path), "%s/%s/cgroup.kill", parent, e->d_name);
     {
       FILE* f = fopen(path, "w");
@@ -254,6 +337,7 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
   const char* dir = capsid__state_dir();
   capsid__acl_stats_t stats;
+  capsid__capstore_t store;
   capsid_error_t aerr = {0};
   struct stat st;
   int rc, i, left = 0;
@@ -277,6 +361,16 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
     }
     capsid__error_free(&aerr);
   }
+  /* Files jobs created belong to workspace identities: give them to the
+   * workspace's owner, so no inode keeps a capsid uid. */
+  if (capsid__capstore_load(dir, &store, &aerr) == 0) {
+    unsigned long n = hand_back_all(&store);
+    say(cb, data, "ownership", 1,
+        "%lu inode(s) created by jobs handed back to their workspace's "
+        "owner", n);
+    capsid__capstore_free(&store);
+  }
+  capsid__error_free(&aerr);
   capsid__elevated_forget_all();
   say(cb, data, "network namespaces", 1,
       "none persistent (held by capsid processes only)");
