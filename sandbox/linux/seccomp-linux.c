@@ -66,15 +66,20 @@ static int build(int profile, built_t* out) {
     return ENOMEM;
   for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(always_denied); i++)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), always_denied[i], 0);
-  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(ns_flags); i++)
+  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(ns_flags); i++) {
+    /* Spelled out: the SCMP_A0 macros leave fields to the compiler. */
+    struct scmp_arg_cmp flag = {0, SCMP_CMP_MASKED_EQ, ns_flags[i],
+                                ns_flags[i]};
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                          SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags[i],
-                                     ns_flags[i]));
+                          flag);
+  }
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-  if (rc == 0 && (profile & CAPSID__SC_INET_DENIED))
+  if (rc == 0 && (profile & CAPSID__SC_INET_DENIED)) {
+    struct scmp_arg_cmp not_unix = {0, SCMP_CMP_NE, AF_UNIX, 0};
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket),
-                          1, SCMP_A0_32(SCMP_CMP_NE, AF_UNIX));
+                          1, not_unix);
+  }
   if (rc != 0)
     goto out;
 
