@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang valgrind
   libuv1-dev libmimalloc-dev libcmocka-dev libjansson-dev libseccomp-dev
   acl attr iproute2 procps util-linux python3 git curl
+  bubblewrap
 )
 
 missing=()

@@ -122,6 +122,12 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
   rc = capsid__landlock_build(sb, ll_flags, &c->landlock_fd, err);
   if (rc != 0)
     return rc;
+  /* With a pid namespace, the kernel already ends every process of the
+   * job with its init, so a job without limits needs no cgroup: creating
+   * and removing one is most of a cgroup's cost per job. */
+  if (c->pidns && launch->memory_limit == 0 && launch->max_processes == 0 &&
+      launch->cpu_limit <= 0)
+    return 0;
   rc = capsid__cgroup_prepare(&c->cgroup, launch->memory_limit,
                               launch->max_processes, launch->cpu_limit, err);
   if (rc != 0) {

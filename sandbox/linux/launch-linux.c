@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +38,15 @@
 #endif
 
 #define CHILD_STACK_SIZE (256 * 1024)
+
+/* The children run on stacks AddressSanitizer does not know, and never
+ * return: instrumenting them only makes ASan warn about the stack switch
+ * (and its fake stacks do not belong there). */
+#if defined(__clang__) || defined(__GNUC__)
+#define CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#define CHILD_CODE
+#endif
 
 struct capsid__proc_s {
   uv_poll_t poll;
@@ -75,7 +85,7 @@ typedef struct init_status_s {
  * shared memory: it is the same cost, and it stays correct where clone
  * degrades to fork (valgrind runs CLONE_VM|CLONE_VFORK children that
  * way). */
-static void report(child_ctx_t* ctx, int stage, int error) {
+CHILD_CODE static void report(child_ctx_t* ctx, int stage, int error) {
   int msg[2];
 
   msg[0] = stage;
@@ -85,7 +95,7 @@ static void report(child_ctx_t* ctx, int stage, int error) {
 }
 
 
-static int child_fail(child_ctx_t* ctx, int stage, int error) {
+CHILD_CODE static int child_fail(child_ctx_t* ctx, int stage, int error) {
   report(ctx, stage, error);
   _exit(127);
   return 0;
@@ -94,7 +104,7 @@ static int child_fail(child_ctx_t* ctx, int stage, int error) {
 
 /* The process that becomes the job: its own session, the pipes on 0-2,
  * the per-process confinement, execve. */
-static int job_main(void* arg) {
+CHILD_CODE static int job_main(void* arg) {
   child_ctx_t* ctx = arg;
   const capsid__launch_t* l = ctx->launch;
   sigset_t empty;
@@ -145,7 +155,7 @@ static int job_main(void* arg) {
 }
 
 
-static void reset_signals(void) {
+CHILD_CODE static void reset_signals(void) {
   struct sigaction sa;
   int sig;
 
@@ -171,7 +181,7 @@ static void reset_signals(void) {
  * without CLONE_VFORK, so no page tables are copied). After the report it
  * touches only its own stack and makes only calls that cannot fail here,
  * so it never writes errno, which it shares with the parent's thread. */
-static int init_main(void* arg) {
+CHILD_CODE static int init_main(void* arg) {
   child_ctx_t* ctx = arg;
   init_status_t st;
   int stage = 0, rc, status_fd = ctx->status_fd, ok[2] = {0, 0};
@@ -212,7 +222,7 @@ static int init_main(void* arg) {
 
 
 /* Without a pid namespace: this process is the job. */
-static int child_main(void* arg) {
+CHILD_CODE static int child_main(void* arg) {
   reset_signals();
   return job_main(arg);
 }
@@ -299,11 +309,48 @@ static void poll_cb(uv_poll_t* handle, int status, int events) {
 }
 
 
+/* Children's stacks are kept for reuse: an mmap and munmap per job cost
+ * more than the stack is worth, and a sanitizer build would otherwise
+ * grow shadow memory for every new address. */
+#define STACK_CACHE 16
+static void* stack_cache[STACK_CACHE];
+static int n_stack_cache;
+static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void* stack_get(void) {
+  void* s = NULL;
+
+  if ((errno = capsid__fault("stack")) != 0)
+    return MAP_FAILED;
+  pthread_mutex_lock(&stack_lock);
+  if (n_stack_cache > 0)
+    s = stack_cache[--n_stack_cache];
+  pthread_mutex_unlock(&stack_lock);
+  if (s != NULL)
+    return s;
+  return mmap(NULL, 2 * CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+}
+
+
+static void stack_put(void* s) {
+  pthread_mutex_lock(&stack_lock);
+  if (n_stack_cache < STACK_CACHE) {
+    stack_cache[n_stack_cache++] = s;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&stack_lock);
+  if (s != NULL)
+    munmap(s, 2 * CHILD_STACK_SIZE);
+}
+
+
 static void proc_free(capsid__proc_t* p) {
   if (p->status_fd >= 0)
     close(p->status_fd);
+  /* Only once init is reaped: it runs on this stack until then. */
   if (p->stack != NULL)
-    munmap(p->stack, 2 * CHILD_STACK_SIZE);
+    stack_put(p->stack);
   capsid__confine_release(&p->confine);
   capsid__free(p);
 }
@@ -374,10 +421,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   }
 
   /* Two stacks: the first child's, and the job's when an init runs it. */
-  p->stack = (errno = capsid__fault("stack")) != 0
-                 ? MAP_FAILED
-                 : mmap(NULL, 2 * CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  p->stack = stack_get();
   if (p->stack == MAP_FAILED) {
     p->stack = NULL;
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, errno,
