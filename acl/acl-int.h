@@ -65,6 +65,12 @@ int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t d,
                          const char* name, uint64_t root_mnt, int dry_run,
                          int* os_error);
 
+/* The same for directory d, whose stat the caller already has. */
+int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
+                             capsid__acl_dir_t d,
+                             const capsid__acl_stat_t* st, int dry_run,
+                             int* os_error);
+
 /* Opens a canonical absolute directory without following symlinks. */
 int capsid__acl_fs_open_root(const char* path, capsid__acl_dir_t* out,
                              capsid__acl_stat_t* st, int* os_error);
@@ -102,6 +108,8 @@ int capsid__acl_fs_write_atomic(const char* path, const void* data,
 int capsid__acl_fs_read_file(const char* path, capsid__buf_t* out,
                              int* os_error);
 int capsid__acl_fs_unlink(const char* path, int* os_error);
+/* Removes an empty directory; errors are ignored. */
+void capsid__acl_fs_rmdir(const char* path);
 /* Names (not paths) of the files in dir ending in suffix. */
 int capsid__acl_fs_list_names(const char* dir, const char* suffix,
                               capsid__strv_t* out, int* os_error);

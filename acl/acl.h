@@ -113,6 +113,13 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
 int capsid__acl_plan_simple(const char* root,
                             const capsid__acl_entry_t* entries, size_t n,
                             capsid__acl_plan_t* out);
+/* The read-ACL helper's plan: r-X (and default r-x) for the sandbox users
+ * group on every read root. Its key is shared by every workspace, so one
+ * helper at a time holds its lock, across processes. */
+int capsid__acl_plan_read(const char* const* read_roots,
+                          capsid__acl_principal_t users,
+                          capsid__acl_plan_t* out);
+#define CAPSID__ACL_READ_KEY "capsid:read-roots"
 int capsid__acl_plan_copy(const capsid__acl_plan_t* src,
                           capsid__acl_plan_t* dst);
 void capsid__acl_plan_free(capsid__acl_plan_t* plan);

@@ -345,6 +345,20 @@ int capsid__acl_remove_all(const char* state_dir, unsigned threads,
     capsid__error_free(&e1);
   }
   capsid__strv_free(&names);
+  /* Uninstall leaves nothing behind: once every record is gone, the lock
+   * files and the directory go too. */
+  if (first == 0) {
+    memset(&names, 0, sizeof(names));
+    if (capsid__acl_fs_list_names(dir, ".lock", &names, &os_error) == 0)
+      for (i = 0; i < names.n; i++) {
+        path = capsid__sprintf("%s/%s", dir, names.v[i]);
+        if (path != NULL)
+          capsid__acl_fs_unlink(path, &os_error);
+        capsid__free(path);
+      }
+    capsid__strv_free(&names);
+    capsid__acl_fs_rmdir(dir);
+  }
   capsid__free(dir);
   return first;
 }

@@ -42,7 +42,8 @@ static int add_target(builder_t* b, capsid__acl_target_kind_t kind,
     capsid__free(t->entries);
     return CAPSID_ENOMEM;
   }
-  memcpy(t->entries, entries, n * sizeof(*entries));
+  if (n > 0)
+    memcpy(t->entries, entries, n * sizeof(*entries));
   t->n_entries = n;
   p->n_targets++;
   /* The plan owns its SID strings (the caller's may not outlive it). */
@@ -248,6 +249,33 @@ int capsid__acl_plan_simple(const char* root,
   rc = out->key == NULL
            ? CAPSID_ENOMEM
            : add_target(&b, CAPSID__ACL_T_WRITE, root, 1, 0, entries, n);
+  if (rc != 0)
+    capsid__acl_plan_free(out);
+  return rc;
+}
+
+
+int capsid__acl_plan_read(const char* const* read_roots,
+                          capsid__acl_principal_t users,
+                          capsid__acl_plan_t* out) {
+  capsid__acl_entry_t e[2];
+  const char* const* p;
+  builder_t b;
+  int rc = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (!principal_ok(&users))
+    return CAPSID_EINVAL;
+  b.plan = out;
+  b.cap = 0;
+  out->key = capsid__strdup(CAPSID__ACL_READ_KEY);
+  if (out->key == NULL)
+    return CAPSID_ENOMEM;
+  e[0] = entry(users, CAPSID__ACL_R | CAPSID__ACL_XCOND, CAPSID__ACL_ACCESS);
+  e[1] = entry(users, CAPSID__ACL_R | CAPSID__ACL_X, CAPSID__ACL_DEFAULT);
+  for (p = read_roots; rc == 0 && p != NULL && *p != NULL; p++)
+    rc = (*p)[0] != '/' ? CAPSID_EINVAL
+                        : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
   if (rc != 0)
     capsid__acl_plan_free(out);
   return rc;

@@ -164,8 +164,9 @@ int capsid__acl_rdir_push(capsid__acl_rtarget_t* t, const char* rel,
     t->cap_dirs = cap;
   }
   d = &t->dirs[t->n_dirs];
-  d->rel = capsid__strdup(rel);
-  if (d->rel == NULL)
+  /* rel NULL: the caller hands its own string over right after. */
+  d->rel = rel != NULL ? capsid__strdup(rel) : NULL;
+  if (rel != NULL && d->rel == NULL)
     return CAPSID_ENOMEM;
   d->dev = st->dev;
   d->ino = st->ino;
@@ -248,11 +249,11 @@ static int parse_target(reader_t* r, capsid__acl_rtarget_t* t) {
       capsid__free(rel);
       return -1;
     }
-    if (capsid__acl_rdir_push(t, rel, &st) != 0) {
+    if (capsid__acl_rdir_push(t, NULL, &st) != 0) {
       capsid__free(rel);
       return -1;
     }
-    capsid__free(rel);
+    t->dirs[t->n_dirs - 1].rel = rel; /* owned from here */
   }
   return 0;
 }

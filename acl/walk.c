@@ -95,6 +95,7 @@ struct capsid__acl_walk_s {
   int have_old;
   capsid__acl_dir_t lock;
   int dry_run;
+  int same_plan; /* the record describes exactly this plan, complete */
 };
 
 typedef struct local_s {
@@ -450,8 +451,7 @@ static void process_dir(local_t* l, item_t* it) {
   c.l = l;
   c.wt = wt;
   c.it = it;
-  rc = capsid__acl_fs_apply(wt->fs, d, NULL, wt->root_mnt, l->w->dry_run,
-                            &os_error);
+  rc = capsid__acl_fs_apply_dir(wt->fs, d, &st, l->w->dry_run, &os_error);
   if (rc == CAPSID__ACL_R_CHANGED) {
     l->changed++;
   } else if (rc < 0) {
@@ -461,7 +461,9 @@ static void process_dir(local_t* l, item_t* it) {
   /* The state recorded is taken after our own write (which moves ctime)
    * and before the listing, so an entry added while we list shows up as a
    * change next time. */
-  if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
+  if (rc != CAPSID__ACL_R_CHANGED || l->w->dry_run)
+    after = st; /* nothing written: ctime did not move */
+  else if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
     after = st, c.bad = 1;
   c.self = capsid__malloc(sizeof(*c.self));
   if (c.self == NULL) {
@@ -680,7 +682,8 @@ static int add_wtarget(capsid__acl_walk_t* w, const capsid__acl_target_t* t,
   wt->rm = capsid__calloc(n_rm + 1, sizeof(*wt->rm));
   if (wt->set == NULL || wt->rm == NULL)
     return CAPSID_ENOMEM;
-  memcpy(wt->set, set, n_set * sizeof(*set));
+  if (n_set > 0)
+    memcpy(wt->set, set, n_set * sizeof(*set));
   wt->n_set = n_set;
   /* Remove only what is not set again. */
   for (i = 0; i < n_rm; i++)
@@ -818,6 +821,13 @@ static int prepare(capsid__acl_op_t* op) {
         op->full = 0;
       }
     }
+    w->same_plan = w->have_old && w->old.complete && !op->opts.full &&
+                   w->old.n_targets == plan->n_targets;
+    for (i = 0; w->same_plan && i < w->n_targets; i++) {
+      o = old_target(w, w->targets[i].t->path);
+      w->same_plan = o != NULL && o->complete &&
+                     o->digest == w->targets[i].digest;
+    }
     /* Targets no longer in the plan: take back what was granted there. */
     for (i = 0; w->have_old && i < w->old.n_targets; i++) {
       o = &w->old.targets[i];
@@ -830,6 +840,7 @@ static int prepare(capsid__acl_op_t* op) {
       if (rc != 0)
         return rc;
       need_dirty = 1;
+      w->same_plan = 0;
     }
   }
 
@@ -881,6 +892,8 @@ static int prepare(capsid__acl_op_t* op) {
     }
   }
 
+  if (need_dirty)
+    w->same_plan = 0;
   if (!w->dry_run && (need_dirty || op->action == CAPSID__ACL_REVOKE ||
                       !w->have_old)) {
     rc = write_record(op, 0);
@@ -912,7 +925,8 @@ static void entries_union(const capsid__acl_entry_t* a, size_t na,
                           capsid__acl_entry_t* out, size_t* n) {
   size_t i;
 
-  memcpy(out, a, na * sizeof(*a));
+  if (na > 0)
+    memcpy(out, a, na * sizeof(*a));
   *n = na;
   for (i = 0; i < nb; i++)
     if (!has_entry(out, *n, &b[i]))
@@ -989,6 +1003,29 @@ static int write_record(capsid__acl_op_t* op, int final) {
 }
 
 
+/* Would the new record say exactly what the old one says? Then an
+ * unchanged re-apply need not write (and fsync) it again. */
+static int record_unchanged(capsid__acl_op_t* op) {
+  capsid__acl_walk_t* w = op->walk;
+  size_t i;
+
+  if (!w->same_plan || op->action != CAPSID__ACL_APPLY ||
+      atomic_load(&op->canceled) || atomic_load(&op->drifted) != 0 ||
+      atomic_load(&op->changed) != 0 || atomic_load(&op->errors) != 0 ||
+      op->err.code != 0)
+    return 0;
+  for (i = 0; i < w->n_targets; i++) {
+    const wtarget_t* wt = &w->targets[i];
+    if (wt->failed || !wt->keep)
+      return 0;
+    if (wt->t->recursive && wt->present &&
+        (wt->old == NULL || wt->out.n_dirs != wt->old->n_dirs))
+      return 0;
+  }
+  return 1;
+}
+
+
 static void lead(capsid__acl_op_t* op) {
   capsid__acl_walk_t* w = op->walk;
   local_t l;
@@ -1026,7 +1063,7 @@ static void lead(capsid__acl_op_t* op) {
   for (i = 0; i < w->n_targets; i++)
     if (w->targets[i].failed)
       op->status = op->status ? op->status : CAPSID_EIO;
-  if (!w->dry_run)
+  if (!w->dry_run && !record_unchanged(op))
     rc = write_record(op, 1);
   if (atomic_load(&op->canceled))
     op->status = CAPSID_ECANCELED;

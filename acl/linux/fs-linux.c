@@ -77,19 +77,64 @@ static int fault_open(int* os_error) {
 }
 
 
-int capsid__acl_fs_open_root(const char* path, capsid__acl_dir_t* out,
-                             capsid__acl_stat_t* st, int* os_error) {
-  int fd, rc;
+/* Without openat2 (kernels before 5.6, valgrind): one component at a
+ * time, each O_NOFOLLOW, each checked to be on the same mount. */
+static int open_by_components(int root, const char* rel,
+                              capsid__acl_dir_t* out, capsid__acl_stat_t* st,
+                              int* os_error) {
+  capsid__acl_stat_t s0, s1;
+  char name[256];
+  const char* p = rel;
+  size_t n;
+  int fd, next;
 
-  *out = CAPSID__ACL_NO_DIR;
-  /* The path is canonical: no component may be a symlink now either. */
-  rc = capsid__acl_fs_open_rel(AT_FDCWD, path, out, st, os_error);
-  if (rc != CAPSID_ENOTSUP)
-    return rc;
-  fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  fd = openat(root, rel[0] == '/' ? "/" : ".",
+              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return fail(os_error);
+  if (xstat(fd, "", &s0) != 0) {
+    close(fd);
+    return fail(os_error);
+  }
+  for (;;) {
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    n = strcspn(p, "/");
+    if (n >= sizeof(name) || (n == 2 && p[0] == '.' && p[1] == '.')) {
+      close(fd);
+      *os_error = EXDEV;
+      return CAPSID_EXDEV;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    p += n;
+    next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(fd);
+    if (next < 0)
+      return fail(os_error);
+    fd = next;
+    if (root != AT_FDCWD) {
+      if (xstat(fd, "", &s1) != 0) {
+        close(fd);
+        return fail(os_error);
+      }
+      if (s1.mnt != s0.mnt) {
+        close(fd);
+        *os_error = EXDEV;
+        return CAPSID_EXDEV;
+      }
+    }
+  }
   return finish_open(fd, out, st, os_error);
+}
+
+
+int capsid__acl_fs_open_root(const char* path, capsid__acl_dir_t* out,
+                             capsid__acl_stat_t* st, int* os_error) {
+  /* The path is canonical: no component may be a symlink now either. */
+  return capsid__acl_fs_open_rel(AT_FDCWD, path, out, st, os_error);
 }
 
 
@@ -102,10 +147,8 @@ int capsid__acl_fs_open_rel(capsid__acl_dir_t root, const char* rel,
   *out = CAPSID__ACL_NO_DIR;
   if ((rc = fault_open(os_error)) != 0)
     return rc;
-  if (!atomic_load_explicit(&have_openat2, memory_order_relaxed)) {
-    *os_error = ENOSYS;
-    return CAPSID_ENOTSUP;
-  }
+  if (!atomic_load_explicit(&have_openat2, memory_order_relaxed))
+    return open_by_components((int)root, rel, out, st, os_error);
   memset(&how, 0, sizeof(how));
   how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
@@ -116,8 +159,7 @@ int capsid__acl_fs_open_rel(capsid__acl_dir_t root, const char* rel,
   if (fd < 0) {
     if (errno == ENOSYS) {
       atomic_store(&have_openat2, 0);
-      *os_error = ENOSYS;
-      return CAPSID_ENOTSUP;
+      return open_by_components((int)root, rel, out, st, os_error);
     }
     return fail(os_error);
   }
@@ -181,8 +223,7 @@ int capsid__acl_fs_list(capsid__acl_dir_t d, capsid__acl_list_cb cb,
   long n, off;
   int type, rc;
 
-  if (lseek((int)d, 0, SEEK_SET) < 0)
-    return fail(os_error);
+  /* d was just opened: its position is at the start. */
   for (;;) {
     n = syscall(SYS_getdents64, (int)d, buf, sizeof(buf));
     if (n < 0)
@@ -351,6 +392,11 @@ int capsid__acl_fs_unlink(const char* path, int* os_error) {
   if (unlink(path) != 0 && errno != ENOENT)
     return fail(os_error);
   return 0;
+}
+
+
+void capsid__acl_fs_rmdir(const char* path) {
+  rmdir(path);
 }
 
 

@@ -300,9 +300,11 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
   rc = convert(set, n_set, CAPSID__ACL_ACCESS, p->set_acc, &p->n_set_acc);
   if (rc == 0)
     rc = convert(set, n_set, CAPSID__ACL_DEFAULT, p->set_def, &p->n_set_def);
+  /* A default entry taken back also goes from the access ACLs: inodes
+   * created beneath inherited it there. */
   if (rc == 0)
-    rc = convert(remove, n_remove, CAPSID__ACL_ACCESS, p->rm_acc,
-                 &p->n_rm_acc);
+    rc = convert(remove, n_remove, CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT,
+                 p->rm_acc, &p->n_rm_acc);
   if (rc == 0)
     rc = convert(remove, n_remove, CAPSID__ACL_DEFAULT, p->rm_def,
                  &p->n_rm_def);
@@ -451,40 +453,16 @@ static int apply_default(const capsid__acl_fsplan_t* p, int d,
 }
 
 
-int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t dh,
-                         const char* name, uint64_t root_mnt, int dry_run,
-                         int* os_error) {
+static int apply_inode(const capsid__acl_fsplan_t* p, int d,
+                       const char* name, int is_dir, unsigned mode,
+                       int dry_run, int* os_error) {
   unsigned char old[BLOB_MAX], neu[BLOB_MAX];
   const unsigned char* blob;
-  int d = (int)dh, is_dir, changed = 0, rc;
-  struct statx st;
-  unsigned mode;
+  int changed = 0, rc;
   ssize_t len;
   size_t n;
   pacl_t a;
 
-  *os_error = 0;
-  /* statx rather than fstatat: the mount id tells a bind-mounted file
-   * (same st_dev) from one that lives in the tree. */
-  if (statx(d, name != NULL ? name : "",
-            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH),
-            STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_MNT_ID, &st) != 0) {
-    if (errno == ENOENT)
-      return CAPSID__ACL_R_GONE;
-    return os_fail(os_error);
-  }
-  if (S_ISDIR(st.stx_mode)) {
-    if (name != NULL)
-      return CAPSID__ACL_R_DIR;
-  } else if (!S_ISREG(st.stx_mode)) {
-    return CAPSID__ACL_R_SPECIAL;
-  } else if (st.stx_nlink > 1) {
-    return CAPSID__ACL_R_LINK;
-  }
-  if ((st.stx_mask & STATX_MNT_ID) && st.stx_mnt_id != root_mnt)
-    return CAPSID__ACL_R_XDEV;
-  is_dir = S_ISDIR(st.stx_mode);
-  mode = st.stx_mode & 0777;
   if (p->only_if_needed && (mode & S_IXOTH) && p->n_set_acc > 0)
     return CAPSID__ACL_R_UNCHANGED; /* everyone can traverse already */
 
@@ -532,4 +510,51 @@ int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t dh,
     changed |= rc == CAPSID__ACL_R_CHANGED;
   }
   return changed ? CAPSID__ACL_R_CHANGED : CAPSID__ACL_R_UNCHANGED;
+}
+
+
+int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t dh,
+                         const char* name, uint64_t root_mnt, int dry_run,
+                         int* os_error) {
+  int d = (int)dh, is_dir;
+  struct statx st;
+  unsigned mode;
+
+  *os_error = 0;
+  /* statx rather than fstatat: the mount id tells a bind-mounted file
+   * (same st_dev) from one that lives in the tree. */
+  if (statx(d, name != NULL ? name : "",
+            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH),
+            STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_MNT_ID, &st) != 0) {
+    if (errno == ENOENT)
+      return CAPSID__ACL_R_GONE;
+    return os_fail(os_error);
+  }
+  if (S_ISDIR(st.stx_mode)) {
+    if (name != NULL)
+      return CAPSID__ACL_R_DIR;
+  } else if (!S_ISREG(st.stx_mode)) {
+    return CAPSID__ACL_R_SPECIAL;
+  } else if (st.stx_nlink > 1) {
+    return CAPSID__ACL_R_LINK;
+  }
+  if ((st.stx_mask & STATX_MNT_ID) && st.stx_mnt_id != root_mnt)
+    return CAPSID__ACL_R_XDEV;
+  is_dir = S_ISDIR(st.stx_mode);
+  mode = st.stx_mode & 0777;
+  return apply_inode(p, d, name, is_dir, mode, dry_run, os_error);
+}
+
+
+int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
+                             capsid__acl_dir_t d,
+                             const capsid__acl_stat_t* st, int dry_run,
+                             int* os_error) {
+  unsigned mode = st->mode & 0777;
+
+  *os_error = 0;
+  /* The stat taken when d was opened: one statx less per directory. */
+  if (p->only_if_needed && (mode & S_IXOTH) && p->n_set_acc > 0)
+    return CAPSID__ACL_R_UNCHANGED;
+  return apply_inode(p, (int)d, NULL, 1, mode, dry_run, os_error);
 }
