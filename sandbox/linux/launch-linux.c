@@ -39,6 +39,7 @@
 
 #define CHILD_STACK_SIZE (256 * 1024)
 
+
 /* The children run on stacks AddressSanitizer does not know, and never
  * return: instrumenting them only makes ASan warn about the stack switch
  * (and its fake stacks do not belong there). */
@@ -368,17 +369,23 @@ static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
   sigset_t all, old;
   pid_t pid;
 
-  if (p->confine.pidns)
+  if (p->confine.pidns) {
     fn = init_main;
-  else
+    /* valgrind runs CLONE_VM children only as threads or with
+     * CLONE_VFORK, and exits (rather than failing the call) on anything
+     * else; init as a copy works the same. */
+    if (CAPSID__ON_VALGRIND())
+      flags &= ~CLONE_VM;
+  } else {
     flags |= CLONE_VFORK;
+  }
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   errno = capsid__fault("clone");
   pid = errno != 0 ? -1 : clone(fn, stack, flags, ctx, pidfd);
-  if (pid < 0 && errno == EINVAL && p->confine.pidns) {
-    /* valgrind runs CLONE_VM only with CLONE_VFORK or as a thread: let
-     * init be a copy there. */
+  if (pid < 0 && errno == EINVAL && p->confine.pidns && (flags & CLONE_VM)) {
+    /* A kernel or tool that refuses a CLONE_VM child without CLONE_VFORK:
+     * init as a copy works the same. */
     pid = clone(fn, stack, flags & ~CLONE_VM, ctx, pidfd);
   }
   *clone_errno = errno;

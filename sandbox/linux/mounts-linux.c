@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -125,6 +126,35 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
 }
 
 
+/* Without mount_setattr (kernels before 5.12, and valgrind, which does
+ * not know the call): remount the one mount at path. A remount in a user
+ * namespace must repeat the flags the mount is locked with, so they are
+ * read back first. Submounts are then not covered (Landlock still stops
+ * writes there). */
+static int remount(const char* path, int rdonly) {
+  struct statvfs sv;
+  unsigned long flags = MS_REMOUNT | MS_BIND;
+
+  if (statvfs(path, &sv) != 0)
+    return errno;
+  if (sv.f_flag & ST_NOSUID)
+    flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV)
+    flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC)
+    flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME)
+    flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME)
+    flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME)
+    flags |= MS_RELATIME;
+  if (rdonly)
+    flags |= MS_RDONLY;
+  return mount("none", path, "none", flags, NULL) != 0 ? errno : 0;
+}
+
+
 static int setattr(const char* path, unsigned flags, uint64_t set,
                    uint64_t clr) {
   struct capsid_mount_attr attr;
@@ -134,7 +164,8 @@ static int setattr(const char* path, unsigned flags, uint64_t set,
   attr.attr_clr = clr;
   if (syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr,
               sizeof(attr)) != 0)
-    return errno;
+    return errno == ENOSYS ? remount(path, (set & MOUNT_ATTR_RDONLY) != 0)
+                           : errno;
   return 0;
 }
 
@@ -142,17 +173,17 @@ static int setattr(const char* path, unsigned flags, uint64_t set,
 static int step_child(const capsid__mnt_step_t* s) {
   switch (s->op) {
   case CAPSID__MNT_PRIVATE:
-    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ? errno : 0;
+    return mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ? errno : 0;
   case CAPSID__MNT_ALL_RDONLY:
     return setattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
   case CAPSID__MNT_BIND_RW:
-    if (mount(s->path, s->path, NULL, MS_BIND | MS_REC, NULL) != 0)
+    if (mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) != 0)
       return errno;
     /* Only the root's own mount: a mount beneath it that the host made
      * read-only stays so (and the kernel would refuse to unlock it). */
     return setattr(s->path, 0, 0, MOUNT_ATTR_RDONLY);
   case CAPSID__MNT_BIND_RO:
-    if (mount(s->path, s->path, NULL, MS_BIND | MS_REC, NULL) != 0)
+    if (mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) != 0)
       return errno;
     return setattr(s->path, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
   case CAPSID__MNT_TMPFS_RW:
