@@ -421,3 +421,40 @@ void smoke_private_tmp(void** state) {
   assert_int_not_equal(access(path, F_OK), 0);
   smoke_rmtree(ws);
 }
+
+
+/* A setuid+setgid binary a job of workspace A plants gives a job of
+ * workspace B nothing: B runs it as itself (no_new_privs). */
+void smoke_setid_planted(void** state) {
+  char* a = smoke_workspace();
+  char* b = smoke_workspace();
+  smoke_job_t ja = {.cwd = a, .network = -1};
+  smoke_job_t jb = {.cwd = b, .network = -1};
+  char script[2600];
+  capsid_result_t r;
+  struct stat st;
+  char path[1200];
+  int ran_uid = -1, ran_gid = -1, own_uid = -2, own_gid = -2;
+
+  (void)state;
+  assert_int_equal(smoke_sh_status(&ja, "cp /usr/bin/id ./id && "
+                                        "chmod 6755 ./id"),
+                   0);
+  snprintf(path, sizeof(path), "%s/id", a);
+  assert_int_equal(stat(path, &st), 0);
+  assert_true((st.st_mode & 06000) == 06000); /* planted as asked */
+  snprintf(script, sizeof(script), "'%s' -u; '%s' -g; id -u; id -g", path,
+           path);
+  smoke_sh(&jb, script, &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_int_equal(sscanf(r.out.data, "%d %d %d %d", &ran_uid, &ran_gid,
+                          &own_uid, &own_gid),
+                   4);
+  assert_int_equal(ran_uid, own_uid);
+  assert_int_equal(ran_gid, own_gid);
+  if (smoke_mode_ran == CAPSID_MODE_ELEVATED)
+    assert_int_not_equal((int)st.st_uid, own_uid); /* A is someone else */
+  capsid_result_free(&r);
+  smoke_rmtree(a);
+  smoke_rmtree(b);
+}

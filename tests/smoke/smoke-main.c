@@ -42,6 +42,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_world_writable_outside, ALL),
     CASE(smoke_owner_keeps_access, ALL),
     CASE(smoke_no_privileges, ALL),
+    CASE(smoke_setid_planted, ALL),
     CASE(smoke_tools_run, ALL),
     CASE(smoke_private_tmp, NEEDS_MOUNTS),
     CASE(smoke_network_blocked, ALL),

@@ -60,6 +60,7 @@ void smoke_carve_outs(void** state);
 void smoke_world_writable_outside(void** state);
 void smoke_owner_keeps_access(void** state);
 void smoke_no_privileges(void** state);
+void smoke_setid_planted(void** state);
 void smoke_tools_run(void** state);
 void smoke_private_tmp(void** state);
 void smoke_network_blocked(void** state);
