@@ -12,13 +12,11 @@
 #include "file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #define STORE_MAX_BYTES (64u << 20)
 
@@ -335,19 +333,18 @@ int capsid__capstore_ensure(const char* dir, const char* const* paths,
                             size_t n, uint32_t* ids,
                             capsid__capstore_t* store, capsid_error_t* err) {
   char* lock_path = capsid__sprintf("%s/capabilities.lock", dir);
-  int fd, rc, added, any = 0;
+  int rc, added, any = 0, os_error = 0;
+  intptr_t lock;
   size_t i;
 
   memset(store, 0, sizeof(*store));
   if (lock_path == NULL)
     return CAPSID_ENOMEM;
-  fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-    rc = capsid__error_set(err, capsid__translate_os_error(errno),
-                           CAPSID_STAGE_CAPABILITY, errno, lock_path, NULL,
+  rc = capsid__file_lock(lock_path, &lock, &os_error);
+  if (rc != 0) {
+    rc = capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error,
+                           lock_path, NULL,
                            "cannot lock the capability store");
-    if (fd >= 0)
-      close(fd);
     capsid__free(lock_path);
     return rc;
   }
@@ -364,7 +361,7 @@ int capsid__capstore_ensure(const char* dir, const char* const* paths,
   }
   if (rc == 0 && any)
     rc = capsid__capstore_save(dir, store, err);
-  close(fd); /* releases the lock */
+  capsid__file_unlock(lock);
   capsid__free(lock_path);
   if (rc != 0)
     capsid__capstore_free(store);

@@ -17,4 +17,10 @@ int capsid__file_read(const char* path, size_t max, char** data, size_t* len,
 int capsid__file_write_atomic(const char* path, const void* data, size_t len,
                               unsigned mode, int* os_error);
 
+/* Takes an exclusive lock on the lock file at path (created if missing),
+ * waiting for other processes to release it: capsid processes that share
+ * a state file serialise on it. *handle is passed to capsid__file_unlock. */
+int capsid__file_lock(const char* path, intptr_t* handle, int* os_error);
+void capsid__file_unlock(intptr_t handle);
+
 #endif

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,4 +123,25 @@ fail:
     close(fd);
   unlink(tmp);
   return capsid__translate_os_error(*os_error);
+}
+
+
+int capsid__file_lock(const char* path, intptr_t* handle, int* os_error) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+  *handle = -1;
+  if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+    *os_error = errno;
+    if (fd >= 0)
+      close(fd);
+    return capsid__translate_os_error(*os_error);
+  }
+  *handle = fd;
+  return 0;
+}
+
+
+void capsid__file_unlock(intptr_t handle) {
+  if (handle >= 0)
+    close((int)handle); /* closing releases the flock */
 }
