@@ -118,8 +118,18 @@ static void job_free(capsid_job_t* job) {
 
 
 /* Everything is closed: hand the result to the caller and free the job. */
+static void job_deliver(capsid_job_t* job);
+
+
+/* The post-job work is done; its outcome does not change the result. */
+static void postexit_done(void* data, int status, const capsid_error_t* err) {
+  (void)status;
+  (void)err;
+  job_deliver(data);
+}
+
+
 static void job_complete(capsid_job_t* job) {
-  capsid_runtime_t* rt = job->rt;
   capsid__capture_t* cap = &job->capture;
 
   if (!job->capture_live) {
@@ -134,6 +144,20 @@ static void job_complete(capsid_job_t* job) {
   if (job->result.error.code != 0 && job->result.exit_code == 0 &&
       !job->exited)
     job->result.exit_code = -1;
+  /* Before the result goes out, so a caller that reads the files next
+   * finds them as the owner should (elevated mode's ACL fix-up). */
+  if (job->proc_started &&
+      capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
+                       &job->sandbox, job->result.mode, postexit_done,
+                       job) == 1)
+    return;
+  job_deliver(job);
+}
+
+
+static void job_deliver(capsid_job_t* job) {
+  capsid_runtime_t* rt = job->rt;
+
   job->state = JOB_DONE;
   capsid__runtime_job_finished(rt, job);
   job->on_exit(job, &job->result, job->data);
@@ -417,6 +441,7 @@ static void job_launch(capsid_job_t* job) {
     return;
   }
   job->result.mode = mode;
+  job->proc_started = 1;
   capsid__capture_start(&job->capture);
   if (job->timeout_ms > 0) {
     timer_ensure(job);

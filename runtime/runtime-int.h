@@ -86,6 +86,7 @@ struct capsid_job_s {
   int timer_live;
   int exited;
   int prelaunching;     /* waiting for capsid__prelaunch's callback */
+  int proc_started;     /* a process ran: capsid__postexit applies */
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;
   uint64_t start_ns;

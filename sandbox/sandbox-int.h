@@ -59,6 +59,16 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       capsid__prelaunch_cb cb, void* data,
                       capsid_error_t* err);
 
+/* After the job's processes are gone and before its result is delivered:
+ * work on what the job left (elevated mode: an incremental re-apply of the
+ * workspace's grants, which restores the entries a job's create mode or
+ * chmod masked, so the real owner keeps full access to every file a job
+ * made). Returns 0 when there is nothing to wait for, 1 when cb will be
+ * called later on the loop thread (its status does not fail the job). */
+int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
+                     const capsid__sandbox_t* sb, capsid_mode_t mode,
+                     capsid__prelaunch_cb cb, void* data);
+
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage
  * EXEC, path set) so a job that cannot start says why before anything is

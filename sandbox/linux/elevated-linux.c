@@ -44,7 +44,10 @@ typedef struct ws_s {
   uint32_t users, ro;
   ws_state_t state;
   uint64_t digest;       /* of the plan last applied */
+  capsid__acl_plan_t plan; /* as last applied (for the post-job re-apply) */
+  int have_plan;
   uint64_t pending;      /* of the plan being applied */
+  capsid__acl_plan_t pending_plan;
   waiter_t* waiters;
   size_t n_waiters;
 } ws_t;
@@ -282,6 +285,9 @@ static void acl_done(capsid__acl_op_t* op, int status,
   if (status == 0) {
     w->state = WS_READY;
     w->digest = w->pending;
+    if (w->have_plan)
+      capsid__acl_plan_free(&w->plan);
+    w->have_plan = capsid__acl_plan_copy(&w->pending_plan, &w->plan) == 0;
   } else {
     w->state = WS_NEW; /* the next job tries again */
   }
@@ -372,7 +378,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   if (rc == 0)
     rc = capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan, &opts,
                               acl_done, w, NULL);
-  capsid__acl_plan_free(&plan);
+  capsid__acl_plan_free(&w->pending_plan);
+  w->pending_plan = plan; /* kept until the op is done */
   if (rc != 0) {
     w->state = WS_NEW;
     capsid__free(w->waiters);
@@ -380,6 +387,55 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     w->n_waiters = 0;
     return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, sb->cwd, NULL,
                              "cannot start the ACL grants");
+  }
+  return 1;
+}
+
+
+typedef struct fixup_s {
+  capsid__prelaunch_cb cb;
+  void* data;
+} fixup_t;
+
+
+static void fixup_done(capsid__acl_op_t* op, int status,
+                       const capsid__acl_stats_t* stats,
+                       const capsid_error_t* err, void* data) {
+  fixup_t* f = data;
+
+  (void)op;
+  (void)stats;
+  f->cb(f->data, status, err);
+  capsid__free(f);
+}
+
+
+int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
+                     const capsid__sandbox_t* sb, capsid_mode_t mode,
+                     capsid__prelaunch_cb cb, void* data) {
+  capsid__acl_opts_t opts;
+  fixup_t* f;
+  ws_t* w;
+
+  if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
+    return 0;
+  w = ws_find(loop, sb->cwd);
+  if (w == NULL || w->state != WS_READY || !w->have_plan)
+    return 0;
+  f = capsid__malloc(sizeof(*f));
+  if (f == NULL)
+    return 0;
+  f->cb = cb;
+  f->data = data;
+  /* Incremental: the record lets the engine skip every directory the job
+   * did not change; in those it did, files whose ACL a create mode masked
+   * get the plan's entries (and an rwx mask) back. */
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = capsid__state_dir();
+  if (capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &w->plan, &opts,
+                           fixup_done, f, NULL) != 0) {
+    capsid__free(f);
+    return 0;
   }
   return 1;
 }
@@ -421,6 +477,9 @@ void capsid__elevated_forget_all(void) {
       close(w->id.netns_fd);
     capsid__free(w->waiters);
     capsid__free(w->key);
+    if (w->have_plan)
+      capsid__acl_plan_free(&w->plan);
+    capsid__acl_plan_free(&w->pending_plan);
     capsid__free(w);
   }
   pthread_mutex_unlock(&ws_lock);
