@@ -15,6 +15,9 @@ int cli_cmd_batch(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
 int cli_cmd_acl(int argc, char** argv);
 int cli_cmd_audit(int argc, char** argv);
+int cli_cmd_doctor(int argc, char** argv);
+int cli_cmd_setup(int argc, char** argv);
+int cli_cmd_uninstall(int argc, char** argv);
 /* Where records and locks live (CAPSID_STATE_DIR, or a default). */
 const char* cli_state_dir(void);
 /* Scale-out over Redis Streams (Linux builds with hiredis). */

@@ -16,7 +16,7 @@
 enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
-  OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP
+  OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU
 };
 
 static const cli_option_t run_options[] = {
@@ -28,6 +28,7 @@ static const cli_option_t run_options[] = {
     {'t', "timeout", 1, OPT_TIMEOUT},
     {'m', "memory-limit", 1, OPT_MEMORY},
     {0, "max-processes", 1, OPT_MAXPROC},
+    {0, "cpu-limit", 1, OPT_CPU},
     {0, "output-limit", 1, OPT_OUTPUT_LIMIT},
     {'e', "env", 1, OPT_ENV},
     {0, "clear-env", 0, OPT_CLEAR_ENV},
@@ -203,6 +204,17 @@ int cli_cmd_run(int argc, char** argv) {
       }
       spec.max_processes = (uint32_t)n;
       break;
+    case OPT_CPU: {
+      char* end = NULL;
+      spec.cpu_limit = strtod(a.value, &end);
+      if (end == a.value || *end != '\0' || !(spec.cpu_limit > 0) ||
+          spec.cpu_limit > 4096) {
+        fprintf(stderr, "capsid run: --cpu-limit: \"%s\" is not a number "
+                "of CPUs (examples: 0.5, 2)\n", a.value);
+        goto done;
+      }
+      break;
+    }
     case OPT_OUTPUT_LIMIT:
       if (capsid_parse_size(a.value, &spec.output_limit) != 0 ||
           spec.output_limit == 0) {

@@ -9,7 +9,7 @@ static const char* const known_fields[] = {
     "writable_roots", "read_only_paths", "network", "env",
     "env_mode",   "stdin",         "timeout_ms",   "timeout",
     "memory_limit", "max_processes", "output_limit", "mode",
-    NULL};
+    "cpu_limit", NULL};
 
 
 static int spec_error(capsid_error_t* err, const char* field,
@@ -218,6 +218,15 @@ static int parse_fields(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
   if ((rc = get_count(obj, "max_processes", 1u << 22, &n, err)) != 0)
     return rc;
   s->max_processes = (uint32_t)n;
+  v = json_object_get(obj, "cpu_limit");
+  if (v != NULL && !json_is_null(v)) {
+    if (!json_is_number(v) || !(json_number_value(v) > 0) ||
+        json_number_value(v) > 4096)
+      return capsid__error_set(err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL,
+                               "cpu_limit", "\"cpu_limit\" must be a "
+                               "positive number of CPUs such as 0.5 or 2");
+    s->cpu_limit = json_number_value(v);
+  }
   if ((rc = get_string(obj, "mode", &text, err)) != 0)
     return rc;
   if (text != NULL) {

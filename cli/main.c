@@ -21,6 +21,9 @@ static const command_t commands[] = {
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
 #endif
+    {"doctor", cli_cmd_doctor},
+    {"setup", cli_cmd_setup},
+    {"uninstall", cli_cmd_uninstall},
 };
 
 

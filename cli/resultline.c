@@ -180,6 +180,8 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
                                               ? json_integer(r->peak_memory)
                                               : json_null());
   json_object_set_new(obj, "mode", json_string(capsid_mode_name(r->mode)));
+  json_object_set_new(obj, "limits", json_string(capsid_limits_name(r->limits)));
+  json_object_set_new(obj, "pids_limited", json_boolean(r->pids_limited));
   json_object_set_new(obj, "stdout_truncated", json_boolean(r->out.truncated));
   json_object_set_new(obj, "stderr_truncated", json_boolean(r->err.truncated));
   json_object_set_new(obj, "stdout_dropped", json_integer((json_int_t)r->out.dropped));

@@ -11,3 +11,6 @@ set(CAPSID_CLI_SOURCES
   cli/resultline.c)
 # The ACL engine's commands.
 list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)
+# Linux confinement's commands (set-up, uninstall, what works here).
+list(APPEND CAPSID_CLI_SOURCES cli/cmd-doctor.c cli/cmd-setup.c
+  cli/cmd-uninstall.c)

@@ -172,7 +172,10 @@ typedef enum {
   CAPSID_MODE_AUTO = 0,         /* elevated where set up, else unprivileged */
   CAPSID_MODE_ELEVATED = 1,     /* per-workspace identities and ACLs */
   CAPSID_MODE_UNPRIVILEGED = 2, /* namespaces + Landlock + seccomp */
-  CAPSID_MODE_NONE = 3          /* what ran: no confinement was applied */
+  CAPSID_MODE_NONE = 3,         /* what ran: no confinement was applied */
+  /* What ran where user namespaces are blocked: Landlock + seccomp only.
+   * Protected sub-paths inside writable roots are not enforced there. */
+  CAPSID_MODE_LANDLOCK_ONLY = 4
 } capsid_mode_t;
 
 /* Name of a mode ("auto", "elevated", "unprivileged", "none"). */
@@ -207,6 +210,7 @@ typedef struct capsid_job_spec_s {
   uint32_t max_processes;    /* 0: none */
   uint64_t output_limit;     /* per stream; 0: CAPSID_DEFAULT_OUTPUT_LIMIT */
   capsid_output_cb on_output; /* optional */
+  double cpu_limit;          /* CPUs the job may use (0.5: half of one); 0: none */
 } capsid_job_spec_t;
 
 #define CAPSID_DEFAULT_OUTPUT_LIMIT ((uint64_t)1 << 20)
@@ -236,7 +240,19 @@ typedef struct capsid_result_s {
   capsid_output_t out;
   capsid_output_t err;
   capsid_error_t error; /* error.code != 0: capsid failed to run the job */
+  int limits;          /* capsid_limits_t: how the limits were enforced */
+  int pids_limited;    /* the process limit refused a fork */
 } capsid_result_t;
+
+/* How a job's limits were enforced. */
+typedef enum {
+  CAPSID_LIMITS_NONE = 0,   /* no limit was asked for, or none could apply */
+  CAPSID_LIMITS_CGROUP = 1, /* cgroups (job object on Windows) */
+  CAPSID_LIMITS_RLIMIT = 2  /* setrlimit: per process, the last resort */
+} capsid_limits_t;
+
+/* Name of a limits kind ("none", "cgroup", "rlimit"). */
+CAPSID_EXTERN const char* capsid_limits_name(int limits);
 
 /* Frees the buffers a result owns and zeroes it. Accepts NULL. */
 CAPSID_EXTERN void capsid_result_free(capsid_result_t* result);

@@ -68,6 +68,21 @@ const char* capsid_mode_name(capsid_mode_t mode) {
     return "unprivileged";
   case CAPSID_MODE_NONE:
     return "none";
+  case CAPSID_MODE_LANDLOCK_ONLY:
+    return "landlock-only";
+  }
+  return "unknown";
+}
+
+
+const char* capsid_limits_name(int limits) {
+  switch (limits) {
+  case CAPSID_LIMITS_NONE:
+    return "none";
+  case CAPSID_LIMITS_CGROUP:
+    return "cgroup";
+  case CAPSID_LIMITS_RLIMIT:
+    return "rlimit";
   }
   return "unknown";
 }

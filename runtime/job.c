@@ -42,6 +42,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   job->timeout_ms = spec->timeout_ms;
   job->memory_limit = spec->memory_limit;
   job->max_processes = spec->max_processes;
+  job->cpu_limit = spec->cpu_limit;
   job->output_limit =
       spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
   job->result.peak_memory = -1;
@@ -117,8 +118,18 @@ static void job_free(capsid_job_t* job) {
 
 
 /* Everything is closed: hand the result to the caller and free the job. */
+static void job_deliver(capsid_job_t* job);
+
+
+/* The post-job work is done; its outcome does not change the result. */
+static void postexit_done(void* data, int status, const capsid_error_t* err) {
+  (void)status;
+  (void)err;
+  job_deliver(data);
+}
+
+
 static void job_complete(capsid_job_t* job) {
-  capsid_runtime_t* rt = job->rt;
   capsid__capture_t* cap = &job->capture;
 
   if (!job->capture_live) {
@@ -133,6 +144,20 @@ static void job_complete(capsid_job_t* job) {
   if (job->result.error.code != 0 && job->result.exit_code == 0 &&
       !job->exited)
     job->result.exit_code = -1;
+  /* Before the result goes out, so a caller that reads the files next
+   * finds them as the owner should (elevated mode's ACL fix-up). */
+  if (job->proc_started &&
+      capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
+                       &job->sandbox, job->result.mode, postexit_done,
+                       job) == 1)
+    return;
+  job_deliver(job);
+}
+
+
+static void job_deliver(capsid_job_t* job) {
+  capsid_runtime_t* rt = job->rt;
+
   job->state = JOB_DONE;
   capsid__runtime_job_finished(rt, job);
   job->on_exit(job, &job->result, job->data);
@@ -237,6 +262,8 @@ static void on_exit_status(capsid__proc_t* proc, const capsid__exit_t* st,
   job->result.user_cpu_ms = st->user_cpu_ms;
   job->result.sys_cpu_ms = st->sys_cpu_ms;
   job->result.peak_memory = st->peak_memory;
+  job->result.limits = st->limits;
+  job->result.pids_limited = st->pids_limited;
   job->result.wall_ms = (double)(now - job->start_ns) / 1e6;
   /* Kill-on-close, as a job object does: whatever the main process left
    * running in its tree goes with it, so nothing outlives the job. */
@@ -306,9 +333,36 @@ static int job_prepare(capsid_job_t* job) {
 }
 
 
+static void job_launch(capsid_job_t* job);
+
+
+/* The wait before launch is over (elevated mode: the workspace's grants
+ * are in place, or could not be put there). */
+static void prelaunch_done(void* data, int status, const capsid_error_t* err) {
+  capsid_job_t* job = data;
+
+  job->prelaunching = 0;
+  if (job->result.killed) {
+    fail(job, CAPSID_ECANCELED, CAPSID_STAGE_NONE, NULL,
+         "killed before it started");
+    job_finish_later(job);
+    return;
+  }
+  if (status != 0) {
+    if (err != NULL && err->code != 0)
+      capsid__error_set(&job->result.error, err->code, err->stage,
+                        err->os_error, err->path, err->field, "%s",
+                        err->message ? err->message : "");
+    else
+      fail(job, status, CAPSID_STAGE_ACL, NULL, "cannot grant the workspace");
+    job_finish_later(job);
+    return;
+  }
+  job_launch(job);
+}
+
+
 void capsid__job_run(capsid_job_t* job) {
-  capsid__launch_t launch;
-  capsid_mode_t mode = CAPSID_MODE_NONE;
   int rc;
 
   job->state = JOB_RUNNING;
@@ -316,6 +370,42 @@ void capsid__job_run(capsid_job_t* job) {
     job_finish_later(job);
     return;
   }
+  rc = capsid__prelaunch(job->rt->loop, capsid__runtime_pool(job->rt),
+                         &job->sandbox, &job->mode, prelaunch_done, job,
+                         &job->result.error);
+  if (rc < 0) {
+    job_finish_later(job);
+    return;
+  }
+  if (rc == 1) {
+    job->prelaunching = 1; /* prelaunch_done continues */
+    return;
+  }
+  job_launch(job);
+}
+
+
+static void job_launch(capsid_job_t* job) {
+  capsid__launch_t launch;
+  capsid_mode_t mode = CAPSID_MODE_NONE;
+  int rc;
+
+  /* A job under its workspace's own identity works in a tree the real
+   * owner owns: git would refuse it as "dubious ownership". Trust the
+   * workspace root for this job only, unless the caller configures git
+   * through the environment already. */
+  if (job->mode == CAPSID_MODE_ELEVATED &&
+      capsid__env_get(&job->envp, "GIT_CONFIG_COUNT") == NULL &&
+      (capsid__env_set(&job->envp, "GIT_CONFIG_COUNT", "1") != 0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_KEY_0", "safe.directory") !=
+           0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_VALUE_0", job->sandbox.cwd) !=
+           0)) {
+    fail(job, CAPSID_ENOMEM, CAPSID_STAGE_SPEC, "env", "out of memory");
+    job_finish_later(job);
+    return;
+  }
+
   rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
                             job->stdin_data, job->stdin_len,
                             job->rt->read_buf, sizeof(job->rt->read_buf),
@@ -341,6 +431,7 @@ void capsid__job_run(capsid_job_t* job) {
   launch.mode = job->mode;
   launch.memory_limit = job->memory_limit;
   launch.max_processes = job->max_processes;
+  launch.cpu_limit = job->cpu_limit;
 
   job->start_ns = capsid__hrtime();
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,
@@ -350,6 +441,7 @@ void capsid__job_run(capsid_job_t* job) {
     return;
   }
   job->result.mode = mode;
+  job->proc_started = 1;
   capsid__capture_start(&job->capture);
   if (job->timeout_ms > 0) {
     timer_ensure(job);
@@ -373,6 +465,8 @@ int capsid_job_kill(capsid_job_t* job) {
     job->result.killed = 1;
     capsid__proc_kill(job->proc);
   }
+  if (job->state == JOB_RUNNING && job->prelaunching)
+    job->result.killed = 1; /* prelaunch_done ends it */
   return 0;
 }
 

@@ -72,6 +72,7 @@ struct capsid_job_s {
   uint64_t timeout_ms;
   uint64_t memory_limit;
   uint32_t max_processes;
+  double cpu_limit;
   uint64_t output_limit;
 
   /* Running state. */
@@ -84,6 +85,8 @@ struct capsid_job_s {
   uv_timer_t timer;     /* timeout, drain deadline, deferred completion */
   int timer_live;
   int exited;
+  int prelaunching;     /* waiting for capsid__prelaunch's callback */
+  int proc_started;     /* a process ran: capsid__postexit applies */
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;
   uint64_t start_ns;

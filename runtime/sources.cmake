@@ -1,5 +1,6 @@
 list(APPEND CAPSID_SOURCES
   runtime/alloc.c
+  runtime/capstore.c
   runtime/env.c
   runtime/error.c
   runtime/fault.c
@@ -9,4 +10,5 @@ list(APPEND CAPSID_SOURCES
   runtime/runtime.c
   runtime/units.c
   runtime/${CAPSID_OS}/error-${CAPSID_OS}.c
+  runtime/${CAPSID_OS}/file-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/path-${CAPSID_OS}.c)

@@ -8,6 +8,7 @@
 
 #include "capsid-common.h"
 #include "policy.h"
+#include "pool.h"
 
 #include <uv.h>
 
@@ -21,6 +22,7 @@ typedef struct capsid__launch_s {
   capsid_mode_t mode;        /* requested */
   uint64_t memory_limit;     /* bytes; 0 none */
   uint32_t max_processes;    /* 0 none */
+  double cpu_limit;          /* CPUs; 0 none */
 } capsid__launch_t;
 
 typedef struct capsid__exit_s {
@@ -30,6 +32,8 @@ typedef struct capsid__exit_s {
   double user_cpu_ms;
   double sys_cpu_ms;
   int64_t peak_memory;       /* -1 unknown */
+  int limits;                /* capsid_limits_t */
+  int pids_limited;
 } capsid__exit_t;
 
 typedef struct capsid__proc_s capsid__proc_t;
@@ -38,6 +42,32 @@ typedef struct capsid__proc_s capsid__proc_t;
 typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
                                      const capsid__exit_t* status,
                                      void* data);
+
+/* Called once, on the loop thread, when the work capsid__prelaunch started
+ * is done: status 0, or a CAPSID_E* code with err naming what failed. */
+typedef void (*capsid__prelaunch_cb)(void* data, int status,
+                                     const capsid_error_t* err);
+
+/* Before launch: resolves *mode (auto becomes the mode that will run) and
+ * does what must be in place before the first job of a workspace (elevated
+ * mode: its identities and its ACL grants, applied on the worker pool).
+ * Returns 0 when the job can launch now, 1 when cb will be called later
+ * (the job waits without blocking the loop), or a negative CAPSID_E* code
+ * with err filled. A backend with nothing to prepare returns 0. */
+int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
+                      const capsid__sandbox_t* sb, capsid_mode_t* mode,
+                      capsid__prelaunch_cb cb, void* data,
+                      capsid_error_t* err);
+
+/* After the job's processes are gone and before its result is delivered:
+ * work on what the job left (elevated mode: an incremental re-apply of the
+ * workspace's grants, which restores the entries a job's create mode or
+ * chmod masked, so the real owner keeps full access to every file a job
+ * made). Returns 0 when there is nothing to wait for, 1 when cb will be
+ * called later on the loop thread (its status does not fail the job). */
+int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
+                     const capsid__sandbox_t* sb, capsid_mode_t mode,
+                     capsid__prelaunch_cb cb, void* data);
 
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage

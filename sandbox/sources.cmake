@@ -1,6 +1,14 @@
 list(APPEND CAPSID_SOURCES sandbox/policy.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
+    sandbox/linux/caps-linux.c
+    sandbox/linux/cgroup-linux.c
     sandbox/linux/confine-linux.c
+    sandbox/linux/elevated-linux.c
+    sandbox/linux/landlock-linux.c
+    sandbox/linux/mounts-linux.c
+    sandbox/linux/seccomp-linux.c
+    sandbox/linux/system-linux.c
+    sandbox/linux/userns-linux.c
     sandbox/linux/launch-linux.c)
 endif()

@@ -12,11 +12,11 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCAPSID_FUZZ=ON \
   -DCMAKE_C_FLAGS="$flags" >/dev/null || exit 1
 cmake --build build-fuzz -j"$(nproc)" --target \
   fuzz-jobline fuzz-policy fuzz-units fuzz-escape fuzz-path \
-  fuzz-aclrecord || exit 1
+  fuzz-aclrecord fuzz-capstore || exit 1
 mkdir -p build-fuzz/artifacts
 passed=0
 failed=0
-for t in jobline policy units escape path aclrecord; do
+for t in jobline policy units escape path aclrecord capstore; do
   work=build-fuzz/corpus-$t
   mkdir -p "$work"
   echo "--- fuzz-$t for ${seconds}s"

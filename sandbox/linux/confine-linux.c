@@ -1,58 +1,239 @@
-/* Linux confinement. Until the confinement issue lands this applies only
- * resource limits through setrlimit and reports mode "none": jobs are NOT
- * sandboxed yet, and the CLI and README say so. */
+/* Linux confinement of one job: which mode runs, what the parent prepares
+ * and the order the child applies it in.
+ *
+ * Unprivileged mode (any user, no set-up): the clone itself creates user,
+ * mount, pid and (offline) network namespaces; the child maps its own
+ * uid/gid, builds the mounts (mounts-linux.c), brings its loopback up,
+ * drops every capability, sets NO_NEW_PRIVS, enters the Landlock domain
+ * and installs the seccomp filter. The pid namespace is what guarantees
+ * that no process of the job outlives it even without cgroups: when the
+ * job's first process dies the kernel kills the rest.
+ *
+ * Landlock-only mode: where user namespaces are refused, the same minus
+ * the namespaces. Offline then rests on seccomp (no socket but AF_UNIX)
+ * and Landlock (no TCP bind/connect); protected paths inside writable
+ * roots are NOT enforced (Landlock cannot take back rights beneath a
+ * granted root), which `capsid doctor` and the result's mode say.
+ *
+ * Elevated mode (root, after `capsid setup`): no user namespace. The job
+ * runs as its workspace's own uid, with the workspace's and its extra
+ * roots' gids and the read-only gid (elevated-linux.c), in the
+ * workspace's offline network namespace (held open, joined with setns),
+ * with the same mounts, Landlock and seccomp. Its writes to the workspace
+ * are granted by the ACL engine before the first job.
+ *
+ * Limits (cgroup-linux.c) are independent of the mode. */
 #include "launch-linux.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-int capsid__confine_prepare(capsid__confine_t* c,
-                            const capsid__launch_t* launch,
-                            capsid_error_t* err) {
-  (void)err;
-  memset(c, 0, sizeof(*c));
-  c->mode = CAPSID_MODE_NONE;
-  c->memory_limit = launch->memory_limit;
-  c->max_processes = launch->max_processes;
+static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
+  char* p;
+  char* s;
+  size_t i;
+
+  /* Carve-outs that do not exist yet are created first, as directories,
+   * so the job cannot create them with content of its choosing. */
+  for (i = 0; i < sb->missing_protected.n; i++) {
+    p = capsid__strdup(sb->missing_protected.v[i]);
+    if (p == NULL)
+      return CAPSID_ENOMEM;
+    for (s = p + 1; *s; s++) {
+      if (*s != '/')
+        continue;
+      *s = '\0';
+      mkdir(p, 0755);
+      *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      int e = errno;
+      capsid__free(p);
+      return capsid__error_set(err, capsid__translate_os_error(e),
+                               CAPSID_STAGE_MOUNT, e,
+                               sb->missing_protected.v[i], "read_only_paths",
+                               "cannot create the read-only path");
+    }
+    capsid__free(p);
+  }
   return 0;
 }
 
 
-int capsid__confine_child(const capsid__confine_t* c, int* stage) {
-  struct rlimit rl;
+int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
+                            const capsid__launch_t* launch,
+                            capsid_error_t* err) {
+  const capsid__sandbox_t* sb = launch->sandbox;
+  int rc, ll_flags = 0, sc_profile = 0;
 
-  /* Last-resort limits: RLIMIT_AS caps address space, not resident memory,
-   * and RLIMIT_NPROC counts every process of the uid, not of the job. */
-  if (c->memory_limit > 0) {
-    rl.rlim_cur = rl.rlim_max = (rlim_t)c->memory_limit;
-    if (setrlimit(RLIMIT_AS, &rl) != 0) {
-      *stage = CAPSID_STAGE_LIMITS;
-      return errno;
+  memset(c, 0, sizeof(*c));
+  c->landlock_fd = -1;
+  c->cgroup.procs_fd[0] = -1;
+
+  c->identity.netns_fd = -1;
+  if (launch->mode == CAPSID_MODE_ELEVATED) {
+    /* capsid__prelaunch put the grants in place and made the netns. */
+    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    if (rc != 0)
+      return rc;
+    c->mode = CAPSID_MODE_ELEVATED;
+    c->elevated = 1;
+    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
+    c->pidns = 1;
+  } else if (capsid__userns_available()) {
+    c->mode = CAPSID_MODE_UNPRIVILEGED;
+    c->userns = 1;
+    c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+    c->pidns = 1;
+    if (!sb->network) {
+      c->clone_flags |= CLONE_NEWNET;
+      c->netns = 1;
     }
-  }
-  if (c->max_processes > 0) {
-    rl.rlim_cur = rl.rlim_max = (rlim_t)c->max_processes;
-    if (setrlimit(RLIMIT_NPROC, &rl) != 0) {
-      *stage = CAPSID_STAGE_LIMITS;
-      return errno;
+  } else if (capsid__landlock_abi() > 0) {
+    c->mode = CAPSID_MODE_LANDLOCK_ONLY;
+    if (!sb->network) {
+      ll_flags |= CAPSID__LL_DENY_TCP;
+      sc_profile |= CAPSID__SC_INET_DENIED;
     }
+  } else {
+    return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_USERNS, 0,
+                             NULL, "mode",
+                             "no confinement is available here: user "
+                             "namespaces are blocked and Landlock is off "
+                             "(see `capsid doctor`)");
   }
+
+  rc = make_missing(sb, err);
+  if (rc != 0)
+    return rc;
+  if (c->userns)
+    capsid__idmap_init(&c->idmap);
+  if (c->userns || c->elevated) {
+    rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
+    if (rc != 0)
+      return rc;
+  }
+  c->seccomp = capsid__seccomp_filter(sc_profile, err);
+  if (c->seccomp == NULL)
+    return CAPSID_ECONFINE;
+  rc = capsid__landlock_build(sb, ll_flags, &c->landlock_fd, err);
+  if (rc != 0)
+    return rc;
+  /* With a pid namespace, the kernel already ends every process of the
+   * job with its init, so a job without limits needs no cgroup: creating
+   * and removing one is most of a cgroup's cost per job. */
+  if (c->pidns && launch->memory_limit == 0 && launch->max_processes == 0 &&
+      launch->cpu_limit <= 0)
+    return 0;
+  rc = capsid__cgroup_prepare(&c->cgroup, launch->memory_limit,
+                              launch->max_processes, launch->cpu_limit, err);
+  if (rc != 0) {
+    capsid__confine_release(c);
+    return rc;
+  }
+  return 0;
+}
+
+
+int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
+  int rc;
+
+  /* First, while nothing is restricted: join the cgroups. */
+  *stage = CAPSID_STAGE_CGROUP;
+  if ((rc = capsid__cgroup_child(&c->cgroup)) != 0)
+    return rc;
+  if (c->elevated && c->identity.netns_fd >= 0) {
+    /* The workspace's own offline namespace, made once and held open. */
+    *stage = CAPSID_STAGE_NETNS;
+    if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
+      return errno;
+  }
+  if (c->userns) {
+    *stage = CAPSID_STAGE_USERNS;
+    if ((rc = capsid__idmap_child(&c->idmap)) != 0)
+      return rc;
+  }
+  if (c->userns || c->elevated) {
+    *stage = CAPSID_STAGE_MOUNT;
+    if ((rc = capsid__mounts_child(&c->mounts)) != 0) {
+      c->failed_path = c->mounts.failed_path;
+      return rc;
+    }
+    *stage = CAPSID_STAGE_NETNS;
+    if (c->netns && (rc = capsid__loopback_up_child()) != 0)
+      return rc;
+    *stage = CAPSID_STAGE_LANDLOCK;
+    if (c->landlock_fd >= 0 && c->mounts.private_tmp &&
+        (rc = capsid__landlock_child_allow(c->landlock_fd, "/tmp")) != 0)
+      return rc;
+    if (c->landlock_fd >= 0 && c->mounts.private_shm &&
+        (rc = capsid__landlock_child_allow(c->landlock_fd, "/dev/shm")) != 0)
+      return rc;
+  }
+  *stage = 0;
+  return 0;
+}
+
+
+int capsid__confine_child_proc(capsid__confine_t* c, int* stage) {
+  int rc;
+
+  *stage = CAPSID_STAGE_CAPS;
+  capsid__caps_bound_child();
+  if (c->elevated) {
+    *stage = CAPSID_STAGE_IDENTITY;
+    if ((rc = capsid__identity_child(&c->identity)) != 0)
+      return rc;
+  }
+  *stage = CAPSID_STAGE_CAPS;
+  if ((rc = capsid__caps_clear_child()) != 0 && (c->userns || c->elevated))
+    return rc;
+  *stage = CAPSID_STAGE_NO_NEW_PRIVS;
+  if ((rc = capsid__nnp_child()) != 0)
+    return rc;
+  *stage = CAPSID_STAGE_LANDLOCK;
+  if (c->landlock_fd >= 0 &&
+      (rc = capsid__landlock_child_restrict(c->landlock_fd)) != 0)
+    return rc;
+  *stage = CAPSID_STAGE_SECCOMP;
+  if (c->seccomp != NULL && !CAPSID__ON_VALGRIND() &&
+      (rc = capsid__seccomp_child(c->seccomp)) != 0)
+    return rc;
+  *stage = 0;
   return 0;
 }
 
 
 void capsid__confine_after_exit(capsid__confine_t* c, capsid__exit_t* st) {
-  (void)c;
-  (void)st;
+  capsid__cgroup_stats_t cs;
+
+  st->limits = (int)c->cgroup.kind;
+  if (c->cgroup.kind != CAPSID__LIMITS_CGROUP)
+    return;
+  capsid__cgroup_stats(&c->cgroup, &cs);
+  st->oom = cs.oom;
+  st->pids_limited = cs.pids_limited;
+  if (cs.peak_memory >= 0)
+    st->peak_memory = cs.peak_memory;
+  if (cs.user_cpu_ms >= 0) {
+    st->user_cpu_ms = cs.user_cpu_ms;
+    st->sys_cpu_ms = cs.sys_cpu_ms;
+  }
 }
 
 
 void capsid__confine_kill(capsid__confine_t* c) {
-  (void)c;
+  capsid__cgroup_kill(&c->cgroup);
 }
 
 
 void capsid__confine_release(capsid__confine_t* c) {
-  (void)c;
+  if (c->landlock_fd >= 0) {
+    close(c->landlock_fd);
+    c->landlock_fd = -1;
+  }
+  capsid__cgroup_release(&c->cgroup);
 }

@@ -22,6 +22,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,10 +39,22 @@
 
 #define CHILD_STACK_SIZE (256 * 1024)
 
+
+/* The children run on stacks AddressSanitizer does not know, and never
+ * return: instrumenting them only makes ASan warn about the stack switch
+ * (and its fake stacks do not belong there). */
+#if defined(__clang__) || defined(__GNUC__)
+#define CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#define CHILD_CODE
+#endif
+
 struct capsid__proc_s {
   uv_poll_t poll;
   pid_t pid;
   int pidfd;
+  int status_fd;   /* read end: the job's wait status from its init */
+  void* stack;     /* the children's stacks, kept while init runs */
   int reaped;
   int polling;
   capsid__proc_exit_cb exit_cb;
@@ -50,44 +64,52 @@ struct capsid__proc_s {
   capsid__confine_t confine;
 };
 
-/* What the child reads. It lives on the parent's stack, which the child
- * shares and which stays put while the parent is suspended. */
+/* What the children read. It lives on the parent's stack, which stays put
+ * until the parent has the report; init copies what it needs later. */
 typedef struct child_ctx_s {
   const capsid__launch_t* launch;
-  const capsid__confine_t* confine;
+  capsid__confine_t* confine;
   int report_fd; /* close-on-exec: EOF means execve succeeded */
+  int status_fd; /* init writes the job's wait status here */
+  char* job_stack; /* top of the stack of the process that execs */
 } child_ctx_t;
+
+/* What init sends when the job's process has ended. */
+typedef struct init_status_s {
+  int status;
+  int pad;
+  struct rusage ru;
+} init_status_t;
 
 
 /* A failure travels through a close-on-exec pipe rather than through the
  * shared memory: it is the same cost, and it stays correct where clone
  * degrades to fork (valgrind runs CLONE_VM|CLONE_VFORK children that
  * way). */
-static int child_fail(child_ctx_t* ctx, int stage, int error) {
-  int report[2];
+CHILD_CODE static void report(child_ctx_t* ctx, int stage, int error) {
+  int msg[2];
 
-  report[0] = stage;
-  report[1] = error;
-  while (write(ctx->report_fd, report, sizeof(report)) < 0 && errno == EINTR)
+  msg[0] = stage;
+  msg[1] = error;
+  while (write(ctx->report_fd, msg, sizeof(msg)) < 0 && errno == EINTR)
     ;
+}
+
+
+CHILD_CODE static int child_fail(child_ctx_t* ctx, int stage, int error) {
+  report(ctx, stage, error);
   _exit(127);
   return 0;
 }
 
 
-static int child_main(void* arg) {
+/* The process that becomes the job: its own session, the pipes on 0-2,
+ * the per-process confinement, execve. */
+CHILD_CODE static int job_main(void* arg) {
   child_ctx_t* ctx = arg;
   const capsid__launch_t* l = ctx->launch;
-  struct sigaction sa;
   sigset_t empty;
-  int fds[3], i, sig;
-
-  /* Handlers of the parent must not run in the child, which shares its
-   * memory; and the job should start with default dispositions. */
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_DFL;
-  for (sig = 1; sig < _NSIG; sig++)
-    sigaction(sig, &sa, NULL);
+  int fds[3], i, stage = 0, rc;
 
   /* A new session: the job's processes form a group capsid can kill as one,
    * and the job has no controlling terminal to inject input into. */
@@ -108,8 +130,13 @@ static int child_main(void* arg) {
     if (dup2(fds[i], i) < 0)
       return child_fail(ctx, CAPSID_STAGE_PIPE, errno);
 
+  if (ctx->confine != NULL && !ctx->confine->pidns) {
+    rc = capsid__confine_child_ns(ctx->confine, &stage);
+    if (rc != 0)
+      return child_fail(ctx, stage, rc);
+  }
   if (ctx->confine != NULL) {
-    int stage = 0, rc = capsid__confine_child(ctx->confine, &stage);
+    rc = capsid__confine_child_proc(ctx->confine, &stage);
     if (rc != 0)
       return child_fail(ctx, stage, rc);
   }
@@ -129,12 +156,105 @@ static int child_main(void* arg) {
 }
 
 
+CHILD_CODE static void reset_signals(void) {
+  struct sigaction sa;
+  int sig;
+
+  /* Handlers of the parent must not run in the child, which shares its
+   * memory; and the job should start with default dispositions. */
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (sig = 1; sig < _NSIG; sig++)
+    sigaction(sig, &sa, NULL);
+}
+
+
+/* Init of the job's pid namespace. The job must not be pid 1 itself: the
+ * kernel drops every signal sent to a namespace's init from inside unless
+ * init handles it, so `kill $$`, raise(SIGTERM) or abort() would not end
+ * the job. So this process sets up the namespaces, starts the job as
+ * pid 2 (a CLONE_VM|CLONE_VFORK child again), tells the parent that the
+ * job runs, and then only reaps: when the job's process ends, it passes
+ * the wait status on and exits, and the kernel kills whatever else is
+ * left in the namespace before init is reported dead.
+ *
+ * It runs next to the parent in the parent's address space (CLONE_VM
+ * without CLONE_VFORK, so no page tables are copied). After the report it
+ * touches only its own stack and makes only calls that cannot fail here,
+ * so it never writes errno, which it shares with the parent's thread. */
+CHILD_CODE static int init_main(void* arg) {
+  child_ctx_t* ctx = arg;
+  init_status_t st;
+  int stage = 0, rc, status_fd = ctx->status_fd, ok[2] = {0, 0};
+  pid_t job, got;
+
+  reset_signals();
+  /* capsid gone means the job goes: init dies, the namespace with it. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (setsid() < 0)
+    return child_fail(ctx, CAPSID_STAGE_SPAWN, errno);
+  rc = capsid__confine_child_ns(ctx->confine, &stage);
+  if (rc != 0)
+    return child_fail(ctx, stage, rc);
+  job = clone(job_main, ctx->job_stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+              ctx);
+  if (job < 0)
+    return child_fail(ctx, CAPSID_STAGE_SPAWN, errno);
+  /* The job has exec'ed or failed (and reported): the parent may go on. */
+  if (write(ctx->report_fd, ok, sizeof(ok)) != sizeof(ok))
+    _exit(127);
+  /* From here on, ctx is gone (it was on the parent's stack). Keep only
+   * the status pipe: the rest are copies of the parent's descriptors. */
+  if (status_fd != 3) {
+    dup2(status_fd, 3);
+    status_fd = 3;
+  }
+  syscall(SYS_close_range, 0U, 2U, 0U);
+  syscall(SYS_close_range, 4U, ~0U, 0U);
+  memset(&st, 0, sizeof(st));
+  do
+    got = wait4(-1, &st.status, __WALL, &st.ru);
+  while (got != job && got > 0);
+  if (got == job)
+    (void)!write(status_fd, &st, sizeof(st));
+  _exit(0);
+  return 0;
+}
+
+
+/* Without a pid namespace: this process is the job. */
+CHILD_CODE static int child_main(void* arg) {
+  reset_signals();
+  return job_main(arg);
+}
+
+
 static int exec_error(int error) {
   if (error == ENOENT || error == ENOTDIR)
     return CAPSID_ENOTFOUND;
   if (error == EACCES || error == ENOEXEC || error == EISDIR)
     return CAPSID_ENOEXEC;
   return capsid__translate_os_error(error);
+}
+
+
+/* The job's own wait status, when an init ran it: init's status is only
+ * the job's when init itself was killed (timeout, kill), and init's
+ * resource usage would count the parent's address space it shares. */
+static int init_report(capsid__proc_t* p, int* status, struct rusage* ru) {
+  init_status_t st;
+  ssize_t n;
+
+  if (p->status_fd < 0)
+    return 0;
+  do
+    n = read(p->status_fd, &st, sizeof(st));
+  while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)sizeof(st))
+    return 0;
+  *status = st.status;
+  *ru = st.ru;
+  return 1;
 }
 
 
@@ -156,6 +276,7 @@ static void proc_reap(capsid__proc_t* p) {
      * the exit status is lost, say so rather than invent one. */
     st.exit_code = -1;
   } else {
+    int from_init = init_report(p, &status, &ru);
     if (WIFEXITED(status)) {
       st.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
@@ -165,6 +286,10 @@ static void proc_reap(capsid__proc_t* p) {
     st.user_cpu_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
     st.sys_cpu_ms = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
     st.peak_memory = (int64_t)ru.ru_maxrss * 1024;
+    /* An init killed before it could report shares our address space:
+     * its own peak would be ours. */
+    if (p->status_fd >= 0 && !from_init)
+      st.peak_memory = -1;
   }
   p->reaped = 1;
   capsid__confine_after_exit(&p->confine, &st);
@@ -185,15 +310,107 @@ static void poll_cb(uv_poll_t* handle, int status, int events) {
 }
 
 
+/* Children's stacks are kept for reuse: an mmap and munmap per job cost
+ * more than the stack is worth, and a sanitizer build would otherwise
+ * grow shadow memory for every new address. */
+#define STACK_CACHE 16
+static void* stack_cache[STACK_CACHE];
+static int n_stack_cache;
+static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void* stack_get(void) {
+  void* s = NULL;
+
+  if ((errno = capsid__fault("stack")) != 0)
+    return MAP_FAILED;
+  pthread_mutex_lock(&stack_lock);
+  if (n_stack_cache > 0)
+    s = stack_cache[--n_stack_cache];
+  pthread_mutex_unlock(&stack_lock);
+  if (s != NULL)
+    return s;
+  return mmap(NULL, 2 * CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+}
+
+
+static void stack_put(void* s) {
+  pthread_mutex_lock(&stack_lock);
+  if (n_stack_cache < STACK_CACHE) {
+    stack_cache[n_stack_cache++] = s;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&stack_lock);
+  if (s != NULL)
+    munmap(s, 2 * CHILD_STACK_SIZE);
+}
+
+
+static void proc_free(capsid__proc_t* p) {
+  if (p->status_fd >= 0)
+    close(p->status_fd);
+  /* Only once init is reaped: it runs on this stack until then. */
+  if (p->stack != NULL)
+    stack_put(p->stack);
+  capsid__confine_release(&p->confine);
+  capsid__free(p);
+}
+
+
+/* Starts the first child and waits for its report: {0, 0} from an init
+ * once the job runs, {stage, errno} from whichever child failed, or EOF
+ * when the job exec'ed (no init: the report pipe is close-on-exec). */
+static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
+                            int* pidfd, int* report, ssize_t* got,
+                            int* clone_errno) {
+  int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | p->confine.clone_flags;
+  char* stack = (char*)p->stack + CHILD_STACK_SIZE;
+  int (*fn)(void*) = child_main;
+  sigset_t all, old;
+  pid_t pid;
+
+  if (p->confine.pidns) {
+    fn = init_main;
+    /* valgrind runs CLONE_VM children only as threads or with
+     * CLONE_VFORK, and exits (rather than failing the call) on anything
+     * else; init as a copy works the same. */
+    if (CAPSID__ON_VALGRIND())
+      flags &= ~CLONE_VM;
+  } else {
+    flags |= CLONE_VFORK;
+  }
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  errno = capsid__fault("clone");
+  pid = errno != 0 ? -1 : clone(fn, stack, flags, ctx, pidfd);
+  if (pid < 0 && errno == EINVAL && p->confine.pidns && (flags & CLONE_VM)) {
+    /* A kernel or tool that refuses a CLONE_VM child without CLONE_VFORK:
+     * init as a copy works the same. */
+    pid = clone(fn, stack, flags & ~CLONE_VM, ctx, pidfd);
+  }
+  *clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(ctx->report_fd);
+  if (ctx->status_fd >= 0)
+    close(ctx->status_fd);
+  *got = 0;
+  if (pid > 0) {
+    do
+      *got = read(report[2], report, 2 * sizeof(int));
+    while (*got < 0 && errno == EINTR);
+  }
+  return pid;
+}
+
+
 int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid__proc_exit_cb exit_cb, void* data,
                        capsid__proc_t** out, capsid_mode_t* mode_out,
                        capsid_error_t* err) {
   capsid__proc_t* p;
   child_ctx_t ctx;
-  sigset_t all, old;
-  void* stack;
-  int pidfd = -1, rc, status, report_pipe[2], report[2] = {0, 0};
+  int pidfd = -1, rc, status, report_pipe[2], status_pipe[2];
+  int report[3] = {0, 0, -1};
   ssize_t got;
   pid_t pid;
 
@@ -203,17 +420,17 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
                              NULL, NULL);
   p->pidfd = -1;
-  rc = capsid__confine_prepare(&p->confine, launch, err);
+  p->status_fd = -1;
+  rc = capsid__confine_prepare(&p->confine, loop, launch, err);
   if (rc != 0) {
     capsid__free(p);
     return rc;
   }
 
-  stack = (errno = capsid__fault("stack")) != 0
-              ? MAP_FAILED
-              : mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) {
+  /* Two stacks: the first child's, and the job's when an init runs it. */
+  p->stack = stack_get();
+  if (p->stack == MAP_FAILED) {
+    p->stack = NULL;
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, errno,
                            NULL, NULL, NULL);
     goto fail;
@@ -224,43 +441,51 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     rc = capsid__error_set(err, capsid__translate_os_error(errno),
                            CAPSID_STAGE_SPAWN, errno, NULL, NULL,
                            "cannot create the status pipe");
-    munmap(stack, CHILD_STACK_SIZE);
     goto fail;
   }
   memset(&ctx, 0, sizeof(ctx));
+  ctx.status_fd = -1;
+  if (p->confine.pidns) {
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+      rc = capsid__error_set(err, capsid__translate_os_error(errno),
+                             CAPSID_STAGE_SPAWN, errno, NULL, NULL,
+                             "cannot create the status pipe");
+      close(report_pipe[0]);
+      close(report_pipe[1]);
+      goto fail;
+    }
+    p->status_fd = status_pipe[0];
+    ctx.status_fd = status_pipe[1];
+  }
   ctx.launch = launch;
   ctx.confine = &p->confine;
   ctx.report_fd = report_pipe[1];
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  errno = capsid__fault("clone");
-  pid = errno != 0 ? -1 : clone(child_main, (char*)stack + CHILD_STACK_SIZE,
-              CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD |
-                  p->confine.clone_flags,
-              &ctx, &pidfd);
-  rc = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  close(report_pipe[1]);
-  got = 0;
-  if (pid > 0) {
-    do
-      got = read(report_pipe[0], report, sizeof(report));
-    while (got < 0 && errno == EINTR);
-  }
+  ctx.job_stack = (char*)p->stack + 2 * CHILD_STACK_SIZE;
+  report[2] = report_pipe[0];
+  pid = start_children(p, &ctx, &pidfd, report, &got, &rc);
   close(report_pipe[0]);
-  munmap(stack, CHILD_STACK_SIZE);
 
   if (pid < 0) {
     rc = capsid__error_set(err, capsid__translate_os_error(rc),
-                           p->confine.clone_flags ? CAPSID_STAGE_USERNS
-                                                  : CAPSID_STAGE_SPAWN,
+                           p->confine.clone_flags &&
+                                   (rc == EPERM || rc == ENOSPC ||
+                                    rc == EUSERS || rc == EINVAL)
+                               ? CAPSID_STAGE_USERNS
+                               : CAPSID_STAGE_SPAWN,
                            rc, NULL, NULL, "clone failed");
     goto fail;
   }
   p->pid = pid;
   p->pidfd = pidfd;
-  if (got == (ssize_t)sizeof(report)) {
-    /* The child never reached execve; it has exited already. */
+  if ((got == (ssize_t)(2 * sizeof(int)) && report[0] != 0) ||
+      (got <= 0 && p->confine.pidns)) {
+    /* The job never reached execve (or its init died before saying so). */
+    if (got <= 0) {
+      report[0] = CAPSID_STAGE_SPAWN;
+      report[1] = EIO;
+    }
+    if (p->confine.pidns)
+      kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
       ;
     close(pidfd);
@@ -274,7 +499,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
         report[0], report[1],
         report[0] == CAPSID_STAGE_EXEC    ? launch->path
         : report[0] == CAPSID_STAGE_CHDIR ? launch->cwd
-                                          : NULL,
+                                          : p->confine.failed_path,
         report[0] == CAPSID_STAGE_EXEC    ? "argv[0]"
         : report[0] == CAPSID_STAGE_CHDIR ? "cwd"
                                           : NULL,
@@ -287,6 +512,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   if (rc != 0) {
     /* Without a watcher the job would be unaccounted for: kill it. */
     kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
       ;
     close(pidfd);
@@ -305,8 +531,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   return 0;
 
 fail:
-  capsid__confine_release(&p->confine);
-  capsid__free(p);
+  proc_free(p);
   return rc;
 }
 
@@ -330,8 +555,7 @@ static void proc_closed(uv_handle_t* handle) {
   void* data = p->close_data;
 
   close(p->pidfd);
-  capsid__confine_release(&p->confine);
-  capsid__free(p);
+  proc_free(p);
   if (cb != NULL)
     cb(data);
 }

@@ -6,22 +6,36 @@
 #define CAPSID_LAUNCH_LINUX_H
 
 #include "sandbox-int.h"
+#include "confine-linux.h"
+#include "elevated-linux.h"
 
 typedef struct capsid__confine_s {
   capsid_mode_t mode;     /* what will run */
   int clone_flags;        /* namespaces the clone itself creates */
-  uint64_t memory_limit;  /* applied with setrlimit when no cgroup */
-  uint32_t max_processes;
+  int userns;             /* the child maps its ids and builds its mounts */
+  int pidns;              /* the child is init of a pid namespace */
+  int netns;              /* a network namespace of its own: loopback up */
+  int elevated;           /* switch to the workspace's identity */
+  capsid__identity_t identity;
+  capsid__idmap_t idmap;
+  capsid__mounts_t mounts;
+  int landlock_fd;        /* -1: none */
+  const struct sock_fprog* seccomp; /* NULL: none */
+  capsid__cgroup_t cgroup;
+  const char* failed_path; /* set by the child with its failure */
 } capsid__confine_t;
 
 /* Parent side, before clone: everything the child needs, precomputed so the
  * child only makes system calls. */
-int capsid__confine_prepare(capsid__confine_t* c,
+int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
                             const capsid__launch_t* launch,
                             capsid_error_t* err);
 /* Child side: returns 0 or an errno value with *stage set. Must not
- * allocate or lock: it runs in a CLONE_VM child. */
-int capsid__confine_child(const capsid__confine_t* c, int* stage);
+ * allocate or lock: they run in a CLONE_VM child. The namespace part runs
+ * first, in the process that becomes init of the job's pid namespace when
+ * there is one; the process part runs in the process that execs. */
+int capsid__confine_child_ns(capsid__confine_t* c, int* stage);
+int capsid__confine_child_proc(capsid__confine_t* c, int* stage);
 /* Parent side, after reaping: fills oom and peak memory where known. */
 void capsid__confine_after_exit(capsid__confine_t* c, capsid__exit_t* st);
 /* Kills every process the confinement knows of (cgroup, pid namespace). */

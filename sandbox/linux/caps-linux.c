@@ -1,0 +1,77 @@
+/* Privilege drops done in the child just before execve, and bringing the
+ * job's own loopback up. */
+#include "confine-linux.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+
+void capsid__caps_bound_child(void) {
+  int cap;
+
+  /* In a user namespace the job may be uid 0 there (when the caller is
+   * root): NOROOT makes execve grant it nothing, and the locks stop it
+   * from undoing that. Without CAP_SETPCAP this fails, and then there is
+   * no capability to lose anyway. */
+  prctl(PR_SET_SECUREBITS,
+        SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+            SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+            SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+        0, 0, 0);
+  for (cap = 0; cap <= 63; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL)
+      break; /* past the last capability this kernel knows */
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+
+int capsid__caps_clear_child(void) {
+  struct __user_cap_header_struct hdr;
+  struct __user_cap_data_struct data[2];
+
+  memset(&hdr, 0, sizeof(hdr));
+  memset(data, 0, sizeof(data));
+  hdr.version = _LINUX_CAPABILITY_VERSION_3;
+  if (syscall(SYS_capset, &hdr, data) != 0)
+    return errno;
+  return 0;
+}
+
+
+int capsid__nnp_child(void) {
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ? errno : 0;
+}
+
+
+int capsid__loopback_up_child(void) {
+  struct ifreq ifr;
+  int fd, rc = 0;
+
+  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return errno;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+    rc = errno;
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+      rc = errno;
+  }
+  close(fd);
+  return rc;
+}

@@ -1,0 +1,188 @@
+/* The pieces of Linux confinement, one file each:
+ *
+ *   userns-linux.c   probe of user namespaces, the uid/gid map
+ *   mounts-linux.c   the mount plan: read-only world, writable roots,
+ *                    read-only binds over protected paths, private /tmp,
+ *                    /dev/shm, hidden /run, a fresh /proc
+ *   landlock-linux.c the Landlock ruleset (built in the parent)
+ *   seccomp-linux.c  the seccomp filter (built once per profile)
+ *   cgroup-linux.c   limits, membership, kill, oom
+ *   caps-linux.c     dropping every capability, NO_NEW_PRIVS, loopback
+ *
+ * Every "child" function runs in the CLONE_VM|CLONE_VFORK child between
+ * clone and execve: plain system calls on data the parent prepared, no
+ * allocation, no locks, no stdio. They return 0 or an errno value. */
+#ifndef CAPSID_CONFINE_LINUX_H
+#define CAPSID_CONFINE_LINUX_H
+
+#include "capsid-common.h"
+#include "policy.h"
+
+#include <linux/filter.h>
+#include <stdint.h>
+
+/* 1 when running under valgrind (the runtime tests' leak check). valgrind
+ * does not know mount_setattr or Landlock's calls, cannot run a seccomp
+ * filter, and exits on CLONE_VM children without CLONE_VFORK; the launcher
+ * adapts so the runtime's own code can still be checked there. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define CAPSID__ON_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef CAPSID__ON_VALGRIND
+#define CAPSID__ON_VALGRIND() 0
+#endif
+
+/* ---- user namespaces ---------------------------------------------------- */
+
+/* 1 if this process can create a user namespace (probed once, cached;
+ * thread-safe). The fault site "userns" makes it answer 0, so tests can
+ * exercise the Landlock-only fallback on a host that allows them. */
+int capsid__userns_available(void);
+#ifdef CAPSID_FAULT_INJECTION
+/* Tests: behave as if user namespaces were blocked (AppArmor). */
+void capsid__userns_force_blocked(int on);
+#endif
+
+typedef struct capsid__idmap_s {
+  char uid_map[32]; /* "<uid> <uid> 1": the caller's own uid, unchanged */
+  char gid_map[32];
+} capsid__idmap_t;
+
+void capsid__idmap_init(capsid__idmap_t* m);
+int capsid__idmap_child(const capsid__idmap_t* m);
+
+/* ---- mounts --------------------------------------------------------------- */
+
+typedef enum {
+  CAPSID__MNT_PRIVATE = 1, /* stop propagation to and from the host */
+  CAPSID__MNT_ALL_RDONLY,  /* every mount read-only, recursively */
+  CAPSID__MNT_BIND_RW,     /* bind path onto itself, writable */
+  CAPSID__MNT_BIND_RO,     /* bind path onto itself, read-only (recursive) */
+  CAPSID__MNT_TMPFS_RW,    /* a private writable tmpfs over path */
+  CAPSID__MNT_TMPFS_RO,    /* an empty read-only tmpfs over path (hide) */
+  CAPSID__MNT_PROC         /* a proc of the job's own pid namespace */
+} capsid__mnt_op_t;
+
+typedef struct capsid__mnt_step_s {
+  capsid__mnt_op_t op;
+  const char* path; /* borrowed from the sandbox or static */
+} capsid__mnt_step_t;
+
+#define CAPSID__MNT_MAX_STEPS 64
+
+typedef struct capsid__mounts_s {
+  capsid__mnt_step_t steps[CAPSID__MNT_MAX_STEPS];
+  unsigned n;
+  const char* failed_path; /* set by the child on failure (shared memory) */
+  int private_tmp;         /* /tmp is a private tmpfs */
+  int private_shm;         /* /dev/shm is a private tmpfs */
+} capsid__mounts_t;
+
+/* Builds the plan. Paths are borrowed from sb, which must outlive the
+ * spawn. Fails with CAPSID_ETOOLONG when a policy needs more steps than
+ * the plan holds. */
+int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
+                        const char* program, int new_pid_ns,
+                        capsid_error_t* err);
+int capsid__mounts_child(capsid__mounts_t* m);
+
+/* ---- Landlock --------------------------------------------------------------- */
+
+/* The Landlock ABI version of the kernel, or 0 when Landlock is off. */
+int capsid__landlock_abi(void);
+
+#define CAPSID__LL_DENY_TCP 1    /* handle TCP bind/connect, allow none */
+#define CAPSID__LL_ALLOW_SHM 2   /* /dev/shm writable (a private tmpfs) */
+
+/* Builds a ruleset for sb: read and execute everywhere, every right
+ * beneath the writable roots, write to the harmless character devices.
+ * *fd is -1 when Landlock is not available. */
+int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* fd,
+                           capsid_error_t* err);
+/* Child: adds a full-access rule for a path that only exists in the job's
+ * mount namespace (a private tmpfs). */
+int capsid__landlock_child_allow(int ruleset_fd, const char* path);
+int capsid__landlock_child_restrict(int ruleset_fd);
+
+/* ---- seccomp ------------------------------------------------------------------ */
+
+#define CAPSID__SC_INET_DENIED 1 /* no network namespace: refuse non-unix */
+
+/* The filter of a profile, built once with libseccomp and kept for the
+ * life of the process. Thread-safe. NULL with err set on failure. */
+const struct sock_fprog* capsid__seccomp_filter(int profile,
+                                                capsid_error_t* err);
+int capsid__seccomp_child(const struct sock_fprog* prog);
+
+/* ---- capabilities, no-new-privs, loopback ------------------------------------ */
+
+/* Dropping every capability, in two steps so an identity switch can sit
+ * between them: bound_child empties the bounding and ambient sets and
+ * locks securebits so that exec as uid 0 grants nothing (errors from calls
+ * the process has no right to make, without CAP_SETPCAP, are ignored:
+ * there is then nothing to drop); clear_child empties the effective,
+ * permitted and inheritable sets. */
+void capsid__caps_bound_child(void);
+int capsid__caps_clear_child(void);
+int capsid__nnp_child(void);
+int capsid__loopback_up_child(void);
+
+/* ---- cgroups ------------------------------------------------------------------- */
+
+typedef enum {
+  CAPSID__LIMITS_NONE = 0,
+  CAPSID__LIMITS_CGROUP = 1,
+  CAPSID__LIMITS_RLIMIT = 2
+} capsid__limits_kind_t;
+
+#define CAPSID__CG_MAX_FDS 4
+
+typedef struct capsid__cgroup_s {
+  capsid__limits_kind_t kind;
+  char* v2;                       /* the job's cgroup in the v2 tree */
+  char* v1[3];                    /* memory, pids, cpu (hybrid hosts) */
+  int procs_fd[CAPSID__CG_MAX_FDS]; /* cgroup.procs, written by the child */
+  unsigned n_fds;
+  uint64_t memory_limit;
+  uint32_t max_processes;
+  double cpu_limit;
+} capsid__cgroup_t;
+
+typedef struct capsid__cgroup_stats_s {
+  int oom;
+  int pids_limited;
+  int64_t peak_memory; /* -1 unknown */
+  double user_cpu_ms;  /* of every process of the job; -1 unknown */
+  double sys_cpu_ms;
+} capsid__cgroup_stats_t;
+
+/* The host's layout, probed once: "v2" (pure), "hybrid", "v1" or "none",
+ * and whether this process may create cgroups. Thread-safe. */
+typedef struct capsid__cgroup_layout_s {
+  const char* name;
+  char v2_root[256];    /* where this process's v2 cgroup is, or "" */
+  char v1_root[3][256]; /* memory, pids, cpu, or "" */
+  int writable;
+  int controllers_v2;   /* memory/pids/cpu usable through v2 */
+} capsid__cgroup_layout_t;
+
+const capsid__cgroup_layout_t* capsid__cgroup_layout(void);
+
+/* Creates the job's cgroups and writes its limits. When cgroups cannot be
+ * used, kind becomes RLIMIT (limits requested) or NONE and nothing fails:
+ * the child then applies setrlimit. */
+int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
+                           uint32_t max_processes, double cpu_limit,
+                           capsid_error_t* err);
+int capsid__cgroup_child(const capsid__cgroup_t* cg);
+void capsid__cgroup_kill(capsid__cgroup_t* cg);
+void capsid__cgroup_stats(const capsid__cgroup_t* cg,
+                          capsid__cgroup_stats_t* st);
+/* Kills what is left, waits (bounded) for the cgroups to empty and
+ * removes them. */
+void capsid__cgroup_release(capsid__cgroup_t* cg);
+
+#endif

@@ -1,0 +1,487 @@
+/* Elevated mode: everything a workspace needs before its first job, kept
+ * for the life of the process.
+ *
+ * The first job of a workspace looks up (or allocates) its identities in
+ * the capability store, makes its offline network namespace when the job
+ * is offline, and starts the ACL engine's ensure-grants op on the worker
+ * pool. The job waits for the op in an asynchronous state of its own (the
+ * loop keeps running other jobs); jobs of the same workspace that arrive
+ * meanwhile wait for the same op. Once applied, a later job whose plan has
+ * the same digest launches at once: no walk, no record read. */
+#include "sandbox-int.h"
+
+#include "acl.h"
+#include "capstore.h"
+#include "confine-linux.h"
+#include "elevated-linux.h"
+#include "system.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct waiter_s {
+  capsid__prelaunch_cb cb;
+  void* data;
+} waiter_t;
+
+typedef enum { WS_NEW = 0, WS_APPLYING, WS_READY } ws_state_t;
+
+typedef struct ws_s {
+  struct ws_s* next;
+  uv_loop_t* loop;       /* the entry belongs to one loop's thread */
+  char* key;             /* the workspace root (sandbox cwd) */
+  capsid__identity_t id; /* netns_fd made on first offline job */
+  uint32_t users, ro;
+  ws_state_t state;
+  uint64_t digest;       /* of the plan last applied */
+  capsid__acl_plan_t plan; /* as last applied (for the post-job re-apply) */
+  int have_plan;
+  uint64_t pending;      /* of the plan being applied */
+  capsid__acl_plan_t pending_plan;
+  waiter_t* waiters;
+  size_t n_waiters;
+} ws_t;
+
+/* Entries are per (loop, workspace): an op's callbacks come on the loop
+ * that started it, so a job of another runtime (another thread) never
+ * waits on it. The list itself is shared, under the lock. */
+static ws_t* workspaces;
+static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
+
+
+static int usable_cached;
+
+int capsid__elevated_usable(capsid_error_t* why) {
+  capsid__capstore_t store;
+  int rc;
+
+  if (usable_cached)
+    return 1;
+  if (geteuid() != 0) {
+    capsid__error_set(why, CAPSID_EPERM, CAPSID_STAGE_CAPABILITY, EPERM,
+                      NULL, "mode",
+                      "elevated mode needs capsid to run as root");
+    return 0;
+  }
+  if (capsid__landlock_abi() <= 0) {
+    capsid__error_set(why, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0, NULL,
+                      "mode", "elevated mode needs Landlock");
+    return 0;
+  }
+  rc = capsid__capstore_load(capsid__state_dir(), &store, why);
+  capsid__capstore_free(&store);
+  if (rc != 0)
+    return 0;
+  usable_cached = 1;
+  return 1;
+}
+
+
+static ws_t* ws_find(uv_loop_t* loop, const char* key) {
+  ws_t* w;
+
+  pthread_mutex_lock(&ws_lock);
+  for (w = workspaces; w != NULL; w = w->next)
+    if (w->loop == loop && strcmp(w->key, key) == 0)
+      break;
+  pthread_mutex_unlock(&ws_lock);
+  return w;
+}
+
+
+/* The identities of the workspace and its extra roots, from the store. */
+static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
+                         capsid_error_t* err) {
+  const char* paths[CAPSID__MAX_GROUPS];
+  uint32_t ids[CAPSID__MAX_GROUPS];
+  capsid__capstore_t store;
+  size_t n = 1, i;
+  int rc;
+
+  paths[0] = w->key;
+  for (i = 1; i < sb->first_tmp && n < CAPSID__MAX_GROUPS - 1; i++)
+    paths[n++] = sb->writable.v[i];
+  if (sb->first_tmp > CAPSID__MAX_GROUPS - 1)
+    return capsid__error_set(err, CAPSID_ERANGE, CAPSID_STAGE_CAPABILITY, 0,
+                             NULL, "writable_roots",
+                             "at most %d extra writable roots",
+                             CAPSID__MAX_GROUPS - 2);
+  rc = capsid__capstore_ensure(capsid__state_dir(), paths, n, ids, &store,
+                               err);
+  if (rc != 0)
+    return rc;
+  w->users = CAPSID__CAP_USERS(&store);
+  w->ro = CAPSID__CAP_READ_ONLY(&store);
+  capsid__capstore_free(&store);
+  w->id.uid = ids[0];
+  w->id.gid = w->users;
+  w->id.n_groups = 0;
+  for (i = 0; i < n; i++)
+    w->id.groups[w->id.n_groups++] = ids[i];
+  w->id.groups[w->id.n_groups++] = w->ro;
+  return 0;
+}
+
+
+/* A network namespace of the workspace's own with its loopback up: made
+ * by a short-lived child, whose namespace we keep as an fd passed back
+ * over a socket pair (so it works where clone degrades to fork). */
+static int netns_child(void* arg) {
+  int sock = *(int*)arg;
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  struct iovec iov;
+  struct cmsghdr* cm;
+  char byte = 'n';
+  int fd;
+
+  capsid__loopback_up_child();
+  fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    _exit(1);
+  memset(&msg, 0, sizeof(msg));
+  memset(cbuf, 0, sizeof(cbuf));
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof(cbuf);
+  cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  _exit(sendmsg(sock, &msg, 0) == 1 ? 0 : 1);
+  return 0;
+}
+
+
+static int make_netns(int* out, capsid_error_t* err) {
+  size_t size = 64 * 1024;
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  struct iovec iov;
+  struct cmsghdr* cm;
+  int sv[2], status, e = 0;
+  char byte;
+  void* stack;
+  pid_t pid;
+
+  *out = -1;
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return capsid__error_set(err, capsid__translate_os_error(errno),
+                             CAPSID_STAGE_NETNS, errno, NULL, NULL,
+                             "cannot make the network namespace");
+  stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  pid = stack == MAP_FAILED
+            ? -1
+            : clone(netns_child, (char*)stack + size,
+                    CLONE_VM | CLONE_VFORK | CLONE_NEWNET | SIGCHLD, &sv[1]);
+  if (pid < 0)
+    e = errno;
+  if (stack != MAP_FAILED)
+    munmap(stack, size);
+  if (pid > 0) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+    memset(&msg, 0, sizeof(msg));
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+    if (recvmsg(sv[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1 &&
+        (cm = CMSG_FIRSTHDR(&msg)) != NULL && cm->cmsg_type == SCM_RIGHTS)
+      memcpy(out, CMSG_DATA(cm), sizeof(int));
+    else
+      e = EIO;
+  }
+  close(sv[0]);
+  close(sv[1]);
+  if (*out < 0)
+    return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_NETNS, e,
+                             NULL, NULL,
+                             "cannot make the workspace's network "
+                             "namespace");
+  return 0;
+}
+
+
+static int build_plan(ws_t* w, const capsid__sandbox_t* sb,
+                      capsid__acl_plan_t* plan, uint64_t* digest,
+                      capsid_error_t* err) {
+  capsid__acl_principal_t roots[CAPSID__MAX_GROUPS];
+  capsid__acl_plan_in_t in;
+  struct stat st;
+  size_t i;
+  int rc;
+
+  memset(&in, 0, sizeof(in));
+  in.sandbox = sb;
+  in.ids.workspace.kind = CAPSID__ACL_USER;
+  in.ids.workspace.id = w->id.uid;
+  /* The owner of the workspace keeps full access to what jobs create. */
+  in.ids.owner.kind = CAPSID__ACL_USER;
+  in.ids.owner.id = stat(w->key, &st) == 0 ? st.st_uid : 0;
+  in.ids.users.kind = CAPSID__ACL_GROUP;
+  in.ids.users.id = w->users;
+  in.ids.read_only.kind = CAPSID__ACL_GROUP;
+  in.ids.read_only.id = w->ro;
+  for (i = 1; i + 1 < w->id.n_groups; i++) {
+    roots[i - 1].kind = CAPSID__ACL_GROUP;
+    roots[i - 1].id = w->id.groups[i];
+    roots[i - 1].sid = NULL;
+  }
+  in.ids.roots = roots;
+  in.ids.n_roots = w->id.n_groups > 2 ? w->id.n_groups - 2 : 0;
+  rc = capsid__acl_plan_build(&in, plan, err);
+  if (rc != 0)
+    return rc;
+  /* A carve-out may be a file: it is one inode, not a tree to walk. */
+  for (i = 0; i < plan->n_targets; i++)
+    if (plan->targets[i].recursive && stat(plan->targets[i].path, &st) == 0 &&
+        !S_ISDIR(st.st_mode))
+      plan->targets[i].recursive = 0;
+  *digest = 1469598103934665603ull;
+  for (i = 0; i < plan->n_targets; i++)
+    *digest = (*digest ^ capsid__acl_target_digest(&plan->targets[i])) *
+              1099511628211ull;
+  return 0;
+}
+
+
+static void notify(ws_t* w, int status, const capsid_error_t* err) {
+  waiter_t* v = w->waiters;
+  size_t n = w->n_waiters, i;
+
+  w->waiters = NULL;
+  w->n_waiters = 0;
+  for (i = 0; i < n; i++)
+    v[i].cb(v[i].data, status, err);
+  capsid__free(v);
+}
+
+
+static void acl_done(capsid__acl_op_t* op, int status,
+                     const capsid__acl_stats_t* stats,
+                     const capsid_error_t* err, void* data) {
+  ws_t* w = data;
+
+  (void)op;
+  (void)stats;
+  if (status == 0) {
+    w->state = WS_READY;
+    w->digest = w->pending;
+    if (w->have_plan)
+      capsid__acl_plan_free(&w->plan);
+    w->have_plan = capsid__acl_plan_copy(&w->pending_plan, &w->plan) == 0;
+  } else {
+    w->state = WS_NEW; /* the next job tries again */
+  }
+  notify(w, status, err);
+}
+
+
+static int add_waiter(ws_t* w, capsid__prelaunch_cb cb, void* data) {
+  waiter_t* grown =
+      capsid__realloc(w->waiters, (w->n_waiters + 1) * sizeof(*grown));
+
+  if (grown == NULL)
+    return CAPSID_ENOMEM;
+  grown[w->n_waiters].cb = cb;
+  grown[w->n_waiters].data = data;
+  w->waiters = grown;
+  w->n_waiters++;
+  return 0;
+}
+
+
+int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
+                      const capsid__sandbox_t* sb, capsid_mode_t* mode,
+                      capsid__prelaunch_cb cb, void* data,
+                      capsid_error_t* err) {
+  capsid_error_t why = {0};
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  uint64_t digest = 0;
+  ws_t* w;
+  int rc;
+
+  if (*mode == CAPSID_MODE_AUTO)
+    *mode = capsid__elevated_usable(&why) ? CAPSID_MODE_ELEVATED
+                                          : CAPSID_MODE_UNPRIVILEGED;
+  else if (*mode == CAPSID_MODE_ELEVATED && !capsid__elevated_usable(&why)) {
+    capsid__error_move(err, &why);
+    return err->code;
+  }
+  capsid__error_free(&why);
+  if (*mode != CAPSID_MODE_ELEVATED)
+    return 0;
+  if (pool == NULL)
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
+                             NULL, "no worker pool for the ACL grants");
+
+  w = ws_find(loop, sb->cwd);
+  if (w == NULL) {
+    w = capsid__calloc(1, sizeof(*w));
+    if (w == NULL || (w->key = capsid__strdup(sb->cwd)) == NULL) {
+      capsid__free(w);
+      return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_CAPABILITY,
+                               0, NULL, NULL, NULL);
+    }
+    w->id.netns_fd = -1;
+    w->loop = loop;
+    rc = ws_identities(w, sb, err);
+    if (rc != 0) {
+      capsid__free(w->key);
+      capsid__free(w);
+      return rc;
+    }
+    pthread_mutex_lock(&ws_lock);
+    w->next = workspaces;
+    workspaces = w;
+    pthread_mutex_unlock(&ws_lock);
+  }
+  if (!sb->network && w->id.netns_fd < 0) {
+    rc = make_netns(&w->id.netns_fd, err);
+    if (rc != 0)
+      return rc;
+  }
+  if (w->state == WS_APPLYING)
+    return add_waiter(w, cb, data) == 0 ? 1 : CAPSID_ENOMEM;
+
+  rc = build_plan(w, sb, &plan, &digest, err);
+  if (rc != 0)
+    return rc;
+  if (w->state == WS_READY && digest == w->digest) {
+    capsid__acl_plan_free(&plan);
+    return 0; /* unchanged: nothing to walk */
+  }
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = capsid__state_dir();
+  w->pending = digest;
+  w->state = WS_APPLYING;
+  rc = add_waiter(w, cb, data);
+  if (rc == 0)
+    rc = capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan, &opts,
+                              acl_done, w, NULL);
+  capsid__acl_plan_free(&w->pending_plan);
+  w->pending_plan = plan; /* kept until the op is done */
+  if (rc != 0) {
+    w->state = WS_NEW;
+    capsid__free(w->waiters);
+    w->waiters = NULL;
+    w->n_waiters = 0;
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, sb->cwd, NULL,
+                             "cannot start the ACL grants");
+  }
+  return 1;
+}
+
+
+typedef struct fixup_s {
+  capsid__prelaunch_cb cb;
+  void* data;
+} fixup_t;
+
+
+static void fixup_done(capsid__acl_op_t* op, int status,
+                       const capsid__acl_stats_t* stats,
+                       const capsid_error_t* err, void* data) {
+  fixup_t* f = data;
+
+  (void)op;
+  (void)stats;
+  f->cb(f->data, status, err);
+  capsid__free(f);
+}
+
+
+int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
+                     const capsid__sandbox_t* sb, capsid_mode_t mode,
+                     capsid__prelaunch_cb cb, void* data) {
+  capsid__acl_opts_t opts;
+  fixup_t* f;
+  ws_t* w;
+
+  if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
+    return 0;
+  w = ws_find(loop, sb->cwd);
+  if (w == NULL || w->state != WS_READY || !w->have_plan)
+    return 0;
+  f = capsid__malloc(sizeof(*f));
+  if (f == NULL)
+    return 0;
+  f->cb = cb;
+  f->data = data;
+  /* Incremental: the record lets the engine skip every directory the job
+   * did not change; in those it did, files whose ACL a create mode masked
+   * get the plan's entries (and an rwx mask) back. */
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = capsid__state_dir();
+  if (capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &w->plan, &opts,
+                           fixup_done, f, NULL) != 0) {
+    capsid__free(f);
+    return 0;
+  }
+  return 1;
+}
+
+
+int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
+                              capsid__identity_t* out, capsid_error_t* err) {
+  ws_t* w = ws_find(loop, sb->cwd);
+
+  if (w == NULL || w->state != WS_READY)
+    return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_CAPABILITY,
+                             0, sb->cwd, NULL,
+                             "the workspace's grants are not in place");
+  *out = w->id;
+  if (sb->network)
+    out->netns_fd = -1;
+  return 0;
+}
+
+
+int capsid__identity_child(const capsid__identity_t* id) {
+  if (setgroups(id->n_groups, id->groups) != 0)
+    return errno;
+  if (setresgid(id->gid, id->gid, id->gid) != 0)
+    return errno;
+  if (setresuid(id->uid, id->uid, id->uid) != 0)
+    return errno;
+  return 0;
+}
+
+
+void capsid__elevated_forget_all(void) {
+  ws_t* w;
+
+  pthread_mutex_lock(&ws_lock);
+  while ((w = workspaces) != NULL) {
+    workspaces = w->next;
+    if (w->id.netns_fd >= 0)
+      close(w->id.netns_fd);
+    capsid__free(w->waiters);
+    capsid__free(w->key);
+    if (w->have_plan)
+      capsid__acl_plan_free(&w->plan);
+    capsid__acl_plan_free(&w->pending_plan);
+    capsid__free(w);
+  }
+  pthread_mutex_unlock(&ws_lock);
+  usable_cached = 0;
+}

@@ -1,0 +1,179 @@
+/* Landlock: the job may write only beneath its writable roots.
+ *
+ * The ruleset is built in the parent (opening each root and adding a rule
+ * costs a few system calls per path) and the child only calls
+ * landlock_restrict_self on it. Rules attach to inodes, so they hold in
+ * the job's mount namespace too, where the roots are bind mounts of the
+ * same inodes. A private tmpfs exists only in the child: the child adds
+ * its rule after mounting it.
+ *
+ * The kernel headers of Debian 12 stop at ABI 3; the later constants are
+ * defined here. */
+#include "confine-linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define LL_ACCESS_NET_BIND_TCP (1ULL << 0)
+#define LL_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* The ruleset attribute as of ABI 6; older kernels read a prefix. */
+struct ll_ruleset_attr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+
+#define FS_READ                                                              \
+  (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |               \
+   LANDLOCK_ACCESS_FS_READ_DIR)
+/* Rights that apply to a file (not a directory) in a path_beneath rule. */
+#define FS_FILE                                                              \
+  (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |              \
+   LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |              \
+   LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+
+int capsid__landlock_abi(void) {
+  long v = syscall(SYS_landlock_create_ruleset, NULL, 0,
+                   LANDLOCK_CREATE_RULESET_VERSION);
+  return v < 0 ? 0 : (int)v;
+}
+
+
+static uint64_t fs_rights(int abi) {
+  uint64_t r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0-12 */
+  if (abi >= 2)
+    r |= LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3)
+    r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  if (abi >= 5)
+    r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+  return r;
+}
+
+
+static int add_path(int ruleset, const char* path, uint64_t rights,
+                    uint64_t handled) {
+  struct landlock_path_beneath_attr pb;
+  struct stat st;
+  int fd, rc = 0;
+
+  fd = open(path, O_PATH | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : errno; /* no such device here: fine */
+  if (fstat(fd, &st) != 0) {
+    rc = errno;
+    close(fd);
+    return rc;
+  }
+  if (!S_ISDIR(st.st_mode))
+    rights &= FS_FILE;
+  memset(&pb, 0, sizeof(pb));
+  pb.allowed_access = rights & handled;
+  pb.parent_fd = fd;
+  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb,
+              0) != 0)
+    rc = errno;
+  close(fd);
+  return rc;
+}
+
+
+int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
+                           capsid_error_t* err) {
+  /* Devices every program writes to; nothing that reaches hardware. */
+  static const char* const devices[] = {
+      "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+      "/dev/tty", "/dev/ptmx", "/dev/pts"};
+  struct ll_ruleset_attr attr;
+  size_t attr_size, i;
+  int abi = capsid__landlock_abi(), fd, rc = 0;
+  const char* where = "/";
+  uint64_t handled;
+
+  *out = -1;
+  if (abi <= 0)
+    return 0;
+  handled = fs_rights(abi);
+  memset(&attr, 0, sizeof(attr));
+  attr.handled_access_fs = handled;
+  attr_size = sizeof(uint64_t);
+  if (abi >= 4) {
+    attr_size = 2 * sizeof(uint64_t);
+    if (flags & CAPSID__LL_DENY_TCP)
+      attr.handled_access_net =
+          LL_ACCESS_NET_BIND_TCP | LL_ACCESS_NET_CONNECT_TCP;
+  }
+  if (abi >= 6) {
+    /* Abstract unix sockets and signals of processes outside the job's
+     * domain are out of reach, whatever the uid. */
+    attr_size = sizeof(attr);
+    attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+  }
+  fd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+  if (fd < 0)
+    return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_LANDLOCK,
+                             errno, NULL, NULL,
+                             "cannot create the Landlock ruleset");
+
+  rc = add_path(fd, "/", FS_READ, handled);
+  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(devices); i++) {
+    where = devices[i];
+    rc = add_path(fd, where,
+                  FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                      LANDLOCK_ACCESS_FS_TRUNCATE |
+                      LANDLOCK_ACCESS_FS_IOCTL_DEV,
+                  handled);
+  }
+  for (i = 0; rc == 0 && i < sb->writable.n; i++) {
+    where = sb->writable.v[i];
+    rc = add_path(fd, where, handled, handled);
+  }
+  if (rc != 0) {
+    close(fd);
+    return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_LANDLOCK, rc,
+                             where, NULL, "cannot add a Landlock rule");
+  }
+  *out = fd;
+  return 0;
+}
+
+
+int capsid__landlock_child_allow(int ruleset_fd, const char* path) {
+  struct landlock_path_beneath_attr pb;
+  int fd, rc = 0;
+  int abi = capsid__landlock_abi();
+
+  fd = open(path, O_PATH | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0)
+    return errno;
+  memset(&pb, 0, sizeof(pb));
+  pb.allowed_access = fs_rights(abi);
+  pb.parent_fd = fd;
+  if (syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH,
+              &pb, 0) != 0)
+    rc = errno;
+  close(fd);
+  return rc;
+}
+
+
+int capsid__landlock_child_restrict(int ruleset_fd) {
+  if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0)
+    return errno;
+  return 0;
+}

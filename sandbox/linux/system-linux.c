@@ -1,0 +1,412 @@
+/* What this Linux machine offers (doctor), and elevated mode's set-up and
+ * uninstall. See sandbox/system.h. */
+#include "system.h"
+
+#include "acl.h"
+#include "capstore.h"
+#include "confine-linux.h"
+#include "elevated-linux.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+const char* capsid__state_dir(void) {
+  const char* d = getenv("CAPSID_STATE_DIR");
+  return d != NULL && d[0] == '/' ? d : "/var/lib/capsid";
+}
+
+
+static void say(capsid__report_cb cb, void* data, const char* feature,
+                int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
+
+static void say(capsid__report_cb cb, void* data, const char* feature,
+                int ok, const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  if (cb != NULL)
+    cb(data, feature, ok, buf);
+}
+
+
+/* POSIX ACLs work where reading the access ACL answers "none" (ENODATA)
+ * or an ACL, and not EOPNOTSUPP. */
+static int acl_supported(const char* path) {
+  char buf[256];
+  ssize_t n = getxattr(path, "system.posix_acl_access", buf, sizeof(buf));
+  return n >= 0 || errno == ENODATA;
+}
+
+
+capsid_mode_t capsid__system_probe(const char* workspace,
+                                   capsid__report_cb cb, void* data) {
+  const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
+  capsid_error_t err = {0};
+  char cwd[PATH_MAX];
+  capsid__capstore_t store;
+  int abi = capsid__landlock_abi(), userns = capsid__userns_available();
+  int seccomp_ok, acl_ok, setup_ok, root = geteuid() == 0, rc;
+  const char* ws = workspace;
+
+  if (ws == NULL)
+    ws = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+  if (abi > 0)
+    say(cb, data, "landlock", 1, "ABI %d (filesystem%s%s)", abi,
+        abi >= 4 ? ", TCP bind/connect" : "",
+        abi >= 6 ? ", abstract-unix and signal scopes" : "");
+  else
+    say(cb, data, "landlock", 0, "not enabled in this kernel");
+  say(cb, data, "user namespaces", userns,
+      userns ? "allowed: user, mount, pid and network namespaces"
+             : "blocked (AppArmor restriction, user.max_user_namespaces=0 "
+               "or a container's seccomp policy)");
+  seccomp_ok = capsid__seccomp_filter(0, &err) != NULL;
+  say(cb, data, "seccomp", seccomp_ok, "%s",
+      seccomp_ok ? "filter built (libseccomp) and installable"
+                 : (err.message ? err.message : "unavailable"));
+  capsid__error_free(&err);
+  say(cb, data, "cgroups", lo->writable,
+      "layout %s%s%s%s; %s", lo->name, lo->v2_root[0] ? ", v2 at " : "",
+      lo->v2_root[0] ? lo->v2_root : "",
+      lo->controllers_v2 ? " (memory, pids, cpu)"
+      : lo->v1_root[0][0] ? ", memory/pids/cpu through v1"
+                          : "",
+      lo->writable ? "jobs get cgroups (limits, cgroup.kill)"
+                   : "not writable here: limits fall back to setrlimit");
+  acl_ok = acl_supported(ws);
+  say(cb, data, "posix acl", acl_ok, "%s on the filesystem of %s",
+      acl_ok ? "supported" : "NOT supported", ws);
+
+  rc = capsid__capstore_load(capsid__state_dir(), &store, &err);
+  setup_ok = rc == 0;
+  if (rc == 0)
+    say(cb, data, "setup", 1, "%s: %zu workspace identities, range %u-%u",
+        capsid__state_dir(), store.n_workspaces, (unsigned)store.first,
+        (unsigned)(store.first + store.count - 1));
+  else
+    say(cb, data, "setup", 0, "%s", err.message ? err.message : "not set up");
+  capsid__capstore_free(&store);
+  capsid__error_free(&err);
+
+  say(cb, data, "mode elevated", setup_ok && root && acl_ok && abi > 0,
+      "%s", !setup_ok ? "needs `capsid setup` (as root)"
+            : !root   ? "needs capsid to run as root"
+            : !acl_ok ? "needs POSIX ACLs on the workspace's filesystem"
+            : abi <= 0 ? "needs Landlock"
+                       : "available");
+  say(cb, data, "mode unprivileged", userns, "%s",
+      userns ? "available" : "needs user namespaces");
+  say(cb, data, "mode landlock-only", abi > 0, "%s",
+      abi > 0 ? "available (fallback: protected paths are not enforced)"
+              : "needs Landlock");
+  if (setup_ok && root && acl_ok && abi > 0)
+    return CAPSID_MODE_ELEVATED;
+  if (userns)
+    return CAPSID_MODE_UNPRIVILEGED;
+  if (abi > 0)
+    return CAPSID_MODE_LANDLOCK_ONLY;
+  return CAPSID_MODE_NONE;
+}
+
+
+static int make_dir(const char* path, capsid__report_cb cb, void* data,
+                    const char* what) {
+  if (mkdir(path, 0755) == 0) {
+    say(cb, data, what, 1, "created %s", path);
+    return 0;
+  }
+  if (errno == EEXIST) {
+    say(cb, data, what, 1, "kept %s (exists)", path);
+    return 0;
+  }
+  say(cb, data, what, 0, "cannot create %s: %s", path, strerror(errno));
+  return capsid__translate_os_error(errno);
+}
+
+
+int capsid__system_setup(capsid__report_cb cb, void* data,
+                         capsid_error_t* err) {
+  const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
+  const char* dir = capsid__state_dir();
+  capsid__capstore_t store;
+  capsid_error_t lerr = {0};
+  int rc, i;
+
+  if (geteuid() != 0)
+    return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_NONE, EPERM,
+                             NULL, NULL,
+                             "setup needs root (it allocates identities "
+                             "and grants ACLs to them)");
+  rc = make_dir(dir, cb, data, "state directory");
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_NONE, errno, dir, NULL,
+                             "cannot create the state directory");
+  rc = capsid__capstore_load(dir, &store, &lerr);
+  if (rc == 0) {
+    say(cb, data, "identities", 1,
+        "kept the capability store: %zu workspaces, range %u-%u",
+        store.n_workspaces, (unsigned)store.first,
+        (unsigned)(store.first + store.count - 1));
+  } else {
+    if (rc == CAPSID_ECORRUPT)
+      say(cb, data, "identities", 0, "%s", lerr.message);
+    capsid__capstore_init(&store, CAPSID__ID_FIRST_DEFAULT,
+                          CAPSID__ID_COUNT_DEFAULT);
+    rc = capsid__capstore_save(dir, &store, err);
+    if (rc != 0) {
+      capsid__error_free(&lerr);
+      return rc;
+    }
+    say(cb, data, "identities", 1,
+        "reserved ids %u-%u: capsid-users %u, generic %u, read-only %u",
+        (unsigned)store.first, (unsigned)(store.first + store.count - 1),
+        (unsigned)CAPSID__CAP_USERS(&store),
+        (unsigned)CAPSID__CAP_GENERIC(&store),
+        (unsigned)CAPSID__CAP_READ_ONLY(&store));
+  }
+  capsid__capstore_free(&store);
+  capsid__error_free(&lerr);
+  if (lo->writable) {
+    if (lo->v2_root[0])
+      make_dir(lo->v2_root, cb, data, "cgroup parent");
+    for (i = 0; i < 3; i++)
+      if (lo->v1_root[i][0] && !lo->controllers_v2)
+        make_dir(lo->v1_root[i], cb, data, "cgroup parent");
+  } else {
+    say(cb, data, "cgroup parent", 0,
+        "cgroups are not writable: limits will use setrlimit");
+  }
+  say(cb, data, "network namespaces", 1,
+      "made per workspace on first use, held open by the capsid process "
+      "(nothing persistent)");
+  return 0;
+}
+
+
+static void remove_tree(const char* path) {
+  DIR* d = opendir(path);
+  struct dirent* e;
+  char* child;
+  struct stat st;
+
+  if (d != NULL) {
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      child = capsid__sprintf("%s/%s", path, e->d_name);
+      if (child == NULL)
+        continue;
+      if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+        remove_tree(child);
+      else
+        unlink(child);
+      capsid__free(child);
+    }
+    closedir(d);
+  }
+  rmdir(path);
+}
+
+
+/* Hands what sandbox identities own beneath dir back to the owner of the
+ * root: chown, and drop the ACLs such inodes inherited (capsid's default
+ * entries are all they hold). Never follows symlinks or leaves the
+ * filesystem. Returns the number of inodes handed back. */
+static unsigned long hand_back(int dirfd, dev_t dev, uid_t owner, gid_t group,
+                               uint32_t first, uint32_t count, int depth) {
+  DIR* d;
+  struct dirent* e;
+  struct stat st;
+  unsigned long n = 0;
+  int fd;
+
+  if (depth > 256)
+    return 0;
+  d = fdopendir(dirfd);
+  if (d == NULL) {
+    close(dirfd);
+    return 0;
+  }
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_dev != dev)
+      continue;
+    if (st.st_uid >= first && st.st_uid - first < count &&
+        (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+      fd = openat(dirfd, e->d_name,
+                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (fd >= 0) {
+        if (fchown(fd, owner, group) == 0)
+          n++;
+        fremovexattr(fd, "system.posix_acl_access");
+        if (S_ISDIR(st.st_mode))
+          fremovexattr(fd, "system.posix_acl_default");
+        close(fd);
+      }
+    }
+    if (S_ISDIR(st.st_mode)) {
+      fd = openat(dirfd, e->d_name,
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0)
+        n += hand_back(fd, dev, owner, group, first, count, depth + 1);
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+
+static unsigned long hand_back_all(const capsid__capstore_t* s) {
+  unsigned long n = 0;
+  struct stat st;
+  size_t i;
+  int fd;
+
+  for (i = 0; i < s->n_workspaces + s->n_roots; i++) {
+    const char* root = i < s->n_workspaces ? s->workspaces[i].path
+                                           : s->roots[i - s->n_workspaces].path;
+    fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    if (fstat(fd, &st) != 0) {
+      close(fd);
+      continue;
+    }
+    n += hand_back(fd, st.st_dev, st.st_uid, st.st_gid, s->first, s->count,
+                   0);
+  }
+  return n;
+}
+
+
+/* Removes job cgroups left by a capsid that died, then the parent. Jobs
+ * of a capsid process that is still running are left alone (the parent
+ * then stays, and verification says so). */
+static int remove_cgroup_parent(const char* parent) {
+  DIR* d = opendir(parent);
+  struct dirent* e;
+  char path[PATH_MAX];
+  int tries;
+
+  if (d == NULL)
+    return errno == ENOENT ? 0 : -1;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, "job-", 4) != 0)
+      continue;
+    {
+      long owner = strtol(e->d_name + 4, NULL, 10);
+      if (owner > 0 && owner != (long)getpid() &&
+          (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+        continue;
+    }
+    snprintf(path, sizeof(path), "%s/%s/cgroup.kill", parent, e->d_name);
+    {
+      FILE* f = fopen(path, "w");
+      if (f != NULL) {
+        fputs("1", f);
+        fclose(f);
+      }
+    }
+    snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+    for (tries = 0; tries < 200 && rmdir(path) != 0 && errno == EBUSY;
+         tries++)
+      usleep(10000);
+  }
+  closedir(d);
+  return rmdir(parent) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+
+int capsid__system_uninstall(capsid__report_cb cb, void* data,
+                             capsid_error_t* err) {
+  const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
+  const char* dir = capsid__state_dir();
+  capsid__acl_stats_t stats;
+  capsid__capstore_t store;
+  capsid_error_t aerr = {0};
+  struct stat st;
+  int rc, i, left = 0;
+
+  if (geteuid() != 0)
+    return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_NONE, EPERM,
+                             NULL, NULL, "uninstall needs root");
+  /* ACL entries first: the record of what was written lives in the state
+   * directory. */
+  memset(&stats, 0, sizeof(stats));
+  if (stat(dir, &st) == 0) {
+    rc = capsid__acl_remove_all(dir, 0, &stats, &aerr);
+    if (rc == 0)
+      say(cb, data, "acl entries", 1,
+          "removed from %llu inodes capsid had granted",
+          (unsigned long long)stats.changed);
+    else {
+      say(cb, data, "acl entries", 0, "%s",
+          aerr.message ? aerr.message : capsid_strerror(rc));
+      left++;
+    }
+    capsid__error_free(&aerr);
+  }
+  /* Files jobs created belong to workspace identities: give them to the
+   * workspace's owner, so no inode keeps a capsid uid. */
+  if (capsid__capstore_load(dir, &store, &aerr) == 0) {
+    unsigned long n = hand_back_all(&store);
+    say(cb, data, "ownership", 1,
+        "%lu inode(s) created by jobs handed back to their workspace's "
+        "owner", n);
+    capsid__capstore_free(&store);
+  }
+  capsid__error_free(&aerr);
+  capsid__elevated_forget_all();
+  say(cb, data, "network namespaces", 1,
+      "none persistent (held by capsid processes only)");
+  if (lo->v2_root[0]) {
+    rc = remove_cgroup_parent(lo->v2_root);
+    say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
+                                                    : "still busy:",
+        lo->v2_root);
+  }
+  for (i = 0; i < 3; i++) {
+    if (!lo->v1_root[i][0])
+      continue;
+    rc = remove_cgroup_parent(lo->v1_root[i]);
+    say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
+                                                    : "still busy:",
+        lo->v1_root[i]);
+  }
+  remove_tree(dir);
+  /* Verify. */
+  if (stat(dir, &st) == 0) {
+    say(cb, data, "state directory", 0, "%s is still there", dir);
+    left++;
+  } else {
+    say(cb, data, "state directory", 1, "removed %s", dir);
+  }
+  if (lo->v2_root[0] && stat(lo->v2_root, &st) == 0)
+    left++;
+  for (i = 0; i < 3; i++)
+    if (lo->v1_root[i][0] && stat(lo->v1_root[i], &st) == 0)
+      left++;
+  if (left > 0)
+    return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, dir,
+                             NULL,
+                             "uninstall left %d thing(s) behind (see above; "
+                             "a cgroup is busy while a job runs)",
+                             left);
+  say(cb, data, "verified", 1, "nothing capsid added is left");
+  return 0;
+}

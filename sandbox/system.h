@@ -1,0 +1,38 @@
+/* What the machine offers, and the one-time set-up of elevated mode.
+ *
+ * OS-neutral declarations; each OS implements them in
+ * sandbox/<os>/system-<os>.c (Linux: sandbox/linux/system-linux.c). The
+ * CLI's doctor, setup and uninstall commands are thin wrappers. */
+#ifndef CAPSID_SYSTEM_H
+#define CAPSID_SYSTEM_H
+
+#include "capsid-common.h"
+
+/* One line of a report: a feature (or an action of setup/uninstall),
+ * whether it is available (or succeeded), and a human detail. */
+typedef void (*capsid__report_cb)(void* data, const char* feature, int ok,
+                                  const char* detail);
+
+/* Probes every feature confinement uses, reporting one line each, with
+ * workspace (may be NULL: the cwd) as the filesystem whose ACL support is
+ * checked. Returns the mode `auto` would run (CAPSID_MODE_NONE when no
+ * confining mode is available). */
+capsid_mode_t capsid__system_probe(const char* workspace,
+                                   capsid__report_cb cb, void* data);
+
+/* Elevated mode's set-up (needs root): state directory, identity range,
+ * capability store, cgroup parents. Idempotent: what exists is kept and
+ * reported as such. Returns 0 or a CAPSID_E* code with err filled. */
+int capsid__system_setup(capsid__report_cb cb, void* data,
+                         capsid_error_t* err);
+
+/* Removes everything setup and every job added, then checks that nothing
+ * is left; returns 0 or CAPSID_EVERIFY / another code with err filled. */
+int capsid__system_uninstall(capsid__report_cb cb, void* data,
+                             capsid_error_t* err);
+
+/* The state directory: $CAPSID_STATE_DIR, else the OS default
+ * (/var/lib/capsid). Thread-safe; never NULL. */
+const char* capsid__state_dir(void);
+
+#endif

@@ -1,0 +1,70 @@
+/* capsid doctor: one line per feature, the mode auto runs, exit 0 when a
+ * confining mode is available -- and that mode is the one a job in auto
+ * mode really reports. */
+#include "test-common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char* run(const char* cmd, int* status) {
+  FILE* p = popen(cmd, "r");
+  static char buf[8192];
+  size_t n;
+
+  assert_non_null(p);
+  n = fread(buf, 1, sizeof(buf) - 1, p);
+  buf[n] = '\0';
+  *status = pclose(p);
+  return buf;
+}
+
+
+static void test_doctor_reports_every_feature(void** state) {
+  static const char* features[] = {"landlock", "user namespaces", "seccomp",
+                                   "cgroups", "posix acl", "setup",
+                                   "mode elevated", "mode unprivileged",
+                                   "mode landlock-only", "auto mode: "};
+  char cmd[1024], mode[64] = "", want[80];
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  const char* argv[] = {"/bin/true", NULL};
+  const char* out;
+  const char* at;
+  size_t i;
+  int status;
+
+  (void)state;
+  snprintf(cmd, sizeof(cmd), "'%s' doctor", CAPSID_TEST_BIN);
+  out = run(cmd, &status);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+    if (strstr(out, features[i]) == NULL)
+      fail_msg("no line for %s in:\n%s", features[i], out);
+  at = strstr(out, "auto mode: ");
+  sscanf(at + 11, "%63s", mode);
+  /* What auto said is what a job in auto mode runs. */
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  capsid_run_capture(&spec, &r);
+  assert_int_equal(r.error.code, 0);
+  snprintf(want, sizeof(want), "%s", capsid_mode_name(r.mode));
+  assert_string_equal(mode, want);
+  capsid_result_free(&r);
+
+  /* A bad argument is a usage error. */
+  snprintf(cmd, sizeof(cmd), "'%s' doctor --bogus 2>/dev/null",
+           CAPSID_TEST_BIN);
+  run(cmd, &status);
+  assert_int_equal(WEXITSTATUS(status), 2);
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_doctor_reports_every_feature),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,147 @@
+#include "smoke.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+capsid_mode_t smoke_mode = CAPSID_MODE_UNPRIVILEGED;
+capsid_mode_t smoke_mode_ran = CAPSID_MODE_UNPRIVILEGED;
+const char* smoke_variant = "unprivileged";
+
+
+void smoke_sh(const smoke_job_t* job, const char* script,
+              capsid_result_t* result) {
+  const char* argv[] = {"/bin/sh", "-c", script, NULL};
+  capsid_job_spec_t spec;
+  char msg[1024];
+
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.cwd = job->cwd;
+  spec.policy = job->policy;
+  spec.writable_roots = job->writable;
+  spec.read_only_paths = job->read_only;
+  spec.network = job->network;
+  spec.mode = smoke_mode;
+  spec.timeout_ms = job->timeout_ms ? job->timeout_ms : 30000;
+  spec.memory_limit = job->memory_limit;
+  spec.max_processes = job->max_processes;
+  memset(result, 0, sizeof(*result));
+  capsid_run_capture(&spec, result);
+  if (result->error.code != 0) {
+    fprintf(stderr, "capsid failed: %s\n",
+            capsid_error_format(&result->error, msg, sizeof(msg)));
+    fail();
+  }
+  if (result->mode != smoke_mode_ran) {
+    fprintf(stderr, "job ran in mode %s, want %s\n",
+            capsid_mode_name(result->mode), capsid_mode_name(smoke_mode_ran));
+    fail();
+  }
+}
+
+
+int smoke_sh_status(const smoke_job_t* job, const char* script) {
+  capsid_result_t r;
+  int status;
+
+  smoke_sh(job, script, &r);
+  status = r.signal ? 1000 + r.signal : r.exit_code;
+  if (getenv("SMOKE_VERBOSE") != NULL)
+    fprintf(stderr, "[%s] -> %d\n  out: %.300s\n  err: %.300s\n", script,
+            status, r.out.data ? r.out.data : "", r.err.data ? r.err.data : "");
+  capsid_result_free(&r);
+  return status;
+}
+
+
+char* smoke_workspace(void) {
+  char* path = malloc(strlen(CAPSID_SMOKE_DIR) + 32);
+
+  assert_non_null(path);
+  mkdir(CAPSID_SMOKE_DIR, 0755);
+  sprintf(path, "%s/capsid-test-XXXXXX", CAPSID_SMOKE_DIR);
+  assert_non_null(mkdtemp(path));
+  /* mkdtemp makes it 0700; a workspace is an ordinary directory. */
+  chmod(path, 0755);
+  return path;
+}
+
+
+void smoke_rmtree(char* dir) {
+  test_rmtree(dir);
+  free(dir);
+}
+
+
+static int live_with_arg(const char* arg) {
+  DIR* d = opendir("/proc");
+  struct dirent* e;
+  char path[300], buf[4096];
+  int count = 0;
+  size_t n, i;
+  FILE* f;
+  char* paren;
+  char st;
+
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+    if ((f = fopen(path, "r")) == NULL)
+      continue;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    for (i = 0; i < n; i += strlen(buf + i) + 1) {
+      if (strstr(buf + i, arg) == NULL)
+        continue;
+      snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+      st = 'X';
+      if ((f = fopen(path, "r")) != NULL) {
+        if (fgets(buf, sizeof(buf), f) && (paren = strrchr(buf, ')')))
+          sscanf(paren + 2, "%c", &st);
+        fclose(f);
+      }
+      if (st != 'Z' && st != 'X')
+        count++;
+      break;
+    }
+  }
+  closedir(d);
+  return count;
+}
+
+
+int smoke_wait_gone(const char* arg) {
+  int i, n = -1;
+
+  for (i = 0; i < 200; i++) {
+    if ((n = live_with_arg(arg)) == 0)
+      return 0;
+    usleep(10000);
+  }
+  return n;
+}
+
+
+const char* smoke_token(void) {
+  static char buf[64];
+  static unsigned n;
+
+  snprintf(buf, sizeof(buf), "smk%ld_%u", (long)getpid(), ++n);
+  return buf;
+}
+
+
+int smoke_have(const char* program) {
+  char cmd[256];
+
+  snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", program);
+  return test_system("%s", cmd) == 0;
+}

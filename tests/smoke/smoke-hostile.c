@@ -1,0 +1,229 @@
+/* Hostile jobs (issue 6): each is contained, reported, and leaves no
+ * process behind. Every job carries a unique marker in its command line
+ * so the host can look for survivors. */
+#include "smoke.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char* ws;
+
+static void job_in_ws(smoke_job_t* j) {
+  memset(j, 0, sizeof(*j));
+  j->cwd = ws;
+  j->network = -1;
+}
+
+
+int smoke_hostile_setup(void** state) {
+  (void)state;
+  ws = smoke_workspace();
+  return 0;
+}
+
+
+int smoke_hostile_teardown(void** state) {
+  (void)state;
+  smoke_rmtree(ws);
+  ws = NULL;
+  return 0;
+}
+
+
+/* A timeout kills the whole tree, background processes included. */
+void smoke_timeout_kills_all(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[256];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  j.timeout_ms = 700;
+  /* The marker rides as $0 of each sh -c. */
+  snprintf(script, sizeof(script),
+           "sh -c 'sleep 300' %s & (sh -c 'sleep 300' %s &); "
+           "sh -c 'sleep 300' %s",
+           tok, tok, tok);
+  smoke_sh(&j, script, &r);
+  assert_true(r.timed_out);
+  assert_int_equal(r.signal, SIGKILL);
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}
+
+
+/* A memory bomb under a memory limit is killed and reported as oom. */
+void smoke_memory_bomb(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+
+  (void)state;
+  job_in_ws(&j);
+  j.memory_limit = 64 << 20;
+  j.timeout_ms = 20000;
+  smoke_sh(&j,
+           "python3 -c \"b=[]\nwhile True: b.append(bytearray(8<<20))\" || "
+           "exit 99",
+           &r);
+  if (r.limits == CAPSID_LIMITS_CGROUP) {
+    assert_true(r.oom);
+    assert_true(r.signal == SIGKILL || r.exit_code == 99);
+  } else {
+    /* setrlimit: the allocation fails instead (MemoryError). */
+    assert_int_equal(r.exit_code, 99);
+  }
+  assert_false(r.timed_out);
+  capsid_result_free(&r);
+}
+
+
+/* A fork bomb under a process limit is contained: the job ends, the
+ * limit is reported, nothing survives. */
+void smoke_fork_bomb(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[256];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  j.max_processes = 64;
+  j.timeout_ms = 3000;
+  snprintf(script, sizeof(script),
+           "while :; do sh -c 'sleep 100' %s & done 2>/dev/null", tok);
+  smoke_sh(&j, script, &r);
+  /* The shell gives up when fork fails, or the timeout ends it. */
+  assert_true(r.timed_out || r.exit_code != 0);
+  if (r.limits == CAPSID_LIMITS_CGROUP)
+    assert_true(r.pids_limited);
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}
+
+
+/* A job that closes its stdout and keeps running is ended by its
+ * timeout, not waited for. */
+void smoke_closes_stdout(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[256];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  j.timeout_ms = 700;
+  snprintf(script, sizeof(script),
+           "echo before; exec >&- 2>&-; sh -c 'sleep 300' %s", tok);
+  smoke_sh(&j, script, &r);
+  assert_true(r.timed_out);
+  assert_string_equal(r.out.data, "before\n");
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}
+
+
+/* 10 GB on stderr: captured within the cap, the rest counted. */
+void smoke_floods_stderr(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+
+  (void)state;
+  job_in_ws(&j);
+  j.timeout_ms = 120000;
+  smoke_sh(&j, "head -c 10G /dev/zero >&2", &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_true(r.err.total == (uint64_t)10 << 30);
+  assert_true(r.err.truncated);
+  assert_true(r.err.len <= CAPSID_DEFAULT_OUTPUT_LIMIT + 256);
+  capsid_result_free(&r);
+}
+
+
+/* A job that ignores SIGTERM is killed anyway. */
+void smoke_ignores_sigterm(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[256];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  j.timeout_ms = 700;
+  snprintf(script, sizeof(script),
+           "trap '' TERM INT HUP; sh -c \"trap '' TERM; sleep 300\" %s", tok);
+  smoke_sh(&j, script, &r);
+  assert_true(r.timed_out);
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}
+
+
+/* Double fork + setsid to escape: the daemon dies with the job, even
+ * though the job's main process exited at once and successfully. */
+void smoke_daemonises(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[512];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  snprintf(script, sizeof(script),
+           "python3 -c \"import os,sys,time\n"
+           "if os.fork(): sys.exit(0)\n"
+           "os.setsid()\n"
+           "if os.fork(): os._exit(0)\n"
+           "os.close(0); os.close(1); os.close(2)\n"
+           "time.sleep(300)\" %s",
+           tok);
+  smoke_sh(&j, script, &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_false(r.timed_out);
+  assert_true(r.wall_ms < 10000);
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}
+
+
+/* A million one-byte writes: every byte accounted for. */
+void smoke_tiny_writes(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+
+  (void)state;
+  job_in_ws(&j);
+  j.timeout_ms = 60000;
+  smoke_sh(&j,
+           "python3 -c \"import os\nfor i in range(1000000): "
+           "os.write(1, b'x')\"",
+           &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_true(r.out.total == 1000000);
+  capsid_result_free(&r);
+}
+
+
+/* A job that puts its children in a process group of their own: the
+ * group is not what capsid kills, so they die all the same. */
+void smoke_own_process_group(void** state) {
+  smoke_job_t j;
+  capsid_result_t r;
+  char script[512];
+  const char* tok = smoke_token();
+
+  (void)state;
+  job_in_ws(&j);
+  snprintf(script, sizeof(script),
+           "python3 -c \"import os,time\n"
+           "if os.fork() == 0:\n"
+           "  os.setpgid(0, 0); os.close(1); os.close(2); time.sleep(300)\n"
+           "\" %s",
+           tok);
+  smoke_sh(&j, script, &r);
+  assert_int_equal(r.exit_code, 0);
+  capsid_result_free(&r);
+  assert_int_equal(smoke_wait_gone(tok), 0);
+}

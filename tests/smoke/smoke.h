@@ -1,0 +1,81 @@
+/* Shared pieces of the smoke suite: every case runs real jobs through the
+ * C API in the mode under test and asserts what the kernel let them do.
+ * Each denial comes with its control: the same action, where the policy
+ * allows it, succeeds. */
+#ifndef CAPSID_SMOKE_H
+#define CAPSID_SMOKE_H
+
+#include "test-common.h"
+
+#include <stdint.h>
+
+/* The variant this process runs: set by main from argv[1]. */
+extern capsid_mode_t smoke_mode;       /* requested */
+extern capsid_mode_t smoke_mode_ran;   /* what every job must report */
+extern const char* smoke_variant;      /* "unprivileged", "landlock-only" */
+
+typedef struct smoke_job_s {
+  const char* cwd;
+  const char* policy;               /* NULL: workspace-write */
+  const char* const* writable;      /* extra roots */
+  const char* const* read_only;
+  int network;                      /* -1 policy, 0, 1 */
+  uint64_t timeout_ms;
+  uint64_t memory_limit;
+  uint32_t max_processes;
+} smoke_job_t;
+
+/* Runs `sh -c script` as a job and fills result (free it). Asserts that
+ * capsid itself did not fail and that the job ran in the variant's mode. */
+void smoke_sh(const smoke_job_t* job, const char* script,
+              capsid_result_t* result);
+/* The exit status of `sh -c script`, or 1000+signal. */
+int smoke_sh_status(const smoke_job_t* job, const char* script);
+
+/* A fresh workspace directory (not under /tmp, so /tmp can be private). */
+char* smoke_workspace(void);
+void smoke_rmtree(char* dir);
+
+/* Processes still running (zombies aside) with an argument equal to arg;
+ * waits up to 2 s for them to go. Jobs run in their own pid namespace, so
+ * a unique argument is how the host finds them. */
+int smoke_wait_gone(const char* arg);
+
+/* A unique token for markers and file names. */
+const char* smoke_token(void);
+
+/* 1 when the program is installed. */
+int smoke_have(const char* program);
+
+/* The cases. */
+void smoke_read_only_denies_cwd(void** state);
+void smoke_read_only_denies_tmp(void** state);
+void smoke_workspace_write_allows(void** state);
+void smoke_outside_denied(void** state);
+void smoke_json_policy_roots(void** state);
+void smoke_links_do_not_escape(void** state);
+void smoke_cross_workspace(void** state);
+void smoke_git_protected(void** state);
+void smoke_carve_outs(void** state);
+void smoke_world_writable_outside(void** state);
+void smoke_owner_keeps_access(void** state);
+void smoke_no_privileges(void** state);
+void smoke_setid_planted(void** state);
+void smoke_tools_run(void** state);
+void smoke_private_tmp(void** state);
+void smoke_network_blocked(void** state);
+void smoke_run_hidden(void** state);
+void smoke_loopback_per_workspace(void** state);
+int smoke_hostile_setup(void** state);
+int smoke_hostile_teardown(void** state);
+void smoke_timeout_kills_all(void** state);
+void smoke_memory_bomb(void** state);
+void smoke_fork_bomb(void** state);
+void smoke_closes_stdout(void** state);
+void smoke_floods_stderr(void** state);
+void smoke_ignores_sigterm(void** state);
+void smoke_daemonises(void** state);
+void smoke_tiny_writes(void** state);
+void smoke_own_process_group(void** state);
+
+#endif
