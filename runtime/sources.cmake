@@ -10,3 +10,6 @@ list(APPEND CAPSID_SOURCES
   runtime/units.c
   runtime/${CAPSID_OS}/error-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/path-${CAPSID_OS}.c)
+if(CAPSID_OS STREQUAL "win")
+  list(APPEND CAPSID_SOURCES runtime/win/win-util.c)
+endif()
