@@ -74,6 +74,18 @@ static int is_absolute(const char* p) {
 }
 
 
+/* Programs are named the native way: some (cmd.exe among them) read a '/'
+ * in their own argv[0] as the start of a switch. */
+static char* native(char* path) {
+  char* c;
+
+  for (c = path; c != NULL && *c != '\0'; c++)
+    if (*c == '/')
+      *c = '\\';
+  return path;
+}
+
+
 int capsid__proc_resolve(const char* program, const char* path_env,
                          const char* cwd, char** out, capsid_error_t* err) {
   WCHAR sysdir[MAX_PATH];
@@ -94,7 +106,7 @@ int capsid__proc_resolve(const char* program, const char* path_env,
       return capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC,
                                ERROR_FILE_NOT_FOUND, program, "argv[0]",
                                "%s: program not found", program);
-    *out = found;
+    *out = native(found);
     return 0;
   }
   /* The job's environment may spell it "Path"; capsid's own is then the
@@ -118,6 +130,6 @@ int capsid__proc_resolve(const char* program, const char* path_env,
     return capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC,
                              ERROR_FILE_NOT_FOUND, program, "argv[0]",
                              "%s: program not found in PATH", program);
-  *out = found;
+  *out = native(found);
   return 0;
 }
