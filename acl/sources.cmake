@@ -1,1 +1,13 @@
-# The ACL engine (issue "ACL engine") adds its files here.
+# The ACL engine: portable core in acl/, the filesystem backend in
+# acl/${CAPSID_OS}/.
+list(APPEND CAPSID_SOURCES
+  acl/audit.c
+  acl/op.c
+  acl/plan.c
+  acl/record.c
+  acl/walk.c)
+if(CAPSID_OS STREQUAL "linux")
+  list(APPEND CAPSID_SOURCES
+    acl/linux/fs-linux.c
+    acl/linux/posix-acl-linux.c)
+endif()

@@ -46,16 +46,34 @@ static int write_inputs(const char* dir, long n, int big, capsid_mode_t m,
       fprintf(fj, "{\"id\":%ld,\"argv\":[\"sh\",\"-c\",\"yes | head -c "
               "1000000\"],\"cwd\":\"/tmp\",\"network\":false%s}\n",
               i, mode_field(m));
-      fprintf(fc, "sh -c \"yes | head -c 1000000\"\n");
     } else {
       fprintf(fj, "{\"id\":%ld,\"argv\":[\"/bin/true\"],\"cwd\":\"/tmp\","
               "\"network\":false%s}\n", i, mode_field(m));
-      fprintf(fc, "/bin/true\n");
     }
+    /* xargs gets only a job number per line: the command itself is given
+     * on xargs's command line (a line holding the command would make
+     * xargs run `echo` on it, not the command). */
+    fprintf(fc, "%ld\n", i);
   }
   fclose(fj);
   fclose(fc);
   return 0;
+}
+
+
+static long read_count(const char* dir) {
+  char path[512];
+  long count = -1;
+  FILE* f;
+
+  snprintf(path, sizeof(path), "%s/count", dir);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  if (fscanf(f, "%ld", &count) != 1)
+    count = -1;
+  fclose(f);
+  return count;
 }
 
 
@@ -78,11 +96,21 @@ static int run_workload(const bench_opts_t* o, const char* dir, int big,
   if (write_inputs(dir, n, big, o->mode, jf, cf, sizeof(jf)) != 0)
     return -1;
   for (r = 0; r < rounds; r++) {
-    snprintf(cmd, sizeof(cmd), "xargs -P %d -L 1 -a '%s' >/dev/null", jobs,
-             cf);
+    /* The baseline's output goes through a pipe to a reader, as capsid's
+     * does, and the reader counts it: a baseline that did not run the
+     * commands would show up as a wrong byte count, not as a fast time. */
+    snprintf(cmd, sizeof(cmd),
+             "xargs -P %d -n 1 -a '%s' %s | wc -c > '%s/count'", jobs, cf,
+             big ? "sh -c 'yes | head -c 1000000'" : "/bin/true", dir);
     t = time_shell(cmd);
     if (t < 0)
       return -1;
+    if (read_count(dir) != (big ? n * 1000000L : 0)) {
+      fprintf(stderr, "capsid bench batch: the xargs baseline wrote %ld "
+              "bytes, expected %ld\n", read_count(dir),
+              big ? n * 1000000L : 0L);
+      return -1;
+    }
     if (t < best_x)
       best_x = t;
     snprintf(cmd, sizeof(cmd), "'%s' batch -j %d '%s' >/dev/null",

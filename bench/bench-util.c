@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -159,16 +160,27 @@ void bench_note(const char* fmt, ...) {
 
 int bench_spawn_wait(char* const* argv, int keep_output) {
   posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t dfl;
   pid_t pid;
   int status, rc;
 
+  /* capsid ignores SIGPIPE and an ignored signal survives exec: give the
+   * baselines the default, as a shell would, or `yes | head` spins on
+   * EPIPE instead of dying. */
+  posix_spawnattr_init(&attr);
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &dfl);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_init(&fa);
   if (!keep_output) {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   }
-  rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0)
     return -1;
   while (waitpid(pid, &status, 0) < 0)

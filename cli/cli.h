@@ -14,6 +14,10 @@
 int cli_cmd_run(int argc, char** argv);
 int cli_cmd_batch(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
+int cli_cmd_acl(int argc, char** argv);
+int cli_cmd_audit(int argc, char** argv);
+/* Where records and locks live (CAPSID_STATE_DIR, or a default). */
+const char* cli_state_dir(void);
 
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);

@@ -11,6 +11,8 @@ void cli_help_main(void) {
 "  capsid run [options] [--] PROGRAM [ARG...]   run one job\n"
 "  capsid batch [-j N] [--progress] [FILE|-]    run one JSON job per line\n"
 "  capsid bench NAME [options]                  benchmarks with baselines\n"
+"  capsid acl apply|status|revoke -C DIR --uid UID   workspace ACLs\n"
+"  capsid audit [DIR...]                        world-writable audit\n"
 "  capsid help COMMAND                          options of a command\n"
 "  capsid --version\n"
 "\n"

@@ -14,6 +14,8 @@ static const command_t commands[] = {
     {"run", cli_cmd_run},
     {"batch", cli_cmd_batch},
     {"bench", cli_cmd_bench},
+    {"acl", cli_cmd_acl},
+    {"audit", cli_cmd_audit},
 };
 
 

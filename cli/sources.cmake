@@ -9,3 +9,5 @@ set(CAPSID_CLI_SOURCES
   cli/main.c
   cli/progress.c
   cli/resultline.c)
+# The ACL engine's commands.
+list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)

@@ -51,8 +51,11 @@ step "clang asan+ubsan build" ./scripts/build.sh build-asan \
   -DCMAKE_C_COMPILER=clang -DCAPSID_SANITIZE=ON
 step "clang asan+ubsan tests" ctest_in build-asan
 step "valgrind runtime tests" valgrind_runtime
-step "soak, 20000 mixed jobs" env CAPSID_SOAK_JOBS=20000 \
-  build/tests/runtime/test-soak
+step "soak, 20000 mixed jobs through the runtime" \
+  env CAPSID_SOAK_JOBS=20000 build/tests/runtime/test-soak
+step "soak, 20000 mixed jobs through capsid batch -j 16" \
+  python3 tests/cli/soak-batch.py build/capsid \
+  build/tests/helper/capsid-test-child 20000
 step "fuzzing, 30 s per target" ./scripts/fuzz.sh 30
 
 if [ -x scripts/test-windows.sh ]; then

@@ -3,6 +3,17 @@
  * process has leaked, and resident memory is back near where it started.
  * CAPSID_SOAK_JOBS sets the number of jobs (default 2000; CI's soak step
  * runs 20000). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SOAK_UNDER_ASAN 1
+#endif
+#endif
+#ifndef SOAK_UNDER_ASAN
+#define SOAK_UNDER_ASAN 0
+#endif
+
 #include "test-common.h"
 
 #include <dirent.h>
@@ -211,8 +222,17 @@ static void test_soak(void** state) {
                 "RSS %ld -> %ld KiB, fds %d\n",
                 n, s.timed_out, s.signaled, s.errors, rss_before, rss_after,
                 count_fds());
-  /* A memory bound, not a timing one: what the jobs used is returned. */
+  /* A memory bound, not a timing one: what the jobs used is returned.
+   * AddressSanitizer keeps freed blocks in a quarantine (256 MiB by
+   * default) on purpose, so under it RSS says nothing about leaks; its
+   * leak checker does that job there, and the plain build checks RSS. */
+#if SOAK_UNDER_ASAN
+  print_message("soak: RSS bound not checked under AddressSanitizer "
+                "(its quarantine holds freed memory); LeakSanitizer checks "
+                "leaks instead\n");
+#else
   assert_true(rss_after - rss_before < 32 * 1024);
+#endif
 
   capsid_runtime_close(rt, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -1,0 +1,265 @@
+/* The ACL engine: the internal interface.
+ *
+ * The engine turns a resolved sandbox (sandbox/policy.h) and the
+ * capability identities of a workspace into a plan (pure data: which
+ * principal gets which permissions on which paths), and then makes the
+ * filesystem match the plan with a parallel, incremental tree walk on
+ * capsid's worker pool. What it wrote is kept in a per-workspace record
+ * under a state directory, so an unchanged workspace is re-checked for a
+ * small fraction of a full walk and `revoke`/`uninstall` remove exactly
+ * what capsid added.
+ *
+ * Nothing here names an OS type. A principal is a numeric id (POSIX uid or
+ * gid) or a SID string (Windows); each OS backend (acl/<os>/) reads the
+ * field it understands. Everything is called on one thread unless a comment
+ * says "thread-safe"; the async op delivers its callbacks on the loop
+ * thread.
+ */
+#ifndef CAPSID_ACL_H
+#define CAPSID_ACL_H
+
+#include "capsid-common.h"
+#include "policy.h"
+#include "pool.h"
+
+#include <uv.h>
+
+/* ------------------------------------------------------------------------ */
+/* Principals and permissions                                                */
+
+typedef enum {
+  CAPSID__ACL_USER = 1, /* a uid, or a user SID */
+  CAPSID__ACL_GROUP = 2 /* a gid, or a group/capability SID */
+} capsid__acl_who_kind_t;
+
+typedef struct capsid__acl_principal_s {
+  capsid__acl_who_kind_t kind;
+  uint32_t id;     /* POSIX uid/gid */
+  const char* sid; /* Windows SID string ("S-1-5-21-..."); NULL on POSIX */
+} capsid__acl_principal_t;
+
+/* Permission bits of one entry. XCOND is setfacl's "X": execute/traverse
+ * on directories, and on files only when some execute bit is already set. */
+#define CAPSID__ACL_R 4u
+#define CAPSID__ACL_W 2u
+#define CAPSID__ACL_X 1u
+#define CAPSID__ACL_XCOND 8u
+
+/* Where an entry goes. DEFAULT entries are inherited by what is created
+ * beneath a directory later (POSIX default ACL, Windows OI|CI ACE). */
+#define CAPSID__ACL_ACCESS 1u
+#define CAPSID__ACL_DEFAULT 2u
+
+typedef struct capsid__acl_entry_s {
+  capsid__acl_principal_t who;
+  unsigned perms; /* CAPSID__ACL_R | W | X | XCOND */
+  unsigned scope; /* CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT */
+} capsid__acl_entry_t;
+
+/* ------------------------------------------------------------------------ */
+/* The plan (pure data)                                                      */
+
+typedef enum {
+  CAPSID__ACL_T_WRITE = 1, /* a writable root: rwX + defaults */
+  CAPSID__ACL_T_READ_ONLY, /* a protected path inside a writable root */
+  CAPSID__ACL_T_READ,      /* a read root granted to the sandbox group */
+  CAPSID__ACL_T_TRAVERSE,  /* an ancestor: x on the directory itself */
+  CAPSID__ACL_T_DENY       /* a world-writable hole: deny mirror */
+} capsid__acl_target_kind_t;
+
+typedef struct capsid__acl_target_s {
+  capsid__acl_target_kind_t kind;
+  char* path;    /* canonical absolute */
+  int recursive; /* the whole tree beneath path, else path alone */
+  int optional;  /* a missing path is skipped, not an error */
+  capsid__acl_entry_t* entries;
+  size_t n_entries;
+} capsid__acl_target_t;
+
+/* A recursive target nested inside another one replaces it for its own
+ * subtree (the outer walk does not enter it). Targets are ordered: outer
+ * roots first, then what they contain. */
+typedef struct capsid__acl_plan_s {
+  char* key; /* names the record and the lock: the workspace root */
+  capsid__acl_target_t* targets;
+  size_t n_targets;
+} capsid__acl_plan_t;
+
+/* The capability identities of one workspace. */
+typedef struct capsid__acl_ids_s {
+  capsid__acl_principal_t workspace; /* write grants on the workspace */
+  capsid__acl_principal_t owner;     /* the real owner: default entries */
+  capsid__acl_principal_t users;     /* capsid-users: read grants */
+  capsid__acl_principal_t read_only; /* read-only group: deny mirrors */
+  /* One per extra writable root (sandbox->writable[1..first_tmp-1]), in
+   * that order; when fewer are given, the workspace principal is used. */
+  const capsid__acl_principal_t* roots;
+  size_t n_roots;
+} capsid__acl_ids_t;
+
+typedef struct capsid__acl_plan_in_s {
+  const capsid__sandbox_t* sandbox;
+  capsid__acl_ids_t ids;
+  const char* const* read_roots; /* NULL-terminated, or NULL */
+  const char* const* deny_dirs;  /* world-writable holes (audit), or NULL */
+} capsid__acl_plan_in_t;
+
+/* Builds the plan. Pure: touches no file. Returns 0 or CAPSID_EINVAL /
+ * CAPSID_ENOMEM with err naming the field. */
+int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
+                           capsid__acl_plan_t* out, capsid_error_t* err);
+/* A plan of one recursive target with the given entries (benchmarks, the
+ * CLI's explicit grants). */
+int capsid__acl_plan_simple(const char* root,
+                            const capsid__acl_entry_t* entries, size_t n,
+                            capsid__acl_plan_t* out);
+int capsid__acl_plan_copy(const capsid__acl_plan_t* src,
+                          capsid__acl_plan_t* dst);
+void capsid__acl_plan_free(capsid__acl_plan_t* plan);
+/* A stable 64-bit digest of a target (kind, path, entries): the record
+ * uses it to know whether a target changed since the last apply. */
+uint64_t capsid__acl_target_digest(const capsid__acl_target_t* t);
+
+/* ------------------------------------------------------------------------ */
+/* Executing a plan                                                          */
+
+typedef enum {
+  CAPSID__ACL_APPLY = 1, /* make the tree match the plan (incremental) */
+  CAPSID__ACL_REVOKE,    /* remove every entry the record says capsid wrote */
+  CAPSID__ACL_STATUS     /* read only: what is granted, what drifted */
+} capsid__acl_action_t;
+
+typedef enum {
+  CAPSID__ACL_PHASE_QUEUED = 0,
+  CAPSID__ACL_PHASE_LOCKING, /* waiting for the workspace lock */
+  CAPSID__ACL_PHASE_WALKING,
+  CAPSID__ACL_PHASE_RECORDING,
+  CAPSID__ACL_PHASE_DONE
+} capsid__acl_phase_t;
+
+typedef struct capsid__acl_stats_s {
+  int phase;         /* capsid__acl_phase_t */
+  uint64_t dirs;     /* directories examined */
+  uint64_t files;    /* non-directories examined */
+  uint64_t changed;  /* inodes whose ACL was written (or would be) */
+  uint64_t unchanged_dirs; /* directories skipped as unchanged (record) */
+  uint64_t skipped_links;  /* multiply-linked non-directories (reported) */
+  uint64_t skipped_xdev;   /* other filesystems (not entered) */
+  uint64_t skipped_special;/* symlinks, FIFOs, sockets, devices */
+  uint64_t errors;   /* entries that could not be handled */
+  int full;          /* 1: a full walk (no usable record) */
+  int drifted;       /* STATUS: directories changed since the last apply */
+  double elapsed_ms;
+} capsid__acl_stats_t;
+
+typedef struct capsid__acl_op_s capsid__acl_op_t;
+
+/* Called on the loop thread with a snapshot of the stats every ~100 ms
+ * while an op runs. */
+typedef void (*capsid__acl_progress_cb)(const capsid__acl_stats_t* stats,
+                                        void* data);
+
+/* Reported for every multiply-linked or special inode that was skipped
+ * (from a worker thread; thread-safe callers only). path is relative to
+ * the target's root. */
+typedef void (*capsid__acl_skip_cb)(const char* root, const char* path,
+                                    const char* why, void* data);
+
+typedef struct capsid__acl_opts_s {
+  const char* state_dir; /* the record and the lock live in STATE/acl/ */
+  unsigned threads;      /* walkers at once; 0: every pool thread */
+  int full;              /* ignore the record: walk everything */
+  int no_wait;           /* lock held elsewhere: fail with CAPSID_EBUSY */
+  capsid__acl_progress_cb progress;
+  capsid__acl_skip_cb skipped;
+  void* data;            /* for progress and skipped */
+} capsid__acl_opts_t;
+
+/* Completion, on the loop thread. status is 0 or a CAPSID_E* code; err
+ * names the path and stage (CAPSID_STAGE_ACL) of the first failure. The op
+ * is freed after the callback returns. */
+typedef void (*capsid__acl_done_cb)(capsid__acl_op_t* op, int status,
+                                    const capsid__acl_stats_t* stats,
+                                    const capsid_error_t* err, void* data);
+
+/* Starts action on plan (copied) with the pool's threads; returns at once.
+ * On 0, cb runs exactly once, later. Work on one key is serialised across
+ * threads and processes by a lock file; different keys run in parallel. */
+int capsid__acl_op_start(uv_loop_t* loop, capsid__pool_t* pool,
+                         capsid__acl_action_t action,
+                         const capsid__acl_plan_t* plan,
+                         const capsid__acl_opts_t* opts,
+                         capsid__acl_done_cb cb, void* data,
+                         capsid__acl_op_t** out);
+/* Asks the op to stop soon; cb still comes, with CAPSID_ECANCELED unless
+ * the op had already finished. What was applied stays recorded. */
+void capsid__acl_op_cancel(capsid__acl_op_t* op);
+/* Current counters. Thread-safe. */
+void capsid__acl_op_stats(const capsid__acl_op_t* op,
+                          capsid__acl_stats_t* out);
+
+/* The blocking form (CLI, tests): a private loop and a pool of
+ * opts->threads threads. */
+int capsid__acl_run(capsid__acl_action_t action,
+                    const capsid__acl_plan_t* plan,
+                    const capsid__acl_opts_t* opts,
+                    capsid__acl_stats_t* stats, capsid_error_t* err);
+
+/* Removes every entry recorded under state_dir (all workspaces), then the
+ * records: what `capsid uninstall` calls. Blocking. A record that cannot
+ * be read is kept and reported in err; the others are still removed. */
+int capsid__acl_remove_all(const char* state_dir, unsigned threads,
+                           capsid__acl_stats_t* stats, capsid_error_t* err);
+
+/* ------------------------------------------------------------------------ */
+/* The recorded state of a workspace (what `capsid acl status` shows)        */
+
+typedef struct capsid__acl_info_s {
+  int present;  /* a record exists */
+  int complete; /* the last apply finished (else a full walk is due) */
+  capsid__acl_plan_t plan; /* targets and entries as last applied */
+  uint64_t n_dirs;         /* directories recorded */
+} capsid__acl_info_t;
+
+/* Reads the record of key under state_dir. A missing record gives
+ * present = 0 and returns 0; a corrupt one returns CAPSID_ECORRUPT. */
+int capsid__acl_info(const char* state_dir, const char* key,
+                     capsid__acl_info_t* out, capsid_error_t* err);
+void capsid__acl_info_free(capsid__acl_info_t* info);
+
+/* ------------------------------------------------------------------------ */
+/* The world-writable audit                                                  */
+
+typedef struct capsid__acl_audit_opts_s {
+  /* Directories to scan; NULL: the places a job can reach (the workspace's
+   * direct children, tmp dirs, HOME, every PATH entry, / and /usr one
+   * level deep). */
+  const char* const* dirs;
+  const char* workspace;         /* for the default places; may be NULL */
+  const char* const* writable;   /* writable roots: not reported */
+  const uint32_t* gids;          /* groups a job holds */
+  size_t n_gids;
+  uint64_t budget_ms;            /* 0: 2000 */
+} capsid__acl_audit_opts_t;
+
+typedef struct capsid__acl_finding_s {
+  char* path;
+  int is_dir;
+  const char* why; /* "mode o+w", "ACL other w", "ACL group 1234 w" ... */
+} capsid__acl_finding_t;
+
+typedef struct capsid__acl_audit_s {
+  capsid__acl_finding_t* v;
+  size_t n;
+  size_t cap;
+  uint64_t scanned;
+  int timed_out; /* the budget ran out before every place was scanned */
+  double elapsed_ms;
+} capsid__acl_audit_t;
+
+/* Blocking, time-boxed. Returns 0 or CAPSID_ENOMEM. */
+int capsid__acl_audit(const capsid__acl_audit_opts_t* opts,
+                      capsid__acl_audit_t* out);
+void capsid__acl_audit_free(capsid__acl_audit_t* a);
+
+#endif

@@ -1,0 +1,530 @@
+/* POSIX ACLs as the kernel stores them: the system.posix_acl_access and
+ * system.posix_acl_default xattrs, little-endian {version 2, then (tag,
+ * perm, id) entries sorted by tag and id}. capsid writes these blobs
+ * itself instead of going through libacl, so that the common case -- an
+ * inode without an ACL -- costs one lookup and one write of a blob that was
+ * built before the walker threads started.
+ *
+ * Safety: a child is looked up with AT_SYMLINK_NOFOLLOW, and only a
+ * regular file with one link on the root's filesystem is written, by name
+ * relative to its directory's fd. Between that lookup and the write a
+ * concurrent job could only swap in what it can already write itself
+ * (fs.protected_hardlinks stops a hard link to a file it cannot write, and
+ * it cannot make device nodes); a symlink swapped in is never followed.
+ * Directories are opened O_NOFOLLOW and written through their fd. */
+#include "acl-int.h"
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define XATTR_ACCESS "system.posix_acl_access"
+#define XATTR_DEFAULT "system.posix_acl_default"
+
+enum {
+  TAG_USER_OBJ = 0x01,
+  TAG_USER = 0x02,
+  TAG_GROUP_OBJ = 0x04,
+  TAG_GROUP = 0x08,
+  TAG_MASK = 0x10,
+  TAG_OTHER = 0x20
+};
+
+#define UNDEFINED_ID 0xffffffffu
+#define MAX_ENTRIES 256
+#define BLOB_MAX (4 + 8 * MAX_ENTRIES)
+#define PLAN_MAX 16
+
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+
+typedef struct {
+  uint16_t tag;
+  uint16_t perm;
+  uint32_t id;
+} pent_t;
+
+typedef struct {
+  pent_t v[MAX_ENTRIES];
+  int n;
+} pacl_t;
+
+/* What to set or remove; perms may carry CAPSID__ACL_XCOND. */
+typedef struct {
+  uint16_t tag;
+  uint32_t id;
+  unsigned perms;
+} want_t;
+
+struct capsid__acl_fsplan_s {
+  want_t set_acc[PLAN_MAX], set_def[PLAN_MAX];
+  want_t rm_acc[PLAN_MAX], rm_def[PLAN_MAX];
+  int n_set_acc, n_set_def, n_rm_acc, n_rm_def;
+  int only_if_needed;
+  /* Access blobs for an inode without an ACL, by [is_dir][mode & 0777]. */
+  unsigned char blobs[2][512][4 + 8 * (4 + PLAN_MAX)];
+  uint16_t blob_len[2][512];
+};
+
+/* The kernel grew *xattrat in 6.13; older ones answer ENOSYS once and we
+ * fall back to a path through /proc/self/fd. */
+static atomic_int have_xattrat = 1;
+
+struct xattr_args_k {
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
+};
+
+
+static void put16(unsigned char* p, unsigned v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+}
+
+
+static void put32(unsigned char* p, uint32_t v) {
+  put16(p, v & 0xffff);
+  put16(p + 2, v >> 16);
+}
+
+
+static unsigned get16(const unsigned char* p) {
+  return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+
+static uint32_t get32(const unsigned char* p) {
+  return get16(p) | (uint32_t)get16(p + 2) << 16;
+}
+
+
+static int parse(const unsigned char* b, size_t len, pacl_t* a) {
+  size_t i;
+
+  if (len < 4 || (len - 4) % 8 != 0 || get32(b) != 2 ||
+      (len - 4) / 8 > MAX_ENTRIES)
+    return -1;
+  a->n = (int)((len - 4) / 8);
+  for (i = 0; i < (size_t)a->n; i++) {
+    a->v[i].tag = (uint16_t)get16(b + 4 + 8 * i);
+    a->v[i].perm = (uint16_t)get16(b + 6 + 8 * i);
+    a->v[i].id = get32(b + 8 + 8 * i);
+  }
+  return 0;
+}
+
+
+static int pent_cmp(const pent_t* x, const pent_t* y) {
+  if (x->tag != y->tag)
+    return x->tag < y->tag ? -1 : 1;
+  if (x->id != y->id)
+    return x->id < y->id ? -1 : 1;
+  return 0;
+}
+
+
+/* Insertion sort: a handful of entries, usually already in order. */
+static void sort(pacl_t* a) {
+  int i, j;
+  pent_t t;
+
+  for (i = 1; i < a->n; i++) {
+    t = a->v[i];
+    for (j = i; j > 0 && pent_cmp(&a->v[j - 1], &t) > 0; j--)
+      a->v[j] = a->v[j - 1];
+    a->v[j] = t;
+  }
+}
+
+
+static size_t serialize(const pacl_t* a, unsigned char* b) {
+  int i;
+
+  put32(b, 2);
+  for (i = 0; i < a->n; i++) {
+    put16(b + 4 + 8 * i, a->v[i].tag);
+    put16(b + 6 + 8 * i, a->v[i].perm);
+    put32(b + 8 + 8 * i, a->v[i].id);
+  }
+  return 4 + 8 * (size_t)a->n;
+}
+
+
+static int find(const pacl_t* a, uint16_t tag, uint32_t id) {
+  int i;
+
+  for (i = 0; i < a->n; i++)
+    if (a->v[i].tag == tag && a->v[i].id == id)
+      return i;
+  return -1;
+}
+
+
+static void drop(pacl_t* a, int i) {
+  memmove(&a->v[i], &a->v[i + 1], (size_t)(a->n - i - 1) * sizeof(pent_t));
+  a->n--;
+}
+
+
+static void from_mode(pacl_t* a, unsigned mode) {
+  a->n = 3;
+  a->v[0].tag = TAG_USER_OBJ;
+  a->v[0].perm = (uint16_t)((mode >> 6) & 7);
+  a->v[0].id = UNDEFINED_ID;
+  a->v[1].tag = TAG_GROUP_OBJ;
+  a->v[1].perm = (uint16_t)((mode >> 3) & 7);
+  a->v[1].id = UNDEFINED_ID;
+  a->v[2].tag = TAG_OTHER;
+  a->v[2].perm = (uint16_t)(mode & 7);
+  a->v[2].id = UNDEFINED_ID;
+}
+
+
+static unsigned resolve(unsigned perms, int is_dir, unsigned mode) {
+  unsigned p = perms & 7;
+
+  if ((perms & CAPSID__ACL_XCOND) && (is_dir || (mode & 0111)))
+    p |= CAPSID__ACL_X;
+  return p;
+}
+
+
+/* Applies set and remove lists, then recomputes the mask the way setfacl
+ * does: the union of the group class. Returns the number of named
+ * entries left. */
+static int merge(pacl_t* a, const want_t* set, int n_set, const want_t* rm,
+                 int n_rm, int is_dir, unsigned mode) {
+  int i, k, named = 0, mask_at = -1, group_obj = -1;
+  unsigned mask = 0;
+
+  for (i = 0; i < n_rm; i++)
+    if ((k = find(a, rm[i].tag, rm[i].id)) >= 0)
+      drop(a, k);
+  for (i = 0; i < n_set; i++) {
+    k = find(a, set[i].tag, set[i].id);
+    if (k < 0) {
+      if (a->n == MAX_ENTRIES)
+        return -1;
+      k = a->n++;
+      a->v[k].tag = set[i].tag;
+      a->v[k].id = set[i].id;
+    }
+    a->v[k].perm = (uint16_t)resolve(set[i].perms, is_dir, mode);
+  }
+  for (i = 0; i < a->n; i++) {
+    if (a->v[i].tag == TAG_USER || a->v[i].tag == TAG_GROUP) {
+      named++;
+      mask |= a->v[i].perm;
+    } else if (a->v[i].tag == TAG_GROUP_OBJ) {
+      group_obj = i;
+      mask |= a->v[i].perm;
+    } else if (a->v[i].tag == TAG_MASK) {
+      mask_at = i;
+    }
+  }
+  if (group_obj < 0)
+    return -1;
+  if (named == 0) {
+    if (mask_at >= 0) {
+      /* Back to a minimal ACL: the group bits of the mode were the mask
+       * and become the owning group's entry again. */
+      drop(a, mask_at);
+    }
+  } else if (mask_at >= 0) {
+    a->v[mask_at].perm = (uint16_t)mask;
+  } else {
+    if (a->n == MAX_ENTRIES)
+      return -1;
+    a->v[a->n].tag = TAG_MASK;
+    a->v[a->n].id = UNDEFINED_ID;
+    a->v[a->n].perm = (uint16_t)mask;
+    a->n++;
+  }
+  sort(a);
+  return named;
+}
+
+
+static int convert(const capsid__acl_entry_t* e, size_t n, unsigned scope,
+                   want_t* out, int* n_out) {
+  size_t i;
+
+  *n_out = 0;
+  for (i = 0; i < n; i++) {
+    if (!(e[i].scope & scope))
+      continue;
+    if (e[i].who.sid != NULL || *n_out == PLAN_MAX)
+      return CAPSID_EINVAL;
+    out[*n_out].tag = e[i].who.kind == CAPSID__ACL_USER ? TAG_USER : TAG_GROUP;
+    out[*n_out].id = e[i].who.id;
+    out[*n_out].perms = e[i].perms;
+    (*n_out)++;
+  }
+  return 0;
+}
+
+
+int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
+                           const capsid__acl_entry_t* remove,
+                           size_t n_remove, int only_if_needed,
+                           capsid__acl_fsplan_t** out) {
+  capsid__acl_fsplan_t* p;
+  pacl_t* a;
+  unsigned mode;
+  int is_dir, rc;
+
+  *out = NULL;
+  p = capsid__calloc(1, sizeof(*p));
+  a = capsid__malloc(sizeof(*a));
+  if (p == NULL || a == NULL) {
+    capsid__free(p);
+    capsid__free(a);
+    return CAPSID_ENOMEM;
+  }
+  rc = convert(set, n_set, CAPSID__ACL_ACCESS, p->set_acc, &p->n_set_acc);
+  if (rc == 0)
+    rc = convert(set, n_set, CAPSID__ACL_DEFAULT, p->set_def, &p->n_set_def);
+  if (rc == 0)
+    rc = convert(remove, n_remove, CAPSID__ACL_ACCESS, p->rm_acc,
+                 &p->n_rm_acc);
+  if (rc == 0)
+    rc = convert(remove, n_remove, CAPSID__ACL_DEFAULT, p->rm_def,
+                 &p->n_rm_def);
+  p->only_if_needed = only_if_needed;
+  /* Every blob is complete before any thread can read one: a blob read
+   * while half-written makes the kernel answer EOPNOTSUPP. */
+  for (is_dir = 0; rc == 0 && is_dir < 2; is_dir++)
+    for (mode = 0; mode < 512; mode++) {
+      from_mode(a, mode);
+      merge(a, p->set_acc, p->n_set_acc, NULL, 0, is_dir, mode);
+      p->blob_len[is_dir][mode] =
+          (uint16_t)serialize(a, p->blobs[is_dir][mode]);
+    }
+  capsid__free(a);
+  if (rc != 0) {
+    capsid__free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+
+void capsid__acl_fsplan_free(capsid__acl_fsplan_t* p) {
+  capsid__free(p);
+}
+
+
+/* xattr on the child name of d (no symlink followed), or on d when name is
+ * NULL. */
+static ssize_t xget(int d, const char* name, const char* attr, void* buf,
+                    size_t size) {
+  struct xattr_args_k args;
+  char path[64 + 256];
+  ssize_t r;
+
+  if (name == NULL)
+    return fgetxattr(d, attr, buf, size);
+  if (atomic_load_explicit(&have_xattrat, memory_order_relaxed)) {
+    args.value = (uint64_t)(uintptr_t)buf;
+    args.size = (uint32_t)size;
+    args.flags = 0;
+    r = syscall(SYS_getxattrat, d, name, AT_SYMLINK_NOFOLLOW, attr, &args,
+                sizeof(args));
+    if (r >= 0 || errno != ENOSYS)
+      return r;
+    atomic_store(&have_xattrat, 0);
+  }
+  snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d, name);
+  return lgetxattr(path, attr, buf, size);
+}
+
+
+static int xset(int d, const char* name, const char* attr, const void* buf,
+                size_t size) {
+  struct xattr_args_k args;
+  char path[64 + 256];
+  int r;
+
+  if ((r = capsid__fault("acl.setxattr")) != 0) {
+    errno = r;
+    return -1;
+  }
+  if (name == NULL)
+    return fsetxattr(d, attr, buf, size, 0);
+  if (atomic_load_explicit(&have_xattrat, memory_order_relaxed)) {
+    args.value = (uint64_t)(uintptr_t)buf;
+    args.size = (uint32_t)size;
+    args.flags = 0;
+    r = (int)syscall(SYS_setxattrat, d, name, AT_SYMLINK_NOFOLLOW, attr,
+                     &args, sizeof(args));
+    if (r == 0 || errno != ENOSYS)
+      return r;
+    atomic_store(&have_xattrat, 0);
+  }
+  snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", d, name);
+  return lsetxattr(path, attr, buf, size, 0);
+}
+
+
+static int os_fail(int* os_error) {
+  *os_error = errno;
+  return capsid__translate_os_error(errno);
+}
+
+
+/* The default ACL of directory d. */
+static int apply_default(const capsid__acl_fsplan_t* p, int d,
+                         const pacl_t* access, unsigned mode, int dry_run,
+                         int* os_error) {
+  unsigned char old[BLOB_MAX], neu[BLOB_MAX];
+  pacl_t a;
+  ssize_t len;
+  size_t n;
+  int named, k, i;
+
+  if (p->n_set_def == 0 && p->n_rm_def == 0)
+    return CAPSID__ACL_R_UNCHANGED;
+  len = fgetxattr(d, XATTR_DEFAULT, old, sizeof(old));
+  if (len < 0 && errno != ENODATA)
+    return os_fail(os_error);
+  if (len <= 0) {
+    if (p->n_set_def == 0)
+      return CAPSID__ACL_R_UNCHANGED;
+    /* A new default ACL starts from the directory's own base entries, as
+     * setfacl does. */
+    a.n = 0;
+    for (i = 0; i < access->n; i++)
+      if (access->v[i].tag == TAG_USER_OBJ ||
+          access->v[i].tag == TAG_GROUP_OBJ || access->v[i].tag == TAG_OTHER)
+        a.v[a.n++] = access->v[i];
+    if (a.n != 3)
+      from_mode(&a, mode);
+  } else if (parse(old, (size_t)len, &a) != 0) {
+    *os_error = EINVAL;
+    return CAPSID_ECORRUPT;
+  }
+  named = merge(&a, p->set_def, p->n_set_def, p->rm_def, p->n_rm_def, 1, mode);
+  if (named < 0) {
+    *os_error = E2BIG;
+    return CAPSID_ERANGE;
+  }
+  if (named == 0 && len > 0) {
+    /* Nothing but base entries is left of a default ACL: capsid's
+     * entries were all it carried, so it goes. */
+    if (dry_run)
+      return CAPSID__ACL_R_CHANGED;
+    if ((k = capsid__fault("acl.setxattr")) != 0) {
+      errno = k;
+      return os_fail(os_error);
+    }
+    if (fremovexattr(d, XATTR_DEFAULT) != 0 && errno != ENODATA)
+      return os_fail(os_error);
+    return CAPSID__ACL_R_CHANGED;
+  }
+  if (named == 0)
+    return CAPSID__ACL_R_UNCHANGED;
+  n = serialize(&a, neu);
+  if (len > 0 && (size_t)len == n && memcmp(old, neu, n) == 0)
+    return CAPSID__ACL_R_UNCHANGED;
+  if (dry_run)
+    return CAPSID__ACL_R_CHANGED;
+  if (xset(d, NULL, XATTR_DEFAULT, neu, n) != 0)
+    return os_fail(os_error);
+  return CAPSID__ACL_R_CHANGED;
+}
+
+
+int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t dh,
+                         const char* name, uint64_t root_mnt, int dry_run,
+                         int* os_error) {
+  unsigned char old[BLOB_MAX], neu[BLOB_MAX];
+  const unsigned char* blob;
+  int d = (int)dh, is_dir, changed = 0, rc;
+  struct statx st;
+  unsigned mode;
+  ssize_t len;
+  size_t n;
+  pacl_t a;
+
+  *os_error = 0;
+  /* statx rather than fstatat: the mount id tells a bind-mounted file
+   * (same st_dev) from one that lives in the tree. */
+  if (statx(d, name != NULL ? name : "",
+            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH),
+            STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_MNT_ID, &st) != 0) {
+    if (errno == ENOENT)
+      return CAPSID__ACL_R_GONE;
+    return os_fail(os_error);
+  }
+  if (S_ISDIR(st.stx_mode)) {
+    if (name != NULL)
+      return CAPSID__ACL_R_DIR;
+  } else if (!S_ISREG(st.stx_mode)) {
+    return CAPSID__ACL_R_SPECIAL;
+  } else if (st.stx_nlink > 1) {
+    return CAPSID__ACL_R_LINK;
+  }
+  if ((st.stx_mask & STATX_MNT_ID) && st.stx_mnt_id != root_mnt)
+    return CAPSID__ACL_R_XDEV;
+  is_dir = S_ISDIR(st.stx_mode);
+  mode = st.stx_mode & 0777;
+  if (p->only_if_needed && (mode & S_IXOTH) && p->n_set_acc > 0)
+    return CAPSID__ACL_R_UNCHANGED; /* everyone can traverse already */
+
+  len = xget(d, name, XATTR_ACCESS, old, sizeof(old));
+  if (len < 0 && errno != ENODATA) {
+    if (errno == ENOENT)
+      return CAPSID__ACL_R_GONE;
+    return os_fail(os_error);
+  }
+  if (len <= 0) {
+    from_mode(&a, mode);
+    if (p->n_set_acc > 0) {
+      /* The common case: no ACL yet, a blob built in advance. */
+      blob = p->blobs[is_dir][mode];
+      n = p->blob_len[is_dir][mode];
+      if (!dry_run && xset(d, name, XATTR_ACCESS, blob, n) != 0)
+        return errno == ENOENT ? CAPSID__ACL_R_GONE : os_fail(os_error);
+      changed = 1;
+      if (is_dir)
+        merge(&a, p->set_acc, p->n_set_acc, NULL, 0, 1, mode);
+    }
+  } else {
+    if (parse(old, (size_t)len, &a) != 0) {
+      *os_error = EINVAL;
+      return CAPSID_ECORRUPT;
+    }
+    if (merge(&a, p->set_acc, p->n_set_acc, p->rm_acc, p->n_rm_acc, is_dir,
+              mode) < 0) {
+      *os_error = E2BIG;
+      return CAPSID_ERANGE;
+    }
+    n = serialize(&a, neu);
+    if ((size_t)len != n || memcmp(old, neu, n) != 0) {
+      /* A minimal ACL written back makes the kernel drop the xattr and
+       * put the owning group's bits back into the mode. */
+      if (!dry_run && xset(d, name, XATTR_ACCESS, neu, n) != 0)
+        return errno == ENOENT ? CAPSID__ACL_R_GONE : os_fail(os_error);
+      changed = 1;
+    }
+  }
+  if (is_dir) {
+    rc = apply_default(p, d, &a, mode, dry_run, os_error);
+    if (rc < 0)
+      return rc;
+    changed |= rc == CAPSID__ACL_R_CHANGED;
+  }
+  return changed ? CAPSID__ACL_R_CHANGED : CAPSID__ACL_R_UNCHANGED;
+}
