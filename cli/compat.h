@@ -8,6 +8,12 @@
 
 #ifdef _WIN32
 #include <io.h>
+#include <stdio.h>
+/* Nobody is "root": per-user state, as for an unprivileged Linux user. */
+#define geteuid() 1u
+/* Keeps one message's lines together when threads print. */
+#define flockfile(f) _lock_file(f)
+#define funlockfile(f) _unlock_file(f)
 /* "Not inherited by child processes" is O_NOINHERIT on Windows; files are
  * read in binary mode so "\r\n" reaches the parsers as written. */
 #ifndef O_CLOEXEC
