@@ -7,7 +7,7 @@
 # Wine runs the plumbing (processes, pipes, job-object kill, timeouts, SID
 # and DACL construction, the store) but does not enforce restricting SIDs,
 # DACLs or job limits: the tests that need enforcement skip here with the
-# reason, and tests/smoke/windows-smoke.ps1 runs them on a real Windows.
+# reason, and tests/windows/windows-smoke.ps1 runs them on a real Windows.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -184,37 +184,76 @@ static int build_cmdline(const capsid__launch_t* l, WCHAR** app,
 }
 
 
+/* Offline jobs in unprivileged mode: Windows has no per-process network
+ * switch without the elevated set-up (a firewall rule scoped to the
+ * offline user), so these variables only steer well-behaved tools to a
+ * dead proxy (the discard port) and into offline modes, as Codex's legacy
+ * mode does. Defence in depth, NOT enforcement; docs/windows.md says so.
+ * A variable the job already sets is left alone. */
+static const char* const offline_env[] = {
+    "CAPSID_NETWORK=off",
+    "HTTP_PROXY=http://127.0.0.1:9",
+    "HTTPS_PROXY=http://127.0.0.1:9",
+    "ALL_PROXY=http://127.0.0.1:9",
+    "GIT_HTTP_PROXY=http://127.0.0.1:9",
+    "GIT_HTTPS_PROXY=http://127.0.0.1:9",
+    "NO_PROXY=localhost,127.0.0.1,::1",
+    "PIP_NO_INDEX=1",
+    "NPM_CONFIG_OFFLINE=true",
+    "CARGO_NET_OFFLINE=true",
+    "GIT_SSH_COMMAND=cmd /c exit 1",
+};
+
+
+/* Is the variable of entry (NAME=...) set in envp? Windows compares
+ * variable names without case. */
+static int env_has(char* const* envp, const char* entry) {
+  size_t n = strcspn(entry, "=");
+  size_t i;
+
+  for (i = 0; envp[i] != NULL; i++)
+    if (_strnicmp(envp[i], entry, n) == 0 && envp[i][n] == '=')
+      return 1;
+  return 0;
+}
+
+
+static int env_push(capsid__buf_t* b, const char* entry) {
+  WCHAR* w = capsid__utf16(entry);
+  int rc;
+
+  if (w == NULL)
+    return CAPSID_ENOMEM;
+  rc = capsid__buf_append(b, w, (wcslen(w) + 1) * sizeof(WCHAR));
+  capsid__free(w);
+  return rc;
+}
+
+
 /* "A=1\0B=2\0\0" in UTF-16. SystemRoot is added from capsid's own
  * environment when the job's lacks it: Winsock and many system DLLs fail
  * to load without it. */
-static WCHAR* build_env(char* const* envp) {
+static WCHAR* build_env(char* const* envp, int offline) {
   capsid__buf_t b = {0};
-  int has_root = 0, rc = 0;
+  int rc = 0;
   size_t i;
   WCHAR nul = 0;
 
-  for (i = 0; envp[i] != NULL; i++) {
-    WCHAR* w = capsid__utf16(envp[i]);
-    if (w == NULL) {
-      capsid__buf_free(&b);
-      return NULL;
-    }
-    if (_strnicmp(envp[i], "SystemRoot=", 11) == 0)
-      has_root = 1;
-    rc |= capsid__buf_append(&b, w, (wcslen(w) + 1) * sizeof(WCHAR));
-    capsid__free(w);
-  }
-  if (!has_root && getenv("SystemRoot") != NULL) {
+  for (i = 0; envp[i] != NULL; i++)
+    rc |= env_push(&b, envp[i]);
+  if (!env_has(envp, "SystemRoot=") && getenv("SystemRoot") != NULL) {
     char* e = capsid__sprintf("SystemRoot=%s", getenv("SystemRoot"));
-    WCHAR* w = e ? capsid__utf16(e) : NULL;
-    rc |= w ? capsid__buf_append(&b, w, (wcslen(w) + 1) * sizeof(WCHAR))
-            : CAPSID_ENOMEM;
-    capsid__free(w);
+    rc |= e ? env_push(&b, e) : CAPSID_ENOMEM;
     capsid__free(e);
   }
-  rc |= capsid__buf_append(&b, &nul, sizeof(nul));
-  if (i == 0 && !has_root)
+  for (i = 0; offline && i < CAPSID__ARRAY_SIZE(offline_env); i++)
+    if (!env_has(envp, offline_env[i]))
+      rc |= env_push(&b, offline_env[i]);
+  /* The block ends with an empty string; an empty block still needs both
+   * terminators. */
+  if (b.len == 0)
     rc |= capsid__buf_append(&b, &nul, sizeof(nul));
+  rc |= capsid__buf_append(&b, &nul, sizeof(nul));
   if (rc != 0) {
     capsid__buf_free(&b);
     return NULL;
@@ -356,7 +395,7 @@ static int create_process(const capsid__launch_t* l, HANDLE token,
                                           &job, sizeof(job), NULL, NULL);
 
   if (build_cmdline(l, &app, &cmdline) != 0 ||
-      (env = build_env(l->envp)) == NULL ||
+      (env = build_env(l->envp, !l->sandbox->network)) == NULL ||
       (cwd8 = capsid__strdup(l->cwd)) == NULL) {
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
                            NULL, NULL);

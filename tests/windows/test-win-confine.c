@@ -3,7 +3,7 @@
  * job limits), and these tests check that capsid notices and refuses; on a
  * real Windows they check that the objects are what the plan says. The
  * enforcement itself (a denied write) needs real Windows: those tests skip
- * under Wine and tests/smoke/windows-smoke.ps1 covers them too. */
+ * under Wine and tests/windows/windows-smoke.ps1 covers them too. */
 #include "wintest-util.h"
 
 #include "capsid-win.h"
@@ -136,7 +136,7 @@ static void test_write_outside_workspace_denied(void** state) {
   (void)state;
   if (!wt_enforcing()) {
     print_message("skipped: Wine does not enforce restricting SIDs; "
-                  "run tests/smoke/windows-smoke.ps1 on Windows\n");
+                  "run tests/windows/windows-smoke.ps1 on Windows\n");
     skip();
   }
   ws = wt_mkdtemp();

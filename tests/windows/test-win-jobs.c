@@ -8,6 +8,7 @@
 
 #include "capsid-win.h"
 
+#include <uv.h>
 #include <windows.h>
 
 #include <stdio.h>
@@ -219,6 +220,172 @@ static void test_bad_cwd(void** state) {
 }
 
 
+/* Offline jobs get the dead-proxy variables (defence in depth only);
+ * online jobs do not, and a variable the job sets itself wins. */
+static void test_offline_env(void** state) {
+  const char* proxy[] = {wt_child(), "env", "HTTP_PROXY", NULL};
+  const char* mine[] = {"HTTP_PROXY=http://proxy.example:3128", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+
+  (void)state;
+  _putenv_s("HTTP_PROXY", "");
+  memset(&spec, 0, sizeof(spec));
+  spec.policy = "{\"type\":\"workspace-write\",\"network_access\":false}";
+  run(proxy, &spec, &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_string_equal(r.out.data, "http://127.0.0.1:9\n");
+  capsid_result_free(&r);
+  spec.env = mine;
+  run(proxy, &spec, &r);
+  assert_string_equal(r.out.data, "http://proxy.example:3128\n");
+  capsid_result_free(&r);
+  spec.env = NULL;
+  spec.policy = "{\"type\":\"workspace-write\",\"network_access\":true}";
+  run(proxy, &spec, &r);
+  assert_int_equal(r.exit_code, 1);
+  capsid_result_free(&r);
+}
+
+
+/* The job runs in its workspace, with an explicit environment only. */
+static void test_cwd_and_replaced_env(void** state) {
+  const char* cwd[] = {wt_child(), "cwd", NULL};
+  const char* path[] = {wt_child(), "env", "CAPSID_WT_ONLY", NULL};
+  const char* only[] = {"CAPSID_WT_ONLY=yes", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  char* want;
+  char* c;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  run(cwd, &spec, &r);
+  want = capsid__sprintf("%s\n", ws);
+  for (c = r.out.data; *c != '\0'; c++)
+    if (*c == '\\')
+      *c = '/';
+  assert_int_equal(_stricmp(r.out.data, want), 0);
+  capsid__free(want);
+  capsid_result_free(&r);
+  spec.env_mode = CAPSID_ENV_REPLACE;
+  spec.env = only;
+  run(path, &spec, &r);
+  assert_string_equal(r.out.data, "yes\n");
+  capsid_result_free(&r);
+}
+
+
+typedef struct {
+  int done;
+  capsid_result_t result;
+} slot_t;
+
+static void on_exit_keep(capsid_job_t* job, capsid_result_t* r, void* data) {
+  slot_t* s = data;
+
+  (void)job;
+  s->done++;
+  capsid_result_move(&s->result, r);
+}
+
+
+static void kill_cb(uv_timer_t* t) {
+  capsid_job_kill(t->data);
+  uv_close((uv_handle_t*)t, NULL);
+}
+
+
+/* Several jobs at once on one loop, one of them killed while running. */
+static void test_parallel_and_kill(void** state) {
+  const char* sleeper[] = {wt_child(), "sleep", "60000", NULL};
+  char texts[6][16];
+  const char* argvs[6][4];
+  slot_t slots[7];
+  capsid_runtime_options_t opts;
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  capsid_job_t* victim = NULL;
+  uv_timer_t timer;
+  int i;
+
+  (void)state;
+  memset(slots, 0, sizeof(slots));
+  /* All seven run at once: the kill must hit a running job, not a queued
+   * one (that case is "killed before it started", without a signal). */
+  memset(&opts, 0, sizeof(opts));
+  opts.max_concurrency = 7;
+  assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
+  for (i = 0; i < 6; i++) {
+    snprintf(texts[i], sizeof(texts[i]), "job-%d", i);
+    argvs[i][0] = wt_child();
+    argvs[i][1] = "echo";
+    argvs[i][2] = texts[i];
+    argvs[i][3] = NULL;
+    memset(&spec, 0, sizeof(spec));
+    spec.argv = argvs[i];
+    spec.cwd = ws;
+    spec.network = -1;
+    assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[i],
+                                      NULL), 0);
+  }
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = sleeper;
+  spec.cwd = ws;
+  spec.network = -1;
+  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[6],
+                                    &victim), 0);
+  uv_timer_init(capsid_runtime_loop(rt), &timer);
+  timer.data = victim;
+  uv_timer_start(&timer, kill_cb, 1000, 0);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  for (i = 0; i < 6; i++) {
+    char want[32];
+    assert_int_equal(slots[i].done, 1);
+    assert_int_equal(slots[i].result.error.code, 0);
+    snprintf(want, sizeof(want), "%s\n", texts[i]);
+    assert_string_equal(slots[i].result.out.data, want);
+    capsid_result_free(&slots[i].result);
+  }
+  assert_int_equal(slots[6].done, 1);
+  assert_true(slots[6].result.killed);
+  assert_int_equal(slots[6].result.signal, 9);
+  assert_false(slots[6].result.timed_out);
+  capsid_result_free(&slots[6].result);
+}
+
+
+/* The job object alone: closing its last handle kills what is in it, which
+ * is what happens to every job if capsid itself dies. */
+static void test_job_object_kill_on_close(void** state) {
+  capsid__jobobj_plan_t plan = {0, 0};
+  capsid_error_t err = {0};
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  char* cmd = capsid__sprintf("\"%s\" sleep 60000", wt_child());
+  HANDLE job;
+  BOOL in_job = FALSE;
+
+  (void)state;
+  assert_int_equal(capsid__jobobj_create(&plan, &job, &err), 0);
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  assert_true(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED,
+                             NULL, NULL, &si, &pi));
+  assert_true(AssignProcessToJobObject(job, pi.hProcess));
+  assert_true(IsProcessInJob(pi.hProcess, job, &in_job));
+  assert_true(in_job);
+  ResumeThread(pi.hThread);
+  assert_int_equal(WaitForSingleObject(pi.hProcess, 0), WAIT_TIMEOUT);
+  CloseHandle(job);
+  assert_int_equal(WaitForSingleObject(pi.hProcess, 10000), WAIT_OBJECT_0);
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  capsid__free(cmd);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes),
@@ -228,6 +395,10 @@ int main(void) {
       cmocka_unit_test(test_timeout_kills_tree),
       cmocka_unit_test(test_system_program_and_not_found),
       cmocka_unit_test(test_bad_cwd),
+      cmocka_unit_test(test_offline_env),
+      cmocka_unit_test(test_cwd_and_replaced_env),
+      cmocka_unit_test(test_parallel_and_kill),
+      cmocka_unit_test(test_job_object_kill_on_close),
   };
 
   capsid_init();

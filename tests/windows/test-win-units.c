@@ -139,6 +139,45 @@ static void test_capstore_corrupt(void** state) {
 }
 
 
+typedef struct {
+  char sid[CAPSID__SID_MAX];
+  int rc;
+} racer_t;
+
+static DWORD WINAPI race_cb(void* arg) {
+  racer_t* r = arg;
+  capsid_error_t err = {0};
+
+  r->rc = capsid__capstore_get(CAPSID__CAP_WORKSPACE, "D:/Race/ws", r->sid,
+                               &err);
+  capsid__error_free(&err);
+  return 0;
+}
+
+
+/* Two capsid processes (here: threads) meeting a new workspace at once
+ * must agree on one SID: the store is updated under a named mutex. */
+static void test_capstore_concurrent(void** state) {
+  racer_t racers[6];
+  HANDLE threads[6];
+  int i;
+
+  (void)state;
+  memset(racers, 0, sizeof(racers));
+  for (i = 0; i < 6; i++) {
+    threads[i] = CreateThread(NULL, 0, race_cb, &racers[i], 0, NULL);
+    assert_non_null(threads[i]);
+  }
+  assert_int_equal(WaitForMultipleObjects(6, threads, TRUE, 60000),
+                   WAIT_OBJECT_0);
+  for (i = 0; i < 6; i++) {
+    CloseHandle(threads[i]);
+    assert_int_equal(racers[i].rc, 0);
+    assert_string_equal(racers[i].sid, racers[0].sid);
+  }
+}
+
+
 static void add_old_ace(ACL* acl, const char* sid_text, DWORD mask,
                         BYTE flags, int deny) {
   PSID sid;
@@ -281,6 +320,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sid_random),
       cmocka_unit_test(test_capstore_round_trip),
+      cmocka_unit_test(test_capstore_concurrent),
       cmocka_unit_test(test_capstore_corrupt),
       cmocka_unit_test(test_acl_merge_canonical),
       cmocka_unit_test(test_path_canonical),

@@ -2,7 +2,9 @@
  * through the exit status and stdout/stderr.
  *   exit N | echo TEXT | err TEXT | args A... | cat | bytes N | sleep MS
  *   tree PIDFILE   start a grandchild that sleeps, write its pid, sleep
- *   write PATH     create PATH; exit 0 if created, 1 if refused */
+ *   write PATH     create PATH; exit 0 if created, 1 if refused
+ *   env NAME       print the variable's value, exit 1 if unset
+ *   cwd            print the working directory */
 #include <windows.h>
 
 #include <fcntl.h>
@@ -90,6 +92,19 @@ int main(int argc, char** argv) {
     }
     CloseHandle(h);
     printf("created\n");
+    return 0;
+  }
+  if (strcmp(argv[1], "env") == 0 && argc == 3) {
+    const char* v = getenv(argv[2]);
+    if (v == NULL)
+      return 1;
+    printf("%s\n", v);
+    return 0;
+  }
+  if (strcmp(argv[1], "cwd") == 0) {
+    char buf[MAX_PATH];
+    GetCurrentDirectoryA(MAX_PATH, buf);
+    printf("%s\n", buf);
     return 0;
   }
   return 100;
