@@ -11,3 +11,8 @@ set(CAPSID_CLI_SOURCES
   cli/resultline.c)
 # The ACL engine's commands.
 list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)
+# Windows: the manifest (UTF-8 process code page) embedded in capsid.exe.
+if(WIN32)
+  enable_language(RC)
+  list(APPEND CAPSID_CLI_SOURCES cli/win/capsid.rc)
+endif()

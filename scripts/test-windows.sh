@@ -100,6 +100,14 @@ batch_refused() {
   echo "$out" | grep -q '"id":"w1"' && echo "$out" | grep -q 'verify'
 }
 check "capsid.exe batch reports the refusal per job" batch_refused
+utf8_args() {
+  # capsid.exe carries a manifest making UTF-8 its code page, so a
+  # non-ASCII argument reaches it (and its messages) as UTF-8.
+  "$wine" "$exe" run -C 'nö-such' -- cmd </dev/null >/dev/null \
+    2>"$dir/utf8.err"
+  grep -q 'nö-such' "$dir/utf8.err"
+}
+check "capsid.exe keeps non-ASCII arguments as UTF-8" utf8_args
 
 step "done"
 echo "windows tests: $passed passed, $failed failed, $skipped skipped (log: $log)"

@@ -90,10 +90,13 @@ int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
 /* 1 if acl already holds an explicit ACE equal to the wanted one. */
 int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 /* Masks used for grants: read/write/execute/delete, and the write rights a
- * deny ACE removes. */
+ * deny ACE removes. The allow mask leaves out FILE_DELETE_CHILD on
+ * purpose: NTFS lets a holder of FILE_DELETE_CHILD on a directory delete
+ * or rename any child whatever the child's own DACL says, so it would
+ * defeat the deny ACE on .git. Deleting and renaming inside the roots still
+ * works through the DELETE right every child inherits. */
 #define CAPSID__ALLOW_MASK                                                   \
-  (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE |  \
-   FILE_DELETE_CHILD)
+  (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE)
 #define CAPSID__DENY_MASK                                                    \
   (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
    FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
