@@ -72,6 +72,14 @@ step "capsid.exe under Wine"
 exe=$dir/capsid.exe
 export CAPSID_STATE_DIR='C:\capsid-test-state'
 check "capsid.exe --help" "$wine" "$exe" --help </dev/null
+no_override() {
+  # The verification override exists only in the tests' library.
+  x86_64-w64-mingw32-nm "$dir/tests/windows/libcapsid_wintest.a" \
+    | grep -q capsid__win_test_unverified_ok &&
+  ! x86_64-w64-mingw32-nm "$exe" | grep -q capsid__win_test_unverified_ok &&
+  ! x86_64-w64-mingw32-nm "$dir/libcapsid.a" | grep -q capsid__win_test_
+}
+check "capsid.exe and libcapsid.a contain no test override" no_override
 # The real binary has no override: Wine drops the restricting SIDs, so the
 # job must be refused (exit 125) with an error naming them, never run.
 refused() {
