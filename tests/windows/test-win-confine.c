@@ -99,6 +99,49 @@ static void test_job_object_read_back(void** state) {
 }
 
 
+/* DACL grants: applied, then read back. Wine turns a DACL into Unix mode
+ * bits and stores no ACE for a capability SID, so there capsid must
+ * notice; on Windows the grant holds, and a second call finds it present
+ * and changes nothing. */
+static void test_grant_read_back(void** state) {
+  capsid__ace_plan_t plan[3];
+  capsid_error_t err = {0};
+  char* root = wt_mkdtemp();
+  char* git = capsid__sprintf("%s/.git", root);
+  int rc;
+
+  (void)state;
+  assert_true(CreateDirectoryA(git, NULL));
+  memset(plan, 0, sizeof(plan));
+  plan[0].path = root;
+  assert_int_equal(capsid__sid_random(plan[0].sid), 0);
+  plan[1].path = git;
+  strcpy(plan[1].sid, plan[0].sid);
+  plan[1].deny = 1;
+  rc = capsid__grant_ensure(plan, 2, &err);
+  if (wt_enforcing()) {
+    assert_int_equal(rc, 0);
+    assert_int_equal(capsid__grant_ensure(plan, 2, &err), 0);
+  } else {
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_int_equal(err.stage, CAPSID_STAGE_VERIFY);
+    assert_non_null(strstr(err.message, plan[0].sid));
+    assert_non_null(strstr(err.message, "did not take effect"));
+  }
+  capsid__error_free(&err);
+  /* A path that does not exist is an ACL-stage error naming it. */
+  plan[2].path = "C:/capsid-no-such-root";
+  strcpy(plan[2].sid, plan[0].sid);
+  assert_int_equal(capsid__grant_ensure(&plan[2], 1, &err), CAPSID_ENOENT);
+  assert_int_equal(err.stage, CAPSID_STAGE_ACL);
+  assert_string_equal(err.path, "C:/capsid-no-such-root");
+  capsid__error_free(&err);
+  wt_rmtree(root);
+  capsid__free(git);
+  capsid__free(root);
+}
+
+
 /* The real build has no override: a job whose confinement cannot be
  * verified is refused, never run unconfined. */
 static void test_unverified_job_refused(void** state) {
@@ -180,6 +223,7 @@ int main(void) {
       cmocka_unit_test(test_token_read_back),
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
+      cmocka_unit_test(test_grant_read_back),
       cmocka_unit_test(test_unverified_job_refused),
       cmocka_unit_test(test_write_outside_workspace_denied),
   };

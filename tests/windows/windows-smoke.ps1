@@ -44,6 +44,9 @@ $script:passed = 0; $script:failed = 0; $script:skipped = 0
 
 # Runs capsid.exe run ARGS from the workspace; returns @{ rc; out }.
 function Invoke-Capsid([string[]]$CapsidArgs, [string]$Cwd = $WS) {
+  # Windows PowerShell 5.1 turns a native program's stderr into error
+  # records; with "Stop" the first one would abort the whole script.
+  $ErrorActionPreference = "Continue"
   Push-Location $Cwd
   try {
     $out = & $Capsid run @CapsidArgs 2>&1 | Out-String
