@@ -386,6 +386,50 @@ static void test_job_object_kill_on_close(void** state) {
 }
 
 
+/* Open handles of this process, counted by asking the handle table about
+ * every slot (GetProcessHandleCount is a stub answering 0 under Wine). */
+static unsigned count_handles(void) {
+  unsigned n = 0;
+  uintptr_t v;
+  DWORD flags;
+
+  for (v = 4; v < 0x40000; v += 4)
+    if (GetHandleInformation((HANDLE)v, &flags))
+      n++;
+  return n;
+}
+
+
+/* Many jobs, nothing left open: every job's token, job object, process,
+ * thread, pipes and wait registration are closed again. */
+static void test_no_handle_leak(void** state) {
+  const char* echo[] = {wt_child(), "echo", "x", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  unsigned before, after;
+  int i;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  /* Warm-up: libuv's and the system's one-time handles. */
+  run(echo, &spec, &r);
+  capsid_result_free(&r);
+  before = count_handles();
+  assert_true(before > 0);
+  for (i = 0; i < 25; i++) {
+    run(echo, &spec, &r);
+    assert_string_equal(r.out.data, "x\n");
+    capsid_result_free(&r);
+  }
+  after = count_handles();
+  /* A leak of one handle per job shows as 25 more. */
+  if (after > before + 5)
+    print_message("open handles: %u before, %u after 25 jobs\n", before,
+                  after);
+  assert_true(after <= before + 5);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes),
@@ -399,6 +443,7 @@ int main(void) {
       cmocka_unit_test(test_cwd_and_replaced_env),
       cmocka_unit_test(test_parallel_and_kill),
       cmocka_unit_test(test_job_object_kill_on_close),
+      cmocka_unit_test(test_no_handle_leak),
   };
 
   capsid_init();
