@@ -8,6 +8,7 @@ if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
     sandbox/win/grant-win.c
+    sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/resolve-win.c

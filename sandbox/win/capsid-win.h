@@ -106,6 +106,26 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
 
+/* ---- helper-win.c: building blocks of the elevated mode ---- */
+
+/* The read-ACL helper runs once per session: it holds this named mutex. */
+#define CAPSID__HELPER_MUTEX L"Local\\CapsidAclHelper"
+
+/* Takes the named mutex without waiting. CAPSID_EBUSY when another thread
+ * or process holds it. A mutex abandoned by a helper that died is taken
+ * over (*abandoned set): the work it left is redone, never blocked on. */
+int capsid__mutex_try(const WCHAR* name, HANDLE* out, int* abandoned,
+                      capsid_error_t* err);
+void capsid__mutex_release(HANDLE mutex);
+
+/* Creates the directory link (which must not exist) as a junction
+ * (FSCTL_SET_REPARSE_POINT, IO_REPARSE_TAG_MOUNT_POINT) to the existing
+ * absolute directory target, then reads it back (FSCTL_GET_REPARSE_POINT).
+ * On any failure nothing is left at link. The elevated mode uses it as the
+ * job's cwd while read ACLs are pending. */
+int capsid__junction_create(const char* link, const char* target,
+                            capsid_error_t* err);
+
 /* ---- verify override (tests only) ---- */
 
 /* The Wine test build (CAPSID_WIN_TEST_OVERRIDE) lets a verification

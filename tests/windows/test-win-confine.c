@@ -142,6 +142,119 @@ static void test_grant_read_back(void** state) {
 }
 
 
+typedef struct {
+  const WCHAR* name;
+  int rc;
+  int abandoned;
+  int keep; /* exit the thread still holding it */
+} mutex_try_t;
+
+static DWORD WINAPI mutex_thread(void* arg) {
+  mutex_try_t* t = arg;
+  capsid_error_t err = {0};
+  HANDLE m;
+
+  t->rc = capsid__mutex_try(t->name, &m, &t->abandoned, &err);
+  capsid__error_free(&err);
+  if (t->rc == 0 && !t->keep)
+    capsid__mutex_release(m);
+  return 0;
+}
+
+
+static void try_in_thread(mutex_try_t* t) {
+  HANDLE th = CreateThread(NULL, 0, mutex_thread, t, 0, NULL);
+
+  assert_non_null(th);
+  assert_int_equal(WaitForSingleObject(th, 30000), WAIT_OBJECT_0);
+  CloseHandle(th);
+}
+
+
+/* One ACL helper at a time; a helper that died does not block the next. */
+static void test_helper_mutex(void** state) {
+  WCHAR name[64];
+  mutex_try_t t;
+  capsid_error_t err = {0};
+  HANDLE m;
+  int abandoned;
+
+  (void)state;
+  swprintf(name, 64, L"Local\\CapsidTest-%lu", GetCurrentProcessId());
+  memset(&t, 0, sizeof(t));
+  t.name = name;
+  assert_int_equal(capsid__mutex_try(name, &m, &abandoned, &err), 0);
+  assert_false(abandoned);
+  try_in_thread(&t);
+  assert_int_equal(t.rc, CAPSID_EBUSY);
+  capsid__mutex_release(m);
+  try_in_thread(&t);
+  assert_int_equal(t.rc, 0);
+  assert_false(t.abandoned);
+
+  /* The holder exits without releasing: the next one takes over. */
+  t.keep = 1;
+  try_in_thread(&t);
+  assert_int_equal(t.rc, 0);
+  assert_int_equal(capsid__mutex_try(name, &m, &abandoned, &err), 0);
+  assert_true(abandoned);
+  capsid__mutex_release(m);
+}
+
+
+/* The cwd junction: where the platform supports it, the files of the
+ * target are reachable through it; where it does not (Wine answers
+ * ERROR_NOT_SUPPORTED), the failure is reported and nothing is left. */
+static void test_junction(void** state) {
+  capsid_error_t err = {0};
+  char* dir = wt_mkdtemp();
+  char* target = capsid__sprintf("%s/target", dir);
+  char* file = capsid__sprintf("%s/target/f.txt", dir);
+  char* link = capsid__sprintf("%s/link", dir);
+  char* via = capsid__sprintf("%s/link/f.txt", dir);
+  FILE* f;
+  int rc;
+
+  (void)state;
+  assert_true(CreateDirectoryA(target, NULL));
+  f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("through", f);
+  fclose(f);
+  rc = capsid__junction_create(link, target, &err);
+  if (rc == 0) {
+    char buf[16] = "";
+    f = fopen(via, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "through");
+    assert_true(GetFileAttributesA(link) & FILE_ATTRIBUTE_REPARSE_POINT);
+    assert_true(RemoveDirectoryA(link));
+    /* Removing the junction leaves the target alone. */
+    assert_int_not_equal(GetFileAttributesA(file), INVALID_FILE_ATTRIBUTES);
+  } else {
+    print_message("junction refused here: %s\n", err.message);
+    assert_true(rc == CAPSID_ENOTSUP || rc == CAPSID_EVERIFY);
+    assert_int_equal(err.stage, CAPSID_STAGE_MOUNT);
+    assert_string_equal(err.path, link);
+    assert_int_equal(GetFileAttributesA(link), INVALID_FILE_ATTRIBUTES);
+  }
+  capsid__error_free(&err);
+  /* A relative target is refused before anything is created. */
+  assert_int_equal(capsid__junction_create(link, "relative/dir", &err),
+                   CAPSID_EINVAL);
+  assert_int_equal(GetFileAttributesA(link), INVALID_FILE_ATTRIBUTES);
+  capsid__error_free(&err);
+  wt_rmtree(dir);
+  capsid__free(dir);
+  capsid__free(target);
+  capsid__free(file);
+  capsid__free(link);
+  capsid__free(via);
+}
+
+
 /* The real build has no override: a job whose confinement cannot be
  * verified is refused, never run unconfined. */
 static void test_unverified_job_refused(void** state) {
@@ -224,6 +337,8 @@ int main(void) {
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
       cmocka_unit_test(test_grant_read_back),
+      cmocka_unit_test(test_helper_mutex),
+      cmocka_unit_test(test_junction),
       cmocka_unit_test(test_unverified_job_refused),
       cmocka_unit_test(test_write_outside_workspace_denied),
   };
