@@ -7,6 +7,7 @@
 #include "wintest-util.h"
 
 #include "capsid-win.h"
+#include "fault.h"
 
 #include <uv.h>
 #include <windows.h>
@@ -432,6 +433,53 @@ static void test_no_handle_leak(void** state) {
 }
 
 
+#ifdef CAPSID_FAULT_INJECTION
+/* Every launch failure is clean: the job reports the stage that failed,
+ * nothing runs, no handle stays open, and the next job works. */
+static void test_launch_failures_clean(void** state) {
+  static const struct {
+    const char* fault;
+    int stage;
+  } cases[] = {
+      {"spawn=1:EIO", CAPSID_STAGE_SPAWN},
+      {"pipe=2:EMFILE", CAPSID_STAGE_PIPE},
+      {"pipe-open=1:EIO", CAPSID_STAGE_PIPE},
+  };
+  const char* echo[] = {wt_child(), "echo", "after", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  unsigned before, after;
+  size_t i, k;
+
+  (void)state;
+  memset(&spec, 0, sizeof(spec));
+  run(echo, &spec, &r); /* warm-up */
+  capsid_result_free(&r);
+  before = count_handles();
+  /* Four rounds, so one leaked handle per failure shows above the noise. */
+  for (k = 0; k < 4 * CAPSID__ARRAY_SIZE(cases); k++) {
+    i = k % CAPSID__ARRAY_SIZE(cases);
+    capsid__fault_set(cases[i].fault);
+    spec.argv = echo;
+    spec.cwd = ws;
+    spec.network = -1;
+    assert_int_not_equal(capsid_run_capture(&spec, &r), 0);
+    assert_int_equal(r.error.stage, cases[i].stage);
+    assert_int_equal(r.out.len, 0);
+    capsid_result_free(&r);
+  }
+  capsid__fault_set(NULL);
+  after = count_handles();
+  if (after > before + 2)
+    print_message("open handles: %u before, %u after\n", before, after);
+  assert_true(after <= before + 2);
+  run(echo, &spec, &r);
+  assert_string_equal(r.out.data, "after\n");
+  capsid_result_free(&r);
+}
+#endif
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes),
@@ -446,6 +494,9 @@ int main(void) {
       cmocka_unit_test(test_parallel_and_kill),
       cmocka_unit_test(test_job_object_kill_on_close),
       cmocka_unit_test(test_no_handle_leak),
+#ifdef CAPSID_FAULT_INJECTION
+      cmocka_unit_test(test_launch_failures_clean),
+#endif
   };
 
   capsid_init();
