@@ -25,6 +25,7 @@ struct capsid__proc_s {
   uv_async_t async;
   HANDLE process;
   HANDLE job;
+  HANDLE port;   /* the job object's messages (memory limit hits) */
   HANDLE wait;
   int reaped;
   int killed;
@@ -272,6 +273,45 @@ static void CALLBACK exit_wait_cb(void* arg, BOOLEAN timed_out) {
 }
 
 
+/* The job object posts its notifications to a completion port; a hit of
+ * the memory limit is how a Windows job "runs out of memory" (its
+ * allocations fail, nothing is killed). Windows does not promise to
+ * deliver every message, so this can miss one: oom is best effort here. */
+static HANDLE memory_port(HANDLE job) {
+  JOBOBJECT_ASSOCIATE_COMPLETION_PORT acp;
+  HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+
+  if (port == NULL)
+    return NULL;
+  acp.CompletionKey = NULL;
+  acp.CompletionPort = port;
+  if (!SetInformationJobObject(job,
+                               JobObjectAssociateCompletionPortInformation,
+                               &acp, sizeof(acp))) {
+    CloseHandle(port);
+    return NULL;
+  }
+  return port;
+}
+
+
+static int memory_limit_hit(HANDLE port) {
+  OVERLAPPED* ov;
+  ULONG_PTR key;
+  DWORD msg;
+  int hit = 0;
+
+  if (port == NULL)
+    return 0;
+  /* Drain without waiting: the messages queued while the job ran. */
+  while (GetQueuedCompletionStatus(port, &msg, &key, &ov, 0))
+    if (msg == JOB_OBJECT_MSG_JOB_MEMORY_LIMIT ||
+        msg == JOB_OBJECT_MSG_PROCESS_MEMORY_LIMIT)
+      hit = 1;
+  return hit;
+}
+
+
 static void async_cb(uv_async_t* handle) {
   capsid__proc_t* p = CAPSID__CONTAINER_OF(handle, capsid__proc_t, async);
   JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct;
@@ -299,6 +339,7 @@ static void async_cb(uv_async_t* handle) {
     st.user_cpu_ms = (double)acct.TotalUserTime.QuadPart / 1e4;
     st.sys_cpu_ms = (double)acct.TotalKernelTime.QuadPart / 1e4;
   }
+  st.oom = memory_limit_hit(p->port);
   memset(&li, 0, sizeof(li));
   if (QueryInformationJobObject(p->job, JobObjectExtendedLimitInformation,
                                 &li, sizeof(li), NULL) &&
@@ -468,7 +509,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid_error_t* err) {
   PROCESS_INFORMATION pi;
   capsid__proc_t* p = NULL;
-  HANDLE token = NULL, job = NULL;
+  HANDLE token = NULL, job = NULL, port = NULL;
   plan_t* plan;
   int rc, overridden = 0;
 
@@ -498,6 +539,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     rc = verify_or_override(
         capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
         &overridden);
+  if (rc == 0 && launch->memory_limit > 0)
+    port = memory_port(job);
   if (rc == 0)
     rc = create_process(launch, token, job, &pi, err);
   capsid__free(plan);
@@ -520,6 +563,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   }
   p->process = pi.hProcess;
   p->job = job;
+  p->port = port;
   p->exit_cb = exit_cb;
   p->data = data;
   if (!RegisterWaitForSingleObject(&p->wait, p->process, exit_wait_cb, p,
@@ -541,6 +585,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   return 0;
 
 fail:
+  if (port != NULL)
+    CloseHandle(port);
   if (job != NULL)
     CloseHandle(job);
   return rc;
@@ -577,6 +623,8 @@ void capsid__proc_close(capsid__proc_t* p, void (*close_cb)(void* data),
     UnregisterWaitEx(p->wait, INVALID_HANDLE_VALUE);
   CloseHandle(p->process);
   CloseHandle(p->job);
+  if (p->port != NULL)
+    CloseHandle(p->port);
   p->close_cb = close_cb;
   p->close_data = data;
   uv_close((uv_handle_t*)&p->async, proc_closed);

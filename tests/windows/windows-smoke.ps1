@@ -143,6 +143,8 @@ Case "token: only SeChangeNotifyPrivilege left" ($WW + @("--", "whoami", "/priv"
 # 18-20: job object limits and tree kill.
 Case "limits: job memory limit stops a 512 MB allocation" ($WW + @("-m", "128M", "--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
   param($r) $r.rc -ne 0 }
+Case "limits: the memory-limit hit is reported (oom true, best effort)" ($WW + @("-m", "128M", "--json", "--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
+  param($r) $r.out -match '"oom":true' }
 Case "control: the same allocation succeeds without a limit" ($WW + @("--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
   param($r) $r.rc -eq 0 }
 Case "limits: --max-processes 1 stops a grandchild" ($WW + @("--max-processes", "1", "--", "cmd", "/c", "cmd /c exit 0")) {
