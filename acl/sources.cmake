@@ -12,3 +12,6 @@ if(CAPSID_OS STREQUAL "linux")
     acl/linux/fs-linux.c
     acl/linux/posix-acl-linux.c)
 endif()
+if(CAPSID_OS STREQUAL "win")
+  list(APPEND CAPSID_SOURCES acl/win/fs-win.c)
+endif()

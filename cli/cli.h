@@ -3,6 +3,7 @@
 #define CAPSID_CLI_H
 
 #include "capsid-common.h"
+#include "compat.h"
 
 /* Exit statuses of `capsid run` (the contract in cli/help.c). */
 #define CLI_EXIT_TIMEOUT 124

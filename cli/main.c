@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   /* Before any libuv call: libuv and capsid then share mimalloc. */
   capsid_init();
   /* A job closing its stdin early must give us EPIPE, not kill capsid. */
-  signal(SIGPIPE, SIG_IGN);
+  CLI_IGNORE_SIGPIPE();
+  CLI_BINARY_STDIO();
 
   if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
       strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

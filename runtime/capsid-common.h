@@ -13,7 +13,11 @@
 #define CAPSID__CONTAINER_OF(ptr, type, field)                               \
   ((type*)((char*)(ptr) - offsetof(type, field)))
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw builds use mingw's C99 printf (__USE_MINGW_ANSI_STDIO), not
+ * msvcrt's, which lacks %zu and %lld. */
+#define CAPSID__PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
 #define CAPSID__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define CAPSID__PRINTF(fmt, args)

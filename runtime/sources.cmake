@@ -12,3 +12,6 @@ list(APPEND CAPSID_SOURCES
   runtime/${CAPSID_OS}/error-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/file-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/path-${CAPSID_OS}.c)
+if(CAPSID_OS STREQUAL "win")
+  list(APPEND CAPSID_SOURCES runtime/win/win-util.c)
+endif()

@@ -12,3 +12,14 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/userns-linux.c
     sandbox/linux/launch-linux.c)
 endif()
+if(CAPSID_OS STREQUAL "win")
+  list(APPEND CAPSID_SOURCES
+    sandbox/win/capstore-win.c
+    sandbox/win/grant-win.c
+    sandbox/win/helper-win.c
+    sandbox/win/jobobj-win.c
+    sandbox/win/launch-win.c
+    sandbox/win/resolve-win.c
+    sandbox/win/token-win.c
+    sandbox/win/verify-win.c)
+endif()

@@ -1,0 +1,142 @@
+/* The Windows sandbox backend's internal interfaces (sandbox/win/).
+ *
+ * A job's confinement is built in this order, each step read back and
+ * compared with what was asked before the next one starts (fail closed):
+ *   capability SIDs (capstore-win.c) -> restricted token (token-win.c)
+ *   -> job object (jobobj-win.c) -> DACL grants (grant-win.c)
+ *   -> CreateProcessAsUserW (launch-win.c). */
+#ifndef CAPSID_SANDBOX_WIN_H
+#define CAPSID_SANDBOX_WIN_H
+
+#include "sandbox-int.h"
+
+#include <windows.h>
+
+/* A string SID "S-1-5-21-a-b-c-d" is at most this long. */
+#define CAPSID__SID_MAX 64
+/* Restricting SIDs in one token: the workspace's and the generic one, or
+ * the read-only one. Kept fixed and small: a token that grows with the
+ * number of workspaces fails with ERROR_TOO_MANY_CONTEXT_IDS (1344). */
+#define CAPSID__MAX_RESTRICT 2
+
+typedef enum {
+  CAPSID__CAP_WORKSPACE = 0, /* one per workspace root (the job's cwd) */
+  CAPSID__CAP_GENERIC = 1,   /* extra writable roots and temp dirs */
+  CAPSID__CAP_READONLY = 2   /* read-only jobs */
+} capsid__cap_kind_t;
+
+/* ---- capstore-win.c: persistent capability SIDs ---- */
+
+/* Writes a fresh random "S-1-5-21-a-b-c-d" (four 32-bit values from the
+ * system RNG) into out. */
+int capsid__sid_random(char out[CAPSID__SID_MAX]);
+/* The SID of (kind, root): looked up in the capability store, created and
+ * persisted (atomically, under a named mutex) when missing. root is only
+ * used for CAPSID__CAP_WORKSPACE (a canonical path) and may be NULL
+ * otherwise. The store lives in %CAPSID_STATE_DIR% or
+ * %LOCALAPPDATA%\capsid, file capsids.tsv. */
+int capsid__capstore_get(capsid__cap_kind_t kind, const char* root,
+                         char out[CAPSID__SID_MAX], capsid_error_t* err);
+/* Path of the store file (capsid__free it), or NULL. */
+char* capsid__capstore_path(void);
+
+/* ---- token-win.c: the restricted token ---- */
+
+typedef struct capsid__token_plan_s {
+  size_t n;
+  char sids[CAPSID__MAX_RESTRICT][CAPSID__SID_MAX];
+} capsid__token_plan_t;
+
+/* CreateRestrictedToken(DISABLE_MAX_PRIVILEGE | LUA_TOKEN |
+ * WRITE_RESTRICTED) of the caller's token, restricting SIDs = the plan's
+ * SIDs only, and a default DACL that lets the child use the objects it
+ * creates. */
+int capsid__token_create(const capsid__token_plan_t* plan, HANDLE* out,
+                         capsid_error_t* err);
+/* Reads the token back: it must be restricted, carry exactly the plan's
+ * restricting SIDs and no privilege but SeChangeNotifyPrivilege. On a
+ * mismatch fails with CAPSID_EVERIFY, naming what did not take effect. */
+int capsid__token_verify(HANDLE token, const capsid__token_plan_t* plan,
+                         capsid_error_t* err);
+
+/* ---- jobobj-win.c: the job object ---- */
+
+typedef struct capsid__jobobj_plan_s {
+  uint64_t memory_limit;  /* bytes, 0 none */
+  uint32_t max_processes; /* 0 none */
+} capsid__jobobj_plan_t;
+
+/* A job object with kill-on-close (and the plan's limits). */
+int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
+                          capsid_error_t* err);
+/* Reads the limits back; CAPSID_EVERIFY names the ones missing. */
+int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
+                          capsid_error_t* err);
+
+/* ---- grant-win.c: DACL grants on the writable roots ---- */
+
+/* The ACE a grant adds. */
+typedef struct capsid__ace_plan_s {
+  const char* path;
+  char sid[CAPSID__SID_MAX];
+  int deny;                /* deny-write instead of allow */
+} capsid__ace_plan_t;
+
+/* Builds the new DACL: old's ACEs plus the wanted ones, in canonical order
+ * (explicit deny, explicit allow, then inherited ACEs). Exposed for tests.
+ * *out is LocalFree'd by the caller. */
+int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
+                      size_t n, ACL** out);
+/* 1 if acl already holds an explicit ACE equal to the wanted one. */
+int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
+/* Masks used for grants: read/write/execute/delete, and the write rights a
+ * deny ACE removes. The allow mask leaves out FILE_DELETE_CHILD on
+ * purpose: NTFS lets a holder of FILE_DELETE_CHILD on a directory delete
+ * or rename any child whatever the child's own DACL says, so it would
+ * defeat the deny ACE on .git. Deleting and renaming inside the roots still
+ * works through the DELETE right every child inherits. */
+#define CAPSID__ALLOW_MASK                                                   \
+  (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE)
+#define CAPSID__DENY_MASK                                                    \
+  (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
+   FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
+   WRITE_OWNER)
+/* Ensures every ACE of the plan is on its path (skipping the ones already
+ * there), then reads every path back; CAPSID_EVERIFY names a missing ACE. */
+int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+                         capsid_error_t* err);
+
+/* ---- helper-win.c: building blocks of the elevated mode ---- */
+
+/* The read-ACL helper runs once per session: it holds this named mutex. */
+#define CAPSID__HELPER_MUTEX L"Local\\CapsidAclHelper"
+
+/* Takes the named mutex without waiting. CAPSID_EBUSY when another thread
+ * or process holds it. A mutex abandoned by a helper that died is taken
+ * over (*abandoned set): the work it left is redone, never blocked on. */
+int capsid__mutex_try(const WCHAR* name, HANDLE* out, int* abandoned,
+                      capsid_error_t* err);
+void capsid__mutex_release(HANDLE mutex);
+
+/* Creates the directory link (which must not exist) as a junction
+ * (FSCTL_SET_REPARSE_POINT, IO_REPARSE_TAG_MOUNT_POINT) to the existing
+ * absolute directory target, then reads it back (FSCTL_GET_REPARSE_POINT).
+ * On any failure nothing is left at link. The elevated mode uses it as the
+ * job's cwd while read ACLs are pending. */
+int capsid__junction_create(const char* link, const char* target,
+                            capsid_error_t* err);
+
+/* ---- verify override (tests only) ---- */
+
+/* The Wine test build (CAPSID_WIN_TEST_OVERRIDE) lets a verification
+ * failure through so the plumbing can be exercised under Wine, which
+ * accepts restricted tokens, job limits and DACLs but drops them. The
+ * library and capsid.exe are never compiled with it. Returns 1 when the
+ * failure in err is to be ignored (and clears err). */
+int capsid__verify_override(capsid_error_t* err);
+#ifdef CAPSID_WIN_TEST_OVERRIDE
+extern int capsid__win_test_unverified_ok; /* set by a test */
+extern int capsid__win_test_overridden;    /* failures let through */
+#endif
+
+#endif

@@ -1,0 +1,219 @@
+/* DACL grants that make a job's writable roots writable to its capability
+ * SIDs, and keep its protected paths (.git, .codex, .agents, carve-outs)
+ * read-only to them.
+ *
+ * The ACEs are built by hand rather than with SetEntriesInAclW, in the
+ * canonical order Windows' access check expects (explicit deny, explicit
+ * allow, then the inherited ACEs in their order): Wine's SetEntriesInAclW
+ * appends deny ACEs last, and a misordered DACL is evaluated first-match,
+ * so a deny placed after an allow would be dead.
+ *
+ * A root that already has the wanted ACE is skipped, so a second job in a
+ * workspace costs one GetNamedSecurityInfoW per path. The first grant on a
+ * root uses SetNamedSecurityInfoW, which lets Windows propagate the
+ * inheritable ACE to the existing tree once; the per-object incremental
+ * walk on the worker pool is the ACL engine's (acl/). */
+#include "capsid-win.h"
+
+#include "win-util.h"
+
+#include <aclapi.h>
+#include <sddl.h>
+
+#include <string.h>
+
+#define INHERIT (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)
+
+static int is_deny(const ACE_HEADER* h) {
+  return h->AceType == ACCESS_DENIED_ACE_TYPE ||
+         h->AceType == ACCESS_DENIED_OBJECT_ACE_TYPE ||
+         h->AceType == ACCESS_DENIED_CALLBACK_ACE_TYPE;
+}
+
+
+static DWORD wanted_mask(const capsid__ace_plan_t* a) {
+  return a->deny ? CAPSID__DENY_MASK : CAPSID__ALLOW_MASK;
+}
+
+
+/* Does the explicit ACE at ace equal the wanted one (type, SID, inherit
+ * flags, and a mask covering the wanted rights)? */
+static int ace_matches(const ACE_HEADER* h, const capsid__ace_plan_t* a,
+                       PSID sid) {
+  const ACCESS_ALLOWED_ACE* ace = (const ACCESS_ALLOWED_ACE*)h;
+  BYTE want_type = a->deny ? ACCESS_DENIED_ACE_TYPE : ACCESS_ALLOWED_ACE_TYPE;
+
+  if (h->AceType != want_type || (h->AceFlags & INHERITED_ACE))
+    return 0;
+  if ((h->AceFlags & INHERIT) != INHERIT)
+    return 0;
+  if ((ace->Mask & wanted_mask(a)) != wanted_mask(a))
+    return 0;
+  return EqualSid((PSID)&ace->SidStart, sid);
+}
+
+
+int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
+  PSID sid;
+  DWORD i;
+  void* ace;
+  int found = 0;
+
+  if (acl == NULL || !ConvertStringSidToSidA(a->sid, &sid))
+    return 0;
+  for (i = 0; !found && i < acl->AceCount; i++)
+    if (GetAce((ACL*)acl, i, &ace))
+      found = ace_matches(ace, a, sid);
+  LocalFree(sid);
+  return found;
+}
+
+
+int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
+                      size_t n, ACL** out) {
+  PSID sids[8];
+  DWORD size = sizeof(ACL), i;
+  size_t k;
+  void* ace;
+  ACL* acl;
+  int pass, ok = 1;
+
+  *out = NULL;
+  if (n > CAPSID__ARRAY_SIZE(sids))
+    return CAPSID_EINVAL;
+  for (k = 0; k < n; k++) {
+    if (!ConvertStringSidToSidA(aces[k].sid, &sids[k])) {
+      while (k-- > 0)
+        LocalFree(sids[k]);
+      return CAPSID_EINVAL;
+    }
+    size += sizeof(ACCESS_ALLOWED_ACE) - sizeof(DWORD) +
+            GetLengthSid(sids[k]);
+  }
+  for (i = 0; old != NULL && i < old->AceCount; i++)
+    if (GetAce((ACL*)old, i, &ace))
+      size += ((ACE_HEADER*)ace)->AceSize;
+  size = (size + 3) & ~3u;
+  acl = LocalAlloc(LPTR, size);
+  if (acl == NULL || !InitializeAcl(acl, size, ACL_REVISION))
+    ok = 0;
+  /* Pass 0: explicit deny (new first); 1: explicit allow (new first);
+   * 2: inherited ACEs as they were. */
+  for (pass = 0; ok && pass < 3; pass++) {
+    for (k = 0; ok && pass < 2 && k < n; k++) {
+      if (aces[k].deny != (pass == 0) || capsid__acl_has(old, &aces[k]))
+        continue;
+      ok = pass == 0 ? AddAccessDeniedAceEx(acl, ACL_REVISION, INHERIT,
+                                            wanted_mask(&aces[k]), sids[k])
+                     : AddAccessAllowedAceEx(acl, ACL_REVISION, INHERIT,
+                                             wanted_mask(&aces[k]), sids[k]);
+    }
+    for (i = 0; ok && old != NULL && i < old->AceCount; i++) {
+      ACE_HEADER* h;
+      int inherited, want;
+      if (!GetAce((ACL*)old, i, &ace))
+        continue;
+      h = ace;
+      inherited = (h->AceFlags & INHERITED_ACE) != 0;
+      want = pass == 2 ? inherited : !inherited && is_deny(h) == (pass == 0);
+      if (want)
+        ok = AddAce(acl, ACL_REVISION, MAXDWORD, ace, h->AceSize);
+    }
+  }
+  for (k = 0; k < n; k++)
+    LocalFree(sids[k]);
+  if (!ok) {
+    if (acl != NULL)
+      LocalFree(acl);
+    return CAPSID_ENOMEM;
+  }
+  *out = acl;
+  return 0;
+}
+
+
+/* Reads the DACL of path. *sd is LocalFree'd by the caller. */
+static DWORD read_dacl(const WCHAR* path, ACL** dacl,
+                       PSECURITY_DESCRIPTOR* sd) {
+  return GetNamedSecurityInfoW(path, SE_FILE_OBJECT,
+                               DACL_SECURITY_INFORMATION, NULL, NULL, dacl,
+                               NULL, sd);
+}
+
+
+int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+                         capsid_error_t* err) {
+  size_t i, j;
+
+  /* ACEs for one path are applied together: one write per path. */
+  for (i = 0; i < n; i = j) {
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ACL* dacl = NULL;
+    ACL* merged = NULL;
+    WCHAR* wpath;
+    DWORD e;
+    size_t k;
+    int all = 1, rc;
+
+    for (j = i; j < n && strcmp(aces[j].path, aces[i].path) == 0; j++)
+      ;
+    wpath = capsid__utf16(aces[i].path);
+    if (wpath == NULL)
+      return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0,
+                               aces[i].path, NULL, NULL);
+    e = read_dacl(wpath, &dacl, &sd);
+    if (e != ERROR_SUCCESS) {
+      capsid__free(wpath);
+      return capsid__error_set(err, capsid__translate_os_error((int)e),
+                               CAPSID_STAGE_ACL, (int)e, aces[i].path, NULL,
+                               "cannot read the DACL of %s", aces[i].path);
+    }
+    for (k = i; k < j; k++)
+      all = all && capsid__acl_has(dacl, &aces[k]);
+    if (all) {
+      LocalFree(sd);
+      capsid__free(wpath);
+      continue;
+    }
+    rc = capsid__acl_merge(dacl, aces + i, j - i, &merged);
+    LocalFree(sd);
+    if (rc != 0) {
+      capsid__free(wpath);
+      return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[i].path,
+                               NULL, "cannot build the DACL of %s",
+                               aces[i].path);
+    }
+    e = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+                              DACL_SECURITY_INFORMATION, NULL, NULL, merged,
+                              NULL);
+    LocalFree(merged);
+    if (e != ERROR_SUCCESS) {
+      capsid__free(wpath);
+      return capsid__error_set(err, capsid__translate_os_error((int)e),
+                               CAPSID_STAGE_ACL, (int)e, aces[i].path, NULL,
+                               "cannot set the DACL of %s", aces[i].path);
+    }
+    /* Read back: Wine accepts the call and stores nothing. */
+    sd = NULL;
+    dacl = NULL;
+    e = read_dacl(wpath, &dacl, &sd);
+    capsid__free(wpath);
+    for (k = i; e == ERROR_SUCCESS && k < j; k++)
+      if (!capsid__acl_has(dacl, &aces[k])) {
+        LocalFree(sd);
+        return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
+                                 aces[k].path, NULL,
+                                 "the %s ACE for %s on %s did not take effect",
+                                 aces[k].deny ? "deny-write" : "allow",
+                                 aces[k].sid, aces[k].path);
+      }
+    if (sd != NULL)
+      LocalFree(sd);
+    if (e != ERROR_SUCCESS)
+      return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY,
+                               (int)e, aces[i].path, NULL,
+                               "cannot read the DACL of %s back",
+                               aces[i].path);
+  }
+  return 0;
+}

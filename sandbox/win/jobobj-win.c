@@ -1,0 +1,87 @@
+/* The job object that holds every process of a job.
+ *
+ * The launcher puts the child in it before the child runs a single
+ * instruction (PROC_THREAD_ATTRIBUTE_JOB_LIST, or CREATE_SUSPENDED +
+ * AssignProcessToJobObject), so every descendant is in it too:
+ * TerminateJobObject kills the whole tree, and KILL_ON_JOB_CLOSE does the
+ * same when capsid exits or crashes, since the kernel closes its handles. */
+#include "capsid-win.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static DWORD wanted_flags(const capsid__jobobj_plan_t* plan) {
+  DWORD flags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE |
+                JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
+
+  if (plan->max_processes > 0)
+    flags |= JOB_OBJECT_LIMIT_ACTIVE_PROCESS;
+  if (plan->memory_limit > 0)
+    flags |= JOB_OBJECT_LIMIT_JOB_MEMORY;
+  return flags;
+}
+
+
+int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
+                          capsid_error_t* err) {
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+  HANDLE job;
+  DWORD os_error;
+
+  *out = NULL;
+  job = CreateJobObjectW(NULL, NULL);
+  if (job == NULL)
+    return capsid__error_set(err, CAPSID_ELIMIT, CAPSID_STAGE_LIMITS,
+                             (int)GetLastError(), NULL, NULL,
+                             "CreateJobObjectW failed");
+  memset(&li, 0, sizeof(li));
+  li.BasicLimitInformation.LimitFlags = wanted_flags(plan);
+  li.BasicLimitInformation.ActiveProcessLimit = plan->max_processes;
+  li.JobMemoryLimit = (SIZE_T)plan->memory_limit;
+  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &li,
+                               sizeof(li))) {
+    os_error = GetLastError();
+    CloseHandle(job);
+    return capsid__error_set(err, CAPSID_ELIMIT, CAPSID_STAGE_LIMITS,
+                             (int)os_error, NULL, NULL,
+                             "cannot set the job object's limits");
+  }
+  *out = job;
+  return 0;
+}
+
+
+int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
+                          capsid_error_t* err) {
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+  DWORD want = wanted_flags(plan), got_flags;
+  char missing[256] = "";
+
+  memset(&li, 0, sizeof(li));
+  if (!QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &li,
+                                 sizeof(li), NULL))
+    return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY,
+                             (int)GetLastError(), NULL, NULL,
+                             "cannot read the job object's limits back");
+  got_flags = li.BasicLimitInformation.LimitFlags;
+#define CHECK(cond, text)                                                    \
+  if (!(cond))                                                               \
+    snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),   \
+             "%s%s", missing[0] ? ", " : "", text)
+  CHECK(got_flags & JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, "kill-on-close");
+  if (want & JOB_OBJECT_LIMIT_ACTIVE_PROCESS)
+    CHECK((got_flags & JOB_OBJECT_LIMIT_ACTIVE_PROCESS) &&
+              li.BasicLimitInformation.ActiveProcessLimit ==
+                  plan->max_processes,
+          "active-process limit");
+  if (want & JOB_OBJECT_LIMIT_JOB_MEMORY)
+    CHECK((got_flags & JOB_OBJECT_LIMIT_JOB_MEMORY) &&
+              (uint64_t)li.JobMemoryLimit == plan->memory_limit,
+          "job memory limit");
+#undef CHECK
+  if (missing[0] == '\0')
+    return 0;
+  return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, NULL,
+                           NULL, "the job object did not take effect: %s "
+                           "not set", missing);
+}

@@ -1,0 +1,135 @@
+/* Finding the program of a job on Windows: the PATH search CreateProcess
+ * would do, with the extensions of PATHEXT tried in order, but never in
+ * the job's cwd unless PATH says so (a workspace must not be able to plant
+ * a "git.exe" that capsid then runs), and with the system directory as the
+ * last resort so "cmd" works in a job whose environment has no PATH. */
+#include "sandbox-int.h"
+
+#include "win-util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_file(const char* path) {
+  WCHAR* w = capsid__utf16(path);
+  DWORD attrs;
+
+  if (w == NULL)
+    return 0;
+  attrs = GetFileAttributesW(w);
+  capsid__free(w);
+  return attrs != INVALID_FILE_ATTRIBUTES &&
+         !(attrs & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+
+static int has_extension(const char* name) {
+  const char* base = name;
+  const char* c;
+
+  for (c = name; *c != '\0'; c++)
+    if (*c == '/' || *c == '\\' || *c == ':')
+      base = c + 1;
+  return strchr(base, '.') != NULL;
+}
+
+
+/* Tries dir/name as is (when it has an extension) and with each PATHEXT
+ * extension. Returns a new string or NULL. */
+static char* try_dir(const char* dir, size_t dir_len, const char* name) {
+  const char* exts = getenv("PATHEXT");
+  const char* e;
+  const char* end;
+  char* c;
+
+  if (exts == NULL || *exts == '\0')
+    exts = ".COM;.EXE;.BAT;.CMD";
+  if (has_extension(name)) {
+    c = dir_len ? capsid__sprintf("%.*s/%s", (int)dir_len, dir, name)
+                : capsid__strdup(name);
+    if (c != NULL && is_file(c))
+      return c;
+    capsid__free(c);
+  }
+  for (e = exts; *e != '\0'; e = *end ? end + 1 : end) {
+    end = strchr(e, ';');
+    if (end == NULL)
+      end = e + strlen(e);
+    if (end == e)
+      continue;
+    c = dir_len ? capsid__sprintf("%.*s/%s%.*s", (int)dir_len, dir, name,
+                                  (int)(end - e), e)
+                : capsid__sprintf("%s%.*s", name, (int)(end - e), e);
+    if (c != NULL && is_file(c))
+      return c;
+    capsid__free(c);
+  }
+  return NULL;
+}
+
+
+static int is_absolute(const char* p) {
+  return (p[0] != '\0' && p[1] == ':' && (p[2] == '/' || p[2] == '\\')) ||
+         ((p[0] == '/' || p[0] == '\\') && (p[1] == '/' || p[1] == '\\'));
+}
+
+
+/* Programs are named the native way: some (cmd.exe among them) read a '/'
+ * in their own argv[0] as the start of a switch. */
+static char* native(char* path) {
+  char* c;
+
+  for (c = path; c != NULL && *c != '\0'; c++)
+    if (*c == '/')
+      *c = '\\';
+  return path;
+}
+
+
+int capsid__proc_resolve(const char* program, const char* path_env,
+                         const char* cwd, char** out, capsid_error_t* err) {
+  WCHAR sysdir[MAX_PATH];
+  const char* dir;
+  const char* end;
+  char* found = NULL;
+  char* sys8;
+
+  *out = NULL;
+  if (strpbrk(program, "/\\:") != NULL) {
+    char* full = is_absolute(program) ? capsid__strdup(program)
+                                      : capsid__sprintf("%s/%s", cwd, program);
+    if (full == NULL)
+      return CAPSID_ENOMEM;
+    found = try_dir("", 0, full);
+    capsid__free(full);
+    if (found == NULL)
+      return capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC,
+                               ERROR_FILE_NOT_FOUND, program, "argv[0]",
+                               "%s: program not found", program);
+    *out = native(found);
+    return 0;
+  }
+  /* The job's environment may spell it "Path"; capsid's own is then the
+   * best guess of what the user meant. */
+  if (path_env == NULL)
+    path_env = getenv("PATH");
+  for (dir = path_env ? path_env : ""; found == NULL && *dir != '\0';
+       dir = *end ? end + 1 : end) {
+    end = strchr(dir, ';');
+    if (end == NULL)
+      end = dir + strlen(dir);
+    if (end > dir)
+      found = try_dir(dir, (size_t)(end - dir), program);
+  }
+  if (found == NULL && GetSystemDirectoryW(sysdir, MAX_PATH) > 0 &&
+      (sys8 = capsid__utf8(sysdir)) != NULL) {
+    found = try_dir(sys8, strlen(sys8), program);
+    capsid__free(sys8);
+  }
+  if (found == NULL)
+    return capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC,
+                             ERROR_FILE_NOT_FOUND, program, "argv[0]",
+                             "%s: program not found in PATH", program);
+  *out = native(found);
+  return 0;
+}

@@ -1,0 +1,348 @@
+/* Confinement objects: built, read back, and refused when they did not
+ * take effect. Under Wine the read-back fails (it drops restricting SIDs and
+ * job limits), and these tests check that capsid notices and refuses; on a
+ * real Windows they check that the objects are what the plan says. The
+ * enforcement itself (a denied write) needs real Windows: those tests skip
+ * under Wine and tests/windows/windows-smoke.ps1 covers them too. */
+#include "wintest-util.h"
+
+#include "capsid-win.h"
+
+#include <windows.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static char* state_dir;
+
+static int setup(void** state) {
+  (void)state;
+  state_dir = wt_mkdtemp();
+  return state_dir && _putenv_s("CAPSID_STATE_DIR", state_dir) == 0 ? 0 : -1;
+}
+
+
+static int teardown(void** state) {
+  (void)state;
+  wt_rmtree(state_dir);
+  capsid__free(state_dir);
+  return 0;
+}
+
+
+static void test_token_read_back(void** state) {
+  capsid__token_plan_t plan;
+  capsid_error_t err = {0};
+  HANDLE token;
+  int rc;
+
+  (void)state;
+  memset(&plan, 0, sizeof(plan));
+  plan.n = 2;
+  assert_int_equal(capsid__sid_random(plan.sids[0]), 0);
+  assert_int_equal(capsid__sid_random(plan.sids[1]), 0);
+  assert_int_equal(capsid__token_create(&plan, &token, &err), 0);
+  rc = capsid__token_verify(token, &plan, &err);
+  if (wt_enforcing()) {
+    /* Real Windows: exactly the plan's SIDs, privileges stripped. */
+    assert_int_equal(rc, 0);
+  } else {
+    /* Wine: the refusal names every SID that was dropped. */
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_int_equal(err.stage, CAPSID_STAGE_VERIFY);
+    assert_non_null(strstr(err.message, "restricting SIDs missing"));
+    assert_non_null(strstr(err.message, plan.sids[0]));
+    assert_non_null(strstr(err.message, plan.sids[1]));
+  }
+  capsid__error_free(&err);
+  CloseHandle(token);
+}
+
+
+static void test_token_plan_bounded(void** state) {
+  capsid__token_plan_t plan;
+  capsid_error_t err = {0};
+  HANDLE token;
+
+  (void)state;
+  memset(&plan, 0, sizeof(plan));
+  /* Zero SIDs would make an unrestricted token: refused. */
+  assert_int_equal(capsid__token_create(&plan, &token, &err), CAPSID_EINVAL);
+  capsid__error_free(&err);
+  plan.n = 1;
+  strcpy(plan.sids[0], "S-1-5-21-not-a-sid");
+  assert_int_equal(capsid__token_create(&plan, &token, &err), CAPSID_EINVAL);
+  assert_non_null(strstr(err.message, "S-1-5-21-not-a-sid"));
+  capsid__error_free(&err);
+}
+
+
+static void test_job_object_read_back(void** state) {
+  capsid__jobobj_plan_t plan = {64u << 20, 4};
+  capsid_error_t err = {0};
+  HANDLE job;
+  int rc;
+
+  (void)state;
+  assert_int_equal(capsid__jobobj_create(&plan, &job, &err), 0);
+  rc = capsid__jobobj_verify(job, &plan, &err);
+  if (wt_enforcing()) {
+    assert_int_equal(rc, 0);
+  } else {
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_non_null(strstr(err.message, "kill-on-close"));
+    assert_non_null(strstr(err.message, "active-process limit"));
+    assert_non_null(strstr(err.message, "job memory limit"));
+  }
+  capsid__error_free(&err);
+  CloseHandle(job);
+}
+
+
+/* DACL grants: applied, then read back. Wine turns a DACL into Unix mode
+ * bits and stores no ACE for a capability SID, so there capsid must
+ * notice; on Windows the grant holds, and a second call finds it present
+ * and changes nothing. */
+static void test_grant_read_back(void** state) {
+  capsid__ace_plan_t plan[3];
+  capsid_error_t err = {0};
+  char* root = wt_mkdtemp();
+  char* git = capsid__sprintf("%s/.git", root);
+  int rc;
+
+  (void)state;
+  assert_true(CreateDirectoryA(git, NULL));
+  memset(plan, 0, sizeof(plan));
+  plan[0].path = root;
+  assert_int_equal(capsid__sid_random(plan[0].sid), 0);
+  plan[1].path = git;
+  strcpy(plan[1].sid, plan[0].sid);
+  plan[1].deny = 1;
+  rc = capsid__grant_ensure(plan, 2, &err);
+  if (wt_enforcing()) {
+    assert_int_equal(rc, 0);
+    assert_int_equal(capsid__grant_ensure(plan, 2, &err), 0);
+  } else {
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_int_equal(err.stage, CAPSID_STAGE_VERIFY);
+    assert_non_null(strstr(err.message, plan[0].sid));
+    assert_non_null(strstr(err.message, "did not take effect"));
+  }
+  capsid__error_free(&err);
+  /* A path that does not exist is an ACL-stage error naming it. */
+  plan[2].path = "C:/capsid-no-such-root";
+  strcpy(plan[2].sid, plan[0].sid);
+  assert_int_equal(capsid__grant_ensure(&plan[2], 1, &err), CAPSID_ENOENT);
+  assert_int_equal(err.stage, CAPSID_STAGE_ACL);
+  assert_string_equal(err.path, "C:/capsid-no-such-root");
+  capsid__error_free(&err);
+  wt_rmtree(root);
+  capsid__free(git);
+  capsid__free(root);
+}
+
+
+typedef struct {
+  const WCHAR* name;
+  int rc;
+  int abandoned;
+  int keep; /* exit the thread still holding it */
+} mutex_try_t;
+
+static DWORD WINAPI mutex_thread(void* arg) {
+  mutex_try_t* t = arg;
+  capsid_error_t err = {0};
+  HANDLE m;
+
+  t->rc = capsid__mutex_try(t->name, &m, &t->abandoned, &err);
+  capsid__error_free(&err);
+  if (t->rc == 0 && !t->keep)
+    capsid__mutex_release(m);
+  return 0;
+}
+
+
+static void try_in_thread(mutex_try_t* t) {
+  HANDLE th = CreateThread(NULL, 0, mutex_thread, t, 0, NULL);
+
+  assert_non_null(th);
+  assert_int_equal(WaitForSingleObject(th, 30000), WAIT_OBJECT_0);
+  CloseHandle(th);
+}
+
+
+/* One ACL helper at a time; a helper that died does not block the next. */
+static void test_helper_mutex(void** state) {
+  WCHAR name[64];
+  mutex_try_t t;
+  capsid_error_t err = {0};
+  HANDLE m;
+  int abandoned;
+
+  (void)state;
+  swprintf(name, 64, L"Local\\CapsidTest-%lu", GetCurrentProcessId());
+  memset(&t, 0, sizeof(t));
+  t.name = name;
+  assert_int_equal(capsid__mutex_try(name, &m, &abandoned, &err), 0);
+  assert_false(abandoned);
+  try_in_thread(&t);
+  assert_int_equal(t.rc, CAPSID_EBUSY);
+  capsid__mutex_release(m);
+  try_in_thread(&t);
+  assert_int_equal(t.rc, 0);
+  assert_false(t.abandoned);
+
+  /* The holder exits without releasing: the next one takes over. */
+  t.keep = 1;
+  try_in_thread(&t);
+  assert_int_equal(t.rc, 0);
+  assert_int_equal(capsid__mutex_try(name, &m, &abandoned, &err), 0);
+  assert_true(abandoned);
+  capsid__mutex_release(m);
+}
+
+
+/* The cwd junction: where the platform supports it, the files of the
+ * target are reachable through it; where it does not (Wine answers
+ * ERROR_NOT_SUPPORTED), the failure is reported and nothing is left. */
+static void test_junction(void** state) {
+  capsid_error_t err = {0};
+  char* dir = wt_mkdtemp();
+  char* target = capsid__sprintf("%s/target", dir);
+  char* file = capsid__sprintf("%s/target/f.txt", dir);
+  char* link = capsid__sprintf("%s/link", dir);
+  char* via = capsid__sprintf("%s/link/f.txt", dir);
+  FILE* f;
+  int rc;
+
+  (void)state;
+  assert_true(CreateDirectoryA(target, NULL));
+  f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("through", f);
+  fclose(f);
+  rc = capsid__junction_create(link, target, &err);
+  if (rc == 0) {
+    char buf[16] = "";
+    f = fopen(via, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "through");
+    assert_true(GetFileAttributesA(link) & FILE_ATTRIBUTE_REPARSE_POINT);
+    assert_true(RemoveDirectoryA(link));
+    /* Removing the junction leaves the target alone. */
+    assert_int_not_equal(GetFileAttributesA(file), INVALID_FILE_ATTRIBUTES);
+  } else {
+    print_message("junction refused here: %s\n", err.message);
+    assert_true(rc == CAPSID_ENOTSUP || rc == CAPSID_EVERIFY);
+    assert_int_equal(err.stage, CAPSID_STAGE_MOUNT);
+    assert_string_equal(err.path, link);
+    assert_int_equal(GetFileAttributesA(link), INVALID_FILE_ATTRIBUTES);
+  }
+  capsid__error_free(&err);
+  /* A relative target is refused before anything is created. */
+  assert_int_equal(capsid__junction_create(link, "relative/dir", &err),
+                   CAPSID_EINVAL);
+  assert_int_equal(GetFileAttributesA(link), INVALID_FILE_ATTRIBUTES);
+  capsid__error_free(&err);
+  wt_rmtree(dir);
+  capsid__free(dir);
+  capsid__free(target);
+  capsid__free(file);
+  capsid__free(link);
+  capsid__free(via);
+}
+
+
+/* The real build has no override: a job whose confinement cannot be
+ * verified is refused, never run unconfined. */
+static void test_unverified_job_refused(void** state) {
+  const char* argv[] = {wt_child(), "echo", "must-not-run", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+
+  (void)state;
+  if (wt_enforcing())
+    skip(); /* real Windows: the token verifies, nothing to refuse */
+  capsid__win_test_unverified_ok = 0;
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.cwd = state_dir;
+  spec.network = -1;
+  assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EVERIFY);
+  assert_int_equal(r.error.code, CAPSID_EVERIFY);
+  assert_int_equal(r.error.stage, CAPSID_STAGE_VERIFY);
+  assert_non_null(strstr(r.error.message, "restricting SIDs missing: S-1-5-21-"));
+  assert_int_equal(r.out.len, 0);
+  capsid_result_free(&r);
+}
+
+
+/* Needs real Windows: a write outside the workspace is refused by the
+ * restricting-SID check, and the control write inside it succeeds. */
+static void test_write_outside_workspace_denied(void** state) {
+  char* ws;
+  char* outside;
+  char* inside_file;
+  char* outside_file;
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+
+  (void)state;
+  if (!wt_enforcing()) {
+    print_message("skipped: Wine does not enforce restricting SIDs; "
+                  "run tests/windows/windows-smoke.ps1 on Windows\n");
+    skip();
+  }
+  ws = wt_mkdtemp();
+  outside = wt_mkdtemp();
+  inside_file = capsid__sprintf("%s/inside.txt", ws);
+  outside_file = capsid__sprintf("%s/outside.txt", outside);
+  {
+    const char* argv[] = {wt_child(), "write", inside_file, NULL};
+    memset(&spec, 0, sizeof(spec));
+    spec.argv = argv;
+    spec.cwd = ws;
+    spec.network = -1;
+    spec.policy = "{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,"
+                  "\"exclude_tmpdir_env_var\":true}";
+    assert_int_equal(capsid_run_capture(&spec, &r), 0);
+    assert_int_equal(r.error.code, 0);
+    assert_int_equal(r.exit_code, 0);
+    capsid_result_free(&r);
+  }
+  {
+    const char* argv[] = {wt_child(), "write", outside_file, NULL};
+    spec.argv = argv;
+    assert_int_equal(capsid_run_capture(&spec, &r), 0);
+    assert_int_equal(r.error.code, 0);
+    assert_int_equal(r.exit_code, 1);
+    assert_int_equal(GetFileAttributesA(outside_file),
+                     INVALID_FILE_ATTRIBUTES);
+    capsid_result_free(&r);
+  }
+  capsid__free(inside_file);
+  capsid__free(outside_file);
+  wt_rmtree(ws);
+  wt_rmtree(outside);
+  capsid__free(ws);
+  capsid__free(outside);
+}
+
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_token_read_back),
+      cmocka_unit_test(test_token_plan_bounded),
+      cmocka_unit_test(test_job_object_read_back),
+      cmocka_unit_test(test_grant_read_back),
+      cmocka_unit_test(test_helper_mutex),
+      cmocka_unit_test(test_junction),
+      cmocka_unit_test(test_unverified_job_refused),
+      cmocka_unit_test(test_write_outside_workspace_denied),
+  };
+
+  capsid_init();
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,180 @@
+<#
+.SYNOPSIS
+  capsid's Windows smoke test: what Wine cannot check. Run on a real
+  Windows 10/11 machine, as a normal (non-elevated) user:
+
+    powershell -ExecutionPolicy Bypass -File tests\windows\windows-smoke.ps1 [-Capsid path\to\capsid.exe]
+
+  Each case runs capsid.exe against scratch workspaces under
+  %USERPROFILE%\capsid-smoke and checks the outcome. Every refusal case
+  has a control case showing the same action succeeds where it is allowed.
+  Prints one line per case and "N passed, N failed, N skipped"; exits 1 if
+  anything failed. The cases follow the Codex sandbox smoke tests
+  (sandbox_smoketests.py), plus capsid's own (job limits, token, .git).
+#>
+param(
+  [string]$Capsid = ""
+)
+$ErrorActionPreference = "Stop"
+
+if ($Capsid -eq "") {
+  foreach ($c in @("$PSScriptRoot\..\..\build-win\capsid.exe",
+                   "$PSScriptRoot\..\..\build\capsid.exe",
+                   "$PSScriptRoot\..\..\build\Release\capsid.exe")) {
+    if (Test-Path $c) { $Capsid = (Resolve-Path $c).Path; break }
+  }
+}
+if ($Capsid -eq "" -or -not (Test-Path $Capsid)) {
+  Write-Host "capsid.exe not found; pass -Capsid path\to\capsid.exe"
+  exit 2
+}
+
+$Root = Join-Path $env:USERPROFILE "capsid-smoke"
+$WS = Join-Path $Root "ws"
+$WS2 = Join-Path $Root "ws2"
+$Outside = Join-Path $Root "outside"
+# A private capability store, so the test never touches the user's.
+$env:CAPSID_STATE_DIR = Join-Path $Root "state"
+if (Test-Path $Root) { Remove-Item -Recurse -Force $Root }
+New-Item -ItemType Directory -Force $WS, $WS2, $Outside, $env:CAPSID_STATE_DIR | Out-Null
+New-Item -ItemType Directory -Force (Join-Path $WS ".git") | Out-Null
+Set-Content -LiteralPath (Join-Path $WS ".git\HEAD") -Value "ref: refs/heads/main"
+
+$script:passed = 0; $script:failed = 0; $script:skipped = 0
+
+# Runs capsid.exe run ARGS from the workspace; returns @{ rc; out }.
+function Invoke-Capsid([string[]]$CapsidArgs, [string]$Cwd = $WS) {
+  # Windows PowerShell 5.1 turns a native program's stderr into error
+  # records; with "Stop" the first one would abort the whole script.
+  $ErrorActionPreference = "Continue"
+  Push-Location $Cwd
+  try {
+    $out = & $Capsid run @CapsidArgs 2>&1 | Out-String
+    return @{ rc = $LASTEXITCODE; out = $out }
+  } finally { Pop-Location }
+}
+
+function Report([string]$Name, [bool]$Ok, [string]$Detail = "") {
+  if ($Ok) { $script:passed++; Write-Host "[PASS] $Name" }
+  else { $script:failed++; Write-Host "[FAIL] $Name :: $Detail" }
+}
+
+function Skip([string]$Name, [string]$Why) {
+  $script:skipped++; Write-Host "[SKIP] $Name :: $Why"
+}
+
+function Case([string]$Name, [string[]]$CapsidArgs, [scriptblock]$Check,
+              [string]$Cwd = $WS) {
+  $r = Invoke-Capsid $CapsidArgs $Cwd
+  $ok = $false
+  try { $ok = [bool](& $Check $r) } catch { $ok = $false }
+  Report $Name $ok ("rc=" + $r.rc + " out=" + $r.out.Trim())
+}
+
+$RO = @("--policy", "read-only", "-C", $WS)
+$WW = @("--policy", "workspace-write", "-C", $WS)
+
+# 0. The confinement really applied (verified, not the Wine refusal).
+Case "capsid runs verified here (mode unprivileged)" ($WW + @("--json", "--", "cmd", "/c", "exit", "0")) {
+  param($r) $r.rc -eq 0 -and $r.out -match '"mode":"unprivileged"' }
+
+# 1-3: writes in and out of the workspace.
+Case "RO: write in CWD denied" ($RO + @("--", "cmd", "/c", "echo nope> ro_fail.txt")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\ro_fail.txt") }
+Case "WS: write in CWD allowed" ($WW + @("--", "cmd", "/c", "echo ok> ws_ok.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\ws_ok.txt") }
+Case "WS: write outside workspace denied" ($WW + @("--", "cmd", "/c", "echo nope> `"$Outside\blocked.txt`"")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$Outside\blocked.txt") }
+Case "control: the same write outside succeeds with -w" ($WW + @("-w", $Outside, "--", "cmd", "/c", "echo ok> `"$Outside\granted.txt`"")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$Outside\granted.txt") }
+
+# 4-5: TEMP. capsid adds %TEMP% only when asked (-w), see docs/windows.md.
+Case "WS: TEMP write allowed with -w %TEMP%" ($WW + @("-w", $env:TEMP, "--", "cmd", "/c", "echo ok> `"$env:TEMP\capsid_ws_temp.txt`"")) {
+  param($r) $r.rc -eq 0 }
+Case "RO: TEMP write denied" ($RO + @("--", "cmd", "/c", "echo no> `"$env:TEMP\capsid_ro_temp.txt`"")) {
+  param($r) $r.rc -ne 0 }
+
+# 6-7: append.
+Set-Content -LiteralPath "$WS\append.txt" -Value "line1" -Encoding ASCII
+Case "WS: append allowed" ($WW + @("--", "cmd", "/c", "echo line2>> append.txt")) {
+  param($r) $r.rc -eq 0 -and ((Get-Content "$WS\append.txt") -join "," -match "line2") }
+Set-Content -LiteralPath "$WS\ro_append.txt" -Value "line1" -Encoding ASCII
+Case "RO: append denied" ($RO + @("--", "cmd", "/c", "echo line2>> ro_append.txt")) {
+  param($r) $r.rc -ne 0 -and ((Get-Content "$WS\ro_append.txt") -join ",") -eq "line1" }
+
+# 8-9: PowerShell (needs the explicit desktop and the default DACL).
+$PS = @("powershell", "-NoLogo", "-NoProfile", "-Command")
+Case "WS: PowerShell Set-Content allowed" ($WW + @("--") + $PS + @("Set-Content -LiteralPath ps_ok.txt -Value hello")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\ps_ok.txt") }
+Case "RO: PowerShell Set-Content denied" ($RO + @("--") + $PS + @("Set-Content -LiteralPath ps_fail.txt -Value x")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\ps_fail.txt") }
+
+# 10-12: directories, rename, delete inside the workspace.
+Case "WS: mkdir+write allowed" ($WW + @("--", "cmd", "/c", "mkdir sub && echo hi> sub\in_sub.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\sub\in_sub.txt") }
+Case "WS: rename allowed" ($WW + @("--", "cmd", "/c", "echo x> r.txt && ren r.txt r2.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\r2.txt") }
+Set-Content -LiteralPath "$WS\delme.txt" -Value "x"
+Case "WS: delete allowed" ($WW + @("--", "cmd", "/c", "del /q delme.txt")) {
+  param($r) $r.rc -eq 0 -and -not (Test-Path "$WS\delme.txt") }
+
+# 13-15: .git stays read-only inside a writable workspace.
+Case "WS: write into .git denied" ($WW + @("--", "cmd", "/c", "echo x> .git\evil")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\.git\evil") }
+Case "WS: overwrite .git\HEAD denied" ($WW + @("--", "cmd", "/c", "echo x> .git\HEAD")) {
+  param($r) $r.rc -ne 0 -and ((Get-Content "$WS\.git\HEAD") -join "") -eq "ref: refs/heads/main" }
+Case "WS: rename of .git denied" ($WW + @("--", "cmd", "/c", "ren .git git-moved")) {
+  param($r) $r.rc -ne 0 -and (Test-Path "$WS\.git\HEAD") }
+$own = $false
+try { Set-Content -LiteralPath "$WS\.git\user-write" -Value "x"; $own = $true } catch {}
+Report "control: the user (outside capsid) still writes .git" $own "Set-Content failed"
+
+# 16: workspaces are isolated from each other.
+Case "WS A: write into workspace B denied" ($WW + @("--", "cmd", "/c", "echo x> `"$WS2\from_a.txt`"")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS2\from_a.txt") }
+Case "control: WS B writes its own workspace" (@("--policy", "workspace-write", "-C", $WS2, "--", "cmd", "/c", "echo x> from_b.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS2\from_b.txt") } $WS2
+
+# 17: the token: privileges stripped.
+Case "token: only SeChangeNotifyPrivilege left" ($WW + @("--", "whoami", "/priv")) {
+  param($r) $r.rc -eq 0 -and $r.out -match "SeChangeNotifyPrivilege" -and
+    -not ($r.out -match "SeShutdownPrivilege|SeUndockPrivilege|SeIncreaseWorkingSetPrivilege|SeTimeZonePrivilege") }
+
+# 18-20: job object limits and tree kill.
+Case "limits: job memory limit stops a 512 MB allocation" ($WW + @("-m", "128M", "--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
+  param($r) $r.rc -ne 0 }
+Case "limits: the memory-limit hit is reported (oom true, best effort)" ($WW + @("-m", "128M", "--json", "--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
+  param($r) $r.out -match '"oom":true' }
+Case "control: the same allocation succeeds without a limit" ($WW + @("--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
+  param($r) $r.rc -eq 0 }
+Case "limits: --max-processes 1 stops a grandchild" ($WW + @("--max-processes", "1", "--", "cmd", "/c", "cmd /c exit 0")) {
+  param($r) $r.rc -ne 0 }
+Case "control: the grandchild runs without the limit" ($WW + @("--", "cmd", "/c", "cmd /c exit 0")) {
+  param($r) $r.rc -eq 0 }
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Case "timeout: kills the whole tree (exit 124)" ($WW + @("-t", "2s", "--", "cmd", "/c", "start /b ping -n 60 127.0.0.1 >nul & ping -n 60 127.0.0.1 >nul")) {
+  param($r) $r.rc -eq 124 }
+$sw.Stop()
+Start-Sleep -Seconds 1
+$left = @(Get-CimInstance Win32_Process -Filter "Name='PING.EXE'" | Where-Object { $_.CommandLine -match "-n 60 127.0.0.1" })
+Report "timeout: no process of the job left behind" ($left.Count -eq 0 -and $sw.Elapsed.TotalSeconds -lt 30) "$($left.Count) ping.exe left"
+
+# 21: network. Unprivileged mode only sets dead-proxy variables (defence
+# in depth); a tool that ignores them still reaches the network.
+if (Get-Command curl.exe -ErrorAction SilentlyContinue) {
+  Case "WS: curl steered to the dead proxy (not enforcement)" ($WW + @("--", "curl.exe", "--connect-timeout", "2", "--max-time", "4", "-s", "-o", "NUL", "http://example.com")) {
+    param($r) $r.rc -ne 0 }
+} else { Skip "WS: curl steered to the dead proxy" "curl.exe not found" }
+
+# 22-23: python, when present.
+if (Get-Command python -ErrorAction SilentlyContinue) {
+  Case "RO: python file write denied" ($RO + @("--", "python", "-c", "open('py_fail.txt','w').write('x')")) {
+    param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\py_fail.txt") }
+  Case "WS: python file write allowed" ($WW + @("--", "python", "-c", "open('py_ok.txt','w').write('x')")) {
+    param($r) $r.rc -eq 0 -and (Test-Path "$WS\py_ok.txt") }
+} else { Skip "python cases" "python not found" }
+
+Write-Host ""
+Write-Host "$script:passed passed, $script:failed failed, $script:skipped skipped"
+if ($script:failed -gt 0) { exit 1 }
+exit 0

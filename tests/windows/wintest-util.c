@@ -1,0 +1,92 @@
+#include "wintest-util.h"
+
+#include <windows.h>
+#include <sddl.h>
+#include <shellapi.h>
+
+#include <stdio.h>
+#include <string.h>
+
+const char* wt_child(void) {
+  static char path[MAX_PATH + 16];
+  char* slash;
+
+  if (path[0] == '\0') {
+    GetModuleFileNameA(NULL, path, MAX_PATH);
+    slash = strrchr(path, '\\');
+    if (slash == NULL)
+      slash = strrchr(path, '/');
+    strcpy(slash ? slash + 1 : path, "win-child.exe");
+  }
+  return path;
+}
+
+
+char* wt_mkdtemp(void) {
+  static LONG counter;
+  char base[MAX_PATH];
+  char* dir;
+  char* c;
+
+  GetTempPathA(MAX_PATH, base);
+  /* Wine reuses process ids quickly: retry past names left by a crash. */
+  for (;;) {
+    dir = capsid__sprintf("%scapsid-wt-%lu-%ld", base, GetCurrentProcessId(),
+                          InterlockedIncrement(&counter));
+    if (dir == NULL)
+      return NULL;
+    if (CreateDirectoryA(dir, NULL))
+      break;
+    capsid__free(dir);
+    if (GetLastError() != ERROR_ALREADY_EXISTS || counter > 1000)
+      return NULL;
+  }
+  for (c = dir; *c != '\0'; c++)
+    if (*c == '\\')
+      *c = '/';
+  return dir;
+}
+
+
+void wt_rmtree(const char* path) {
+  SHFILEOPSTRUCTA op;
+  char* from = capsid__sprintf("%s%c", path, '\0');
+  char* c;
+
+  if (from == NULL)
+    return;
+  for (c = from; *c != '\0'; c++)
+    if (*c == '/')
+      *c = '\\';
+  memset(&op, 0, sizeof(op));
+  op.wFunc = FO_DELETE;
+  op.pFrom = from;
+  op.fFlags = FOF_NO_UI;
+  SHFileOperationA(&op);
+  capsid__free(from);
+}
+
+
+int wt_enforcing(void) {
+  static int known = -1;
+  SID_AND_ATTRIBUTES sa;
+  HANDLE self, tok;
+  PSID sid;
+
+  if (known >= 0)
+    return known;
+  known = 0;
+  if (!ConvertStringSidToSidA("S-1-5-21-1-2-3-4", &sid))
+    return known;
+  if (OpenProcessToken(GetCurrentProcess(), TOKEN_ALL_ACCESS, &self)) {
+    sa.Sid = sid;
+    sa.Attributes = 0;
+    if (CreateRestrictedToken(self, 0, 0, NULL, 0, NULL, 1, &sa, &tok)) {
+      known = IsTokenRestricted(tok) ? 1 : 0;
+      CloseHandle(tok);
+    }
+    CloseHandle(self);
+  }
+  LocalFree(sid);
+  return known;
+}
