@@ -351,7 +351,7 @@ class ScaleOut(unittest.TestCase):
         self.assertFalse(os.path.exists(marker), "the poison job ran")
         self.assert_all_acked(stream)
         # Control: the same job under a fresh limit does run.
-        self.assertEqual(run("run", "--", "touch", marker).returncode, 0)
+        self.assertEqual(run("run", "-C", self.tmp, "--", "touch", marker).returncode, 0)
         self.assertTrue(os.path.exists(marker))
 
     def test_malformed_jobs_get_error_results(self):
