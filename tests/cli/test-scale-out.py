@@ -168,8 +168,11 @@ class Worker:
             return f.read()
 
 
-def job(i, argv):
-    return json.dumps({"id": "j%d" % i, "argv": argv})
+def job(i, argv, cwd=None):
+    line = {"id": "j%d" % i, "argv": argv}
+    if cwd is not None:
+        line["cwd"] = cwd
+    return json.dumps(line)
 
 
 def wait_for(what, cond, timeout=60):
@@ -393,7 +396,10 @@ class ScaleOut(unittest.TestCase):
         script = 'if [ -e "%s" ]; then sleep 60; fi; echo done' % gate
         a = self.worker(stream, "a", "-j", "2", "--drain-timeout", "300ms",
                         "--claim-idle", "10m")
-        self.submit(stream, [job(i, ["sh", "-c", script]) for i in range(2)])
+        # The job's cwd holds the gate: a confined job sees a private /tmp
+        # unless its workspace lives there.
+        self.submit(stream, [job(i, ["sh", "-c", script], cwd=self.tmp)
+                             for i in range(2)])
         wait_for("a to hold both jobs",
                  lambda: len(self.held_by(stream, "a")) == 2)
         time.sleep(0.3)  # both are running, not just delivered
