@@ -9,7 +9,9 @@ root=$(pwd)
 ./scripts/build.sh build >/dev/null
 capsid="$root/build/capsid"
 
-demo=$(mktemp -d "${TMPDIR:-/tmp}/capsid-demo-XXXXXX")
+# Not under /tmp: workspace-write lets jobs write /tmp (as Codex's policy
+# does), so workspaces there could write each other through it.
+demo=$(mktemp -d "$root/build/capsid-demo-XXXXXX")
 server_pid=
 cleanup() {
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
