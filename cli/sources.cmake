@@ -12,8 +12,7 @@ set(CAPSID_CLI_SOURCES
 # The ACL engine's commands.
 list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)
 # Linux confinement's commands (set-up, uninstall, what works here).
-list(APPEND CAPSID_CLI_SOURCES cli/cmd-doctor.c cli/cmd-setup.c
-  cli/cmd-uninstall.c)
+list(APPEND CAPSID_CLI_SOURCES cli/cmd-doctor.c cli/cmd-setup.c)
 # Windows: the manifest (UTF-8 process code page) embedded in capsid.exe.
 if(WIN32)
   enable_language(RC)
