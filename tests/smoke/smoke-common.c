@@ -58,12 +58,55 @@ int smoke_sh_status(const smoke_job_t* job, const char* script) {
 }
 
 
+/* 1 when path is dir or below it (both canonical). */
+static int under(const char* path, const char* dir) {
+  size_t n = strlen(dir);
+
+  return n > 0 && strncmp(path, dir, n) == 0 &&
+         (path[n] == '\0' || path[n] == '/' || dir[n - 1] == '/');
+}
+
+
+/* workspace-write grants /tmp and $TMPDIR, so fixtures placed there would
+ * make every "outside the roots" denial pass for the wrong reason (a
+ * checkout under /tmp did exactly that). The build tree is used when it is
+ * clear of both; otherwise a directory under /var/tmp, which no policy
+ * grants. */
+const char* smoke_dir(void) {
+  static char dir[4096];
+  const char* tmpdir = getenv("TMPDIR");
+  char build[4096], tmpreal[4096];
+
+  if (dir[0] != '\0')
+    return dir;
+  mkdir(CAPSID_SMOKE_DIR, 0755);
+  if (realpath(CAPSID_SMOKE_DIR, build) == NULL)
+    snprintf(build, sizeof(build), "%s", CAPSID_SMOKE_DIR);
+  if (tmpdir == NULL || realpath(tmpdir, tmpreal) == NULL)
+    tmpreal[0] = '\0';
+  if (!under(build, "/tmp") && !under(build, tmpreal)) {
+    snprintf(dir, sizeof(dir), "%s", build);
+    return dir;
+  }
+  snprintf(dir, sizeof(dir), "/var/tmp/capsid-smoke-%ld", (long)geteuid());
+  mkdir(dir, 0755);
+  if (under(dir, tmpreal)) {
+    fprintf(stderr, "smoke: both the build tree and /var/tmp are under "
+                    "writable roots ($TMPDIR=%s); unset TMPDIR\n", tmpdir);
+    exit(2);
+  }
+  printf("smoke: fixtures in %s: the build tree %s is under /tmp or "
+         "$TMPDIR, which workspace-write grants\n", dir, build);
+  return dir;
+}
+
+
 char* smoke_workspace(void) {
-  char* path = malloc(strlen(CAPSID_SMOKE_DIR) + 32);
+  const char* base = smoke_dir();
+  char* path = malloc(strlen(base) + 32);
 
   assert_non_null(path);
-  mkdir(CAPSID_SMOKE_DIR, 0755);
-  sprintf(path, "%s/capsid-test-XXXXXX", CAPSID_SMOKE_DIR);
+  sprintf(path, "%s/capsid-test-XXXXXX", base);
   assert_non_null(mkdtemp(path));
   /* mkdtemp makes it 0700; a workspace is an ordinary directory. */
   chmod(path, 0755);

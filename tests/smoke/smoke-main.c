@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
     }
     /* A private state directory: jobs of other tests in auto mode keep
      * seeing an unset-up machine. */
-    setenv("CAPSID_STATE_DIR", CAPSID_SMOKE_DIR "/state", 1);
-    mkdir(CAPSID_SMOKE_DIR, 0755);
+    char state[4200];
+    snprintf(state, sizeof(state), "%s/state", smoke_dir());
+    setenv("CAPSID_STATE_DIR", state, 1);
     if (capsid__system_setup(NULL, NULL, &err) != 0) {
       fprintf(stderr, "setup failed: %s\n", err.message);
       return 1;

@@ -32,7 +32,10 @@ void smoke_sh(const smoke_job_t* job, const char* script,
 /* The exit status of `sh -c script`, or 1000+signal. */
 int smoke_sh_status(const smoke_job_t* job, const char* script);
 
-/* A fresh workspace directory (not under /tmp, so /tmp can be private). */
+/* Where fixtures live: never under /tmp or $TMPDIR, which workspace-write
+ * grants, so "outside the roots" really is outside. */
+const char* smoke_dir(void);
+/* A fresh workspace directory under smoke_dir(). */
 char* smoke_workspace(void);
 void smoke_rmtree(char* dir);
 
