@@ -23,4 +23,16 @@ char* test_read_file(const char* path, size_t* len);
 /* Runs a shell command and returns its exit status (or -1). */
 int test_system(const char* fmt, ...);
 
+/* Running processes (zombies aside) with an argument containing arg;
+ * waits up to 2 s for them to go and returns how many are left. */
+int test_wait_gone(const char* arg);
+
+/* Exit status of a test binary that skipped as a whole; CMake tells ctest
+ * (SKIP_RETURN_CODE) so a skip is reported as "Not Run", never as passed. */
+#define TEST_SKIPPED 77
+/* Reports why a test cannot run here ("skipped: ..."). Returns 1 when the
+ * caller should skip, 0 when CAPSID_NO_SKIP=1 (set by scripts/test.sh as
+ * root, as in CI, where every test must run) and the caller must fail. */
+int test_may_skip(const char* fmt, ...);
+
 #endif

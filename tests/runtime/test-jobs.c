@@ -229,67 +229,6 @@ static void test_binary_output_is_exact(void** state) {
 }
 
 
-/* Running processes (zombies do not count: whoever their parent is now
- * may not have reaped them yet) with an argument equal to arg. Jobs run in
- * their own pid namespace, so the pids they print mean nothing here; a
- * unique argument finds them from the host. */
-static int live_with_arg(const char* arg) {
-  DIR* d = opendir("/proc");
-  struct dirent* e;
-  char path[300], buf[4096];
-  int count = 0;
-  size_t n, i;
-  FILE* f;
-  char* close_paren;
-  char st;
-
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-    f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    for (i = 0; i < n; i += strlen(buf + i) + 1) {
-      if (strcmp(buf + i, arg) != 0)
-        continue;
-      snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-      f = fopen(path, "r");
-      st = 'X';
-      if (f != NULL) {
-        if (fgets(buf, sizeof(buf), f) != NULL &&
-            (close_paren = strrchr(buf, ')')) != NULL)
-          sscanf(close_paren + 2, "%c", &st);
-        fclose(f);
-      }
-      if (st != 'Z' && st != 'X')
-        count++;
-      break;
-    }
-  }
-  closedir(d);
-  return count;
-}
-
-
-static int wait_arg_gone(const char* arg) {
-  int i, n = -1;
-
-  for (i = 0; i < 200; i++) {
-    n = live_with_arg(arg);
-    if (n == 0)
-      return 0;
-    usleep(10000);
-  }
-  return n;
-}
-
-
 static void test_timeout_kills_tree(void** state) {
   char* dir = test_mkdtemp();
   char pidfile[512];
@@ -314,7 +253,7 @@ static void test_timeout_kills_tree(void** state) {
   assert_int_equal(sscanf(text, "%d %d", &pid, &pgid), 2);
   /* The main process, its child and the detached grandchild: all gone. */
   assert_int_equal(pid, pgid);
-  assert_int_equal(wait_arg_gone(pidfile), 0);
+  assert_int_equal(test_wait_gone(pidfile), 0);
   free(text);
   capsid_result_free(&o.result);
   test_rmtree(dir);
@@ -343,7 +282,7 @@ static void test_exit_kills_leftovers(void** state) {
   assert_true(o.result.wall_ms < 10000);
   pid = atoi(o.result.out.data);
   assert_true(pid > 1);
-  assert_int_equal(wait_arg_gone(marker), 0);
+  assert_int_equal(test_wait_gone(marker), 0);
   capsid_result_free(&o.result);
 }
 

@@ -1,6 +1,5 @@
 #include "smoke.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,59 +116,6 @@ char* smoke_workspace(void) {
 void smoke_rmtree(char* dir) {
   test_rmtree(dir);
   free(dir);
-}
-
-
-static int live_with_arg(const char* arg) {
-  DIR* d = opendir("/proc");
-  struct dirent* e;
-  char path[300], buf[4096];
-  int count = 0;
-  size_t n, i;
-  FILE* f;
-  char* paren;
-  char st;
-
-  if (d == NULL)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-    if ((f = fopen(path, "r")) == NULL)
-      continue;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    for (i = 0; i < n; i += strlen(buf + i) + 1) {
-      if (strstr(buf + i, arg) == NULL)
-        continue;
-      snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-      st = 'X';
-      if ((f = fopen(path, "r")) != NULL) {
-        if (fgets(buf, sizeof(buf), f) && (paren = strrchr(buf, ')')))
-          sscanf(paren + 2, "%c", &st);
-        fclose(f);
-      }
-      if (st != 'Z' && st != 'X')
-        count++;
-      break;
-    }
-  }
-  closedir(d);
-  return count;
-}
-
-
-int smoke_wait_gone(const char* arg) {
-  int i, n = -1;
-
-  for (i = 0; i < 200; i++) {
-    if ((n = live_with_arg(arg)) == 0)
-      return 0;
-    usleep(10000);
-  }
-  return n;
 }
 
 

@@ -51,7 +51,7 @@ void smoke_timeout_kills_all(void** state) {
   assert_true(r.timed_out);
   assert_int_equal(r.signal, SIGKILL);
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -100,7 +100,7 @@ void smoke_fork_bomb(void** state) {
   if (r.limits == CAPSID_LIMITS_CGROUP)
     assert_true(r.pids_limited);
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -121,7 +121,7 @@ void smoke_closes_stdout(void** state) {
   assert_true(r.timed_out);
   assert_string_equal(r.out.data, "before\n");
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -157,7 +157,7 @@ void smoke_ignores_sigterm(void** state) {
   smoke_sh(&j, script, &r);
   assert_true(r.timed_out);
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -184,7 +184,7 @@ void smoke_daemonises(void** state) {
   assert_false(r.timed_out);
   assert_true(r.wall_ms < 10000);
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -225,5 +225,5 @@ void smoke_own_process_group(void** state) {
   smoke_sh(&j, script, &r);
   assert_int_equal(r.exit_code, 0);
   capsid_result_free(&r);
-  assert_int_equal(smoke_wait_gone(tok), 0);
+  assert_int_equal(test_wait_gone(tok), 0);
 }

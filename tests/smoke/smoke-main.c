@@ -72,9 +72,10 @@ int main(int argc, char** argv) {
   if (strcmp(smoke_variant, "unprivileged") == 0) {
     smoke_mode = smoke_mode_ran = CAPSID_MODE_UNPRIVILEGED;
     if (!capsid__userns_available()) {
-      printf("skipped: user namespaces are blocked on this host, so "
-             "unprivileged mode falls back to landlock-only\n");
-      return 0;
+      return test_may_skip("user namespaces are blocked on this host, so "
+                           "unprivileged mode falls back to landlock-only")
+                 ? TEST_SKIPPED
+                 : 1;
     }
   } else if (strcmp(smoke_variant, "landlock-only") == 0) {
 #ifdef CAPSID_FAULT_INJECTION
@@ -83,15 +84,17 @@ int main(int argc, char** argv) {
     smoke_mode_ran = CAPSID_MODE_LANDLOCK_ONLY;
     supported = 0;
 #else
-    printf("skipped: forcing the landlock-only fallback needs a build with "
-           "CAPSID_FAULT_INJECTION (Debug)\n");
-    return 0;
+    return test_may_skip("forcing the landlock-only fallback needs a build "
+                         "with CAPSID_FAULT_INJECTION (Debug)")
+               ? TEST_SKIPPED
+               : 1;
 #endif
   } else if (strcmp(smoke_variant, "elevated") == 0) {
     capsid_error_t err = {0};
     if (geteuid() != 0) {
-      printf("skipped: elevated mode needs root (CI runs this as root)\n");
-      return 0;
+      return test_may_skip("elevated mode needs root (CI runs this as root)")
+                 ? TEST_SKIPPED
+                 : 1;
     }
     /* A private state directory: jobs of other tests in auto mode keep
      * seeing an unset-up machine. */
@@ -108,8 +111,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (capsid__landlock_abi() <= 0) {
-    printf("skipped: Landlock is not enabled in this kernel\n");
-    return 0;
+    return test_may_skip("Landlock is not enabled in this kernel")
+               ? TEST_SKIPPED
+               : 1;
   }
   for (i = 0; i < CAPSID__ARRAY_SIZE(cases); i++)
     if ((cases[i].needs & ~supported) == 0)

@@ -39,11 +39,6 @@ const char* smoke_dir(void);
 char* smoke_workspace(void);
 void smoke_rmtree(char* dir);
 
-/* Processes still running (zombies aside) with an argument equal to arg;
- * waits up to 2 s for them to go. Jobs run in their own pid namespace, so
- * a unique argument is how the host finds them. */
-int smoke_wait_gone(const char* arg);
-
 /* A unique token for markers and file names. */
 const char* smoke_token(void);
 
