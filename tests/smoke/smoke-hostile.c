@@ -10,10 +10,35 @@
 
 static char* ws;
 
-static void job_in_ws(smoke_job_t* j) {
-  memset(j, 0, sizeof(*j));
-  j->cwd = ws;
-  j->network = -1;
+/* A job in the shared workspace with the given timeout (0: default). */
+static smoke_job_t job_in_ws(uint64_t timeout_ms) {
+  smoke_job_t j;
+
+  memset(&j, 0, sizeof(j));
+  j.cwd = ws;
+  j.network = -1;
+  j.timeout_ms = timeout_ms;
+  return j;
+}
+
+
+/* Runs fmt with every %1$s replaced by a fresh marker, which
+ * finish_marked then looks for among the host's processes. */
+static const char* run_marked(const smoke_job_t* j, const char* fmt,
+                              capsid_result_t* r) {
+  const char* tok = smoke_token();
+  char script[1024];
+
+  snprintf(script, sizeof(script), fmt, tok);
+  smoke_sh(j, script, r);
+  return tok;
+}
+
+
+/* Frees the result and asserts that nothing carrying tok survived. */
+static void finish_marked(capsid_result_t* r, const char* tok) {
+  capsid_result_free(r);
+  assert_int_equal(test_wait_gone(tok), 0);
 }
 
 
@@ -34,24 +59,19 @@ int smoke_hostile_teardown(void** state) {
 
 /* A timeout kills the whole tree, background processes included. */
 void smoke_timeout_kills_all(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(700);
   capsid_result_t r;
-  char script[256];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
-  j.timeout_ms = 700;
   /* The marker rides as $0 of each sh -c. */
-  snprintf(script, sizeof(script),
-           "sh -c 'sleep 300' %s & (sh -c 'sleep 300' %s &); "
-           "sh -c 'sleep 300' %s",
-           tok, tok, tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "sh -c 'sleep 300' %1$s & (sh -c 'sleep 300' %1$s &); "
+      "sh -c 'sleep 300' %1$s",
+      &r);
   assert_true(r.timed_out);
   assert_int_equal(r.signal, SIGKILL);
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
 
 
@@ -61,9 +81,8 @@ void smoke_memory_bomb(void** state) {
   capsid_result_t r;
 
   (void)state;
-  job_in_ws(&j);
+  j = job_in_ws(20000);
   j.memory_limit = 64 << 20;
-  j.timeout_ms = 20000;
   smoke_sh(&j,
            "python3 -c \"b=[]\nwhile True: b.append(bytearray(8<<20))\" || "
            "exit 99",
@@ -83,45 +102,37 @@ void smoke_memory_bomb(void** state) {
 /* A fork bomb under a process limit is contained: the job ends, the
  * limit is reported, nothing survives. */
 void smoke_fork_bomb(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(3000);
   capsid_result_t r;
-  char script[256];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
   j.max_processes = 64;
-  j.timeout_ms = 3000;
-  snprintf(script, sizeof(script),
-           "while :; do sh -c 'sleep 100' %s & done 2>/dev/null", tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "while :; do sh -c 'sleep 100' %1$s & done 2>/dev/null",
+      &r);
   /* The shell gives up when fork fails, or the timeout ends it. */
   assert_true(r.timed_out || r.exit_code != 0);
   if (r.limits == CAPSID_LIMITS_CGROUP)
     assert_true(r.pids_limited);
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
 
 
 /* A job that closes its stdout and keeps running is ended by its
  * timeout, not waited for. */
 void smoke_closes_stdout(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(700);
   capsid_result_t r;
-  char script[256];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
-  j.timeout_ms = 700;
-  snprintf(script, sizeof(script),
-           "echo before; exec >&- 2>&-; sh -c 'sleep 300' %s", tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "echo before; exec >&- 2>&-; sh -c 'sleep 300' %1$s",
+      &r);
   assert_true(r.timed_out);
   assert_string_equal(r.out.data, "before\n");
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
 
 
@@ -131,8 +142,7 @@ void smoke_floods_stderr(void** state) {
   capsid_result_t r;
 
   (void)state;
-  job_in_ws(&j);
-  j.timeout_ms = 120000;
+  j = job_in_ws(120000);
   smoke_sh(&j, "head -c 10G /dev/zero >&2", &r);
   assert_int_equal(r.exit_code, 0);
   assert_true(r.err.total == (uint64_t)10 << 30);
@@ -144,47 +154,39 @@ void smoke_floods_stderr(void** state) {
 
 /* A job that ignores SIGTERM is killed anyway. */
 void smoke_ignores_sigterm(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(700);
   capsid_result_t r;
-  char script[256];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
-  j.timeout_ms = 700;
-  snprintf(script, sizeof(script),
-           "trap '' TERM INT HUP; sh -c \"trap '' TERM; sleep 300\" %s", tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "trap '' TERM INT HUP; sh -c \"trap '' TERM; sleep 300\" %1$s",
+      &r);
   assert_true(r.timed_out);
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
 
 
 /* Double fork + setsid to escape: the daemon dies with the job, even
  * though the job's main process exited at once and successfully. */
 void smoke_daemonises(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(0);
   capsid_result_t r;
-  char script[512];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
-  snprintf(script, sizeof(script),
-           "python3 -c \"import os,sys,time\n"
-           "if os.fork(): sys.exit(0)\n"
-           "os.setsid()\n"
-           "if os.fork(): os._exit(0)\n"
-           "os.close(0); os.close(1); os.close(2)\n"
-           "time.sleep(300)\" %s",
-           tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "python3 -c \"import os,sys,time\n"
+      "if os.fork(): sys.exit(0)\n"
+      "os.setsid()\n"
+      "if os.fork(): os._exit(0)\n"
+      "os.close(0); os.close(1); os.close(2)\n"
+      "time.sleep(300)\" %1$s",
+      &r);
   assert_int_equal(r.exit_code, 0);
   assert_false(r.timed_out);
   assert_true(r.wall_ms < 10000);
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
 
 
@@ -194,8 +196,7 @@ void smoke_tiny_writes(void** state) {
   capsid_result_t r;
 
   (void)state;
-  job_in_ws(&j);
-  j.timeout_ms = 60000;
+  j = job_in_ws(60000);
   smoke_sh(&j,
            "python3 -c \"import os\nfor i in range(1000000): "
            "os.write(1, b'x')\"",
@@ -209,21 +210,17 @@ void smoke_tiny_writes(void** state) {
 /* A job that puts its children in a process group of their own: the
  * group is not what capsid kills, so they die all the same. */
 void smoke_own_process_group(void** state) {
-  smoke_job_t j;
+  smoke_job_t j = job_in_ws(0);
   capsid_result_t r;
-  char script[512];
-  const char* tok = smoke_token();
+  const char* tok;
 
   (void)state;
-  job_in_ws(&j);
-  snprintf(script, sizeof(script),
-           "python3 -c \"import os,time\n"
-           "if os.fork() == 0:\n"
-           "  os.setpgid(0, 0); os.close(1); os.close(2); time.sleep(300)\n"
-           "\" %s",
-           tok);
-  smoke_sh(&j, script, &r);
+  tok = run_marked(&j,
+      "python3 -c \"import os,time\n"
+      "if os.fork() == 0:\n"
+      "  os.setpgid(0, 0); os.close(1); os.close(2); time.sleep(300)\n"
+      "\" %1$s",
+      &r);
   assert_int_equal(r.exit_code, 0);
-  capsid_result_free(&r);
-  assert_int_equal(test_wait_gone(tok), 0);
+  finish_marked(&r, tok);
 }
