@@ -275,14 +275,8 @@ int cli_cmd_batch(int argc, char** argv) {
             argv[a.index]);
     return 2;
   }
-  if (strcmp(input, "-") != 0) {
-    fd = open(input, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      fprintf(stderr, "capsid batch: cannot open \"%s\": %s\n", input,
-              strerror(errno));
-      return 2;
-    }
-  }
+  if ((fd = cli_input_open("capsid batch", input)) < 0)
+    return 2;
 
   memset(&opts, 0, sizeof(opts));
   opts.max_concurrency = b.jobs;

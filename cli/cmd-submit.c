@@ -6,12 +6,14 @@
 
 #include "args.h"
 #include "jobline.h"
+#include "linereader.h"
 #include "redis-sync.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_HELP };
 
@@ -34,16 +36,6 @@ typedef struct submit_s {
   int failed;
   int conn_lost;
 } submit_t;
-
-
-static int blank(const char* s, size_t len) {
-  size_t i;
-
-  for (i = 0; i < len; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-      return 0;
-  return 1;
-}
 
 
 /* Reads the replies of the pipelined XADDs. */
@@ -102,19 +94,35 @@ static void add_line(submit_t* s, const char* text, size_t len, long line) {
 }
 
 
+/* cli_lines_read's sink: one line, one XADD. Over-long lines were never
+ * buffered and are refused here with their number. */
+static int submit_line(cli_line_t* line, void* data) {
+  submit_t* s = data;
+
+  if (line->read_error != 0) {
+    fprintf(stderr, "capsid submit: reading the input failed at line %ld: "
+            "%s\n", line->number, strerror(line->read_error));
+    s->failed = 1;
+  } else if (line->too_long) {
+    fprintf(stderr, "capsid submit: line %ld is longer than %zu bytes and "
+            "was not submitted\n", line->number, (size_t)CLI_MAX_LINE);
+    s->failed = 1;
+  } else {
+    add_line(s, line->text, line->len, line->number);
+  }
+  capsid__free(line);
+  return s->conn_lost;
+}
+
+
 int cli_cmd_submit(int argc, char** argv) {
   cli_redis_url_t url;
   const char* redis = NULL;
   const char* input = "-";
   cli_args_t a;
   submit_t s;
-  FILE* in = stdin;
   char err[512];
-  char* text = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  long line = 0;
-  int opt;
+  int opt, fd;
 
   memset(&s, 0, sizeof(s));
   cli_args_init(&a, "capsid submit", argc, argv);
@@ -147,49 +155,24 @@ int cli_cmd_submit(int argc, char** argv) {
   }
   if (cli_redis_sync_parse_url("capsid submit", redis, &url) != 0)
     return 2;
-  if (strcmp(input, "-") != 0) {
-    in = fopen(input, "rb");
-    if (in == NULL) {
-      fprintf(stderr, "capsid submit: cannot open \"%s\": %s\n", input,
-              strerror(errno));
-      cli_redis_url_free(&url);
-      return 2;
-    }
+  if ((fd = cli_input_open("capsid submit", input)) < 0) {
+    cli_redis_url_free(&url);
+    return 2;
   }
   s.c = cli_redis_sync_connect(&url, 5000, err, sizeof(err));
   cli_redis_url_free(&url);
   if (s.c == NULL) {
     fprintf(stderr, "capsid submit: %s\n", err);
-    if (in != stdin)
-      fclose(in);
+    if (fd != 0)
+      close(fd);
     return 1;
   }
 
-  while (!s.conn_lost && (n = getline(&text, &cap, in)) >= 0) {
-    size_t len = (size_t)n;
-    line++;
-    if (len > 0 && text[len - 1] == '\n')
-      len--;
-    if (blank(text, len))
-      continue;
-    if (len > CLI_MAX_LINE) {
-      fprintf(stderr, "capsid submit: line %ld is longer than %zu bytes "
-              "and was not submitted\n", line, CLI_MAX_LINE);
-      s.failed = 1;
-      continue;
-    }
-    add_line(&s, text, len, line);
-  }
-  if (!s.conn_lost && ferror(in)) {
-    fprintf(stderr, "capsid submit: reading \"%s\" failed at line %ld: %s\n",
-            input, line + 1, strerror(errno));
-    s.failed = 1;
-  }
+  cli_lines_read(fd, submit_line, &s);
   if (!s.conn_lost)
     drain(&s);
-  free(text);
-  if (in != stdin)
-    fclose(in);
+  if (fd != 0)
+    close(fd);
   redisFree(s.c);
   fprintf(stderr, "capsid submit: %ld jobs added to stream \"%s\"\n",
           s.added, s.stream);

@@ -1,8 +1,11 @@
 #include "linereader.h"
 
+#include "compat.h"
 #include "jobline.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,34 +71,36 @@ static int is_blank(const char* s, size_t len) {
 }
 
 
-static void emit(cli_linereader_t* r, capsid__buf_t* acc, long number,
-                 int too_long) {
+/* Hands the accumulated line (or an over-long marker) to sink; blank
+ * lines separate nothing and are not jobs. Returns what sink returned. */
+static int emit(capsid__buf_t* acc, long number, int too_long,
+                int (*sink)(cli_line_t* line, void* data), void* data) {
   cli_line_t* line;
 
   if (!too_long && is_blank(acc->data ? acc->data : "", acc->len))
-    return; /* blank lines separate nothing and are not jobs */
+    return 0;
   line = make_line(too_long ? "" : acc->data, too_long ? 0 : acc->len,
                    number);
   if (line == NULL)
-    return;
+    return 0;
   line->too_long = too_long;
-  push(r, line);
+  return sink(line, data);
 }
 
 
-static void reader_main(void* arg) {
-  cli_linereader_t* r = arg;
+void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
+                    void* data) {
   capsid__buf_t acc = {0};
   char chunk[65536];
   long number = 1;
-  int too_long = 0;
+  int too_long = 0, stop = 0;
   ssize_t n;
   char* p;
   char* nl;
   size_t take;
 
-  for (;;) {
-    n = read(r->fd, chunk, sizeof(chunk));
+  while (!stop) {
+    n = read(fd, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
@@ -103,15 +108,15 @@ static void reader_main(void* arg) {
         cli_line_t* line = make_line("", 0, number);
         if (line != NULL) {
           line->read_error = errno;
-          push(r, line);
+          sink(line, data);
         }
       } else if (acc.len > 0 || too_long) {
-        emit(r, &acc, number, too_long);
+        emit(&acc, number, too_long, sink, data);
       }
       break;
     }
     p = chunk;
-    while (n > 0) {
+    while (n > 0 && !stop) {
       nl = memchr(p, '\n', (size_t)n);
       take = nl ? (size_t)(nl - p) : (size_t)n;
       if (!too_long) {
@@ -125,25 +130,52 @@ static void reader_main(void* arg) {
       }
       if (nl == NULL)
         break;
-      emit(r, &acc, number, too_long);
+      stop = emit(&acc, number, too_long, sink, data);
       number++;
       too_long = 0;
       acc.len = 0;
       n -= (ssize_t)(take + 1);
       p = nl + 1;
     }
-    uv_mutex_lock(&r->mutex);
-    if (r->stopping) {
-      uv_mutex_unlock(&r->mutex);
-      break;
-    }
-    uv_mutex_unlock(&r->mutex);
   }
   capsid__buf_free(&acc);
+}
+
+
+/* The reader thread's sink: queue the line, stop when closing. */
+static int push_line(cli_line_t* line, void* data) {
+  cli_linereader_t* r = data;
+  int stopping;
+
+  push(r, line);
+  uv_mutex_lock(&r->mutex);
+  stopping = r->stopping;
+  uv_mutex_unlock(&r->mutex);
+  return stopping;
+}
+
+
+static void reader_main(void* arg) {
+  cli_linereader_t* r = arg;
+
+  cli_lines_read(r->fd, push_line, r);
   uv_mutex_lock(&r->mutex);
   r->eof = 1;
   uv_mutex_unlock(&r->mutex);
   uv_async_send(&r->async);
+}
+
+
+int cli_input_open(const char* cmd, const char* input) {
+  int fd;
+
+  if (strcmp(input, "-") == 0)
+    return 0;
+  fd = open(input, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fprintf(stderr, "%s: cannot open \"%s\": %s\n", cmd, input,
+            strerror(errno));
+  return fd;
 }
 
 

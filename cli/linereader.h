@@ -21,6 +21,18 @@ typedef struct cli_line_s {
 
 typedef struct cli_linereader_s cli_linereader_t;
 
+/* Reads fd to its end, split as above, on the calling thread: each
+ * non-blank line, over-long marker or read-error marker goes to sink,
+ * which owns it (capsid__free). Stops early when sink returns non-zero.
+ * The reader thread runs this; `capsid submit` calls it directly. */
+void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
+                    void* data);
+
+/* The input operand of batch and submit: "-" is stdin (fd 0), anything
+ * else is opened read-only. Returns the fd, or -1 after printing
+ * "CMD: cannot open ..." to stderr. */
+int cli_input_open(const char* cmd, const char* input);
+
 /* on_ready runs on the loop when lines or EOF are available. */
 int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,
                          void (*on_ready)(cli_linereader_t* r, void* data),

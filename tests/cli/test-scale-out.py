@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
 import unittest
 
 CAPSID = None
@@ -388,6 +389,35 @@ class ScaleOut(unittest.TestCase):
         self.assertIsNone(w.proc.poll())
         self.assertEqual(w.stop(), 0, w.stderr())
         self.assert_all_acked(stream)
+
+    def test_submit_refuses_an_over_long_line(self):
+        # 256 MiB on one line: over the 16 MiB limit, refused by number and
+        # never buffered whole (peak RSS stays far below the line's size);
+        # its neighbours go through.
+        stream = "overlong"
+        proc = subprocess.Popen([CAPSID, "submit", "--redis", SERVER.url(),
+                                 "--stream", stream], stdin=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+        def feed():
+            proc.stdin.write(b'{"argv":["true"]}\n{"argv":["echo","')
+            chunk = b"x" * (1 << 20)
+            for _ in range(256):
+                proc.stdin.write(chunk)
+            proc.stdin.write(b'"]}\n{"argv":["true"]}\n')
+            proc.stdin.close()
+
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        err = proc.stderr.read().decode()
+        feeder.join()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("line 2 is longer than", err)
+        self.assertLess(usage.ru_maxrss, 64 * 1024, "peak RSS in KiB")
+        lines = [e[1][3] for e in self.r.cmd("XRANGE", stream, "-", "+")]
+        self.assertEqual(lines, ["1", "3"])
 
     def test_sigterm_drains_then_hands_back(self):
         stream = "drain"
