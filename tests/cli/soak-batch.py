@@ -7,7 +7,8 @@ Checks, after the last result:
     implies (exit code, signal, timeout, error naming the line);
   - no process a job started is still alive (each job carries a marker in its
     argv or environment and /proc is searched for it);
-  - capsid's descriptor count and cgroup count are back where they started;
+  - capsid's descriptor count is back where it started and none of its
+    job cgroups is left;
   - capsid's resident memory is back near where it was after the first
     results (a leak of one buffer per job would show as tens of MiB).
 
@@ -39,12 +40,14 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def cgroup_count():
-    """Directories under every mounted cgroup hierarchy (v1 and v2)."""
+def cgroup_count(pid):
+    """Job cgroups capsid process pid still holds, in every hierarchy.
+    capsid names them job-<pid>-<n>; counting only this process's keeps
+    tests that run jobs alongside (ctest -j) out of the figure."""
+    prefix = "job-%d-" % pid
     n = 0
-    for root in ("/sys/fs/cgroup",):
-        for _, dirs, _ in os.walk(root):
-            n += len(dirs)
+    for _, dirs, _ in os.walk("/sys/fs/cgroup"):
+        n += sum(1 for d in dirs if d.startswith(prefix))
     return n
 
 
@@ -125,7 +128,6 @@ def main():
 
     kinds = [rng.choice(KINDS) for _ in range(n)]
     lines = [make_job(i, kinds[i], rng, ws, helper, marker) for i in range(n)]
-    cgroups_before = cgroup_count()
     proc = subprocess.Popen([capsid, "batch", "-j", "16", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, bufsize=1 << 20)
@@ -159,8 +161,10 @@ def main():
     fds_end = fd_count(proc.pid)
     rss_end = rss_kib(proc.pid)
     leftovers = marked_processes(marker)
+    cgroups_idle = cgroup_count(proc.pid)
     proc.stdin.close()
     rc = proc.wait()
+    cgroups_after = cgroup_count(proc.pid)
 
     for i in range(n):
         rid = "j%d" % i
@@ -182,18 +186,17 @@ def main():
     if rss_start is not None and rss_end - rss_start > 32 * 1024:
         failures.append("resident memory grew from %d to %d KiB" %
                         (rss_start, rss_end))
-    cgroups_after = cgroup_count()
-    if cgroups_after > cgroups_before:
-        failures.append("cgroups grew from %d to %d" % (cgroups_before,
-                                                        cgroups_after))
+    if cgroups_idle or cgroups_after:
+        failures.append("job cgroups left: %d with every job done, %d after "
+                        "exit" % (cgroups_idle, cgroups_after))
     if rc != 1 and rc != 0:
         failures.append("capsid batch exited %d" % rc)
     subprocess.run(["rm", "-rf", root])
 
     counts = {k: kinds.count(k) for k in KINDS}
     print("soak-batch: %d jobs %s; fds %s -> %d, RSS %s -> %d KiB, "
-          "cgroups %d -> %d, exit %d" %
-          (n, counts, fds_start, fds_end, rss_start, rss_end, cgroups_before,
+          "job cgroups left %d (idle) %d (exited), exit %d" %
+          (n, counts, fds_start, fds_end, rss_start, rss_end, cgroups_idle,
            cgroups_after, rc))
     for f in failures[:20]:
         print("FAIL: " + f)
