@@ -10,6 +10,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/seccomp-linux.c
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
+    sandbox/linux/verify-linux.c
     sandbox/linux/launch-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")

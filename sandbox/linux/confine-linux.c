@@ -71,6 +71,7 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
 
   memset(c, 0, sizeof(*c));
   c->landlock_fd = -1;
+  c->test_skips = capsid__verify_test_skips();
   c->cgroup.procs_fd[0] = -1;
 
   c->identity.netns_fd = -1;
@@ -143,7 +144,8 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
 
   /* First, while nothing is restricted: join the cgroups. */
   *stage = CAPSID_STAGE_CGROUP;
-  if ((rc = capsid__cgroup_child(&c->cgroup)) != 0)
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_LIMITS) &&
+      (rc = capsid__cgroup_child(&c->cgroup)) != 0)
     return rc;
   if (c->elevated && c->identity.netns_fd >= 0) {
     /* The workspace's own offline namespace, made once and held open. */
@@ -178,29 +180,38 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
 }
 
 
+/* Each step is skipped only when a test asked for it (test_skips is 0
+ * outside Debug builds), to show that the read-back catches it. */
 int capsid__confine_child_proc(capsid__confine_t* c, int* stage) {
+  int seccomp = c->seccomp != NULL && !CAPSID__ON_VALGRIND();
   int rc;
 
   *stage = CAPSID_STAGE_CAPS;
-  capsid__caps_bound_child();
-  if (c->elevated) {
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_CAPS))
+    capsid__caps_bound_child();
+  if (c->elevated && !CAPSID__SKIPPED(c, CAPSID__VERIFY_IDENTITY)) {
     *stage = CAPSID_STAGE_IDENTITY;
     if ((rc = capsid__identity_child(&c->identity)) != 0)
       return rc;
   }
   *stage = CAPSID_STAGE_CAPS;
-  if ((rc = capsid__caps_clear_child()) != 0 && (c->userns || c->elevated))
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_CAPS) &&
+      (rc = capsid__caps_clear_child()) != 0 && (c->userns || c->elevated))
     return rc;
   *stage = CAPSID_STAGE_NO_NEW_PRIVS;
-  if ((rc = capsid__nnp_child()) != 0)
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_NNP) &&
+      (rc = capsid__nnp_child()) != 0)
     return rc;
   *stage = CAPSID_STAGE_LANDLOCK;
-  if (c->landlock_fd >= 0 &&
+  if (c->landlock_fd >= 0 && !CAPSID__SKIPPED(c, CAPSID__VERIFY_LANDLOCK) &&
       (rc = capsid__landlock_child_restrict(c->landlock_fd)) != 0)
     return rc;
   *stage = CAPSID_STAGE_SECCOMP;
-  if (c->seccomp != NULL && !CAPSID__ON_VALGRIND() &&
+  if (seccomp && !CAPSID__SKIPPED(c, CAPSID__VERIFY_SECCOMP) &&
       (rc = capsid__seccomp_child(c->seccomp)) != 0)
+    return rc;
+  *stage = CAPSID_STAGE_VERIFY;
+  if ((rc = capsid__verify_child(c, seccomp)) != 0)
     return rc;
   *stage = 0;
   return 0;

@@ -490,6 +490,15 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
       ;
     close(pidfd);
     p->pidfd = -1;
+    if (report[0] == CAPSID_STAGE_VERIFY) {
+      rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
+                             NULL, NULL,
+                             "the %s did not take effect: it was applied "
+                             "without error but the job's process reads "
+                             "it back as missing; the job was not run",
+                             capsid__verify_name(report[1]));
+      goto fail;
+    }
     rc = capsid__error_set(
         err,
         report[0] == CAPSID_STAGE_EXEC ? exec_error(report[1])

@@ -23,7 +23,28 @@ typedef struct capsid__confine_s {
   const struct sock_fprog* seccomp; /* NULL: none */
   capsid__cgroup_t cgroup;
   const char* failed_path; /* set by the child with its failure */
+  int test_skips;         /* 1 << CAPSID__VERIFY_*: not applied (tests) */
 } capsid__confine_t;
+
+/* The restrictions verify-linux.c reads back in the child. */
+enum {
+  CAPSID__VERIFY_NNP = 1,
+  CAPSID__VERIFY_SECCOMP,
+  CAPSID__VERIFY_LANDLOCK,
+  CAPSID__VERIFY_IDENTITY,
+  CAPSID__VERIFY_CAPS,
+  CAPSID__VERIFY_LIMITS
+};
+#define CAPSID__SKIPPED(c, check) (((c)->test_skips >> (check)) & 1)
+
+/* Child: 0 when every restriction c asked for is in force, else the
+ * CAPSID__VERIFY_* check that failed. */
+int capsid__verify_child(const capsid__confine_t* c, int seccomp_applied);
+/* What a check verifies, for the error message. */
+const char* capsid__verify_name(int check);
+/* Parent: the restrictions the fault sites "skip.*" say to leave out, so
+ * tests can show that verification catches each; 0 in release builds. */
+int capsid__verify_test_skips(void);
 
 /* Parent side, before clone: everything the child needs, precomputed so the
  * child only makes system calls. */

@@ -11,11 +11,10 @@ capsid_mode_t smoke_mode_ran = CAPSID_MODE_UNPRIVILEGED;
 const char* smoke_variant = "unprivileged";
 
 
-void smoke_sh(const smoke_job_t* job, const char* script,
-              capsid_result_t* result) {
+void smoke_run(const smoke_job_t* job, const char* script,
+               capsid_result_t* result) {
   const char* argv[] = {"/bin/sh", "-c", script, NULL};
   capsid_job_spec_t spec;
-  char msg[1024];
 
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
@@ -30,6 +29,14 @@ void smoke_sh(const smoke_job_t* job, const char* script,
   spec.max_processes = job->max_processes;
   memset(result, 0, sizeof(*result));
   capsid_run_capture(&spec, result);
+}
+
+
+void smoke_sh(const smoke_job_t* job, const char* script,
+              capsid_result_t* result) {
+  char msg[1024];
+
+  smoke_run(job, script, result);
   if (result->error.code != 0) {
     fprintf(stderr, "capsid failed: %s\n",
             capsid_error_format(&result->error, msg, sizeof(msg)));

@@ -48,6 +48,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_network_blocked, ALL),
     CASE(smoke_run_hidden, NEEDS_MOUNTS),
     CASE(smoke_loopback_per_workspace, NEEDS_NETNS),
+    CASE(smoke_verify_fails_closed, ALL),
 };
 
 static const struct CMUnitTest hostile[] = {

@@ -1,0 +1,183 @@
+/* Fail closed: the last thing the job's process does before execve is to
+ * read back, from the kernel, each restriction it just applied. A call
+ * that returned 0 but left nothing in force (a kernel or a seccomp/LSM
+ * layer that silently ignores it, an emulator, a bug in capsid) must not
+ * turn into a job that runs unconfined. The failed check travels to the
+ * parent as {CAPSID_STAGE_VERIFY, check} and becomes CAPSID_EVERIFY with a
+ * message naming the restriction.
+ *
+ * The checks are plain system calls (this runs in the CLONE_VM child):
+ *   no-new-privs  prctl(PR_GET_NO_NEW_PRIVS) is 1
+ *   seccomp       prctl(PR_GET_SECCOMP) is 2 (filter mode)
+ *   landlock      opening /proc/self/comm for writing is refused: the
+ *                 process owns that file and /proc is mounted writable, so
+ *                 only the Landlock domain can refuse it (in elevated mode
+ *                 the identity switch makes the process non-dumpable and
+ *                 its /proc files root's, so there the probe only shows
+ *                 that the write is refused, by Landlock or by DAC)
+ *   identity      real, effective and saved uid and gid are the
+ *                 workspace's
+ *   capabilities  bounding, effective, permitted and inheritable sets
+ *                 are empty
+ *   limits        the job's cgroup shows in /proc/self/cgroup once per
+ *                 hierarchy joined; a rlimit fallback reads back its value
+ *
+ * Tests prove each check by skipping the matching restriction through the
+ * fault sites "skip.<name>" (compiled in Debug builds only) and expecting
+ * the job to be refused. */
+#include "launch-linux.h"
+
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char* const check_names[] = {
+    "", "no-new-privs", "seccomp filter", "Landlock domain",
+    "workspace identity", "capability drop",
+    "resource limits (cgroup membership or rlimit)"};
+
+
+const char* capsid__verify_name(int check) {
+  if (check <= 0 || check >= (int)CAPSID__ARRAY_SIZE(check_names))
+    return "unknown check";
+  return check_names[check];
+}
+
+
+int capsid__verify_test_skips(void) {
+  int skips = 0;
+
+#ifdef CAPSID_FAULT_INJECTION
+  static const char* const sites[] = {
+      NULL, "skip.nnp", "skip.seccomp", "skip.landlock", "skip.identity",
+      "skip.caps", "skip.cgroup", NULL};
+  int i;
+
+  for (i = 1; i < (int)CAPSID__ARRAY_SIZE(sites); i++)
+    if (sites[i] != NULL && capsid__fault(sites[i]) != 0)
+      skips |= 1 << i;
+#endif
+  return skips;
+}
+
+
+/* The last path component of a cgroup directory. */
+static const char* leaf(const char* dir) {
+  const char* slash = strrchr(dir, '/');
+
+  return slash != NULL ? slash + 1 : dir;
+}
+
+
+/* Occurrences of "/name\n" in /proc/self/cgroup: one per hierarchy the
+ * process is a member of that cgroup in. -1 when it cannot be read. */
+static int cgroup_memberships(const char* name) {
+  char buf[4096];
+  size_t len = strlen(name), got = 0;
+  ssize_t n;
+  int fd, count = 0;
+  char* p;
+
+  fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  while (got < sizeof(buf) - 1 &&
+         (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+    got += (size_t)n;
+  close(fd);
+  buf[got] = '\0';
+  for (p = buf; (p = strstr(p, name)) != NULL; p += len)
+    if (p > buf && p[-1] == '/' && p[len] == '\n')
+      count++;
+  return count;
+}
+
+
+static int limits_hold(const capsid__cgroup_t* cg) {
+  const char* dir = cg->v2;
+  struct rlimit rl;
+  unsigned i;
+
+  for (i = 0; dir == NULL && i < CAPSID__ARRAY_SIZE(cg->v1); i++)
+    dir = cg->v1[i];
+  if (cg->n_fds > 0 && dir != NULL &&
+      cgroup_memberships(leaf(dir)) < (int)cg->n_fds)
+    return 0;
+  if (cg->kind == CAPSID__LIMITS_RLIMIT) {
+    if (cg->memory_limit > 0 && getrlimit(RLIMIT_AS, &rl) == 0 &&
+        rl.rlim_cur > (rlim_t)cg->memory_limit)
+      return 0;
+    if (cg->max_processes > 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
+        rl.rlim_cur > (rlim_t)cg->max_processes)
+      return 0;
+  }
+  return 1;
+}
+
+
+static int caps_empty(void) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  int cap, in;
+
+  /* The bounding set too: after an identity switch the other sets are
+   * empty anyway, the bounding set only if it was dropped. */
+  for (cap = 0; cap <= 63; cap++) {
+    if ((in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) < 0)
+      break; /* past the last capability this kernel knows */
+    if (in == 1)
+      return 0;
+  }
+
+  memset(data, 0xff, sizeof(data));
+  if (syscall(SYS_capget, &hdr, data) != 0)
+    return 0;
+  return (data[0].effective | data[1].effective | data[0].permitted |
+          data[1].permitted | data[0].inheritable | data[1].inheritable) == 0;
+}
+
+
+static int identity_holds(const capsid__identity_t* id) {
+  uid_t r, e, s;
+  gid_t rg, eg, sg;
+
+  if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0)
+    return 0;
+  return r == id->uid && e == id->uid && s == id->uid && rg == id->gid &&
+         eg == id->gid && sg == id->gid;
+}
+
+
+static int landlock_holds(void) {
+  int fd = open("/proc/self/comm", O_WRONLY | O_CLOEXEC);
+
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return errno == EACCES;
+}
+
+
+int capsid__verify_child(const capsid__confine_t* c, int seccomp_applied) {
+  if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    return CAPSID__VERIFY_NNP;
+  if (seccomp_applied && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
+    return CAPSID__VERIFY_SECCOMP;
+  if (c->landlock_fd >= 0 && !landlock_holds())
+    return CAPSID__VERIFY_LANDLOCK;
+  if (c->elevated && !identity_holds(&c->identity))
+    return CAPSID__VERIFY_IDENTITY;
+  if ((c->userns || c->elevated) && !caps_empty())
+    return CAPSID__VERIFY_CAPS;
+  if (!limits_hold(&c->cgroup))
+    return CAPSID__VERIFY_LIMITS;
+  return 0;
+}
