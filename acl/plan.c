@@ -324,18 +324,6 @@ void capsid__acl_plan_free(capsid__acl_plan_t* plan) {
 }
 
 
-static uint64_t fnv(uint64_t h, const void* data, size_t len) {
-  const unsigned char* p = data;
-  size_t i;
-
-  for (i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-
 static uint64_t fnv_u32(uint64_t h, uint32_t v) {
   unsigned char b[4];
 
@@ -343,23 +331,23 @@ static uint64_t fnv_u32(uint64_t h, uint32_t v) {
   b[1] = (unsigned char)(v >> 8);
   b[2] = (unsigned char)(v >> 16);
   b[3] = (unsigned char)(v >> 24);
-  return fnv(h, b, 4);
+  return capsid__fnv1a(h, b, 4);
 }
 
 
 uint64_t capsid__acl_target_digest(const capsid__acl_target_t* t) {
-  uint64_t h = 14695981039346656037ull;
+  uint64_t h = CAPSID__FNV_BASIS;
   size_t i;
 
   h = fnv_u32(h, (uint32_t)t->kind);
   h = fnv_u32(h, (uint32_t)t->recursive);
-  h = fnv(h, t->path, strlen(t->path) + 1);
+  h = capsid__fnv1a(h, t->path, strlen(t->path) + 1);
   for (i = 0; i < t->n_entries; i++) {
     const capsid__acl_entry_t* e = &t->entries[i];
     h = fnv_u32(h, (uint32_t)e->who.kind);
     h = fnv_u32(h, e->who.id);
     if (e->who.sid != NULL)
-      h = fnv(h, e->who.sid, strlen(e->who.sid));
+      h = capsid__fnv1a(h, e->who.sid, strlen(e->who.sid));
     h = fnv_u32(h, e->perms);
     h = fnv_u32(h, e->scope);
   }

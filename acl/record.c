@@ -26,18 +26,6 @@ static const char magic[8] = {'C', 'S', 'D', 'A', 'C', 'L', '1', '\n'};
 #define MAX_STR (1u << 20)
 
 
-static uint64_t fnv(const unsigned char* p, size_t len) {
-  uint64_t h = 14695981039346656037ull;
-  size_t i;
-
-  for (i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-
 /* ---- writing ---- */
 
 static int put_u(capsid__buf_t* b, uint64_t v, int bytes) {
@@ -101,7 +89,7 @@ int capsid__acl_record_serialize(const capsid__acl_record_t* rec,
     }
   }
   if (rc == 0)
-    rc = put_u(b, fnv((const unsigned char*)b->data, b->len), 8);
+    rc = put_u(b, capsid__fnv1a(CAPSID__FNV_BASIS, b->data, b->len), 8);
   return rc != 0 ? CAPSID_ENOMEM : 0;
 }
 
@@ -270,7 +258,7 @@ int capsid__acl_record_parse(const void* data, size_t len,
   r.p = (const unsigned char*)data + len - 8;
   r.left = 8;
   r.bad = 0;
-  if (get_u(&r, 8) != fnv(data, len - 8))
+  if (get_u(&r, 8) != capsid__fnv1a(CAPSID__FNV_BASIS, data, len - 8))
     return CAPSID_ECORRUPT;
   r.p = (const unsigned char*)data + sizeof(magic);
   r.left = len - 8 - sizeof(magic);
@@ -324,7 +312,7 @@ void capsid__acl_record_free(capsid__acl_record_t* rec) {
 
 char* capsid__acl_record_path(const char* state_dir, const char* key,
                               const char* suffix) {
-  uint64_t h = fnv((const unsigned char*)key, strlen(key));
+  uint64_t h = capsid__fnv1a(CAPSID__FNV_BASIS, key, strlen(key));
 
   return capsid__sprintf("%s/acl/%016llx%s", state_dir,
                          (unsigned long long)h, suffix);

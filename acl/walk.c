@@ -33,13 +33,7 @@ void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 /* ---- small helpers ---- */
 
 static uint64_t hash_str(const char* s) {
-  uint64_t h = 14695981039346656037ull;
-
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ull;
-  }
-  return h;
+  return capsid__fnv1a(CAPSID__FNV_BASIS, s, strlen(s));
 }
 
 

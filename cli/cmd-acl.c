@@ -95,18 +95,6 @@ static const cli_option_t options[] = {
     {0, NULL, 0, 0}};
 
 
-/* A path as a JSON string: names need not be UTF-8 (a NUL-free byte
- * string is a valid file name), JSON strings must be. */
-static json_t* jpath(const char* s) {
-  size_t n;
-  char* lossy = cli_utf8_lossy(s, strlen(s), &n);
-  json_t* j = lossy != NULL ? json_stringn(lossy, n) : json_null();
-
-  capsid__free(lossy);
-  return j;
-}
-
-
 const char* cli_state_dir(void) {
   static char buf[4096];
   const char* v = getenv("CAPSID_STATE_DIR");
@@ -235,7 +223,7 @@ static json_t* plan_json(const capsid__acl_plan_t* p) {
     json_array_append_new(
         arr, json_pack("{s:s,s:o,s:b,s:o}", "kind",
                        kind_name(p->targets[i].kind), "path",
-                       jpath(p->targets[i].path), "recursive",
+                       cli_json_path(p->targets[i].path), "recursive",
                        p->targets[i].recursive, "entries", ents));
   }
   return arr;
@@ -436,7 +424,7 @@ int cli_cmd_acl(int argc, char** argv) {
     capsid__acl_info(opts.state_dir, plan.key, &info, NULL);
   if (json) {
     json_t* o = json_pack("{s:s,s:o,s:o}", "action", argv[1], "workspace",
-                          jpath(plan.key), "stats", stats_json(&stats));
+                          cli_json_path(plan.key), "stats", stats_json(&stats));
     if (action == CAPSID__ACL_STATUS) {
       json_object_set_new(o, "recorded", json_boolean(info.present));
       json_object_set_new(o, "complete", json_boolean(info.complete));
@@ -447,7 +435,7 @@ int cli_cmd_acl(int argc, char** argv) {
     }
     if (rc != 0)
       json_object_set_new(o, "error",
-                          jpath(capsid_error_format(&err, msg, sizeof(msg))));
+                          cli_json_path(capsid_error_format(&err, msg, sizeof(msg))));
     cli_print_json_line(o);
     json_decref(o);
   } else {

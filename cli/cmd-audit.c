@@ -43,18 +43,6 @@ static const cli_option_t options[] = {
     {0, NULL, 0, 0}};
 
 
-/* A path as a JSON string: names need not be UTF-8 (a NUL-free byte
- * string is a valid file name), JSON strings must be. */
-static json_t* jpath(const char* s) {
-  size_t n;
-  char* lossy = cli_utf8_lossy(s, strlen(s), &n);
-  json_t* j = lossy != NULL ? json_stringn(lossy, n) : json_null();
-
-  capsid__free(lossy);
-  return j;
-}
-
-
 int cli_cmd_audit(int argc, char** argv) {
   const char* cmd = "capsid audit";
   capsid__strv_t writable = {0}, dirs = {0};
@@ -125,7 +113,7 @@ int cli_cmd_audit(int argc, char** argv) {
     json_t* obj;
     for (i = 0; i < found.n; i++)
       json_array_append_new(arr, json_pack("{s:o,s:s,s:s}", "path",
-                                           jpath(found.v[i].path), "type",
+                                           cli_json_path(found.v[i].path), "type",
                                            found.v[i].is_dir ? "dir" : "file",
                                            "why", found.v[i].why));
     obj = json_pack("{s:o,s:I,s:b,s:f}", "findings", arr, "scanned",

@@ -96,11 +96,7 @@ static void line_error(batch_t* b, cli_jobline_t* jl, long line,
                        capsid_error_t* err) {
   capsid_result_t r;
 
-  memset(&r, 0, sizeof(r));
-  r.exit_code = -1;
-  r.peak_memory = -1;
-  r.mode = CAPSID_MODE_NONE;
-  capsid__error_move(&r.error, err);
+  cli_result_of_error(&r, err);
   write_result(b, jl ? jl->id : NULL, line, &r);
   capsid_result_free(&r);
   b->failed_lines++;

@@ -5,6 +5,25 @@
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is invalid:
  * overlong forms, surrogates and code points past U+10FFFF are invalid. */
+void cli_result_of_error(capsid_result_t* r, capsid_error_t* err) {
+  memset(r, 0, sizeof(*r));
+  r->exit_code = -1;
+  r->peak_memory = -1;
+  r->mode = CAPSID_MODE_NONE;
+  capsid__error_move(&r->error, err);
+}
+
+
+json_t* cli_json_path(const char* path) {
+  size_t n;
+  char* lossy = cli_utf8_lossy(path, strlen(path), &n);
+  json_t* j = lossy != NULL ? json_stringn(lossy, n) : json_null();
+
+  capsid__free(lossy);
+  return j;
+}
+
+
 static size_t utf8_seq(const unsigned char* s, size_t left) {
   unsigned c = s[0];
   size_t n, i;

@@ -16,6 +16,12 @@
 #include <jansson.h>
 #include <stdio.h>
 
+/* Fills r as the result of a job that never ran because of err (moved
+ * out of err): exit code -1, no memory figure, mode none. */
+void cli_result_of_error(capsid_result_t* r, capsid_error_t* err);
+/* A path as a JSON string: file names need not be UTF-8, JSON strings
+ * must be, so invalid sequences become U+FFFD. */
+json_t* cli_json_path(const char* path);
 /* Builds the object. id may be NULL; line <= 0 omits "line". */
 json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r);
 /* The error object {code, message, line, field, stage, path, os_error}. */

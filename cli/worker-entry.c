@@ -149,11 +149,7 @@ static void to_requeue(worker_job_t* j) {
 static void error_result(worker_job_t* j, capsid_error_t* err) {
   capsid_result_t r;
 
-  memset(&r, 0, sizeof(r));
-  r.exit_code = -1;
-  r.peak_memory = -1;
-  r.mode = CAPSID_MODE_NONE;
-  capsid__error_move(&r.error, err);
+  cli_result_of_error(&r, err);
   if (result_add(j, &r) != 0)
     fprintf(stderr, "capsid worker: entry %s: out of memory building its "
             "result\n", j->entry.id);

@@ -70,6 +70,23 @@ int capsid__translate_os_error(int os_error);
 /* Text of an OS error number, for messages. */
 const char* capsid__os_strerror(int os_error, char* buf, size_t size);
 
+/* 64-bit FNV-1a of len bytes, continuing from h (start with
+ * CAPSID__FNV_BASIS). The checksum of the ACL record and the digests of
+ * ACL plans: stable across builds and platforms, which they are stored
+ * by. Not for anything an attacker chooses to collide. */
+#define CAPSID__FNV_BASIS 14695981039346656037ull
+static inline uint64_t capsid__fnv1a(uint64_t h, const void* data,
+                                     size_t len) {
+  const unsigned char* p = (const unsigned char*)data;
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 /* Monotonic clock in nanoseconds. */
 uint64_t capsid__hrtime(void);
 

@@ -40,20 +40,8 @@ static void free_record(capsid__acl_record_t* rec, capsid__acl_plan_t* plan) {
 }
 
 
-static uint64_t fnv(const unsigned char* p, size_t len) {
-  uint64_t h = 14695981039346656037ull;
-  size_t i;
-
-  for (i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-
 static void reseal(unsigned char* data, size_t len) {
-  uint64_t h = fnv(data, len - 8);
+  uint64_t h = capsid__fnv1a(CAPSID__FNV_BASIS, data, len - 8);
   int i;
 
   for (i = 0; i < 8; i++)

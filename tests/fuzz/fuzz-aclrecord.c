@@ -9,18 +9,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
-static uint64_t fnv(const unsigned char* p, size_t len) {
-  uint64_t h = 14695981039346656037ull;
-  size_t i;
-
-  for (i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-
 static void check(const unsigned char* data, size_t size) {
   capsid__acl_record_t rec, back;
   capsid__buf_t buf = {0};
@@ -58,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   copy = malloc(size);
   memcpy(copy, data, size);
-  h = fnv(copy, size - 8);
+  h = capsid__fnv1a(CAPSID__FNV_BASIS, copy, size - 8);
   for (i = 0; i < 8; i++)
     copy[size - 8 + i] = (unsigned char)(h >> (8 * i));
   check(copy, size);
