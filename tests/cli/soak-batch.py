@@ -7,8 +7,9 @@ Checks, after the last result:
     implies (exit code, signal, timeout, error naming the line);
   - no process a job started is still alive (each job carries a marker in its
     argv or environment and /proc is searched for it);
-  - capsid's descriptor count is back where it started and none of its
-    job cgroups is left;
+  - capsid's descriptor count and the namespaces it holds (nsfs descriptors
+    and mounts) are back where they started and none of its job cgroups is
+    left;
   - capsid's resident memory is back near where it was after the first
     results (a leak of one buffer per job would show as tens of MiB).
 
@@ -38,6 +39,24 @@ def rss_kib(pid):
 
 def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def namespaces_held(pid):
+    """Namespaces capsid process pid keeps alive beyond its own: open nsfs
+    descriptors (a held netns, say) and nsfs mounts in its mount table.
+    Namespaces of jobs die with their processes, which are checked by
+    marker; anything else that keeps one alive shows here."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).split(":")[0] in (
+                    "net", "mnt", "pid", "user", "uts", "ipc", "cgroup"):
+                n += 1
+        except OSError:
+            pass
+    with open("/proc/%d/mountinfo" % pid) as f:
+        n += sum(1 for line in f if " - nsfs " in line)
+    return n
 
 
 def cgroup_count(pid):
@@ -141,7 +160,7 @@ def main():
     feeder.start()
     results = {}
     failures = []
-    fds_start = rss_start = None
+    fds_start = rss_start = ns_start = None
     got = 0
     while got < n:
         line = proc.stdout.readline()
@@ -154,11 +173,13 @@ def main():
         results.setdefault(rid, []).append(r)
         if got == min(500, n // 4):
             fds_start = fd_count(proc.pid)
+            ns_start = namespaces_held(proc.pid)
             rss_start = rss_kib(proc.pid)
     feeder.join()
     # Every result is in and capsid is still running with its input open:
     # this is where leaks would show.
     fds_end = fd_count(proc.pid)
+    ns_end = namespaces_held(proc.pid)
     rss_end = rss_kib(proc.pid)
     leftovers = marked_processes(marker)
     cgroups_idle = cgroup_count(proc.pid)
@@ -183,6 +204,9 @@ def main():
     if fds_start is not None and fds_end > fds_start:
         failures.append("descriptors grew from %d to %d" % (fds_start,
                                                             fds_end))
+    if ns_start is not None and ns_end > ns_start:
+        failures.append("namespaces held grew from %d to %d" % (ns_start,
+                                                                ns_end))
     if rss_start is not None and rss_end - rss_start > 32 * 1024:
         failures.append("resident memory grew from %d to %d KiB" %
                         (rss_start, rss_end))
@@ -194,10 +218,11 @@ def main():
     subprocess.run(["rm", "-rf", root])
 
     counts = {k: kinds.count(k) for k in KINDS}
-    print("soak-batch: %d jobs %s; fds %s -> %d, RSS %s -> %d KiB, "
+    print("soak-batch: %d jobs %s; fds %s -> %d, namespaces held %s -> %d, "
+          "RSS %s -> %d KiB, "
           "job cgroups left %d (idle) %d (exited), exit %d" %
-          (n, counts, fds_start, fds_end, rss_start, rss_end, cgroups_idle,
-           cgroups_after, rc))
+          (n, counts, fds_start, fds_end, ns_start, ns_end, rss_start,
+           rss_end, cgroups_idle, cgroups_after, rc))
     for f in failures[:20]:
         print("FAIL: " + f)
     if len(failures) > 20:
