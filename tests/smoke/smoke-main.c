@@ -64,6 +64,15 @@ static const struct CMUnitTest hostile[] = {
 };
 
 
+/* setup/uninstall report: only what failed, so a failure says what. */
+static void report_failures(void* data, const char* feature, int ok,
+                            const char* detail) {
+  (void)data;
+  if (!ok)
+    fprintf(stderr, "  -- %s: %s\n", feature, detail);
+}
+
+
 int main(int argc, char** argv) {
   struct CMUnitTest run[CAPSID__ARRAY_SIZE(cases)];
   size_t i, n = 0;
@@ -102,7 +111,7 @@ int main(int argc, char** argv) {
     char state[4200];
     snprintf(state, sizeof(state), "%s/state", smoke_dir());
     setenv("CAPSID_STATE_DIR", state, 1);
-    if (capsid__system_setup(NULL, NULL, &err) != 0) {
+    if (capsid__system_setup(report_failures, NULL, &err) != 0) {
       fprintf(stderr, "setup failed: %s\n", err.message);
       return 1;
     }
@@ -125,7 +134,7 @@ int main(int argc, char** argv) {
                                         smoke_hostile_teardown);
   if (smoke_mode == CAPSID_MODE_ELEVATED) {
     capsid_error_t err = {0};
-    if (capsid__system_uninstall(NULL, NULL, &err) != 0) {
+    if (capsid__system_uninstall(report_failures, NULL, &err) != 0) {
       fprintf(stderr, "uninstall failed: %s\n", err.message);
       failed++;
     }
