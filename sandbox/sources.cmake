@@ -15,11 +15,13 @@ endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
+    sandbox/win/elevated-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/resolve-win.c
+    sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/verify-win.c)
 endif()

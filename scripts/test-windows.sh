@@ -117,6 +117,34 @@ utf8_args() {
 }
 check "capsid.exe keeps non-ASCII arguments as UTF-8" utf8_args
 
+doctor_honest() {
+  # Wine drops restricting SIDs and job limits: doctor must say so, name
+  # no confining mode and exit 1, as the probe reads the objects back.
+  local out rc
+  "$wine" "$exe" doctor </dev/null >"$dir/doctor.out" 2>&1
+  rc=$?
+  out=$(tr -d '\r' <"$dir/doctor.out")
+  echo "exit $rc: $out"
+  [ "$rc" = 1 ] &&
+    echo "$out" | grep -q '^--   restricted token .*restricting SIDs missing' &&
+    echo "$out" | grep -q '^--   job objects' &&
+    echo "$out" | grep -q '^auto mode: none'
+}
+check "capsid.exe doctor reports Wine's dropped token and limits (exit 1)" \
+  doctor_honest
+setup_uninstall() {
+  # setup creates the state directory and the capability store with its
+  # SID domain; uninstall removes them and verifies.
+  local sd='C:\capsid-setup-test' unix
+  unix=$WINEPREFIX/drive_c/capsid-setup-test
+  rm -rf "$unix"
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" setup </dev/null || return 1
+  grep -q '"sid_domain": "S-1-5-21-' "$unix/capabilities.json" || return 1
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" uninstall </dev/null || return 1
+  [ ! -e "$unix" ]
+}
+check "capsid.exe setup then uninstall leaves nothing" setup_uninstall
+
 step "done"
 echo "windows tests: $passed passed, $failed failed, $skipped skipped (log: $log)"
 [ "$failed" -eq 0 ]

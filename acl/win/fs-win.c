@@ -179,3 +179,21 @@ const char* capsid__acl_fs_audit_entry(capsid__acl_dir_t d, const char* name,
   *is_dir = 0;
   return NULL;
 }
+
+
+int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
+                             capsid__acl_dir_t d,
+                             const capsid__acl_stat_t* st, int dry_run,
+                             int* os_error) {
+  (void)p;
+  (void)d;
+  (void)st;
+  (void)dry_run;
+  *os_error = ERROR_NOT_SUPPORTED;
+  return CAPSID_ENOTSUP;
+}
+
+
+void capsid__acl_fs_rmdir(const char* path) {
+  (void)path;
+}

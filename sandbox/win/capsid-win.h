@@ -8,7 +8,9 @@
 #ifndef CAPSID_SANDBOX_WIN_H
 #define CAPSID_SANDBOX_WIN_H
 
+#include "capstore.h"
 #include "sandbox-int.h"
+#include "system.h"
 
 #include <windows.h>
 
@@ -19,26 +21,32 @@
  * number of workspaces fails with ERROR_TOO_MANY_CONTEXT_IDS (1344). */
 #define CAPSID__MAX_RESTRICT 2
 
-typedef enum {
-  CAPSID__CAP_WORKSPACE = 0, /* one per workspace root (the job's cwd) */
-  CAPSID__CAP_GENERIC = 1,   /* extra writable roots and temp dirs */
-  CAPSID__CAP_READONLY = 2   /* read-only jobs */
-} capsid__cap_kind_t;
+/* ---- capstore-win.c: capability SIDs from the capability store ---- */
 
-/* ---- capstore-win.c: persistent capability SIDs ---- */
+/* The SIDs a job may need: its workspace's (empty when no workspace was
+ * asked for), the generic one (extra writable roots and temp dirs), the
+ * read-only one, and the sandbox users' (read grants). */
+typedef struct capsid__caps_s {
+  char workspace[CAPSID__SID_MAX];
+  char generic[CAPSID__SID_MAX];
+  char read_only[CAPSID__SID_MAX];
+  char users[CAPSID__SID_MAX];
+} capsid__caps_t;
 
-/* Writes a fresh random "S-1-5-21-a-b-c-d" (four 32-bit values from the
- * system RNG) into out. */
-int capsid__sid_random(char out[CAPSID__SID_MAX]);
-/* The SID of (kind, root): looked up in the capability store, created and
- * persisted (atomically, under a named mutex) when missing. root is only
- * used for CAPSID__CAP_WORKSPACE (a canonical path) and may be NULL
- * otherwise. The store lives in %CAPSID_STATE_DIR% or
- * %LOCALAPPDATA%\capsid, file capsids.tsv. */
-int capsid__capstore_get(capsid__cap_kind_t kind, const char* root,
-                         char out[CAPSID__SID_MAX], capsid_error_t* err);
-/* Path of the store file (capsid__free it), or NULL. */
-char* capsid__capstore_path(void);
+/* Fills out from the capability store in capsid__state_dir(), creating
+ * the store (with a fresh random SID domain) and the entries of roots
+ * when missing: roots[0] is the workspace, the rest the extra writable
+ * roots (canonical paths; n may be 0). A corrupt store is CAPSID_ECORRUPT
+ * (moved aside, never silently replaced). */
+int capsid__caps_get(const char* const* roots, size_t n, capsid__caps_t* out,
+                     capsid_error_t* err);
+/* A fresh random SID domain "S-1-5-21-a-b-c". */
+int capsid__sid_domain_random(char out[CAPSID__SID_DOMAIN_MAX]);
+/* "<domain>-<id>". */
+void capsid__sid_of(const char* domain, uint32_t id,
+                    char out[CAPSID__SID_MAX]);
+/* The store's key of a canonical path: upper-cased (capsid__free it). */
+char* capsid__cap_key(const char* root);
 
 /* ---- token-win.c: the restricted token ---- */
 
@@ -106,6 +114,17 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
 
+/* Removes the explicit ACEs whose SID lies in domain ("S-1-5-21-a-b-c")
+ * from old: *out is the new DACL (LocalFree it), *removed how many went.
+ * Exposed for tests. */
+int capsid__acl_strip(const ACL* old, const char* domain, ACL** out,
+                      int* removed);
+/* Uninstall: removes the store's ACEs from every root it lists and from
+ * the .git, .codex and .agents beneath them, reading each DACL back.
+ * Reports one line; returns the number of paths that kept an ACE. */
+int capsid__grant_strip_store(const capsid__capstore_t* s,
+                              capsid__report_cb cb, void* data);
+
 /* ---- helper-win.c: building blocks of the elevated mode ---- */
 
 /* The read-ACL helper runs once per session: it holds this named mutex. */
@@ -125,6 +144,21 @@ void capsid__mutex_release(HANDLE mutex);
  * job's cwd while read ACLs are pending. */
 int capsid__junction_create(const char* link, const char* target,
                             capsid_error_t* err);
+
+/* ---- system-win.c / elevated-win.c: doctor, setup, uninstall ---- */
+
+/* One report line, printf-style. */
+void capsid__say(capsid__report_cb cb, void* data, const char* feature,
+                 int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
+/* Elevated mode's part of doctor: reports its lines, returns 1 when
+ * elevated jobs can run here. */
+int capsid__elevated_probe(capsid__report_cb cb, void* data);
+/* Elevated mode's part of setup (sandbox users and group, their secret,
+ * firewall rules). */
+int capsid__elevated_setup(capsid__report_cb cb, void* data,
+                           capsid_error_t* err);
+/* Removes it all; returns the number of things left behind. */
+int capsid__elevated_uninstall(capsid__report_cb cb, void* data);
 
 /* ---- verify override (tests only) ---- */
 

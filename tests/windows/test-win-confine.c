@@ -39,8 +39,8 @@ static void test_token_read_back(void** state) {
   (void)state;
   memset(&plan, 0, sizeof(plan));
   plan.n = 2;
-  assert_int_equal(capsid__sid_random(plan.sids[0]), 0);
-  assert_int_equal(capsid__sid_random(plan.sids[1]), 0);
+  assert_int_equal(wt_random_sid(plan.sids[0]), 0);
+  assert_int_equal(wt_random_sid(plan.sids[1]), 0);
   assert_int_equal(capsid__token_create(&plan, &token, &err), 0);
   rc = capsid__token_verify(token, &plan, &err);
   if (wt_enforcing()) {
@@ -114,7 +114,7 @@ static void test_grant_read_back(void** state) {
   assert_true(CreateDirectoryA(git, NULL));
   memset(plan, 0, sizeof(plan));
   plan[0].path = root;
-  assert_int_equal(capsid__sid_random(plan[0].sid), 0);
+  assert_int_equal(wt_random_sid(plan[0].sid), 0);
   plan[1].path = git;
   strcpy(plan[1].sid, plan[0].sid);
   plan[1].deny = 1;

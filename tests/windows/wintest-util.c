@@ -1,5 +1,7 @@
 #include "wintest-util.h"
 
+#include "capsid-win.h"
+
 #include <windows.h>
 #include <sddl.h>
 #include <shellapi.h>
@@ -89,4 +91,14 @@ int wt_enforcing(void) {
   }
   LocalFree(sid);
   return known;
+}
+
+
+int wt_random_sid(char* out) {
+  char domain[CAPSID__SID_DOMAIN_MAX];
+  int rc = capsid__sid_domain_random(domain);
+
+  if (rc == 0)
+    capsid__sid_of(domain, 1000, out);
+  return rc;
 }

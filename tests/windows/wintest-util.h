@@ -21,5 +21,8 @@ void wt_rmtree(const char* path);
  * 0 when it accepts and drops them (Wine). Decided once, by building a
  * restricted token and reading it back. */
 int wt_enforcing(void);
+/* A fresh random capability SID (a random domain, id 1000) into out, which
+ * holds CAPSID__SID_MAX bytes. Returns 0. */
+int wt_random_sid(char* out);
 
 #endif
