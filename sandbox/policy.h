@@ -54,7 +54,9 @@ typedef struct capsid__resolve_in_s {
   const char* const* extra_writable; /* from the job spec */
   const char* const* extra_read_only;
   int network;        /* -1: policy; 0/1 override */
-  const char* tmpdir; /* the job's TMPDIR, or NULL */
+  /* The job's values of capsid__tmp_env_names (runtime/env.h), in that
+   * order; NULL where unset. */
+  const char* tmpdirs[4];
 } capsid__resolve_in_t;
 
 int capsid__sandbox_resolve(const capsid__policy_t* policy,
@@ -78,6 +80,10 @@ int capsid__path_canonical_lax(const char* base, const char* path,
 /* 1 if path names an existing directory, 0 if it is something else, and a
  * negative code if it cannot be examined. */
 int capsid__path_is_dir(const char* path, int* os_error);
+/* The machine's shared temporary directory that workspace-write grants
+ * unless exclude_slash_tmp is set: "/tmp" on Linux, NULL on Windows
+ * (where each user's %TEMP% comes through the environment instead). */
+const char* capsid__path_system_tmp(void);
 int capsid__path_exists(const char* path);
 
 #endif

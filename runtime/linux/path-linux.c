@@ -135,3 +135,8 @@ int capsid__path_exists(const char* path) {
 
   return lstat(path, &st) == 0;
 }
+
+
+const char* capsid__path_system_tmp(void) {
+  return "/tmp";
+}

@@ -248,3 +248,10 @@ int capsid__path_exists(const char* path) {
   capsid__free(wide);
   return attrs != INVALID_FILE_ATTRIBUTES;
 }
+
+
+/* "/tmp" would name C:\tmp here, a directory any user may have made: it is
+ * no shared temp directory on Windows, and never a root. */
+const char* capsid__path_system_tmp(void) {
+  return NULL;
+}

@@ -4,6 +4,7 @@
 #include "wintest-util.h"
 
 #include "capsid-win.h"
+#include "env.h"
 #include "file.h"
 #include "policy.h"
 
@@ -407,6 +408,84 @@ static void test_file_lock(void** state) {
 }
 
 
+/* Windows variable names have no case: a job's "path=" replaces the
+ * inherited "Path" (one entry, not two), and PATH finds it. */
+static void test_env_names_any_case(void** state) {
+  const char* vars[] = {"path=C:/capsid-wt-bin", "Temp=C:/capsid-wt-tmp",
+                        NULL};
+  capsid__strv_t env;
+  size_t i, n_path = 0, bad = 0;
+
+  (void)state;
+  assert_int_equal(_putenv_s("Path", "C:/windows/system32"), 0);
+  assert_int_equal(capsid__env_build(CAPSID_ENV_INHERIT, vars, &env, &bad),
+                   0);
+  for (i = 0; i < env.n; i++)
+    if (_strnicmp(env.v[i], "PATH=", 5) == 0)
+      n_path++;
+  assert_int_equal(n_path, 1);
+  assert_string_equal(capsid__env_get(&env, "PATH"), "C:/capsid-wt-bin");
+  assert_string_equal(capsid__env_get(&env, "TEMP"), "C:/capsid-wt-tmp");
+  assert_int_equal(capsid__env_set(&env, "PaTh", "C:/other"), 0);
+  assert_string_equal(capsid__env_get(&env, "Path"), "C:/other");
+  /* Only the case folds: PATHX is another variable. */
+  assert_null(capsid__env_get(&env, "PATHX"));
+  capsid__strv_free(&env);
+}
+
+
+/* workspace-write grants the job's %TMP% / %TEMP% (Windows' /tmp), once
+ * when both name one directory, never C:\tmp, and nothing of it with
+ * exclude_tmpdir_env_var. */
+static void test_temp_is_writable_root(void** state) {
+  capsid__policy_t p;
+  capsid__resolve_in_t in;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+  char* ws = wt_mkdtemp();
+  char* tmp = wt_mkdtemp();
+  char *ws_canon, *tmp_canon;
+  int os_error = 0, made_c_tmp;
+
+  (void)state;
+  made_c_tmp = CreateDirectoryA("C:\\tmp", NULL);
+  assert_int_equal(capsid__path_canonical(NULL, ws, &ws_canon, &os_error), 0);
+  assert_int_equal(capsid__path_canonical(NULL, tmp, &tmp_canon, &os_error),
+                   0);
+  memset(&in, 0, sizeof(in));
+  in.cwd = ws;
+  in.network = -1;
+  in.tmpdirs[0] = tmp; /* TMP */
+  in.tmpdirs[1] = tmp; /* TEMP */
+  assert_int_equal(capsid__policy_parse("workspace-write", &p, &err), 0);
+  assert_int_equal(capsid__sandbox_resolve(&p, &in, &sb, &err), 0);
+  assert_int_equal(sb.writable.n, 2);
+  assert_int_equal(sb.first_tmp, 1);
+  assert_string_equal(sb.writable.v[0], ws_canon);
+  assert_string_equal(sb.writable.v[1], tmp_canon);
+  capsid__sandbox_free(&sb);
+  capsid__policy_free(&p);
+
+  assert_int_equal(capsid__policy_parse("{\"type\":\"workspace-write\","
+                                        "\"exclude_tmpdir_env_var\":true}",
+                                        &p, &err), 0);
+  assert_int_equal(capsid__sandbox_resolve(&p, &in, &sb, &err), 0);
+  assert_int_equal(sb.writable.n, 1);
+  assert_string_equal(sb.writable.v[0], ws_canon);
+  capsid__sandbox_free(&sb);
+  capsid__policy_free(&p);
+
+  if (made_c_tmp)
+    RemoveDirectoryA("C:\\tmp");
+  capsid__free(ws_canon);
+  capsid__free(tmp_canon);
+  wt_rmtree(ws);
+  wt_rmtree(tmp);
+  capsid__free(ws);
+  capsid__free(tmp);
+}
+
+
 static void test_path_canonical(void** state) {
   char* dir = wt_mkdtemp();
   char *sub, *canon, *other, *lax, *spelled;
@@ -473,6 +552,8 @@ int main(void) {
       cmocka_unit_test(test_acl_strip),
       cmocka_unit_test(test_file_read_write),
       cmocka_unit_test(test_file_lock),
+      cmocka_unit_test(test_env_names_any_case),
+      cmocka_unit_test(test_temp_is_writable_root),
       cmocka_unit_test(test_path_canonical),
   };
 
