@@ -16,6 +16,7 @@ if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
     sandbox/win/elevated-win.c
+    sandbox/win/firewall-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
@@ -23,5 +24,6 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/resolve-win.c
     sandbox/win/system-win.c
     sandbox/win/token-win.c
+    sandbox/win/users-win.c
     sandbox/win/verify-win.c)
 endif()

@@ -88,6 +88,7 @@ typedef struct capsid__ace_plan_s {
   const char* path;
   char sid[CAPSID__SID_MAX];
   int deny;                /* deny-write instead of allow */
+  int read;                /* allow read and execute only (read grants) */
 } capsid__ace_plan_t;
 
 /* Builds the new DACL: old's ACEs plus the wanted ones, in canonical order
@@ -105,6 +106,8 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
  * works through the DELETE right every child inherits. */
 #define CAPSID__ALLOW_MASK                                                   \
   (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE)
+/* What the read-ACL helper grants the sandbox users' group. */
+#define CAPSID__READ_MASK (FILE_GENERIC_READ | FILE_GENERIC_EXECUTE)
 #define CAPSID__DENY_MASK                                                    \
   (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
    FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
@@ -159,6 +162,52 @@ int capsid__elevated_setup(capsid__report_cb cb, void* data,
                            capsid_error_t* err);
 /* Removes it all; returns the number of things left behind. */
 int capsid__elevated_uninstall(capsid__report_cb cb, void* data);
+
+/* The read-ACL helper: holding CAPSID__HELPER_MUTEX (CAPSID_EBUSY when
+ * another helper holds it: one at a time per session), grants group_sid
+ * read and execute (inherited) on each of roots, reading every DACL back.
+ * Elevated jobs start in a junction (capsid__junction_create) while it
+ * runs, so they need not wait for it. */
+int capsid__read_helper_run(const char* const* roots, size_t n,
+                            const char* group_sid, capsid_error_t* err);
+
+/* ---- users-win.c: the sandbox users and their secrets ---- */
+
+#define CAPSID__SANDBOX_GROUP "CapsidSandboxUsers"
+#define CAPSID__SANDBOX_GROUP_W L"CapsidSandboxUsers"
+/* CapsidOffline, CapsidOnline. */
+extern const char* const capsid__sandbox_user_names[2];
+/* Creates (or resets the password of) both users, the group, the
+ * membership, and writes STATE/sandbox-users.json with their SIDs and
+ * DPAPI-protected passwords. Needs an administrator. */
+int capsid__users_setup(capsid__report_cb cb, void* data,
+                        capsid_error_t* err);
+/* The password of the offline (or online) user, unprotected (capsid__free
+ * it after SecureZeroMemory). */
+int capsid__users_password(int offline, WCHAR** password,
+                           capsid_error_t* err);
+/* How many of the two users exist; the offline one's SID into sid. */
+int capsid__users_probe(char offline_sid[CAPSID__SID_MAX]);
+/* Deletes both users, the group and the secrets; verified by looking the
+ * names up again. Returns the number left behind. */
+int capsid__users_uninstall(capsid__report_cb cb, void* data);
+/* The SID of a local account or group, as a string. */
+int capsid__account_sid(const char* name, char out[CAPSID__SID_MAX]);
+/* DPAPI (CryptProtectData, current user) of data, hex-encoded; and back.
+ * Exposed for tests. */
+int capsid__secret_protect(const void* data, size_t len, char** hex);
+int capsid__secret_unprotect(const char* hex, void** data, size_t* len);
+
+/* ---- firewall-win.c: the offline user's firewall rules ---- */
+
+/* Adds (or reconfigures) the blocking rules scoped to offline_sid and
+ * reads them back; CAPSID_EVERIFY names a property that did not stick. */
+int capsid__firewall_setup(const char* offline_sid, capsid__report_cb cb,
+                           void* data, capsid_error_t* err);
+/* 1 when both rules are in place as planned; why says what is not. */
+int capsid__firewall_probe(const char* offline_sid, char* why, size_t size);
+/* Removes both rules; returns the number left behind. */
+int capsid__firewall_uninstall(capsid__report_cb cb, void* data);
 
 /* ---- verify override (tests only) ---- */
 

@@ -32,7 +32,8 @@ static int is_deny(const ACE_HEADER* h) {
 
 
 static DWORD wanted_mask(const capsid__ace_plan_t* a) {
-  return a->deny ? CAPSID__DENY_MASK : CAPSID__ALLOW_MASK;
+  return a->deny ? CAPSID__DENY_MASK
+                 : a->read ? CAPSID__READ_MASK : CAPSID__ALLOW_MASK;
 }
 
 
@@ -204,7 +205,9 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
         return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
                                  aces[k].path, NULL,
                                  "the %s ACE for %s on %s did not take effect",
-                                 aces[k].deny ? "deny-write" : "allow",
+                                 aces[k].deny   ? "deny-write"
+                                 : aces[k].read ? "allow-read"
+                                                : "allow",
                                  aces[k].sid, aces[k].path);
       }
     if (sd != NULL)
