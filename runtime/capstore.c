@@ -11,6 +11,7 @@
 #include "capstore.h"
 
 #include "file.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -104,15 +105,6 @@ static int add_entry(capsid__cap_entry_t** v, size_t* n, const char* path,
 }
 
 
-/* The canonical absolute spellings: "/..." (POSIX, and Windows UNC paths
- * as "//server/share/...") or a drive path "C:/...". */
-static int absolute(const char* path) {
-  return path[0] == '/' ||
-         (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
-          path[1] == ':' && path[2] == '/');
-}
-
-
 /* "S-1-5-21-" and three decimal 32-bit values: the random domain of a
  * Windows store's capability SIDs. */
 static int valid_sid_domain(const char* s) {
@@ -146,7 +138,7 @@ static int parse_map(json_t* root, const char* key, capsid__capstore_t* s,
   if (!json_is_object(map))
     return corrupt(err, "capability store: \"%s\" must be an object", key);
   json_object_foreach(map, path, v) {
-    if (!absolute(path))
+    if (!capsid__path_is_absolute(path))
       return corrupt(err, "capability store: %s path is not absolute", key);
     if (!json_is_integer(v))
       return corrupt(err, "capability store: an id in \"%s\" is not an "

@@ -64,6 +64,11 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                             capsid__sandbox_t* out, capsid_error_t* err);
 void capsid__sandbox_free(capsid__sandbox_t* sb);
 
+/* Is path spelled the way a canonical absolute path is: "/..." (POSIX,
+ * and Windows UNC paths as "//server/share/...") or "C:/..." (a Windows
+ * drive)? Pure: looks at the string only. */
+int capsid__path_is_absolute(const char* path);
+
 /* Is path (canonical) equal to or beneath root (canonical)? */
 int capsid__path_is_within(const char* path, const char* root);
 

@@ -8,6 +8,7 @@
  * no confining mode is available there, and `capsid run` refuses. */
 #include "system.h"
 
+#include "acl.h"
 #include "capsid-win.h"
 #include "win-util.h"
 
@@ -208,10 +209,26 @@ static int remove_state_dir(const char* dir) {
 int capsid__system_uninstall(capsid__report_cb cb, void* data,
                              capsid_error_t* err) {
   const char* dir = capsid__state_dir();
+  capsid__acl_stats_t stats;
   capsid__capstore_t store;
   capsid_error_t lerr = {0};
   int left = 0, rc;
 
+  /* What the ACL engine wrote, from its records (the launcher's own
+   * grants are stripped from the store's roots below). */
+  memset(&stats, 0, sizeof(stats));
+  rc = capsid__acl_remove_all(dir, 0, &stats, &lerr);
+  if (rc == 0) {
+    if (stats.changed > 0)
+      capsid__say(cb, data, "acl records", 1,
+                  "entries removed from %llu objects the ACL engine granted",
+                  (unsigned long long)stats.changed);
+  } else {
+    capsid__say(cb, data, "acl records", 0, "%s",
+                lerr.message ? lerr.message : capsid_strerror(rc));
+    left++;
+  }
+  capsid__error_free(&lerr);
   rc = capsid__capstore_load(dir, &store, &lerr);
   if (rc == 0) {
     left += capsid__grant_strip_store(&store, cb, data);
