@@ -364,25 +364,33 @@ int capsid__capstore_root(capsid__capstore_t* s, const char* path,
 }
 
 
+int capsid__capstore_lock(const char* dir, intptr_t* lock,
+                          capsid_error_t* err) {
+  char* lock_path = capsid__sprintf("%s/capabilities.lock", dir);
+  int rc, os_error = 0;
+
+  if (lock_path == NULL)
+    return CAPSID_ENOMEM;
+  rc = capsid__file_lock(lock_path, lock, &os_error);
+  if (rc != 0)
+    capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error, lock_path,
+                      NULL, "cannot lock the capability store");
+  capsid__free(lock_path);
+  return rc;
+}
+
+
 int capsid__capstore_ensure(const char* dir, const char* const* paths,
                             size_t n, uint32_t* ids,
                             capsid__capstore_t* store, capsid_error_t* err) {
-  char* lock_path = capsid__sprintf("%s/capabilities.lock", dir);
-  int rc, added, any = 0, os_error = 0;
+  int rc, added, any = 0;
   intptr_t lock;
   size_t i;
 
   memset(store, 0, sizeof(*store));
-  if (lock_path == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__file_lock(lock_path, &lock, &os_error);
-  if (rc != 0) {
-    rc = capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error,
-                           lock_path, NULL,
-                           "cannot lock the capability store");
-    capsid__free(lock_path);
+  rc = capsid__capstore_lock(dir, &lock, err);
+  if (rc != 0)
     return rc;
-  }
   rc = capsid__capstore_load(dir, store, err);
   for (i = 0; rc == 0 && i < n; i++) {
     rc = i == 0 ? capsid__capstore_workspace(store, paths[i], &ids[i], &added)
@@ -397,7 +405,6 @@ int capsid__capstore_ensure(const char* dir, const char* const* paths,
   if (rc == 0 && any)
     rc = capsid__capstore_save(dir, store, err);
   capsid__file_unlock(lock);
-  capsid__free(lock_path);
   if (rc != 0)
     capsid__capstore_free(store);
   return rc;

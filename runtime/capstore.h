@@ -81,6 +81,11 @@ int capsid__capstore_workspace(capsid__capstore_t* s, const char* path,
 int capsid__capstore_root(capsid__capstore_t* s, const char* path,
                           uint32_t* id, int* added);
 
+/* Takes the store's exclusive lock (DIR/capabilities.lock), waiting;
+ * release it with capsid__file_unlock (runtime/file.h). */
+int capsid__capstore_lock(const char* dir, intptr_t* lock,
+                          capsid_error_t* err);
+
 /* Looks up, allocates and saves under an exclusive lock on the store, so
  * concurrent capsid processes agree: ids[i] receives the id of paths[i];
  * paths[0] is the workspace, the rest extra roots. Also fills *store with

@@ -59,7 +59,6 @@ char* capsid__cap_key(const char* root) {
 /* Makes sure the store exists and has a SID domain, then reads it. */
 static int bootstrap(const char* dir, capsid__capstore_t* s,
                      capsid_error_t* err) {
-  char* lock_path;
   intptr_t lock;
   int rc, os_error = 0, save = 0;
 
@@ -69,17 +68,9 @@ static int bootstrap(const char* dir, capsid__capstore_t* s,
     return capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error, dir,
                              NULL, "cannot create the state directory %s",
                              dir);
-  lock_path = capsid__sprintf("%s/capabilities.lock", dir);
-  if (lock_path == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__file_lock(lock_path, &lock, &os_error);
-  if (rc != 0) {
-    rc = capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error,
-                           lock_path, NULL,
-                           "cannot lock the capability store");
-    capsid__free(lock_path);
+  rc = capsid__capstore_lock(dir, &lock, err);
+  if (rc != 0)
     return rc;
-  }
   rc = capsid__capstore_load(dir, s, err);
   if (rc == CAPSID_ENOSETUP) {
     capsid__error_free(err);
@@ -97,7 +88,6 @@ static int bootstrap(const char* dir, capsid__capstore_t* s,
   if (rc == 0 && save)
     rc = capsid__capstore_save(dir, s, err);
   capsid__file_unlock(lock);
-  capsid__free(lock_path);
   if (rc != 0)
     capsid__capstore_free(s);
   return rc;

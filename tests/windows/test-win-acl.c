@@ -19,23 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static char* state_dir;
-
-static int setup(void** state) {
-  (void)state;
-  state_dir = wt_mkdtemp();
-  return state_dir != NULL ? 0 : -1;
-}
-
-
-static int teardown(void** state) {
-  (void)state;
-  wt_rmtree(state_dir);
-  capsid__free(state_dir);
-  return 0;
-}
-
-
 static capsid__acl_entry_t entry(const char* sid, unsigned perms,
                                  unsigned scope) {
   capsid__acl_entry_t e;
@@ -82,34 +65,6 @@ static void test_entry_to_ace(void** state) {
 }
 
 
-static void add_ace(ACL* acl, const char* sid_text, DWORD mask, BYTE flags,
-                    int deny) {
-  PSID sid;
-
-  assert_true(ConvertStringSidToSidA(sid_text, &sid));
-  if (deny)
-    assert_true(AddAccessDeniedAceEx(acl, ACL_REVISION, flags, mask, sid));
-  else
-    assert_true(AddAccessAllowedAceEx(acl, ACL_REVISION, flags, mask, sid));
-  LocalFree(sid);
-}
-
-
-static void expect(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
-                   const char* sid_text) {
-  ACCESS_ALLOWED_ACE* ace;
-  char* text;
-
-  assert_true(GetAce(acl, i, (void**)&ace));
-  assert_int_equal(ace->Header.AceType, type);
-  assert_int_equal(ace->Header.AceFlags, flags);
-  assert_int_equal(ace->Mask, mask);
-  assert_true(ConvertSidToStringSidA((PSID)&ace->SidStart, &text));
-  assert_string_equal(text, sid_text);
-  LocalFree(text);
-}
-
-
 /* The DACL of one object: capsid's ACE replaces its older one, a removed
  * principal loses its explicit and inherited ACEs, everything else stays,
  * in canonical order. */
@@ -127,12 +82,12 @@ static void test_dacl_build(void** state) {
 
   (void)state;
   assert_true(InitializeAcl(old, sizeof(buf), ACL_REVISION));
-  add_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
-  add_ace(old, ws, FILE_GENERIC_READ, oici, 0); /* an older grant */
-  add_ace(old, gone, rwx, oici, 0);
-  add_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
-  add_ace(old, gone, rwx, INHERITED_ACE | OBJECT_INHERIT_ACE, 0);
-  add_ace(old, "S-1-5-32-545", FILE_GENERIC_READ, INHERITED_ACE | oici, 0);
+  wt_add_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
+  wt_add_ace(old, ws, FILE_GENERIC_READ, oici, 0); /* an older grant */
+  wt_add_ace(old, gone, rwx, oici, 0);
+  wt_add_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
+  wt_add_ace(old, gone, rwx, INHERITED_ACE | OBJECT_INHERIT_ACE, 0);
+  wt_add_ace(old, "S-1-5-32-545", FILE_GENERIC_READ, INHERITED_ACE | oici, 0);
   set = entry(ws, CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_XCOND,
               CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
   rm = entry(gone, CAPSID__ACL_R, CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
@@ -141,17 +96,17 @@ static void test_dacl_build(void** state) {
   assert_int_equal(capsid__acl_win_dacl(p, old, 1, &neu), 0);
   assert_true(IsValidAcl(neu));
   assert_int_equal(neu->AceCount, 4);
-  expect(neu, 0, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
+  wt_expect_ace(neu, 0, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
          "S-1-5-21-9-9-9-9");
-  expect(neu, 1, ACCESS_ALLOWED_ACE_TYPE, oici, rwx, ws);
-  expect(neu, 2, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ, "S-1-1-0");
-  expect(neu, 3, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
+  wt_expect_ace(neu, 1, ACCESS_ALLOWED_ACE_TYPE, oici, rwx, ws);
+  wt_expect_ace(neu, 2, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ, "S-1-1-0");
+  wt_expect_ace(neu, 3, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
          FILE_GENERIC_READ, "S-1-5-32-545");
   LocalFree(neu);
 
   /* On a file the same entry is a plain, non-inheritable ACE. */
   assert_int_equal(capsid__acl_win_dacl(p, old, 0, &neu), 0);
-  expect(neu, 1, ACCESS_ALLOWED_ACE_TYPE, 0, rwx, ws);
+  wt_expect_ace(neu, 1, ACCESS_ALLOWED_ACE_TYPE, 0, rwx, ws);
   LocalFree(neu);
   capsid__acl_fsplan_free(p);
 }
@@ -197,7 +152,7 @@ static int run_op(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
   int rc;
 
   memset(&opts, 0, sizeof(opts));
-  opts.state_dir = state_dir;
+  opts.state_dir = wt_state_dir;
   opts.threads = 2;
   opts.full = full;
   memset(st, 0, sizeof(*st));
@@ -263,7 +218,7 @@ static void test_walk_incremental(void** state) {
     assert_true(has_ace(p, sid));
   capsid__free(p);
 
-  assert_int_equal(capsid__acl_info(state_dir, plan.key, &info, &err), 0);
+  assert_int_equal(capsid__acl_info(wt_state_dir, plan.key, &info, &err), 0);
   assert_true(info.present && info.complete);
   assert_int_equal(info.n_dirs, 4);
   capsid__acl_info_free(&info);
@@ -296,7 +251,7 @@ static void test_walk_incremental(void** state) {
   p = capsid__sprintf("%s/a/f1", root);
   assert_false(has_ace(p, sid));
   capsid__free(p);
-  assert_int_equal(capsid__acl_info(state_dir, plan.key, &info, &err), 0);
+  assert_int_equal(capsid__acl_info(wt_state_dir, plan.key, &info, &err), 0);
   assert_false(info.present);
   capsid__acl_info_free(&info);
   capsid__acl_plan_free(&plan);
@@ -347,5 +302,5 @@ int main(void) {
   };
 
   capsid_init();
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

@@ -18,23 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static char* state_dir;
-
-static int setup(void** state) {
-  (void)state;
-  state_dir = wt_mkdtemp();
-  return state_dir && _putenv_s("CAPSID_STATE_DIR", state_dir) == 0 ? 0 : -1;
-}
-
-
-static int teardown(void** state) {
-  (void)state;
-  wt_rmtree(state_dir);
-  capsid__free(state_dir);
-  return 0;
-}
-
-
 static void no_report(void* data, const char* feature, int ok,
                       const char* detail) {
   (void)data;
@@ -213,5 +196,5 @@ int main(void) {
   };
 
   capsid_init();
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

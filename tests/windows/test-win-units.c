@@ -38,25 +38,6 @@ static void test_sid_domain(void** state) {
 }
 
 
-static char* store_dir;
-
-static int store_setup(void** state) {
-  (void)state;
-  store_dir = wt_mkdtemp();
-  if (store_dir == NULL)
-    return -1;
-  return _putenv_s("CAPSID_STATE_DIR", store_dir) == 0 ? 0 : -1;
-}
-
-
-static int store_teardown(void** state) {
-  (void)state;
-  wt_rmtree(store_dir);
-  capsid__free(store_dir);
-  return 0;
-}
-
-
 /* 1 when dir holds a file whose name starts with prefix. */
 static int has_file(const char* dir, const char* prefix) {
   WIN32_FIND_DATAA fd;
@@ -105,7 +86,7 @@ static void test_capstore_round_trip(void** state) {
 
   /* Persisted in the one capability store, keys upper-cased, the extra
    * root recorded (uninstall strips it), every SID in its domain. */
-  assert_int_equal(capsid__capstore_load(store_dir, &s, &err), 0);
+  assert_int_equal(capsid__capstore_load(wt_state_dir, &s, &err), 0);
   assert_int_equal(s.n_workspaces, 2);
   assert_int_equal(s.n_roots, 1);
   assert_string_equal(s.workspaces[0].path, "C:/WORK/WS1");
@@ -116,7 +97,7 @@ static void test_capstore_round_trip(void** state) {
   assert_memory_equal(c2.generic, s.sid_domain, n);
   capsid__capstore_free(&s);
   /* The atomic write leaves no temporary file. */
-  assert_false(has_file(store_dir, "capabilities.json.tmp"));
+  assert_false(has_file(wt_state_dir, "capabilities.json.tmp"));
 }
 
 
@@ -124,7 +105,7 @@ static void test_capstore_corrupt(void** state) {
   capsid__caps_t caps;
   capsid_error_t err = {0};
   const char* roots[1] = {"C:/Y"};
-  char* path = capsid__sprintf("%s/%s", store_dir, CAPSID__CAPSTORE_FILE);
+  char* path = capsid__sprintf("%s/%s", wt_state_dir, CAPSID__CAPSTORE_FILE);
   FILE* f;
 
   (void)state;
@@ -143,7 +124,7 @@ static void test_capstore_corrupt(void** state) {
   assert_non_null(strstr(err.message, "moved aside"));
   capsid__error_free(&err);
   assert_int_equal(GetFileAttributesA(path), INVALID_FILE_ATTRIBUTES);
-  assert_true(has_file(store_dir, "capabilities.json.corrupt-"));
+  assert_true(has_file(wt_state_dir, "capabilities.json.corrupt-"));
   capsid__free(path);
 }
 
@@ -171,7 +152,7 @@ static DWORD WINAPI race_cb(void* arg) {
 static void test_capstore_concurrent(void** state) {
   racer_t racers[6];
   HANDLE threads[6];
-  char* fresh = capsid__sprintf("%s/race", store_dir);
+  char* fresh = capsid__sprintf("%s/race", wt_state_dir);
   int i;
 
   (void)state;
@@ -190,36 +171,8 @@ static void test_capstore_concurrent(void** state) {
     assert_int_equal(racers[i].rc, 0);
     assert_string_equal(racers[i].sid, racers[0].sid);
   }
-  assert_int_equal(_putenv_s("CAPSID_STATE_DIR", store_dir), 0);
+  assert_int_equal(_putenv_s("CAPSID_STATE_DIR", wt_state_dir), 0);
   capsid__free(fresh);
-}
-
-
-static void add_old_ace(ACL* acl, const char* sid_text, DWORD mask,
-                        BYTE flags, int deny) {
-  PSID sid;
-
-  assert_true(ConvertStringSidToSidA(sid_text, &sid));
-  if (deny)
-    assert_true(AddAccessDeniedAceEx(acl, ACL_REVISION, flags, mask, sid));
-  else
-    assert_true(AddAccessAllowedAceEx(acl, ACL_REVISION, flags, mask, sid));
-  LocalFree(sid);
-}
-
-
-static void expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
-                       const char* sid_text) {
-  ACCESS_ALLOWED_ACE* ace;
-  char* text;
-
-  assert_true(GetAce(acl, i, (void**)&ace));
-  assert_int_equal(ace->Header.AceType, type);
-  assert_int_equal(ace->Header.AceFlags, flags);
-  assert_int_equal(ace->Mask, mask);
-  assert_true(ConvertSidToStringSidA((PSID)&ace->SidStart, &text));
-  assert_string_equal(text, sid_text);
-  LocalFree(text);
 }
 
 
@@ -235,9 +188,9 @@ static void test_acl_merge_canonical(void** state) {
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
   /* An inherited allow first, then explicit ones out of order: the merge
    * must still produce explicit deny, explicit allow, inherited. */
-  add_old_ace(old, "S-1-5-32-545", FILE_GENERIC_READ, INHERITED_ACE | oici, 0);
-  add_old_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
-  add_old_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
+  wt_add_ace(old, "S-1-5-32-545", FILE_GENERIC_READ, INHERITED_ACE | oici, 0);
+  wt_add_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
+  wt_add_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
 
   memset(plan, 0, sizeof(plan));
   plan[0].path = "C:/ws";
@@ -247,15 +200,15 @@ static void test_acl_merge_canonical(void** state) {
   plan[1].deny = 1;
   assert_int_equal(capsid__acl_merge(old, plan, 2, &merged), 0);
   assert_int_equal(merged->AceCount, 5);
-  expect_ace(merged, 0, ACCESS_DENIED_ACE_TYPE, oici, CAPSID__DENY_MASK,
+  wt_expect_ace(merged, 0, ACCESS_DENIED_ACE_TYPE, oici, CAPSID__DENY_MASK,
              "S-1-5-21-1-2-3-4");
-  expect_ace(merged, 1, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
+  wt_expect_ace(merged, 1, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
              "S-1-5-21-9-9-9-9");
-  expect_ace(merged, 2, ACCESS_ALLOWED_ACE_TYPE, oici, CAPSID__ALLOW_MASK,
+  wt_expect_ace(merged, 2, ACCESS_ALLOWED_ACE_TYPE, oici, CAPSID__ALLOW_MASK,
              "S-1-5-21-1-2-3-4");
-  expect_ace(merged, 3, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ,
+  wt_expect_ace(merged, 3, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ,
              "S-1-1-0");
-  expect_ace(merged, 4, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
+  wt_expect_ace(merged, 4, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
              FILE_GENERIC_READ, "S-1-5-32-545");
   assert_true(IsValidAcl(merged));
   assert_true(capsid__acl_has(merged, &plan[0]));
@@ -271,7 +224,7 @@ static void test_acl_merge_canonical(void** state) {
   /* An inherited copy of the wanted ACE does not count as present: only an
    * explicit ACE survives a change of the parent. */
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
-  add_old_ace(old, "S-1-5-21-1-2-3-4", CAPSID__ALLOW_MASK,
+  wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__ALLOW_MASK,
               INHERITED_ACE | oici, 0);
   assert_false(capsid__acl_has(old, &plan[0]));
 }
@@ -289,21 +242,21 @@ static void test_acl_strip(void** state) {
 
   (void)state;
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
-  add_old_ace(old, "S-1-5-21-1-2-3-1001", CAPSID__DENY_MASK, oici, 1);
-  add_old_ace(old, "S-1-5-21-1-2-3-1000", CAPSID__ALLOW_MASK, oici, 0);
-  add_old_ace(old, "S-1-5-21-1-2-30-1000", CAPSID__ALLOW_MASK, oici, 0);
-  add_old_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
-  add_old_ace(old, "S-1-5-21-1-2-3-1000", CAPSID__ALLOW_MASK,
+  wt_add_ace(old, "S-1-5-21-1-2-3-1001", CAPSID__DENY_MASK, oici, 1);
+  wt_add_ace(old, "S-1-5-21-1-2-3-1000", CAPSID__ALLOW_MASK, oici, 0);
+  wt_add_ace(old, "S-1-5-21-1-2-30-1000", CAPSID__ALLOW_MASK, oici, 0);
+  wt_add_ace(old, "S-1-1-0", FILE_GENERIC_READ, 0, 0);
+  wt_add_ace(old, "S-1-5-21-1-2-3-1000", CAPSID__ALLOW_MASK,
               INHERITED_ACE | oici, 0);
   assert_int_equal(capsid__acl_strip(old, "S-1-5-21-1-2-3", &stripped,
                                      &removed), 0);
   assert_int_equal(removed, 2);
   assert_int_equal(stripped->AceCount, 3);
-  expect_ace(stripped, 0, ACCESS_ALLOWED_ACE_TYPE, oici, CAPSID__ALLOW_MASK,
+  wt_expect_ace(stripped, 0, ACCESS_ALLOWED_ACE_TYPE, oici, CAPSID__ALLOW_MASK,
              "S-1-5-21-1-2-30-1000");
-  expect_ace(stripped, 1, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ,
+  wt_expect_ace(stripped, 1, ACCESS_ALLOWED_ACE_TYPE, 0, FILE_GENERIC_READ,
              "S-1-1-0");
-  expect_ace(stripped, 2, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
+  wt_expect_ace(stripped, 2, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
              CAPSID__ALLOW_MASK, "S-1-5-21-1-2-3-1000");
   assert_true(IsValidAcl(stripped));
   LocalFree(stripped);
@@ -320,7 +273,7 @@ static DWORD WINAPI close_later(void* handle) {
 /* runtime/file.h on Windows: whole reads, atomic replacement (also while
  * a reader briefly has the file open), and no temporary file left. */
 static void test_file_read_write(void** state) {
-  char* path = capsid__sprintf("%s/state.txt", store_dir);
+  char* path = capsid__sprintf("%s/state.txt", wt_state_dir);
   char* data = NULL;
   size_t len = 0;
   int os_error = 0;
@@ -356,7 +309,7 @@ static void test_file_read_write(void** state) {
   assert_int_equal(capsid__file_read(path, 100, &data, &len, &os_error), 0);
   assert_string_equal(data, "second!");
   capsid__free(data);
-  assert_false(has_file(store_dir, "state.txt.tmp"));
+  assert_false(has_file(wt_state_dir, "state.txt.tmp"));
   DeleteFileW(wpath);
   capsid__free(path);
 }
@@ -383,7 +336,7 @@ static DWORD WINAPI lock_cb(void* arg) {
 /* The lock is exclusive and waits: a second taker gets it only once the
  * first lets go (what serialises capsid processes on the store). */
 static void test_file_lock(void** state) {
-  char* path = capsid__sprintf("%s/test.lock", store_dir);
+  char* path = capsid__sprintf("%s/test.lock", wt_state_dir);
   locker_t l;
   intptr_t h;
   HANDLE t;
@@ -558,5 +511,5 @@ int main(void) {
   };
 
   capsid_init();
-  return cmocka_run_group_tests(tests, store_setup, store_teardown);
+  return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }
