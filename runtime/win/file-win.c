@@ -105,7 +105,7 @@ int capsid__file_write_atomic(const char* path, const void* data, size_t len,
   WCHAR* wpath = capsid__utf16(path);
   HANDLE h = INVALID_HANDLE_VALUE;
   size_t done = 0;
-  DWORD n, e = 0;
+  DWORD n = 0, e = 0;
   int fault;
 
   /* The file inherits its directory's DACL; there are no mode bits. */
@@ -127,8 +127,8 @@ int capsid__file_write_atomic(const char* path, const void* data, size_t len,
   while (done < len) {
     DWORD chunk = len - done > 0x40000000u ? 0x40000000u
                                            : (DWORD)(len - done);
-    if (!WriteFile(h, p + done, chunk, &n, NULL)) {
-      e = GetLastError();
+    if (!WriteFile(h, p + done, chunk, &n, NULL) || n == 0) {
+      e = n == 0 ? ERROR_WRITE_FAULT : GetLastError();
       goto out;
     }
     done += n;

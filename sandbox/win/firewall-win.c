@@ -194,6 +194,7 @@ static const char* read_back(INetFwRule3* r, const rule_spec_t* spec,
 int capsid__firewall_setup(const char* offline_sid, capsid__report_cb cb,
                            void* data, capsid_error_t* err) {
   WCHAR sddl[128];
+  WCHAR* wsid;
   long state = 0;
   fw_t fw;
   size_t i;
@@ -213,9 +214,17 @@ int capsid__firewall_setup(const char* offline_sid, capsid__report_cb cb,
     return fw_fail(&fw, err, E_FAIL,
                    "local firewall rules are not in effect here (group "
                    "policy or a disabled profile overrides them)");
-  _snwprintf(sddl, CAPSID__ARRAY_SIZE(sddl), L"O:LSD:(A;;CC;;;%hs)",
-             offline_sid);
-  sddl[CAPSID__ARRAY_SIZE(sddl) - 1] = 0;
+  /* The rule applies to processes of the users this SDDL grants. */
+  wsid = capsid__utf16(offline_sid);
+  if (wsid == NULL || wcslen(wsid) + 20 > CAPSID__ARRAY_SIZE(sddl)) {
+    capsid__free(wsid);
+    return fw_fail(&fw, err, E_INVALIDARG, "the offline user's SID is "
+                                           "not usable");
+  }
+  wcscpy(sddl, L"O:LSD:(A;;CC;;;");
+  wcscat(sddl, wsid);
+  wcscat(sddl, L")");
+  capsid__free(wsid);
   for (i = 0; i < CAPSID__ARRAY_SIZE(rules); i++) {
     INetFwRule3* r = find_rule(&fw, &rules[i]);
     const char* bad;

@@ -65,7 +65,7 @@ int capsid__secret_protect(const void* data, size_t len, char** hex) {
   in.cbData = (DWORD)len;
   if (!CryptProtectData(&in, L"capsid sandbox user", NULL, NULL, NULL,
                         CRYPTPROTECT_UI_FORBIDDEN, &out))
-    return -(int)GetLastError();
+    return CAPSID_EIO;
   h = capsid__malloc((size_t)out.cbData * 2 + 1);
   if (h == NULL) {
     LocalFree(out.pbData);
