@@ -274,8 +274,9 @@ int capsid__acl_plan_read(const char* const* read_roots,
   e[0] = entry(users, CAPSID__ACL_R | CAPSID__ACL_XCOND, CAPSID__ACL_ACCESS);
   e[1] = entry(users, CAPSID__ACL_R | CAPSID__ACL_X, CAPSID__ACL_DEFAULT);
   for (p = read_roots; rc == 0 && p != NULL && *p != NULL; p++)
-    rc = !capsid__path_is_absolute(*p) ? CAPSID_EINVAL
-                        : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
+    rc = !capsid__path_is_absolute(*p)
+             ? CAPSID_EINVAL
+             : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
   if (rc != 0)
     capsid__acl_plan_free(out);
   return rc;

@@ -182,13 +182,6 @@ void capsid__policy_free(capsid__policy_t* p) {
 }
 
 
-int capsid__path_is_absolute(const char* path) {
-  return path[0] == '/' ||
-         (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
-          path[1] == ':' && path[2] == '/');
-}
-
-
 int capsid__path_is_within(const char* path, const char* root) {
   size_t n = strlen(root);
 

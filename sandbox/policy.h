@@ -64,9 +64,9 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                             capsid__sandbox_t* out, capsid_error_t* err);
 void capsid__sandbox_free(capsid__sandbox_t* sb);
 
-/* Is path spelled the way a canonical absolute path is: "/..." (POSIX,
- * and Windows UNC paths as "//server/share/...") or "C:/..." (a Windows
- * drive)? Pure: looks at the string only. */
+/* Is path spelled the way this OS spells a canonical absolute path:
+ * "/..." on Linux; "C:/..." or "//server/share/..." on Windows? Pure:
+ * looks at the string only. Defined per OS in runtime/<os>/path-<os>.c. */
 int capsid__path_is_absolute(const char* path);
 
 /* Is path (canonical) equal to or beneath root (canonical)? */

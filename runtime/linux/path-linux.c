@@ -140,3 +140,8 @@ int capsid__path_exists(const char* path) {
 const char* capsid__path_system_tmp(void) {
   return "/tmp";
 }
+
+
+int capsid__path_is_absolute(const char* path) {
+  return path[0] == '/';
+}

@@ -255,3 +255,12 @@ int capsid__path_exists(const char* path) {
 const char* capsid__path_system_tmp(void) {
   return NULL;
 }
+
+
+int capsid__path_is_absolute(const char* path) {
+  /* The canonical spelling only: '/' separators, as path_canonical
+   * writes them. */
+  return (path[0] == '/' && path[1] == '/') ||
+         (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
+          path[1] == ':' && path[2] == '/');
+}

@@ -481,6 +481,12 @@ static void test_path_canonical(void** state) {
   capsid__free(lax);
   assert_int_equal(capsid__path_canonical_lax(sub, "new/../../x", &lax,
                                               &os_error), CAPSID_EINVAL);
+  /* What the store and the ACL records accept as absolute: the canonical
+   * spellings only ("/x" is relative to the current drive here). */
+  assert_true(capsid__path_is_absolute(canon));
+  assert_true(capsid__path_is_absolute("//server/share/x"));
+  assert_false(capsid__path_is_absolute("/x"));
+  assert_false(capsid__path_is_absolute("C:x"));
   assert_int_equal(capsid__path_is_dir(canon, &os_error), 1);
   assert_true(capsid__path_exists(canon));
   assert_true(capsid__path_is_within(other = capsid__sprintf("%s/a", canon),
