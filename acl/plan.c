@@ -155,7 +155,7 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
   }
   /* Read roots for the sandbox group. */
   for (p = in->read_roots; p != NULL && *p != NULL; p++) {
-    if ((*p)[0] != '/')
+    if (!capsid__path_is_absolute(*p))
       return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, *p,
                                "read_roots",
                                "read root \"%s\" is not absolute", *p);
@@ -171,7 +171,7 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
    * POSIX group entry cannot deny; the read-only group's r-x entry records
    * the decision and Landlock enforces it. */
   for (p = in->deny_dirs; p != NULL && *p != NULL; p++) {
-    if ((*p)[0] != '/')
+    if (!capsid__path_is_absolute(*p))
       return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, *p,
                                "deny_dirs",
                                "deny path \"%s\" is not absolute", *p);
@@ -274,8 +274,9 @@ int capsid__acl_plan_read(const char* const* read_roots,
   e[0] = entry(users, CAPSID__ACL_R | CAPSID__ACL_XCOND, CAPSID__ACL_ACCESS);
   e[1] = entry(users, CAPSID__ACL_R | CAPSID__ACL_X, CAPSID__ACL_DEFAULT);
   for (p = read_roots; rc == 0 && p != NULL && *p != NULL; p++)
-    rc = (*p)[0] != '/' ? CAPSID_EINVAL
-                        : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
+    rc = !capsid__path_is_absolute(*p)
+             ? CAPSID_EINVAL
+             : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
   if (rc != 0)
     capsid__acl_plan_free(out);
   return rc;

@@ -198,7 +198,8 @@ static int parse_target(reader_t* r, capsid__acl_rtarget_t* t) {
   t->t.path = get_str(r);
   if (r->bad || t->t.kind < CAPSID__ACL_T_WRITE ||
       t->t.kind > CAPSID__ACL_T_DENY || t->t.recursive > 1 ||
-      t->t.optional > 1 || t->complete > 1 || t->t.path[0] != '/')
+      t->t.optional > 1 || t->complete > 1 ||
+      !capsid__path_is_absolute(t->t.path))
     return -1;
   n = get_u(r, 4);
   /* Each entry takes at least 8 bytes: a count beyond what is left is a

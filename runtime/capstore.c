@@ -4,12 +4,14 @@
  *    "workspaces":{"/home/me/proj":3210000003},
  *    "roots":{"/home/me/cache":3210000004}}
  *
+ * A Windows store also has "sid_domain":"S-1-5-21-a-b-c" (capstore.h).
  * The parser is strict: every id must lie in the range, below "next",
  * past the three fixed ids, and be used once; paths must be absolute.
  * Anything else is corruption, not something to repair by guessing. */
 #include "capstore.h"
 
 #include "file.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -103,6 +105,28 @@ static int add_entry(capsid__cap_entry_t** v, size_t* n, const char* path,
 }
 
 
+/* "S-1-5-21-" and three decimal 32-bit values: the random domain of a
+ * Windows store's capability SIDs. */
+static int valid_sid_domain(const char* s) {
+  unsigned long long v;
+  char* end;
+  int i;
+
+  if (strlen(s) >= CAPSID__SID_DOMAIN_MAX || strncmp(s, "S-1-5-21-", 9) != 0)
+    return 0;
+  s += 9;
+  for (i = 0; i < 3; i++) {
+    if (*s < '0' || *s > '9')
+      return 0;
+    v = strtoull(s, &end, 10);
+    if (v > UINT32_MAX || (i < 2 ? *end != '-' : *end != '\0'))
+      return 0;
+    s = end + (i < 2);
+  }
+  return 1;
+}
+
+
 static int parse_map(json_t* root, const char* key, capsid__capstore_t* s,
                      int workspaces, capsid_error_t* err) {
   json_t* map = json_object_get(root, key);
@@ -114,7 +138,7 @@ static int parse_map(json_t* root, const char* key, capsid__capstore_t* s,
   if (!json_is_object(map))
     return corrupt(err, "capability store: \"%s\" must be an object", key);
   json_object_foreach(map, path, v) {
-    if (path[0] != '/')
+    if (!capsid__path_is_absolute(path))
       return corrupt(err, "capability store: %s path is not absolute", key);
     if (!json_is_integer(v))
       return corrupt(err, "capability store: an id in \"%s\" is not an "
@@ -170,6 +194,15 @@ int capsid__capstore_parse(const char* text, size_t len,
                   out->next < out->first + 3 ||
                   (uint64_t)out->next > (uint64_t)out->first + out->count))
     rc = corrupt(err, "capability store: %s", "the id range is invalid");
+  if (rc == 0 && json_object_get(root, "sid_domain") != NULL) {
+    json_t* d = json_object_get(root, "sid_domain");
+    if (!json_is_string(d) || !valid_sid_domain(json_string_value(d)))
+      rc = corrupt(err, "capability store: %s",
+                   "\"sid_domain\" must be \"S-1-5-21-a-b-c\"");
+    else
+      snprintf(out->sid_domain, sizeof(out->sid_domain), "%s",
+               json_string_value(d));
+  }
   if (rc == 0)
     rc = parse_map(root, "workspaces", out, 1, err);
   if (rc == 0)
@@ -200,6 +233,8 @@ char* capsid__capstore_format(const capsid__capstore_t* s) {
   json_object_set_new(root, "first", json_integer(s->first));
   json_object_set_new(root, "count", json_integer(s->count));
   json_object_set_new(root, "next", json_integer(s->next));
+  if (s->sid_domain[0] != '\0')
+    json_object_set_new(root, "sid_domain", json_string(s->sid_domain));
   for (i = 0; i < s->n_workspaces; i++)
     json_object_set_new(ws, s->workspaces[i].path,
                         json_integer(s->workspaces[i].id));
@@ -329,25 +364,33 @@ int capsid__capstore_root(capsid__capstore_t* s, const char* path,
 }
 
 
+int capsid__capstore_lock(const char* dir, intptr_t* lock,
+                          capsid_error_t* err) {
+  char* lock_path = capsid__sprintf("%s/capabilities.lock", dir);
+  int rc, os_error = 0;
+
+  if (lock_path == NULL)
+    return CAPSID_ENOMEM;
+  rc = capsid__file_lock(lock_path, lock, &os_error);
+  if (rc != 0)
+    capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error, lock_path,
+                      NULL, "cannot lock the capability store");
+  capsid__free(lock_path);
+  return rc;
+}
+
+
 int capsid__capstore_ensure(const char* dir, const char* const* paths,
                             size_t n, uint32_t* ids,
                             capsid__capstore_t* store, capsid_error_t* err) {
-  char* lock_path = capsid__sprintf("%s/capabilities.lock", dir);
-  int rc, added, any = 0, os_error = 0;
+  int rc, added, any = 0;
   intptr_t lock;
   size_t i;
 
   memset(store, 0, sizeof(*store));
-  if (lock_path == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__file_lock(lock_path, &lock, &os_error);
-  if (rc != 0) {
-    rc = capsid__error_set(err, rc, CAPSID_STAGE_CAPABILITY, os_error,
-                           lock_path, NULL,
-                           "cannot lock the capability store");
-    capsid__free(lock_path);
+  rc = capsid__capstore_lock(dir, &lock, err);
+  if (rc != 0)
     return rc;
-  }
   rc = capsid__capstore_load(dir, store, err);
   for (i = 0; rc == 0 && i < n; i++) {
     rc = i == 0 ? capsid__capstore_workspace(store, paths[i], &ids[i], &added)
@@ -362,7 +405,6 @@ int capsid__capstore_ensure(const char* dir, const char* const* paths,
   if (rc == 0 && any)
     rc = capsid__capstore_save(dir, store, err);
   capsid__file_unlock(lock);
-  capsid__free(lock_path);
   if (rc != 0)
     capsid__capstore_free(store);
   return rc;

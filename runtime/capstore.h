@@ -8,7 +8,11 @@
  * read-only group -- and every workspace root then takes one id used as
  * both its uid and its gid, every extra writable root one gid. Nothing
  * needs /etc/passwd entries: like capability SIDs, these are identities
- * that ACL entries name. On Windows the same store holds SID strings.
+ * that ACL entries name. On Windows the same ids are the last
+ * sub-authority of the capability SIDs: each store has a random SID domain
+ * ("sid_domain": "S-1-5-21-a-b-c", made by the Windows backend), and id n
+ * is the SID "<sid_domain>-n" (sandbox/win/capstore-win.c). Paths are
+ * absolute in the OS's canonical spelling: "/..." or "C:/...".
  *
  * The file is written atomically (runtime/file.h). One that cannot be
  * parsed is moved aside (to <file>.corrupt-<time>) and reported; it is
@@ -25,6 +29,9 @@
 #define CAPSID__ID_FIRST_DEFAULT 3210000000u
 #define CAPSID__ID_COUNT_DEFAULT 65536u
 
+/* "S-1-5-21-" and three 32-bit values, with room to spare. */
+#define CAPSID__SID_DOMAIN_MAX 48
+
 typedef struct capsid__cap_entry_s {
   char* path;   /* canonical absolute root */
   uint32_t id;  /* uid+gid of a workspace, gid of an extra root */
@@ -38,6 +45,8 @@ typedef struct capsid__capstore_s {
   size_t n_workspaces;
   capsid__cap_entry_t* roots;
   size_t n_roots;
+  /* "S-1-5-21-a-b-c" or "" (Linux stores have none). */
+  char sid_domain[CAPSID__SID_DOMAIN_MAX];
 } capsid__capstore_t;
 
 /* The fixed ids of a store. */
@@ -71,6 +80,11 @@ int capsid__capstore_workspace(capsid__capstore_t* s, const char* path,
                                uint32_t* id, int* added);
 int capsid__capstore_root(capsid__capstore_t* s, const char* path,
                           uint32_t* id, int* added);
+
+/* Takes the store's exclusive lock (DIR/capabilities.lock), waiting;
+ * release it with capsid__file_unlock (runtime/file.h). */
+int capsid__capstore_lock(const char* dir, intptr_t* lock,
+                          capsid_error_t* err);
 
 /* Looks up, allocates and saves under an exclusive lock on the store, so
  * concurrent capsid processes agree: ids[i] receives the id of paths[i];

@@ -12,12 +12,14 @@ static size_t name_len(const char* entry) {
 }
 
 
-/* Index of the entry for the name that entry starts with, or -1. */
+/* Index of the entry for the name that entry starts with, or -1. Names
+ * compare as the OS compares them (capsid__env_name_eq). */
 static long find(const capsid__strv_t* env, const char* name, size_t len) {
   size_t i;
 
   for (i = 0; i < env->n; i++)
-    if (name_len(env->v[i]) == len && memcmp(env->v[i], name, len) == 0)
+    if (name_len(env->v[i]) == len &&
+        capsid__env_name_eq(env->v[i], name, len))
       return (long)i;
   return -1;
 }

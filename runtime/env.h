@@ -14,4 +14,14 @@ int capsid__env_set(capsid__strv_t* env, const char* name, const char* value);
 /* Value of NAME in an environment block, or NULL. */
 const char* capsid__env_get(const capsid__strv_t* env, const char* name);
 
+/* Per OS (runtime/<os>/env-<os>.c): */
+/* Do the n-byte variable names a and b name the same variable?
+ * Case-sensitive on Linux, case-insensitive on Windows. */
+int capsid__env_name_eq(const char* a, const char* b, size_t n);
+/* The variables that name a job's temporary directory, NULL-terminated:
+ * TMPDIR on Linux; TMP, TEMP and TMPDIR on Windows. Each one set to a
+ * directory becomes a writable root unless the policy excludes it. */
+#define CAPSID__TMP_ENV_MAX 4
+extern const char* const capsid__tmp_env_names[CAPSID__TMP_ENV_MAX];
+
 #endif

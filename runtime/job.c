@@ -299,7 +299,7 @@ static void on_capture_data(capsid__capture_t* cap, int stream,
  * job's error. */
 static int job_prepare(capsid_job_t* job) {
   capsid__resolve_in_t in;
-  size_t bad = 0;
+  size_t bad = 0, i;
   char field[32];
   int rc;
 
@@ -321,7 +321,10 @@ static int job_prepare(capsid_job_t* job) {
   in.extra_writable = (const char* const*)job->extra_writable.v;
   in.extra_read_only = (const char* const*)job->extra_read_only.v;
   in.network = job->network;
-  in.tmpdir = capsid__env_get(&job->envp, "TMPDIR");
+  for (i = 0; i < CAPSID__ARRAY_SIZE(in.tmpdirs) &&
+              capsid__tmp_env_names[i] != NULL;
+       i++)
+    in.tmpdirs[i] = capsid__env_get(&job->envp, capsid__tmp_env_names[i]);
   rc = capsid__sandbox_resolve(&job->policy, &in, &job->sandbox,
                                &job->result.error);
   if (rc != 0)

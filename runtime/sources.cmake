@@ -9,6 +9,7 @@ list(APPEND CAPSID_SOURCES
   runtime/pool.c
   runtime/runtime.c
   runtime/units.c
+  runtime/${CAPSID_OS}/env-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/error-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/file-${CAPSID_OS}.c
   runtime/${CAPSID_OS}/path-${CAPSID_OS}.c)

@@ -3,6 +3,7 @@
  * cannot name a different directory at launch than it did here. */
 #include "policy.h"
 
+#include "env.h"
 #include "json-util.h"
 
 #include <string.h>
@@ -259,6 +260,7 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                             const capsid__resolve_in_t* in,
                             capsid__sandbox_t* sb, capsid_error_t* err) {
   const char* cwd = in->cwd ? in->cwd : ".";
+  const char* tmp;
   char field[64];
   char* candidate;
   size_t i, j, n_roots;
@@ -308,11 +310,19 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
     goto fail;
 
   sb->first_tmp = sb->writable.n;
-  if (!policy->exclude_slash_tmp && capsid__path_is_dir("/tmp", &os_error) == 1)
-    rc = add_root(sb, NULL, "/tmp", "tmp", err);
-  if (rc == 0 && !policy->exclude_tmpdir_env_var && in->tmpdir != NULL &&
-      *in->tmpdir != '\0' && capsid__path_is_dir(in->tmpdir, &os_error) == 1)
-    rc = add_root(sb, NULL, in->tmpdir, "TMPDIR", err);
+  tmp = capsid__path_system_tmp();
+  if (!policy->exclude_slash_tmp && tmp != NULL &&
+      capsid__path_is_dir(tmp, &os_error) == 1)
+    rc = add_root(sb, NULL, tmp, "tmp", err);
+  /* The job's own temp directories (TMPDIR; on Windows TMP and TEMP). */
+  for (i = 0; rc == 0 && !policy->exclude_tmpdir_env_var &&
+              i < CAPSID__ARRAY_SIZE(in->tmpdirs) &&
+              capsid__tmp_env_names[i] != NULL;
+       i++) {
+    tmp = in->tmpdirs[i];
+    if (tmp != NULL && *tmp != '\0' && capsid__path_is_dir(tmp, &os_error) == 1)
+      rc = add_root(sb, NULL, tmp, capsid__tmp_env_names[i], err);
+  }
   if (rc != 0)
     goto fail;
 

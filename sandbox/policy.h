@@ -54,13 +54,20 @@ typedef struct capsid__resolve_in_s {
   const char* const* extra_writable; /* from the job spec */
   const char* const* extra_read_only;
   int network;        /* -1: policy; 0/1 override */
-  const char* tmpdir; /* the job's TMPDIR, or NULL */
+  /* The job's values of capsid__tmp_env_names (runtime/env.h), in that
+   * order; NULL where unset. */
+  const char* tmpdirs[4];
 } capsid__resolve_in_t;
 
 int capsid__sandbox_resolve(const capsid__policy_t* policy,
                             const capsid__resolve_in_t* in,
                             capsid__sandbox_t* out, capsid_error_t* err);
 void capsid__sandbox_free(capsid__sandbox_t* sb);
+
+/* Is path spelled the way this OS spells a canonical absolute path:
+ * "/..." on Linux; "C:/..." or "//server/share/..." on Windows? Pure:
+ * looks at the string only. Defined per OS in runtime/<os>/path-<os>.c. */
+int capsid__path_is_absolute(const char* path);
 
 /* Is path (canonical) equal to or beneath root (canonical)? */
 int capsid__path_is_within(const char* path, const char* root);
@@ -78,6 +85,10 @@ int capsid__path_canonical_lax(const char* base, const char* path,
 /* 1 if path names an existing directory, 0 if it is something else, and a
  * negative code if it cannot be examined. */
 int capsid__path_is_dir(const char* path, int* os_error);
+/* The machine's shared temporary directory that workspace-write grants
+ * unless exclude_slash_tmp is set: "/tmp" on Linux, NULL on Windows
+ * (where each user's %TEMP% comes through the environment instead). */
+const char* capsid__path_system_tmp(void);
 int capsid__path_exists(const char* path);
 
 #endif

@@ -16,11 +16,15 @@ endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
+    sandbox/win/elevated-win.c
+    sandbox/win/firewall-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/resolve-win.c
+    sandbox/win/system-win.c
     sandbox/win/token-win.c
+    sandbox/win/users-win.c
     sandbox/win/verify-win.c)
 endif()

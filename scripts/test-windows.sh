@@ -117,6 +117,44 @@ utf8_args() {
 }
 check "capsid.exe keeps non-ASCII arguments as UTF-8" utf8_args
 
+doctor_honest() {
+  # Wine drops restricting SIDs and job limits: doctor must say so, name
+  # no confining mode and exit 1, as the probe reads the objects back.
+  local out rc
+  "$wine" "$exe" doctor </dev/null >"$dir/doctor.out" 2>&1
+  rc=$?
+  out=$(tr -d '\r' <"$dir/doctor.out")
+  echo "exit $rc: $out"
+  [ "$rc" = 1 ] &&
+    echo "$out" | grep -q '^--   restricted token .*restricting SIDs missing' &&
+    echo "$out" | grep -q '^--   job objects' &&
+    echo "$out" | grep -q '^auto mode: none'
+}
+check "capsid.exe doctor reports Wine's dropped token and limits (exit 1)" \
+  doctor_honest
+setup_uninstall() {
+  # setup creates the state directory, the capability store with its SID
+  # domain, the sandbox group and users; Wine keeps the accounts inside
+  # the creating process only, so setup must fail closed there, naming the
+  # account whose SID cannot be looked up. uninstall then removes what was
+  # made and verifies; nothing of the state directory is left.
+  local sd='C:\capsid-setup-test' unix out rc
+  unix=$WINEPREFIX/drive_c/capsid-setup-test
+  rm -rf "$unix"
+  out=$(CAPSID_STATE_DIR=$sd "$wine" "$exe" setup </dev/null 2>&1)
+  rc=$?
+  echo "setup exit $rc: $out"
+  grep -q '"sid_domain": "S-1-5-21-' "$unix/capabilities.json" || return 1
+  [ "$rc" = 1 ] || return 1
+  echo "$out" | tr -d '\r' |
+    grep -q "the account CapsidOffline was created but its SID cannot" ||
+    return 1
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" uninstall </dev/null || return 1
+  [ ! -e "$unix" ]
+}
+check "capsid.exe setup fails closed under Wine; uninstall leaves nothing" \
+  setup_uninstall
+
 step "done"
 echo "windows tests: $passed passed, $failed failed, $skipped skipped (log: $log)"
 [ "$failed" -eq 0 ]

@@ -38,3 +38,10 @@ int bench_memory_main(int argc, char** argv) {
   (void)argv;
   return not_here("memory");
 }
+
+
+int bench_acl_main(int argc, char** argv) {
+  (void)argc;
+  (void)argv;
+  return not_here("acl");
+}

@@ -135,3 +135,13 @@ int capsid__path_exists(const char* path) {
 
   return lstat(path, &st) == 0;
 }
+
+
+const char* capsid__path_system_tmp(void) {
+  return "/tmp";
+}
+
+
+int capsid__path_is_absolute(const char* path) {
+  return path[0] == '/';
+}

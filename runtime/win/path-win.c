@@ -248,3 +248,19 @@ int capsid__path_exists(const char* path) {
   capsid__free(wide);
   return attrs != INVALID_FILE_ATTRIBUTES;
 }
+
+
+/* "/tmp" would name C:\tmp here, a directory any user may have made: it is
+ * no shared temp directory on Windows, and never a root. */
+const char* capsid__path_system_tmp(void) {
+  return NULL;
+}
+
+
+int capsid__path_is_absolute(const char* path) {
+  /* The canonical spelling only: '/' separators, as path_canonical
+   * writes them. */
+  return (path[0] == '/' && path[1] == '/') ||
+         (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
+          path[1] == ':' && path[2] == '/');
+}

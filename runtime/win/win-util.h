@@ -1,4 +1,5 @@
-/* Small helpers every Windows file needs: UTF-8 <-> UTF-16 conversion.
+/* Small helpers every Windows file needs: UTF-8 <-> UTF-16 conversion,
+ * mkdir -p.
  * capsid keeps every string in UTF-8 (as the public API does) and converts
  * at the Win32 boundary with the ...W functions, so paths and arguments
  * outside the ANSI code page survive. */
@@ -13,5 +14,9 @@
 WCHAR* capsid__utf16(const char* s);
 /* New UTF-8 copy (capsid__free it), or NULL. */
 char* capsid__utf8(const WCHAR* s);
+/* Creates the directory path and its missing parents (mkdir -p). Returns
+ * 0 when path is a directory afterwards, else a CAPSID_E* code with
+ * *os_error set. */
+int capsid__mkdirs(const char* path, int* os_error);
 
 #endif

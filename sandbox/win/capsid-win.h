@@ -8,7 +8,9 @@
 #ifndef CAPSID_SANDBOX_WIN_H
 #define CAPSID_SANDBOX_WIN_H
 
+#include "capstore.h"
 #include "sandbox-int.h"
+#include "system.h"
 
 #include <windows.h>
 
@@ -19,26 +21,32 @@
  * number of workspaces fails with ERROR_TOO_MANY_CONTEXT_IDS (1344). */
 #define CAPSID__MAX_RESTRICT 2
 
-typedef enum {
-  CAPSID__CAP_WORKSPACE = 0, /* one per workspace root (the job's cwd) */
-  CAPSID__CAP_GENERIC = 1,   /* extra writable roots and temp dirs */
-  CAPSID__CAP_READONLY = 2   /* read-only jobs */
-} capsid__cap_kind_t;
+/* ---- capstore-win.c: capability SIDs from the capability store ---- */
 
-/* ---- capstore-win.c: persistent capability SIDs ---- */
+/* The SIDs a job may need: its workspace's (empty when no workspace was
+ * asked for), the generic one (extra writable roots and temp dirs), the
+ * read-only one, and the sandbox users' (read grants). */
+typedef struct capsid__caps_s {
+  char workspace[CAPSID__SID_MAX];
+  char generic[CAPSID__SID_MAX];
+  char read_only[CAPSID__SID_MAX];
+  char users[CAPSID__SID_MAX];
+} capsid__caps_t;
 
-/* Writes a fresh random "S-1-5-21-a-b-c-d" (four 32-bit values from the
- * system RNG) into out. */
-int capsid__sid_random(char out[CAPSID__SID_MAX]);
-/* The SID of (kind, root): looked up in the capability store, created and
- * persisted (atomically, under a named mutex) when missing. root is only
- * used for CAPSID__CAP_WORKSPACE (a canonical path) and may be NULL
- * otherwise. The store lives in %CAPSID_STATE_DIR% or
- * %LOCALAPPDATA%\capsid, file capsids.tsv. */
-int capsid__capstore_get(capsid__cap_kind_t kind, const char* root,
-                         char out[CAPSID__SID_MAX], capsid_error_t* err);
-/* Path of the store file (capsid__free it), or NULL. */
-char* capsid__capstore_path(void);
+/* Fills out from the capability store in capsid__state_dir(), creating
+ * the store (with a fresh random SID domain) and the entries of roots
+ * when missing: roots[0] is the workspace, the rest the extra writable
+ * roots (canonical paths; n may be 0). A corrupt store is CAPSID_ECORRUPT
+ * (moved aside, never silently replaced). */
+int capsid__caps_get(const char* const* roots, size_t n, capsid__caps_t* out,
+                     capsid_error_t* err);
+/* A fresh random SID domain "S-1-5-21-a-b-c". */
+int capsid__sid_domain_random(char out[CAPSID__SID_DOMAIN_MAX]);
+/* "<domain>-<id>". */
+void capsid__sid_of(const char* domain, uint32_t id,
+                    char out[CAPSID__SID_MAX]);
+/* The store's key of a canonical path: upper-cased (capsid__free it). */
+char* capsid__cap_key(const char* root);
 
 /* ---- token-win.c: the restricted token ---- */
 
@@ -80,6 +88,7 @@ typedef struct capsid__ace_plan_s {
   const char* path;
   char sid[CAPSID__SID_MAX];
   int deny;                /* deny-write instead of allow */
+  int read;                /* allow read and execute only (read grants) */
 } capsid__ace_plan_t;
 
 /* Builds the new DACL: old's ACEs plus the wanted ones, in canonical order
@@ -97,6 +106,8 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
  * works through the DELETE right every child inherits. */
 #define CAPSID__ALLOW_MASK                                                   \
   (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE)
+/* What the read-ACL helper grants the sandbox users' group. */
+#define CAPSID__READ_MASK (FILE_GENERIC_READ | FILE_GENERIC_EXECUTE)
 #define CAPSID__DENY_MASK                                                    \
   (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
    FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
@@ -105,6 +116,17 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
  * there), then reads every path back; CAPSID_EVERIFY names a missing ACE. */
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
+
+/* Removes the explicit ACEs whose SID lies in domain ("S-1-5-21-a-b-c")
+ * from old: *out is the new DACL (LocalFree it), *removed how many went.
+ * Exposed for tests. */
+int capsid__acl_strip(const ACL* old, const char* domain, ACL** out,
+                      int* removed);
+/* Uninstall: removes the store's ACEs from every root it lists and from
+ * the .git, .codex and .agents beneath them, reading each DACL back.
+ * Reports one line; returns the number of paths that kept an ACE. */
+int capsid__grant_strip_store(const capsid__capstore_t* s,
+                              capsid__report_cb cb, void* data);
 
 /* ---- helper-win.c: building blocks of the elevated mode ---- */
 
@@ -125,6 +147,67 @@ void capsid__mutex_release(HANDLE mutex);
  * job's cwd while read ACLs are pending. */
 int capsid__junction_create(const char* link, const char* target,
                             capsid_error_t* err);
+
+/* ---- system-win.c / elevated-win.c: doctor, setup, uninstall ---- */
+
+/* One report line, printf-style. */
+void capsid__say(capsid__report_cb cb, void* data, const char* feature,
+                 int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
+/* Elevated mode's part of doctor: reports its lines, returns 1 when
+ * elevated jobs can run here. */
+int capsid__elevated_probe(capsid__report_cb cb, void* data);
+/* Elevated mode's part of setup (sandbox users and group, their secret,
+ * firewall rules). */
+int capsid__elevated_setup(capsid__report_cb cb, void* data,
+                           capsid_error_t* err);
+/* Removes it all; returns the number of things left behind. */
+int capsid__elevated_uninstall(capsid__report_cb cb, void* data);
+
+/* The read-ACL helper: holding CAPSID__HELPER_MUTEX (CAPSID_EBUSY when
+ * another helper holds it: one at a time per session), grants group_sid
+ * read and execute (inherited) on each of roots, reading every DACL back.
+ * Elevated jobs start in a junction (capsid__junction_create) while it
+ * runs, so they need not wait for it. */
+int capsid__read_helper_run(const char* const* roots, size_t n,
+                            const char* group_sid, capsid_error_t* err);
+
+/* ---- users-win.c: the sandbox users and their secrets ---- */
+
+#define CAPSID__SANDBOX_GROUP "CapsidSandboxUsers"
+#define CAPSID__SANDBOX_GROUP_W L"CapsidSandboxUsers"
+/* CapsidOffline, CapsidOnline. */
+extern const char* const capsid__sandbox_user_names[2];
+/* Creates (or resets the password of) both users, the group, the
+ * membership, and writes STATE/sandbox-users.json with their SIDs and
+ * DPAPI-protected passwords. Needs an administrator. */
+int capsid__users_setup(capsid__report_cb cb, void* data,
+                        capsid_error_t* err);
+/* The password of the offline (or online) user, unprotected (capsid__free
+ * it after SecureZeroMemory). */
+int capsid__users_password(int offline, WCHAR** password,
+                           capsid_error_t* err);
+/* How many of the two users exist; the offline one's SID into sid. */
+int capsid__users_probe(char offline_sid[CAPSID__SID_MAX]);
+/* Deletes both users, the group and the secrets; verified by looking the
+ * names up again. Returns the number left behind. */
+int capsid__users_uninstall(capsid__report_cb cb, void* data);
+/* The SID of a local account or group, as a string. */
+int capsid__account_sid(const char* name, char out[CAPSID__SID_MAX]);
+/* DPAPI (CryptProtectData, current user) of data, hex-encoded; and back.
+ * Exposed for tests. */
+int capsid__secret_protect(const void* data, size_t len, char** hex);
+int capsid__secret_unprotect(const char* hex, void** data, size_t* len);
+
+/* ---- firewall-win.c: the offline user's firewall rules ---- */
+
+/* Adds (or reconfigures) the blocking rules scoped to offline_sid and
+ * reads them back; CAPSID_EVERIFY names a property that did not stick. */
+int capsid__firewall_setup(const char* offline_sid, capsid__report_cb cb,
+                           void* data, capsid_error_t* err);
+/* 1 when both rules are in place as planned; why says what is not. */
+int capsid__firewall_probe(const char* offline_sid, char* why, size_t size);
+/* Removes both rules; returns the number left behind. */
+int capsid__firewall_uninstall(capsid__report_cb cb, void* data);
 
 /* ---- verify override (tests only) ---- */
 

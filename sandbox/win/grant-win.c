@@ -32,7 +32,8 @@ static int is_deny(const ACE_HEADER* h) {
 
 
 static DWORD wanted_mask(const capsid__ace_plan_t* a) {
-  return a->deny ? CAPSID__DENY_MASK : CAPSID__ALLOW_MASK;
+  return a->deny ? CAPSID__DENY_MASK
+                 : a->read ? CAPSID__READ_MASK : CAPSID__ALLOW_MASK;
 }
 
 
@@ -204,7 +205,9 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
         return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
                                  aces[k].path, NULL,
                                  "the %s ACE for %s on %s did not take effect",
-                                 aces[k].deny ? "deny-write" : "allow",
+                                 aces[k].deny   ? "deny-write"
+                                 : aces[k].read ? "allow-read"
+                                                : "allow",
                                  aces[k].sid, aces[k].path);
       }
     if (sd != NULL)
@@ -216,4 +219,142 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                                aces[i].path);
   }
   return 0;
+}
+
+
+/* Is the ACE's SID one of the domain's ("<domain>-<rid>")? */
+static int ace_in_domain(const ACE_HEADER* h, const char* domain) {
+  const ACCESS_ALLOWED_ACE* ace = (const ACCESS_ALLOWED_ACE*)h;
+  size_t n = strlen(domain);
+  char* text = NULL;
+  int in;
+
+  if (h->AceType != ACCESS_ALLOWED_ACE_TYPE &&
+      h->AceType != ACCESS_DENIED_ACE_TYPE)
+    return 0;
+  if (!ConvertSidToStringSidA((PSID)&ace->SidStart, &text))
+    return 0;
+  in = strncmp(text, domain, n) == 0 && text[n] == '-';
+  LocalFree(text);
+  return in;
+}
+
+
+int capsid__acl_strip(const ACL* old, const char* domain, ACL** out,
+                      int* removed) {
+  DWORD i;
+  void* ace;
+  ACL* acl;
+
+  *out = NULL;
+  *removed = 0;
+  if (old == NULL || domain[0] == '\0')
+    return 0;
+  acl = LocalAlloc(LPTR, old->AclSize);
+  if (acl == NULL || !InitializeAcl(acl, old->AclSize, ACL_REVISION)) {
+    if (acl != NULL)
+      LocalFree(acl);
+    return CAPSID_ENOMEM;
+  }
+  /* Only explicit ACEs: the inherited ones go when the parent's explicit
+   * ACE goes and Windows propagates the new DACL. */
+  for (i = 0; i < old->AceCount; i++) {
+    if (!GetAce((ACL*)old, i, &ace))
+      continue;
+    if (!(((ACE_HEADER*)ace)->AceFlags & INHERITED_ACE) &&
+        ace_in_domain(ace, domain)) {
+      (*removed)++;
+      continue;
+    }
+    if (!AddAce(acl, ACL_REVISION, MAXDWORD, ace, ((ACE_HEADER*)ace)->AceSize)) {
+      LocalFree(acl);
+      return CAPSID_ENOMEM;
+    }
+  }
+  *out = acl;
+  return 0;
+}
+
+
+/* Removes the domain's explicit ACEs from path. Returns the number
+ * removed (0 for a path that does not exist), or -1 when they could not be
+ * removed or are still there afterwards. */
+static int strip_path(const char* path, const char* domain) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  ACL* dacl = NULL;
+  ACL* stripped = NULL;
+  WCHAR* wpath = capsid__utf16(path);
+  DWORD e;
+  int removed = 0, again = 0;
+
+  if (wpath == NULL)
+    return -1;
+  e = read_dacl(wpath, &dacl, &sd);
+  if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) {
+    capsid__free(wpath);
+    return 0;
+  }
+  if (e != ERROR_SUCCESS ||
+      capsid__acl_strip(dacl, domain, &stripped, &removed) != 0) {
+    if (sd != NULL)
+      LocalFree(sd);
+    capsid__free(wpath);
+    return -1;
+  }
+  LocalFree(sd);
+  if (removed > 0) {
+    e = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+                              DACL_SECURITY_INFORMATION, NULL, NULL,
+                              stripped, NULL);
+    sd = NULL;
+    if (e == ERROR_SUCCESS && read_dacl(wpath, &dacl, &sd) == ERROR_SUCCESS) {
+      ACL* check = NULL;
+      if (capsid__acl_strip(dacl, domain, &check, &again) != 0)
+        again = 1;
+      if (check != NULL)
+        LocalFree(check);
+    } else {
+      again = 1;
+    }
+    if (sd != NULL)
+      LocalFree(sd);
+  }
+  if (stripped != NULL)
+    LocalFree(stripped);
+  capsid__free(wpath);
+  return e != ERROR_SUCCESS || again ? -1 : removed;
+}
+
+
+int capsid__grant_strip_store(const capsid__capstore_t* s,
+                              capsid__report_cb cb, void* data) {
+  static const char* const protected_names[] = {"", "/.git", "/.codex",
+                                                "/.agents"};
+  unsigned long removed = 0;
+  size_t i, j;
+  int failed = 0, r;
+
+  for (i = 0; i < s->n_workspaces + s->n_roots; i++) {
+    const char* root = i < s->n_workspaces
+                           ? s->workspaces[i].path
+                           : s->roots[i - s->n_workspaces].path;
+    for (j = 0; j < CAPSID__ARRAY_SIZE(protected_names); j++) {
+      char* path = capsid__sprintf("%s%s", root, protected_names[j]);
+      r = path ? strip_path(path, s->sid_domain) : -1;
+      if (r < 0) {
+        capsid__say(cb, data, "acl entries", 0,
+                    "could not remove capsid's ACEs from %s",
+                    path ? path : root);
+        failed++;
+      } else {
+        removed += (unsigned long)r;
+      }
+      capsid__free(path);
+    }
+  }
+  if (failed == 0)
+    capsid__say(cb, data, "acl entries", 1,
+                "%lu ACE(s) of capsid's SIDs removed from %zu root(s)",
+                removed, s->n_workspaces + s->n_roots);
+  return failed;
 }

@@ -9,6 +9,7 @@
 
 #include <winioctl.h>
 
+#include <stdio.h>
 #include <string.h>
 
 int capsid__mutex_try(const WCHAR* name, HANDLE* out, int* abandoned,
@@ -166,5 +167,35 @@ out:
   capsid__free(buf);
   capsid__free(wlink);
   capsid__free(wtarget);
+  return rc;
+}
+
+
+int capsid__read_helper_run(const char* const* roots, size_t n,
+                            const char* group_sid, capsid_error_t* err) {
+  capsid__ace_plan_t* aces;
+  HANDLE mutex;
+  size_t i;
+  int abandoned, rc;
+
+  rc = capsid__mutex_try(CAPSID__HELPER_MUTEX, &mutex, &abandoned, err);
+  if (rc != 0)
+    return rc;
+  /* An abandoned mutex means a helper died half-way: the grants below are
+   * idempotent (present ones are skipped), so its work is simply redone. */
+  aces = capsid__calloc(n ? n : 1, sizeof(*aces));
+  if (aces == NULL) {
+    capsid__mutex_release(mutex);
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
+                             NULL, NULL);
+  }
+  for (i = 0; i < n; i++) {
+    aces[i].path = roots[i];
+    aces[i].read = 1;
+    snprintf(aces[i].sid, sizeof(aces[i].sid), "%s", group_sid);
+  }
+  rc = capsid__grant_ensure(aces, n, err);
+  capsid__free(aces);
+  capsid__mutex_release(mutex);
   return rc;
 }

@@ -66,40 +66,42 @@ static int plan_ace(plan_t* pl, const char* path, const char* sid, int deny,
 static int plan_build(const capsid__launch_t* l, plan_t* pl,
                       capsid_error_t* err) {
   const capsid__sandbox_t* sb = l->sandbox;
-  char ws[CAPSID__SID_MAX], generic[CAPSID__SID_MAX];
+  const int read_only =
+      sb->kind == CAPSID__POLICY_READ_ONLY || sb->writable.n == 0;
+  capsid__caps_t caps;
   int rc, have_generic;
   size_t i;
 
   memset(pl, 0, sizeof(*pl));
   pl->jobobj.memory_limit = l->memory_limit;
   pl->jobobj.max_processes = l->max_processes;
-  if (sb->kind == CAPSID__POLICY_READ_ONLY || sb->writable.n == 0) {
+  rc = capsid__caps_get((const char* const*)sb->writable.v,
+                       read_only ? 0 : sb->writable.n, &caps, err);
+  if (rc != 0)
+    return rc;
+  if (read_only) {
     pl->token.n = 1;
-    return capsid__capstore_get(CAPSID__CAP_READONLY, NULL, pl->token.sids[0],
-                                err);
+    memcpy(pl->token.sids[0], caps.read_only, sizeof(caps.read_only));
+    return 0;
   }
   /* The workspace's own SID writes the first root (the workspace); the
    * generic SID writes the extra roots and temp dirs, which are shared by
    * every workspace. Two SIDs per token however many workspaces exist. */
-  rc = capsid__capstore_get(CAPSID__CAP_WORKSPACE, sb->writable.v[0], ws, err);
-  if (rc != 0)
-    return rc;
-  memcpy(pl->token.sids[pl->token.n++], ws, sizeof(ws));
+  memcpy(pl->token.sids[pl->token.n++], caps.workspace,
+         sizeof(caps.workspace));
   have_generic = sb->writable.n > 1;
-  if (have_generic) {
-    rc = capsid__capstore_get(CAPSID__CAP_GENERIC, NULL, generic, err);
-    if (rc != 0)
-      return rc;
-    memcpy(pl->token.sids[pl->token.n++], generic, sizeof(generic));
-  }
+  if (have_generic)
+    memcpy(pl->token.sids[pl->token.n++], caps.generic,
+           sizeof(caps.generic));
   for (i = 0; i < sb->writable.n && rc == 0; i++)
-    rc = plan_ace(pl, sb->writable.v[i], i == 0 ? ws : generic, 0, err);
+    rc = plan_ace(pl, sb->writable.v[i],
+                  i == 0 ? caps.workspace : caps.generic, 0, err);
   /* Protected paths lie inside writable roots: deny writes to both SIDs,
    * since a protected path may sit in an extra root too. */
   for (i = 0; i < sb->protected_paths.n && rc == 0; i++) {
-    rc = plan_ace(pl, sb->protected_paths.v[i], ws, 1, err);
+    rc = plan_ace(pl, sb->protected_paths.v[i], caps.workspace, 1, err);
     if (rc == 0 && have_generic)
-      rc = plan_ace(pl, sb->protected_paths.v[i], generic, 1, err);
+      rc = plan_ace(pl, sb->protected_paths.v[i], caps.generic, 1, err);
   }
   return rc;
 }

@@ -109,10 +109,9 @@ int capsid__proc_resolve(const char* program, const char* path_env,
     *out = native(found);
     return 0;
   }
-  /* The job's environment may spell it "Path"; capsid's own is then the
-   * best guess of what the user meant. */
-  if (path_env == NULL)
-    path_env = getenv("PATH");
+  /* path_env is the job's PATH however it is spelled (Windows variable
+   * names have no case; runtime/win/env-win.c). A job without one gets
+   * the system directory only, not capsid's own PATH. */
   for (dir = path_env ? path_env : ""; found == NULL && *dir != '\0';
        dir = *end ? end + 1 : end) {
     end = strchr(dir, ';');

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abort();
   if (capsid__capstore_parse(text, strlen(text), &t, &err) != 0 ||
       t.n_workspaces != s.n_workspaces || t.n_roots != s.n_roots ||
-      t.next != s.next || t.first != s.first || t.count != s.count)
+      t.next != s.next || t.first != s.first || t.count != s.count ||
+      strcmp(t.sid_domain, s.sid_domain) != 0)
     abort();
   capsid__capstore_free(&t);
   capsid__error_free(&err);

@@ -172,7 +172,6 @@ static int resolve(fixture_t* f, const char* policy_text, const char* cwd,
   in.extra_writable = extra;
   in.extra_read_only = extra_ro;
   in.network = -1;
-  in.tmpdir = NULL;
   rc = capsid__sandbox_resolve(&p, &in, sb, err);
   capsid__policy_free(&p);
   return rc;

@@ -28,6 +28,13 @@ static void test_parse_is_strict(void** state) {
                           "\"next\":1005,\"workspaces\":{\"/a\":1003},"
                           "\"roots\":{\"/b\":1004}}"),
                    0);
+  /* A SID domain (Windows stores have one; its drive paths are checked by
+   * the Windows suite). */
+  assert_int_equal(parses("{\"version\":1,\"first\":1000,\"count\":10,"
+                          "\"next\":1004,\"sid_domain\":"
+                          "\"S-1-5-21-1-4294967295-3\",\"workspaces\":"
+                          "{\"/w/ws\":1003},\"roots\":{}}"),
+                   0);
   /* Each is corruption, not something to guess about. */
   const char* bad[] = {
       "",
@@ -54,6 +61,19 @@ static void test_parse_is_strict(void** state) {
       "\"next\":1003,\"workspaces\":{},\"roots\":{}}",
       "{\"version\":1,\"first\":-5,\"count\":10,\"next\":1003,"
       "\"workspaces\":{},\"roots\":{}}",
+      /* A Windows store's SID domain: exactly three 32-bit values. */
+      "{\"version\":1,\"first\":1000,\"count\":10,\"next\":1003,"
+      "\"sid_domain\":\"S-1-5-21-1-2\",\"workspaces\":{},\"roots\":{}}",
+      "{\"version\":1,\"first\":1000,\"count\":10,\"next\":1003,"
+      "\"sid_domain\":\"S-1-5-21-1-2-3-4\",\"workspaces\":{},"
+      "\"roots\":{}}",
+      "{\"version\":1,\"first\":1000,\"count\":10,\"next\":1003,"
+      "\"sid_domain\":\"S-1-5-21-1-2-4294967296\",\"workspaces\":{},"
+      "\"roots\":{}}",
+      "{\"version\":1,\"first\":1000,\"count\":10,\"next\":1003,"
+      "\"sid_domain\":7,\"workspaces\":{},\"roots\":{}}",
+      "{\"version\":1,\"first\":1000,\"count\":10,\"next\":1004,"
+      "\"workspaces\":{\"C:relative\":1003},\"roots\":{}}",
   };
   size_t i;
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -13,23 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static char* state_dir;
-
-static int setup(void** state) {
-  (void)state;
-  state_dir = wt_mkdtemp();
-  return state_dir && _putenv_s("CAPSID_STATE_DIR", state_dir) == 0 ? 0 : -1;
-}
-
-
-static int teardown(void** state) {
-  (void)state;
-  wt_rmtree(state_dir);
-  capsid__free(state_dir);
-  return 0;
-}
-
-
 static void test_token_read_back(void** state) {
   capsid__token_plan_t plan;
   capsid_error_t err = {0};
@@ -39,8 +22,8 @@ static void test_token_read_back(void** state) {
   (void)state;
   memset(&plan, 0, sizeof(plan));
   plan.n = 2;
-  assert_int_equal(capsid__sid_random(plan.sids[0]), 0);
-  assert_int_equal(capsid__sid_random(plan.sids[1]), 0);
+  assert_int_equal(wt_random_sid(plan.sids[0]), 0);
+  assert_int_equal(wt_random_sid(plan.sids[1]), 0);
   assert_int_equal(capsid__token_create(&plan, &token, &err), 0);
   rc = capsid__token_verify(token, &plan, &err);
   if (wt_enforcing()) {
@@ -114,7 +97,7 @@ static void test_grant_read_back(void** state) {
   assert_true(CreateDirectoryA(git, NULL));
   memset(plan, 0, sizeof(plan));
   plan[0].path = root;
-  assert_int_equal(capsid__sid_random(plan[0].sid), 0);
+  assert_int_equal(wt_random_sid(plan[0].sid), 0);
   plan[1].path = git;
   strcpy(plan[1].sid, plan[0].sid);
   plan[1].deny = 1;
@@ -268,7 +251,7 @@ static void test_unverified_job_refused(void** state) {
   capsid__win_test_unverified_ok = 0;
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
-  spec.cwd = state_dir;
+  spec.cwd = wt_state_dir;
   spec.network = -1;
   assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EVERIFY);
   assert_int_equal(r.error.code, CAPSID_EVERIFY);
@@ -344,5 +327,5 @@ int main(void) {
   };
 
   capsid_init();
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

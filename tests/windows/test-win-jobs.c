@@ -277,6 +277,46 @@ static void test_cwd_and_replaced_env(void** state) {
 }
 
 
+/* A job whose environment spells it "Path" (as Windows does) has its
+ * program found along that Path, not capsid's own PATH. */
+static void test_path_spelled_path(void** state) {
+  const char* bare[] = {"win-child", "env", "PATH", NULL};
+  const char* vars[] = {NULL, NULL, NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  char* dir = capsid__strdup(wt_child());
+  char* slash = strrchr(dir, '\\');
+  char* want;
+  char* saved;
+
+  (void)state;
+  assert_non_null(slash);
+  *slash = '\0';
+  vars[0] = want = capsid__sprintf("Path=%s", dir);
+  vars[1] = "SystemRoot=C:\\windows";
+  memset(&spec, 0, sizeof(spec));
+  spec.env_mode = CAPSID_ENV_REPLACE;
+  spec.env = vars;
+  run(bare, &spec, &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_non_null(strstr(r.out.data, dir));
+  capsid_result_free(&r);
+  /* A job without a PATH does not get capsid's: with win-child's
+   * directory on capsid's own PATH, it is still not found. */
+  saved = capsid__strdup(getenv("PATH") ? getenv("PATH") : "");
+  assert_int_equal(_putenv_s("PATH", dir), 0);
+  vars[0] = vars[1];
+  vars[1] = NULL;
+  spec.argv = bare;
+  assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_ENOTFOUND);
+  capsid_result_free(&r);
+  assert_int_equal(_putenv_s("PATH", saved), 0);
+  capsid__free(saved);
+  capsid__free(want);
+  capsid__free(dir);
+}
+
+
 typedef struct {
   int done;
   capsid_result_t result;
@@ -494,6 +534,7 @@ int main(void) {
       cmocka_unit_test(test_bad_cwd),
       cmocka_unit_test(test_offline_env),
       cmocka_unit_test(test_cwd_and_replaced_env),
+      cmocka_unit_test(test_path_spelled_path),
       cmocka_unit_test(test_parallel_and_kill),
       cmocka_unit_test(test_job_object_kill_on_close),
       cmocka_unit_test(test_no_handle_leak),

@@ -1,7 +1,9 @@
 <#
 .SYNOPSIS
   capsid's Windows smoke test: what Wine cannot check. Run on a real
-  Windows 10/11 machine, as a normal (non-elevated) user:
+  Windows 10/11 machine, as a normal (non-elevated) user; run it again as
+  an administrator for the elevated-mode cases (setup, offline network
+  denial, uninstall), which are skipped otherwise:
 
     powershell -ExecutionPolicy Bypass -File tests\windows\windows-smoke.ps1 [-Capsid path\to\capsid.exe]
 
@@ -88,9 +90,20 @@ Case "WS: write outside workspace denied" ($WW + @("--", "cmd", "/c", "echo nope
 Case "control: the same write outside succeeds with -w" ($WW + @("-w", $Outside, "--", "cmd", "/c", "echo ok> `"$Outside\granted.txt`"")) {
   param($r) $r.rc -eq 0 -and (Test-Path "$Outside\granted.txt") }
 
-# 4-5: TEMP. capsid adds %TEMP% only when asked (-w), see docs/windows.md.
-Case "WS: TEMP write allowed with -w %TEMP%" ($WW + @("-w", $env:TEMP, "--", "cmd", "/c", "echo ok> `"$env:TEMP\capsid_ws_temp.txt`"")) {
-  param($r) $r.rc -eq 0 }
+# 4-5: TEMP. workspace-write grants the job's %TEMP% and %TMP% (the
+# Windows /tmp) unless the policy excludes them.
+Case "WS: TEMP write allowed (a default writable root)" ($WW + @("--", "cmd", "/c", "echo ok> `"$env:TEMP\capsid_ws_temp.txt`"")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$env:TEMP\capsid_ws_temp.txt") }
+# A JSON policy goes through a batch file: PowerShell versions disagree on
+# how quotes inside a native command's argument are passed.
+$batch = Join-Path $Root "notmp.jsonl"
+$line = @{ id = "notmp"; cwd = $WS; argv = @("cmd", "/c", "echo no> `"$env:TEMP\capsid_ws_notemp.txt`"");
+           policy = @{ type = "workspace-write"; exclude_tmpdir_env_var = $true } } | ConvertTo-Json -Compress -Depth 4
+Set-Content -LiteralPath $batch -Value $line -Encoding ASCII
+$ErrorActionPreference = "Continue"
+$res = (& $Capsid batch $batch 2>$null | Out-String) | ConvertFrom-Json
+$ErrorActionPreference = "Stop"
+Report "WS, exclude_tmpdir_env_var: TEMP write denied" ($res.exit_code -ne 0 -and -not (Test-Path "$env:TEMP\capsid_ws_notemp.txt")) ($res | ConvertTo-Json -Compress)
 Case "RO: TEMP write denied" ($RO + @("--", "cmd", "/c", "echo no> `"$env:TEMP\capsid_ro_temp.txt`"")) {
   param($r) $r.rc -ne 0 }
 
@@ -173,6 +186,64 @@ if (Get-Command python -ErrorAction SilentlyContinue) {
   Case "WS: python file write allowed" ($WW + @("--", "python", "-c", "open('py_ok.txt','w').write('x')")) {
     param($r) $r.rc -eq 0 -and (Test-Path "$WS\py_ok.txt") }
 } else { Skip "python cases" "python not found" }
+
+# 24-30: elevated mode's set-up (needs an administrator): the sandbox
+# users, their group, the DPAPI-protected secrets, the firewall rules
+# scoped to the offline user -- whose network must then be gone while the
+# online user's is not -- and an uninstall that leaves none of it.
+$admin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+function Invoke-CapsidCmd([string[]]$CapsidArgs) {
+  $ErrorActionPreference = "Continue"
+  $out = & $Capsid @CapsidArgs 2>&1 | Out-String
+  return @{ rc = $LASTEXITCODE; out = $out }
+}
+# Starts curl.exe as a sandbox user with the password setup stored
+# (unprotected with DPAPI as the user who ran setup); returns its exit code.
+function Invoke-AsSandboxUser([string]$User, [string]$Url) {
+  Add-Type -AssemblyName System.Security
+  $j = Get-Content -Raw (Join-Path $env:CAPSID_STATE_DIR "sandbox-users.json") | ConvertFrom-Json
+  $hex = $j.$User.password_dpapi
+  $bytes = New-Object byte[] ($hex.Length / 2)
+  for ($i = 0; $i -lt $bytes.Length; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring(2 * $i, 2), 16) }
+  $plain = [Security.Cryptography.ProtectedData]::Unprotect($bytes, $null, "CurrentUser")
+  $pw = ConvertTo-SecureString ([Text.Encoding]::Unicode.GetString($plain)) -AsPlainText -Force
+  $cred = New-Object Management.Automation.PSCredential("$env:COMPUTERNAME\$User", $pw)
+  $p = Start-Process -FilePath "$env:SystemRoot\System32\curl.exe" -ArgumentList @("--connect-timeout", "5", "--max-time", "10", "-s", "-o", "NUL", $Url) `
+    -Credential $cred -WorkingDirectory $env:SystemRoot -WindowStyle Hidden -Wait -PassThru
+  return $p.ExitCode
+}
+if (-not $admin) {
+  Skip "setup/uninstall and offline network denial" "run this script as an administrator"
+} else {
+  $r = Invoke-CapsidCmd @("setup")
+  Report "setup: exits 0" ($r.rc -eq 0) $r.out
+  $users = @(Get-LocalUser -Name CapsidOffline, CapsidOnline -ErrorAction SilentlyContinue)
+  Report "setup: CapsidOffline and CapsidOnline exist" ($users.Count -eq 2) "$($users.Count) found"
+  $members = @(Get-LocalGroupMember -Group CapsidSandboxUsers -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
+  Report "setup: both are in CapsidSandboxUsers" (($members -match "CapsidOffline").Count -eq 1 -and ($members -match "CapsidOnline").Count -eq 1) ($members -join ",")
+  $secrets = Get-Content -Raw (Join-Path $env:CAPSID_STATE_DIR "sandbox-users.json")
+  Report "setup: no password in clear in the secrets file" ($secrets -match "password_dpapi" -and -not ($secrets -match '"password"')) ""
+  $rules = @(Get-NetFirewallRule -Name capsid_offline_block_outbound, capsid_offline_block_inbound -ErrorAction SilentlyContinue | Where-Object { $_.Action -eq "Block" -and $_.Enabled -eq "True" })
+  Report "setup: two blocking firewall rules" ($rules.Count -eq 2) "$($rules.Count) found"
+  $d = Invoke-CapsidCmd @("doctor")
+  Report "doctor: sandbox users and firewall ok" ($d.out -match "ok\s+sandbox users" -and $d.out -match "ok\s+firewall") $d.out
+  $online = Invoke-AsSandboxUser "CapsidOnline" "http://example.com"
+  if ($online -ne 0) {
+    Skip "offline user: network denied" "the online user cannot reach example.com either (no network here?)"
+  } else {
+    Report "control: CapsidOnline reaches example.com" $true ""
+    $offline = Invoke-AsSandboxUser "CapsidOffline" "http://example.com"
+    Report "offline user: network denied by the firewall" ($offline -ne 0) "curl exit $offline"
+  }
+  $u = Invoke-CapsidCmd @("uninstall")
+  Report "uninstall: exits 0 and verifies" ($u.rc -eq 0 -and $u.out -match "nothing capsid added is left") $u.out
+  $users = @(Get-LocalUser -Name CapsidOffline, CapsidOnline -ErrorAction SilentlyContinue)
+  $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
+  $rules = @(Get-NetFirewallRule -Name capsid_offline_block_outbound, capsid_offline_block_inbound -ErrorAction SilentlyContinue)
+  Report "uninstall: no user, group or rule left" ($users.Count -eq 0 -and $group.Count -eq 0 -and $rules.Count -eq 0) "users $($users.Count) group $($group.Count) rules $($rules.Count)"
+  Report "uninstall: state directory removed" (-not (Test-Path $env:CAPSID_STATE_DIR)) $env:CAPSID_STATE_DIR
+  New-Item -ItemType Directory -Force $env:CAPSID_STATE_DIR | Out-Null
+}
 
 Write-Host ""
 Write-Host "$script:passed passed, $script:failed failed, $script:skipped skipped"

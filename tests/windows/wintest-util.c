@@ -1,5 +1,7 @@
 #include "wintest-util.h"
 
+#include "capsid-win.h"
+
 #include <windows.h>
 #include <sddl.h>
 #include <shellapi.h>
@@ -89,4 +91,63 @@ int wt_enforcing(void) {
   }
   LocalFree(sid);
   return known;
+}
+
+
+int wt_random_sid(char* out) {
+  char domain[CAPSID__SID_DOMAIN_MAX];
+  int rc = capsid__sid_domain_random(domain);
+
+  if (rc == 0)
+    capsid__sid_of(domain, 1000, out);
+  return rc;
+}
+
+
+char* wt_state_dir;
+
+int wt_state_setup(void** state) {
+  (void)state;
+  wt_state_dir = wt_mkdtemp();
+  return wt_state_dir != NULL &&
+                 _putenv_s("CAPSID_STATE_DIR", wt_state_dir) == 0
+             ? 0
+             : -1;
+}
+
+
+int wt_state_teardown(void** state) {
+  (void)state;
+  wt_rmtree(wt_state_dir);
+  capsid__free(wt_state_dir);
+  wt_state_dir = NULL;
+  return 0;
+}
+
+
+void wt_add_ace(ACL* acl, const char* sid_text, DWORD mask, BYTE flags,
+                int deny) {
+  PSID sid;
+
+  assert_true(ConvertStringSidToSidA(sid_text, &sid));
+  if (deny)
+    assert_true(AddAccessDeniedAceEx(acl, ACL_REVISION, flags, mask, sid));
+  else
+    assert_true(AddAccessAllowedAceEx(acl, ACL_REVISION, flags, mask, sid));
+  LocalFree(sid);
+}
+
+
+void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
+                   const char* sid_text) {
+  ACCESS_ALLOWED_ACE* ace;
+  char* text;
+
+  assert_true(GetAce(acl, i, (void**)&ace));
+  assert_int_equal(ace->Header.AceType, type);
+  assert_int_equal(ace->Header.AceFlags, flags);
+  assert_int_equal(ace->Mask, mask);
+  assert_true(ConvertSidToStringSidA((PSID)&ace->SidStart, &text));
+  assert_string_equal(text, sid_text);
+  LocalFree(text);
 }

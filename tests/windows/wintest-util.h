@@ -11,6 +11,9 @@
 
 #include "capsid-common.h"
 
+#include <winsock2.h> /* before windows.h, as libuv includes it */
+#include <windows.h>
+
 /* Path of win-child.exe, next to the running test (static storage). */
 const char* wt_child(void);
 /* A fresh directory under %TEMP%, '/'-separated; capsid__free it. */
@@ -21,5 +24,20 @@ void wt_rmtree(const char* path);
  * 0 when it accepts and drops them (Wine). Decided once, by building a
  * restricted token and reading it back. */
 int wt_enforcing(void);
+/* A fresh random capability SID (a random domain, id 1000) into out, which
+ * holds CAPSID__SID_MAX bytes. Returns 0. */
+int wt_random_sid(char* out);
+
+/* A group setup/teardown pair: a fresh directory in wt_state_dir, made
+ * the process's CAPSID_STATE_DIR; removed afterwards. */
+extern char* wt_state_dir;
+int wt_state_setup(void** state);
+int wt_state_teardown(void** state);
+
+/* Appends an allow (or deny) ACE for sid to acl; asserts it worked. */
+void wt_add_ace(ACL* acl, const char* sid, DWORD mask, BYTE flags, int deny);
+/* Asserts ACE i of acl is exactly (type, flags, mask, sid). */
+void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
+                   const char* sid);
 
 #endif

@@ -1,0 +1,450 @@
+/* DACLs as the ACL engine's Windows backend writes them: one object at a
+ * time, on capsid's worker pool, with NtSetSecurityObject on a handle the
+ * walker opened without following reparse points.
+ *
+ * Why per object and not SetNamedSecurityInfoW on the root: that call
+ * rewrites the inherited ACEs of the whole tree on every change, on one
+ * thread, which is the 20 s - 2 min refresh Codex users report. Here the
+ * walker's record lets an unchanged tree be skipped, the changed parts
+ * are written in parallel, and NtSetSecurityObject stores exactly the
+ * DACL given (no propagation), which is what a per-object walk wants.
+ *
+ * How entries become ACEs (a principal must be a SID here):
+ *   R -> FILE_GENERIC_READ, W -> FILE_GENERIC_WRITE | DELETE,
+ *   X (and setfacl's conditional X) -> FILE_GENERIC_EXECUTE.
+ *   FILE_DELETE_CHILD is never granted: it lets a holder delete or rename
+ *   any child of a directory whatever the child's DACL says (.git).
+ *   Scope ACCESS -> an explicit ACE on the object; DEFAULT -> inheritable
+ *   (OBJECT_INHERIT | CONTAINER_INHERIT) on directories, INHERIT_ONLY when
+ *   the entry is DEFAULT alone. Files take only ACCESS entries.
+ * A new DACL keeps canonical order: explicit deny, explicit allow (capsid's
+ * first), inherited. Removing a principal removes its explicit ACEs and
+ * the inherited copies files made under a grant took from it. */
+#include "acl-int.h"
+
+#include "fault.h"
+#include "win-fs.h"
+#include "win-util.h"
+
+#include <aclapi.h>
+#include <sddl.h>
+#include <winternl.h>
+
+#include <string.h>
+
+#define PLAN_MAX 16
+#define INHERIT_BOTH (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)
+
+/* ntdll's; declared in the DDK's ntifs.h, which user code does not get. */
+NTSTATUS NTAPI NtSetSecurityObject(HANDLE handle, SECURITY_INFORMATION info,
+                                   PSECURITY_DESCRIPTOR sd);
+
+typedef struct want_s {
+  PSID sid;
+  DWORD mask;
+  BYTE dir_flags; /* AceFlags on a directory */
+  int on_files;   /* an ACCESS entry: files get it too (flags 0) */
+} want_t;
+
+struct capsid__acl_fsplan_s {
+  want_t set[PLAN_MAX];
+  int n_set;
+  PSID rm[PLAN_MAX];
+  int n_rm;
+  int only_if_needed;
+};
+
+
+static DWORD perms_mask(unsigned perms) {
+  DWORD m = 0;
+
+  if (perms & CAPSID__ACL_R)
+    m |= FILE_GENERIC_READ;
+  if (perms & CAPSID__ACL_W)
+    m |= FILE_GENERIC_WRITE | DELETE;
+  if (perms & (CAPSID__ACL_X | CAPSID__ACL_XCOND))
+    m |= FILE_GENERIC_EXECUTE;
+  return m;
+}
+
+
+int capsid__acl_win_want(const capsid__acl_entry_t* e, DWORD* mask,
+                         BYTE* dir_flags, int* on_files) {
+  if (e->who.sid == NULL)
+    return CAPSID_EINVAL; /* POSIX ids mean nothing to NTFS */
+  *mask = perms_mask(e->perms);
+  *on_files = (e->scope & CAPSID__ACL_ACCESS) != 0;
+  *dir_flags = 0;
+  if (e->scope & CAPSID__ACL_DEFAULT)
+    *dir_flags = INHERIT_BOTH | (*on_files ? 0 : INHERIT_ONLY_ACE);
+  return 0;
+}
+
+
+static void plan_free(capsid__acl_fsplan_t* p) {
+  int i;
+
+  for (i = 0; i < p->n_set; i++)
+    LocalFree(p->set[i].sid);
+  for (i = 0; i < p->n_rm; i++)
+    LocalFree(p->rm[i]);
+  capsid__free(p);
+}
+
+
+int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
+                           const capsid__acl_entry_t* remove,
+                           size_t n_remove, int only_if_needed,
+                           capsid__acl_fsplan_t** out) {
+  capsid__acl_fsplan_t* p;
+  size_t i;
+  int rc = 0;
+
+  *out = NULL;
+  if (n_set > PLAN_MAX || n_remove > PLAN_MAX)
+    return CAPSID_EINVAL;
+  p = capsid__calloc(1, sizeof(*p));
+  if (p == NULL)
+    return CAPSID_ENOMEM;
+  p->only_if_needed = only_if_needed;
+  /* Every SID is parsed before any walker thread starts. */
+  for (i = 0; rc == 0 && i < n_set; i++) {
+    want_t* w = &p->set[p->n_set];
+    rc = capsid__acl_win_want(&set[i], &w->mask, &w->dir_flags, &w->on_files);
+    if (rc == 0 && !ConvertStringSidToSidA(set[i].who.sid, &w->sid))
+      rc = CAPSID_EINVAL;
+    if (rc == 0)
+      p->n_set++;
+  }
+  for (i = 0; rc == 0 && i < n_remove; i++) {
+    if (remove[i].who.sid == NULL ||
+        !ConvertStringSidToSidA(remove[i].who.sid, &p->rm[p->n_rm]))
+      rc = CAPSID_EINVAL;
+    else
+      p->n_rm++;
+  }
+  if (rc != 0) {
+    plan_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+
+void capsid__acl_fsplan_free(capsid__acl_fsplan_t* p) {
+  if (p != NULL)
+    plan_free(p);
+}
+
+
+static int is_allow(const ACE_HEADER* h) {
+  return h->AceType == ACCESS_ALLOWED_ACE_TYPE;
+}
+
+
+static PSID ace_sid(const ACE_HEADER* h) {
+  return (PSID)&((const ACCESS_ALLOWED_ACE*)h)->SidStart;
+}
+
+
+static int in_rm(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
+  int i;
+
+  if (h->AceType != ACCESS_ALLOWED_ACE_TYPE)
+    return 0;
+  for (i = 0; i < p->n_rm; i++)
+    if (EqualSid(ace_sid(h), p->rm[i]))
+      return 1;
+  return 0;
+}
+
+
+/* Does the explicit ACE h belong to a set entry's SID (so it is capsid's,
+ * to be replaced by the wanted one)? */
+static int of_set_sid(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
+  int i;
+
+  if (!is_allow(h) || (h->AceFlags & INHERITED_ACE))
+    return 0;
+  for (i = 0; i < p->n_set; i++)
+    if (EqualSid(ace_sid(h), p->set[i].sid))
+      return 1;
+  return 0;
+}
+
+
+static int wanted_here(const want_t* w, int is_dir, BYTE* flags) {
+  *flags = is_dir ? w->dir_flags : 0;
+  return is_dir ? (w->on_files || w->dir_flags != 0) : w->on_files;
+}
+
+
+/* The DACL already says what the plan says: every wanted ACE is there
+ * exactly, no other explicit allow ACE of those SIDs, nothing of a removed
+ * one. */
+static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
+                   int is_dir) {
+  DWORD i;
+  void* ace;
+  int k, found;
+  BYTE flags;
+
+  for (k = 0; k < p->n_set; k++) {
+    if (!wanted_here(&p->set[k], is_dir, &flags))
+      continue;
+    found = 0;
+    for (i = 0; acl != NULL && !found && i < acl->AceCount; i++) {
+      const ACCESS_ALLOWED_ACE* a;
+      if (!GetAce((ACL*)acl, i, &ace))
+        continue;
+      a = ace;
+      found = is_allow(ace) && a->Header.AceFlags == flags &&
+              a->Mask == p->set[k].mask && EqualSid(ace_sid(ace),
+                                                    p->set[k].sid);
+    }
+    if (!found)
+      return 0;
+  }
+  for (i = 0; acl != NULL && i < acl->AceCount; i++) {
+    if (!GetAce((ACL*)acl, i, &ace))
+      continue;
+    if (in_rm(p, ace))
+      return 0;
+    if (of_set_sid(p, ace)) {
+      /* Some other explicit ACE of a set SID: not what the plan says. */
+      const ACCESS_ALLOWED_ACE* a = ace;
+      int matches = 0;
+      for (k = 0; k < p->n_set && !matches; k++)
+        matches = wanted_here(&p->set[k], is_dir, &flags) &&
+                  a->Header.AceFlags == flags && a->Mask == p->set[k].mask &&
+                  EqualSid(ace_sid(ace), p->set[k].sid);
+      if (!matches)
+        return 0;
+    }
+  }
+  return 1;
+}
+
+
+int capsid__acl_win_dacl(const capsid__acl_fsplan_t* p, const ACL* old,
+                         int is_dir, ACL** out) {
+  DWORD size = sizeof(ACL), i;
+  void* ace;
+  ACL* acl;
+  BYTE flags;
+  int k, pass, ok = 1;
+
+  *out = NULL;
+  for (k = 0; k < p->n_set; k++)
+    size += sizeof(ACCESS_ALLOWED_ACE) + GetLengthSid(p->set[k].sid);
+  for (i = 0; old != NULL && i < old->AceCount; i++)
+    if (GetAce((ACL*)old, i, &ace))
+      size += ((ACE_HEADER*)ace)->AceSize;
+  size = (size + 3) & ~3u;
+  acl = LocalAlloc(LPTR, size);
+  if (acl == NULL || !InitializeAcl(acl, size, ACL_REVISION)) {
+    if (acl != NULL)
+      LocalFree(acl);
+    return CAPSID_ENOMEM;
+  }
+  /* 0: explicit deny; 1: capsid's allows, then the other explicit ones;
+   * 2: inherited, minus what a removed principal handed down. */
+  for (pass = 0; ok && pass < 3; pass++) {
+    for (k = 0; ok && pass == 1 && k < p->n_set; k++)
+      if (wanted_here(&p->set[k], is_dir, &flags))
+        ok = AddAccessAllowedAceEx(acl, ACL_REVISION, flags, p->set[k].mask,
+                                   p->set[k].sid);
+    for (i = 0; ok && old != NULL && i < old->AceCount; i++) {
+      ACE_HEADER* h;
+      int inherited, keep;
+      if (!GetAce((ACL*)old, i, &ace))
+        continue;
+      h = ace;
+      inherited = (h->AceFlags & INHERITED_ACE) != 0;
+      if (in_rm(p, h) || of_set_sid(p, h))
+        continue;
+      keep = pass == 2 ? inherited
+                       : !inherited && (is_allow(h) ? pass == 1 : pass == 0);
+      if (keep)
+        ok = AddAce(acl, ACL_REVISION, MAXDWORD, ace, h->AceSize);
+    }
+  }
+  if (!ok) {
+    LocalFree(acl);
+    return CAPSID_ENOMEM;
+  }
+  *out = acl;
+  return 0;
+}
+
+
+/* Someone everybody is: Everyone, Authenticated Users, Users. */
+static int is_everybody(PSID sid) {
+  return IsWellKnownSid(sid, WinWorldSid) ||
+         IsWellKnownSid(sid, WinAuthenticatedUserSid) ||
+         IsWellKnownSid(sid, WinBuiltinUsersSid);
+}
+
+
+static int everybody_has(const ACL* acl, DWORD rights) {
+  DWORD i;
+  void* ace;
+
+  for (i = 0; acl != NULL && i < acl->AceCount; i++)
+    if (GetAce((ACL*)acl, i, &ace) && is_allow(ace) &&
+        !(((ACE_HEADER*)ace)->AceFlags & INHERIT_ONLY_ACE) &&
+        (((ACCESS_ALLOWED_ACE*)ace)->Mask & rights) &&
+        is_everybody(ace_sid(ace)))
+      return 1;
+  return 0;
+}
+
+
+static int apply_handle(const capsid__acl_fsplan_t* p, HANDLE h, int is_dir,
+                        int dry_run, int* os_error) {
+  PSECURITY_DESCRIPTOR old_sd = NULL;
+  SECURITY_DESCRIPTOR sd;
+  SECURITY_DESCRIPTOR_CONTROL control = 0;
+  DWORD revision, e;
+  ACL* dacl = NULL;
+  ACL* neu = NULL;
+  NTSTATUS st;
+  int rc, f;
+
+  e = GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+                      NULL, &dacl, NULL, &old_sd);
+  if (e != ERROR_SUCCESS) {
+    *os_error = (int)e;
+    return capsid__translate_os_error((int)e);
+  }
+  /* A traverse grant where everybody may traverse already adds nothing. */
+  if ((p->only_if_needed && p->n_set > 0 &&
+       everybody_has(dacl, FILE_TRAVERSE)) ||
+      already(p, dacl, is_dir)) {
+    LocalFree(old_sd);
+    return CAPSID__ACL_R_UNCHANGED;
+  }
+  if (dry_run) {
+    LocalFree(old_sd);
+    return CAPSID__ACL_R_CHANGED;
+  }
+  rc = capsid__acl_win_dacl(p, dacl, is_dir, &neu);
+  GetSecurityDescriptorControl(old_sd, &control, &revision);
+  LocalFree(old_sd);
+  if (rc != 0)
+    return rc;
+  /* Keep whether the object inherits at all (a protected DACL stays
+   * protected) and that its inherited ACEs are marked as such. */
+  InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION);
+  SetSecurityDescriptorDacl(&sd, TRUE, neu, FALSE);
+  SetSecurityDescriptorControl(&sd,
+                               SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED,
+                               control & (SE_DACL_PROTECTED |
+                                          SE_DACL_AUTO_INHERITED));
+  f = capsid__fault("acl.setxattr");
+  st = f ? (NTSTATUS)0xC0000022L /* STATUS_ACCESS_DENIED */
+         : NtSetSecurityObject(h, DACL_SECURITY_INFORMATION, &sd);
+  LocalFree(neu);
+  if (st < 0) {
+    *os_error = (int)RtlNtStatusToDosError(st);
+    return capsid__translate_os_error(*os_error);
+  }
+  return CAPSID__ACL_R_CHANGED;
+}
+
+
+int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t d,
+                         const char* name, uint64_t root_mnt, int dry_run,
+                         int* os_error) {
+  capsid__acl_stat_t st;
+  HANDLE h;
+  DWORD e;
+  int rc;
+
+  *os_error = 0;
+  if (name == NULL) {
+    if (capsid__win_stat((HANDLE)d, &st, NULL) != 0) {
+      *os_error = (int)GetLastError();
+      return capsid__translate_os_error(*os_error);
+    }
+    if (st.mnt != root_mnt)
+      return CAPSID__ACL_R_XDEV;
+    return apply_handle(p, (HANDLE)d, st.type == CAPSID__ACL_FT_DIR, dry_run,
+                        os_error);
+  }
+  e = capsid__win_open_at((HANDLE)d, name,
+                          READ_CONTROL | FILE_READ_ATTRIBUTES |
+                              (dry_run ? 0 : WRITE_DAC),
+                          0, &h);
+  if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+    return CAPSID__ACL_R_GONE;
+  if (e != 0) {
+    *os_error = (int)e;
+    return capsid__translate_os_error((int)e);
+  }
+  /* Looked at through the handle that will be written: what is checked is
+   * what is changed, even if the name is swapped meanwhile. */
+  if (capsid__win_stat(h, &st, NULL) != 0) {
+    *os_error = (int)GetLastError();
+    rc = capsid__translate_os_error(*os_error);
+  } else if (st.type == CAPSID__ACL_FT_LNK) {
+    rc = CAPSID__ACL_R_SPECIAL;
+  } else if (st.type == CAPSID__ACL_FT_DIR) {
+    rc = CAPSID__ACL_R_DIR;
+  } else if (st.nlink > 1) {
+    rc = CAPSID__ACL_R_LINK;
+  } else if (st.mnt != root_mnt) {
+    rc = CAPSID__ACL_R_XDEV;
+  } else {
+    rc = apply_handle(p, h, 0, dry_run, os_error);
+  }
+  CloseHandle(h);
+  return rc;
+}
+
+
+int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
+                             capsid__acl_dir_t d,
+                             const capsid__acl_stat_t* st, int dry_run,
+                             int* os_error) {
+  (void)st;
+  *os_error = 0;
+  return apply_handle(p, (HANDLE)d, 1, dry_run, os_error);
+}
+
+
+/* The Everyone-writable audit: does the DACL let everybody (Everyone,
+ * Authenticated Users, Users) write or create here? POSIX group ids mean
+ * nothing on Windows: the job's capability SIDs never appear outside the
+ * roots capsid granted. */
+const char* capsid__acl_fs_audit_entry(capsid__acl_dir_t d, const char* name,
+                                       const uint32_t* gids, size_t n_gids,
+                                       int* is_dir) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  capsid__acl_stat_t st;
+  const char* why = NULL;
+  ACL* dacl = NULL;
+  HANDLE h;
+
+  (void)gids;
+  (void)n_gids;
+  *is_dir = 0;
+  if (capsid__win_open_at((HANDLE)d, name,
+                          READ_CONTROL | FILE_READ_ATTRIBUTES, 0, &h) != 0)
+    return NULL;
+  if (capsid__win_stat(h, &st, NULL) == 0 && st.type != CAPSID__ACL_FT_LNK) {
+    *is_dir = st.type == CAPSID__ACL_FT_DIR;
+    if (GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+                        NULL, &dacl, NULL, &sd) == ERROR_SUCCESS) {
+      if (dacl == NULL)
+        why = "no DACL: everyone has full access";
+      else if (everybody_has(dacl, FILE_WRITE_DATA | FILE_APPEND_DATA))
+        why = *is_dir ? "DACL lets everyone create files"
+                      : "DACL lets everyone write";
+      LocalFree(sd);
+    }
+  }
+  CloseHandle(h);
+  return why;
+}
