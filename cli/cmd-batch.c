@@ -238,7 +238,6 @@ int cli_cmd_batch(int argc, char** argv) {
   batch_t b;
   cli_args_t a;
   uint64_t n;
-  const char* input = "-";
   int opt, fd = 0, progress = 0, rc;
 
   memset(&b, 0, sizeof(b));
@@ -264,14 +263,7 @@ int cli_cmd_batch(int argc, char** argv) {
   }
   if (opt < 0)
     return 2;
-  if (a.index < argc)
-    input = argv[a.index++];
-  if (a.index < argc) {
-    fprintf(stderr, "capsid batch: one input at most (got \"%s\" too)\n",
-            argv[a.index]);
-    return 2;
-  }
-  if ((fd = cli_input_open("capsid batch", input)) < 0)
+  if ((fd = cli_input_open(&a)) < 0)
     return 2;
 
   memset(&opts, 0, sizeof(opts));

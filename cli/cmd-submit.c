@@ -118,7 +118,6 @@ static int submit_line(cli_line_t* line, void* data) {
 int cli_cmd_submit(int argc, char** argv) {
   cli_redis_url_t url;
   const char* redis = NULL;
-  const char* input = "-";
   cli_args_t a;
   submit_t s;
   char err[512];
@@ -141,13 +140,6 @@ int cli_cmd_submit(int argc, char** argv) {
   }
   if (opt < 0)
     return 2;
-  if (a.index < argc)
-    input = argv[a.index++];
-  if (a.index < argc) {
-    fprintf(stderr, "capsid submit: one input at most (got \"%s\" too)\n",
-            argv[a.index]);
-    return 2;
-  }
   if (redis == NULL || s.stream == NULL || s.stream[0] == '\0') {
     fprintf(stderr, "capsid submit: --redis URL and --stream NAME are "
             "required (see 'capsid submit --help')\n");
@@ -155,7 +147,7 @@ int cli_cmd_submit(int argc, char** argv) {
   }
   if (cli_redis_sync_parse_url("capsid submit", redis, &url) != 0)
     return 2;
-  if ((fd = cli_input_open("capsid submit", input)) < 0) {
+  if ((fd = cli_input_open(&a)) < 0) {
     cli_redis_url_free(&url);
     return 2;
   }

@@ -1,5 +1,6 @@
 #include "linereader.h"
 
+#include "args.h"
 #include "compat.h"
 #include "jobline.h"
 
@@ -166,14 +167,22 @@ static void reader_main(void* arg) {
 }
 
 
-int cli_input_open(const char* cmd, const char* input) {
+int cli_input_open(cli_args_t* a) {
+  const char* input = "-";
   int fd;
 
+  if (a->index < a->argc)
+    input = a->argv[a->index++];
+  if (a->index < a->argc) {
+    fprintf(stderr, "%s: one input at most (got \"%s\" too)\n", a->cmd,
+            a->argv[a->index]);
+    return -1;
+  }
   if (strcmp(input, "-") == 0)
     return 0;
   fd = open(input, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    fprintf(stderr, "%s: cannot open \"%s\": %s\n", cmd, input,
+    fprintf(stderr, "%s: cannot open \"%s\": %s\n", a->cmd, input,
             strerror(errno));
   return fd;
 }

@@ -28,10 +28,12 @@ typedef struct cli_linereader_s cli_linereader_t;
 void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
                     void* data);
 
-/* The input operand of batch and submit: "-" is stdin (fd 0), anything
- * else is opened read-only. Returns the fd, or -1 after printing
- * "CMD: cannot open ..." to stderr. */
-int cli_input_open(const char* cmd, const char* input);
+/* The one optional input operand of batch and submit, after the options
+ * (a->index): none or "-" is stdin (fd 0), anything else is opened
+ * read-only. Returns the fd, or -1 after saying why on stderr (a second
+ * operand, a file that cannot be opened). */
+struct cli_args_s;
+int cli_input_open(struct cli_args_s* a);
 
 /* on_ready runs on the loop when lines or EOF are available. */
 int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,

@@ -27,6 +27,9 @@ int test_system(const char* fmt, ...);
  * waits up to 2 s for them to go and returns how many are left. */
 int test_wait_gone(const char* arg);
 
+/* Descriptors this process has open, or -1. */
+int test_count_fds(void);
+
 /* Exit status of a test binary that skipped as a whole; CMake tells ctest
  * (SKIP_RETURN_CODE) so a skip is reported as "Not Run", never as passed. */
 #define TEST_SKIPPED 77

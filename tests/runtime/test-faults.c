@@ -5,7 +5,6 @@
 
 #include "fault.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -31,18 +30,6 @@ static const fault_case_t cases[] = {
 };
 
 
-static int count_fds(void) {
-  DIR* d = opendir("/proc/self/fd");
-  struct dirent* e;
-  int n = 0;
-
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
-
 static void run(capsid_result_t* r) {
   const char* argv[] = {CAPSID_TEST_HELPER, "write-bytes", "100", "65",
                         NULL};
@@ -63,7 +50,7 @@ static void test_each_fault_is_reported_and_cleaned_up(void** state) {
   /* A first job warms up whatever allocates lazily. */
   run(&r);
   capsid_result_free(&r);
-  fds_before = count_fds();
+  fds_before = test_count_fds();
   for (i = 0; i < CAPSID__ARRAY_SIZE(cases); i++) {
     capsid__fault_set(cases[i].spec);
     run(&r);
@@ -74,7 +61,7 @@ static void test_each_fault_is_reported_and_cleaned_up(void** state) {
                capsid_stage_name(cases[i].stage));
     capsid_result_free(&r);
     /* Nothing left open, nothing left running or unreaped. */
-    assert_int_equal(count_fds(), fds_before);
+    assert_int_equal(test_count_fds(), fds_before);
     errno = 0;
     assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
     assert_int_equal(errno, ECHILD);

@@ -1,7 +1,6 @@
 /* The runtime end to end: real child processes, real pipes, real timers. */
 #include "test-common.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -16,7 +16,6 @@
 
 #include "test-common.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,18 +58,6 @@ static long status_kb(const char* key) {
   if (f != NULL)
     fclose(f);
   return kb;
-}
-
-
-static int count_fds(void) {
-  DIR* d = opendir("/proc/self/fd");
-  struct dirent* e;
-  int n = 0;
-
-  while ((e = readdir(d)) != NULL)
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
 }
 
 
@@ -159,7 +146,7 @@ static void test_soak(void** state) {
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(warm.results, 1);
   }
-  fds_before = count_fds();
+  fds_before = test_count_fds();
   rss_before = status_kb("VmRSS");
 
   for (i = 0; i < n; i++) {
@@ -213,7 +200,7 @@ static void test_soak(void** state) {
       fail_msg("job %ld has %ld results", i, s.seen[i]);
   assert_int_equal(s.bad, 0);
   assert_true(s.timed_out > 0 && s.signaled > 0 && s.errors > 0);
-  assert_int_equal(count_fds(), fds_before);
+  assert_int_equal(test_count_fds(), fds_before);
   errno = 0;
   assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
   assert_int_equal(errno, ECHILD);
@@ -221,7 +208,7 @@ static void test_soak(void** state) {
   print_message("soak: %ld jobs, %ld timed out, %ld crashed, %ld refused; "
                 "RSS %ld -> %ld KiB, fds %d\n",
                 n, s.timed_out, s.signaled, s.errors, rss_before, rss_after,
-                count_fds());
+                test_count_fds());
   /* A memory bound, not a timing one: what the jobs used is returned.
    * AddressSanitizer keeps freed blocks in a quarantine (256 MiB by
    * default) on purpose, so under it RSS says nothing about leaks; its
