@@ -48,6 +48,8 @@ static const smoke_case_t cases[] = {
     CASE(smoke_network_blocked, ALL),
     CASE(smoke_run_hidden, NEEDS_MOUNTS),
     CASE(smoke_loopback_per_workspace, NEEDS_NETNS),
+    CASE(smoke_no_fd_leak, ALL),
+    CASE(smoke_netns_per_workspace, NEEDS_NETNS),
 };
 
 static const struct CMUnitTest hostile[] = {

@@ -69,6 +69,8 @@ void smoke_private_tmp(void** state);
 void smoke_network_blocked(void** state);
 void smoke_run_hidden(void** state);
 void smoke_loopback_per_workspace(void** state);
+void smoke_no_fd_leak(void** state);
+void smoke_netns_per_workspace(void** state);
 int smoke_hostile_setup(void** state);
 int smoke_hostile_teardown(void** state);
 void smoke_timeout_kills_all(void** state);
