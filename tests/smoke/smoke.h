@@ -71,6 +71,7 @@ void smoke_run_hidden(void** state);
 void smoke_loopback_per_workspace(void** state);
 void smoke_no_fd_leak(void** state);
 void smoke_netns_per_workspace(void** state);
+void smoke_fixup_after_noop(void** state);
 int smoke_hostile_setup(void** state);
 int smoke_hostile_teardown(void** state);
 void smoke_timeout_kills_all(void** state);
