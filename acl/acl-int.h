@@ -155,6 +155,10 @@ int capsid__acl_record_parse(const void* data, size_t len,
 int capsid__acl_record_serialize(const capsid__acl_record_t* rec,
                                  capsid__buf_t* out);
 void capsid__acl_record_free(capsid__acl_record_t* rec);
+/* Reads and parses a record file; a missing one sets *missing and
+ * returns 0. */
+int capsid__acl_record_load(const char* path, capsid__acl_record_t* rec,
+                            capsid_error_t* err, int* missing);
 /* STATE/acl/<digest of key>.rec and .lock. */
 char* capsid__acl_record_path(const char* state_dir, const char* key,
                               const char* suffix);

@@ -234,6 +234,23 @@ int capsid__acl_info(const char* state_dir, const char* key,
                      capsid__acl_info_t* out, capsid_error_t* err);
 void capsid__acl_info_free(capsid__acl_info_t* info);
 
+/* A snapshot of a workspace's recorded directories (snapshot.c): loaded
+ * after an apply, it tells on the caller's thread whether any of them has
+ * changed since, which is when an incremental apply would find work. */
+typedef struct capsid__acl_snapshot_s {
+  struct capsid__acl_record_s* rec; /* NULL: no snapshot */
+} capsid__acl_snapshot_t;
+
+/* Fails (nonzero, out empty) when the record is missing, incomplete or
+ * has more than max_dirs directories: the caller then runs the op. */
+int capsid__acl_snapshot_load(const char* state_dir, const char* key,
+                              size_t max_dirs, capsid__acl_snapshot_t* out);
+/* 1 when every recorded directory is still the same directory with the
+ * same ctime; 0 otherwise (or without a snapshot). Blocking: a stat per
+ * directory. */
+int capsid__acl_snapshot_unchanged(const capsid__acl_snapshot_t* s);
+void capsid__acl_snapshot_free(capsid__acl_snapshot_t* s);
+
 /* ------------------------------------------------------------------------ */
 /* The world-writable audit                                                  */
 

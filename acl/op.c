@@ -212,8 +212,8 @@ int capsid__acl_run(capsid__acl_action_t action,
 
 /* ---- records ---- */
 
-static int load(const char* path, capsid__acl_record_t* rec,
-                capsid_error_t* err, int* missing) {
+int capsid__acl_record_load(const char* path, capsid__acl_record_t* rec,
+                            capsid_error_t* err, int* missing) {
   capsid__buf_t buf = {0};
   int rc, os_error = 0;
 
@@ -250,7 +250,7 @@ int capsid__acl_info(const char* state_dir, const char* key,
   path = capsid__acl_record_path(state_dir, key, ".rec");
   if (path == NULL)
     return CAPSID_ENOMEM;
-  rc = load(path, &rec, err, &missing);
+  rc = capsid__acl_record_load(path, &rec, err, &missing);
   capsid__free(path);
   if (rc != 0 || missing)
     return rc;
@@ -327,7 +327,7 @@ int capsid__acl_remove_all(const char* state_dir, unsigned threads,
       first = first ? first : CAPSID_ENOMEM;
       continue;
     }
-    rc = load(path, &rec, &e1, &missing);
+    rc = capsid__acl_record_load(path, &rec, &e1, &missing);
     capsid__free(path);
     if (rc == 0 && !missing) {
       /* Revoke reads the record itself; the plan only names it. */

@@ -6,6 +6,7 @@ list(APPEND CAPSID_SOURCES
   acl/op.c
   acl/plan.c
   acl/record.c
+  acl/snapshot.c
   acl/walk.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES

@@ -141,8 +141,12 @@ void bench_row(const bench_opts_t* o, const char* bench, const char* name,
   f = fopen(o->csv, "a");
   if (f == NULL)
     return;
-  fprintf(f, "%s,%s,%.6f,%s,%.4f\n", bench, name, value, unit,
-          ratio > 0 ? ratio : 0);
+  /* Names such as "capsid runtime, mode elevated" carry commas: in the
+   * CSV they become semicolons, so every row has exactly five fields. */
+  fprintf(f, "%s,", bench);
+  for (; *name != '\0'; name++)
+    fputc(*name == ',' ? ';' : *name, f);
+  fprintf(f, ",%.6f,%s,%.4f\n", value, unit, ratio > 0 ? ratio : 0);
   fclose(f);
 }
 

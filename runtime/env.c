@@ -13,15 +13,35 @@ static size_t name_len(const char* entry) {
 
 
 /* Index of the entry for the name that entry starts with, or -1. Names
- * compare as the OS compares them (capsid__env_name_eq). */
+ * compare as the OS compares them (capsid__env_name_eq), in place (no
+ * scan for '=' per entry): every job's environment is built this way, so
+ * it is on the spawn path. */
 static long find(const capsid__strv_t* env, const char* name, size_t len) {
+  const char* v;
   size_t i;
 
-  for (i = 0; i < env->n; i++)
-    if (name_len(env->v[i]) == len &&
-        capsid__env_name_eq(env->v[i], name, len))
+  for (i = 0; i < env->n; i++) {
+    v = env->v[i];
+    if (capsid__env_name_eq(v, name, len) &&
+        (v[len] == '=' || v[len] == '\0'))
       return (long)i;
+  }
   return -1;
+}
+
+
+/* "name=value" without printf's format machinery (a few times faster, and
+ * there is one per inherited variable per job). */
+static char* join(const char* name, const char* value) {
+  size_t n = strlen(name), v = strlen(value);
+  char* s = capsid__malloc(n + v + 2);
+
+  if (s == NULL)
+    return NULL;
+  memcpy(s, name, n);
+  s[n] = '=';
+  memcpy(s + n + 1, value, v + 1);
+  return s;
 }
 
 
@@ -41,7 +61,7 @@ static int put(capsid__strv_t* env, char* entry) {
 
 int capsid__env_set(capsid__strv_t* env, const char* name,
                     const char* value) {
-  return put(env, capsid__sprintf("%s=%s", name, value));
+  return put(env, join(name, value));
 }
 
 
@@ -63,7 +83,7 @@ int capsid__env_build(capsid_env_mode_t mode, const char* const* vars,
     if (capsid__fault("environ") != 0 || uv_os_environ(&items, &count) != 0)
       return CAPSID_ENOMEM;
     for (i = 0; i < count && rc == 0; i++)
-      rc = put(out, capsid__sprintf("%s=%s", items[i].name, items[i].value));
+      rc = put(out, join(items[i].name, items[i].value));
     uv_os_free_environ(items, count);
   }
   for (k = 0; rc == 0 && vars != NULL && vars[k] != NULL; k++) {

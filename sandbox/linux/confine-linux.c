@@ -1,11 +1,15 @@
 /* Linux confinement of one job: which mode runs, what the parent prepares
  * and the order the child applies it in.
  *
- * Unprivileged mode (any user, no set-up): the clone itself creates user,
- * mount, pid and (offline) network namespaces; the child maps its own
- * uid/gid, builds the mounts (mounts-linux.c), brings its loopback up,
- * drops every capability, sets NO_NEW_PRIVS, enters the Landlock domain
- * and installs the seccomp filter. The pid namespace is what guarantees
+ * Unprivileged mode (any user, no set-up): the job's first child joins
+ * its workspace's user namespace and (offline) network namespace, both
+ * made on the workspace's first job and held open (heldns-linux.c: a new
+ * netns per job was the largest cost of a spawn), and unshares a mount
+ * and a pid namespace of the job's own; where that cannot be had the
+ * clone itself creates all of them and the child maps its own uid/gid
+ * and brings its loopback up. Then the child builds the mounts
+ * (mounts-linux.c), drops every capability, sets NO_NEW_PRIVS, enters
+ * the Landlock domain and installs the seccomp filter. The pid namespace is what guarantees
  * that no process of the job outlives it even without cgroups: when the
  * job's first process dies the kernel kills the rest.
  *
@@ -63,9 +67,8 @@ static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
 }
 
 
-int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
-                            const capsid__launch_t* launch,
-                            capsid_error_t* err) {
+static int prepare(capsid__confine_t* c, uv_loop_t* loop,
+                   const capsid__launch_t* launch, capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
   int rc, ll_flags = 0, sc_profile = 0;
 
@@ -87,11 +90,20 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
   } else if (capsid__userns_available()) {
     c->mode = CAPSID_MODE_UNPRIVILEGED;
     c->userns = 1;
-    c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
     c->pidns = 1;
-    if (!sb->network) {
-      c->clone_flags |= CLONE_NEWNET;
-      c->netns = 1;
+    /* The workspace's held namespaces when they can be had (valgrind runs
+     * no CLONE_FILES child, see launch-linux.c); else the clone makes
+     * namespaces of the job's own, as before. */
+    if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
+      c->held_user_fd = capsid__heldns_user_fd(c->held);
+      c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
+    } else {
+      c->held = NULL;
+      c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+      if (!sb->network) {
+        c->clone_flags |= CLONE_NEWNET;
+        c->netns = 1;
+      }
     }
   } else if (capsid__landlock_abi() > 0) {
     c->mode = CAPSID_MODE_LANDLOCK_ONLY;
@@ -110,7 +122,7 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
   rc = make_missing(sb, err);
   if (rc != 0)
     return rc;
-  if (c->userns)
+  if (c->userns && c->held == NULL)
     capsid__idmap_init(&c->idmap);
   if (c->userns || c->elevated) {
     rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
@@ -139,6 +151,20 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
 }
 
 
+int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
+                            const capsid__launch_t* launch,
+                            capsid_error_t* err) {
+  int rc = prepare(c, loop, launch, err);
+
+  /* A failed prepare leaves nothing for release to do but this. */
+  if (rc != 0) {
+    capsid__heldns_put(c->held);
+    c->held = NULL;
+  }
+  return rc;
+}
+
+
 int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
   int rc;
 
@@ -153,7 +179,7 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
     if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
       return errno;
   }
-  if (c->userns) {
+  if (c->userns && c->held == NULL) {
     *stage = CAPSID_STAGE_USERNS;
     if ((rc = capsid__idmap_child(&c->idmap)) != 0)
       return rc;
@@ -242,6 +268,8 @@ void capsid__confine_kill(capsid__confine_t* c) {
 
 
 void capsid__confine_release(capsid__confine_t* c) {
+  capsid__heldns_put(c->held);
+  c->held = NULL;
   if (c->landlock_fd >= 0) {
     close(c->landlock_fd);
     c->landlock_fd = -1;

@@ -7,7 +7,10 @@
  * pool. The job waits for the op in an asynchronous state of its own (the
  * loop keeps running other jobs); jobs of the same workspace that arrive
  * meanwhile wait for the same op. Once applied, a later job whose plan has
- * the same digest launches at once: no walk, no record read. */
+ * the same digest launches at once: no walk, no record read. After a job,
+ * the grants are re-applied incrementally, unless none of a small
+ * workspace's recorded directories changed (checked on the loop thread
+ * against a snapshot of the record; see capsid__postexit). */
 #include "sandbox-int.h"
 
 #include "acl.h"
@@ -48,9 +51,17 @@ typedef struct ws_s {
   int have_plan;
   uint64_t pending;      /* of the plan being applied */
   capsid__acl_plan_t pending_plan;
+  /* The record's directories as the last apply left them: a job that
+   * changed none of them needs no re-apply after it (acl/snapshot.c). */
+  capsid__acl_snapshot_t snap;
   waiter_t* waiters;
   size_t n_waiters;
 } ws_t;
+
+/* A workspace with at most this many recorded directories has its
+ * post-job check made on the loop thread (a stat each, ~2-5 us); a larger
+ * one always gets the incremental op on the pool. */
+#define SNAPSHOT_MAX_DIRS 64
 
 /* Entries are per (loop, workspace): an op's callbacks come on the loop
  * that started it, so a job of another runtime (another thread) never
@@ -275,6 +286,14 @@ static void notify(ws_t* w, int status, const capsid_error_t* err) {
 }
 
 
+/* After an apply of the plan in force: what the record now says. */
+static void snapshot_reload(ws_t* w) {
+  capsid__acl_snapshot_free(&w->snap);
+  capsid__acl_snapshot_load(capsid__state_dir(), w->key, SNAPSHOT_MAX_DIRS,
+                            &w->snap);
+}
+
+
 static void acl_done(capsid__acl_op_t* op, int status,
                      const capsid__acl_stats_t* stats,
                      const capsid_error_t* err, void* data) {
@@ -288,6 +307,7 @@ static void acl_done(capsid__acl_op_t* op, int status,
     if (w->have_plan)
       capsid__acl_plan_free(&w->plan);
     w->have_plan = capsid__acl_plan_copy(&w->pending_plan, &w->plan) == 0;
+    snapshot_reload(w);
   } else {
     w->state = WS_NEW; /* the next job tries again */
   }
@@ -374,6 +394,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   opts.state_dir = capsid__state_dir();
   w->pending = digest;
   w->state = WS_APPLYING;
+  capsid__acl_snapshot_free(&w->snap); /* of a plan no longer in force */
   rc = add_waiter(w, cb, data);
   if (rc == 0)
     rc = capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan, &opts,
@@ -395,6 +416,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
 typedef struct fixup_s {
   capsid__prelaunch_cb cb;
   void* data;
+  ws_t* w;
+  uint64_t digest; /* of the plan the op applied */
 } fixup_t;
 
 
@@ -405,6 +428,10 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 
   (void)op;
   (void)stats;
+  /* Only while that plan is still the one in force: a newer apply
+   * reloads the snapshot itself when it is done. */
+  if (status == 0 && f->w->state == WS_READY && f->w->digest == f->digest)
+    snapshot_reload(f->w);
   f->cb(f->data, status, err);
   capsid__free(f);
 }
@@ -422,11 +449,17 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
   w = ws_find(loop, sb->cwd);
   if (w == NULL || w->state != WS_READY || !w->have_plan)
     return 0;
+  /* Nothing created, removed or renamed in any recorded directory: the
+   * op would find every directory unchanged and write nothing. */
+  if (capsid__acl_snapshot_unchanged(&w->snap))
+    return 0;
   f = capsid__malloc(sizeof(*f));
   if (f == NULL)
     return 0;
   f->cb = cb;
   f->data = data;
+  f->w = w;
+  f->digest = w->digest;
   /* Incremental: the record lets the engine skip every directory the job
    * did not change; in those it did, files whose ACL a create mode masked
    * get the plan's entries (and an rwx mask) back. */
@@ -480,6 +513,7 @@ void capsid__elevated_forget_all(void) {
     if (w->have_plan)
       capsid__acl_plan_free(&w->plan);
     capsid__acl_plan_free(&w->pending_plan);
+    capsid__acl_snapshot_free(&w->snap);
     capsid__free(w);
   }
   pthread_mutex_unlock(&ws_lock);

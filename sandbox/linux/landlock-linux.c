@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,11 +67,26 @@ static uint64_t fs_rights(int abi) {
 }
 
 
+static int add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
+                  uint64_t handled) {
+  struct landlock_path_beneath_attr pb;
+
+  if (!is_dir)
+    rights &= FS_FILE;
+  memset(&pb, 0, sizeof(pb));
+  pb.allowed_access = rights & handled;
+  pb.parent_fd = fd;
+  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb,
+              0) != 0)
+    return errno;
+  return 0;
+}
+
+
 static int add_path(int ruleset, const char* path, uint64_t rights,
                     uint64_t handled) {
-  struct landlock_path_beneath_attr pb;
   struct stat st;
-  int fd, rc = 0;
+  int fd, rc;
 
   fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0)
@@ -80,25 +96,46 @@ static int add_path(int ruleset, const char* path, uint64_t rights,
     close(fd);
     return rc;
   }
-  if (!S_ISDIR(st.st_mode))
-    rights &= FS_FILE;
-  memset(&pb, 0, sizeof(pb));
-  pb.allowed_access = rights & handled;
-  pb.parent_fd = fd;
-  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb,
-              0) != 0)
-    rc = errno;
+  rc = add_fd(ruleset, fd, S_ISDIR(st.st_mode), rights, handled);
   close(fd);
   return rc;
 }
 
 
+/* The paths every ruleset has: the root (read and execute) and the
+ * devices every program writes to; nothing that reaches hardware. */
+static const char* const fixed_paths[] = {
+    "/", "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+    "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"};
+#define N_FIXED CAPSID__ARRAY_SIZE(fixed_paths)
+
+/* Opened once per process and kept (close-on-exec; the job's child also
+ * marks everything above 2 so): a ruleset is still built per job, since
+ * the job's private /tmp and /dev/shm are new inodes each time and their
+ * rules go into it, but these nine open/fstat/close triples were a third
+ * of its cost. Only the writable roots, which differ between jobs, are
+ * looked up per job. */
+static pthread_once_t fixed_once = PTHREAD_ONCE_INIT;
+static int fixed_fd[N_FIXED];
+static int fixed_dir[N_FIXED];
+
+static void fixed_open(void) {
+  struct stat st;
+  size_t i;
+
+  for (i = 0; i < N_FIXED; i++) {
+    fixed_fd[i] = open(fixed_paths[i], O_PATH | O_CLOEXEC);
+    if (fixed_fd[i] >= 0 && fstat(fixed_fd[i], &st) != 0) {
+      close(fixed_fd[i]);
+      fixed_fd[i] = -1;
+    }
+    fixed_dir[i] = fixed_fd[i] >= 0 && S_ISDIR(st.st_mode);
+  }
+}
+
+
 int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
                            capsid_error_t* err) {
-  /* Devices every program writes to; nothing that reaches hardware. */
-  static const char* const devices[] = {
-      "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-      "/dev/tty", "/dev/ptmx", "/dev/pts"};
   struct ll_ruleset_attr attr;
   size_t attr_size, i;
   int abi = capsid__landlock_abi(), fd, rc = 0;
@@ -130,14 +167,21 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
                              errno, NULL, NULL,
                              "cannot create the Landlock ruleset");
 
-  rc = add_path(fd, "/", FS_READ, handled);
-  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(devices); i++) {
-    where = devices[i];
-    rc = add_path(fd, where,
-                  FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                      LANDLOCK_ACCESS_FS_TRUNCATE |
-                      LANDLOCK_ACCESS_FS_IOCTL_DEV,
-                  handled);
+  pthread_once(&fixed_once, fixed_open);
+  for (i = 0; rc == 0 && i < N_FIXED; i++) {
+    /* A device this machine lacks is fine; a root we cannot open is not
+     * (that rule is what lets the job read anything at all). */
+    where = fixed_paths[i];
+    if (fixed_fd[i] < 0) {
+      rc = i == 0 ? ENOENT : 0;
+      continue;
+    }
+    rc = add_fd(fd, fixed_fd[i], fixed_dir[i],
+                i == 0 ? FS_READ
+                       : FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                             LANDLOCK_ACCESS_FS_TRUNCATE |
+                             LANDLOCK_ACCESS_FS_IOCTL_DEV,
+                handled);
   }
   for (i = 0; rc == 0 && i < sb->writable.n; i++) {
     where = sb->writable.v[i];

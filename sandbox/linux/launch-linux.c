@@ -72,6 +72,11 @@ typedef struct child_ctx_s {
   int report_fd; /* close-on-exec: EOF means execve succeeded */
   int status_fd; /* init writes the job's wait status here */
   char* job_stack; /* top of the stack of the process that execs */
+  /* With held namespaces: init's stack, and what the first child reports
+   * of the init it started (-1 until then). */
+  char* init_stack;
+  pid_t init_pid;
+  int init_pidfd;
 } child_ctx_t;
 
 /* What init sends when the job's process has ended. */
@@ -222,6 +227,37 @@ CHILD_CODE static int init_main(void* arg) {
 }
 
 
+/* Unprivileged, with the workspace's held namespaces (heldns-linux.c):
+ * the first child joins the workspace's user namespace, where it holds
+ * every capability and so may join the network namespace that user
+ * namespace owns; unshares a mount and a pid namespace; and starts init in
+ * them as its sibling. CLONE_PARENT makes capsid init's parent (it waits
+ * for init and PDEATHSIG ties init to it), and since this child shares
+ * capsid's descriptor table (CLONE_FILES), init's pidfd lands there. Its
+ * exit ends capsid's vfork wait; init then runs on as in the other
+ * modes. */
+CHILD_CODE static int held_main(void* arg) {
+  child_ctx_t* ctx = arg;
+  const capsid__confine_t* c = ctx->confine;
+  pid_t pid;
+
+  if (setns(c->held_user_fd, CLONE_NEWUSER) != 0)
+    return child_fail(ctx, CAPSID_STAGE_USERNS, errno);
+  if (c->held_net_fd >= 0 && setns(c->held_net_fd, CLONE_NEWNET) != 0)
+    return child_fail(ctx, CAPSID_STAGE_NETNS, errno);
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID) != 0)
+    return child_fail(ctx, CAPSID_STAGE_USERNS, errno);
+  pid = clone(init_main, ctx->init_stack,
+              CLONE_VM | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, ctx,
+              &ctx->init_pidfd);
+  if (pid < 0)
+    return child_fail(ctx, CAPSID_STAGE_SPAWN, errno);
+  ctx->init_pid = pid;
+  _exit(0);
+  return 0;
+}
+
+
 /* Without a pid namespace: this process is the job. */
 CHILD_CODE static int child_main(void* arg) {
   reset_signals();
@@ -329,7 +365,7 @@ static void* stack_get(void) {
   pthread_mutex_unlock(&stack_lock);
   if (s != NULL)
     return s;
-  return mmap(NULL, 2 * CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+  return mmap(NULL, 3 * CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 }
 
@@ -342,7 +378,7 @@ static void stack_put(void* s) {
   }
   pthread_mutex_unlock(&stack_lock);
   if (s != NULL)
-    munmap(s, 2 * CHILD_STACK_SIZE);
+    munmap(s, 3 * CHILD_STACK_SIZE);
 }
 
 
@@ -362,14 +398,24 @@ static void proc_free(capsid__proc_t* p) {
  * when the job exec'ed (no init: the report pipe is close-on-exec). */
 static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
                             int* pidfd, int* report, ssize_t* got,
-                            int* clone_errno) {
+                            int* clone_errno, int* fail_stage) {
   int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | p->confine.clone_flags;
   char* stack = (char*)p->stack + CHILD_STACK_SIZE;
   int (*fn)(void*) = child_main;
+  int held = p->confine.held != NULL, status;
   sigset_t all, old;
   pid_t pid;
 
-  if (p->confine.pidns) {
+  *fail_stage = 0;
+  if (held) {
+    /* The first child only starts init (held_main): on a third stack. */
+    fn = held_main;
+    flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
+    ctx->init_stack = stack;
+    ctx->init_pid = -1;
+    ctx->init_pidfd = -1;
+    stack = (char*)p->stack + 3 * CHILD_STACK_SIZE;
+  } else if (p->confine.pidns) {
     fn = init_main;
     /* valgrind runs CLONE_VM children only as threads or with
      * CLONE_VFORK, and exits (rather than failing the call) on anything
@@ -383,17 +429,40 @@ static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
   pthread_sigmask(SIG_BLOCK, &all, &old);
   errno = capsid__fault("clone");
   pid = errno != 0 ? -1 : clone(fn, stack, flags, ctx, pidfd);
-  if (pid < 0 && errno == EINVAL && p->confine.pidns && (flags & CLONE_VM)) {
+  if (pid < 0 && errno == EINVAL && p->confine.pidns && !held &&
+      (flags & CLONE_VM)) {
     /* A kernel or tool that refuses a CLONE_VM child without CLONE_VFORK:
      * init as a copy works the same. */
     pid = clone(fn, stack, flags & ~CLONE_VM, ctx, pidfd);
   }
   *clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  held = held && pid > 0;
+  if (held) {
+    /* The first child has exited (the vfork wait is over): reap it, and
+     * go on with the init it started, if it got that far. */
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+    pid = ctx->init_pid;
+    *pidfd = ctx->init_pidfd;
+  }
   close(ctx->report_fd);
   if (ctx->status_fd >= 0)
     close(ctx->status_fd);
   *got = 0;
+  if (held && pid < 0) {
+    /* The first child failed and said where. */
+    do
+      *got = read(report[2], report, 2 * sizeof(int));
+    while (*got < 0 && errno == EINTR);
+    *fail_stage = CAPSID_STAGE_SPAWN;
+    *clone_errno = EIO;
+    if (*got == (ssize_t)(2 * sizeof(int))) {
+      *fail_stage = report[0];
+      *clone_errno = report[1];
+    }
+    return -1;
+  }
   if (pid > 0) {
     do
       *got = read(report[2], report, 2 * sizeof(int));
@@ -409,7 +478,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid_error_t* err) {
   capsid__proc_t* p;
   child_ctx_t ctx;
-  int pidfd = -1, rc, status, report_pipe[2], status_pipe[2];
+  int pidfd = -1, rc, status, report_pipe[2], status_pipe[2], fail_stage;
   int report[3] = {0, 0, -1};
   ssize_t got;
   pid_t pid;
@@ -427,7 +496,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     return rc;
   }
 
-  /* Two stacks: the first child's, and the job's when an init runs it. */
+  /* Three stacks: the first child's, the job's when an init runs it, and
+   * the one that starts init in held namespaces. */
   p->stack = stack_get();
   if (p->stack == MAP_FAILED) {
     p->stack = NULL;
@@ -462,17 +532,21 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   ctx.report_fd = report_pipe[1];
   ctx.job_stack = (char*)p->stack + 2 * CHILD_STACK_SIZE;
   report[2] = report_pipe[0];
-  pid = start_children(p, &ctx, &pidfd, report, &got, &rc);
+  pid = start_children(p, &ctx, &pidfd, report, &got, &rc, &fail_stage);
   close(report_pipe[0]);
 
   if (pid < 0) {
     rc = capsid__error_set(err, capsid__translate_os_error(rc),
-                           p->confine.clone_flags &&
+                           fail_stage != 0 ? fail_stage
+                           : p->confine.clone_flags &&
                                    (rc == EPERM || rc == ENOSPC ||
                                     rc == EUSERS || rc == EINVAL)
                                ? CAPSID_STAGE_USERNS
                                : CAPSID_STAGE_SPAWN,
-                           rc, NULL, NULL, "clone failed");
+                           rc, NULL, NULL,
+                           fail_stage != 0
+                               ? "cannot enter the workspace's namespaces"
+                               : "clone failed");
     goto fail;
   }
   p->pid = pid;

@@ -8,6 +8,7 @@
 #include "sandbox-int.h"
 #include "confine-linux.h"
 #include "elevated-linux.h"
+#include "heldns-linux.h"
 
 typedef struct capsid__confine_s {
   capsid_mode_t mode;     /* what will run */
@@ -16,6 +17,12 @@ typedef struct capsid__confine_s {
   int pidns;              /* the child is init of a pid namespace */
   int netns;              /* a network namespace of its own: loopback up */
   int elevated;           /* switch to the workspace's identity */
+  /* Unprivileged with the workspace's held namespaces: the first child
+   * joins user_fd (and net_fd when offline, else -1) and unshares the
+   * mount and pid namespaces instead of the clone creating them. */
+  capsid__heldns_t* held;
+  int held_user_fd;
+  int held_net_fd;
   capsid__identity_t identity;
   capsid__idmap_t idmap;
   capsid__mounts_t mounts;

@@ -6,6 +6,7 @@
 #include "capstore.h"
 #include "confine-linux.h"
 #include "elevated-linux.h"
+#include "heldns-linux.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -372,6 +373,7 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   }
   capsid__error_free(&aerr);
   capsid__elevated_forget_all();
+  capsid__heldns_clear();
   say(cb, data, "network namespaces", 1,
       "none persistent (held by capsid processes only)");
   if (lo->v2_root[0]) {
