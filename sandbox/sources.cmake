@@ -1,4 +1,4 @@
-list(APPEND CAPSID_SOURCES sandbox/policy.c)
+list(APPEND CAPSID_SOURCES sandbox/policy.c sandbox/report.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c

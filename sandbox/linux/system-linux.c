@@ -27,22 +27,6 @@ const char* capsid__state_dir(void) {
 }
 
 
-static void say(capsid__report_cb cb, void* data, const char* feature,
-                int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
-
-static void say(capsid__report_cb cb, void* data, const char* feature,
-                int ok, const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  if (cb != NULL)
-    cb(data, feature, ok, buf);
-}
-
-
 /* POSIX ACLs work where reading the access ACL answers "none" (ENODATA)
  * or an ACL, and not EOPNOTSUPP. */
 static int acl_supported(const char* path) {
@@ -65,21 +49,21 @@ capsid_mode_t capsid__system_probe(const char* workspace,
   if (ws == NULL)
     ws = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
   if (abi > 0)
-    say(cb, data, "landlock", 1, "ABI %d (filesystem%s%s)", abi,
+    capsid__say(cb, data, "landlock", 1, "ABI %d (filesystem%s%s)", abi,
         abi >= 4 ? ", TCP bind/connect" : "",
         abi >= 6 ? ", abstract-unix and signal scopes" : "");
   else
-    say(cb, data, "landlock", 0, "not enabled in this kernel");
-  say(cb, data, "user namespaces", userns,
+    capsid__say(cb, data, "landlock", 0, "not enabled in this kernel");
+  capsid__say(cb, data, "user namespaces", userns,
       userns ? "allowed: user, mount, pid and network namespaces"
              : "blocked (AppArmor restriction, user.max_user_namespaces=0 "
                "or a container's seccomp policy)");
   seccomp_ok = capsid__seccomp_filter(0, &err) != NULL;
-  say(cb, data, "seccomp", seccomp_ok, "%s",
+  capsid__say(cb, data, "seccomp", seccomp_ok, "%s",
       seccomp_ok ? "filter built (libseccomp) and installable"
                  : (err.message ? err.message : "unavailable"));
   capsid__error_free(&err);
-  say(cb, data, "cgroups", lo->writable,
+  capsid__say(cb, data, "cgroups", lo->writable,
       "layout %s%s%s%s; %s", lo->name, lo->v2_root[0] ? ", v2 at " : "",
       lo->v2_root[0] ? lo->v2_root : "",
       lo->controllers_v2 ? " (memory, pids, cpu)"
@@ -88,29 +72,29 @@ capsid_mode_t capsid__system_probe(const char* workspace,
       lo->writable ? "jobs get cgroups (limits, cgroup.kill)"
                    : "not writable here: limits fall back to setrlimit");
   acl_ok = acl_supported(ws);
-  say(cb, data, "posix acl", acl_ok, "%s on the filesystem of %s",
+  capsid__say(cb, data, "posix acl", acl_ok, "%s on the filesystem of %s",
       acl_ok ? "supported" : "NOT supported", ws);
 
   rc = capsid__capstore_load(capsid__state_dir(), &store, &err);
   setup_ok = rc == 0;
   if (rc == 0)
-    say(cb, data, "setup", 1, "%s: %zu workspace identities, range %u-%u",
+    capsid__say(cb, data, "setup", 1, "%s: %zu workspace identities, range %u-%u",
         capsid__state_dir(), store.n_workspaces, (unsigned)store.first,
         (unsigned)(store.first + store.count - 1));
   else
-    say(cb, data, "setup", 0, "%s", err.message ? err.message : "not set up");
+    capsid__say(cb, data, "setup", 0, "%s", err.message ? err.message : "not set up");
   capsid__capstore_free(&store);
   capsid__error_free(&err);
 
-  say(cb, data, "mode elevated", setup_ok && root && acl_ok && abi > 0,
+  capsid__say(cb, data, "mode elevated", setup_ok && root && acl_ok && abi > 0,
       "%s", !setup_ok ? "needs `capsid setup` (as root)"
             : !root   ? "needs capsid to run as root"
             : !acl_ok ? "needs POSIX ACLs on the workspace's filesystem"
             : abi <= 0 ? "needs Landlock"
                        : "available");
-  say(cb, data, "mode unprivileged", userns, "%s",
+  capsid__say(cb, data, "mode unprivileged", userns, "%s",
       userns ? "available" : "needs user namespaces");
-  say(cb, data, "mode landlock-only", abi > 0, "%s",
+  capsid__say(cb, data, "mode landlock-only", abi > 0, "%s",
       abi > 0 ? "available (fallback: protected paths are not enforced)"
               : "needs Landlock");
   if (setup_ok && root && acl_ok && abi > 0)
@@ -126,14 +110,14 @@ capsid_mode_t capsid__system_probe(const char* workspace,
 static int make_dir(const char* path, capsid__report_cb cb, void* data,
                     const char* what) {
   if (mkdir(path, 0755) == 0) {
-    say(cb, data, what, 1, "created %s", path);
+    capsid__say(cb, data, what, 1, "created %s", path);
     return 0;
   }
   if (errno == EEXIST) {
-    say(cb, data, what, 1, "kept %s (exists)", path);
+    capsid__say(cb, data, what, 1, "kept %s (exists)", path);
     return 0;
   }
-  say(cb, data, what, 0, "cannot create %s: %s", path, strerror(errno));
+  capsid__say(cb, data, what, 0, "cannot create %s: %s", path, strerror(errno));
   return capsid__translate_os_error(errno);
 }
 
@@ -157,13 +141,13 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
                              "cannot create the state directory");
   rc = capsid__capstore_load(dir, &store, &lerr);
   if (rc == 0) {
-    say(cb, data, "identities", 1,
+    capsid__say(cb, data, "identities", 1,
         "kept the capability store: %zu workspaces, range %u-%u",
         store.n_workspaces, (unsigned)store.first,
         (unsigned)(store.first + store.count - 1));
   } else {
     if (rc == CAPSID_ECORRUPT)
-      say(cb, data, "identities", 0, "%s", lerr.message);
+      capsid__say(cb, data, "identities", 0, "%s", lerr.message);
     capsid__capstore_init(&store, CAPSID__ID_FIRST_DEFAULT,
                           CAPSID__ID_COUNT_DEFAULT);
     rc = capsid__capstore_save(dir, &store, err);
@@ -171,7 +155,7 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
       capsid__error_free(&lerr);
       return rc;
     }
-    say(cb, data, "identities", 1,
+    capsid__say(cb, data, "identities", 1,
         "reserved ids %u-%u: capsid-users %u, generic %u, read-only %u",
         (unsigned)store.first, (unsigned)(store.first + store.count - 1),
         (unsigned)CAPSID__CAP_USERS(&store),
@@ -187,10 +171,10 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
       if (lo->v1_root[i][0] && !lo->controllers_v2)
         make_dir(lo->v1_root[i], cb, data, "cgroup parent");
   } else {
-    say(cb, data, "cgroup parent", 0,
+    capsid__say(cb, data, "cgroup parent", 0,
         "cgroups are not writable: limits will use setrlimit");
   }
-  say(cb, data, "network namespaces", 1,
+  capsid__say(cb, data, "network namespaces", 1,
       "made per workspace on first use, held open by the capsid process "
       "(nothing persistent)");
   return 0;
@@ -352,11 +336,11 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   if (stat(dir, &st) == 0) {
     rc = capsid__acl_remove_all(dir, 0, &stats, &aerr);
     if (rc == 0)
-      say(cb, data, "acl entries", 1,
+      capsid__say(cb, data, "acl entries", 1,
           "removed from %llu inodes capsid had granted",
           (unsigned long long)stats.changed);
     else {
-      say(cb, data, "acl entries", 0, "%s",
+      capsid__say(cb, data, "acl entries", 0, "%s",
           aerr.message ? aerr.message : capsid_strerror(rc));
       left++;
     }
@@ -366,7 +350,7 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
    * workspace's owner, so no inode keeps a capsid uid. */
   if (capsid__capstore_load(dir, &store, &aerr) == 0) {
     unsigned long n = hand_back_all(&store);
-    say(cb, data, "ownership", 1,
+    capsid__say(cb, data, "ownership", 1,
         "%lu inode(s) created by jobs handed back to their workspace's "
         "owner", n);
     capsid__capstore_free(&store);
@@ -374,11 +358,11 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   capsid__error_free(&aerr);
   capsid__elevated_forget_all();
   capsid__heldns_clear();
-  say(cb, data, "network namespaces", 1,
+  capsid__say(cb, data, "network namespaces", 1,
       "none persistent (held by capsid processes only)");
   if (lo->v2_root[0]) {
     rc = remove_cgroup_parent(lo->v2_root);
-    say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
+    capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
                                                     : "still busy:",
         lo->v2_root);
   }
@@ -386,17 +370,17 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
     if (!lo->v1_root[i][0])
       continue;
     rc = remove_cgroup_parent(lo->v1_root[i]);
-    say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
+    capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
                                                     : "still busy:",
         lo->v1_root[i]);
   }
   remove_tree(dir);
   /* Verify. */
   if (stat(dir, &st) == 0) {
-    say(cb, data, "state directory", 0, "%s is still there", dir);
+    capsid__say(cb, data, "state directory", 0, "%s is still there", dir);
     left++;
   } else {
-    say(cb, data, "state directory", 1, "removed %s", dir);
+    capsid__say(cb, data, "state directory", 1, "removed %s", dir);
   }
   if (lo->v2_root[0] && stat(lo->v2_root, &st) == 0)
     left++;
@@ -409,6 +393,6 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
                              "uninstall left %d thing(s) behind (see above; "
                              "a cgroup is busy while a job runs)",
                              left);
-  say(cb, data, "verified", 1, "nothing capsid added is left");
+  capsid__say(cb, data, "verified", 1, "nothing capsid added is left");
   return 0;
 }

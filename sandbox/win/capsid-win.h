@@ -150,9 +150,7 @@ int capsid__junction_create(const char* link, const char* target,
 
 /* ---- system-win.c / elevated-win.c: doctor, setup, uninstall ---- */
 
-/* One report line, printf-style. */
-void capsid__say(capsid__report_cb cb, void* data, const char* feature,
-                 int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
+/* Report lines: capsid__say (sandbox/system.h). */
 /* Elevated mode's part of doctor: reports its lines, returns 1 when
  * elevated jobs can run here. */
 int capsid__elevated_probe(capsid__report_cb cb, void* data);

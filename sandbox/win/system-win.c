@@ -52,19 +52,6 @@ const char* capsid__state_dir(void) {
 }
 
 
-void capsid__say(capsid__report_cb cb, void* data, const char* feature,
-                 int ok, const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  if (cb != NULL)
-    cb(data, feature, ok, buf);
-}
-
-
 /* Builds a restricted token with one throw-away capability SID and reads
  * it back. */
 static int probe_token(char* why, size_t size) {
