@@ -108,6 +108,52 @@ CHILD_CODE static int child_fail(child_ctx_t* ctx, int stage, int error) {
 }
 
 
+/* After execve of the resolved path failed with err: go on through PATH
+ * the way execvp does. capsid resolved the program as itself, so in
+ * elevated mode it may have picked an entry the workspace identity cannot
+ * enter (a directory only root reads); the job's own identity skips it
+ * like any shell would. Tries every entry (the failed one again costs one
+ * failed call), returns the errno to report: EACCES if any candidate was
+ * refused, else err. Only for names without a '/'. */
+CHILD_CODE static int exec_rest_of_path(const capsid__launch_t* l, int err) {
+  const char* path = "/usr/local/bin:/usr/bin:/bin";
+  const char* name = l->argv[0];
+  const char* dir;
+  const char* src;
+  const char* end;
+  char candidate[4096];
+  size_t dlen, nlen = strlen(name);
+  int i;
+
+  if (strchr(name, '/') != NULL || (err != EACCES && err != ENOENT))
+    return err;
+  for (i = 0; l->envp[i] != NULL; i++)
+    if (strncmp(l->envp[i], "PATH=", 5) == 0)
+      path = l->envp[i] + 5;
+  for (dir = path;; dir = end + 1) {
+    end = strchr(dir, ':');
+    dlen = end ? (size_t)(end - dir) : strlen(dir);
+    src = dir;
+    if (dlen == 0) { /* an empty entry is the current directory */
+      src = ".";
+      dlen = 1;
+    }
+    if (dlen + 1 + nlen < sizeof(candidate)) {
+      memcpy(candidate, src, dlen);
+      candidate[dlen] = '/';
+      memcpy(candidate + dlen + 1, name, nlen + 1);
+      execve(candidate, l->argv, l->envp);
+      if (errno == EACCES)
+        err = EACCES;
+      else if (errno != ENOENT && errno != ENOTDIR)
+        return errno; /* found but broken (ENOEXEC, E2BIG...): say so */
+    }
+    if (end == NULL)
+      return err;
+  }
+}
+
+
 /* The process that becomes the job: its own session, the pipes on 0-2,
  * the per-process confinement, execve. */
 CHILD_CODE static int job_main(void* arg) {
@@ -157,7 +203,7 @@ CHILD_CODE static int job_main(void* arg) {
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, NULL);
   execve(l->path, l->argv, l->envp);
-  return child_fail(ctx, CAPSID_STAGE_EXEC, errno);
+  return child_fail(ctx, CAPSID_STAGE_EXEC, exec_rest_of_path(l, errno));
 }
 
 

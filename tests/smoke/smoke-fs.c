@@ -426,6 +426,59 @@ void smoke_tools_run(void** state) {
 }
 
 
+/* A bare program name is looked up in PATH as the job would: an entry
+ * the job's identity cannot enter is passed over. In elevated mode the
+ * first entry is a directory only root may enter (capsid, as root, finds
+ * the program there first), so the job runs the copy in the second; in
+ * the other modes the job's identity is the caller's, who owns the first
+ * entry, and the first copy runs: the control. */
+void smoke_path_lookup_as_job(void** state) {
+  char* ws = smoke_workspace();
+  char* bins = smoke_workspace(); /* outside ws: no grants reach it */
+  char first[1200], second[1200], path_var[2500], name[64];
+  const char* argv[] = {name, NULL};
+  const char* env[] = {path_var, NULL};
+  const char* want;
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  char msg[1024];
+
+  (void)state;
+  snprintf(name, sizeof(name), "%s-tool", smoke_token());
+  snprintf(first, sizeof(first), "%s/private-bin", bins);
+  snprintf(second, sizeof(second), "%s/shared-bin", bins);
+  assert_int_equal(test_system("mkdir -m 700 '%s' && mkdir -m 755 '%s' && "
+                               "printf '#!/bin/sh\\necho first\\n' > "
+                               "'%s/%s' && printf '#!/bin/sh\\necho "
+                               "second\\n' > '%s/%s' && chmod 755 '%s/%s' "
+                               "'%s/%s'",
+                               first, second, first, name, second, name,
+                               first, name, second, name),
+                   0);
+  snprintf(path_var, sizeof(path_var), "PATH=%s:%s:/usr/bin:/bin", first,
+           second);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.env = env;
+  spec.cwd = ws;
+  spec.network = -1;
+  spec.mode = smoke_mode;
+  spec.timeout_ms = 30000;
+  capsid_run_capture(&spec, &r);
+  if (r.error.code != 0) {
+    fprintf(stderr, "capsid failed: %s\n",
+            capsid_error_format(&r.error, msg, sizeof(msg)));
+    fail();
+  }
+  want = smoke_mode_ran == CAPSID_MODE_ELEVATED ? "second\n" : "first\n";
+  assert_int_equal(r.exit_code, 0);
+  assert_string_equal(r.out.data, want);
+  capsid_result_free(&r);
+  smoke_rmtree(bins);
+  smoke_rmtree(ws);
+}
+
+
 /* /tmp is private when nothing of the job lives under it: a file a job
  * writes there does not appear on the host. /dev/shm is always private. */
 void smoke_private_tmp(void** state) {

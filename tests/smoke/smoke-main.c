@@ -49,6 +49,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_run_hidden, NEEDS_MOUNTS),
     CASE(smoke_loopback_per_workspace, NEEDS_NETNS),
     CASE(smoke_verify_fails_closed, ALL),
+    CASE(smoke_path_lookup_as_job, ALL),
     CASE(smoke_no_fd_leak, ALL),
     CASE(smoke_netns_per_workspace, NEEDS_NETNS),
     CASE(smoke_fixup_after_noop, ALL),

@@ -60,6 +60,7 @@ void smoke_git_protected(void** state);
 void smoke_carve_outs(void** state);
 void smoke_world_writable_outside(void** state);
 void smoke_verify_fails_closed(void** state);
+void smoke_path_lookup_as_job(void** state);
 void smoke_owner_keeps_access(void** state);
 void smoke_no_privileges(void** state);
 void smoke_setid_planted(void** state);
