@@ -1,6 +1,5 @@
 #include "linereader.h"
 
-#include "args.h"
 #include "compat.h"
 #include "jobline.h"
 
@@ -28,14 +27,19 @@ struct cli_linereader_s {
 };
 
 
-static void push(cli_linereader_t* r, cli_line_t* line) {
+/* The reader thread's sink (cli_lines_read): queues the line, waiting
+ * while `capacity` lines wait. Returns 1, dropping the line, once the
+ * reader is closing, which ends the reading. */
+static int push(cli_line_t* line, void* data) {
+  cli_linereader_t* r = data;
+
   uv_mutex_lock(&r->mutex);
   while (r->count >= r->capacity && !r->stopping)
     uv_cond_wait(&r->cond, &r->mutex);
   if (r->stopping) {
     uv_mutex_unlock(&r->mutex);
     capsid__free(line);
-    return;
+    return 1;
   }
   if (r->tail != NULL)
     r->tail->next = line;
@@ -45,6 +49,7 @@ static void push(cli_linereader_t* r, cli_line_t* line) {
   r->count++;
   uv_mutex_unlock(&r->mutex);
   uv_async_send(&r->async);
+  return 0;
 }
 
 
@@ -143,23 +148,10 @@ void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
 }
 
 
-/* The reader thread's sink: queue the line, stop when closing. */
-static int push_line(cli_line_t* line, void* data) {
-  cli_linereader_t* r = data;
-  int stopping;
-
-  push(r, line);
-  uv_mutex_lock(&r->mutex);
-  stopping = r->stopping;
-  uv_mutex_unlock(&r->mutex);
-  return stopping;
-}
-
-
 static void reader_main(void* arg) {
   cli_linereader_t* r = arg;
 
-  cli_lines_read(r->fd, push_line, r);
+  cli_lines_read(r->fd, push, r);
   uv_mutex_lock(&r->mutex);
   r->eof = 1;
   uv_mutex_unlock(&r->mutex);

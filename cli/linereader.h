@@ -6,6 +6,7 @@
 #ifndef CAPSID_CLI_LINEREADER_H
 #define CAPSID_CLI_LINEREADER_H
 
+#include "args.h"
 #include "capsid-common.h"
 
 #include <uv.h>
@@ -32,8 +33,7 @@ void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
  * (a->index): none or "-" is stdin (fd 0), anything else is opened
  * read-only. Returns the fd, or -1 after saying why on stderr (a second
  * operand, a file that cannot be opened). */
-struct cli_args_s;
-int cli_input_open(struct cli_args_s* a);
+int cli_input_open(cli_args_t* a);
 
 /* on_ready runs on the loop when lines or EOF are available. */
 int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,
