@@ -11,13 +11,13 @@ capsid_mode_t smoke_mode_ran = CAPSID_MODE_UNPRIVILEGED;
 const char* smoke_variant = "unprivileged";
 
 
-void smoke_run(const smoke_job_t* job, const char* script,
-               capsid_result_t* result) {
-  const char* argv[] = {"/bin/sh", "-c", script, NULL};
+void smoke_run_argv(const smoke_job_t* job, const char* const* argv,
+                    capsid_result_t* result) {
   capsid_job_spec_t spec;
 
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
+  spec.env = job->env;
   spec.cwd = job->cwd;
   spec.policy = job->policy;
   spec.writable_roots = job->writable;
@@ -32,11 +32,17 @@ void smoke_run(const smoke_job_t* job, const char* script,
 }
 
 
-void smoke_sh(const smoke_job_t* job, const char* script,
-              capsid_result_t* result) {
+void smoke_run(const smoke_job_t* job, const char* script,
+               capsid_result_t* result) {
+  const char* argv[] = {"/bin/sh", "-c", script, NULL};
+
+  smoke_run_argv(job, argv, result);
+}
+
+
+void smoke_check_ran(const capsid_result_t* result) {
   char msg[1024];
 
-  smoke_run(job, script, result);
   if (result->error.code != 0) {
     fprintf(stderr, "capsid failed: %s\n",
             capsid_error_format(&result->error, msg, sizeof(msg)));
@@ -47,6 +53,13 @@ void smoke_sh(const smoke_job_t* job, const char* script,
             capsid_mode_name(result->mode), capsid_mode_name(smoke_mode_ran));
     fail();
   }
+}
+
+
+void smoke_sh(const smoke_job_t* job, const char* script,
+              capsid_result_t* result) {
+  smoke_run(job, script, result);
+  smoke_check_ran(result);
 }
 
 

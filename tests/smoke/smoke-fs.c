@@ -438,10 +438,9 @@ void smoke_path_lookup_as_job(void** state) {
   char first[1200], second[1200], path_var[2500], name[64];
   const char* argv[] = {name, NULL};
   const char* env[] = {path_var, NULL};
+  smoke_job_t j = {.cwd = ws, .network = -1, .env = env};
   const char* want;
-  capsid_job_spec_t spec;
   capsid_result_t r;
-  char msg[1024];
 
   (void)state;
   snprintf(name, sizeof(name), "%s-tool", smoke_token());
@@ -457,19 +456,8 @@ void smoke_path_lookup_as_job(void** state) {
                    0);
   snprintf(path_var, sizeof(path_var), "PATH=%s:%s:/usr/bin:/bin", first,
            second);
-  memset(&spec, 0, sizeof(spec));
-  spec.argv = argv;
-  spec.env = env;
-  spec.cwd = ws;
-  spec.network = -1;
-  spec.mode = smoke_mode;
-  spec.timeout_ms = 30000;
-  capsid_run_capture(&spec, &r);
-  if (r.error.code != 0) {
-    fprintf(stderr, "capsid failed: %s\n",
-            capsid_error_format(&r.error, msg, sizeof(msg)));
-    fail();
-  }
+  smoke_run_argv(&j, argv, &r);
+  smoke_check_ran(&r);
   want = smoke_mode_ran == CAPSID_MODE_ELEVATED ? "second\n" : "first\n";
   assert_int_equal(r.exit_code, 0);
   assert_string_equal(r.out.data, want);

@@ -19,15 +19,22 @@ typedef struct smoke_job_s {
   const char* policy;               /* NULL: workspace-write */
   const char* const* writable;      /* extra roots */
   const char* const* read_only;
+  const char* const* env;           /* NAME=value on top of capsid's */
   int network;                      /* -1 policy, 0, 1 */
   uint64_t timeout_ms;
   uint64_t memory_limit;
   uint32_t max_processes;
 } smoke_job_t;
 
+/* Runs argv as a job and fills result (free it); no checks. */
+void smoke_run_argv(const smoke_job_t* job, const char* const* argv,
+                    capsid_result_t* result);
 /* Runs `sh -c script` as a job and fills result (free it); no checks. */
 void smoke_run(const smoke_job_t* job, const char* script,
                capsid_result_t* result);
+/* Asserts that capsid itself did not fail and that the job ran in the
+ * variant's mode. */
+void smoke_check_ran(const capsid_result_t* result);
 /* Runs `sh -c script` as a job and fills result (free it). Asserts that
  * capsid itself did not fail and that the job ran in the variant's mode. */
 void smoke_sh(const smoke_job_t* job, const char* script,
