@@ -351,9 +351,27 @@ int capsid__users_probe(char offline_sid[CAPSID__SID_MAX]) {
 }
 
 
+/* Reports the removal of an account, verified by looking the name up
+ * again rather than by the status of the delete call. Returns 1 when it
+ * is still there. */
+static int report_removed(capsid__report_cb cb, void* data,
+                          const char* feature, const char* name,
+                          NET_API_STATUS st) {
+  char sid[CAPSID__SID_MAX];
+
+  if (capsid__account_sid(name, sid) == 0) {
+    capsid__say(cb, data, feature, 0, "%s is still there (error %lu)", name,
+                (unsigned long)st);
+    return 1;
+  }
+  capsid__say(cb, data, feature, 1, "%s %s", name,
+              st == NERR_Success ? "removed" : "not present");
+  return 0;
+}
+
+
 int capsid__users_uninstall(capsid__report_cb cb, void* data) {
   NET_API_STATUS st;
-  char sid[CAPSID__SID_MAX];
   char* path = secrets_path();
   WCHAR* w = NULL;
   int i, left = 0;
@@ -363,25 +381,10 @@ int capsid__users_uninstall(capsid__report_cb cb, void* data) {
     w = capsid__utf16(name);
     st = w ? NetUserDel(NULL, w) : ERROR_NOT_ENOUGH_MEMORY;
     capsid__free(w);
-    /* Verified by looking the name up again, not by the status. */
-    if (capsid__account_sid(name, sid) == 0) {
-      capsid__say(cb, data, "sandbox user", 0, "%s is still there (error "
-                  "%lu)", name, (unsigned long)st);
-      left++;
-    } else {
-      capsid__say(cb, data, "sandbox user", 1, "%s %s", name,
-                  st == NERR_Success ? "removed" : "not present");
-    }
+    left += report_removed(cb, data, "sandbox user", name, st);
   }
   st = NetLocalGroupDel(NULL, CAPSID__SANDBOX_GROUP_W);
-  if (capsid__account_sid(CAPSID__SANDBOX_GROUP, sid) == 0) {
-    capsid__say(cb, data, "sandbox group", 0, "%s is still there (error "
-                "%lu)", CAPSID__SANDBOX_GROUP, (unsigned long)st);
-    left++;
-  } else {
-    capsid__say(cb, data, "sandbox group", 1, "%s %s", CAPSID__SANDBOX_GROUP,
-                st == NERR_Success ? "removed" : "not present");
-  }
+  left += report_removed(cb, data, "sandbox group", CAPSID__SANDBOX_GROUP, st);
   w = path ? capsid__utf16(path) : NULL;
   if (w != NULL)
     DeleteFileW(w);
