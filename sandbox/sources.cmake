@@ -24,6 +24,10 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/resolve-win.c
+    sandbox/win/runner-client-win.c
+    sandbox/win/runner-win.c
+    sandbox/win/runner-wire-win.c
+    sandbox/win/spawn-win.c
     sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/users-win.c

@@ -77,9 +77,12 @@ no_override() {
   x86_64-w64-mingw32-nm "$dir/tests/windows/libcapsid_wintest.a" \
     | grep capsid__win_test_unverified_ok >/dev/null &&
   ! x86_64-w64-mingw32-nm "$exe" | grep -q capsid__win_test_unverified_ok &&
+  ! x86_64-w64-mingw32-nm "$dir/capsid-runner.exe" \
+    | grep -q capsid__win_test_unverified_ok &&
   ! x86_64-w64-mingw32-nm "$dir/libcapsid.a" | grep -q capsid__win_test_
 }
-check "capsid.exe and libcapsid.a contain no test override" no_override
+check "capsid.exe, capsid-runner.exe, libcapsid.a: no test override" \
+  no_override
 # The real binary has no override: Wine drops the restricting SIDs, so the
 # job must be refused (exit 125) with an error naming them, never run.
 refused() {
@@ -99,6 +102,28 @@ no_output() {
   [ ! -s "$dir/unconfined.out" ]
 }
 check "capsid.exe run did not run the job unconfined" no_output
+elevated_needs_setup() {
+  # No sandbox users under Wine (setup fails closed there): an explicit
+  # elevated job is refused with the remedy, never downgraded or run.
+  local err rc
+  "$wine" "$exe" run --mode elevated -- cmd /c echo must-not-run \
+    </dev/null >"$dir/elevated.out" 2>"$dir/elevated.err"
+  rc=$?
+  err=$(tr -d '\r' <"$dir/elevated.err")
+  echo "exit $rc: $err"
+  [ "$rc" = 125 ] && [ ! -s "$dir/elevated.out" ] &&
+    echo "$err" | grep -q 'capsid setup'
+}
+check "capsid.exe run --mode elevated refuses without setup (exit 125)" \
+  elevated_needs_setup
+runner_alone() {
+  # The runner opens nothing but a capsid runner pipe.
+  "$wine" "$dir/capsid-runner.exe" 'C:\Windows\win.ini' </dev/null \
+    >/dev/null 2>&1
+  [ $? = 125 ]
+}
+check "capsid-runner.exe refuses anything but its pipe (exit 125)" \
+  runner_alone
 batch_refused() {
   local out
   printf '{"id":"w1","argv":["cmd","/c","echo","hi"]}\n' >"$dir/batch.in"

@@ -66,6 +66,8 @@ int capsid__token_create(const capsid__token_plan_t* plan, HANDLE* out,
  * mismatch fails with CAPSID_EVERIFY, naming what did not take effect. */
 int capsid__token_verify(HANDLE token, const capsid__token_plan_t* plan,
                          capsid_error_t* err);
+/* The string SID of token's user (token NULL: capsid's own). 0 or -1. */
+int capsid__token_user_sid(HANDLE token, char out[CAPSID__SID_MAX]);
 
 /* ---- jobobj-win.c: the job object ---- */
 
@@ -80,6 +82,69 @@ int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
 /* Reads the limits back; CAPSID_EVERIFY names the ones missing. */
 int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
                           capsid_error_t* err);
+
+/* ---- spawn-win.c: creating the job's process ---- */
+
+/* Exit status given to processes capsid kills; reported as signal 9 so
+ * results read the same as on Linux. */
+#define CAPSID__KILL_EXIT_CODE 137
+
+/* What CreateProcessAsUserW is given, in UTF-16, plus the UTF-8 program
+ * and cwd that error messages name. */
+typedef struct capsid__spawn_s {
+  WCHAR* app;
+  WCHAR* cmdline;
+  WCHAR* env;         /* "A=1\0B=2\0\0" */
+  WCHAR* cwd;
+  const char* path;   /* borrowed */
+  const char* cwd8;   /* borrowed */
+} capsid__spawn_t;
+
+/* Builds the strings of a launch: batch files run through cmd.exe, the
+ * offline variables are added to an offline job's environment.
+ * CAPSID_ENOMEM or 0. */
+int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s);
+void capsid__spawn_free(capsid__spawn_t* s);
+/* Bytes of an environment block, both final NULs included. */
+size_t capsid__env_block_size(const WCHAR* env);
+/* An inheritable duplicate of h, or NULL. */
+HANDLE capsid__inheritable(HANDLE h);
+/* CreateProcessAsUserW(token), suspended, given only the three stdio
+ * handles (inheritable), inside job (or, with job NULL, inside whatever
+ * job the caller is in; a process in no job is refused). */
+int capsid__create_process(HANDLE token, const capsid__spawn_t* s,
+                           HANDLE stdio[3], HANDLE job,
+                           PROCESS_INFORMATION* pi, capsid_error_t* err);
+
+/* ---- runner-client-win.c / runner-win.c: elevated jobs ---- */
+
+/* The runner executable, next to the program that runs capsid. */
+#define CAPSID__RUNNER_EXE L"capsid-runner.exe"
+/* Its named pipe's prefix; the runner opens nothing else. */
+#define CAPSID__RUNNER_PIPE "\\\\.\\pipe\\capsid-runner-"
+
+typedef struct capsid__runner_req_s {
+  const capsid__spawn_t* spawn;
+  const capsid__token_plan_t* token;
+  int offline;                       /* which sandbox user */
+} capsid__runner_req_t;
+
+/* Starts the runner as the sandbox user (CreateProcessWithLogonW) inside
+ * job with the job's stdio, hands it the request over a named pipe only
+ * that user may open, and waits for its answer: the runner builds the
+ * restricted token from its own token, verifies it and creates the job's
+ * process. On success *pi is the runner (its exit code is the job's;
+ * hThread already closed) and *overridden says whether a verification
+ * failed and was let through (Wine test build only). On failure the
+ * runner is killed and err holds the runner's error. */
+int capsid__runner_start(const capsid__runner_req_t* rq, HANDLE stdio[3],
+                         HANDLE job, PROCESS_INFORMATION* pi,
+                         int* overridden, capsid_error_t* err);
+/* 1 when capsid-runner.exe is next to the running program. */
+int capsid__runner_exists(void);
+/* The runner's side; argv[1] is the pipe. Returns its exit code: the
+ * job's, or 125 when the job could not be started. */
+int capsid__runner_main(int argc, char** argv);
 
 /* ---- grant-win.c: DACL grants on the writable roots ---- */
 
@@ -215,6 +280,13 @@ int capsid__firewall_uninstall(capsid__report_cb cb, void* data);
  * library and capsid.exe are never compiled with it. Returns 1 when the
  * failure in err is to be ignored (and clears err). */
 int capsid__verify_override(capsid_error_t* err);
+/* 1 in the Wine test build when a test asked for unverified runs: the
+ * elevated mode then starts its runner as the calling user (Wine cannot
+ * log a user on). Always 0 in capsid.exe and the libraries. */
+int capsid__win_test_mode(void);
+/* The runner's copy of the test's switch (a no-op outside the test
+ * build). */
+void capsid__win_test_set_unverified(int on);
 #ifdef CAPSID_WIN_TEST_OVERRIDE
 extern int capsid__win_test_unverified_ok; /* set by a test */
 extern int capsid__win_test_overridden;    /* failures let through */

@@ -1,12 +1,14 @@
 /* Elevated mode on Windows: which mode a job runs in (capsid__prelaunch),
  * and its part of doctor, setup and uninstall.
  *
- * Elevated mode is to run jobs as the dedicated sandbox users that
- * `capsid setup` creates (users-win.c), offline jobs as the one the
- * firewall cuts off (firewall-win.c). Setup and uninstall are complete;
- * starting a job as a sandbox user is not written yet, so `auto` means
- * the unprivileged restricted-token mode and an explicit `--mode elevated`
- * is refused with CAPSID_ENOSETUP, never silently downgraded. */
+ * Elevated mode runs jobs as the dedicated sandbox users that `capsid
+ * setup` creates (users-win.c), offline jobs as the one the firewall cuts
+ * off (firewall-win.c), through the runner (runner-client-win.c). `auto`
+ * picks it when the users exist and capsid-runner.exe is in place; an
+ * offline job additionally needs the firewall rules, checked before every
+ * such job (fail closed: a missing rule refuses the job, never runs it
+ * online). An explicit `--mode elevated` that cannot be met is refused
+ * with CAPSID_ENOSETUP, never silently downgraded. */
 #include "capsid-win.h"
 
 #include <string.h>
@@ -23,14 +25,17 @@ int capsid__elevated_probe(capsid__report_cb cb, void* data) {
     fw_ok = capsid__firewall_probe(offline_sid, why, sizeof(why));
     capsid__say(cb, data, "firewall", fw_ok, "%s", why);
   }
-  /* Even when all of it is in place, jobs do not run as the sandbox users
-   * yet: say so rather than let auto pick a mode that cannot launch. */
-  capsid__say(cb, data, "mode elevated", 0, "%s",
-              users == 2 && fw_ok
-                  ? "set up, but starting jobs as the sandbox users is not "
-                    "implemented yet (auto uses unprivileged)"
-                  : "needs `capsid setup` (sandbox users, firewall rules)");
-  return 0;
+  capsid__say(cb, data, "runner", capsid__runner_exists(), "%s",
+              capsid__runner_exists()
+                  ? "capsid-runner.exe is next to this program"
+                  : "capsid-runner.exe is missing next to this program");
+  capsid__say(cb, data, "mode elevated", users == 2 && fw_ok &&
+                                              capsid__runner_exists(),
+              "%s", users == 2 && fw_ok && capsid__runner_exists()
+                        ? "available (auto uses it)"
+                        : "needs `capsid setup` (sandbox users, firewall "
+                          "rules) and capsid-runner.exe");
+  return users == 2 && fw_ok && capsid__runner_exists();
 }
 
 
@@ -58,25 +63,49 @@ int capsid__elevated_uninstall(capsid__report_cb cb, void* data) {
 }
 
 
+/* Why elevated mode cannot run this job, or NULL when it can. */
+static const char* elevated_missing(const capsid__sandbox_t* sb, char* why,
+                                    size_t size) {
+  char offline_sid[CAPSID__SID_MAX];
+
+  if (capsid__users_probe(offline_sid) != 2)
+    return "the sandbox users do not exist: run `capsid setup` as an "
+           "administrator";
+  if (!capsid__runner_exists())
+    return "capsid-runner.exe is missing next to the program that runs "
+           "capsid";
+  if (!sb->network && !capsid__firewall_probe(offline_sid, why, size))
+    return why;
+  return NULL;
+}
+
+
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
                       capsid__prelaunch_cb cb, void* data,
                       capsid_error_t* err) {
+  char why[256];
+  const char* missing;
+
   (void)loop;
   (void)pool;
-  (void)sb;
   (void)cb;
   (void)data;
-  if (*mode == CAPSID_MODE_AUTO)
-    *mode = CAPSID_MODE_UNPRIVILEGED;
-  if (*mode == CAPSID_MODE_ELEVATED)
+  if (*mode != CAPSID_MODE_AUTO && *mode != CAPSID_MODE_ELEVATED)
+    return 0;
+  /* The Wine test build runs its runner as the caller: nothing to find. */
+  missing = capsid__win_test_mode() && *mode == CAPSID_MODE_ELEVATED
+                ? NULL
+                : elevated_missing(sb, why, sizeof(why));
+  if (*mode == CAPSID_MODE_AUTO) {
+    *mode = missing == NULL ? CAPSID_MODE_ELEVATED : CAPSID_MODE_UNPRIVILEGED;
+    return 0;
+  }
+  if (missing != NULL)
     return capsid__error_set(err, CAPSID_ENOSETUP, CAPSID_STAGE_IDENTITY, 0,
-                             NULL, "mode",
-                             "elevated mode: starting jobs as the sandbox "
-                             "users is not implemented on Windows yet; use "
-                             "mode \"auto\" or \"unprivileged\"");
-  /* The unprivileged launcher grants its roots itself, synchronously and
-   * verified (grant-win.c): nothing to wait for here. */
+                             NULL, "mode", "elevated mode: %s", missing);
+  /* The grants are made by the launcher, synchronously and verified
+   * (grant-win.c): nothing to wait for here. */
   return 0;
 }
 

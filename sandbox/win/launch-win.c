@@ -1,25 +1,22 @@
 /* Starting a job's process on Windows.
  *
  * Order (each step verified before the next; see capsid-win.h):
- *   capability SIDs -> restricted token -> job object -> DACL grants ->
- *   CreateProcessAsUserW(token, CREATE_SUSPENDED) with the child placed in
- *   the job object at creation (PROC_THREAD_ATTRIBUTE_JOB_LIST) and only
- *   its three stdio handles inheritable (PROC_THREAD_ATTRIBUTE_HANDLE_LIST)
- *   -> check the child is in the job -> ResumeThread.
+ *   capability SIDs -> job object -> DACL grants -> then
+ *   unprivileged: restricted token of capsid's own token ->
+ *     CreateProcessAsUserW (spawn-win.c) -> ResumeThread;
+ *   elevated: the runner, started as the sandbox user, builds the
+ *     restricted token from its own and creates the process the same way
+ *     (runner-client-win.c, runner-win.c).
  * The exit is watched with RegisterWaitForSingleObject, whose callback (on
  * a system thread) only wakes the loop through a uv_async_t, as libuv does
- * for its own processes. */
+ * for its own processes. In elevated mode the process watched is the
+ * runner, which exits with the job's exit code. */
 #include "capsid-win.h"
 
-#include "fault.h"
 #include "win-util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Exit status given to processes capsid kills; reported as signal 9 so
- * results read the same as on Linux. */
-#define KILL_EXIT_CODE 137
 
 struct capsid__proc_s {
   uv_async_t async;
@@ -38,6 +35,11 @@ struct capsid__proc_s {
 
 /* ---- plan ---- */
 
+static int elevated(const capsid__launch_t* l) {
+  return l->mode == CAPSID_MODE_ELEVATED;
+}
+
+
 typedef struct plan_s {
   capsid__token_plan_t token;
   capsid__jobobj_plan_t jobobj;
@@ -47,7 +49,7 @@ typedef struct plan_s {
 
 
 static int plan_ace(plan_t* pl, const char* path, const char* sid, int deny,
-                    capsid_error_t* err) {
+                    int read, capsid_error_t* err) {
   capsid__ace_plan_t* a;
 
   if (pl->n_aces >= CAPSID__ARRAY_SIZE(pl->aces))
@@ -58,8 +60,37 @@ static int plan_ace(plan_t* pl, const char* path, const char* sid, int deny,
   a = &pl->aces[pl->n_aces++];
   a->path = path;
   a->deny = deny;
+  a->read = read;
   memcpy(a->sid, sid, CAPSID__SID_MAX);
   return 0;
+}
+
+
+/* Elevated jobs run as a sandbox user, whose own access is checked
+ * first: the sandbox users' group gets read and write on the writable
+ * roots (the capability SIDs still decide which workspace a job may
+ * write), or read on the cwd of a read-only job. In the Wine test build
+ * the group may not exist and the runner is the calling user: no group
+ * ACEs then. */
+static int plan_group(const capsid__launch_t* l, plan_t* pl, int read_only,
+                      capsid_error_t* err) {
+  const capsid__sandbox_t* sb = l->sandbox;
+  char group[CAPSID__SID_MAX];
+  size_t i;
+  int rc = 0;
+
+  if (capsid__account_sid(CAPSID__SANDBOX_GROUP, group) != 0)
+    return capsid__win_test_mode()
+               ? 0
+               : capsid__error_set(err, CAPSID_ENOSETUP,
+                                   CAPSID_STAGE_IDENTITY, 0, NULL, NULL,
+                                   "no group %s: run `capsid setup` as an "
+                                   "administrator", CAPSID__SANDBOX_GROUP);
+  if (read_only)
+    return plan_ace(pl, sb->cwd, group, 0, 1, err);
+  for (i = 0; i < sb->writable.n && rc == 0; i++)
+    rc = plan_ace(pl, sb->writable.v[i], group, 0, 0, err);
+  return rc;
 }
 
 
@@ -74,9 +105,13 @@ static int plan_build(const capsid__launch_t* l, plan_t* pl,
 
   memset(pl, 0, sizeof(*pl));
   pl->jobobj.memory_limit = l->memory_limit;
-  pl->jobobj.max_processes = l->max_processes;
+  /* In elevated mode the runner is one of the job object's processes. */
+  pl->jobobj.max_processes =
+      l->max_processes + (l->max_processes > 0 && elevated(l) ? 1 : 0);
   rc = capsid__caps_get((const char* const*)sb->writable.v,
                        read_only ? 0 : sb->writable.n, &caps, err);
+  if (rc == 0 && elevated(l))
+    rc = plan_group(l, pl, read_only, err);
   if (rc != 0)
     return rc;
   if (read_only) {
@@ -95,173 +130,15 @@ static int plan_build(const capsid__launch_t* l, plan_t* pl,
            sizeof(caps.generic));
   for (i = 0; i < sb->writable.n && rc == 0; i++)
     rc = plan_ace(pl, sb->writable.v[i],
-                  i == 0 ? caps.workspace : caps.generic, 0, err);
+                  i == 0 ? caps.workspace : caps.generic, 0, 0, err);
   /* Protected paths lie inside writable roots: deny writes to both SIDs,
    * since a protected path may sit in an extra root too. */
   for (i = 0; i < sb->protected_paths.n && rc == 0; i++) {
-    rc = plan_ace(pl, sb->protected_paths.v[i], caps.workspace, 1, err);
+    rc = plan_ace(pl, sb->protected_paths.v[i], caps.workspace, 1, 0, err);
     if (rc == 0 && have_generic)
-      rc = plan_ace(pl, sb->protected_paths.v[i], caps.generic, 1, err);
+      rc = plan_ace(pl, sb->protected_paths.v[i], caps.generic, 1, 0, err);
   }
   return rc;
-}
-
-
-/* ---- command line and environment ---- */
-
-/* Appends arg quoted the way CommandLineToArgvW and the C runtime split
- * it: backslashes are literal except before a quote. */
-static int quote_arg(capsid__buf_t* b, const char* arg) {
-  const char* c;
-  size_t slashes = 0, k;
-  int rc = 0;
-
-  if (*arg != '\0' && strpbrk(arg, " \t\n\v\"") == NULL)
-    return capsid__buf_append(b, arg, strlen(arg));
-  rc |= capsid__buf_append(b, "\"", 1);
-  for (c = arg; *c != '\0'; c++) {
-    if (*c == '\\') {
-      slashes++;
-      continue;
-    }
-    /* Before a quote, each backslash is doubled and the quote escaped. */
-    for (k = 0; k < (*c == '"' ? slashes * 2 + 1 : slashes); k++)
-      rc |= capsid__buf_append(b, "\\", 1);
-    slashes = 0;
-    rc |= capsid__buf_append(b, c, 1);
-  }
-  /* Before the closing quote, too. */
-  for (k = 0; k < slashes * 2; k++)
-    rc |= capsid__buf_append(b, "\\", 1);
-  rc |= capsid__buf_append(b, "\"", 1);
-  return rc;
-}
-
-
-static int ends_with_ci(const char* s, const char* suffix) {
-  size_t n = strlen(s), m = strlen(suffix);
-
-  return n >= m && _stricmp(s + n - m, suffix) == 0;
-}
-
-
-/* The application and command line. Batch files run through cmd.exe,
- * which CreateProcess does not do by itself. */
-static int build_cmdline(const capsid__launch_t* l, WCHAR** app,
-                         WCHAR** cmdline) {
-  capsid__buf_t b = {0};
-  char* app8;
-  size_t i;
-  int rc = 0, batch;
-  char nul = '\0';
-
-  batch = ends_with_ci(l->path, ".bat") || ends_with_ci(l->path, ".cmd");
-  if (batch) {
-    const char* comspec = getenv("ComSpec");
-    app8 = capsid__strdup(comspec ? comspec : "C:\\Windows\\System32\\cmd.exe");
-    rc |= capsid__buf_append(&b, "cmd.exe /d /s /c \"", 18);
-  } else {
-    app8 = capsid__strdup(l->path);
-  }
-  for (i = 0; l->argv[i] != NULL; i++) {
-    if (i > 0)
-      rc |= capsid__buf_append(&b, " ", 1);
-    rc |= quote_arg(&b, i == 0 ? l->path : l->argv[i]);
-  }
-  if (batch)
-    rc |= capsid__buf_append(&b, "\"", 1);
-  rc |= capsid__buf_append(&b, &nul, 1);
-  if (rc != 0 || app8 == NULL) {
-    capsid__free(app8);
-    capsid__buf_free(&b);
-    return CAPSID_ENOMEM;
-  }
-  for (i = 0; app8[i] != '\0'; i++)
-    if (app8[i] == '/')
-      app8[i] = '\\';
-  *app = capsid__utf16(app8);
-  *cmdline = capsid__utf16(b.data);
-  capsid__free(app8);
-  capsid__buf_free(&b);
-  return *app && *cmdline ? 0 : CAPSID_ENOMEM;
-}
-
-
-/* Offline jobs in unprivileged mode: Windows has no per-process network
- * switch without the elevated set-up (a firewall rule scoped to the
- * offline user), so these variables only steer well-behaved tools to a
- * dead proxy (the discard port) and into offline modes, as Codex's legacy
- * mode does. Defence in depth, NOT enforcement; docs/windows.md says so.
- * A variable the job already sets is left alone. */
-static const char* const offline_env[] = {
-    "CAPSID_NETWORK=off",
-    "HTTP_PROXY=http://127.0.0.1:9",
-    "HTTPS_PROXY=http://127.0.0.1:9",
-    "ALL_PROXY=http://127.0.0.1:9",
-    "GIT_HTTP_PROXY=http://127.0.0.1:9",
-    "GIT_HTTPS_PROXY=http://127.0.0.1:9",
-    "NO_PROXY=localhost,127.0.0.1,::1",
-    "PIP_NO_INDEX=1",
-    "NPM_CONFIG_OFFLINE=true",
-    "CARGO_NET_OFFLINE=true",
-    "GIT_SSH_COMMAND=cmd /c exit 1",
-};
-
-
-/* Is the variable of entry (NAME=...) set in envp? Windows compares
- * variable names without case. */
-static int env_has(char* const* envp, const char* entry) {
-  size_t n = strcspn(entry, "=");
-  size_t i;
-
-  for (i = 0; envp[i] != NULL; i++)
-    if (_strnicmp(envp[i], entry, n) == 0 && envp[i][n] == '=')
-      return 1;
-  return 0;
-}
-
-
-static int env_push(capsid__buf_t* b, const char* entry) {
-  WCHAR* w = capsid__utf16(entry);
-  int rc;
-
-  if (w == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__buf_append(b, w, (wcslen(w) + 1) * sizeof(WCHAR));
-  capsid__free(w);
-  return rc;
-}
-
-
-/* "A=1\0B=2\0\0" in UTF-16. SystemRoot is added from capsid's own
- * environment when the job's lacks it: Winsock and many system DLLs fail
- * to load without it. */
-static WCHAR* build_env(char* const* envp, int offline) {
-  capsid__buf_t b = {0};
-  int rc = 0;
-  size_t i;
-  WCHAR nul = 0;
-
-  for (i = 0; envp[i] != NULL; i++)
-    rc |= env_push(&b, envp[i]);
-  if (!env_has(envp, "SystemRoot=") && getenv("SystemRoot") != NULL) {
-    char* e = capsid__sprintf("SystemRoot=%s", getenv("SystemRoot"));
-    rc |= e ? env_push(&b, e) : CAPSID_ENOMEM;
-    capsid__free(e);
-  }
-  for (i = 0; offline && i < CAPSID__ARRAY_SIZE(offline_env); i++)
-    if (!env_has(envp, offline_env[i]))
-      rc |= env_push(&b, offline_env[i]);
-  /* The block ends with an empty string; an empty block still needs both
-   * terminators. */
-  if (b.len == 0)
-    rc |= capsid__buf_append(&b, &nul, sizeof(nul));
-  rc |= capsid__buf_append(&b, &nul, sizeof(nul));
-  if (rc != 0) {
-    capsid__buf_free(&b);
-    return NULL;
-  }
-  return (WCHAR*)b.data;
 }
 
 
@@ -328,7 +205,7 @@ static void async_cb(uv_async_t* handle) {
   st.peak_memory = -1;
   if (!GetExitCodeProcess(p->process, &code))
     st.exit_code = -1;
-  else if (p->killed && code == KILL_EXIT_CODE) {
+  else if (p->killed && code == CAPSID__KILL_EXIT_CODE) {
     st.exit_code = -1;
     st.signal = 9;
   } else {
@@ -353,17 +230,6 @@ static void async_cb(uv_async_t* handle) {
 
 /* ---- spawn ---- */
 
-static HANDLE inheritable(uv_file fd) {
-  HANDLE h = (HANDLE)_get_osfhandle(fd), dup = NULL;
-
-  if (h == INVALID_HANDLE_VALUE ||
-      !DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &dup, 0,
-                       TRUE, DUPLICATE_SAME_ACCESS))
-    return NULL;
-  return dup;
-}
-
-
 static int verify_or_override(int rc, capsid_error_t* err, int* overridden) {
   if (rc == CAPSID_EVERIFY && capsid__verify_override(err)) {
     *overridden = 1;
@@ -373,134 +239,89 @@ static int verify_or_override(int rc, capsid_error_t* err, int* overridden) {
 }
 
 
-static int create_process(const capsid__launch_t* l, HANDLE token,
-                          HANDLE job, PROCESS_INFORMATION* pi,
-                          capsid_error_t* err) {
-  STARTUPINFOEXW si;
-  HANDLE stdio[3] = {NULL, NULL, NULL};
-  WCHAR* app = NULL;
-  WCHAR* cmdline = NULL;
-  WCHAR* env = NULL;
-  WCHAR* cwd = NULL;
-  WCHAR desktop[] = L"winsta0\\default";
-  SIZE_T attr_size = 0;
-  DWORD os_error = 0;
-  char* cwd8 = NULL;
-  int rc = 0, i, in_job_list = 0, fault;
-  BOOL in_job = FALSE;
 
-  memset(pi, 0, sizeof(*pi));
-  memset(&si, 0, sizeof(si));
-  si.StartupInfo.cb = sizeof(si);
+/* The job's stdio as inheritable handles (closed by the caller). */
+static int stdio_handles(const capsid__launch_t* l, HANDLE out[3],
+                         capsid_error_t* err) {
+  int i;
+
   for (i = 0; i < 3; i++) {
-    stdio[i] = inheritable(l->child_stdio[i]);
-    if (stdio[i] == NULL) {
-      rc = capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_PIPE,
-                             (int)GetLastError(), NULL, NULL,
-                             "cannot pass stdio handle %d to the job", i);
-      goto out;
-    }
+    out[i] = capsid__inheritable((HANDLE)_get_osfhandle(l->child_stdio[i]));
+    if (out[i] == NULL)
+      return capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_PIPE,
+                               (int)GetLastError(), NULL, NULL,
+                               "cannot pass stdio handle %d to the job", i);
   }
-  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-  si.StartupInfo.hStdInput = stdio[0];
-  si.StartupInfo.hStdOutput = stdio[1];
-  si.StartupInfo.hStdError = stdio[2];
-  /* An explicit desktop: a token without the logon SID among its
-   * restricting SIDs must not depend on inheriting capsid's. */
-  si.StartupInfo.lpDesktop = desktop;
+  return 0;
+}
 
-  InitializeProcThreadAttributeList(NULL, 2, 0, &attr_size);
-  si.lpAttributeList = capsid__malloc(attr_size);
-  if (si.lpAttributeList == NULL ||
-      !InitializeProcThreadAttributeList(si.lpAttributeList, 2, 0,
-                                         &attr_size)) {
-    capsid__free(si.lpAttributeList);
-    si.lpAttributeList = NULL;
-    rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN,
-                           (int)GetLastError(), NULL, NULL, NULL);
-    goto out;
-  }
-  /* Only these three handles reach the child, whatever else capsid (or a
-   * thread of the embedding program) has made inheritable. */
-  if (!UpdateProcThreadAttribute(si.lpAttributeList, 0,
-                                 PROC_THREAD_ATTRIBUTE_HANDLE_LIST, stdio,
-                                 sizeof(stdio), NULL, NULL)) {
-    rc = capsid__error_set(err, CAPSID_ESPAWN, CAPSID_STAGE_SPAWN,
-                           (int)GetLastError(), NULL, NULL,
-                           "cannot restrict the inherited handles");
-    goto out;
-  }
-  /* Windows 10+: the child is in the job from its first instruction.
-   * Where the attribute is unknown, CREATE_SUSPENDED plus
-   * AssignProcessToJobObject below gives the same guarantee. */
-  in_job_list = UpdateProcThreadAttribute(si.lpAttributeList, 0,
-                                          PROC_THREAD_ATTRIBUTE_JOB_LIST,
-                                          &job, sizeof(job), NULL, NULL);
 
-  if (build_cmdline(l, &app, &cmdline) != 0 ||
-      (env = build_env(l->envp, !l->sandbox->network)) == NULL ||
-      (cwd8 = capsid__strdup(l->cwd)) == NULL) {
+/* Unprivileged: the restricted token of capsid's own token, made and
+ * verified before any DACL is touched. */
+static int token_direct(const plan_t* plan, HANDLE* token, int* overridden,
+                        capsid_error_t* err) {
+  int rc = capsid__token_create(&plan->token, token, err);
+
+  if (rc == 0)
+    rc = verify_or_override(capsid__token_verify(*token, &plan->token, err),
+                            err, overridden);
+  return rc;
+}
+
+
+/* Everything up to a created (suspended, or in elevated mode running)
+ * process in its verified job object. */
+static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
+                 PROCESS_INFORMATION* pi, int* overridden,
+                 capsid_error_t* err) {
+  HANDLE stdio[3] = {NULL, NULL, NULL}, token = NULL;
+  capsid__spawn_t s;
+  plan_t* plan;
+  int rc, i;
+
+  memset(&s, 0, sizeof(s));
+  plan = capsid__calloc(1, sizeof(*plan));
+  if (plan == NULL)
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
+                             NULL, NULL);
+  rc = plan_build(launch, plan, err);
+  if (rc == 0 && !elevated(launch))
+    rc = token_direct(plan, &token, overridden, err);
+  if (rc == 0)
+    rc = capsid__jobobj_create(&plan->jobobj, job, err);
+  if (rc == 0)
+    rc = verify_or_override(capsid__jobobj_verify(*job, &plan->jobobj, err),
+                            err, overridden);
+  if (rc == 0)
+    rc = verify_or_override(
+        capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
+        overridden);
+  if (rc == 0 && launch->memory_limit > 0)
+    *port = memory_port(*job);
+  if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
                            NULL, NULL);
-    goto out;
-  }
-  for (i = 0; cwd8[i] != '\0'; i++)
-    if (cwd8[i] == '/')
-      cwd8[i] = '\\';
-  cwd = capsid__utf16(cwd8);
-  fault = capsid__fault("spawn");
-  if (cwd == NULL || fault ||
-      !CreateProcessAsUserW(token, app, cmdline, NULL, NULL, TRUE,
-                            CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT |
-                                EXTENDED_STARTUPINFO_PRESENT |
-                                CREATE_NO_WINDOW,
-                            env, cwd, &si.StartupInfo, pi)) {
-    os_error = fault ? (DWORD)fault : GetLastError();
-    if (os_error == ERROR_DIRECTORY)
-      rc = capsid__error_set(err, CAPSID_ENOTDIR, CAPSID_STAGE_CHDIR,
-                             (int)os_error, l->cwd, "cwd", NULL);
-    else if (os_error == ERROR_FILE_NOT_FOUND ||
-             os_error == ERROR_PATH_NOT_FOUND)
-      rc = capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC,
-                             (int)os_error, l->path, "argv[0]", NULL);
-    else if (os_error == ERROR_BAD_EXE_FORMAT)
-      rc = capsid__error_set(err, CAPSID_ENOEXEC, CAPSID_STAGE_EXEC,
-                             (int)os_error, l->path, "argv[0]", NULL);
-    else
-      rc = capsid__error_set(err, CAPSID_ESPAWN, CAPSID_STAGE_SPAWN,
-                             (int)os_error, l->path, NULL,
-                             "CreateProcessAsUserW failed");
-    memset(pi, 0, sizeof(*pi));
-    goto out;
-  }
-  if (!IsProcessInJob(pi->hProcess, job, &in_job) || !in_job) {
-    if (in_job_list || !AssignProcessToJobObject(job, pi->hProcess)) {
-      os_error = GetLastError();
-      TerminateProcess(pi->hProcess, KILL_EXIT_CODE);
-      CloseHandle(pi->hThread);
-      CloseHandle(pi->hProcess);
-      memset(pi, 0, sizeof(*pi));
-      rc = capsid__error_set(err, CAPSID_ELIMIT, CAPSID_STAGE_LIMITS,
-                             (int)os_error, NULL, NULL,
-                             "the process could not be put in its job "
-                             "object");
-      goto out;
-    }
-  }
+  if (rc == 0)
+    rc = stdio_handles(launch, stdio, err);
+  if (rc == 0 && elevated(launch)) {
+    capsid__runner_req_t rq;
+    int runner_overridden = 0;
 
-out:
+    rq.spawn = &s;
+    rq.token = &plan->token;
+    rq.offline = !launch->sandbox->network;
+    rc = capsid__runner_start(&rq, stdio, *job, pi, &runner_overridden, err);
+    *overridden |= runner_overridden;
+  } else if (rc == 0) {
+    rc = capsid__create_process(token, &s, stdio, *job, pi, err);
+  }
+  if (token != NULL)
+    CloseHandle(token);
   for (i = 0; i < 3; i++)
     if (stdio[i] != NULL)
       CloseHandle(stdio[i]);
-  if (si.lpAttributeList != NULL) {
-    DeleteProcThreadAttributeList(si.lpAttributeList);
-    capsid__free(si.lpAttributeList);
-  }
-  capsid__free(app);
-  capsid__free(cmdline);
-  capsid__free(env);
-  capsid__free(cwd);
-  capsid__free(cwd8);
+  capsid__spawn_free(&s);
+  capsid__free(plan);
   return rc;
 }
 
@@ -511,43 +332,12 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid_error_t* err) {
   PROCESS_INFORMATION pi;
   capsid__proc_t* p = NULL;
-  HANDLE token = NULL, job = NULL, port = NULL;
-  plan_t* plan;
+  HANDLE job = NULL, port = NULL;
   int rc, overridden = 0;
 
   *out = NULL;
-  if (launch->mode == CAPSID_MODE_ELEVATED)
-    return capsid__error_set(err, CAPSID_ENOSETUP, CAPSID_STAGE_IDENTITY, 0,
-                             NULL, "mode",
-                             "elevated mode needs the sandbox users, which "
-                             "this Windows build cannot set up yet; use mode "
-                             "\"auto\" or \"unprivileged\"");
-  plan = capsid__calloc(1, sizeof(*plan));
-  if (plan == NULL)
-    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
-                             NULL, NULL);
-  rc = plan_build(launch, plan, err);
-  if (rc == 0)
-    rc = capsid__token_create(&plan->token, &token, err);
-  if (rc == 0)
-    rc = verify_or_override(capsid__token_verify(token, &plan->token, err),
-                            err, &overridden);
-  if (rc == 0)
-    rc = capsid__jobobj_create(&plan->jobobj, &job, err);
-  if (rc == 0)
-    rc = verify_or_override(capsid__jobobj_verify(job, &plan->jobobj, err),
-                            err, &overridden);
-  if (rc == 0)
-    rc = verify_or_override(
-        capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
-        &overridden);
-  if (rc == 0 && launch->memory_limit > 0)
-    port = memory_port(job);
-  if (rc == 0)
-    rc = create_process(launch, token, job, &pi, err);
-  capsid__free(plan);
-  if (token != NULL)
-    CloseHandle(token);
+  memset(&pi, 0, sizeof(pi));
+  rc = start(launch, &job, &port, &pi, &overridden, err);
   if (rc != 0)
     goto fail;
 
@@ -555,8 +345,9 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   rc = p == NULL ? UV_ENOMEM : uv_async_init(loop, &p->async, async_cb);
   if (rc != 0) {
     /* Without a watcher the job would be unaccounted for: kill it. */
-    TerminateJobObject(job, KILL_EXIT_CODE);
-    CloseHandle(pi.hThread);
+    TerminateJobObject(job, CAPSID__KILL_EXIT_CODE);
+    if (pi.hThread != NULL)
+      CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
     capsid__free(p);
     rc = capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_WAIT, 0, NULL, NULL,
@@ -571,18 +362,25 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   if (!RegisterWaitForSingleObject(&p->wait, p->process, exit_wait_cb, p,
                                    INFINITE, WT_EXECUTEONLYONCE)) {
     rc = (int)GetLastError();
-    TerminateJobObject(job, KILL_EXIT_CODE);
-    CloseHandle(pi.hThread);
+    TerminateJobObject(job, CAPSID__KILL_EXIT_CODE);
+    if (pi.hThread != NULL)
+      CloseHandle(pi.hThread);
     p->wait = NULL;
     p->reaped = 1;
     capsid__proc_close(p, NULL, NULL);
     return capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_WAIT, rc, NULL,
                              NULL, "cannot watch the process");
   }
-  ResumeThread(pi.hThread);
-  CloseHandle(pi.hThread);
-  /* What ran: the restricted token, or nothing verified (test build). */
-  *mode_out = overridden ? CAPSID_MODE_NONE : CAPSID_MODE_UNPRIVILEGED;
+  /* The runner is already running (it resumes the job's process itself
+   * once it has answered). */
+  if (pi.hThread != NULL) {
+    ResumeThread(pi.hThread);
+    CloseHandle(pi.hThread);
+  }
+  /* What ran: the mode asked for, or nothing verified (test build). */
+  *mode_out = overridden ? CAPSID_MODE_NONE
+                         : elevated(launch) ? CAPSID_MODE_ELEVATED
+                                            : CAPSID_MODE_UNPRIVILEGED;
   *out = p;
   return 0;
 
@@ -599,7 +397,7 @@ int capsid__proc_kill(capsid__proc_t* p) {
   /* Every process of the tree is in the job object. */
   if (!p->reaped)
     p->killed = 1;
-  if (!TerminateJobObject(p->job, KILL_EXIT_CODE))
+  if (!TerminateJobObject(p->job, CAPSID__KILL_EXIT_CODE))
     return capsid__translate_os_error((int)GetLastError());
   return 0;
 }

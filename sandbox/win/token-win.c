@@ -261,3 +261,28 @@ int capsid__token_verify(HANDLE token, const capsid__token_plan_t* plan,
       extra[0] ? "; unexpected restricting SIDs: " : "", extra,
       kept[0] ? "; privileges not removed: " : "", kept);
 }
+
+
+int capsid__token_user_sid(HANDLE token, char out[CAPSID__SID_MAX]) {
+  HANDLE self = NULL;
+  TOKEN_USER* user;
+  DWORD os_error = 0;
+  char* s = NULL;
+  int ok;
+
+  if (token == NULL) {
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &self))
+      return -1;
+    token = self;
+  }
+  user = token_info(token, TokenUser, &os_error);
+  ok = user != NULL && ConvertSidToStringSidA(user->User.Sid, &s) &&
+       strlen(s) < CAPSID__SID_MAX;
+  if (ok)
+    memcpy(out, s, strlen(s) + 1);
+  LocalFree(s);
+  capsid__free(user);
+  if (self != NULL)
+    CloseHandle(self);
+  return ok ? 0 : -1;
+}

@@ -21,9 +21,25 @@ int capsid__verify_override(capsid_error_t* err) {
   memset(err, 0, sizeof(*err));
   return 1;
 }
+
+int capsid__win_test_mode(void) {
+  return capsid__win_test_unverified_ok;
+}
+
+void capsid__win_test_set_unverified(int on) {
+  capsid__win_test_unverified_ok = on;
+}
 #else
 int capsid__verify_override(capsid_error_t* err) {
   (void)err;
   return 0;
+}
+
+int capsid__win_test_mode(void) {
+  return 0;
+}
+
+void capsid__win_test_set_unverified(int on) {
+  (void)on;
 }
 #endif

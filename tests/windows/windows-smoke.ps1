@@ -235,6 +235,58 @@ if (-not $admin) {
     $offline = Invoke-AsSandboxUser "CapsidOffline" "http://example.com"
     Report "offline user: network denied by the firewall" ($offline -ne 0) "curl exit $offline"
   }
+  # 31-41: elevated jobs. The sandbox users must be able to read and run
+  # capsid-runner.exe: copy both programs to a directory Users can read.
+  $bin = Join-Path $env:ProgramData "capsid-smoke-bin"
+  New-Item -ItemType Directory -Force $bin | Out-Null
+  $runner = Join-Path (Split-Path -Parent $Capsid) "capsid-runner.exe"
+  if (-not (Test-Path $runner)) {
+    Skip "elevated jobs" "capsid-runner.exe is not next to $Capsid"
+  } else {
+    Copy-Item -Force $Capsid, $runner $bin
+    $userCapsid = $Capsid
+    $Capsid = Join-Path $bin "capsid.exe"
+    $EL = @("--mode", "elevated", "-C", $WS)
+    Set-Content -LiteralPath "$Outside\private.txt" -Value "the real user's"
+    Case "elevated: runs as CapsidOffline, mode elevated" ($EL + @("--json", "--", "whoami")) {
+      param($r) $r.rc -eq 0 -and $r.out -match "capsidoffline" -and $r.out -match '"mode":"elevated"' }
+    Case "elevated: online job runs as CapsidOnline" ($EL + @("-n", "--", "whoami")) {
+      param($r) $r.rc -eq 0 -and $r.out -match "capsidonline" }
+    Case "elevated: write in the workspace allowed" ($EL + @("--", "cmd", "/c", "echo ok> el_ok.txt")) {
+      param($r) $r.rc -eq 0 -and (Test-Path "$WS\el_ok.txt") }
+    Case "elevated: write outside the workspace denied" ($EL + @("--", "cmd", "/c", "echo nope> `"$Outside\el_blocked.txt`"")) {
+      param($r) $r.rc -ne 0 -and -not (Test-Path "$Outside\el_blocked.txt") }
+    Case "elevated: write into .git denied" ($EL + @("--", "cmd", "/c", "echo x> .git\el_evil")) {
+      param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\.git\el_evil") }
+    Case "elevated: write into another workspace denied" ($EL + @("--", "cmd", "/c", "echo x> `"$WS2\el_from_a.txt`"")) {
+      param($r) $r.rc -ne 0 -and -not (Test-Path "$WS2\el_from_a.txt") }
+    # Read isolation, which only a separate user gives: the real user's
+    # files outside the workspace are unreadable to the job...
+    Case "elevated: the real user's file outside the workspace unreadable" ($EL + @("--", "cmd", "/c", "type `"$Outside\private.txt`"")) {
+      param($r) $r.rc -ne 0 -and -not ($r.out -match "the real user's") }
+    # ...while the same read in unprivileged mode (the real user) works.
+    Case "control: unprivileged mode reads it" (@("--mode", "unprivileged", "-C", $WS, "--", "cmd", "/c", "type `"$Outside\private.txt`"")) {
+      param($r) $r.rc -eq 0 -and $r.out -match "the real user's" }
+    Case "elevated: token keeps only SeChangeNotifyPrivilege" ($EL + @("--", "whoami", "/priv")) {
+      param($r) $r.rc -eq 0 -and $r.out -match "SeChangeNotifyPrivilege" -and
+        -not ($r.out -match "SeShutdownPrivilege|SeUndockPrivilege|SeIncreaseWorkingSetPrivilege|SeTimeZonePrivilege") }
+    Case "elevated: timeout kills the runner and the job (exit 124)" ($EL + @("-t", "2s", "--", "ping", "-n", "60", "127.0.0.1")) {
+      param($r) $r.rc -eq 124 }
+    $left = @(Get-CimInstance Win32_Process -Filter "Name='capsid-runner.exe'")
+    Report "elevated: no runner left behind" ($left.Count -eq 0) "$($left.Count) capsid-runner.exe left"
+    if (Get-Command curl.exe -ErrorAction SilentlyContinue) {
+      $c = Invoke-Capsid ($EL + @("-n", "--", "curl.exe", "--connect-timeout", "5", "--max-time", "10", "-s", "-o", "NUL", "http://example.com"))
+      if ($c.rc -ne 0) {
+        Skip "elevated: offline job's network denied" "an online elevated job cannot reach example.com either (no network here?)"
+      } else {
+        Report "control: an online elevated job reaches example.com" $true ""
+        Case "elevated: offline job's network denied by the firewall" ($EL + @("--", "curl.exe", "--noproxy", "*", "--connect-timeout", "5", "--max-time", "10", "-s", "-o", "NUL", "http://example.com")) {
+          param($r) $r.rc -ne 0 }
+      }
+    } else { Skip "elevated: network" "curl.exe not found" }
+    $Capsid = $userCapsid
+    Remove-Item -Recurse -Force $bin -ErrorAction SilentlyContinue
+  }
   $u = Invoke-CapsidCmd @("uninstall")
   Report "uninstall: exits 0 and verifies" ($u.rc -eq 0 -and $u.out -match "nothing capsid added is left") $u.out
   $users = @(Get-LocalUser -Name CapsidOffline, CapsidOnline -ErrorAction SilentlyContinue)
