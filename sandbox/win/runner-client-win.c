@@ -2,8 +2,9 @@
  *
  *   named pipe (DACL: the sandbox user only, one instance, local only)
  *   -> CreateProcessWithLogonW(sandbox user, LOGON_WITH_PROFILE,
- *      capsid-runner.exe <pipe>, suspended, stdio = the job's pipes)
- *   -> the runner into the job object, checked, resumed
+ *      capsid-runner.exe <pipe>, suspended)
+ *   -> the runner into the job object, checked; the job's stdio handles
+ *      duplicated into it; resumed
  *   -> connect (the client must be the runner's pid) -> request -> answer.
  *
  * CreateProcessWithLogonW needs no privilege, only the password (DPAPI,
@@ -103,7 +104,7 @@ static HANDLE pipe_create(const char* sid, char name[96],
 
 
 static int request_build(const capsid__runner_req_t* rq, const char* sid,
-                         capsid__buf_t* b) {
+                         const HANDLE remote[3], capsid__buf_t* b) {
   const capsid__spawn_t* s = rq->spawn;
   uint32_t flags = capsid__win_test_mode() ? CAPSID__WIRE_UNVERIFIED_OK : 0;
   int rc;
@@ -122,6 +123,10 @@ static int request_build(const capsid__runner_req_t* rq, const char* sid,
     rc |= capsid__wire_str(b, rq->token->sids[i]);
   rc |= capsid__wire_str(b, s->path);
   rc |= capsid__wire_str(b, s->cwd8);
+  /* Handle values fit in 32 bits on 64-bit Windows (documented for
+   * 32/64-bit interop). */
+  for (i = 0; i < 3; i++)
+    rc |= capsid__wire_u32(b, (uint32_t)(uintptr_t)remote[i]);
   return rc;
 }
 
@@ -164,8 +169,7 @@ static int answer_read(const capsid__buf_t* frame, const char* user,
 /* Starts the runner suspended, as the sandbox user or, in the Wine test
  * build, as the caller (Wine cannot log a user on). */
 static int runner_create(const char* user, int offline, WCHAR* cmdline,
-                         HANDLE stdio[3], PROCESS_INFORMATION* pi,
-                         capsid_error_t* err) {
+                         PROCESS_INFORMATION* pi, capsid_error_t* err) {
   STARTUPINFOW si;
   WCHAR* wuser = capsid__utf16(user);
   WCHAR* app = runner_path();
@@ -177,10 +181,6 @@ static int runner_create(const char* user, int offline, WCHAR* cmdline,
 
   memset(&si, 0, sizeof(si));
   si.cb = sizeof(si);
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = stdio[0];
-  si.hStdOutput = stdio[1];
-  si.hStdError = stdio[2];
   if (wuser == NULL || app == NULL ||
       GetSystemDirectoryW(sysdir, MAX_PATH) == 0) {
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
@@ -193,9 +193,7 @@ static int runner_create(const char* user, int offline, WCHAR* cmdline,
                            "the program that runs capsid");
     capsid__free(a8);
   } else if (capsid__win_test_mode()) {
-    /* Test build only: bInheritHandles so the stdio handles reach it;
-     * nothing else of the test process is inheritable. */
-    ok = CreateProcessW(app, cmdline, NULL, NULL, TRUE,
+    ok = CreateProcessW(app, cmdline, NULL, NULL, FALSE,
                         CREATE_SUSPENDED | CREATE_NO_WINDOW |
                             CREATE_UNICODE_ENVIRONMENT,
                         NULL, sysdir, &si, pi);
@@ -207,7 +205,9 @@ static int runner_create(const char* user, int offline, WCHAR* cmdline,
     /* A NULL environment: the runner gets the sandbox user's profile
      * variables; the job's own environment travels in the request. A
      * NULL desktop lets the logon service grant the user the caller's
-     * window station and desktop, which the job uses. */
+     * window station and desktop, which the job uses. No stdio handles:
+     * the job's are put into the runner with DuplicateHandle below, which
+     * does not depend on what the logon service passes on. */
     ok = CreateProcessWithLogonW(wuser, L".", password, LOGON_WITH_PROFILE,
                                  app, cmdline,
                                  CREATE_SUSPENDED | CREATE_NO_WINDOW |
@@ -230,6 +230,23 @@ static int runner_create(const char* user, int offline, WCHAR* cmdline,
   capsid__free(wuser);
   capsid__free(app);
   return rc;
+}
+
+
+/* Copies the job's stdio handles into the (suspended) runner; their
+ * values there go in the request. They die with the runner. */
+static int stdio_give(HANDLE stdio[3], HANDLE runner, HANDLE remote[3],
+                      capsid_error_t* err) {
+  int i;
+
+  for (i = 0; i < 3; i++)
+    if (!DuplicateHandle(GetCurrentProcess(), stdio[i], runner, &remote[i],
+                         0, FALSE, DUPLICATE_SAME_ACCESS))
+      return capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_PIPE,
+                               (int)GetLastError(), NULL, NULL,
+                               "cannot pass stdio handle %d to the runner",
+                               i);
+  return 0;
 }
 
 
@@ -277,7 +294,7 @@ int capsid__runner_start(const capsid__runner_req_t* rq, HANDLE stdio[3],
   const char* user = capsid__sandbox_user_names[rq->offline ? 0 : 1];
   char sid[CAPSID__SID_MAX], name[96];
   capsid__buf_t req = {0}, ans = {0};
-  HANDLE pipe = INVALID_HANDLE_VALUE;
+  HANDLE pipe = INVALID_HANDLE_VALUE, remote[3] = {NULL, NULL, NULL};
   WCHAR* cmdline = NULL;
   BOOL in_job = FALSE;
   int rc;
@@ -302,8 +319,7 @@ int capsid__runner_start(const capsid__runner_req_t* rq, HANDLE stdio[3],
   rc = cmdline == NULL ? capsid__error_set(err, CAPSID_ENOMEM,
                                            CAPSID_STAGE_SPAWN, 0, NULL, NULL,
                                            NULL)
-                       : runner_create(user, rq->offline, cmdline, stdio, pi,
-                                       err);
+                       : runner_create(user, rq->offline, cmdline, pi, err);
   capsid__free(cmdline);
   if (rc != 0)
     goto out;
@@ -316,9 +332,12 @@ int capsid__runner_start(const capsid__runner_req_t* rq, HANDLE stdio[3],
                            "the runner could not be put in the job object");
     goto out;
   }
+  rc = stdio_give(stdio, pi->hProcess, remote, err);
+  if (rc != 0)
+    goto out;
   ResumeThread(pi->hThread);
   rc = runner_connect(pipe, pi, err);
-  if (rc == 0 && (request_build(rq, sid, &req) != 0 ||
+  if (rc == 0 && (request_build(rq, sid, remote, &req) != 0 ||
                   capsid__wire_send(pipe, &req, pi->hProcess,
                                     CAPSID__WIRE_TIMEOUT_MS) != 0 ||
                   capsid__wire_recv(pipe, &ans, pi->hProcess,

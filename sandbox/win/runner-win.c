@@ -7,8 +7,8 @@
  *
  * It reads one request from its pipe, checks it runs as the user capsid
  * meant, builds and verifies the restricted token (token-win.c), creates
- * the job's process with its own stdio (the job's pipes, which capsid
- * handed it) and answers with the process id or the error. Then it waits
+ * the job's process with the job's stdio (pipes capsid duplicated into
+ * this process; their values come in the request) and answers with the process id or the error. Then it waits
  * for the process and exits with its exit code. Both live in the job
  * object capsid put the runner in, so a kill or timeout ends both. */
 #include "runner-wire-win.h"
@@ -26,6 +26,7 @@ typedef struct request_s {
   capsid__token_plan_t token;
   char* path;
   char* cwd8;
+  HANDLE stdio[3];               /* put into this process by capsid */
 } request_t;
 
 
@@ -67,6 +68,8 @@ static int request_parse(const capsid__buf_t* frame, request_t* rq) {
   rq->cwd8 = capsid__wire_get_str(&r);
   rq->spawn.path = rq->path;
   rq->spawn.cwd8 = rq->cwd8;
+  for (i = 0; i < 3; i++)
+    rq->stdio[i] = (HANDLE)(uintptr_t)capsid__wire_get_u32(&r);
   return r.bad || r.left != 0 ? -1 : 0;
 }
 
@@ -104,8 +107,6 @@ static int checked(int rc, capsid_error_t* err, int* overridden) {
 /* Everything between the request and the answer. */
 static int start_job(const request_t* rq, PROCESS_INFORMATION* pi,
                      int* overridden, capsid_error_t* err) {
-  static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
-                                   STD_ERROR_HANDLE};
   char self[CAPSID__SID_MAX];
   HANDLE token = NULL, stdio[3] = {NULL, NULL, NULL};
   int rc = 0, i;
@@ -128,10 +129,10 @@ static int start_job(const request_t* rq, PROCESS_INFORMATION* pi,
     rc = checked(capsid__token_verify(token, &rq->token, err), err,
                  overridden);
   for (i = 0; i < 3 && rc == 0; i++)
-    if ((stdio[i] = capsid__inheritable(GetStdHandle(std_ids[i]))) == NULL)
+    if ((stdio[i] = capsid__inheritable(rq->stdio[i])) == NULL)
       rc = capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_PIPE,
                              (int)GetLastError(), NULL, NULL,
-                             "the runner has no stdio handle %d", i);
+                             "the runner did not get stdio handle %d", i);
   if (rc == 0)
     rc = capsid__create_process(token, &rq->spawn, stdio, NULL, pi, err);
   for (i = 0; i < 3; i++)
@@ -150,7 +151,7 @@ int capsid__runner_main(int argc, char** argv) {
   request_t rq;
   HANDLE pipe;
   DWORD code = RUNNER_FAILED;
-  int overridden = 0, rc;
+  int overridden = 0, rc, i;
 
   memset(&err, 0, sizeof(err));
   memset(&pi, 0, sizeof(pi));
@@ -175,6 +176,11 @@ int capsid__runner_main(int argc, char** argv) {
     capsid__win_test_set_unverified(
         (rq.flags & CAPSID__WIRE_UNVERIFIED_OK) != 0);
     rc = start_job(&rq, &pi, &overridden, &err);
+    /* The job's process has its own copies now; the runner must not keep
+     * the pipes open past it (the output would not reach EOF). */
+    for (i = 0; i < 3; i++)
+      if (rq.stdio[i] != NULL)
+        CloseHandle(rq.stdio[i]);
     request_free(&rq);
   }
   capsid__buf_free(&frame);

@@ -7,8 +7,9 @@
  * Request: version, flags, application, command line, cwd and
  *   environment block (UTF-16, terminators included; first, so they stay
  *   2-byte aligned in the frame), the runner's expected user SID, the
- *   restricting SIDs (count, then each), then the program and cwd in
- *   UTF-8 for error messages.
+ *   restricting SIDs (count, then each), the program and cwd in UTF-8
+ *   for error messages, then the three stdio handles' values in the
+ *   runner (capsid duplicated them into it).
  * Answer: version, error code (0 = started), stage, OS error, the job
  *   process's id, overridden, then the error's path, field and message. */
 #ifndef CAPSID_RUNNER_WIRE_WIN_H

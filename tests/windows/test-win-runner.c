@@ -333,6 +333,11 @@ static void request(capsid__buf_t* b, const char* user_sid, uint32_t flags) {
   assert_int_equal(capsid__wire_str(b, sid), 0);
   assert_int_equal(capsid__wire_str(b, "cmd.exe"), 0);
   assert_int_equal(capsid__wire_str(b, "C:/"), 0);
+  /* stdio handle values in the runner: none (it refuses before using
+   * them) */
+  assert_int_equal(capsid__wire_u32(b, 0), 0);
+  assert_int_equal(capsid__wire_u32(b, 0), 0);
+  assert_int_equal(capsid__wire_u32(b, 0), 0);
 }
 
 
