@@ -280,6 +280,9 @@ int capsid__firewall_uninstall(capsid__report_cb cb, void* data);
  * library and capsid.exe are never compiled with it. Returns 1 when the
  * failure in err is to be ignored (and clears err). */
 int capsid__verify_override(capsid_error_t* err);
+/* rc, or 0 (with *overridden set) when rc is a verification failure the
+ * test build lets through. */
+int capsid__verify_checked(int rc, capsid_error_t* err, int* overridden);
 /* 1 in the Wine test build when a test asked for unverified runs: the
  * elevated mode then starts its runner as the calling user (Wine cannot
  * log a user on). Always 0 in capsid.exe and the libraries. */

@@ -230,16 +230,6 @@ static void async_cb(uv_async_t* handle) {
 
 /* ---- spawn ---- */
 
-static int verify_or_override(int rc, capsid_error_t* err, int* overridden) {
-  if (rc == CAPSID_EVERIFY && capsid__verify_override(err)) {
-    *overridden = 1;
-    return 0;
-  }
-  return rc;
-}
-
-
-
 /* The job's stdio as inheritable handles (closed by the caller). */
 static int stdio_handles(const capsid__launch_t* l, HANDLE out[3],
                          capsid_error_t* err) {
@@ -263,8 +253,8 @@ static int token_direct(const plan_t* plan, HANDLE* token, int* overridden,
   int rc = capsid__token_create(&plan->token, token, err);
 
   if (rc == 0)
-    rc = verify_or_override(capsid__token_verify(*token, &plan->token, err),
-                            err, overridden);
+    rc = capsid__verify_checked(
+        capsid__token_verify(*token, &plan->token, err), err, overridden);
   return rc;
 }
 
@@ -290,10 +280,10 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
   if (rc == 0)
     rc = capsid__jobobj_create(&plan->jobobj, job, err);
   if (rc == 0)
-    rc = verify_or_override(capsid__jobobj_verify(*job, &plan->jobobj, err),
-                            err, overridden);
+    rc = capsid__verify_checked(
+        capsid__jobobj_verify(*job, &plan->jobobj, err), err, overridden);
   if (rc == 0)
-    rc = verify_or_override(
+    rc = capsid__verify_checked(
         capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
         overridden);
   if (rc == 0 && launch->memory_limit > 0)

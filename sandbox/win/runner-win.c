@@ -8,8 +8,9 @@
  * It reads one request from its pipe, checks it runs as the user capsid
  * meant, builds and verifies the restricted token (token-win.c), creates
  * the job's process with the job's stdio (pipes capsid duplicated into
- * this process; their values come in the request) and answers with the process id or the error. Then it waits
- * for the process and exits with its exit code. Both live in the job
+ * this process; their values come in the request) and answers with the
+ * process id or the error. Then it waits for the process and exits with
+ * its exit code. Both live in the job
  * object capsid put the runner in, so a kill or timeout ends both. */
 #include "runner-wire-win.h"
 
@@ -95,15 +96,6 @@ static int answer(HANDLE pipe, const capsid_error_t* err, DWORD pid,
 }
 
 
-static int checked(int rc, capsid_error_t* err, int* overridden) {
-  if (rc == CAPSID_EVERIFY && capsid__verify_override(err)) {
-    *overridden = 1;
-    return 0;
-  }
-  return rc;
-}
-
-
 /* Everything between the request and the answer. */
 static int start_job(const request_t* rq, PROCESS_INFORMATION* pi,
                      int* overridden, capsid_error_t* err) {
@@ -122,12 +114,12 @@ static int start_job(const request_t* rq, PROCESS_INFORMATION* pi,
                            NULL, NULL, "the runner runs as %s, not as the "
                            "sandbox user %s", self,
                            rq->user_sid ? rq->user_sid : "(none named)");
-  rc = checked(rc, err, overridden);
+  rc = capsid__verify_checked(rc, err, overridden);
   if (rc == 0)
     rc = capsid__token_create(&rq->token, &token, err);
   if (rc == 0)
-    rc = checked(capsid__token_verify(token, &rq->token, err), err,
-                 overridden);
+    rc = capsid__verify_checked(capsid__token_verify(token, &rq->token, err),
+                                err, overridden);
   for (i = 0; i < 3 && rc == 0; i++)
     if ((stdio[i] = capsid__inheritable(rq->stdio[i])) == NULL)
       rc = capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_PIPE,

@@ -16,37 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char* ws;
-static char* store;
-
-static int setup(void** state) {
-  (void)state;
-  ws = wt_mkdtemp();
-  store = wt_mkdtemp();
-  if (ws == NULL || store == NULL)
-    return -1;
-  _putenv_s("CAPSID_STATE_DIR", store);
-  capsid__win_test_unverified_ok = 1;
-  return 0;
-}
-
-
-static int teardown(void** state) {
-  (void)state;
-  wt_rmtree(ws);
-  wt_rmtree(store);
-  capsid__free(ws);
-  capsid__free(store);
-  return 0;
-}
-
-
 static void run(const char* const* argv, capsid_job_spec_t* spec,
                 capsid_result_t* r) {
   int before = capsid__win_test_overridden;
 
   spec->argv = argv;
-  spec->cwd = ws;
+  spec->cwd = wt_ws;
   spec->network = -1;
   assert_int_equal(capsid_run_capture(spec, r), 0);
   if (r->error.code != 0)
@@ -142,22 +117,9 @@ static void test_argv_quoting(void** state) {
 }
 
 
-static int process_gone(DWORD pid) {
-  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, pid);
-  DWORD w;
-
-  if (h == NULL)
-    return 1;
-  /* Killed by the job object: wait for the kernel to finish with it. */
-  w = WaitForSingleObject(h, 10000);
-  CloseHandle(h);
-  return w == WAIT_OBJECT_0;
-}
-
-
 /* A timeout kills the job's whole tree, not just its main process. */
 static void test_timeout_kills_tree(void** state) {
-  char* pidfile = capsid__sprintf("%s/grandchild.pid", ws);
+  char* pidfile = capsid__sprintf("%s/grandchild.pid", wt_ws);
   const char* tree[] = {wt_child(), "tree", pidfile, NULL};
   capsid_job_spec_t spec;
   capsid_result_t r;
@@ -177,7 +139,7 @@ static void test_timeout_kills_tree(void** state) {
   assert_int_equal(fscanf(f, "%lu", &pid), 1);
   fclose(f);
   assert_true(pid != 0);
-  assert_true(process_gone(pid));
+  assert_true(wt_process_gone(pid));
   capsid_result_free(&r);
   capsid__free(pidfile);
 }
@@ -262,7 +224,7 @@ static void test_cwd_and_replaced_env(void** state) {
   (void)state;
   memset(&spec, 0, sizeof(spec));
   run(cwd, &spec, &r);
-  want = capsid__sprintf("%s\n", ws);
+  want = capsid__sprintf("%s\n", wt_ws);
   for (c = r.out.data; *c != '\0'; c++)
     if (*c == '\\')
       *c = '/';
@@ -365,14 +327,14 @@ static void test_parallel_and_kill(void** state) {
     argvs[i][3] = NULL;
     memset(&spec, 0, sizeof(spec));
     spec.argv = argvs[i];
-    spec.cwd = ws;
+    spec.cwd = wt_ws;
     spec.network = -1;
     assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[i],
                                       NULL), 0);
   }
   memset(&spec, 0, sizeof(spec));
   spec.argv = sleeper;
-  spec.cwd = ws;
+  spec.cwd = wt_ws;
   spec.network = -1;
   assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[6],
                                     &victim), 0);
@@ -427,22 +389,6 @@ static void test_job_object_kill_on_close(void** state) {
 }
 
 
-/* Open handles of this process, counted by asking the handle table about
- * every slot (GetProcessHandleCount is a stub answering 0 under Wine). A
- * test process holds well under a hundred handles, so their values stay far
- * below the bound; each probe is a wineserver call, hence no larger one. */
-static unsigned count_handles(void) {
-  unsigned n = 0;
-  uintptr_t v;
-  DWORD flags;
-
-  for (v = 4; v < 0x8000; v += 4)
-    if (GetHandleInformation((HANDLE)v, &flags))
-      n++;
-  return n;
-}
-
-
 /* Many jobs, nothing left open: every job's token, job object, process,
  * thread, pipes and wait registration are closed again. */
 static void test_no_handle_leak(void** state) {
@@ -457,7 +403,7 @@ static void test_no_handle_leak(void** state) {
   /* Warm-up: libuv's and the system's one-time handles. */
   run(echo, &spec, &r);
   capsid_result_free(&r);
-  before = count_handles();
+  before = wt_count_handles();
   assert_true(before > 0);
   for (i = 0; i < 25; i++) {
     /* Every other job with a memory limit: it has a completion port. */
@@ -467,7 +413,7 @@ static void test_no_handle_leak(void** state) {
     assert_false(r.oom);
     capsid_result_free(&r);
   }
-  after = count_handles();
+  after = wt_count_handles();
   /* A leak of one handle per job shows as 25 more. */
   if (after > before + 5)
     print_message("open handles: %u before, %u after 25 jobs\n", before,
@@ -498,13 +444,13 @@ static void test_launch_failures_clean(void** state) {
   memset(&spec, 0, sizeof(spec));
   run(echo, &spec, &r); /* warm-up */
   capsid_result_free(&r);
-  before = count_handles();
+  before = wt_count_handles();
   /* Four rounds, so one leaked handle per failure shows above the noise. */
   for (k = 0; k < 4 * CAPSID__ARRAY_SIZE(cases); k++) {
     i = k % CAPSID__ARRAY_SIZE(cases);
     capsid__fault_set(cases[i].fault);
     spec.argv = echo;
-    spec.cwd = ws;
+    spec.cwd = wt_ws;
     spec.network = -1;
     assert_int_not_equal(capsid_run_capture(&spec, &r), 0);
     assert_int_equal(r.error.stage, cases[i].stage);
@@ -512,7 +458,7 @@ static void test_launch_failures_clean(void** state) {
     capsid_result_free(&r);
   }
   capsid__fault_set(NULL);
-  after = count_handles();
+  after = wt_count_handles();
   if (after > before + 2)
     print_message("open handles: %u before, %u after\n", before, after);
   assert_true(after <= before + 2);
@@ -544,5 +490,5 @@ int main(void) {
   };
 
   capsid_init();
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, wt_jobs_setup, wt_jobs_teardown);
 }

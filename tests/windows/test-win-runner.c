@@ -21,31 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char* ws;
-static char* store;
-
-static int setup(void** state) {
-  (void)state;
-  ws = wt_mkdtemp();
-  store = wt_mkdtemp();
-  if (ws == NULL || store == NULL)
-    return -1;
-  _putenv_s("CAPSID_STATE_DIR", store);
-  capsid__win_test_unverified_ok = 1;
-  return 0;
-}
-
-
-static int teardown(void** state) {
-  (void)state;
-  wt_rmtree(ws);
-  wt_rmtree(store);
-  capsid__free(ws);
-  capsid__free(store);
-  return 0;
-}
-
-
 /* Runs argv in elevated mode through the runner; on this Wine build the
  * runner is the caller and its checks are overridden, and the result
  * says so. */
@@ -57,7 +32,7 @@ static void run(const char* const* argv, capsid_job_spec_t* spec,
     skip(); /* real Windows: windows-smoke.ps1 runs elevated jobs there */
   spec->argv = argv;
   if (spec->cwd == NULL)
-    spec->cwd = ws;
+    spec->cwd = wt_ws;
   spec->network = -1;
   spec->mode = CAPSID_MODE_ELEVATED;
   assert_int_equal(capsid_run_capture(spec, r), 0);
@@ -126,7 +101,7 @@ static void test_request_intact(void** state) {
   assert_string_equal(r.out.data, "from the request\n");
   capsid_result_free(&r);
   run(cwd_argv, &spec, &r);
-  want = capsid__sprintf("%s\n", ws);
+  want = capsid__sprintf("%s\n", wt_ws);
   for (i = 0; want[i] != '\0'; i++)
     if (want[i] == '/')
       want[i] = '\\';
@@ -139,22 +114,10 @@ static void test_request_intact(void** state) {
 }
 
 
-static int process_gone(unsigned long pid) {
-  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-  DWORD w;
-
-  if (h == NULL)
-    return 1;
-  w = WaitForSingleObject(h, 10000);
-  CloseHandle(h);
-  return w == WAIT_OBJECT_0;
-}
-
-
 /* A timeout ends the runner, the job's process and its children: all of
  * them are in the job object. */
 static void test_timeout_kills_runner_and_tree(void** state) {
-  char* pidfile = capsid__sprintf("%s/grandchild.pid", ws);
+  char* pidfile = capsid__sprintf("%s/grandchild.pid", wt_ws);
   const char* tree[] = {wt_child(), "tree", pidfile, NULL};
   capsid_job_spec_t spec;
   capsid_result_t r;
@@ -175,7 +138,7 @@ static void test_timeout_kills_runner_and_tree(void** state) {
   assert_int_equal(fscanf(f, "%lu", &pid), 1);
   fclose(f);
   assert_true(pid != 0);
-  assert_true(process_gone(pid));
+  assert_true(wt_process_gone(pid));
   capsid_result_free(&r);
   capsid__free(pidfile);
 }
@@ -186,7 +149,7 @@ static void test_timeout_kills_runner_and_tree(void** state) {
  * exists but is no executable is only found out by CreateProcessAsUserW,
  * which the runner calls. */
 static void test_runner_error_reported(void** state) {
-  char* bogus = capsid__sprintf("%s/not-a-program.exe", ws);
+  char* bogus = capsid__sprintf("%s/not-a-program.exe", wt_ws);
   const char* argv[] = {bogus, NULL};
   capsid_job_spec_t spec;
   capsid_result_t r;
@@ -201,7 +164,7 @@ static void test_runner_error_reported(void** state) {
   fclose(f);
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
-  spec.cwd = ws;
+  spec.cwd = wt_ws;
   spec.network = -1;
   spec.mode = CAPSID_MODE_ELEVATED;
   assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_ENOEXEC);
@@ -211,18 +174,6 @@ static void test_runner_error_reported(void** state) {
   assert_int_equal(r.out.len, 0);
   capsid_result_free(&r);
   capsid__free(bogus);
-}
-
-
-static unsigned count_handles(void) {
-  unsigned n = 0;
-  uintptr_t v;
-  DWORD flags;
-
-  for (v = 4; v < 65536; v += 4)
-    if (GetHandleInformation((HANDLE)v, &flags))
-      n++;
-  return n;
 }
 
 
@@ -239,13 +190,13 @@ static void test_no_handle_leak(void** state) {
   memset(&spec, 0, sizeof(spec));
   run(echo, &spec, &r);
   capsid_result_free(&r);
-  before = count_handles();
+  before = wt_count_handles();
   for (i = 0; i < 20; i++) {
     run(echo, &spec, &r);
     assert_string_equal(r.out.data, "x\n");
     capsid_result_free(&r);
   }
-  after = count_handles();
+  after = wt_count_handles();
   if (after > before + 5)
     print_message("open handles: %u before, %u after 20 jobs\n", before,
                   after);
@@ -256,15 +207,7 @@ static void test_no_handle_leak(void** state) {
 /* ---- the runner on its own: a hand-made request over a real pipe ---- */
 
 static char* runner_exe(void) {
-  char self[MAX_PATH + 1];
-  DWORD n = GetModuleFileNameA(NULL, self, MAX_PATH);
-  char* slash;
-
-  self[n] = '\0';
-  slash = strrchr(self, '\\');
-  if (slash != NULL)
-    slash[1] = '\0';
-  return capsid__sprintf("%scapsid-runner.exe", self);
+  return wt_beside("capsid-runner.exe");
 }
 
 
@@ -472,7 +415,7 @@ static void test_elevated_needs_setup(void** state) {
   capsid__win_test_unverified_ok = 0;
   memset(&spec, 0, sizeof(spec));
   spec.argv = echo;
-  spec.cwd = ws;
+  spec.cwd = wt_ws;
   spec.network = -1;
   spec.mode = CAPSID_MODE_ELEVATED;
   assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_ENOSETUP);
@@ -498,5 +441,5 @@ int main(void) {
       cmocka_unit_test(test_elevated_needs_setup),
   };
 
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, wt_jobs_setup, wt_jobs_teardown);
 }

@@ -9,17 +9,28 @@
 #include <stdio.h>
 #include <string.h>
 
-const char* wt_child(void) {
-  static char path[MAX_PATH + 16];
+char* wt_beside(const char* name) {
+  char self[MAX_PATH + 1];
+  DWORD n = GetModuleFileNameA(NULL, self, MAX_PATH);
   char* slash;
 
-  if (path[0] == '\0') {
-    GetModuleFileNameA(NULL, path, MAX_PATH);
-    slash = strrchr(path, '\\');
-    if (slash == NULL)
-      slash = strrchr(path, '/');
-    strcpy(slash ? slash + 1 : path, "win-child.exe");
-  }
+  self[n] = '\0';
+  slash = strrchr(self, '\\');
+  if (slash == NULL)
+    slash = strrchr(self, '/');
+  if (slash != NULL)
+    slash[1] = '\0';
+  else
+    self[0] = '\0';
+  return capsid__sprintf("%s%s", self, name);
+}
+
+
+const char* wt_child(void) {
+  static char* path;
+
+  if (path == NULL)
+    path = wt_beside("win-child.exe");
   return path;
 }
 
@@ -122,6 +133,53 @@ int wt_state_teardown(void** state) {
   capsid__free(wt_state_dir);
   wt_state_dir = NULL;
   return 0;
+}
+
+
+char* wt_ws;
+
+int wt_jobs_setup(void** state) {
+  if (wt_state_setup(state) != 0 || (wt_ws = wt_mkdtemp()) == NULL)
+    return -1;
+  capsid__win_test_unverified_ok = 1;
+  return 0;
+}
+
+
+int wt_jobs_teardown(void** state) {
+  wt_rmtree(wt_ws);
+  capsid__free(wt_ws);
+  wt_ws = NULL;
+  return wt_state_teardown(state);
+}
+
+
+int wt_process_gone(unsigned long pid) {
+  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+  DWORD w;
+
+  if (h == NULL)
+    return 1;
+  /* Killed by the job object: wait for the kernel to finish with it. */
+  w = WaitForSingleObject(h, 10000);
+  CloseHandle(h);
+  return w == WAIT_OBJECT_0;
+}
+
+
+unsigned wt_count_handles(void) {
+  unsigned n = 0;
+  uintptr_t v;
+  DWORD flags;
+
+  /* Asks the handle table about every slot (GetProcessHandleCount is a
+   * stub answering 0 under Wine). A test process holds well under a
+   * hundred handles, so their values stay far below the bound; each probe
+   * is a wineserver call, hence no larger one. */
+  for (v = 4; v < 0x8000; v += 4)
+    if (GetHandleInformation((HANDLE)v, &flags))
+      n++;
+  return n;
 }
 
 

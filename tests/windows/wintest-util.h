@@ -16,6 +16,8 @@
 
 /* Path of win-child.exe, next to the running test (static storage). */
 const char* wt_child(void);
+/* The path of name in the running test's directory; capsid__free it. */
+char* wt_beside(const char* name);
 /* A fresh directory under %TEMP%, '/'-separated; capsid__free it. */
 char* wt_mkdtemp(void);
 /* Removes a directory tree made by wt_mkdtemp. */
@@ -33,6 +35,17 @@ int wt_random_sid(char* out);
 extern char* wt_state_dir;
 int wt_state_setup(void** state);
 int wt_state_teardown(void** state);
+
+/* The job suites' group setup/teardown: wt_state_setup plus a fresh
+ * workspace directory in wt_ws, and the test build's override on (Wine
+ * cannot pass verification; results then say mode "none"). */
+extern char* wt_ws;
+int wt_jobs_setup(void** state);
+int wt_jobs_teardown(void** state);
+/* 1 when process pid has exited (waiting up to 10 s for it). */
+int wt_process_gone(unsigned long pid);
+/* How many handles this process has open. */
+unsigned wt_count_handles(void);
 
 /* Appends an allow (or deny) ACE for sid to acl; asserts it worked. */
 void wt_add_ace(ACL* acl, const char* sid, DWORD mask, BYTE flags, int deny);
