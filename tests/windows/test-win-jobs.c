@@ -123,23 +123,12 @@ static void test_timeout_kills_tree(void** state) {
   const char* tree[] = {wt_child(), "tree", pidfile, NULL};
   capsid_job_spec_t spec;
   capsid_result_t r;
-  unsigned long pid = 0;
-  FILE* f;
 
   (void)state;
   memset(&spec, 0, sizeof(spec));
   spec.timeout_ms = 2000;
   run(tree, &spec, &r);
-  assert_true(r.timed_out);
-  assert_int_equal(r.exit_code, -1);
-  assert_int_equal(r.signal, 9);
-  assert_non_null(strstr(r.out.data, "started"));
-  f = fopen(pidfile, "r");
-  assert_non_null(f);
-  assert_int_equal(fscanf(f, "%lu", &pid), 1);
-  fclose(f);
-  assert_true(pid != 0);
-  assert_true(wt_process_gone(pid));
+  wt_expect_tree_killed(&r, pidfile);
   capsid_result_free(&r);
   capsid__free(pidfile);
 }

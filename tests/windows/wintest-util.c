@@ -167,6 +167,23 @@ int wt_process_gone(unsigned long pid) {
 }
 
 
+void wt_expect_tree_killed(const capsid_result_t* r, const char* pidfile) {
+  unsigned long pid = 0;
+  FILE* f;
+
+  assert_true(r->timed_out);
+  assert_int_equal(r->exit_code, -1);
+  assert_int_equal(r->signal, 9);
+  assert_non_null(strstr(r->out.data, "started"));
+  f = fopen(pidfile, "r");
+  assert_non_null(f);
+  assert_int_equal(fscanf(f, "%lu", &pid), 1);
+  fclose(f);
+  assert_true(pid != 0);
+  assert_true(wt_process_gone(pid));
+}
+
+
 unsigned wt_count_handles(void) {
   unsigned n = 0;
   uintptr_t v;

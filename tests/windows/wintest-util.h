@@ -44,6 +44,9 @@ int wt_jobs_setup(void** state);
 int wt_jobs_teardown(void** state);
 /* 1 when process pid has exited (waiting up to 10 s for it). */
 int wt_process_gone(unsigned long pid);
+/* Asserts r is a job of win-child's "tree PIDFILE" ended by its timeout,
+ * the grandchild it started (pid in pidfile) gone too. */
+void wt_expect_tree_killed(const capsid_result_t* r, const char* pidfile);
 /* How many handles this process has open. */
 unsigned wt_count_handles(void);
 
