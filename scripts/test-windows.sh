@@ -180,6 +180,16 @@ setup_uninstall() {
 check "capsid.exe setup fails closed under Wine; uninstall leaves nothing" \
   setup_uninstall
 
+step "PowerShell scripts (no PowerShell here: parsed with tree-sitter)"
+"$here/scripts/check-ps1.sh" "$dir/ps1-check" >>"$log" 2>&1
+case $? in
+  0) passed=$((passed + 1)); echo "  ok    windows-smoke.ps1 and setup-windows.ps1 parse" ;;
+  2) skipped=$((skipped + 1))
+     echo "  skip  PowerShell syntax: $(tail -1 "$log")" ;;
+  *) failed=$((failed + 1)); echo "  FAIL  PowerShell syntax (see $log)"
+     grep -E '\.ps1:[0-9]+:' "$log" | tail -5 | sed 's/^/    /' ;;
+esac
+
 step "done"
 echo "windows tests: $passed passed, $failed failed, $skipped skipped (log: $log)"
 [ "$failed" -eq 0 ]

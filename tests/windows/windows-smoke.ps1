@@ -217,13 +217,13 @@ if (-not $admin) {
 } else {
   $r = Invoke-CapsidCmd @("setup")
   Report "setup: exits 0" ($r.rc -eq 0) $r.out
-  $users = @(Get-LocalUser -Name CapsidOffline, CapsidOnline -ErrorAction SilentlyContinue)
+  $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   Report "setup: CapsidOffline and CapsidOnline exist" ($users.Count -eq 2) "$($users.Count) found"
   $members = @(Get-LocalGroupMember -Group CapsidSandboxUsers -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
   Report "setup: both are in CapsidSandboxUsers" (($members -match "CapsidOffline").Count -eq 1 -and ($members -match "CapsidOnline").Count -eq 1) ($members -join ",")
   $secrets = Get-Content -Raw (Join-Path $env:CAPSID_STATE_DIR "sandbox-users.json")
   Report "setup: no password in clear in the secrets file" ($secrets -match "password_dpapi" -and -not ($secrets -match '"password"')) ""
-  $rules = @(Get-NetFirewallRule -Name capsid_offline_block_outbound, capsid_offline_block_inbound -ErrorAction SilentlyContinue | Where-Object { $_.Action -eq "Block" -and $_.Enabled -eq "True" })
+  $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue | Where-Object { $_.Action -eq "Block" -and $_.Enabled -eq "True" })
   Report "setup: two blocking firewall rules" ($rules.Count -eq 2) "$($rules.Count) found"
   $d = Invoke-CapsidCmd @("doctor")
   Report "doctor: sandbox users and firewall ok" ($d.out -match "ok\s+sandbox users" -and $d.out -match "ok\s+firewall") $d.out
@@ -289,9 +289,9 @@ if (-not $admin) {
   }
   $u = Invoke-CapsidCmd @("uninstall")
   Report "uninstall: exits 0 and verifies" ($u.rc -eq 0 -and $u.out -match "nothing capsid added is left") $u.out
-  $users = @(Get-LocalUser -Name CapsidOffline, CapsidOnline -ErrorAction SilentlyContinue)
+  $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
-  $rules = @(Get-NetFirewallRule -Name capsid_offline_block_outbound, capsid_offline_block_inbound -ErrorAction SilentlyContinue)
+  $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)
   Report "uninstall: no user, group or rule left" ($users.Count -eq 0 -and $group.Count -eq 0 -and $rules.Count -eq 0) "users $($users.Count) group $($group.Count) rules $($rules.Count)"
   Report "uninstall: state directory removed" (-not (Test-Path $env:CAPSID_STATE_DIR)) $env:CAPSID_STATE_DIR
   New-Item -ItemType Directory -Force $env:CAPSID_STATE_DIR | Out-Null
