@@ -14,5 +14,8 @@ if(CAPSID_OS STREQUAL "linux")
     acl/linux/posix-acl-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
-  list(APPEND CAPSID_SOURCES acl/win/dacl-win.c acl/win/fs-win.c)
+  list(APPEND CAPSID_SOURCES
+    acl/win/dacl-rebuild-win.c
+    acl/win/dacl-win.c
+    acl/win/fs-win.c)
 endif()

@@ -18,11 +18,13 @@
  *   (OBJECT_INHERIT | CONTAINER_INHERIT) on directories, INHERIT_ONLY when
  *   the entry is DEFAULT alone. Files take only ACCESS entries.
  * A new DACL keeps canonical order: explicit deny, explicit allow (capsid's
- * first), inherited. Removing a principal removes its explicit ACEs and
+ * first), inherited (capsid__dacl_rebuild, shared with the launcher's
+ * grants). Removing a principal removes its explicit ACEs and
  * the inherited copies files made under a grant took from it. */
 #include "acl-int.h"
 
 #include "fault.h"
+#include "win-dacl.h"
 #include "win-fs.h"
 #include "win-util.h"
 
@@ -143,18 +145,13 @@ static int is_allow(const ACE_HEADER* h) {
 }
 
 
-static PSID ace_sid(const ACE_HEADER* h) {
-  return (PSID)&((const ACCESS_ALLOWED_ACE*)h)->SidStart;
-}
-
-
 static int in_rm(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
   int i;
 
   if (h->AceType != ACCESS_ALLOWED_ACE_TYPE)
     return 0;
   for (i = 0; i < p->n_rm; i++)
-    if (EqualSid(ace_sid(h), p->rm[i]))
+    if (EqualSid(capsid__ace_sid(h), p->rm[i]))
       return 1;
   return 0;
 }
@@ -168,7 +165,7 @@ static int of_set_sid(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
   if (!is_allow(h) || (h->AceFlags & INHERITED_ACE))
     return 0;
   for (i = 0; i < p->n_set; i++)
-    if (EqualSid(ace_sid(h), p->set[i].sid))
+    if (EqualSid(capsid__ace_sid(h), p->set[i].sid))
       return 1;
   return 0;
 }
@@ -200,7 +197,7 @@ static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
         continue;
       a = ace;
       found = is_allow(ace) && a->Header.AceFlags == flags &&
-              a->Mask == p->set[k].mask && EqualSid(ace_sid(ace),
+              a->Mask == p->set[k].mask && EqualSid(capsid__ace_sid(ace),
                                                     p->set[k].sid);
     }
     if (!found)
@@ -218,7 +215,7 @@ static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
       for (k = 0; k < p->n_set && !matches; k++)
         matches = wanted_here(&p->set[k], is_dir, &flags) &&
                   a->Header.AceFlags == flags && a->Mask == p->set[k].mask &&
-                  EqualSid(ace_sid(ace), p->set[k].sid);
+                  EqualSid(capsid__ace_sid(ace), p->set[k].sid);
       if (!matches)
         return 0;
     }
@@ -227,55 +224,29 @@ static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
 }
 
 
+/* Old ACEs the plan replaces or takes away. */
+static int plan_drops(const ACE_HEADER* h, void* data) {
+  const capsid__acl_fsplan_t* p = data;
+
+  return in_rm(p, h) || of_set_sid(p, h);
+}
+
+
 int capsid__acl_win_dacl(const capsid__acl_fsplan_t* p, const ACL* old,
                          int is_dir, ACL** out) {
-  DWORD size = sizeof(ACL), i;
-  void* ace;
-  ACL* acl;
-  BYTE flags;
-  int k, pass, ok = 1;
+  capsid__ace_t add[PLAN_MAX];
+  size_t n_add = 0;
+  int k;
 
-  *out = NULL;
-  for (k = 0; k < p->n_set; k++)
-    size += sizeof(ACCESS_ALLOWED_ACE) + GetLengthSid(p->set[k].sid);
-  for (i = 0; old != NULL && i < old->AceCount; i++)
-    if (GetAce((ACL*)old, i, &ace))
-      size += ((ACE_HEADER*)ace)->AceSize;
-  size = (size + 3) & ~3u;
-  acl = LocalAlloc(LPTR, size);
-  if (acl == NULL || !InitializeAcl(acl, size, ACL_REVISION)) {
-    if (acl != NULL)
-      LocalFree(acl);
-    return CAPSID_ENOMEM;
+  for (k = 0; k < p->n_set; k++) {
+    if (!wanted_here(&p->set[k], is_dir, &add[n_add].flags))
+      continue;
+    add[n_add].sid = p->set[k].sid;
+    add[n_add].mask = p->set[k].mask;
+    add[n_add].deny = 0;
+    n_add++;
   }
-  /* 0: explicit deny; 1: capsid's allows, then the other explicit ones;
-   * 2: inherited, minus what a removed principal handed down. */
-  for (pass = 0; ok && pass < 3; pass++) {
-    for (k = 0; ok && pass == 1 && k < p->n_set; k++)
-      if (wanted_here(&p->set[k], is_dir, &flags))
-        ok = AddAccessAllowedAceEx(acl, ACL_REVISION, flags, p->set[k].mask,
-                                   p->set[k].sid);
-    for (i = 0; ok && old != NULL && i < old->AceCount; i++) {
-      ACE_HEADER* h;
-      int inherited, keep;
-      if (!GetAce((ACL*)old, i, &ace))
-        continue;
-      h = ace;
-      inherited = (h->AceFlags & INHERITED_ACE) != 0;
-      if (in_rm(p, h) || of_set_sid(p, h))
-        continue;
-      keep = pass == 2 ? inherited
-                       : !inherited && (is_allow(h) ? pass == 1 : pass == 0);
-      if (keep)
-        ok = AddAce(acl, ACL_REVISION, MAXDWORD, ace, h->AceSize);
-    }
-  }
-  if (!ok) {
-    LocalFree(acl);
-    return CAPSID_ENOMEM;
-  }
-  *out = acl;
-  return 0;
+  return capsid__dacl_rebuild(old, add, n_add, plan_drops, (void*)p, out);
 }
 
 
@@ -295,7 +266,7 @@ static int everybody_has(const ACL* acl, DWORD rights) {
     if (GetAce((ACL*)acl, i, &ace) && is_allow(ace) &&
         !(((ACE_HEADER*)ace)->AceFlags & INHERIT_ONLY_ACE) &&
         (((ACCESS_ALLOWED_ACE*)ace)->Mask & rights) &&
-        is_everybody(ace_sid(ace)))
+        is_everybody(capsid__ace_sid(ace)))
       return 1;
   return 0;
 }

@@ -2,11 +2,8 @@
  * SIDs, and keep its protected paths (.git, .codex, .agents, carve-outs)
  * read-only to them.
  *
- * The ACEs are built by hand rather than with SetEntriesInAclW, in the
- * canonical order Windows' access check expects (explicit deny, explicit
- * allow, then the inherited ACEs in their order): Wine's SetEntriesInAclW
- * appends deny ACEs last, and a misordered DACL is evaluated first-match,
- * so a deny placed after an allow would be dead.
+ * The new DACL is built by capsid__dacl_rebuild (acl/win/win-dacl.h), in
+ * the canonical order the ACL engine's walk writes too.
  *
  * A root that already has the wanted ACE is skipped, so a second job in a
  * workspace costs one GetNamedSecurityInfoW per path. The first grant on a
@@ -15,6 +12,7 @@
  * walk on the worker pool is the ACL engine's (acl/). */
 #include "capsid-win.h"
 
+#include "win-dacl.h"
 #include "win-util.h"
 
 #include <aclapi.h>
@@ -23,13 +21,6 @@
 #include <string.h>
 
 #define INHERIT (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)
-
-static int is_deny(const ACE_HEADER* h) {
-  return h->AceType == ACCESS_DENIED_ACE_TYPE ||
-         h->AceType == ACCESS_DENIED_OBJECT_ACE_TYPE ||
-         h->AceType == ACCESS_DENIED_CALLBACK_ACE_TYPE;
-}
-
 
 static DWORD wanted_mask(const capsid__ace_plan_t* a) {
   return a->deny ? CAPSID__DENY_MASK
@@ -50,7 +41,7 @@ static int ace_matches(const ACE_HEADER* h, const capsid__ace_plan_t* a,
     return 0;
   if ((ace->Mask & wanted_mask(a)) != wanted_mask(a))
     return 0;
-  return EqualSid((PSID)&ace->SidStart, sid);
+  return EqualSid(capsid__ace_sid(h), sid);
 }
 
 
@@ -72,64 +63,31 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
 
 int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
                       size_t n, ACL** out) {
-  PSID sids[8];
-  DWORD size = sizeof(ACL), i;
-  size_t k;
-  void* ace;
-  ACL* acl;
-  int pass, ok = 1;
+  capsid__ace_t add[8];
+  size_t k, n_add = 0;
+  int rc = 0;
 
   *out = NULL;
-  if (n > CAPSID__ARRAY_SIZE(sids))
+  if (n > CAPSID__ARRAY_SIZE(add))
     return CAPSID_EINVAL;
-  for (k = 0; k < n; k++) {
-    if (!ConvertStringSidToSidA(aces[k].sid, &sids[k])) {
-      while (k-- > 0)
-        LocalFree(sids[k]);
-      return CAPSID_EINVAL;
+  /* Only the ACEs not there yet; every old ACE stays. */
+  for (k = 0; rc == 0 && k < n; k++) {
+    if (capsid__acl_has(old, &aces[k]))
+      continue;
+    if (!ConvertStringSidToSidA(aces[k].sid, &add[n_add].sid)) {
+      rc = CAPSID_EINVAL;
+      break;
     }
-    size += sizeof(ACCESS_ALLOWED_ACE) - sizeof(DWORD) +
-            GetLengthSid(sids[k]);
+    add[n_add].mask = wanted_mask(&aces[k]);
+    add[n_add].flags = INHERIT;
+    add[n_add].deny = aces[k].deny;
+    n_add++;
   }
-  for (i = 0; old != NULL && i < old->AceCount; i++)
-    if (GetAce((ACL*)old, i, &ace))
-      size += ((ACE_HEADER*)ace)->AceSize;
-  size = (size + 3) & ~3u;
-  acl = LocalAlloc(LPTR, size);
-  if (acl == NULL || !InitializeAcl(acl, size, ACL_REVISION))
-    ok = 0;
-  /* Pass 0: explicit deny (new first); 1: explicit allow (new first);
-   * 2: inherited ACEs as they were. */
-  for (pass = 0; ok && pass < 3; pass++) {
-    for (k = 0; ok && pass < 2 && k < n; k++) {
-      if (aces[k].deny != (pass == 0) || capsid__acl_has(old, &aces[k]))
-        continue;
-      ok = pass == 0 ? AddAccessDeniedAceEx(acl, ACL_REVISION, INHERIT,
-                                            wanted_mask(&aces[k]), sids[k])
-                     : AddAccessAllowedAceEx(acl, ACL_REVISION, INHERIT,
-                                             wanted_mask(&aces[k]), sids[k]);
-    }
-    for (i = 0; ok && old != NULL && i < old->AceCount; i++) {
-      ACE_HEADER* h;
-      int inherited, want;
-      if (!GetAce((ACL*)old, i, &ace))
-        continue;
-      h = ace;
-      inherited = (h->AceFlags & INHERITED_ACE) != 0;
-      want = pass == 2 ? inherited : !inherited && is_deny(h) == (pass == 0);
-      if (want)
-        ok = AddAce(acl, ACL_REVISION, MAXDWORD, ace, h->AceSize);
-    }
-  }
-  for (k = 0; k < n; k++)
-    LocalFree(sids[k]);
-  if (!ok) {
-    if (acl != NULL)
-      LocalFree(acl);
-    return CAPSID_ENOMEM;
-  }
-  *out = acl;
-  return 0;
+  if (rc == 0)
+    rc = capsid__dacl_rebuild(old, add, n_add, NULL, NULL, out);
+  for (k = 0; k < n_add; k++)
+    LocalFree(add[k].sid);
+  return rc;
 }
 
 
@@ -224,7 +182,6 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
 
 /* Is the ACE's SID one of the domain's ("<domain>-<rid>")? */
 static int ace_in_domain(const ACE_HEADER* h, const char* domain) {
-  const ACCESS_ALLOWED_ACE* ace = (const ACCESS_ALLOWED_ACE*)h;
   size_t n = strlen(domain);
   char* text = NULL;
   int in;
@@ -232,7 +189,7 @@ static int ace_in_domain(const ACE_HEADER* h, const char* domain) {
   if (h->AceType != ACCESS_ALLOWED_ACE_TYPE &&
       h->AceType != ACCESS_DENIED_ACE_TYPE)
     return 0;
-  if (!ConvertSidToStringSidA((PSID)&ace->SidStart, &text))
+  if (!ConvertSidToStringSidA(capsid__ace_sid(h), &text))
     return 0;
   in = strncmp(text, domain, n) == 0 && text[n] == '-';
   LocalFree(text);

@@ -10,6 +10,7 @@
 
 #include "acl.h"
 #include "acl-int.h"
+#include "win-dacl.h"
 #include "win-fs.h"
 
 #include <windows.h>
@@ -109,6 +110,76 @@ static void test_dacl_build(void** state) {
   wt_expect_ace(neu, 1, ACCESS_ALLOWED_ACE_TYPE, 0, rwx, ws);
   LocalFree(neu);
   capsid__acl_fsplan_free(p);
+}
+
+
+/* Leaves out the ACEs of the SID in data. */
+static int drop_sid(const ACE_HEADER* h, void* data) {
+  return EqualSid(capsid__ace_sid(h), data);
+}
+
+
+/* The one rebuild both writers use (the engine and the launcher's grants):
+ * an allow-callback ACE (a conditional ACE, as Dynamic Access Control
+ * writes them) is an allow, so it goes behind every explicit deny, even
+ * when the old DACL had it first; a DACL of the DS revision keeps it. */
+static void test_dacl_rebuild_order(void** state) {
+  const BYTE oici = OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE;
+  BYTE buf[1024], cb_buf[128];
+  ACL* old = (ACL*)buf;
+  ACCESS_ALLOWED_CALLBACK_ACE* cb = (ACCESS_ALLOWED_CALLBACK_ACE*)cb_buf;
+  capsid__ace_t add[2];
+  PSID cap, gone, everyone;
+  ACL* neu;
+
+  (void)state;
+  assert_true(ConvertStringSidToSidA("S-1-5-21-1-2-3-1000", &cap));
+  assert_true(ConvertStringSidToSidA("S-1-5-21-1-2-3-1001", &gone));
+  assert_true(ConvertStringSidToSidA("S-1-1-0", &everyone));
+  assert_true(InitializeAcl(old, sizeof(buf), ACL_REVISION_DS));
+  memset(cb_buf, 0, sizeof(cb_buf));
+  cb->Header.AceType = ACCESS_ALLOWED_CALLBACK_ACE_TYPE;
+  cb->Header.AceSize = (WORD)(sizeof(*cb) - sizeof(DWORD) +
+                              GetLengthSid(everyone));
+  cb->Mask = FILE_GENERIC_READ;
+  assert_true(CopySid(GetLengthSid(everyone), (PSID)&cb->SidStart, everyone));
+  assert_true(AddAce(old, ACL_REVISION_DS, MAXDWORD, cb, cb->Header.AceSize));
+  wt_add_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
+  wt_add_ace(old, "S-1-5-32-545", FILE_GENERIC_READ, INHERITED_ACE | oici, 0);
+  wt_add_ace(old, "S-1-5-21-1-2-3-1001", FILE_GENERIC_READ, oici, 0);
+
+  memset(add, 0, sizeof(add));
+  add[0].sid = cap;
+  add[0].mask = FILE_GENERIC_READ;
+  add[0].flags = oici;
+  add[1].sid = cap;
+  add[1].mask = FILE_WRITE_DATA;
+  add[1].flags = oici;
+  add[1].deny = 1;
+  assert_int_equal(capsid__dacl_rebuild(old, add, 2, drop_sid, gone, &neu), 0);
+  assert_true(IsValidAcl(neu));
+  assert_int_equal(neu->AclRevision, ACL_REVISION_DS);
+  assert_int_equal(neu->AceCount, 5);
+  wt_expect_ace(neu, 0, ACCESS_DENIED_ACE_TYPE, oici, FILE_WRITE_DATA,
+                "S-1-5-21-1-2-3-1000");
+  wt_expect_ace(neu, 1, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
+                "S-1-5-21-9-9-9-9");
+  wt_expect_ace(neu, 2, ACCESS_ALLOWED_ACE_TYPE, oici, FILE_GENERIC_READ,
+                "S-1-5-21-1-2-3-1000");
+  wt_expect_ace(neu, 3, ACCESS_ALLOWED_CALLBACK_ACE_TYPE, 0,
+                FILE_GENERIC_READ, "S-1-1-0");
+  wt_expect_ace(neu, 4, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici,
+                FILE_GENERIC_READ, "S-1-5-32-545");
+  LocalFree(neu);
+
+  /* A SID that is not one is refused, nothing built. */
+  add[0].sid = NULL;
+  assert_int_equal(capsid__dacl_rebuild(old, add, 1, NULL, NULL, &neu),
+                   CAPSID_EINVAL);
+  assert_null(neu);
+  LocalFree(cap);
+  LocalFree(gone);
+  LocalFree(everyone);
 }
 
 
@@ -297,6 +368,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_entry_to_ace),
       cmocka_unit_test(test_dacl_build),
+      cmocka_unit_test(test_dacl_rebuild_order),
       cmocka_unit_test(test_walk_incremental),
       cmocka_unit_test(test_open_refusals),
   };

@@ -1,0 +1,38 @@
+/* The one DACL rebuild every capsid writer of a DACL uses: the ACL
+ * engine's walk (acl/win/dacl-win.c), the launcher's grants
+ * (sandbox/win/grant-win.c) and the \\.\NUL grant. */
+#ifndef CAPSID_ACL_WIN_DACL_H
+#define CAPSID_ACL_WIN_DACL_H
+
+#include <stddef.h>
+
+#include <windows.h>
+
+/* One ACE capsid puts into a DACL. */
+typedef struct capsid__ace_s {
+  PSID sid;
+  DWORD mask;
+  BYTE flags; /* AceFlags: the inheritance bits */
+  int deny;   /* ACCESS_DENIED_ACE_TYPE instead of ACCESS_ALLOWED */
+} capsid__ace_t;
+
+/* 1 when the ACE h of the old DACL is to be left out of the new one. */
+typedef int (*capsid__ace_drop_fn)(const ACE_HEADER* h, void* data);
+
+/* Builds the DACL Windows' access check expects (canonical order):
+ *   explicit deny:  add's deny ACEs, then old's explicit deny ACEs;
+ *   explicit allow: add's allow ACEs, then old's other explicit ACEs;
+ *   inherited:      old's inherited ACEs, in their order.
+ * Old ACEs for which drop (may be NULL) returns 1 are left out; the others
+ * keep their relative order. *out is LocalFree'd by the caller. Returns 0,
+ * CAPSID_EINVAL or CAPSID_ENOMEM. */
+int capsid__dacl_rebuild(const ACL* old, const capsid__ace_t* add,
+                         size_t n_add, capsid__ace_drop_fn drop, void* data,
+                         ACL** out);
+
+/* Is h one of the deny ACE types? */
+int capsid__ace_is_deny(const ACE_HEADER* h);
+/* The SID of an ACE of the plain (non-object) layouts. */
+PSID capsid__ace_sid(const ACE_HEADER* h);
+
+#endif
