@@ -178,7 +178,9 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
    FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
    WRITE_OWNER)
 /* Ensures every ACE of the plan is on its path (skipping the ones already
- * there), then reads every path back; CAPSID_EVERIFY names a missing ACE. */
+ * there), then reads every path back; CAPSID_EVERIFY names a missing ACE.
+ * A deny ACE's path that does not exist (a carve-out not created yet) is
+ * created first, as a directory with its parents, as on Linux. */
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
 

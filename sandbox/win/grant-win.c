@@ -100,6 +100,27 @@ static DWORD read_dacl(const WCHAR* path, ACL** dacl,
 }
 
 
+/* A deny ACE needs an object to sit on. A protected path that does not
+ * exist is a carve-out nothing has created yet (the policy lists .git,
+ * .codex and .agents only where they exist): it is made here, as a
+ * directory with its parents, the rule Linux follows, so the job finds
+ * it read-only instead of creating it with content of its choosing. A
+ * path that appears meanwhile (made by someone else) is used as it is.
+ * Called only when reading the DACL found no object: a path that exists
+ * costs nothing more. */
+static int make_missing(const capsid__ace_plan_t* a, const WCHAR* wpath,
+                        capsid_error_t* err) {
+  int os_error = 0, rc;
+
+  rc = capsid__mkdirs(a->path, &os_error);
+  if (rc == 0 || GetFileAttributesW(wpath) != INVALID_FILE_ATTRIBUTES)
+    return 0;
+  return capsid__error_set(err, rc, CAPSID_STAGE_ACL, os_error, a->path,
+                           "read_only_paths",
+                           "cannot create the read-only path %s", a->path);
+}
+
+
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err) {
   size_t i, j;
@@ -121,6 +142,15 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
       return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0,
                                aces[i].path, NULL, NULL);
     e = read_dacl(wpath, &dacl, &sd);
+    if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
+        aces[i].deny) {
+      rc = make_missing(&aces[i], wpath, err);
+      if (rc != 0) {
+        capsid__free(wpath);
+        return rc;
+      }
+      e = read_dacl(wpath, &dacl, &sd);
+    }
     if (e != ERROR_SUCCESS) {
       capsid__free(wpath);
       return capsid__error_set(err, capsid__translate_os_error((int)e),

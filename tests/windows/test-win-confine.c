@@ -7,8 +7,10 @@
 #include "wintest-util.h"
 
 #include "capsid-win.h"
+#include "win-util.h"
 
 #include <windows.h>
+#include <aclapi.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +123,79 @@ static void test_grant_read_back(void** state) {
   capsid__error_free(&err);
   wt_rmtree(root);
   capsid__free(git);
+  capsid__free(root);
+}
+
+
+/* A carve-out that does not exist yet is created (a directory, with its
+ * parents, as on Linux) before its deny ACE is set, so the ACE has an
+ * object to sit on. Wine stores no ACE for a capability SID: there the
+ * directory must exist and the missing ACE be named; on Windows the DACL
+ * read back carries the deny ACE. */
+static void test_missing_carve_out_created(void** state) {
+  capsid__ace_plan_t plan[2];
+  capsid_error_t err = {0};
+  PSECURITY_DESCRIPTOR sd = NULL;
+  ACL* dacl = NULL;
+  char* root = wt_mkdtemp();
+  char* carve = capsid__sprintf("%s/build/out", root);
+  char* file = capsid__sprintf("%s/notes.txt", root);
+  char* under_file = capsid__sprintf("%s/notes.txt/x", root);
+  WCHAR* wcarve = capsid__utf16(carve);
+  DWORD attrs;
+  FILE* f;
+  int rc;
+
+  (void)state;
+  memset(plan, 0, sizeof(plan));
+  plan[0].path = carve;
+  assert_int_equal(wt_random_sid(plan[0].sid), 0);
+  plan[0].deny = 1;
+  rc = capsid__grant_ensure(plan, 1, &err);
+  attrs = GetFileAttributesW(wcarve);
+  assert_true(attrs != INVALID_FILE_ATTRIBUTES &&
+              (attrs & FILE_ATTRIBUTE_DIRECTORY));
+  if (wt_enforcing()) {
+    assert_int_equal(rc, 0);
+    assert_int_equal(GetNamedSecurityInfoW(wcarve, SE_FILE_OBJECT,
+                                           DACL_SECURITY_INFORMATION, NULL,
+                                           NULL, &dacl, NULL, &sd),
+                     ERROR_SUCCESS);
+    assert_true(capsid__acl_has(dacl, &plan[0]));
+    LocalFree(sd);
+  } else {
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_non_null(strstr(err.message, "deny-write"));
+    assert_string_equal(err.path, carve);
+  }
+  capsid__error_free(&err);
+
+  /* A carve-out that exists as a file stays a file. */
+  f = fopen(file, "w");
+  assert_non_null(f);
+  fclose(f);
+  plan[1] = plan[0];
+  plan[1].path = file;
+  rc = capsid__grant_ensure(&plan[1], 1, &err);
+  assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
+  assert_true(GetFileAttributesA(file) != INVALID_FILE_ATTRIBUTES &&
+              !(GetFileAttributesA(file) & FILE_ATTRIBUTE_DIRECTORY));
+  capsid__error_free(&err);
+
+  /* One that cannot be created (beneath a file) refuses the job, naming
+   * the path. */
+  plan[1].path = under_file;
+  rc = capsid__grant_ensure(&plan[1], 1, &err);
+  assert_true(rc != 0 && rc != CAPSID_EVERIFY);
+  assert_int_equal(err.stage, CAPSID_STAGE_ACL);
+  assert_string_equal(err.path, under_file);
+  capsid__error_free(&err);
+
+  capsid__free(wcarve);
+  wt_rmtree(root);
+  capsid__free(under_file);
+  capsid__free(file);
+  capsid__free(carve);
   capsid__free(root);
 }
 
@@ -320,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
       cmocka_unit_test(test_grant_read_back),
+      cmocka_unit_test(test_missing_carve_out_created),
       cmocka_unit_test(test_helper_mutex),
       cmocka_unit_test(test_junction),
       cmocka_unit_test(test_unverified_job_refused),

@@ -142,6 +142,13 @@ $own = $false
 try { Set-Content -LiteralPath "$WS\.git\user-write" -Value "x"; $own = $true } catch {}
 Report "control: the user (outside capsid) still writes .git" $own "Set-Content failed"
 
+# 15b: a carve-out that does not exist yet is created (a directory, with
+# its parents, as on Linux) before the job, so its deny ACE has an object.
+Case "WS: missing carve-out created and read-only" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\out\evil")) {
+  param($r) $r.rc -ne 0 -and (Test-Path "$WS\carve\out" -PathType Container) -and -not (Test-Path "$WS\carve\out\evil") }
+Case "control: beside the carve-out the job writes" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\beside.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\carve\beside.txt") }
+
 # 16: workspaces are isolated from each other.
 Case "WS A: write into workspace B denied" ($WW + @("--", "cmd", "/c", "echo x> `"$WS2\from_a.txt`"")) {
   param($r) $r.rc -ne 0 -and -not (Test-Path "$WS2\from_a.txt") }
