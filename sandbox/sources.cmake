@@ -23,6 +23,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
+    sandbox/win/nul-win.c
     sandbox/win/resolve-win.c
     sandbox/win/runner-client-win.c
     sandbox/win/runner-win.c

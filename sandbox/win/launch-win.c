@@ -286,6 +286,8 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     rc = capsid__verify_checked(
         capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
         overridden);
+  if (rc == 0) /* best effort: see nul-win.c */
+    (void)capsid__nul_grant(&plan->token, NULL);
   if (rc == 0 && launch->memory_limit > 0)
     *port = memory_port(*job);
   if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)

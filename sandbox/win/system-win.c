@@ -122,6 +122,7 @@ capsid_mode_t capsid__system_probe(const char* workspace,
                 err.message ? err.message : capsid_strerror(err.code));
   }
   capsid__error_free(&err);
+  capsid__nul_report(cb, data);
   elevated_ok = capsid__elevated_probe(cb, data);
   capsid__say(cb, data, "mode unprivileged", token_ok && job_ok, "%s",
               token_ok && job_ok
@@ -219,6 +220,8 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   rc = capsid__capstore_load(dir, &store, &lerr);
   if (rc == 0) {
     left += capsid__grant_strip_store(&store, cb, data);
+    if (store.sid_domain[0] != '\0')
+      left += capsid__nul_strip(store.sid_domain, cb, data);
     capsid__capstore_free(&store);
   } else if (rc != CAPSID_ENOSETUP) {
     capsid__say(cb, data, "acl entries", 0, "%s",

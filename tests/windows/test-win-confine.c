@@ -200,6 +200,46 @@ static void test_missing_carve_out_created(void** state) {
 }
 
 
+/* \\.\NUL for the job's SIDs: granted and read back where this process
+ * may change the device's DACL (an administrator on Windows), refused
+ * naming the device and the SID where it may not; Wine keeps no ACE for a
+ * capability SID, which the read-back must notice. A granted ACE is taken
+ * away again (uninstall's strip), so the test leaves the device as it
+ * found it. */
+static void test_nul_grant(void** state) {
+  capsid__token_plan_t plan;
+  capsid_error_t err = {0};
+  char domain[CAPSID__SID_MAX];
+  int rc;
+
+  (void)state;
+  memset(&plan, 0, sizeof(plan));
+  plan.n = 1;
+  assert_int_equal(wt_random_sid(plan.sids[0]), 0);
+  rc = capsid__nul_grant(&plan, &err);
+  if (rc == 0) {
+    /* Present now: a second call finds it and writes nothing. */
+    assert_int_equal(capsid__nul_grant(&plan, &err), 0);
+  } else {
+    assert_true(rc == CAPSID_EACCES ||
+                (rc == CAPSID_EVERIFY && !wt_enforcing()));
+    assert_string_equal(err.path, "\\\\.\\NUL");
+    assert_non_null(strstr(err.message, plan.sids[0]));
+    printf("\\\\.\\NUL not granted here: %s\n", err.message);
+  }
+  capsid__error_free(&err);
+  strcpy(domain, plan.sids[0]);
+  *strrchr(domain, '-') = '\0';
+  assert_int_equal(capsid__nul_strip(domain, NULL, NULL), 0);
+
+  /* A SID that is not one is refused before the device is touched. */
+  strcpy(plan.sids[0], "not-a-sid");
+  assert_int_equal(capsid__nul_grant(&plan, &err), CAPSID_EINVAL);
+  assert_int_equal(err.stage, CAPSID_STAGE_ACL);
+  capsid__error_free(&err);
+}
+
+
 typedef struct {
   const WCHAR* name;
   int rc;
@@ -396,6 +436,7 @@ int main(void) {
       cmocka_unit_test(test_job_object_read_back),
       cmocka_unit_test(test_grant_read_back),
       cmocka_unit_test(test_missing_carve_out_created),
+      cmocka_unit_test(test_nul_grant),
       cmocka_unit_test(test_helper_mutex),
       cmocka_unit_test(test_junction),
       cmocka_unit_test(test_unverified_job_refused),

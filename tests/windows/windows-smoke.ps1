@@ -149,6 +149,26 @@ Case "WS: missing carve-out created and read-only" ($WW + @("-r", "carve/out", "
 Case "control: beside the carve-out the job writes" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\beside.txt")) {
   param($r) $r.rc -eq 0 -and (Test-Path "$WS\carve\beside.txt") }
 
+# 15c: > NUL inside a job. The NUL device's DACL names no capability SID,
+# so a write-restricted job may be refused it; capsid grants the job's
+# SIDs where it may change that DACL (as an administrator: doctor's
+# "nul device" line says which).
+$ErrorActionPreference = "Continue"
+$doc = & $Capsid doctor 2>&1 | Out-String
+$ErrorActionPreference = "Stop"
+cmd /c "echo x> NUL"
+Report "control: > NUL works outside capsid" ($LASTEXITCODE -eq 0) "exit $LASTEXITCODE"
+if ($doc -match "ok\s+nul device") {
+  Case "WS: > NUL allowed in a job" ($WW + @("--", "cmd", "/c", "echo x> NUL")) {
+    param($r) $r.rc -eq 0 }
+  Case "RO: > NUL allowed in a job" ($RO + @("--", "cmd", "/c", "echo x> NUL")) {
+    param($r) $r.rc -eq 0 }
+} else {
+  $r = Invoke-Capsid ($WW + @("--", "cmd", "/c", "echo x> NUL"))
+  if ($r.rc -eq 0) { Report "WS: > NUL allowed in a job (no grant needed here)" $true "" }
+  else { Skip "WS: > NUL in a job" "refused, and capsid may not grant \\.\NUL here: run as an administrator (docs/windows.md)" }
+}
+
 # 16: workspaces are isolated from each other.
 Case "WS A: write into workspace B denied" ($WW + @("--", "cmd", "/c", "echo x> `"$WS2\from_a.txt`"")) {
   param($r) $r.rc -ne 0 -and -not (Test-Path "$WS2\from_a.txt") }
