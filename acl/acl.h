@@ -38,6 +38,24 @@ typedef struct capsid__acl_principal_s {
   const char* sid; /* Windows SID string ("S-1-5-21-..."); NULL on POSIX */
 } capsid__acl_principal_t;
 
+/* A principal as a person names one on the command line: on POSIX a
+ * numeric uid/gid; on Windows a SID string ("S-1-5-21-...") or an account
+ * name, looked up with LookupAccountNameW (acl/<os>/principal-<os>.c).
+ * The SID string of *out is a new copy (capsid__acl_principal_free).
+ * CAPSID_EINVAL with a message naming field (an option such as "--uid")
+ * when text is none of those. */
+int capsid__acl_principal_parse(const char* text, capsid__acl_who_kind_t kind,
+                                const char* field,
+                                capsid__acl_principal_t* out,
+                                capsid_error_t* err);
+/* The owner of path as a principal of kind USER: its uid, or its owner
+ * SID (a new copy). */
+int capsid__acl_principal_owner(const char* path,
+                                capsid__acl_principal_t* out,
+                                capsid_error_t* err);
+/* Frees the SID copy of a principal from the two functions above. */
+void capsid__acl_principal_free(capsid__acl_principal_t* p);
+
 /* Permission bits of one entry. XCOND is setfacl's "X": execute/traverse
  * on directories, and on files only when some execute bit is already set. */
 #define CAPSID__ACL_R 4u

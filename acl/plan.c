@@ -82,22 +82,28 @@ static capsid__acl_principal_t root_principal(const capsid__acl_ids_t* ids,
 }
 
 
-/* x on every proper ancestor of path, "/" included, so the sandbox group
- * can reach the root. */
+/* x on every proper ancestor of path, its root ("/", or "C:/" on
+ * Windows) included, so the sandbox group can reach the root. */
 static int add_ancestors(builder_t* b, const char* path,
                          const capsid__acl_ids_t* ids) {
   capsid__acl_entry_t e = entry(ids->users, CAPSID__ACL_X, CAPSID__ACL_ACCESS);
-  char* copy = capsid__strdup(path);
+  size_t root = capsid__path_root_len(path);
+  char* copy;
   char* slash;
-  int rc = 0;
+  char save;
+  int rc;
 
+  if (root == 0 || path[root] == '\0')
+    return 0; /* the root itself has no ancestors */
+  copy = capsid__strdup(path);
   if (copy == NULL)
     return CAPSID_ENOMEM;
   /* Outermost first: "/", "/home", "/home/u". */
-  rc = strcmp(copy, "/") == 0
-           ? 0
-           : add_target(b, CAPSID__ACL_T_TRAVERSE, "/", 0, 0, &e, 1);
-  for (slash = strchr(copy + 1, '/'); rc == 0 && slash != NULL;
+  save = copy[root];
+  copy[root] = '\0';
+  rc = add_target(b, CAPSID__ACL_T_TRAVERSE, copy, 0, 0, &e, 1);
+  copy[root] = save;
+  for (slash = strchr(copy + root, '/'); rc == 0 && slash != NULL;
        slash = strchr(slash + 1, '/')) {
     *slash = '\0';
     rc = add_target(b, CAPSID__ACL_T_TRAVERSE, copy, 0, 0, &e, 1);

@@ -11,11 +11,13 @@ list(APPEND CAPSID_SOURCES
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     acl/linux/fs-linux.c
-    acl/linux/posix-acl-linux.c)
+    acl/linux/posix-acl-linux.c
+    acl/linux/principal-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     acl/win/dacl-rebuild-win.c
     acl/win/dacl-win.c
-    acl/win/fs-win.c)
+    acl/win/fs-win.c
+    acl/win/principal-win.c)
 endif()

@@ -9,14 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char help[] =
 "Usage: capsid acl apply|status|revoke --cwd DIR --uid UID [options]\n"
 "\n"
 "Grants a workspace's capability identity write access to the workspace\n"
-"and its extra writable roots with POSIX ACLs, and takes it back.\n"
+"and its extra writable roots with POSIX ACLs (DACLs on Windows), and\n"
+"takes it back.\n"
 "\n"
 "  apply    Make the tree match the plan: u:UID:rwX on every inode of each\n"
 "           writable root, default entries for UID and for the real owner\n"
@@ -41,7 +41,7 @@ static const char help[] =
 "  -C, --cwd DIR            the workspace root (default: .)\n"
 "  -w, --writable-root DIR  extra writable root (repeatable)\n"
 "  -r, --read-only PATH     read-only carve-out (repeatable)\n"
-"      --uid UID            the workspace identity (required for apply)\n"
+"      --uid UID            the workspace identity (required)\n"
 "      --root-gid GID       identity of the next extra root (repeatable;\n"
 "                           default: the workspace uid)\n"
 "      --owner UID          the real owner (default: owner of DIR)\n"
@@ -59,6 +59,10 @@ static const char help[] =
 "      --progress           a progress line on a terminal\n"
 "      --verbose            list every skipped inode on stderr\n"
 "      --json               one JSON object on stdout\n"
+"\n"
+"On Windows every UID and GID above is a SID (S-1-5-21-...) or an account\n"
+"name instead (\"--uid S-1-5-21-1-2-3-1000\", \"--users-gid Users\"); the\n"
+"default owner is the owner SID of DIR.\n"
 "\n"
 "Exit status: 0 done, 1 done with errors (the first is printed), 2 bad\n"
 "usage, 3 lock busy (--no-wait).\n"
@@ -101,6 +105,8 @@ const char* cli_state_dir(void) {
 
   if (v != NULL && v[0] != '\0')
     return v;
+  if ((v = CLI_OS_STATE_DIR()) != NULL)
+    return v;
   if (geteuid() == 0)
     return "/var/lib/capsid";
   if ((v = getenv("XDG_STATE_HOME")) != NULL && v[0] == '/')
@@ -112,28 +118,22 @@ const char* cli_state_dir(void) {
 }
 
 
-static int parse_id(const char* cmd, const char* opt, const char* v,
-                    uint32_t* out) {
-  char* end;
-  unsigned long n = strtoul(v, &end, 10);
+/* Reads the principal an option names (a numeric id; on Windows a SID or
+ * an account name). Prints the error and returns -1 when it is neither. */
+static int parse_who(const char* cmd, const char* opt, const char* v,
+                     capsid__acl_who_kind_t kind,
+                     capsid__acl_principal_t* out) {
+  capsid_error_t err = {0};
+  char msg[512];
 
-  if (v[0] == '\0' || *end != '\0' || n >= 0xffffffffu) {
-    fprintf(stderr, "%s: %s: \"%s\" is not a numeric id\n", cmd, opt, v);
-    return -1;
-  }
-  *out = (uint32_t)n;
-  return 0;
-}
-
-
-static capsid__acl_principal_t principal(capsid__acl_who_kind_t kind,
-                                         uint32_t id) {
-  capsid__acl_principal_t p;
-
-  memset(&p, 0, sizeof(p));
-  p.kind = kind;
-  p.id = id;
-  return p;
+  capsid__acl_principal_free(out);
+  if (capsid__acl_principal_parse(v, kind, opt, out, &err) == 0)
+    return 0;
+  fprintf(stderr, "%s: %s\n", cmd, err.message ? err.message
+                                               : capsid_error_format(&err, msg,
+                                                                     sizeof(msg)));
+  capsid__error_free(&err);
+  return -1;
 }
 
 
@@ -186,8 +186,13 @@ static const char* kind_name(capsid__acl_target_kind_t k) {
 
 
 static void entry_text(const capsid__acl_entry_t* e, char* buf, size_t n) {
-  snprintf(buf, n, "%s%s:%u:%c%c%c", e->scope & CAPSID__ACL_DEFAULT ? "d:" : "",
-           e->who.kind == CAPSID__ACL_USER ? "u" : "g", e->who.id,
+  char id[16];
+
+  /* A SID where the principal has one (Windows), else the POSIX id. */
+  snprintf(id, sizeof(id), "%u", e->who.id);
+  snprintf(buf, n, "%s%s:%s:%c%c%c", e->scope & CAPSID__ACL_DEFAULT ? "d:" : "",
+           e->who.kind == CAPSID__ACL_USER ? "u" : "g",
+           e->who.sid != NULL ? e->who.sid : id,
            e->perms & CAPSID__ACL_R ? 'r' : '-',
            e->perms & CAPSID__ACL_W ? 'w' : '-',
            e->perms & CAPSID__ACL_XCOND ? 'X'
@@ -211,7 +216,7 @@ static json_t* stats_json(const capsid__acl_stats_t* s) {
 
 static json_t* plan_json(const capsid__acl_plan_t* p) {
   json_t* arr = json_array();
-  char buf[64];
+  char buf[128];
   size_t i, j;
 
   for (i = 0; i < p->n_targets; i++) {
@@ -231,7 +236,7 @@ static json_t* plan_json(const capsid__acl_plan_t* p) {
 
 
 static void print_plan(FILE* f, const capsid__acl_plan_t* p) {
-  char buf[64];
+  char buf[128];
   size_t i, j;
 
   for (i = 0; i < p->n_targets; i++) {
@@ -250,6 +255,9 @@ int cli_cmd_acl(int argc, char** argv) {
   const char* cmd = "capsid acl";
   capsid__strv_t writable = {0}, read_only = {0}, deny = {0};
   capsid__acl_principal_t roots[32];
+  capsid__acl_principal_t ws, owner, users, ro;
+  const capsid__acl_principal_t* users_eff = &users;
+  const capsid__acl_principal_t* ro_eff = &ro;
   capsid__acl_action_t action;
   capsid__acl_plan_in_t in;
   capsid__acl_plan_t plan;
@@ -261,7 +269,6 @@ int cli_cmd_acl(int argc, char** argv) {
   capsid__resolve_in_t rin;
   capsid_error_t err = {0};
   const char* cwd = ".";
-  uint32_t uid = 0, owner = 0, users = 0, ro = 0, id;
   int have_uid = 0, have_owner = 0, have_users = 0, have_ro = 0;
   int do_audit = 0, json = 0, progress = 0, opt, rc, status = 0;
   size_t n_roots = 0, i;
@@ -269,9 +276,16 @@ int cli_cmd_acl(int argc, char** argv) {
   cli_args_t a;
   char msg[1024];
   uint64_t v;
-  struct stat st;
 
   memset(&opts, 0, sizeof(opts));
+  memset(&policy, 0, sizeof(policy));
+  memset(&sb, 0, sizeof(sb));
+  memset(&rin, 0, sizeof(rin));
+  memset(roots, 0, sizeof(roots));
+  memset(&ws, 0, sizeof(ws));
+  memset(&owner, 0, sizeof(owner));
+  memset(&users, 0, sizeof(users));
+  memset(&ro, 0, sizeof(ro));
   memset(&ui, 0, sizeof(ui));
   opts.state_dir = cli_state_dir();
   if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
@@ -297,29 +311,35 @@ int cli_cmd_acl(int argc, char** argv) {
     case OPT_WRITABLE: capsid__strv_push(&writable, a.value); break;
     case OPT_READ_ONLY: capsid__strv_push(&read_only, a.value); break;
     case OPT_UID:
-      if (parse_id(cmd, "--uid", a.value, &uid) != 0)
-        return 2;
+      if (parse_who(cmd, "--uid", a.value, CAPSID__ACL_USER, &ws) != 0)
+        goto usage;
       have_uid = 1;
       break;
     case OPT_ROOT_GID:
-      if (parse_id(cmd, "--root-gid", a.value, &id) != 0)
-        return 2;
-      if (n_roots < CAPSID__ARRAY_SIZE(roots))
-        roots[n_roots++] = principal(CAPSID__ACL_GROUP, id);
+      if (n_roots == CAPSID__ARRAY_SIZE(roots)) {
+        fprintf(stderr, "%s: --root-gid: at most %zu\n", cmd,
+                CAPSID__ARRAY_SIZE(roots));
+        goto usage;
+      }
+      if (parse_who(cmd, "--root-gid", a.value, CAPSID__ACL_GROUP,
+                    &roots[n_roots]) != 0)
+        goto usage;
+      n_roots++;
       break;
     case OPT_OWNER:
-      if (parse_id(cmd, "--owner", a.value, &owner) != 0)
-        return 2;
+      if (parse_who(cmd, "--owner", a.value, CAPSID__ACL_USER, &owner) != 0)
+        goto usage;
       have_owner = 1;
       break;
     case OPT_USERS:
-      if (parse_id(cmd, "--users-gid", a.value, &users) != 0)
-        return 2;
+      if (parse_who(cmd, "--users-gid", a.value, CAPSID__ACL_GROUP,
+                    &users) != 0)
+        goto usage;
       have_users = 1;
       break;
     case OPT_RO:
-      if (parse_id(cmd, "--ro-gid", a.value, &ro) != 0)
-        return 2;
+      if (parse_who(cmd, "--ro-gid", a.value, CAPSID__ACL_GROUP, &ro) != 0)
+        goto usage;
       have_ro = 1;
       break;
     case OPT_AUDIT: do_audit = 1; break;
@@ -328,7 +348,7 @@ int cli_cmd_acl(int argc, char** argv) {
       if (capsid_parse_size(a.value, &v) != 0 || v == 0 || v > 256) {
         fprintf(stderr, "%s: --threads: \"%s\" is not a count from 1 to "
                 "256\n", cmd, a.value);
-        return 2;
+        goto usage;
       }
       opts.threads = (unsigned)v;
       break;
@@ -337,25 +357,22 @@ int cli_cmd_acl(int argc, char** argv) {
     case OPT_PROGRESS: progress = 1; break;
     case OPT_VERBOSE: ui.verbose = 1; break;
     case OPT_JSON: json = 1; break;
-    case OPT_HELP: fputs(help, stdout); return 0;
+    case OPT_HELP: fputs(help, stdout); goto out;
     }
   }
   if (opt < 0)
-    return 2;
+    goto usage;
   if (a.index < a.argc) {
     fprintf(stderr, "%s: unexpected argument \"%s\"\n", cmd,
             a.argv[a.index]);
-    return 2;
+    goto usage;
   }
   if (!have_uid) {
     fprintf(stderr, "%s %s: --uid is required (the workspace identity)\n",
             cmd, argv[1]);
-    return 2;
+    goto usage;
   }
 
-  memset(&policy, 0, sizeof(policy));
-  memset(&sb, 0, sizeof(sb));
-  memset(&rin, 0, sizeof(rin));
   rc = capsid__policy_parse("workspace-write", &policy, &err);
   rin.cwd = cwd;
   rin.extra_writable = (const char* const*)writable.v;
@@ -366,16 +383,21 @@ int cli_cmd_acl(int argc, char** argv) {
   if (rc != 0) {
     fprintf(stderr, "%s: %s\n", cmd, capsid_error_format(&err, msg,
                                                          sizeof(msg)));
-    capsid__error_free(&err);
-    capsid__policy_free(&policy);
-    return 2;
+    goto usage;
   }
-  if (!have_owner)
-    owner = stat(sb.cwd, &st) == 0 ? (uint32_t)st.st_uid : 0;
+  if (!have_owner &&
+      capsid__acl_principal_owner(sb.cwd, &owner, &err) != 0) {
+    fprintf(stderr, "%s: %s\n", cmd, capsid_error_format(&err, msg,
+                                                         sizeof(msg)));
+    status = 1;
+    goto out;
+  }
+  /* The sandbox group defaults to the workspace identity, the read-only
+   * group to the sandbox group (shared, not copied). */
   if (!have_users)
-    users = uid;
+    users_eff = &ws;
   if (!have_ro)
-    ro = users;
+    ro_eff = users_eff;
 
   if (do_audit && action == CAPSID__ACL_APPLY) {
     capsid__acl_audit_opts_t ao;
@@ -383,7 +405,7 @@ int cli_cmd_acl(int argc, char** argv) {
     memset(&ao, 0, sizeof(ao));
     ao.workspace = sb.cwd;
     ao.writable = (const char* const*)sb.writable.v;
-    ao.gids = &users;
+    ao.gids = &users_eff->id;
     ao.n_gids = 1;
     if (capsid__acl_audit(&ao, &found) == 0)
       for (i = 0; i < found.n; i++)
@@ -394,10 +416,12 @@ int cli_cmd_acl(int argc, char** argv) {
 
   memset(&in, 0, sizeof(in));
   in.sandbox = &sb;
-  in.ids.workspace = principal(CAPSID__ACL_USER, uid);
-  in.ids.owner = principal(CAPSID__ACL_USER, owner);
-  in.ids.users = principal(CAPSID__ACL_GROUP, users);
-  in.ids.read_only = principal(CAPSID__ACL_GROUP, ro);
+  in.ids.workspace = ws;
+  in.ids.owner = owner;
+  in.ids.users = *users_eff;
+  in.ids.users.kind = CAPSID__ACL_GROUP;
+  in.ids.read_only = *ro_eff;
+  in.ids.read_only.kind = CAPSID__ACL_GROUP;
   in.ids.roots = roots;
   in.ids.n_roots = n_roots;
   in.deny_dirs = (const char* const*)deny.v;
@@ -405,8 +429,7 @@ int cli_cmd_acl(int argc, char** argv) {
   if (rc != 0) {
     fprintf(stderr, "%s: %s\n", cmd, capsid_error_format(&err, msg,
                                                          sizeof(msg)));
-    status = 2;
-    goto out_sb;
+    goto usage;
   }
 
   cli_progress_init(&ui.bar, progress, -1);
@@ -473,12 +496,21 @@ int cli_cmd_acl(int argc, char** argv) {
   }
   capsid__acl_info_free(&info);
   capsid__acl_plan_free(&plan);
-out_sb:
+  goto out;
+usage:
+  status = 2;
+out:
   capsid__error_free(&err);
   capsid__sandbox_free(&sb);
   capsid__policy_free(&policy);
   capsid__strv_free(&writable);
   capsid__strv_free(&read_only);
   capsid__strv_free(&deny);
+  for (i = 0; i < n_roots; i++)
+    capsid__acl_principal_free(&roots[i]);
+  capsid__acl_principal_free(&ws);
+  capsid__acl_principal_free(&owner);
+  capsid__acl_principal_free(&users);
+  capsid__acl_principal_free(&ro);
   return status;
 }

@@ -19,6 +19,10 @@
 #ifndef O_CLOEXEC
 #define O_CLOEXEC (O_NOINHERIT | O_BINARY)
 #endif
+/* The per-user state directory is the library's (%LOCALAPPDATA%\capsid),
+ * where uninstall looks for the ACL engine's records. */
+#include "system.h"
+#define CLI_OS_STATE_DIR() capsid__state_dir()
 /* Windows has no SIGPIPE: a write to a closed pipe fails with EPIPE. */
 #define CLI_IGNORE_SIGPIPE() ((void)0)
 /* JSON lines end in "\n", not the "\r\n" text mode would write. */
@@ -26,6 +30,7 @@
   ((void)_setmode(0, _O_BINARY), (void)_setmode(1, _O_BINARY),               \
    (void)_setmode(2, _O_BINARY))
 #else
+#define CLI_OS_STATE_DIR() ((const char*)NULL)
 #define CLI_IGNORE_SIGPIPE() ((void)signal(SIGPIPE, SIG_IGN))
 #define CLI_BINARY_STDIO() ((void)0)
 #endif

@@ -68,6 +68,10 @@ void capsid__sandbox_free(capsid__sandbox_t* sb);
  * "/..." on Linux; "C:/..." or "//server/share/..." on Windows? Pure:
  * looks at the string only. Defined per OS in runtime/<os>/path-<os>.c. */
 int capsid__path_is_absolute(const char* path);
+/* How long the root of a canonical absolute path is: 1 for "/..." on
+ * Linux; 3 for "C:/..." and the length of "//server/share/" on Windows;
+ * 0 for a path that is not absolute. Pure, per OS like the above. */
+size_t capsid__path_root_len(const char* path);
 
 /* Is path (canonical) equal to or beneath root (canonical)? */
 int capsid__path_is_within(const char* path, const char* root);

@@ -142,6 +142,41 @@ utf8_args() {
 }
 check "capsid.exe keeps non-ASCII arguments as UTF-8" utf8_args
 
+acl_sids() {
+  # capsid acl takes SIDs and account names on Windows, refuses a POSIX id
+  # naming the option, and plans traverse from the drive root "C:/".
+  local ws='C:\capsid-acl-cli\ws' sd='C:\capsid-acl-cli\state' out rc
+  local sid=S-1-5-21-1-2-3-1000
+  rm -rf "$WINEPREFIX/drive_c/capsid-acl-cli"
+  mkdir -p "$WINEPREFIX/drive_c/capsid-acl-cli/ws/sub"
+  out=$(CAPSID_STATE_DIR=$sd "$wine" "$exe" acl apply -C "$ws" --uid 61001 \
+          </dev/null 2>&1)
+  rc=$?
+  echo "numeric uid: exit $rc: $out"
+  [ "$rc" = 2 ] && echo "$out" | grep -q -- '--uid: "61001" is neither a SID' ||
+    return 1
+  out=$(CAPSID_STATE_DIR=$sd "$wine" "$exe" acl apply -C "$ws" --uid "$sid" \
+          --root-gid capsid-no-such-account </dev/null 2>&1)
+  rc=$?
+  echo "unknown account: exit $rc: $out"
+  [ "$rc" = 2 ] && echo "$out" | grep -q -- '--root-gid: "capsid-no-such' ||
+    return 1
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" acl apply -C "$ws" --uid "$sid" \
+    --users-gid Users </dev/null || return 1
+  out=$(CAPSID_STATE_DIR=$sd "$wine" "$exe" acl status -C "$ws" --uid "$sid" \
+          --users-gid Users </dev/null 2>&1 | tr -d '\r')
+  rc=$?
+  echo "status: exit $rc: $out"
+  echo "$out" | grep -q "u:$sid:rwX" &&
+    echo "$out" | grep -q 'traverse  C:/: g:S-1-5-32-545:--x' &&
+    ! echo "$out" | grep -q 'traverse  /:' || return 1
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" acl revoke -C "$ws" --uid "$sid" \
+    --users-gid Users </dev/null || return 1
+  CAPSID_STATE_DIR=$sd "$wine" "$exe" acl status -C "$ws" --uid "$sid" \
+    </dev/null 2>&1 | grep -q 'nothing recorded'
+}
+check "capsid.exe acl takes SIDs and account names, refuses POSIX ids" acl_sids
+
 doctor_honest() {
   # Wine drops restricting SIDs and job limits: doctor must say so, name
   # no confining mode and exit 1, as the probe reads the objects back.

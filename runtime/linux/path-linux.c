@@ -145,3 +145,8 @@ const char* capsid__path_system_tmp(void) {
 int capsid__path_is_absolute(const char* path) {
   return path[0] == '/';
 }
+
+
+size_t capsid__path_root_len(const char* path) {
+  return path[0] == '/' ? 1 : 0;
+}

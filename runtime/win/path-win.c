@@ -264,3 +264,19 @@ int capsid__path_is_absolute(const char* path) {
          (((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
           path[1] == ':' && path[2] == '/');
 }
+
+
+size_t capsid__path_root_len(const char* path) {
+  const char* c;
+
+  if (!capsid__path_is_absolute(path))
+    return 0;
+  if (path[0] != '/')
+    return 3; /* "C:/" */
+  /* "//server/share/": the server and the share name are the root. */
+  c = strchr(path + 2, '/');
+  if (c == NULL)
+    return strlen(path);
+  c = strchr(c + 1, '/');
+  return c == NULL ? strlen(path) : (size_t)(c - path) + 1;
+}

@@ -183,6 +183,57 @@ static void test_dacl_rebuild_order(void** state) {
 }
 
 
+/* What `capsid acl` accepts on Windows for --uid and the other ids: a
+ * SID string (put in canonical form) or an account name; anything else,
+ * a POSIX id among them, is refused naming the option. */
+static void test_principal_parse(void** state) {
+  capsid__acl_principal_t p;
+  capsid_error_t err = {0};
+  char* dir = wt_mkdtemp();
+
+  (void)state;
+  assert_int_equal(capsid__acl_principal_parse("s-1-5-21-1-2-3-1000",
+                                               CAPSID__ACL_USER, "--uid", &p,
+                                               &err), 0);
+  assert_int_equal(p.kind, CAPSID__ACL_USER);
+  assert_string_equal(p.sid, "S-1-5-21-1-2-3-1000");
+  capsid__acl_principal_free(&p);
+  assert_null(p.sid);
+  /* A well-known account by name. */
+  assert_int_equal(capsid__acl_principal_parse("Administrators",
+                                               CAPSID__ACL_GROUP,
+                                               "--users-gid", &p, &err), 0);
+  assert_string_equal(p.sid, "S-1-5-32-544");
+  capsid__acl_principal_free(&p);
+  /* A POSIX id, SDDL's alias spelling, a malformed SID, an unknown name. */
+  assert_int_equal(capsid__acl_principal_parse("61001", CAPSID__ACL_USER,
+                                               "--uid", &p, &err),
+                   CAPSID_EINVAL);
+  assert_string_equal(err.field, "--uid");
+  assert_non_null(strstr(err.message, "--uid: \"61001\" is neither a SID"));
+  assert_null(p.sid);
+  assert_int_equal(capsid__acl_principal_parse("BA", CAPSID__ACL_GROUP,
+                                               "--ro-gid", &p, &err),
+                   CAPSID_EINVAL);
+  assert_string_equal(err.field, "--ro-gid");
+  assert_int_equal(capsid__acl_principal_parse("S-1-x", CAPSID__ACL_GROUP,
+                                               "--root-gid", &p, &err),
+                   CAPSID_EINVAL);
+  assert_int_equal(capsid__acl_principal_parse("capsid-no-such-account",
+                                               CAPSID__ACL_USER, "--owner",
+                                               &p, &err), CAPSID_EINVAL);
+  assert_string_equal(err.field, "--owner");
+  capsid__error_free(&err);
+  /* The default owner: the owner SID of the directory. */
+  assert_int_equal(capsid__acl_principal_owner(dir, &p, &err), 0);
+  assert_int_equal(p.kind, CAPSID__ACL_USER);
+  assert_true(strncmp(p.sid, "S-1-", 4) == 0);
+  capsid__acl_principal_free(&p);
+  wt_rmtree(dir);
+  capsid__free(dir);
+}
+
+
 static void write_file(const char* path) {
   FILE* f = fopen(path, "w");
 
@@ -369,6 +420,7 @@ int main(void) {
       cmocka_unit_test(test_entry_to_ace),
       cmocka_unit_test(test_dacl_build),
       cmocka_unit_test(test_dacl_rebuild_order),
+      cmocka_unit_test(test_principal_parse),
       cmocka_unit_test(test_walk_incremental),
       cmocka_unit_test(test_open_refusals),
   };

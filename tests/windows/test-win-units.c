@@ -487,6 +487,13 @@ static void test_path_canonical(void** state) {
   assert_true(capsid__path_is_absolute("//server/share/x"));
   assert_false(capsid__path_is_absolute("/x"));
   assert_false(capsid__path_is_absolute("C:x"));
+  /* The root the ACL plan's traverse targets start from: "C:/", never
+   * "/" or "C:" (which name the current drive and its cwd). */
+  assert_int_equal(capsid__path_root_len("C:/ws/sub"), 3);
+  assert_int_equal(capsid__path_root_len("c:/"), 3);
+  assert_int_equal(capsid__path_root_len("//server/share/x"), 15);
+  assert_int_equal(capsid__path_root_len("//server/share"), 14);
+  assert_int_equal(capsid__path_root_len("/x"), 0);
   assert_int_equal(capsid__path_is_dir(canon, &os_error), 1);
   assert_true(capsid__path_exists(canon));
   assert_true(capsid__path_is_within(other = capsid__sprintf("%s/a", canon),
