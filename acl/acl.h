@@ -62,6 +62,11 @@ void capsid__acl_principal_free(capsid__acl_principal_t* p);
 #define CAPSID__ACL_W 2u
 #define CAPSID__ACL_X 1u
 #define CAPSID__ACL_XCOND 8u
+/* The entry takes away the write rights W names instead of granting them:
+ * a Windows deny ACE (a protected path inside a writable root, where an
+ * inherited allow must not win). POSIX ACLs cannot deny: the Linux backend
+ * refuses such an entry rather than read it as a grant. */
+#define CAPSID__ACL_DENY 16u
 
 /* Where an entry goes. DEFAULT entries are inherited by what is created
  * beneath a directory later (POSIX default ACL, Windows OI|CI ACE). */
@@ -70,7 +75,7 @@ void capsid__acl_principal_free(capsid__acl_principal_t* p);
 
 typedef struct capsid__acl_entry_s {
   capsid__acl_principal_t who;
-  unsigned perms; /* CAPSID__ACL_R | W | X | XCOND */
+  unsigned perms; /* CAPSID__ACL_R | W | X | XCOND, or W | DENY */
   unsigned scope; /* CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT */
 } capsid__acl_entry_t;
 
@@ -131,6 +136,14 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
 int capsid__acl_plan_simple(const char* root,
                             const capsid__acl_entry_t* entries, size_t n,
                             capsid__acl_plan_t* out);
+/* Appends a target to a plan (whose key the caller set), or adds entries
+ * to the target of that path and kind it has already (the launcher's
+ * grants on Windows, sandbox/win/grant-win.c). The plan copies path and
+ * SIDs. */
+int capsid__acl_plan_add(capsid__acl_plan_t* plan,
+                         capsid__acl_target_kind_t kind, const char* path,
+                         int recursive, int optional,
+                         const capsid__acl_entry_t* entries, size_t n);
 /* The read-ACL helper's plan: r-X (and default r-x) for the sandbox users
  * group on every read root. Its key is shared by every workspace, so one
  * helper at a time holds its lock, across processes. */

@@ -242,6 +242,42 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
 }
 
 
+int capsid__acl_plan_add(capsid__acl_plan_t* plan,
+                         capsid__acl_target_kind_t kind, const char* path,
+                         int recursive, int optional,
+                         const capsid__acl_entry_t* entries, size_t n) {
+  capsid__acl_target_t* t = NULL;
+  capsid__acl_entry_t* v;
+  builder_t b;
+  size_t i;
+
+  for (i = 0; i < plan->n_targets && t == NULL; i++)
+    if (strcmp(plan->targets[i].path, path) == 0 &&
+        plan->targets[i].kind == kind)
+      t = &plan->targets[i];
+  if (t == NULL) {
+    /* As full as it is: add_target grows the array. */
+    b.plan = plan;
+    b.cap = plan->n_targets;
+    return add_target(&b, kind, path, recursive, optional, entries, n);
+  }
+  v = capsid__realloc(t->entries, (t->n_entries + n + 1) * sizeof(*v));
+  if (v == NULL)
+    return CAPSID_ENOMEM;
+  t->entries = v;
+  for (i = 0; i < n; i++) {
+    v[t->n_entries] = entries[i];
+    v[t->n_entries].who.sid = NULL;
+    if (entries[i].who.sid != NULL &&
+        (v[t->n_entries].who.sid = capsid__strdup(entries[i].who.sid)) ==
+            NULL)
+      return CAPSID_ENOMEM;
+    t->n_entries++;
+  }
+  return 0;
+}
+
+
 int capsid__acl_plan_simple(const char* root,
                             const capsid__acl_entry_t* entries, size_t n,
                             capsid__acl_plan_t* out) {

@@ -221,7 +221,7 @@ static int parse_target(reader_t* r, capsid__acl_rtarget_t* t) {
       e->who.id = (uint32_t)get_u(r, 4);
     if (r->bad || (e->who.kind != CAPSID__ACL_USER &&
                    e->who.kind != CAPSID__ACL_GROUP) ||
-        e->perms > 15 || e->scope == 0 || e->scope > 3)
+        e->perms > 31 || e->scope == 0 || e->scope > 3)
       return -1;
   }
   n = get_u(r, 8);

@@ -190,7 +190,9 @@ static void entry_text(const capsid__acl_entry_t* e, char* buf, size_t n) {
 
   /* A SID where the principal has one (Windows), else the POSIX id. */
   snprintf(id, sizeof(id), "%u", e->who.id);
-  snprintf(buf, n, "%s%s:%s:%c%c%c", e->scope & CAPSID__ACL_DEFAULT ? "d:" : "",
+  snprintf(buf, n, "%s%s%s:%s:%c%c%c",
+           e->perms & CAPSID__ACL_DENY ? "deny:" : "",
+           e->scope & CAPSID__ACL_DEFAULT ? "d:" : "",
            e->who.kind == CAPSID__ACL_USER ? "u" : "g",
            e->who.sid != NULL ? e->who.sid : id,
            e->perms & CAPSID__ACL_R ? 'r' : '-',

@@ -287,9 +287,14 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
   capsid__acl_fsplan_t* p;
   pacl_t* a;
   unsigned mode;
+  size_t i;
   int is_dir, rc;
 
   *out = NULL;
+  /* A deny entry read as perms would grant what it takes away. */
+  for (i = 0; i < n_set; i++)
+    if (set[i].perms & CAPSID__ACL_DENY)
+      return CAPSID_EINVAL;
   p = capsid__calloc(1, sizeof(*p));
   a = capsid__malloc(sizeof(*a));
   if (p == NULL || a == NULL) {

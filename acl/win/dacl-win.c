@@ -11,13 +11,16 @@
  *
  * How entries become ACEs (a principal must be a SID here):
  *   R -> FILE_GENERIC_READ, W -> FILE_GENERIC_WRITE | DELETE,
- *   X (and setfacl's conditional X) -> FILE_GENERIC_EXECUTE.
+ *   X (and setfacl's conditional X) -> FILE_GENERIC_EXECUTE;
+ *   W | DENY -> a deny ACE of CAPSID__DENY_WRITE_MASK (every right that
+ *   changes the object, its DACL or its children).
  *   FILE_DELETE_CHILD is never granted: it lets a holder delete or rename
  *   any child of a directory whatever the child's DACL says (.git).
  *   Scope ACCESS -> an explicit ACE on the object; DEFAULT -> inheritable
  *   (OBJECT_INHERIT | CONTAINER_INHERIT) on directories, INHERIT_ONLY when
  *   the entry is DEFAULT alone. Files take only ACCESS entries.
- * A new DACL keeps canonical order: explicit deny, explicit allow (capsid's
+ * Entries of one SID replace its explicit ACEs of the same kind (allow or
+ * deny); those of the other kind stay. A new DACL keeps canonical order: explicit deny, explicit allow (capsid's
  * first), inherited (capsid__dacl_rebuild, shared with the launcher's
  * grants). Removing a principal removes its explicit ACEs and
  * the inherited copies files made under a grant took from it. */
@@ -44,6 +47,7 @@ NTSTATUS NTAPI NtSetSecurityObject(HANDLE handle, SECURITY_INFORMATION info,
 typedef struct want_s {
   PSID sid;
   DWORD mask;
+  int deny;       /* a deny ACE */
   BYTE dir_flags; /* AceFlags on a directory */
   int on_files;   /* an ACCESS entry: files get it too (flags 0) */
 } want_t;
@@ -52,6 +56,7 @@ struct capsid__acl_fsplan_s {
   want_t set[PLAN_MAX];
   int n_set;
   PSID rm[PLAN_MAX];
+  int rm_deny[PLAN_MAX]; /* a removed deny entry takes deny ACEs only */
   int n_rm;
   int only_if_needed;
 };
@@ -60,6 +65,8 @@ struct capsid__acl_fsplan_s {
 static DWORD perms_mask(unsigned perms) {
   DWORD m = 0;
 
+  if (perms & CAPSID__ACL_DENY)
+    return perms & CAPSID__ACL_W ? CAPSID__DENY_WRITE_MASK : 0;
   if (perms & CAPSID__ACL_R)
     m |= FILE_GENERIC_READ;
   if (perms & CAPSID__ACL_W)
@@ -71,10 +78,13 @@ static DWORD perms_mask(unsigned perms) {
 
 
 int capsid__acl_win_want(const capsid__acl_entry_t* e, DWORD* mask,
-                         BYTE* dir_flags, int* on_files) {
+                         BYTE* dir_flags, int* on_files, int* deny) {
   if (e->who.sid == NULL)
     return CAPSID_EINVAL; /* POSIX ids mean nothing to NTFS */
   *mask = perms_mask(e->perms);
+  *deny = (e->perms & CAPSID__ACL_DENY) != 0;
+  if (*mask == 0)
+    return CAPSID_EINVAL; /* a deny of nothing */
   *on_files = (e->scope & CAPSID__ACL_ACCESS) != 0;
   *dir_flags = 0;
   if (e->scope & CAPSID__ACL_DEFAULT)
@@ -112,7 +122,8 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
   /* Every SID is parsed before any walker thread starts. */
   for (i = 0; rc == 0 && i < n_set; i++) {
     want_t* w = &p->set[p->n_set];
-    rc = capsid__acl_win_want(&set[i], &w->mask, &w->dir_flags, &w->on_files);
+    rc = capsid__acl_win_want(&set[i], &w->mask, &w->dir_flags, &w->on_files,
+                              &w->deny);
     if (rc == 0 && !ConvertStringSidToSidA(set[i].who.sid, &w->sid))
       rc = CAPSID_EINVAL;
     if (rc == 0)
@@ -123,7 +134,7 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
         !ConvertStringSidToSidA(remove[i].who.sid, &p->rm[p->n_rm]))
       rc = CAPSID_EINVAL;
     else
-      p->n_rm++;
+      p->rm_deny[p->n_rm++] = (remove[i].perms & CAPSID__ACL_DENY) != 0;
   }
   if (rc != 0) {
     plan_free(p);
@@ -145,27 +156,47 @@ static int is_allow(const ACE_HEADER* h) {
 }
 
 
+/* The plain allow and deny ACEs, the only kinds capsid writes. */
+static int is_plain(const ACE_HEADER* h) {
+  return h->AceType == ACCESS_ALLOWED_ACE_TYPE ||
+         h->AceType == ACCESS_DENIED_ACE_TYPE;
+}
+
+
+static int is_deny_ace(const ACE_HEADER* h) {
+  return h->AceType == ACCESS_DENIED_ACE_TYPE;
+}
+
+
+/* An allow or deny ACE, explicit or inherited, of a removed entry: a
+ * removed allow takes the SID's allow ACEs, a removed deny its deny ACEs,
+ * so taking back a protected path's deny leaves the grant beneath it. */
 static int in_rm(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
   int i;
 
-  if (h->AceType != ACCESS_ALLOWED_ACE_TYPE)
+  if (!is_plain(h))
     return 0;
   for (i = 0; i < p->n_rm; i++)
-    if (EqualSid(capsid__ace_sid(h), p->rm[i]))
+    if (p->rm_deny[i] == is_deny_ace(h) &&
+        EqualSid(capsid__ace_sid(h), p->rm[i]))
       return 1;
   return 0;
 }
 
 
-/* Does the explicit ACE h belong to a set entry's SID (so it is capsid's,
- * to be replaced by the wanted one)? */
+/* Is the explicit ACE h of a set entry's SID and kind (allow or deny), so
+ * capsid's, to be replaced by the wanted one? An ACE of the other kind
+ * stays: a file carve-out inside a writable root gets the root's allow
+ * from one target and its own deny from another, and neither may undo
+ * the other's. */
 static int of_set_sid(const capsid__acl_fsplan_t* p, const ACE_HEADER* h) {
   int i;
 
-  if (!is_allow(h) || (h->AceFlags & INHERITED_ACE))
+  if (!is_plain(h) || (h->AceFlags & INHERITED_ACE))
     return 0;
   for (i = 0; i < p->n_set; i++)
-    if (EqualSid(capsid__ace_sid(h), p->set[i].sid))
+    if (p->set[i].deny == is_deny_ace(h) &&
+        EqualSid(capsid__ace_sid(h), p->set[i].sid))
       return 1;
   return 0;
 }
@@ -177,8 +208,21 @@ static int wanted_here(const want_t* w, int is_dir, BYTE* flags) {
 }
 
 
+/* Is h exactly the ACE w makes on this object? */
+static int is_wanted(const ACE_HEADER* h, const want_t* w, int is_dir) {
+  BYTE flags;
+
+  return wanted_here(w, is_dir, &flags) &&
+         h->AceType == (w->deny ? ACCESS_DENIED_ACE_TYPE
+                                : ACCESS_ALLOWED_ACE_TYPE) &&
+         h->AceFlags == flags &&
+         ((const ACCESS_ALLOWED_ACE*)h)->Mask == w->mask &&
+         EqualSid(capsid__ace_sid(h), w->sid);
+}
+
+
 /* The DACL already says what the plan says: every wanted ACE is there
- * exactly, no other explicit allow ACE of those SIDs, nothing of a removed
+ * exactly, no other explicit ACE of those SIDs, nothing of a removed
  * one. */
 static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
                    int is_dir) {
@@ -191,15 +235,8 @@ static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
     if (!wanted_here(&p->set[k], is_dir, &flags))
       continue;
     found = 0;
-    for (i = 0; acl != NULL && !found && i < acl->AceCount; i++) {
-      const ACCESS_ALLOWED_ACE* a;
-      if (!GetAce((ACL*)acl, i, &ace))
-        continue;
-      a = ace;
-      found = is_allow(ace) && a->Header.AceFlags == flags &&
-              a->Mask == p->set[k].mask && EqualSid(capsid__ace_sid(ace),
-                                                    p->set[k].sid);
-    }
+    for (i = 0; acl != NULL && !found && i < acl->AceCount; i++)
+      found = GetAce((ACL*)acl, i, &ace) && is_wanted(ace, &p->set[k], is_dir);
     if (!found)
       return 0;
   }
@@ -210,12 +247,9 @@ static int already(const capsid__acl_fsplan_t* p, const ACL* acl,
       return 0;
     if (of_set_sid(p, ace)) {
       /* Some other explicit ACE of a set SID: not what the plan says. */
-      const ACCESS_ALLOWED_ACE* a = ace;
       int matches = 0;
       for (k = 0; k < p->n_set && !matches; k++)
-        matches = wanted_here(&p->set[k], is_dir, &flags) &&
-                  a->Header.AceFlags == flags && a->Mask == p->set[k].mask &&
-                  EqualSid(capsid__ace_sid(ace), p->set[k].sid);
+        matches = is_wanted(ace, &p->set[k], is_dir);
       if (!matches)
         return 0;
     }
@@ -243,7 +277,7 @@ int capsid__acl_win_dacl(const capsid__acl_fsplan_t* p, const ACL* old,
       continue;
     add[n_add].sid = p->set[k].sid;
     add[n_add].mask = p->set[k].mask;
-    add[n_add].deny = 0;
+    add[n_add].deny = p->set[k].deny;
     n_add++;
   }
   return capsid__dacl_rebuild(old, add, n_add, plan_drops, (void*)p, out);

@@ -8,6 +8,13 @@
 
 #include <windows.h>
 
+/* What a deny-write ACE takes away: every right that changes the object,
+ * its attributes, its DACL or owner, or (directories) its children. */
+#define CAPSID__DENY_WRITE_MASK                                              \
+  (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
+   FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
+   WRITE_OWNER)
+
 /* One ACE capsid puts into a DACL. */
 typedef struct capsid__ace_s {
   PSID sid;

@@ -18,10 +18,10 @@ DWORD capsid__win_open_at(HANDLE parent, const char* name, ACCESS_MASK access,
                           ULONG options, HANDLE* out);
 
 /* dacl-win.c, exposed for tests: the mask and directory AceFlags an entry
- * becomes (*on_files: files get it too); CAPSID_EINVAL for a principal
- * without a SID. */
+ * becomes (*on_files: files get it too; *deny: a deny ACE); CAPSID_EINVAL
+ * for a principal without a SID or a deny of nothing. */
 int capsid__acl_win_want(const capsid__acl_entry_t* e, DWORD* mask,
-                         BYTE* dir_flags, int* on_files);
+                         BYTE* dir_flags, int* on_files, int* deny);
 /* The DACL p makes of old on a directory or a file (LocalFree it). */
 int capsid__acl_win_dacl(const capsid__acl_fsplan_t* p, const ACL* old,
                          int is_dir, ACL** out);

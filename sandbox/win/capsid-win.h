@@ -11,6 +11,7 @@
 #include "capstore.h"
 #include "sandbox-int.h"
 #include "system.h"
+#include "win-dacl.h"
 
 #include <windows.h>
 
@@ -156,11 +157,6 @@ typedef struct capsid__ace_plan_s {
   int read;                /* allow read and execute only (read grants) */
 } capsid__ace_plan_t;
 
-/* Builds the new DACL: old's ACEs plus the wanted ones, in canonical order
- * (explicit deny, explicit allow, then inherited ACEs). Exposed for tests.
- * *out is LocalFree'd by the caller. */
-int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
-                      size_t n, ACL** out);
 /* 1 if acl already holds an explicit ACE equal to the wanted one. */
 int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 /* Masks used for grants: read/write/execute/delete, and the write rights a
@@ -173,10 +169,7 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
   (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE)
 /* What the read-ACL helper grants the sandbox users' group. */
 #define CAPSID__READ_MASK (FILE_GENERIC_READ | FILE_GENERIC_EXECUTE)
-#define CAPSID__DENY_MASK                                                    \
-  (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |                      \
-   FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
-   WRITE_OWNER)
+#define CAPSID__DENY_MASK CAPSID__DENY_WRITE_MASK
 /* Ensures every ACE of the plan is on its path (skipping the ones already
  * there), then reads every path back; CAPSID_EVERIFY names a missing ACE.
  * A deny ACE's path that does not exist (a carve-out not created yet) is

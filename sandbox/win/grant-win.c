@@ -2,16 +2,18 @@
  * SIDs, and keep its protected paths (.git, .codex, .agents, carve-outs)
  * read-only to them.
  *
- * The new DACL is built by capsid__dacl_rebuild (acl/win/win-dacl.h), in
- * the canonical order the ACL engine's walk writes too.
- *
- * A root that already has the wanted ACE is skipped, so a second job in a
- * workspace costs one GetNamedSecurityInfoW per path. The first grant on a
- * root uses SetNamedSecurityInfoW, which lets Windows propagate the
- * inheritable ACE to the existing tree once; the per-object incremental
- * walk on the worker pool is the ACL engine's (acl/). */
+ * A path that already has the wanted ACE is skipped, so a second job in a
+ * workspace costs one GetNamedSecurityInfoW per path and no walk. When an
+ * ACE is missing, the ACL engine (acl/) writes the grants: its parallel,
+ * per-object walk on capsid's worker pool, with deny-write entries on the
+ * protected paths, recorded per workspace (so revoke and uninstall find
+ * every object it changed), then every path is read back. Why not one
+ * propagating SetNamedSecurityInfoW per root: it rewrites the whole tree
+ * on one thread and keeps no record, so the deny ACE on a carve-out deep
+ * in a root was left behind by uninstall. */
 #include "capsid-win.h"
 
+#include "acl.h"
 #include "win-dacl.h"
 #include "win-util.h"
 
@@ -29,15 +31,15 @@ static DWORD wanted_mask(const capsid__ace_plan_t* a) {
 
 
 /* Does the explicit ACE at ace equal the wanted one (type, SID, inherit
- * flags, and a mask covering the wanted rights)? */
+ * flags where asked, and a mask covering the wanted rights)? */
 static int ace_matches(const ACE_HEADER* h, const capsid__ace_plan_t* a,
-                       PSID sid) {
+                       PSID sid, int inherits) {
   const ACCESS_ALLOWED_ACE* ace = (const ACCESS_ALLOWED_ACE*)h;
   BYTE want_type = a->deny ? ACCESS_DENIED_ACE_TYPE : ACCESS_ALLOWED_ACE_TYPE;
 
   if (h->AceType != want_type || (h->AceFlags & INHERITED_ACE))
     return 0;
-  if ((h->AceFlags & INHERIT) != INHERIT)
+  if (inherits && (h->AceFlags & INHERIT) != INHERIT)
     return 0;
   if ((ace->Mask & wanted_mask(a)) != wanted_mask(a))
     return 0;
@@ -45,7 +47,8 @@ static int ace_matches(const ACE_HEADER* h, const capsid__ace_plan_t* a,
 }
 
 
-int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
+static int has_ace(const ACL* acl, const capsid__ace_plan_t* a,
+                   int inherits) {
   PSID sid;
   DWORD i;
   void* ace;
@@ -55,39 +58,14 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
     return 0;
   for (i = 0; !found && i < acl->AceCount; i++)
     if (GetAce((ACL*)acl, i, &ace))
-      found = ace_matches(ace, a, sid);
+      found = ace_matches(ace, a, sid, inherits);
   LocalFree(sid);
   return found;
 }
 
 
-int capsid__acl_merge(const ACL* old, const capsid__ace_plan_t* aces,
-                      size_t n, ACL** out) {
-  capsid__ace_t add[8];
-  size_t k, n_add = 0;
-  int rc = 0;
-
-  *out = NULL;
-  if (n > CAPSID__ARRAY_SIZE(add))
-    return CAPSID_EINVAL;
-  /* Only the ACEs not there yet; every old ACE stays. */
-  for (k = 0; rc == 0 && k < n; k++) {
-    if (capsid__acl_has(old, &aces[k]))
-      continue;
-    if (!ConvertStringSidToSidA(aces[k].sid, &add[n_add].sid)) {
-      rc = CAPSID_EINVAL;
-      break;
-    }
-    add[n_add].mask = wanted_mask(&aces[k]);
-    add[n_add].flags = INHERIT;
-    add[n_add].deny = aces[k].deny;
-    n_add++;
-  }
-  if (rc == 0)
-    rc = capsid__dacl_rebuild(old, add, n_add, NULL, NULL, out);
-  for (k = 0; k < n_add; k++)
-    LocalFree(add[k].sid);
-  return rc;
+int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
+  return has_ace(acl, a, 1);
 }
 
 
@@ -121,19 +99,36 @@ static int make_missing(const capsid__ace_plan_t* a, const WCHAR* wpath,
 }
 
 
-int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
-                         capsid_error_t* err) {
-  size_t i, j;
+/* Is the wanted ACE in dacl? On a file the engine writes it without
+ * inheritance flags (they mean nothing there), so a file is asked only for
+ * type, SID and mask. */
+static int has_on(const ACL* dacl, const capsid__ace_plan_t* a,
+                  const WCHAR* wpath) {
+  DWORD attrs;
 
-  /* ACEs for one path are applied together: one write per path. */
-  for (i = 0; i < n; i = j) {
+  if (has_ace(dacl, a, 1))
+    return 1;
+  attrs = GetFileAttributesW(wpath);
+  return attrs != INVALID_FILE_ATTRIBUTES &&
+         !(attrs & FILE_ATTRIBUTE_DIRECTORY) && has_ace(dacl, a, 0);
+}
+
+
+/* Reads the DACL of each path of aces: *missing says whether an ACE is not
+ * there yet. A deny ACE's path that does not exist is created first
+ * (make_missing). With verify, a missing ACE is CAPSID_EVERIFY naming it:
+ * the read-back after the walk. */
+static int check_all(const capsid__ace_plan_t* aces, size_t n, int verify,
+                     int* missing, capsid_error_t* err) {
+  size_t i, j, k;
+  int rc = 0;
+
+  *missing = 0;
+  for (i = 0; rc == 0 && i < n; i = j) {
     PSECURITY_DESCRIPTOR sd = NULL;
     ACL* dacl = NULL;
-    ACL* merged = NULL;
     WCHAR* wpath;
     DWORD e;
-    size_t k;
-    int all = 1, rc;
 
     for (j = i; j < n && strcmp(aces[j].path, aces[i].path) == 0; j++)
       ;
@@ -143,70 +138,148 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                                aces[i].path, NULL, NULL);
     e = read_dacl(wpath, &dacl, &sd);
     if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
-        aces[i].deny) {
+        aces[i].deny && !verify) {
       rc = make_missing(&aces[i], wpath, err);
-      if (rc != 0) {
-        capsid__free(wpath);
-        return rc;
-      }
-      e = read_dacl(wpath, &dacl, &sd);
+      if (rc == 0)
+        e = read_dacl(wpath, &dacl, &sd);
     }
-    if (e != ERROR_SUCCESS) {
-      capsid__free(wpath);
-      return capsid__error_set(err, capsid__translate_os_error((int)e),
-                               CAPSID_STAGE_ACL, (int)e, aces[i].path, NULL,
-                               "cannot read the DACL of %s", aces[i].path);
+    if (rc == 0 && e != ERROR_SUCCESS)
+      rc = capsid__error_set(err, verify ? CAPSID_EVERIFY
+                                         : capsid__translate_os_error((int)e),
+                             verify ? CAPSID_STAGE_VERIFY : CAPSID_STAGE_ACL,
+                             (int)e, aces[i].path, NULL,
+                             verify ? "cannot read the DACL of %s back"
+                                    : "cannot read the DACL of %s",
+                             aces[i].path);
+    for (k = i; rc == 0 && k < j; k++) {
+      if (has_on(dacl, &aces[k], wpath))
+        continue;
+      *missing = 1;
+      if (verify)
+        rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
+                               aces[k].path, NULL,
+                               "the %s ACE for %s on %s did not take effect",
+                               aces[k].deny   ? "deny-write"
+                               : aces[k].read ? "allow-read"
+                                              : "allow",
+                               aces[k].sid, aces[k].path);
     }
-    for (k = i; k < j; k++)
-      all = all && capsid__acl_has(dacl, &aces[k]);
-    if (all) {
-      LocalFree(sd);
-      capsid__free(wpath);
-      continue;
-    }
-    rc = capsid__acl_merge(dacl, aces + i, j - i, &merged);
-    LocalFree(sd);
-    if (rc != 0) {
-      capsid__free(wpath);
-      return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[i].path,
-                               NULL, "cannot build the DACL of %s",
-                               aces[i].path);
-    }
-    e = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
-                              DACL_SECURITY_INFORMATION, NULL, NULL, merged,
-                              NULL);
-    LocalFree(merged);
-    if (e != ERROR_SUCCESS) {
-      capsid__free(wpath);
-      return capsid__error_set(err, capsid__translate_os_error((int)e),
-                               CAPSID_STAGE_ACL, (int)e, aces[i].path, NULL,
-                               "cannot set the DACL of %s", aces[i].path);
-    }
-    /* Read back: Wine accepts the call and stores nothing. */
-    sd = NULL;
-    dacl = NULL;
-    e = read_dacl(wpath, &dacl, &sd);
-    capsid__free(wpath);
-    for (k = i; e == ERROR_SUCCESS && k < j; k++)
-      if (!capsid__acl_has(dacl, &aces[k])) {
-        LocalFree(sd);
-        return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
-                                 aces[k].path, NULL,
-                                 "the %s ACE for %s on %s did not take effect",
-                                 aces[k].deny   ? "deny-write"
-                                 : aces[k].read ? "allow-read"
-                                                : "allow",
-                                 aces[k].sid, aces[k].path);
-      }
     if (sd != NULL)
       LocalFree(sd);
-    if (e != ERROR_SUCCESS)
-      return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY,
-                               (int)e, aces[i].path, NULL,
-                               "cannot read the DACL of %s back",
-                               aces[i].path);
+    capsid__free(wpath);
   }
-  return 0;
+  return rc;
+}
+
+
+/* The ACL engine's plan of the grants: a write target (rwx, inherited) per
+ * allow path, a read target per read grant, and per protected path a
+ * read-only target: a deny-write entry and, on a directory, a read entry
+ * too, so that revoke (which takes back a target's entries) also takes
+ * back the copies of the root's grant its objects inherited. A protected
+ * path that is a file is that file alone, and only denied: the root's walk
+ * gives it the root's allow, which the deny overrides. Recorded under the
+ * first path (the workspace), or the read helper's key. */
+static int engine_plan(const capsid__ace_plan_t* aces, size_t n,
+                       capsid__acl_plan_t* plan) {
+  capsid__acl_entry_t e[2];
+  capsid__acl_target_kind_t kind;
+  size_t i, n_e;
+  int rc = 0, all_read = 1, recursive, os_error;
+
+  memset(plan, 0, sizeof(*plan));
+  for (i = 0; i < n; i++)
+    all_read = all_read && aces[i].read;
+  plan->key = capsid__strdup(all_read ? CAPSID__ACL_READ_KEY : aces[0].path);
+  if (plan->key == NULL)
+    return CAPSID_ENOMEM;
+  for (i = 0; rc == 0 && i < n; i++) {
+    memset(e, 0, sizeof(e));
+    e[0].who.kind = e[1].who.kind = CAPSID__ACL_GROUP;
+    e[0].who.sid = e[1].who.sid = aces[i].sid;
+    e[0].scope = e[1].scope = CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT;
+    recursive = 1;
+    n_e = 1;
+    if (aces[i].deny) {
+      kind = CAPSID__ACL_T_READ_ONLY;
+      e[0].perms = CAPSID__ACL_W | CAPSID__ACL_DENY;
+      recursive = capsid__path_is_dir(aces[i].path, &os_error) == 1;
+      e[1].perms = CAPSID__ACL_R | CAPSID__ACL_X;
+      n_e = recursive ? 2 : 1;
+    } else if (aces[i].read) {
+      kind = CAPSID__ACL_T_READ;
+      e[0].perms = CAPSID__ACL_R | CAPSID__ACL_X;
+    } else {
+      kind = CAPSID__ACL_T_WRITE;
+      e[0].perms = CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_X;
+    }
+    rc = capsid__acl_plan_add(plan, kind, aces[i].path, recursive, 0, e, n_e);
+  }
+  if (rc != 0)
+    capsid__acl_plan_free(plan);
+  return rc;
+}
+
+
+/* Grants accumulate, as ACEs did before the engine wrote them: a job's
+ * plan names only its own extra roots and carve-outs, and the engine takes
+ * back what a workspace's record lists and the plan does not, which would
+ * pull the grants from under another job of the workspace. So the record's
+ * targets join the plan (optional: a root may be gone since). The record
+ * is read before the engine takes its lock: two capsid processes granting
+ * different roots of one workspace at the same moment can still drop each
+ * other's, which the next job's presence check finds and grants again. */
+static int with_recorded(capsid__acl_plan_t* plan) {
+  capsid__acl_info_t info;
+  size_t i;
+  int rc = 0;
+
+  memset(&info, 0, sizeof(info));
+  if (capsid__acl_info(capsid__state_dir(), plan->key, &info, NULL) != 0)
+    return 0; /* a corrupt record: the engine walks everything anyway */
+  for (i = 0; rc == 0 && i < info.plan.n_targets; i++) {
+    const capsid__acl_target_t* t = &info.plan.targets[i];
+    size_t j;
+    for (j = 0; j < plan->n_targets; j++)
+      if (plan->targets[j].kind == t->kind &&
+          strcmp(plan->targets[j].path, t->path) == 0)
+        break;
+    if (j == plan->n_targets)
+      rc = capsid__acl_plan_add(plan, t->kind, t->path, t->recursive, 1,
+                                t->entries, t->n_entries);
+  }
+  capsid__acl_info_free(&info);
+  return rc;
+}
+
+
+int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+                         capsid_error_t* err) {
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  int missing, rc;
+
+  /* Every path already has its ACEs: one GetNamedSecurityInfoW each, and
+   * no walk (what a workspace's second job costs). */
+  rc = check_all(aces, n, 0, &missing, err);
+  if (rc != 0 || !missing)
+    return rc;
+  rc = engine_plan(aces, n, &plan);
+  if (rc == 0 && (rc = with_recorded(&plan)) != 0)
+    capsid__acl_plan_free(&plan);
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
+                             NULL, "cannot plan the grants of %s",
+                             aces[0].path);
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = capsid__state_dir();
+  rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, NULL, err);
+  capsid__acl_plan_free(&plan);
+  if (rc != 0)
+    return rc;
+  /* Read back: Wine accepts the writes and keeps no ACE for a capability
+   * SID. */
+  return check_all(aces, n, 1, &missing, err);
 }
 
 

@@ -66,6 +66,39 @@ static void test_apply_grants_like_setfacl(void** state) {
 }
 
 
+/* POSIX ACLs cannot deny: a deny entry (what the Windows launcher puts on
+ * protected paths) is refused before anything is written, never read as
+ * a grant of the rights it takes away. */
+static void test_deny_entry_refused(void** state) {
+  capsid__acl_plan_t plan;
+  capsid__acl_stats_t st;
+  capsid__acl_entry_t e;
+  fixture_t f;
+  char* before;
+  char* after;
+
+  (void)state;
+  fixture_new(&f);
+  before = acl_snapshot(f.ws);
+  memset(&e, 0, sizeof(e));
+  e.who.kind = CAPSID__ACL_USER;
+  e.who.id = TEST_UID;
+  e.perms = CAPSID__ACL_W | CAPSID__ACL_DENY;
+  e.scope = CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT;
+  assert_int_equal(capsid__acl_plan_simple(f.ws, &e, 1, &plan), 0);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st),
+                   CAPSID_EINVAL);
+  assert_int_equal(st.changed, 0);
+  after = acl_snapshot(f.ws);
+  assert_string_equal(before, after);
+  assert_false(has_in(&f, "top", "user:61001:-w-"));
+  free(before);
+  free(after);
+  capsid__acl_plan_free(&plan);
+  fixture_free(&f);
+}
+
+
 static void test_merge_keeps_entries_and_revoke_restores(void** state) {
   capsid__acl_plan_t plan;
   capsid__acl_stats_t st;
@@ -640,6 +673,7 @@ static void test_shared_ancestor_outlives_one_revoke(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_apply_grants_like_setfacl),
+      cmocka_unit_test(test_deny_entry_refused),
       cmocka_unit_test(test_merge_keeps_entries_and_revoke_restores),
       cmocka_unit_test(test_reapply_is_incremental),
       cmocka_unit_test(test_corrupt_record_means_full_walk),

@@ -37,13 +37,13 @@ static void test_entry_to_ace(void** state) {
   capsid__acl_entry_t e;
   DWORD mask;
   BYTE flags;
-  int on_files;
+  int on_files, deny;
 
   (void)state;
   e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_R | CAPSID__ACL_W |
                                     CAPSID__ACL_XCOND,
             CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
-  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files), 0);
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny), 0);
   assert_int_equal(mask, FILE_GENERIC_READ | FILE_GENERIC_WRITE |
                              FILE_GENERIC_EXECUTE | DELETE);
   /* Never FILE_DELETE_CHILD: it would let a job rename .git away. */
@@ -53,15 +53,31 @@ static void test_entry_to_ace(void** state) {
   /* A default-only entry: inherit-only on directories, nothing on files. */
   e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_R | CAPSID__ACL_X,
             CAPSID__ACL_DEFAULT);
-  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files), 0);
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny), 0);
   assert_int_equal(mask, FILE_GENERIC_READ | FILE_GENERIC_EXECUTE);
   assert_int_equal(flags, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE |
                               INHERIT_ONLY_ACE);
   assert_false(on_files);
+  assert_false(deny);
+  /* A deny entry: every right that changes the object, on both. */
+  e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_W | CAPSID__ACL_DENY,
+            CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny),
+                   0);
+  assert_true(deny);
+  assert_int_equal(mask, CAPSID__DENY_WRITE_MASK);
+  assert_true(mask & FILE_DELETE_CHILD);
+  assert_int_equal(flags, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE);
+  assert_true(on_files);
+  /* A deny of nothing is no entry. */
+  e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_R | CAPSID__ACL_DENY,
+            CAPSID__ACL_ACCESS);
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny),
+                   CAPSID_EINVAL);
   /* A POSIX id has no meaning on NTFS. */
   e = entry(NULL, CAPSID__ACL_R, CAPSID__ACL_ACCESS);
   e.who.id = 1000;
-  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files),
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny),
                    CAPSID_EINVAL);
 }
 
@@ -108,6 +124,36 @@ static void test_dacl_build(void** state) {
   /* On a file the same entry is a plain, non-inheritable ACE. */
   assert_int_equal(capsid__acl_win_dacl(p, old, 0, &neu), 0);
   wt_expect_ace(neu, 1, ACCESS_ALLOWED_ACE_TYPE, 0, rwx, ws);
+  LocalFree(neu);
+  capsid__acl_fsplan_free(p);
+
+  /* A protected path: the deny entry leads the DACL, replaces the SID's
+   * older explicit deny and wins over its allows (explicit, from the
+   * root's walk, and inherited), which stay; a removed deny goes, the
+   * same SID's allow stays. */
+  assert_true(InitializeAcl(old, sizeof(buf), ACL_REVISION));
+  wt_add_ace(old, ws, FILE_WRITE_DATA, oici, 1); /* an older deny */
+  wt_add_ace(old, gone, FILE_WRITE_DATA, oici, 1);
+  wt_add_ace(old, "S-1-5-21-9-9-9-9", FILE_WRITE_DATA, 0, 1);
+  wt_add_ace(old, ws, rwx, oici, 0);
+  wt_add_ace(old, gone, rwx, oici, 0);
+  wt_add_ace(old, ws, rwx, INHERITED_ACE | oici, 0);
+  set = entry(ws, CAPSID__ACL_W | CAPSID__ACL_DENY,
+              CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
+  rm = entry(gone, CAPSID__ACL_W | CAPSID__ACL_DENY,
+             CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
+  assert_int_equal(capsid__acl_fsplan_new(&set, 1, &rm, 1, 0, &p), 0);
+  assert_int_equal(capsid__acl_win_dacl(p, old, 1, &neu), 0);
+  assert_true(IsValidAcl(neu));
+  assert_int_equal(neu->AceCount, 5);
+  wt_expect_ace(neu, 0, ACCESS_DENIED_ACE_TYPE, oici, CAPSID__DENY_WRITE_MASK,
+                ws);
+  wt_expect_ace(neu, 1, ACCESS_DENIED_ACE_TYPE, 0, FILE_WRITE_DATA,
+                "S-1-5-21-9-9-9-9");
+  wt_expect_ace(neu, 2, ACCESS_ALLOWED_ACE_TYPE, oici, rwx, ws);
+  wt_expect_ace(neu, 3, ACCESS_ALLOWED_ACE_TYPE, oici, rwx, gone);
+  wt_expect_ace(neu, 4, ACCESS_ALLOWED_ACE_TYPE, INHERITED_ACE | oici, rwx,
+                ws);
   LocalFree(neu);
   capsid__acl_fsplan_free(p);
 }

@@ -6,6 +6,7 @@
  * under Wine and tests/windows/windows-smoke.ps1 covers them too. */
 #include "wintest-util.h"
 
+#include "acl.h"
 #include "capsid-win.h"
 #include "win-util.h"
 
@@ -84,10 +85,10 @@ static void test_job_object_read_back(void** state) {
 }
 
 
-/* DACL grants: applied, then read back. Wine turns a DACL into Unix mode
- * bits and stores no ACE for a capability SID, so there capsid must
- * notice; on Windows the grant holds, and a second call finds it present
- * and changes nothing. */
+/* DACL grants: applied by the ACL engine, then read back. Wine turns a
+ * DACL into Unix mode bits and stores no ACE for a capability SID, so
+ * there capsid must notice; on Windows the grant holds, and a second call
+ * finds it present and changes nothing. */
 static void test_grant_read_back(void** state) {
   capsid__ace_plan_t plan[3];
   capsid_error_t err = {0};
@@ -114,6 +115,60 @@ static void test_grant_read_back(void** state) {
     assert_non_null(strstr(err.message, "did not take effect"));
   }
   capsid__error_free(&err);
+  /* The walk was the ACL engine's: its record under the workspace lists
+   * the write target and the deny-write entry on .git (what revoke and
+   * uninstall take back), whatever Windows kept. */
+  {
+    capsid__acl_info_t info;
+    size_t i;
+    int saw_write = 0, saw_deny = 0;
+
+    assert_int_equal(capsid__acl_info(capsid__state_dir(), root, &info,
+                                      NULL), 0);
+    assert_true(info.present);
+    for (i = 0; i < info.plan.n_targets; i++) {
+      const capsid__acl_target_t* t = &info.plan.targets[i];
+      if (t->kind == CAPSID__ACL_T_WRITE && strcmp(t->path, root) == 0)
+        saw_write = t->n_entries == 1 && t->recursive &&
+                    strcmp(t->entries[0].who.sid, plan[0].sid) == 0;
+      if (t->kind == CAPSID__ACL_T_READ_ONLY && strcmp(t->path, git) == 0)
+        saw_deny = t->n_entries == 2 && t->recursive &&
+                   t->entries[0].perms ==
+                       (CAPSID__ACL_W | CAPSID__ACL_DENY) &&
+                   t->entries[1].perms == (CAPSID__ACL_R | CAPSID__ACL_X);
+    }
+    assert_true(saw_write);
+    assert_true(saw_deny);
+    capsid__acl_info_free(&info);
+
+    /* Grants accumulate: a later job's plan without .git but with a
+     * carve-out of its own keeps .git's target in the record. */
+    {
+      capsid__ace_plan_t later[2];
+      char* carve = capsid__sprintf("%s/carve", root);
+      int saw_git = 0, saw_carve = 0;
+
+      later[0] = plan[0];
+      later[1] = plan[1];
+      later[1].path = carve;
+      rc = capsid__grant_ensure(later, 2, &err);
+      assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
+      capsid__error_free(&err);
+      assert_int_equal(capsid__acl_info(capsid__state_dir(), root, &info,
+                                        NULL), 0);
+      for (i = 0; i < info.plan.n_targets; i++) {
+        const capsid__acl_target_t* t = &info.plan.targets[i];
+        saw_git |= t->kind == CAPSID__ACL_T_READ_ONLY &&
+                   strcmp(t->path, git) == 0;
+        saw_carve |= t->kind == CAPSID__ACL_T_READ_ONLY &&
+                     strcmp(t->path, carve) == 0;
+      }
+      assert_true(saw_git);
+      assert_true(saw_carve);
+      capsid__acl_info_free(&info);
+      capsid__free(carve);
+    }
+  }
   /* A path that does not exist is an ACL-stage error naming it. */
   plan[2].path = "C:/capsid-no-such-root";
   strcpy(plan[2].sid, plan[0].sid);

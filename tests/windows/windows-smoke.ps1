@@ -314,8 +314,13 @@ if (-not $admin) {
     $Capsid = $userCapsid
     Remove-Item -Recurse -Force $bin -ErrorAction SilentlyContinue
   }
+  $dom = (Get-Content -Raw (Join-Path $env:CAPSID_STATE_DIR "capabilities.json") | ConvertFrom-Json).sid_domain
   $u = Invoke-CapsidCmd @("uninstall")
   Report "uninstall: exits 0 and verifies" ($u.rc -eq 0 -and $u.out -match "nothing capsid added is left") $u.out
+  # The launcher's grants are the ACL engine's, recorded per object: the
+  # deny ACE on a carve-out deep in the workspace goes too.
+  $left = @((Get-Acl "$WS\carve\out").Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" })
+  Report "uninstall: no capsid ACE left on a carve-out inside the workspace" ($left.Count -eq 0) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
   $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)
