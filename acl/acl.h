@@ -264,6 +264,15 @@ typedef struct capsid__acl_info_s {
 int capsid__acl_info(const char* state_dir, const char* key,
                      capsid__acl_info_t* out, capsid_error_t* err);
 void capsid__acl_info_free(capsid__acl_info_t* info);
+/* Makes grants accumulate: every target the record of plan->key lists and
+ * plan lacks (same path and kind) joins plan, optional, so an apply keeps
+ * what earlier applies granted instead of taking it back. The record is
+ * read before the engine takes its lock: two processes adding different
+ * targets to one key at the same moment can drop each other's, which the
+ * next apply of either grants again. A missing or corrupt record adds
+ * nothing. */
+int capsid__acl_plan_keep_recorded(capsid__acl_plan_t* plan,
+                                   const char* state_dir);
 
 /* A snapshot of a workspace's recorded directories (snapshot.c): loaded
  * after an apply, it tells on the caller's thread whether any of them has

@@ -281,6 +281,32 @@ void capsid__acl_info_free(capsid__acl_info_t* info) {
 }
 
 
+int capsid__acl_plan_keep_recorded(capsid__acl_plan_t* plan,
+                                   const char* state_dir) {
+  capsid__acl_info_t info;
+  size_t i, j;
+  int rc = 0;
+
+  memset(&info, 0, sizeof(info));
+  if (capsid__acl_info(state_dir, plan->key, &info, NULL) != 0)
+    return 0; /* a corrupt record: the engine walks everything anyway */
+  for (i = 0; rc == 0 && i < info.plan.n_targets; i++) {
+    const capsid__acl_target_t* t = &info.plan.targets[i];
+
+    for (j = 0; j < plan->n_targets; j++)
+      if (plan->targets[j].kind == t->kind &&
+          strcmp(plan->targets[j].path, t->path) == 0)
+        break;
+    /* Optional: a recorded root may be gone since. */
+    if (j == plan->n_targets)
+      rc = capsid__acl_plan_add(plan, t->kind, t->path, t->recursive, 1,
+                                t->entries, t->n_entries);
+  }
+  capsid__acl_info_free(&info);
+  return rc;
+}
+
+
 static void add_stats(capsid__acl_stats_t* a, const capsid__acl_stats_t* b) {
   a->dirs += b->dirs;
   a->files += b->files;

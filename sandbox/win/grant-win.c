@@ -221,38 +221,6 @@ static int engine_plan(const capsid__ace_plan_t* aces, size_t n,
 }
 
 
-/* Grants accumulate, as ACEs did before the engine wrote them: a job's
- * plan names only its own extra roots and carve-outs, and the engine takes
- * back what a workspace's record lists and the plan does not, which would
- * pull the grants from under another job of the workspace. So the record's
- * targets join the plan (optional: a root may be gone since). The record
- * is read before the engine takes its lock: two capsid processes granting
- * different roots of one workspace at the same moment can still drop each
- * other's, which the next job's presence check finds and grants again. */
-static int with_recorded(capsid__acl_plan_t* plan) {
-  capsid__acl_info_t info;
-  size_t i;
-  int rc = 0;
-
-  memset(&info, 0, sizeof(info));
-  if (capsid__acl_info(capsid__state_dir(), plan->key, &info, NULL) != 0)
-    return 0; /* a corrupt record: the engine walks everything anyway */
-  for (i = 0; rc == 0 && i < info.plan.n_targets; i++) {
-    const capsid__acl_target_t* t = &info.plan.targets[i];
-    size_t j;
-    for (j = 0; j < plan->n_targets; j++)
-      if (plan->targets[j].kind == t->kind &&
-          strcmp(plan->targets[j].path, t->path) == 0)
-        break;
-    if (j == plan->n_targets)
-      rc = capsid__acl_plan_add(plan, t->kind, t->path, t->recursive, 1,
-                                t->entries, t->n_entries);
-  }
-  capsid__acl_info_free(&info);
-  return rc;
-}
-
-
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err) {
   capsid__acl_plan_t plan;
@@ -264,8 +232,13 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
   rc = check_all(aces, n, 0, &missing, err);
   if (rc != 0 || !missing)
     return rc;
+  /* Grants accumulate, as ACEs did before the engine wrote them: a job's
+   * plan names only its own extra roots and carve-outs, and the engine
+   * takes back what a record lists and a plan does not, which would pull
+   * the grants from under another job of the workspace. */
   rc = engine_plan(aces, n, &plan);
-  if (rc == 0 && (rc = with_recorded(&plan)) != 0)
+  if (rc == 0 &&
+      (rc = capsid__acl_plan_keep_recorded(&plan, capsid__state_dir())) != 0)
     capsid__acl_plan_free(&plan);
   if (rc != 0)
     return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
