@@ -1,11 +1,13 @@
 /* capsid setup and capsid uninstall: elevated mode's one-time set-up and
- * its complete removal (root). Both print one line per step and share the
- * same driver; only the system call, help and closing line differ.
- * Setup is idempotent (what exists is kept); uninstall removes every ACL
- * entry, identity record, cgroup and state file capsid added, then checks
- * that nothing is left. */
+ * its complete removal (root, or an administrator on Windows). Both print
+ * one line per step and share the same driver; only the system call,
+ * options, help and closing line differ. Setup is idempotent (what exists
+ * is kept); uninstall removes every ACL entry, identity record, cgroup
+ * and state file capsid added, then checks that nothing is left. */
 #include "cli.h"
 
+#include "args.h"
+#include "policy.h"
 #include "system.h"
 
 #include <stdio.h>
@@ -15,17 +17,33 @@ typedef struct system_cmd_s {
   const char* name;
   const char* help;
   int (*run)(capsid__report_cb cb, void* data, capsid_error_t* err);
+  int read_roots; /* takes --read-root */
   const char* done;
 } system_cmd_t;
 
 static const system_cmd_t setup_cmd = {
     "setup",
-    "Usage: capsid setup\n\n"
-    "Prepares elevated mode (run as root): the state directory\n"
-    "(/var/lib/capsid, or $CAPSID_STATE_DIR), the reserved identity\n"
-    "range and capability store, and the cgroup parents. Safe to\n"
-    "rerun. `capsid uninstall` removes all of it.\n",
-    capsid__system_setup,
+    "Usage: capsid setup [--read-root DIR]...\n"
+    "\n"
+    "Prepares elevated mode. Linux (as root): the state directory\n"
+    "(/var/lib/capsid, or $CAPSID_STATE_DIR), the reserved identity range\n"
+    "and capability store, and the cgroup parents. Windows (as an\n"
+    "administrator): the users CapsidOffline and CapsidOnline, the group\n"
+    "CapsidSandboxUsers, their DPAPI-protected passwords and the firewall\n"
+    "rules that cut the offline user off the network. Safe to rerun.\n"
+    "\n"
+    "Elevated jobs run as identities of their own, so outside their\n"
+    "writable roots they read only what every user may read.\n"
+    "\n"
+    "  -r, --read-root DIR  let elevated jobs read DIR (r-X for the sandbox\n"
+    "                       users' group, inherited; on Linux also x on its\n"
+    "                       ancestors). Repeatable; grants add up over runs.\n"
+    "                       Written and recorded by the ACL engine.\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "`capsid uninstall` removes all of it, read roots included.\n"
+    "Exit status: 0 done, 1 a step failed (named), 2 bad usage.\n",
+    capsid__system_setup, 1,
     "capsid is set up: elevated mode is available (see capsid doctor)\n"};
 
 static const system_cmd_t uninstall_cmd = {
@@ -33,9 +51,20 @@ static const system_cmd_t uninstall_cmd = {
     "Usage: capsid uninstall\n\n"
     "Removes what `capsid setup` and elevated jobs added: every ACL\n"
     "entry capsid wrote (from its records), the capability store and\n"
-    "state directory, and the cgroups; then verifies. Run as root.\n",
-    capsid__system_uninstall,
-    "capsid is uninstalled\n"};
+    "state directory, the cgroups (Linux), the sandbox users, group and\n"
+    "firewall rules (Windows); then verifies. Run as root (Linux) or as\n"
+    "an administrator (Windows).\n",
+    capsid__system_uninstall, 0, "capsid is uninstalled\n"};
+
+enum { OPT_READ_ROOT = 1, OPT_HELP };
+
+static const cli_option_t options[] = {
+    {'r', "read-root", 1, OPT_READ_ROOT},
+    {'h', "help", 0, OPT_HELP},
+    {0, NULL, 0, 0}};
+
+static const cli_option_t help_only[] = {{'h', "help", 0, OPT_HELP},
+                                         {0, NULL, 0, 0}};
 
 
 static void line(void* data, const char* feature, int ok,
@@ -45,17 +74,61 @@ static void line(void* data, const char* feature, int ok,
 }
 
 
-static int run_system_cmd(const system_cmd_t* cmd, int argc, char** argv) {
-  capsid_error_t err = {0};
-  char msg[1024];
+/* The read root as given, canonical; prints the error and returns -1 when
+ * it is not an existing directory. */
+static int read_root(const char* cmd, const char* value,
+                     capsid__strv_t* roots) {
+  char* canon = NULL;
+  int os_error = 0, rc;
 
-  if (argc > 1) {
-    int help = strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0;
-    fputs(cmd->help, help ? stdout : stderr);
-    return help ? 0 : 2;
+  rc = capsid__path_canonical(NULL, value, &canon, &os_error);
+  if (rc == 0 && capsid__path_is_dir(canon, &os_error) != 1)
+    rc = CAPSID_ENOTDIR;
+  if (rc != 0) {
+    fprintf(stderr, "%s: --read-root: \"%s\" is not an existing directory "
+            "(%s)\n", cmd, value, capsid_strerror(rc));
+    capsid__free(canon);
+    return -1;
   }
-  if (cmd->run(line, NULL, &err) != 0) {
-    fprintf(stderr, "capsid %s: %s\n", cmd->name,
+  rc = capsid__strv_push(roots, canon);
+  capsid__free(canon);
+  return rc == 0 ? 0 : -1;
+}
+
+
+static int run_system_cmd(const system_cmd_t* cmd, int argc, char** argv) {
+  capsid__strv_t roots = {0};
+  capsid_error_t err = {0};
+  char name[32], msg[1024];
+  cli_args_t a;
+  int opt = 0, rc = 0;
+
+  snprintf(name, sizeof(name), "capsid %s", cmd->name);
+  cli_args_init(&a, name, argc, argv);
+  while (rc == 0 &&
+         (opt = cli_args_next(&a, cmd->read_roots ? options : help_only)) >
+             0) {
+    if (opt == OPT_HELP) {
+      fputs(cmd->help, stdout);
+      capsid__strv_free(&roots);
+      return 0;
+    }
+    rc = read_root(name, a.value, &roots);
+  }
+  if (rc != 0 || opt < 0 || a.index < argc) {
+    if (rc == 0 && opt >= 0)
+      fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", name,
+              argv[a.index]);
+    capsid__strv_free(&roots);
+    return 2;
+  }
+  rc = cmd->run(line, NULL, &err);
+  if (rc == 0 && roots.n > 0)
+    rc = capsid__system_read_roots((const char* const*)roots.v, line, NULL,
+                                   &err);
+  capsid__strv_free(&roots);
+  if (rc != 0) {
+    fprintf(stderr, "%s: %s\n", name,
             capsid_error_format(&err, msg, sizeof(msg)));
     capsid__error_free(&err);
     return 1;

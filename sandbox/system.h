@@ -29,6 +29,18 @@ capsid_mode_t capsid__system_probe(const char* workspace,
 int capsid__system_setup(capsid__report_cb cb, void* data,
                          capsid_error_t* err);
 
+/* Read roots for elevated jobs (after setup): grants the sandbox users'
+ * group read and traverse (r-X, inherited) on each of roots (canonical,
+ * existing directories), through the ACL engine under its read-roots
+ * record, so uninstall takes them back. Grants accumulate across calls.
+ * On Linux the roots' ancestors get x for the group (a job must reach
+ * them); on Windows the job's SeChangeNotifyPrivilege does that, and the
+ * grant holds the read-ACL helper's mutex (one at a time per session).
+ * Reports one line per root. */
+int capsid__system_read_roots(const char* const* roots,
+                              capsid__report_cb cb, void* data,
+                              capsid_error_t* err);
+
 /* Removes everything setup and every job added, then checks that nothing
  * is left; returns 0 or CAPSID_EVERIFY / another code with err filled. */
 int capsid__system_uninstall(capsid__report_cb cb, void* data,

@@ -124,6 +124,19 @@ runner_alone() {
 }
 check "capsid-runner.exe refuses anything but its pipe (exit 125)" \
   runner_alone
+read_root_usage() {
+  # A read root that is no directory is a usage error naming the option,
+  # before setup touches anything.
+  local err rc
+  "$wine" "$exe" setup --read-root 'C:\capsid-no-such-dir' </dev/null \
+    >/dev/null 2>"$dir/readroot.err"
+  rc=$?
+  err=$(tr -d '\r' <"$dir/readroot.err")
+  echo "exit $rc: $err"
+  [ "$rc" = 2 ] && echo "$err" | grep -q -- '--read-root'
+}
+check "capsid.exe setup --read-root refuses a missing directory (exit 2)" \
+  read_root_usage
 batch_refused() {
   local out
   printf '{"id":"w1","argv":["cmd","/c","echo","hi"]}\n' >"$dir/batch.in"

@@ -181,6 +181,78 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
 }
 
 
+/* x for the group on every proper ancestor of root, "/" included: a job
+ * runs as its own uid and must reach the root to read it. */
+static int add_traverse(capsid__acl_plan_t* plan, const char* root,
+                        const capsid__acl_entry_t* x) {
+  char* copy = capsid__strdup(root);
+  char* slash;
+  int rc;
+
+  if (copy == NULL)
+    return CAPSID_ENOMEM;
+  rc = capsid__acl_plan_add(plan, CAPSID__ACL_T_TRAVERSE, "/", 0, 0, x, 1);
+  for (slash = strchr(copy + 1, '/'); rc == 0 && slash != NULL;
+       slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    rc = capsid__acl_plan_add(plan, CAPSID__ACL_T_TRAVERSE, copy, 0, 0, x, 1);
+    *slash = '/';
+  }
+  capsid__free(copy);
+  return rc;
+}
+
+
+int capsid__system_read_roots(const char* const* roots,
+                              capsid__report_cb cb, void* data,
+                              capsid_error_t* err) {
+  const char* dir = capsid__state_dir();
+  capsid__acl_principal_t users;
+  capsid__acl_entry_t x;
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  capsid__acl_stats_t stats;
+  capsid__capstore_t store;
+  size_t i;
+  int rc;
+
+  rc = capsid__capstore_load(dir, &store, err);
+  if (rc != 0)
+    return rc;
+  memset(&users, 0, sizeof(users));
+  users.kind = CAPSID__ACL_GROUP;
+  users.id = CAPSID__CAP_USERS(&store);
+  capsid__capstore_free(&store);
+  memset(&x, 0, sizeof(x));
+  x.who = users;
+  x.perms = CAPSID__ACL_X;
+  x.scope = CAPSID__ACL_ACCESS;
+  rc = capsid__acl_plan_read(roots, users, &plan);
+  for (i = 0; rc == 0 && roots[i] != NULL; i++)
+    rc = add_traverse(&plan, roots[i], &x);
+  if (rc == 0 && (rc = capsid__acl_plan_keep_recorded(&plan, dir)) != 0)
+    capsid__acl_plan_free(&plan);
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, roots[0],
+                             "--read-root", "cannot plan the read roots");
+  memset(&opts, 0, sizeof(opts));
+  opts.state_dir = dir;
+  memset(&stats, 0, sizeof(stats));
+  rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, &stats, err);
+  capsid__acl_plan_free(&plan);
+  if (rc != 0)
+    return rc;
+  for (i = 0; roots[i] != NULL; i++)
+    capsid__say(cb, data, "read root", 1, "%s: r-X for capsid-users %u",
+                roots[i], (unsigned)users.id);
+  capsid__say(cb, data, "read roots", 1,
+              "%llu objects changed, %llu directories walked",
+              (unsigned long long)stats.changed,
+              (unsigned long long)stats.dirs);
+  return 0;
+}
+
+
 static void remove_tree(const char* path) {
   DIR* d = opendir(path);
   struct dirent* e;

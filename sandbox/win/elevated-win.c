@@ -55,6 +55,35 @@ int capsid__elevated_setup(capsid__report_cb cb, void* data,
 }
 
 
+int capsid__system_read_roots(const char* const* roots,
+                              capsid__report_cb cb, void* data,
+                              capsid_error_t* err) {
+  char group[CAPSID__SID_MAX];
+  size_t n, i;
+  int rc;
+
+  if (capsid__account_sid(CAPSID__SANDBOX_GROUP, group) != 0)
+    return capsid__error_set(err, CAPSID_ENOSETUP, CAPSID_STAGE_IDENTITY, 0,
+                             NULL, "--read-root", "no group %s: run "
+                             "`capsid setup` as an administrator first",
+                             CAPSID__SANDBOX_GROUP);
+  for (n = 0; roots[n] != NULL; n++)
+    ;
+  /* The read-ACL helper: under its mutex, through the ACL engine (read
+   * record), each DACL read back. In the foreground, with capsid setup's
+   * report, rather than detached as Codex does: the engine's parallel
+   * walk is not the one-thread propagation that made Codex's take
+   * minutes, and a user sees it finish (or fail, naming the path). */
+  rc = capsid__read_helper_run(roots, n, group, err);
+  if (rc != 0)
+    return rc;
+  for (i = 0; i < n; i++)
+    capsid__say(cb, data, "read root", 1, "%s: read for %s", roots[i],
+                CAPSID__SANDBOX_GROUP);
+  return 0;
+}
+
+
 int capsid__elevated_uninstall(capsid__report_cb cb, void* data) {
   /* Rules first: they name the offline user's SID, which goes next. */
   int left = capsid__firewall_uninstall(cb, data);

@@ -238,6 +238,12 @@ static const bad_cli_t bad_cli[] = {
     {"run --stdin-file /nonexistent/in -- true", 125, "--stdin-file"},
     {"batch -j x", 2, "-j"},
     {"batch a b", 2, "one input at most"},
+    /* Refused before anything is set up (no root needed to see them). */
+    {"setup --read-root /nonexistent/capsid", 2, "--read-root"},
+    {"setup --read-root /dev/null", 2, "not an existing directory"},
+    {"setup --read-root", 2, "needs a value"},
+    {"setup extra", 2, "unexpected argument"},
+    {"uninstall --read-root /tmp", 2, "unknown option '--read-root'"},
 };
 
 

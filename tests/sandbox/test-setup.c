@@ -1,8 +1,9 @@
-/* capsid setup, an elevated job, capsid uninstall: the machine ends as it
- * began. Compared: the ACLs of every path of the workspace that existed
- * before and of its ancestors, the state directory, and the cgroups; and
- * no inode of the workspace is left owned by, or naming, a capsid
- * identity. Needs root (CI runs it as root). */
+/* capsid setup, an elevated job, a read root, capsid uninstall: the
+ * machine ends as it began. Compared: the ACLs of every path of the
+ * workspace and of the read root's tree that existed before and of their
+ * ancestors, the state directory, and the cgroups; and no inode of the
+ * workspace is left owned by, or naming, a capsid identity. Needs root (CI
+ * runs it as root). */
 #include "test-common.h"
 
 #include "system.h"
@@ -37,7 +38,32 @@ static void report(void* data, const char* feature, int ok,
 }
 
 
+/* cat path as an elevated job in ws: its exit code; want, when not NULL,
+ * is what it must print. */
+static int elevated_cat(const char* ws, const char* path, const char* want) {
+  const char* argv[] = {"/bin/cat", path, NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  int code;
+
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.cwd = ws;
+  spec.mode = CAPSID_MODE_ELEVATED;
+  spec.network = -1;
+  capsid_run_capture(&spec, &r);
+  assert_int_equal(r.error.code, 0);
+  assert_int_equal(r.mode, CAPSID_MODE_ELEVATED);
+  code = r.exit_code;
+  if (want != NULL)
+    assert_string_equal(r.out.data, want);
+  capsid_result_free(&r);
+  return code;
+}
+
+
 static void test_setup_uninstall_leaves_nothing(void** state) {
+  const char* read_roots[] = {DIR_ "/locked/private", NULL};
   char ws[512], list[600], before[600], after[600], store[600], copy[600];
   const char* argv[] = {"/bin/sh", "-c",
                         "umask 077; echo x > made; mkdir -p d/e; "
@@ -59,11 +85,19 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
   assert_int_equal(test_system("mkdir -p '%s/ws/sub' && echo 1 > '%s/ws/old'",
                                DIR_, DIR_),
                    0);
+  /* A private tree outside the workspace: root's, mode 0700/0600. */
+  assert_int_equal(
+      test_system("umask 077 && mkdir -p '%s/locked/private' && "
+                  "echo s3cret > '%s/locked/private/secret' && "
+                  "echo other > '%s/locked/other'",
+                  DIR_, DIR_, DIR_),
+      0);
   snprintf(ws, sizeof(ws), "%s/ws", DIR_);
   snprintf(list, sizeof(list), "%s/paths", DIR_);
   snprintf(before, sizeof(before), "%s/before", DIR_);
   snprintf(after, sizeof(after), "%s/after", DIR_);
-  assert_int_equal(test_system("find '%s' -print0 | sort -z > '%s'", ws, list),
+  assert_int_equal(test_system("find '%s' '%s/locked' -print0 | sort -z > '%s'",
+                               ws, DIR_, list),
                    0);
   snapshot(ws, list, before);
   assert_int_not_equal(stat(DIR_ "/state", &st), 0);
@@ -91,6 +125,16 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
   assert_int_equal(test_system("getfacl -p '%s' | grep -q '^user:32'", ws), 0);
   assert_int_equal(test_system("find '%s' -uid +3209999999 | grep -q .", ws),
                    0);
+
+  /* Read roots: denied before, allowed after, and only the root: its
+   * parent gets traverse, not read. */
+  assert_int_not_equal(elevated_cat(ws, DIR_ "/locked/private/secret", NULL),
+                       0);
+  assert_int_equal(capsid__system_read_roots(read_roots, report, NULL, &err),
+                   0);
+  assert_int_equal(elevated_cat(ws, DIR_ "/locked/private/secret", "s3cret\n"),
+                   0);
+  assert_int_not_equal(elevated_cat(ws, DIR_ "/locked/other", NULL), 0);
 
   assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
   snapshot(ws, list, after);

@@ -294,6 +294,19 @@ if (-not $admin) {
     # ...while the same read in unprivileged mode (the real user) works.
     Case "control: unprivileged mode reads it" (@("--mode", "unprivileged", "-C", $WS, "--", "cmd", "/c", "type `"$Outside\private.txt`"")) {
       param($r) $r.rc -eq 0 -and $r.out -match "the real user's" }
+    # A read root: unreadable before, readable after `setup --read-root`,
+    # and only that directory (its sibling private.txt stays unreadable).
+    $shared = Join-Path $Outside "shared"
+    New-Item -ItemType Directory -Force $shared | Out-Null
+    Set-Content -LiteralPath "$shared\doc.txt" -Value "shared doc"
+    Case "elevated: a directory outside the roots unreadable before --read-root" ($EL + @("--", "cmd", "/c", "type `"$shared\doc.txt`"")) {
+      param($r) $r.rc -ne 0 -and -not ($r.out -match "shared doc") }
+    $g = Invoke-CapsidCmd @("setup", "--read-root", $shared)
+    Report "setup --read-root: exits 0" ($g.rc -eq 0) $g.out
+    Case "elevated: readable after setup --read-root" ($EL + @("--", "cmd", "/c", "type `"$shared\doc.txt`"")) {
+      param($r) $r.rc -eq 0 -and $r.out -match "shared doc" }
+    Case "elevated: the read root's sibling stays unreadable" ($EL + @("--", "cmd", "/c", "type `"$Outside\private.txt`"")) {
+      param($r) $r.rc -ne 0 -and -not ($r.out -match "the real user's") }
     Case "elevated: token keeps only SeChangeNotifyPrivilege" ($EL + @("--", "whoami", "/priv")) {
       param($r) $r.rc -eq 0 -and $r.out -match "SeChangeNotifyPrivilege" -and
         -not ($r.out -match "SeShutdownPrivilege|SeUndockPrivilege|SeIncreaseWorkingSetPrivilege|SeTimeZonePrivilege") }
