@@ -4,7 +4,11 @@
  * instruction (PROC_THREAD_ATTRIBUTE_JOB_LIST, or CREATE_SUSPENDED +
  * AssignProcessToJobObject), so every descendant is in it too:
  * TerminateJobObject kills the whole tree, and KILL_ON_JOB_CLOSE does the
- * same when capsid exits or crashes, since the kernel closes its handles. */
+ * same when capsid exits or crashes, since the kernel closes its handles.
+ *
+ * A job's cpu_limit (CPUs, as on Linux's cpu.max) becomes a hard CPU-rate
+ * cap of the job object (JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | HARD_CAP):
+ * Windows counts it in 1/10000 of all processors' cycles. */
 #include "capsid-win.h"
 
 #include <stdio.h>
@@ -19,6 +23,30 @@ static DWORD wanted_flags(const capsid__jobobj_plan_t* plan) {
   if (plan->memory_limit > 0)
     flags |= JOB_OBJECT_LIMIT_JOB_MEMORY;
   return flags;
+}
+
+
+uint32_t capsid__jobobj_cpu_rate(double cpu_limit, uint32_t ncpus) {
+  double rate;
+
+  if (!(cpu_limit > 0) || ncpus == 0 || cpu_limit >= (double)ncpus)
+    return 0;
+  rate = cpu_limit / (double)ncpus * 10000.0;
+  return rate < 1.0 ? 1u : (uint32_t)(rate + 0.5);
+}
+
+
+static int set_cpu_rate(HANDLE job, uint32_t rate) {
+  JOBOBJECT_CPU_RATE_CONTROL_INFORMATION cr;
+
+  memset(&cr, 0, sizeof(cr));
+  cr.ControlFlags =
+      JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP;
+  cr.CpuRate = rate;
+  return SetInformationJobObject(job, JobObjectCpuRateControlInformation, &cr,
+                                 sizeof(cr))
+             ? 0
+             : -1;
 }
 
 
@@ -46,6 +74,14 @@ int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
                              (int)os_error, NULL, NULL,
                              "cannot set the job object's limits");
   }
+  if (plan->cpu_rate > 0 && set_cpu_rate(job, plan->cpu_rate) != 0) {
+    os_error = GetLastError();
+    CloseHandle(job);
+    return capsid__error_set(err, CAPSID_ELIMIT, CAPSID_STAGE_LIMITS,
+                             (int)os_error, NULL, "cpu_limit",
+                             "cannot set the job object's CPU rate "
+                             "(%u/10000)", (unsigned)plan->cpu_rate);
+  }
   *out = job;
   return 0;
 }
@@ -54,6 +90,7 @@ int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
 int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
                           capsid_error_t* err) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+  JOBOBJECT_CPU_RATE_CONTROL_INFORMATION cr;
   DWORD want = wanted_flags(plan), got_flags;
   char missing[256] = "";
 
@@ -78,6 +115,15 @@ int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
     CHECK((got_flags & JOB_OBJECT_LIMIT_JOB_MEMORY) &&
               (uint64_t)li.JobMemoryLimit == plan->memory_limit,
           "job memory limit");
+  if (plan->cpu_rate > 0) {
+    memset(&cr, 0, sizeof(cr));
+    CHECK(QueryInformationJobObject(job, JobObjectCpuRateControlInformation,
+                                    &cr, sizeof(cr), NULL) &&
+              (cr.ControlFlags & JOB_OBJECT_CPU_RATE_CONTROL_ENABLE) &&
+              (cr.ControlFlags & JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP) &&
+              cr.CpuRate == plan->cpu_rate,
+          "CPU rate");
+  }
 #undef CHECK
   if (missing[0] == '\0')
     return 0;

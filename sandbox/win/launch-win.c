@@ -108,6 +108,8 @@ static int plan_build(const capsid__launch_t* l, plan_t* pl,
   /* In elevated mode the runner is one of the job object's processes. */
   pl->jobobj.max_processes =
       l->max_processes + (l->max_processes > 0 && elevated(l) ? 1 : 0);
+  pl->jobobj.cpu_rate = capsid__jobobj_cpu_rate(
+      l->cpu_limit, (uint32_t)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS));
   rc = capsid__caps_get((const char* const*)sb->writable.v,
                        read_only ? 0 : sb->writable.n, &caps, err);
   if (rc == 0 && elevated(l))

@@ -77,7 +77,7 @@ static int probe_token(char* why, size_t size) {
 
 
 static int probe_jobobj(char* why, size_t size) {
-  capsid__jobobj_plan_t plan = {64u << 20, 8};
+  capsid__jobobj_plan_t plan = {64u << 20, 8, 0};
   capsid_error_t err = {0};
   HANDLE job = NULL;
   int rc;

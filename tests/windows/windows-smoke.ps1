@@ -187,6 +187,8 @@ Case "limits: the memory-limit hit is reported (oom true, best effort)" ($WW + @
   param($r) $r.out -match '"oom":true' }
 Case "control: the same allocation succeeds without a limit" ($WW + @("--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
   param($r) $r.rc -eq 0 }
+Case "limits: --cpu-limit 0.5 job runs (a hard CPU-rate cap, read back)" ($WW + @("--cpu-limit", "0.5", "--", "cmd", "/c", "exit", "0")) {
+  param($r) $r.rc -eq 0 }
 Case "limits: --max-processes 1 stops a grandchild" ($WW + @("--max-processes", "1", "--", "cmd", "/c", "cmd /c exit 0")) {
   param($r) $r.rc -ne 0 }
 Case "control: the grandchild runs without the limit" ($WW + @("--", "cmd", "/c", "cmd /c exit 0")) {
