@@ -4,7 +4,9 @@
  * compared with what was asked before the next one starts (fail closed):
  *   capability SIDs (capstore-win.c) -> restricted token (token-win.c)
  *   -> job object (jobobj-win.c) -> DACL grants (grant-win.c)
- *   -> CreateProcessAsUserW (launch-win.c). */
+ *   -> CreateProcessAsUserW (spawn-win.c), driven by launch-win.c.
+ * In elevated mode the token and the process are made by the runner,
+ * running as the sandbox user (runner-client-win.c, runner-win.c). */
 #ifndef CAPSID_SANDBOX_WIN_H
 #define CAPSID_SANDBOX_WIN_H
 

@@ -38,10 +38,10 @@ static void report(void* data, const char* feature, int ok,
 }
 
 
-/* cat path as an elevated job in ws: its exit code; want, when not NULL,
- * is what it must print. */
-static int elevated_cat(const char* ws, const char* path, const char* want) {
-  const char* argv[] = {"/bin/cat", path, NULL};
+/* Runs argv as an elevated job in ws; returns its exit code. want, when
+ * not NULL, is what it must print. */
+static int run_elevated(const char* ws, const char* const* argv,
+                        const char* want) {
   capsid_job_spec_t spec;
   capsid_result_t r;
   int code;
@@ -62,6 +62,13 @@ static int elevated_cat(const char* ws, const char* path, const char* want) {
 }
 
 
+static int elevated_cat(const char* ws, const char* path, const char* want) {
+  const char* argv[] = {"/bin/cat", path, NULL};
+
+  return run_elevated(ws, argv, want);
+}
+
+
 static void test_setup_uninstall_leaves_nothing(void** state) {
   const char* read_roots[] = {DIR_ "/locked/private", NULL};
   char ws[512], list[600], before[600], after[600], store[600], copy[600];
@@ -70,8 +77,6 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
                         "echo y > d/e/f; echo z >> old; chmod 600 made",
                         NULL};
   capsid_error_t err = {0};
-  capsid_job_spec_t spec;
-  capsid_result_t r;
   struct stat st;
 
   (void)state;
@@ -111,16 +116,7 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
   assert_int_equal(test_system("cmp -s '%s' '%s'", store, copy), 0);
 
   /* An elevated job that creates files, one with mode 0600. */
-  memset(&spec, 0, sizeof(spec));
-  spec.argv = argv;
-  spec.cwd = ws;
-  spec.mode = CAPSID_MODE_ELEVATED;
-  spec.network = -1;
-  capsid_run_capture(&spec, &r);
-  assert_int_equal(r.error.code, 0);
-  assert_int_equal(r.mode, CAPSID_MODE_ELEVATED);
-  assert_int_equal(r.exit_code, 0);
-  capsid_result_free(&r);
+  assert_int_equal(run_elevated(ws, argv, NULL), 0);
   /* The grants were really there: an ACL names the workspace identity. */
   assert_int_equal(test_system("getfacl -p '%s' | grep -q '^user:32'", ws), 0);
   assert_int_equal(test_system("find '%s' -uid +3209999999 | grep -q .", ws),

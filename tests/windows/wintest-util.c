@@ -200,6 +200,35 @@ unsigned wt_count_handles(void) {
 }
 
 
+void wt_expect_no_handle_leak(wt_run_fn run, int rounds, int vary_memory) {
+  const char* echo[] = {wt_child(), "echo", "x", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  unsigned before, after;
+  int i;
+
+  memset(&spec, 0, sizeof(spec));
+  /* Warm-up: libuv's and the system's one-time handles. */
+  run(echo, &spec, &r);
+  capsid_result_free(&r);
+  before = wt_count_handles();
+  assert_true(before > 0);
+  for (i = 0; i < rounds; i++) {
+    spec.memory_limit = vary_memory && i % 2 ? (uint64_t)512 << 20 : 0;
+    run(echo, &spec, &r);
+    assert_string_equal(r.out.data, "x\n");
+    assert_false(r.oom);
+    capsid_result_free(&r);
+  }
+  after = wt_count_handles();
+  /* A leak of one handle per job shows as `rounds` more. */
+  if (after > before + 5)
+    print_message("open handles: %u before, %u after %d jobs\n", before,
+                  after, rounds);
+  assert_true(after <= before + 5);
+}
+
+
 void wt_add_ace(ACL* acl, const char* sid_text, DWORD mask, BYTE flags,
                 int deny) {
   PSID sid;

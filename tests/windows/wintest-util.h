@@ -50,6 +50,14 @@ void wt_expect_tree_killed(const capsid_result_t* r, const char* pidfile);
 /* How many handles this process has open. */
 unsigned wt_count_handles(void);
 
+/* How a suite runs one job (its own checks of mode and error included). */
+typedef void (*wt_run_fn)(const char* const* argv, capsid_job_spec_t* spec,
+                          capsid_result_t* r);
+/* After a warm-up job, runs `win-child echo x` rounds times through run
+ * (every other one with a memory limit when vary_memory) and asserts the
+ * process holds no more handles than before, give or take 5. */
+void wt_expect_no_handle_leak(wt_run_fn run, int rounds, int vary_memory);
+
 /* Appends an allow (or deny) ACE for sid to acl; asserts it worked. */
 void wt_add_ace(ACL* acl, const char* sid, DWORD mask, BYTE flags, int deny);
 /* Asserts ACE i of acl is exactly (type, flags, mask, sid). */
