@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # build.sh DIR [cmake options...]: configure and build capsid into DIR.
 set -euo pipefail
+if [ $# -lt 1 ]; then
+  echo "usage: scripts/build.sh DIR [cmake options...]  (e.g. scripts/build.sh build)" >&2
+  exit 2
+fi
 dir=$1
 shift
 
