@@ -184,6 +184,16 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
  * created first, as a directory with its parents, as on Linux. */
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
+/* Prelaunch's half of it: when some ACE is missing (missing carve-outs
+ * are created first), starts the engine's walk on the worker pool and
+ * returns 1; cb then runs on the loop thread when it is done. Returns 0
+ * when every ACE is there already. The launcher's capsid__grant_ensure
+ * still reads every ACE back before the job starts; the walk moves off
+ * the loop thread so other jobs' output keeps flowing meanwhile. */
+int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
+                        const capsid__ace_plan_t* aces, size_t n,
+                        capsid__prelaunch_cb cb, void* data,
+                        capsid_error_t* err);
 
 /* Removes the explicit ACEs whose SID lies in domain ("S-1-5-21-a-b-c")
  * from old: *out is the new DACL (LocalFree it), *removed how many went.
@@ -195,6 +205,23 @@ int capsid__acl_strip(const ACL* old, const char* domain, ACL** out,
  * Reports one line; returns the number of paths that kept an ACE. */
 int capsid__grant_strip_store(const capsid__capstore_t* s,
                               capsid__report_cb cb, void* data);
+
+/* ---- plan-win.c: what a job needs ---- */
+
+typedef struct capsid__win_plan_s {
+  capsid__token_plan_t token;
+  capsid__jobobj_plan_t jobobj;
+  capsid__ace_plan_t aces[16];
+  size_t n_aces;
+} capsid__win_plan_t;
+
+/* Works out the plan of a launch (l->mode already resolved): capability
+ * SIDs from the store (created as needed), the token's restricting SIDs,
+ * the job object's limits, and the ACEs (allow on the writable roots,
+ * deny-write on the protected paths, the sandbox group's in elevated
+ * mode). The ACEs' paths point into l->sandbox. */
+int capsid__win_plan_build(const capsid__launch_t* l, capsid__win_plan_t* pl,
+                           capsid_error_t* err);
 
 /* ---- nul-win.c: \\.\NUL for the job's SIDs ---- */
 

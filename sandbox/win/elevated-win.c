@@ -109,17 +109,13 @@ static const char* elevated_missing(const capsid__sandbox_t* sb, char* why,
 }
 
 
-int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
-                      const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err) {
+/* auto -> the mode that will run; an elevated job that cannot run is
+ * refused here. */
+static int resolve_mode(const capsid__sandbox_t* sb, capsid_mode_t* mode,
+                        capsid_error_t* err) {
   char why[256];
   const char* missing;
 
-  (void)loop;
-  (void)pool;
-  (void)cb;
-  (void)data;
   if (*mode != CAPSID_MODE_AUTO && *mode != CAPSID_MODE_ELEVATED)
     return 0;
   /* The Wine test build runs its runner as the caller: nothing to find. */
@@ -133,9 +129,39 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   if (missing != NULL)
     return capsid__error_set(err, CAPSID_ENOSETUP, CAPSID_STAGE_IDENTITY, 0,
                              NULL, "mode", "elevated mode: %s", missing);
-  /* The grants are made by the launcher, synchronously and verified
-   * (grant-win.c): nothing to wait for here. */
   return 0;
+}
+
+
+int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
+                      const capsid__sandbox_t* sb, capsid_mode_t* mode,
+                      capsid__prelaunch_cb cb, void* data,
+                      capsid_error_t* err) {
+  capsid__win_plan_t* plan;
+  capsid__launch_t l;
+  int rc;
+
+  rc = resolve_mode(sb, mode, err);
+  if (rc != 0 || pool == NULL ||
+      (*mode != CAPSID_MODE_UNPRIVILEGED && *mode != CAPSID_MODE_ELEVATED))
+    return rc;
+  /* The first job of a workspace writes its ACEs with the ACL engine's
+   * walk: on the worker pool, like Linux's grants, not on the loop thread
+   * the launcher runs on. The launcher then finds them in place (one read
+   * per path) and reads them back. */
+  plan = capsid__calloc(1, sizeof(*plan));
+  if (plan == NULL)
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
+                             NULL, NULL);
+  memset(&l, 0, sizeof(l));
+  l.sandbox = sb;
+  l.mode = *mode;
+  rc = capsid__win_plan_build(&l, plan, err);
+  if (rc == 0)
+    rc = capsid__grant_ahead(loop, pool, plan->aces, plan->n_aces, cb, data,
+                             err);
+  capsid__free(plan);
+  return rc;
 }
 
 

@@ -221,38 +221,108 @@ static int engine_plan(const capsid__ace_plan_t* aces, size_t n,
 }
 
 
-int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
-                         capsid_error_t* err) {
-  capsid__acl_plan_t plan;
-  capsid__acl_opts_t opts;
-  int missing, rc;
+/* The plan the engine writes when some ACE of aces is missing: 0 with
+ * *need 0 when all are there, 0 with *need 1 and *plan filled (freed by
+ * the caller), or an error. */
+static int plan_missing(const capsid__ace_plan_t* aces, size_t n,
+                        capsid__acl_plan_t* plan, int* need,
+                        capsid_error_t* err) {
+  int rc;
 
   /* Every path already has its ACEs: one GetNamedSecurityInfoW each, and
    * no walk (what a workspace's second job costs). */
-  rc = check_all(aces, n, 0, &missing, err);
-  if (rc != 0 || !missing)
+  rc = check_all(aces, n, 0, need, err);
+  if (rc != 0 || !*need)
     return rc;
   /* Grants accumulate, as ACEs did before the engine wrote them: a job's
    * plan names only its own extra roots and carve-outs, and the engine
    * takes back what a record lists and a plan does not, which would pull
    * the grants from under another job of the workspace. */
-  rc = engine_plan(aces, n, &plan);
+  rc = engine_plan(aces, n, plan);
   if (rc == 0 &&
-      (rc = capsid__acl_plan_keep_recorded(&plan, capsid__state_dir())) != 0)
-    capsid__acl_plan_free(&plan);
+      (rc = capsid__acl_plan_keep_recorded(plan, capsid__state_dir())) != 0)
+    capsid__acl_plan_free(plan);
   if (rc != 0)
     return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
                              NULL, "cannot plan the grants of %s",
                              aces[0].path);
-  memset(&opts, 0, sizeof(opts));
-  opts.state_dir = capsid__state_dir();
+  return 0;
+}
+
+
+static void engine_opts(capsid__acl_opts_t* opts) {
+  memset(opts, 0, sizeof(*opts));
+  opts->state_dir = capsid__state_dir();
+}
+
+
+typedef struct ahead_s {
+  capsid__prelaunch_cb cb;
+  void* data;
+} ahead_t;
+
+
+static void ahead_done(capsid__acl_op_t* op, int status,
+                       const capsid__acl_stats_t* stats,
+                       const capsid_error_t* err, void* data) {
+  ahead_t* a = data;
+
+  (void)op;
+  (void)stats;
+  /* A walk that wrote what it could is not judged here: the launcher reads
+   * every ACE back before the job starts. */
+  a->cb(a->data, status, err);
+  capsid__free(a);
+}
+
+
+int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
+                        const capsid__ace_plan_t* aces, size_t n,
+                        capsid__prelaunch_cb cb, void* data,
+                        capsid_error_t* err) {
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  ahead_t* a;
+  int need, rc;
+
+  rc = plan_missing(aces, n, &plan, &need, err);
+  if (rc != 0 || !need)
+    return rc;
+  a = capsid__calloc(1, sizeof(*a));
+  engine_opts(&opts);
+  rc = a == NULL ? CAPSID_ENOMEM
+                 : capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan,
+                                        &opts, ahead_done, a, NULL);
+  capsid__acl_plan_free(&plan);
+  if (rc != 0) {
+    capsid__free(a);
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
+                             NULL, "cannot start the grants of %s",
+                             aces[0].path);
+  }
+  a->cb = cb;
+  a->data = data;
+  return 1;
+}
+
+
+int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+                         capsid_error_t* err) {
+  capsid__acl_plan_t plan;
+  capsid__acl_opts_t opts;
+  int need, rc;
+
+  rc = plan_missing(aces, n, &plan, &need, err);
+  if (rc != 0 || !need)
+    return rc;
+  engine_opts(&opts);
   rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, NULL, err);
   capsid__acl_plan_free(&plan);
   if (rc != 0)
     return rc;
   /* Read back: Wine accepts the writes and keeps no ACE for a capability
    * SID. */
-  return check_all(aces, n, 1, &missing, err);
+  return check_all(aces, n, 1, &need, err);
 }
 
 
