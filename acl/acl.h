@@ -140,6 +140,11 @@ int capsid__acl_plan_simple(const char* root,
  * to the target of that path and kind it has already (the launcher's
  * grants on Windows, sandbox/win/grant-win.c). The plan copies path and
  * SIDs. */
+/* Adds traverse (--x, access only) for who on every proper ancestor of
+ * path, its root included, as capsid__acl_plan_build does for the
+ * workspace; an ancestor the plan has already is kept once. */
+int capsid__acl_plan_add_traverse(capsid__acl_plan_t* plan, const char* path,
+                                  capsid__acl_principal_t who);
 int capsid__acl_plan_add(capsid__acl_plan_t* plan,
                          capsid__acl_target_kind_t kind, const char* path,
                          int recursive, int optional,

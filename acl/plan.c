@@ -278,6 +278,20 @@ int capsid__acl_plan_add(capsid__acl_plan_t* plan,
 }
 
 
+int capsid__acl_plan_add_traverse(capsid__acl_plan_t* plan, const char* path,
+                                  capsid__acl_principal_t who) {
+  capsid__acl_ids_t ids;
+  builder_t b;
+
+  memset(&ids, 0, sizeof(ids));
+  ids.users = who;
+  /* As full as it is: add_target grows the array. */
+  b.plan = plan;
+  b.cap = plan->n_targets;
+  return add_ancestors(&b, path, &ids);
+}
+
+
 int capsid__acl_plan_simple(const char* root,
                             const capsid__acl_entry_t* entries, size_t n,
                             capsid__acl_plan_t* out) {

@@ -181,34 +181,11 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
 }
 
 
-/* x for the group on every proper ancestor of root, "/" included: a job
- * runs as its own uid and must reach the root to read it. */
-static int add_traverse(capsid__acl_plan_t* plan, const char* root,
-                        const capsid__acl_entry_t* x) {
-  char* copy = capsid__strdup(root);
-  char* slash;
-  int rc;
-
-  if (copy == NULL)
-    return CAPSID_ENOMEM;
-  rc = capsid__acl_plan_add(plan, CAPSID__ACL_T_TRAVERSE, "/", 0, 0, x, 1);
-  for (slash = strchr(copy + 1, '/'); rc == 0 && slash != NULL;
-       slash = strchr(slash + 1, '/')) {
-    *slash = '\0';
-    rc = capsid__acl_plan_add(plan, CAPSID__ACL_T_TRAVERSE, copy, 0, 0, x, 1);
-    *slash = '/';
-  }
-  capsid__free(copy);
-  return rc;
-}
-
-
 int capsid__system_read_roots(const char* const* roots,
                               capsid__report_cb cb, void* data,
                               capsid_error_t* err) {
   const char* dir = capsid__state_dir();
   capsid__acl_principal_t users;
-  capsid__acl_entry_t x;
   capsid__acl_plan_t plan;
   capsid__acl_opts_t opts;
   capsid__acl_stats_t stats;
@@ -223,13 +200,11 @@ int capsid__system_read_roots(const char* const* roots,
   users.kind = CAPSID__ACL_GROUP;
   users.id = CAPSID__CAP_USERS(&store);
   capsid__capstore_free(&store);
-  memset(&x, 0, sizeof(x));
-  x.who = users;
-  x.perms = CAPSID__ACL_X;
-  x.scope = CAPSID__ACL_ACCESS;
   rc = capsid__acl_plan_read(roots, users, &plan);
+  /* A job runs as its own uid and must reach each root: x on the
+   * ancestors (traverse, not listing). */
   for (i = 0; rc == 0 && roots[i] != NULL; i++)
-    rc = add_traverse(&plan, roots[i], &x);
+    rc = capsid__acl_plan_add_traverse(&plan, roots[i], users);
   if (rc == 0 && (rc = capsid__acl_plan_keep_recorded(&plan, dir)) != 0)
     capsid__acl_plan_free(&plan);
   if (rc != 0)

@@ -155,6 +155,34 @@ static void test_read_only_plan(void** state) {
 }
 
 
+/* setup --read-root's plan: the roots read-only for the group, and --x
+ * on their ancestors, each ancestor once however many roots share it. */
+static void test_read_roots_with_traverse(void** state) {
+  const char* roots[] = {"/r/a/one", "/r/a/two", NULL};
+  capsid__acl_principal_t users = who(CAPSID__ACL_GROUP, 61000);
+  capsid__acl_plan_t plan;
+  const char* want[] = {"/r/a/one", "/r/a/two", "/", "/r", "/r/a"};
+  size_t i;
+
+  (void)state;
+  assert_int_equal(capsid__acl_plan_read(roots, users, &plan), 0);
+  assert_int_equal(capsid__acl_plan_add_traverse(&plan, roots[0], users), 0);
+  assert_int_equal(capsid__acl_plan_add_traverse(&plan, roots[1], users), 0);
+  assert_int_equal(plan.n_targets, 5);
+  for (i = 0; i < 5; i++) {
+    assert_string_equal(plan.targets[i].path, want[i]);
+    assert_int_equal(plan.targets[i].kind,
+                     i < 2 ? CAPSID__ACL_T_READ : CAPSID__ACL_T_TRAVERSE);
+  }
+  for (i = 2; i < 5; i++) {
+    assert_int_equal(plan.targets[i].n_entries, 1);
+    assert_entry(&plan.targets[i].entries[0], CAPSID__ACL_GROUP, 61000,
+                 CAPSID__ACL_X, CAPSID__ACL_ACCESS);
+  }
+  capsid__acl_plan_free(&plan);
+}
+
+
 static void test_plan_errors_name_the_field(void** state) {
   const char* bad[] = {"relative/dir", NULL};
   capsid__acl_principal_t roots[1];
@@ -227,6 +255,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_workspace_write_plan),
       cmocka_unit_test(test_read_only_plan),
+      cmocka_unit_test(test_read_roots_with_traverse),
       cmocka_unit_test(test_plan_errors_name_the_field),
       cmocka_unit_test(test_copy_and_digest),
   };
