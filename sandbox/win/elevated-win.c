@@ -15,7 +15,7 @@
 
 int capsid__elevated_probe(capsid__report_cb cb, void* data) {
   char offline_sid[CAPSID__SID_MAX], why[256];
-  int users = capsid__users_probe(offline_sid), fw_ok = 0;
+  int users = capsid__users_probe(offline_sid), fw_ok = 0, runner, ok;
 
   capsid__say(cb, data, "sandbox users", users == 2,
               users == 2 ? "CapsidOffline (%s) and CapsidOnline exist"
@@ -25,17 +25,15 @@ int capsid__elevated_probe(capsid__report_cb cb, void* data) {
     fw_ok = capsid__firewall_probe(offline_sid, why, sizeof(why));
     capsid__say(cb, data, "firewall", fw_ok, "%s", why);
   }
-  capsid__say(cb, data, "runner", capsid__runner_exists(), "%s",
-              capsid__runner_exists()
-                  ? "capsid-runner.exe is next to this program"
-                  : "capsid-runner.exe is missing next to this program");
-  capsid__say(cb, data, "mode elevated", users == 2 && fw_ok &&
-                                              capsid__runner_exists(),
-              "%s", users == 2 && fw_ok && capsid__runner_exists()
-                        ? "available (auto uses it)"
-                        : "needs `capsid setup` (sandbox users, firewall "
-                          "rules) and capsid-runner.exe");
-  return users == 2 && fw_ok && capsid__runner_exists();
+  runner = capsid__runner_exists();
+  capsid__say(cb, data, "runner", runner, "capsid-runner.exe is %s",
+              runner ? "next to this program" : "missing next to this program");
+  ok = users == 2 && fw_ok && runner;
+  capsid__say(cb, data, "mode elevated", ok, "%s",
+              ok ? "available (auto uses it)"
+                 : "needs `capsid setup` (sandbox users, firewall rules) and "
+                   "capsid-runner.exe");
+  return ok;
 }
 
 
