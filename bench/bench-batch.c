@@ -44,11 +44,11 @@ static int write_inputs(const char* dir, long n, int big, capsid_mode_t m,
   for (i = 0; i < n; i++) {
     if (big) {
       fprintf(fj, "{\"id\":%ld,\"argv\":[\"sh\",\"-c\",\"yes | head -c "
-              "1000000\"],\"cwd\":\"/tmp\",\"network\":false%s}\n",
-              i, mode_field(m));
+              "1000000\"],\"cwd\":\"%s\",\"network\":false%s}\n",
+              i, dir, mode_field(m));
     } else {
-      fprintf(fj, "{\"id\":%ld,\"argv\":[\"/bin/true\"],\"cwd\":\"/tmp\","
-              "\"network\":false%s}\n", i, mode_field(m));
+      fprintf(fj, "{\"id\":%ld,\"argv\":[\"/bin/true\"],\"cwd\":\"%s\","
+              "\"network\":false%s}\n", i, dir, mode_field(m));
     }
     /* xargs gets only a job number per line: the command itself is given
      * on xargs's command line (a line holding the command would make

@@ -41,8 +41,8 @@ static void on_exit_cb(capsid_job_t* job, capsid_result_t* r, void* data) {
 }
 
 
-static double run_capsid(const bench_opts_t* o, int jobs, const char* count,
-                         uint64_t* bytes) {
+static double run_capsid(const bench_opts_t* o, const char* ws, int jobs,
+                         const char* count, uint64_t* bytes) {
   const char* argv[] = {"head", "-c", count, "/dev/zero", NULL};
   capsid_runtime_options_t ro;
   capsid_runtime_t* rt;
@@ -58,7 +58,7 @@ static double run_capsid(const bench_opts_t* o, int jobs, const char* count,
     return -1;
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
-  spec.cwd = "/tmp";
+  spec.cwd = ws;
   spec.mode = o->mode;
   spec.output_limit = 1 << 20;
   t0 = bench_now();
@@ -125,6 +125,7 @@ static double run_epoll(int jobs, const char* count, uint64_t* bytes) {
 
 int bench_capture_main(int argc, char** argv) {
   bench_opts_t o;
+  char ws[] = "/tmp/capsid-bench-capture-XXXXXX";
   char count[32];
   uint64_t b_caps = 0, b_base = 0;
   double t_caps = 1e30, t_base = 1e30, t, mbps_caps, mbps_base;
@@ -140,20 +141,24 @@ int bench_capture_main(int argc, char** argv) {
     jobs = 256;
   rounds = o.quick ? 1 : 3;
   snprintf(count, sizeof(count), "%ld", mb * 1000000L);
+  /* A workspace of its own: /tmp itself is everyone's (root capsid
+   * refuses it). */
+  if (mkdtemp(ws) == NULL)
+    return 1;
   for (r = 0; r < rounds; r++) {
     t = run_epoll(jobs, count, &b_base);
-    if (t < 0)
-      return 1;
-    if (t < t_base)
+    if (t >= 0 && t < t_base)
       t_base = t;
-    t = run_capsid(&o, jobs, count, &b_caps);
+    t = t < 0 ? t : run_capsid(&o, ws, jobs, count, &b_caps);
     if (t < 0) {
       bench_note("capsid jobs failed");
+      rmdir(ws);
       return 1;
     }
     if (t < t_caps)
       t_caps = t;
   }
+  rmdir(ws);
   if (b_caps != b_base || b_caps != (uint64_t)jobs * (uint64_t)mb * 1000000u) {
     bench_note("byte counts differ: capsid %llu, baseline %llu",
                (unsigned long long)b_caps, (unsigned long long)b_base);

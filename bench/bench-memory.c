@@ -51,6 +51,9 @@ int bench_memory_main(int argc, char** argv) {
   struct rusage ru;
   bench_opts_t o;
   char path[] = "/tmp/capsid-bench-mem-XXXXXX";
+  /* A workspace of its own: /tmp itself is everyone's (root capsid
+   * refuses it). */
+  char ws[] = "/tmp/capsid-bench-mem-ws-XXXXXX";
   char* bargv[6];
   char jobs_arg[16];
   long queued, running, i, done = 0, base_kb, held_kb;
@@ -63,15 +66,19 @@ int bench_memory_main(int argc, char** argv) {
     return rc < 0 ? 2 : 0;
   queued = o.n ? o.n : (o.quick ? 500 : 10000);
   running = o.jobs ? o.jobs : (o.quick ? 8 : 64);
+  if (mkdtemp(ws) == NULL)
+    return 1;
 
   base_kb = status_kb("VmRSS");
   memset(&ro, 0, sizeof(ro));
   ro.max_concurrency = (unsigned)running;
-  if (capsid_runtime_new(&ro, &rt) != 0)
+  if (capsid_runtime_new(&ro, &rt) != 0) {
+    rmdir(ws);
     return 1;
+  }
   memset(&spec, 0, sizeof(spec));
   spec.argv = sleeper;
-  spec.cwd = "/tmp";
+  spec.cwd = ws;
   spec.mode = o.mode;
   for (i = 0; i < queued + running; i++)
     if (capsid_job_start(rt, &spec, on_exit_cb, &done, NULL) != 0)
@@ -94,12 +101,14 @@ int bench_memory_main(int argc, char** argv) {
 
   /* The batch command over a long input, measured from outside. */
   fd = mkstemp(path);
-  if (fd < 0)
+  if (fd < 0) {
+    rmdir(ws);
     return 1;
+  }
   f = fdopen(fd, "w");
   for (i = 0; i < queued + running; i++)
-    fprintf(f, "{\"id\":%ld,\"argv\":[\"sleep\",\"0.05\"],\"cwd\":\"/tmp\"}\n",
-            i);
+    fprintf(f, "{\"id\":%ld,\"argv\":[\"sleep\",\"0.05\"],\"cwd\":\"%s\"}\n",
+            i, ws);
   fclose(f);
   snprintf(jobs_arg, sizeof(jobs_arg), "%ld", running);
   bargv[0] = (char*)bench_self();
@@ -118,6 +127,7 @@ int bench_memory_main(int argc, char** argv) {
   }
   wait4(pid, &status, 0, &ru);
   unlink(path);
+  rmdir(ws);
   bench_row(&o, "memory", "capsid batch: peak RSS over the whole input",
             (double)ru.ru_maxrss / 1024, "MiB", 0);
   bench_note("batch of %ld jobs at -j %ld; exit status %d", queued + running,

@@ -5,6 +5,7 @@
 
 #include "env.h"
 #include "json-util.h"
+#include "workspace-rule.h"
 
 #include <string.h>
 
@@ -193,9 +194,16 @@ int capsid__path_is_within(const char* path, const char* root) {
 }
 
 
+/* How add_root treats a root: the workspace and extra roots pass the
+ * rule of workspace-rule.h; /tmp as the policy adds it is kept as it is;
+ * a temp dir from the job's environment passes the rule unless it lies
+ * in a shared temporary directory. */
+typedef enum { ROOT_CHECKED, ROOT_SYSTEM_TMP, ROOT_ENV_TMP } root_kind_t;
+
 /* Canonicalises one writable root and adds it unless already covered. */
 static int add_root(capsid__sandbox_t* sb, const char* base, const char* path,
-                    const char* field, capsid_error_t* err) {
+                    const char* field, root_kind_t kind,
+                    capsid_error_t* err) {
   char* canon = NULL;
   int os_error = 0, rc;
 
@@ -213,13 +221,20 @@ static int add_root(capsid__sandbox_t* sb, const char* base, const char* path,
                              "%s: writable root \"%s\" is not a directory",
                              field, path);
   }
-  if (strcmp(canon, "/") == 0) {
+  if (capsid__path_root_len(canon) == strlen(canon)) {
     capsid__free(canon);
     return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
                              path, field,
                              "%s: \"%s\" makes the whole filesystem "
                              "writable, which no policy may do",
                              field, path);
+  }
+  rc = kind == ROOT_SYSTEM_TMP ? 0
+                               : capsid__root_check(base, path, canon, field,
+                                                    kind == ROOT_ENV_TMP, err);
+  if (rc != 0) {
+    capsid__free(canon);
+    return rc;
   }
   if (capsid__strv_contains(&sb->writable, canon)) {
     capsid__free(canon);
@@ -297,14 +312,16 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
 
   /* The workspace itself is always writable under workspace-write (Codex
    * smoke case 23: "write in CWD allowed by design"). */
-  rc = add_root(sb, NULL, sb->cwd, "cwd", err);
+  rc = add_root(sb, NULL, cwd, "cwd", ROOT_CHECKED, err);
   for (i = 0; rc == 0 && i < policy->writable_roots.n; i++) {
     snprintf(field, sizeof(field), "policy.writable_roots[%zu]", i);
-    rc = add_root(sb, sb->cwd, policy->writable_roots.v[i], field, err);
+    rc = add_root(sb, sb->cwd, policy->writable_roots.v[i], field,
+                  ROOT_CHECKED, err);
   }
   for (i = 0; rc == 0 && in->extra_writable && in->extra_writable[i]; i++) {
     snprintf(field, sizeof(field), "writable_roots[%zu]", i);
-    rc = add_root(sb, sb->cwd, in->extra_writable[i], field, err);
+    rc = add_root(sb, sb->cwd, in->extra_writable[i], field, ROOT_CHECKED,
+                  err);
   }
   if (rc != 0)
     goto fail;
@@ -313,7 +330,7 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
   tmp = capsid__path_system_tmp();
   if (!policy->exclude_slash_tmp && tmp != NULL &&
       capsid__path_is_dir(tmp, &os_error) == 1)
-    rc = add_root(sb, NULL, tmp, "tmp", err);
+    rc = add_root(sb, NULL, tmp, "tmp", ROOT_SYSTEM_TMP, err);
   /* The job's own temp directories (TMPDIR; on Windows TMP and TEMP). */
   for (i = 0; rc == 0 && !policy->exclude_tmpdir_env_var &&
               i < CAPSID__ARRAY_SIZE(in->tmpdirs) &&
@@ -321,7 +338,8 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
        i++) {
     tmp = in->tmpdirs[i];
     if (tmp != NULL && *tmp != '\0' && capsid__path_is_dir(tmp, &os_error) == 1)
-      rc = add_root(sb, NULL, tmp, capsid__tmp_env_names[i], err);
+      rc = add_root(sb, NULL, tmp, capsid__tmp_env_names[i], ROOT_ENV_TMP,
+                    err);
   }
   if (rc != 0)
     goto fail;

@@ -1,4 +1,5 @@
-list(APPEND CAPSID_SOURCES sandbox/policy.c sandbox/report.c)
+list(APPEND CAPSID_SOURCES sandbox/policy.c sandbox/report.c
+  sandbox/workspace-rule.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c
@@ -12,6 +13,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
     sandbox/linux/verify-linux.c
+    sandbox/linux/workspace-rule-linux.c
     sandbox/linux/launch-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
@@ -33,5 +35,6 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/users-win.c
-    sandbox/win/verify-win.c)
+    sandbox/win/verify-win.c
+    sandbox/win/workspace-rule-win.c)
 endif()

@@ -136,6 +136,9 @@ static int setup(void** state) {
   snprintf(path, sizeof(path), "%s/ws/.git", f->dir);
   test_system("mkdir -p '%s/ws/.git' '%s/ws/sub' '%s/extra' '%s/tmpdir'",
               f->dir, f->dir, f->dir, f->dir);
+  /* Writable by others, as a shared temp dir or a workspace is: a link
+   * in it may be anyone's. */
+  chmod(f->dir, 01777);
   test_system("ln -s '%s/extra' '%s/link-to-extra'", f->dir, f->dir);
   test_system("touch '%s/afile'", f->dir);
   *state = f;
@@ -183,14 +186,13 @@ static void test_resolve_workspace_write(void** state) {
   capsid__sandbox_t sb;
   capsid_error_t err;
   char cwd[PATH_MAX], want[PATH_MAX];
-  const char* extra[] = {"../link-to-extra", NULL};
+  const char* extra[] = {"../extra", NULL};
   const char* ro[] = {"sub/config", NULL};
 
   snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
   assert_int_equal(resolve(f, "workspace-write", cwd, extra, ro, &sb, &err),
                    0);
-  /* cwd first, the extra root canonicalised through the symlink, then
-   * /tmp. */
+  /* cwd first, the extra root canonicalised, then /tmp. */
   assert_string_equal(sb.writable.v[0], cwd);
   snprintf(want, sizeof(want), "%s/extra", f->dir);
   assert_string_equal(sb.writable.v[1], want);
@@ -257,6 +259,7 @@ static void test_resolve_errors(void** state) {
   const char* missing[] = {"nope", NULL};
   const char* escape[] = {"../../../../../../../../..", NULL};
   const char* ro_escape[] = {"newdir/../../x", NULL};
+  const char* linked[] = {"../link-to-extra", NULL};
 
   snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
   assert_int_equal(resolve(f, "workspace-write", "/nonexistent/capsid", NULL,
@@ -286,6 +289,16 @@ static void test_resolve_errors(void** state) {
       resolve(f, "workspace-write", cwd, missing, NULL, &sb, &err),
       CAPSID_ENOENT);
   assert_string_equal(err.field, "writable_roots[0]");
+  capsid__error_free(&err);
+
+  /* A root named through a link anyone but root could have made (this
+   * one lies under the shared temp dir) is refused, naming the link. */
+  assert_int_equal(resolve(f, "workspace-write", cwd, linked, NULL, &sb,
+                           &err),
+                   CAPSID_EPOLICY);
+  assert_string_equal(err.field, "writable_roots[0]");
+  assert_non_null(strstr(err.message, "link-to-extra -> "));
+  assert_non_null(strstr(err.message, "name the directory itself"));
   capsid__error_free(&err);
 
   /* A missing carve-out may not smuggle ".." past the part that exists. */

@@ -53,6 +53,9 @@ static const smoke_case_t cases[] = {
     CASE(smoke_no_fd_leak, ALL),
     CASE(smoke_netns_per_workspace, NEEDS_NETNS),
     CASE(smoke_fixup_after_noop, ALL),
+    CASE(smoke_roots_system_trees, ALL),
+    CASE(smoke_roots_planted_link, ALL),
+    CASE(smoke_roots_other_owner, ALL),
 };
 
 static const struct CMUnitTest hostile[] = {

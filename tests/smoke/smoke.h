@@ -47,6 +47,9 @@ int smoke_sh_status(const smoke_job_t* job, const char* script);
 const char* smoke_dir(void);
 /* A fresh workspace directory under smoke_dir(). */
 char* smoke_workspace(void);
+/* Hands ws to the user nobody, who from now on (until the next
+ * smoke_workspace) is the user invoking capsid, as through sudo. */
+void smoke_give_to_nobody(const char* ws);
 void smoke_rmtree(char* dir);
 
 /* A unique token for markers and file names. */
@@ -58,6 +61,9 @@ int smoke_have(const char* program);
 /* The cases. */
 void smoke_read_only_denies_cwd(void** state);
 void smoke_read_only_denies_tmp(void** state);
+void smoke_roots_system_trees(void** state);
+void smoke_roots_planted_link(void** state);
+void smoke_roots_other_owner(void** state);
 void smoke_workspace_write_allows(void** state);
 void smoke_outside_denied(void** state);
 void smoke_json_policy_roots(void** state);

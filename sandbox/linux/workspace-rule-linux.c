@@ -1,0 +1,389 @@
+/* What may be a workspace or a writable root, Linux half: the system
+ * trees, the symbolic links on the way to a root, and (capsid running as
+ * root) who owns it. See sandbox/workspace-rule.h. */
+#include "workspace-rule.h"
+
+#include "file.h"
+#include "policy.h"
+#include "system.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_LINKS 40 /* the kernel's own limit (ELOOP) */
+#define ALLOWED_MAX (64 * 1024)
+
+/* Trees the system and its daemons own. /var/tmp lies inside /var and
+ * stays usable: capsid__root_check exempts the shared tmp dirs. */
+static const char* const system_trees[] = {
+    "/etc",  "/usr",  "/bin", "/sbin", "/lib",  "/lib32", "/lib64",
+    "/libx32", "/boot", "/dev", "/proc", "/sys", "/run", "/var",
+    "/root", "/opt", "/srv", "/snap", NULL};
+static const char* const shared_tmp[] = {"/tmp", "/var/tmp", "/dev/shm",
+                                         NULL};
+
+
+static int push_real(capsid__strv_t* out, const char* const* list) {
+  char* real;
+  int rc = 0;
+
+  for (; rc == 0 && *list != NULL; list++) {
+    /* /lib -> usr/lib and the like: compare where the names lead. */
+    real = realpath(*list, NULL);
+    rc = capsid__strv_push(out, real != NULL ? real : *list);
+    free(real);
+  }
+  return rc;
+}
+
+
+int capsid__root_system_trees(capsid__strv_t* out) {
+  return push_real(out, system_trees);
+}
+
+
+int capsid__root_shared_tmp(capsid__strv_t* out) {
+  return push_real(out, shared_tmp);
+}
+
+
+static int refusef(capsid_error_t* err, const char* field, const char* given,
+                   char* why) {
+  int rc = why == NULL ? CAPSID_ENOMEM
+                       : capsid__root_refuse(err, field, given, why);
+  capsid__free(why);
+  return rc;
+}
+
+
+static const char* user_name(uid_t uid, char* buf, size_t size) {
+  struct passwd pw;
+  struct passwd* res = NULL;
+  char tmp[1024];
+
+  if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL)
+    snprintf(buf, size, "%s (uid %u)", pw.pw_name, (unsigned)uid);
+  else
+    snprintf(buf, size, "uid %u", (unsigned)uid);
+  return buf;
+}
+
+
+/* Only root may have made or may change anything on the way to dir: it
+ * and each directory above it belong to root and no one else can write
+ * them (an ACL that grants write shows in the group bits as its mask).
+ * Returns NULL, or the first directory that fails. */
+static const char* chain_not_root_only(char* dir) {
+  struct stat st;
+  char* slash = dir;
+
+  if (stat("/", &st) != 0 || st.st_uid != 0 ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return "/";
+  while (slash != NULL && slash[1] != '\0') {
+    slash = strchr(slash + 1, '/');
+    if (slash != NULL)
+      *slash = '\0';
+    if (stat(dir, &st) != 0 || st.st_uid != 0 ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      return dir; /* cut there, for the message */
+    if (slash != NULL)
+      *slash = '/';
+  }
+  return NULL;
+}
+
+
+/* Is dir a place no writable root can contain: /, /home, or inside a
+ * system tree (and not in a shared temp dir)? A job that works as root
+ * (unprivileged mode run by root) makes root's links, so only where no
+ * job ever writes is a root link the administrator's. */
+static int system_place(const char* dir) {
+  capsid__strv_t trees = {0}, shared = {0};
+  char* home = realpath("/home", NULL);
+  size_t i;
+  int found = strcmp(dir, "/") == 0 ||
+              (home != NULL && strcmp(dir, home) == 0);
+
+  free(home);
+  if (capsid__root_system_trees(&trees) != 0 ||
+      capsid__root_shared_tmp(&shared) != 0)
+    found = 0;
+  for (i = 0; !found && i < trees.n; i++)
+    found = capsid__path_is_within(dir, trees.v[i]);
+  for (i = 0; found && i < shared.n; i++)
+    found = !capsid__path_is_within(dir, shared.v[i]);
+  capsid__strv_free(&trees);
+  capsid__strv_free(&shared);
+  return found;
+}
+
+
+/* The link at dir/name, which lstat described: trusted, or refused. */
+static int check_link(const char* field, const char* given, char* dir,
+                      const char* link, const struct stat* st,
+                      capsid_error_t* err) {
+  char target[PATH_MAX], who[128];
+  const char* bad;
+  ssize_t n;
+
+  n = readlink(link, target, sizeof(target) - 1);
+  target[n > 0 ? n : 0] = '\0';
+  if (st->st_uid != 0)
+    return refusef(err, field, given,
+                   capsid__sprintf("it goes through the symbolic link %s -> "
+                                   "%s, which %s owns, not root; name the "
+                                   "directory itself",
+                                   link, target,
+                                   user_name(st->st_uid, who, sizeof(who))));
+  if (!system_place(dir))
+    return refusef(err, field, given,
+                   capsid__sprintf("it goes through the symbolic link %s -> "
+                                   "%s, in %s, where a job working as root "
+                                   "may have made it; name the directory "
+                                   "itself",
+                                   link, target, dir));
+  bad = chain_not_root_only(dir);
+  if (bad != NULL)
+    return refusef(err, field, given,
+                   capsid__sprintf("it goes through the symbolic link %s -> "
+                                   "%s, and %s is not root's alone to "
+                                   "write, so a job may have made the link; "
+                                   "name the directory itself",
+                                   link, target, bad));
+  return 0;
+}
+
+
+/* Walks given one component at a time as the kernel would, checking each
+ * symbolic link met before following it. */
+static int check_links(const char* base, const char* given,
+                       const char* field, capsid_error_t* err) {
+  char cur[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+  char* rest;
+  char* p;
+  struct stat st;
+  int links = 0, rc = 0;
+  size_t n;
+  ssize_t len;
+
+  if (given[0] == '/' || base == NULL)
+    snprintf(cur, sizeof(cur), "%s", given[0] == '/' ? "/" : "");
+  else
+    snprintf(cur, sizeof(cur), "%s", base);
+  if (cur[0] == '\0' && getcwd(cur, sizeof(cur)) == NULL)
+    return 0; /* canonicalisation succeeded; nothing to walk from */
+  rest = capsid__strdup(given);
+  if (rest == NULL)
+    return CAPSID_ENOMEM;
+  for (p = rest; rc == 0;) {
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    n = strcspn(p, "/");
+    if (n == 1 && p[0] == '.') {
+      p += n;
+      continue;
+    }
+    if (n == 2 && p[0] == '.' && p[1] == '.') {
+      char* slash = strrchr(cur, '/');
+      if (slash != NULL)
+        slash[slash == cur ? 1 : 0] = '\0';
+      p += n;
+      continue;
+    }
+    if (snprintf(next, sizeof(next), "%s%s%.*s", cur,
+                 strcmp(cur, "/") == 0 ? "" : "/", (int)n, p) >=
+            (int)sizeof(next) ||
+        lstat(next, &st) != 0)
+      break; /* it resolved a moment ago; the walker's open refuses swaps */
+    p += n;
+    if (!S_ISLNK(st.st_mode)) {
+      memcpy(cur, next, sizeof(cur));
+      continue;
+    }
+    if (++links > MAX_LINKS)
+      break;
+    rc = check_link(field, given, cur, next, &st, err);
+    len = rc == 0 ? readlink(next, target, sizeof(target) - 1) : -1;
+    if (len <= 0)
+      break;
+    target[len] = '\0';
+    {
+      char* joined = capsid__sprintf("%s/%s", target, p);
+      if (joined == NULL) {
+        rc = CAPSID_ENOMEM;
+        break;
+      }
+      capsid__free(rest);
+      rest = p = joined;
+    }
+    if (target[0] == '/')
+      snprintf(cur, sizeof(cur), "/");
+  }
+  capsid__free(rest);
+  return rc;
+}
+
+
+/* Is canon listed (or beneath a directory listed) in the administrator's
+ * allow-list? 1 yes, 0 no, or an error when the list is not root's alone
+ * (a list others can write allows nothing). */
+static int allow_listed(const char* canon, const char* field,
+                        const char* given, capsid_error_t* err) {
+  char* path = capsid__sprintf("%s/%s", capsid__state_dir(),
+                               CAPSID__ALLOWED_ROOTS_FILE);
+  char* data = NULL;
+  char* line;
+  char* end;
+  char* real;
+  struct stat st;
+  size_t len;
+  int os_error = 0, found = 0;
+
+  if (path == NULL)
+    return CAPSID_ENOMEM;
+  if (lstat(path, &st) != 0) {
+    capsid__free(path);
+    return 0;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+      capsid__file_read(path, ALLOWED_MAX, &data, &len, &os_error) != 0) {
+    found = refusef(err, field, given,
+                    capsid__sprintf("the allow-list %s must be a regular "
+                                    "file that only root can write",
+                                    path));
+    capsid__free(path);
+    return found;
+  }
+  capsid__free(path);
+  for (line = data; !found && line != NULL && *line != '\0'; line = end) {
+    end = strchr(line, '\n');
+    if (end != NULL)
+      *end++ = '\0';
+    line += strspn(line, " \t\r");
+    len = strlen(line);
+    while (len > 0 && strchr(" \t\r", line[len - 1]) != NULL)
+      line[--len] = '\0';
+    if (line[0] != '/')
+      continue; /* blank lines, # comments */
+    real = realpath(line, NULL);
+    found = real != NULL && capsid__path_is_within(canon, real);
+    free(real);
+  }
+  capsid__free(data);
+  return found;
+}
+
+
+/* Who asked: the user sudo ran capsid for, else the real uid. */
+static uid_t invoking_user(void) {
+  const char* s = getenv("SUDO_UID");
+  char* end;
+  unsigned long v;
+
+  if (s != NULL && *s != '\0') {
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno == 0 && *end == '\0' && v < (uid_t)-1)
+      return (uid_t)v;
+  }
+  return getuid();
+}
+
+
+/* canon is, or contains, the home directory of an account other than
+ * the invoking user's: say whose. */
+static int check_homes(const char* canon, uid_t me, const char* field,
+                       const char* given, capsid_error_t* err) {
+  struct passwd pw;
+  struct passwd* res;
+  char buf[2048];
+  char* real;
+  FILE* f = fopen("/etc/passwd", "re");
+  int rc = 0;
+
+  if (f == NULL)
+    return 0;
+  while (rc == 0 && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
+    if (pw.pw_uid == me || pw.pw_dir[0] != '/' || pw.pw_dir[1] == '\0')
+      continue;
+    real = realpath(pw.pw_dir, NULL);
+    if (real != NULL && capsid__path_is_within(real, canon))
+      rc = refusef(err, field, given,
+                   capsid__sprintf("it %s the home directory of %s (%s)",
+                                   strcmp(real, canon) == 0 ? "is"
+                                                             : "contains",
+                                   pw.pw_name, real));
+    free(real);
+  }
+  fclose(f);
+  return rc;
+}
+
+
+/* Root capsid grants (or, unprivileged, writes as root) on the whole
+ * tree: only what the invoking user owns, or what the administrator
+ * allowed. */
+static int check_owner(const char* canon, const char* field,
+                       const char* given, capsid_error_t* err) {
+  char owner[128], me_name[128];
+  uid_t me = invoking_user();
+  capsid__strv_t shared = {0};
+  struct stat st;
+  size_t i;
+  int rc;
+
+  /* Everyone's files live there, and the grants would reach them. */
+  rc = capsid__root_shared_tmp(&shared);
+  for (i = 0; rc == 0 && i < shared.n; i++)
+    if (strcmp(canon, shared.v[i]) == 0)
+      rc = capsid__root_refuse(err, field, given,
+                               "it is a temporary directory every user "
+                               "shares; use a directory inside it");
+  capsid__strv_free(&shared);
+  if (rc == 0)
+    rc = allow_listed(canon, field, given, err);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  if (stat(canon, &st) != 0)
+    return 0; /* it was a directory a moment ago; the open will say */
+  if (st.st_uid != me)
+    return refusef(err, field, given,
+                   capsid__sprintf("it is owned by %s, not by the invoking "
+                                   "user %s; capsid running as root makes "
+                                   "only the invoking user's directories "
+                                   "writable unless %s/%s lists it",
+                                   user_name(st.st_uid, owner, sizeof(owner)),
+                                   user_name(me, me_name, sizeof(me_name)),
+                                   capsid__state_dir(),
+                                   CAPSID__ALLOWED_ROOTS_FILE));
+  return check_homes(canon, me, field, given, err);
+}
+
+
+int capsid__root_os_check(const char* base, const char* given,
+                          const char* canon, const char* field,
+                          capsid_error_t* err) {
+  char* home = realpath("/home", NULL);
+  int rc = 0;
+
+  /* Every user's home lies below it; below it is for the owner rule. */
+  if (home != NULL && strcmp(canon, home) == 0)
+    rc = capsid__root_refuse(err, field, given,
+                             "it holds every user's home directory");
+  free(home);
+  if (rc == 0)
+    rc = check_links(base, given, field, err);
+  if (rc == 0 && geteuid() == 0)
+    rc = check_owner(canon, field, given, err);
+  return rc;
+}
