@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CAPSID CAPSID_TEST_BIN
 
@@ -103,6 +104,24 @@ static const bad_t bad_lines[] = {
      "max_processes"},
     {"{\"argv\":[\"true\"],\"mode\":\"root\"}", "CAPSID_ESPEC", "mode"},
     {"{\"argv\":[\"true\"],\"id\":{}}", "CAPSID_ESPEC", "id"},
+    /* Never writable: system trees, a link into one, a link anyone but
+     * root may have made (%D is a temp dir), a TMPDIR in /etc. */
+    {"{\"argv\":[\"true\"],\"cwd\":\"/etc\"}", "CAPSID_EPOLICY", "cwd"},
+    {"{\"argv\":[\"true\"],\"cwd\":\"/root\"}", "CAPSID_EPOLICY", "cwd"},
+    {"{\"argv\":[\"true\"],\"cwd\":\"%D/etclink\"}", "CAPSID_EPOLICY",
+     "cwd"},
+    {"{\"argv\":[\"true\"],\"cwd\":\"%D/planted\"}", "CAPSID_EPOLICY",
+     "cwd"},
+    {"{\"argv\":[\"true\"],\"writable_roots\":[\"/usr/local\"]}",
+     "CAPSID_EPOLICY", "writable_roots[0]"},
+    {"{\"argv\":[\"true\"],\"cwd\":\"%D/sub\",\"writable_roots\":"
+     "[\"../planted\"]}",
+     "CAPSID_EPOLICY", "writable_roots[0]"},
+    {"{\"argv\":[\"true\"],\"policy\":{\"mode\":\"workspace-write\","
+     "\"writable_roots\":[\"/var/lib\"]}}",
+     "CAPSID_EPOLICY", "policy.writable_roots[0]"},
+    {"{\"argv\":[\"true\"],\"env\":{\"TMPDIR\":\"/etc\"}}",
+     "CAPSID_EPOLICY", "TMPDIR"},
     {"{\"argv\":[\"capsid-no-such-program\"]}", "CAPSID_ENOTFOUND",
      "argv[0]"},
     {"{\"argv\":[\"%D/afile\"]}", "CAPSID_ENOEXEC", "argv[0]"},
@@ -141,6 +160,9 @@ static void test_batch_bad_lines(void** state) {
   snprintf(out, sizeof(out), "%s/out.jsonl", dir);
   snprintf(afile, sizeof(afile), "%s/afile", dir);
   test_write_file(afile, "x", 1);
+  assert_int_equal(test_system("cd '%s' && mkdir sub && ln -s /etc etclink "
+                               "&& ln -s '%s/sub' planted", dir, dir),
+                   0);
   /* Good and bad lines alternate: odd lines are good. */
   f = fopen(in, "w");
   for (i = 0; i < n; i++) {
@@ -236,6 +258,10 @@ static const bad_cli_t bad_cli[] = {
     {"run --json=yes -- true", 125, "takes no value"},
     {"run -x -- true", 125, "unknown option '-x'"},
     {"run --stdin-file /nonexistent/in -- true", 125, "--stdin-file"},
+    {"run -C /etc -- true", 125, "system directory /etc"},
+    {"run -C /root -- true", 125, "system directory /root"},
+    {"run -w /usr/local -- true", 125, "writable_roots[0]"},
+    {"run -C / -w /var -- true", 125, "whole filesystem"},
     {"batch -j x", 2, "-j"},
     {"batch a b", 2, "one input at most"},
     /* Refused before anything is set up (no root needed to see them). */
@@ -273,10 +299,75 @@ static void test_cli_bad_arguments(void** state) {
 }
 
 
+/* Capsid as root (through run and a batch line): a link the job planted
+ * in its workspace and another user's directory are refused before the
+ * job runs; the invoking user's own (SUDO_UID) and an administrator's
+ * allowed root run. */
+static void test_cli_roots_as_root(void** state) {
+  char* dir = test_mkdtemp();
+  char* text;
+  char cmd[2048];
+
+  (void)state;
+  if (geteuid() != 0) {
+    test_rmtree(dir);
+    free(dir);
+    if (test_may_skip("the owner rule is for capsid running as root"))
+      skip();
+    fail();
+  }
+  snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir state ws theirs && "
+           "chown 4242:4242 theirs", dir);
+  assert_int_equal(test_system("%s", cmd), 0);
+  /* The allow-list lives in the state directory: a private one. */
+  snprintf(cmd, sizeof(cmd), "%s/state", dir);
+  setenv("CAPSID_STATE_DIR", cmd, 1);
+
+  assert_int_equal(test_system("cd '%s/ws' && %s run -- ln -s '%s/theirs' "
+                               "sub", dir, CAPSID, dir),
+                   0);
+  assert_int_equal(test_system("%s run -C '%s/ws/sub' -- touch x "
+                               "2>'%s/err'", CAPSID, dir, dir),
+                   125);
+  snprintf(cmd, sizeof(cmd), "%s/err", dir);
+  text = test_read_file(cmd, NULL);
+  assert_non_null(strstr(text, "cwd"));
+  assert_non_null(strstr(text, "symbolic link"));
+  free(text);
+  snprintf(cmd, sizeof(cmd), "%s/theirs/x", dir);
+  assert_int_equal(access(cmd, F_OK), -1);
+
+  assert_int_equal(test_system("%s run -C '%s/theirs' -- true 2>'%s/err'",
+                               CAPSID, dir, dir),
+                   125);
+  snprintf(cmd, sizeof(cmd), "%s/err", dir);
+  text = test_read_file(cmd, NULL);
+  assert_non_null(strstr(text, "not by the invoking user"));
+  free(text);
+  assert_int_equal(test_system("echo '{\"argv\":[\"true\"],\"cwd\":"
+                               "\"%s/theirs\"}' | %s batch | grep -q "
+                               "'\"code\":\"CAPSID_EPOLICY\".*"
+                               "\"field\":\"cwd\"'", dir, CAPSID),
+                   0);
+  /* Controls: that user invoking capsid; the administrator's list. */
+  assert_int_equal(test_system("SUDO_UID=4242 %s run -C '%s/theirs' -- "
+                               "true", CAPSID, dir),
+                   0);
+  assert_int_equal(test_system("echo '%s/theirs' >'%s/state/allowed-roots'"
+                               " && %s run -C '%s/theirs' -- true", dir, dir,
+                               CAPSID, dir),
+                   0);
+  unsetenv("CAPSID_STATE_DIR");
+  test_rmtree(dir);
+  free(dir);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_bad_lines),
       cmocka_unit_test(test_cli_bad_arguments),
+      cmocka_unit_test(test_cli_roots_as_root),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
