@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int parse_ok(const char* text, capsid__policy_t* p) {
@@ -310,6 +313,53 @@ static void test_resolve_errors(void** state) {
 }
 
 
+/* Capsid as root: a directory that holds another account's home is
+ * refused even when root owns it. The account comes from a passwd file
+ * bound over /etc/passwd in a mount namespace of a child's own. */
+static void test_resolve_refuses_homes(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX], passwd[PATH_MAX], line[PATH_MAX + 64];
+  int status;
+  pid_t pid;
+
+  if (geteuid() != 0) {
+    if (test_may_skip("the home rule is for capsid running as root"))
+      skip();
+    fail();
+  }
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  snprintf(passwd, sizeof(passwd), "%s/passwd", f->dir);
+  snprintf(line, sizeof(line), "root:x:0:0::/root:/bin/sh\n"
+           "someone:x:4243:4243::%s/ws/sub:/bin/sh\n", f->dir);
+  assert_int_equal(test_write_file(passwd, line, strlen(line)), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount(passwd, "/etc/passwd", NULL, MS_BIND, NULL) != 0)
+      _exit(3);
+    unsetenv("SUDO_UID");
+    if (resolve(f, "workspace-write", cwd, NULL, NULL, &sb, &err) !=
+            CAPSID_EPOLICY ||
+        strstr(err.message, "home directory of someone") == NULL)
+      _exit(1);
+    capsid__error_free(&err);
+    /* Control: a directory beside it. */
+    snprintf(cwd, sizeof(cwd), "%s/extra", f->dir);
+    if (resolve(f, "workspace-write", cwd, NULL, NULL, &sb, &err) != 0)
+      _exit(2);
+    capsid__sandbox_free(&sb);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+
 static void test_path_is_within(void** state) {
   (void)state;
   assert_true(capsid__path_is_within("/a/b", "/a/b"));
@@ -332,6 +382,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resolve_read_only, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_resolve_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resolve_refuses_homes, setup,
+                                      teardown),
       cmocka_unit_test(test_path_is_within),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
