@@ -13,8 +13,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/landlock.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,6 +85,22 @@ static int add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
 }
 
 
+/* Is fd the inode at path (canonical) now? A job of the same workspace
+ * may have swapped a component for a symbolic link since the policy was
+ * resolved; the rule must not follow it (ELOOP then). */
+static int still_at(int fd, const char* path) {
+  char proc[64], real[PATH_MAX];
+  ssize_t n;
+
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  n = readlink(proc, real, sizeof(real) - 1);
+  if (n < 0)
+    return errno;
+  real[n] = '\0';
+  return strcmp(real, path) == 0 ? 0 : ELOOP;
+}
+
+
 static int add_path(int ruleset, const char* path, uint64_t rights,
                     uint64_t handled) {
   struct stat st;
@@ -91,6 +109,10 @@ static int add_path(int ruleset, const char* path, uint64_t rights,
   fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? 0 : errno; /* no such device here: fine */
+  if ((rc = still_at(fd, path)) != 0) {
+    close(fd);
+    return rc;
+  }
   if (fstat(fd, &st) != 0) {
     rc = errno;
     close(fd);

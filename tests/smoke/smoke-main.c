@@ -56,6 +56,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_roots_system_trees, ALL),
     CASE(smoke_roots_planted_link, ALL),
     CASE(smoke_roots_other_owner, ALL),
+    CASE(smoke_roots_swapped_before_launch, ALL),
 };
 
 static const struct CMUnitTest hostile[] = {

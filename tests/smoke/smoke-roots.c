@@ -4,6 +4,8 @@
  * anything is granted or run; the controls run. */
 #include "smoke.h"
 
+#include "confine-linux.h"
+#include "policy.h"
 #include "system.h"
 
 #include <stdio.h>
@@ -184,5 +186,43 @@ void smoke_roots_other_owner(void** state) {
   if (private_state)
     unsetenv("CAPSID_STATE_DIR");
   smoke_rmtree(theirs);
+  smoke_rmtree(ws);
+}
+
+
+/* A root checked at resolution and swapped for a symbolic link before the
+ * job starts (by a job of the same workspace, say) is not followed: the
+ * Landlock rule for it is refused, so the job would not run. Control: the
+ * directory itself. */
+void smoke_roots_swapped_before_launch(void** state) {
+  char* ws = smoke_workspace();
+  char* other = smoke_workspace();
+  char path[4200];
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+  int fd = -1;
+
+  (void)state;
+  memset(&sb, 0, sizeof(sb));
+  sb.kind = CAPSID__POLICY_WORKSPACE_WRITE;
+  sb.cwd = ws;
+  snprintf(path, sizeof(path), "%s/sub", ws);
+  assert_int_equal(mkdir(path, 0755), 0);
+  assert_int_equal(capsid__strv_push(&sb.writable, path), 0);
+  assert_int_equal(capsid__landlock_build(&sb, 0, &fd, &err), 0);
+  assert_true(fd >= 0);
+  close(fd);
+  /* The swap: sub is now a link to another directory. */
+  assert_int_equal(rmdir(path), 0);
+  assert_int_equal(symlink(other, path), 0);
+  fd = -1;
+  assert_int_equal(capsid__landlock_build(&sb, 0, &fd, &err),
+                   CAPSID_ECONFINE);
+  assert_int_equal(fd, -1);
+  assert_non_null(strstr(err.message, "Landlock"));
+  assert_string_equal(err.path, path);
+  capsid__error_free(&err);
+  capsid__strv_free(&sb.writable);
+  smoke_rmtree(other);
   smoke_rmtree(ws);
 }

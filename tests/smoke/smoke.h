@@ -64,6 +64,7 @@ void smoke_read_only_denies_tmp(void** state);
 void smoke_roots_system_trees(void** state);
 void smoke_roots_planted_link(void** state);
 void smoke_roots_other_owner(void** state);
+void smoke_roots_swapped_before_launch(void** state);
 void smoke_workspace_write_allows(void** state);
 void smoke_outside_denied(void** state);
 void smoke_json_policy_roots(void** state);
