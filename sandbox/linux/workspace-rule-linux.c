@@ -130,34 +130,32 @@ static int check_link(const char* field, const char* given, char* dir,
                       const char* link, const struct stat* st,
                       capsid_error_t* err) {
   char target[PATH_MAX], who[128];
-  const char* bad;
+  const char* bad = NULL;
+  char* why;
   ssize_t n;
+  int rc;
 
+  if (st->st_uid != 0)
+    why = capsid__sprintf("which %s owns, not root",
+                          user_name(st->st_uid, who, sizeof(who)));
+  else if (!system_place(dir))
+    why = capsid__sprintf("in %s, where a job working as root may have "
+                          "made it", dir);
+  else if ((bad = chain_not_root_only(dir)) != NULL)
+    why = capsid__sprintf("and %s is not root's alone to write, so a job "
+                          "may have made the link", bad);
+  else
+    return 0;
   n = readlink(link, target, sizeof(target) - 1);
   target[n > 0 ? n : 0] = '\0';
-  if (st->st_uid != 0)
-    return refusef(err, field, given,
-                   capsid__sprintf("it goes through the symbolic link %s -> "
-                                   "%s, which %s owns, not root; name the "
-                                   "directory itself",
-                                   link, target,
-                                   user_name(st->st_uid, who, sizeof(who))));
-  if (!system_place(dir))
-    return refusef(err, field, given,
-                   capsid__sprintf("it goes through the symbolic link %s -> "
-                                   "%s, in %s, where a job working as root "
-                                   "may have made it; name the directory "
-                                   "itself",
-                                   link, target, dir));
-  bad = chain_not_root_only(dir);
-  if (bad != NULL)
-    return refusef(err, field, given,
-                   capsid__sprintf("it goes through the symbolic link %s -> "
-                                   "%s, and %s is not root's alone to "
-                                   "write, so a job may have made the link; "
-                                   "name the directory itself",
-                                   link, target, bad));
-  return 0;
+  rc = refusef(err, field, given,
+               why == NULL ? NULL
+                           : capsid__sprintf("it goes through the symbolic "
+                                             "link %s -> %s, %s; name the "
+                                             "directory itself",
+                                             link, target, why));
+  capsid__free(why);
+  return rc;
 }
 
 
