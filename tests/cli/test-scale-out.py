@@ -264,6 +264,33 @@ class ScaleOut(unittest.TestCase):
         for w in ws:
             self.assertEqual(w.stop(), 0, w.stderr())
 
+    def test_refused_roots(self):
+        """A worker entry naming a system tree, a link a job planted or a
+        system writable root gets a CAPSID_EPOLICY result naming the field,
+        as run and batch do; the entry beside them runs."""
+        stream = "roots"
+        ws = os.path.join(self.tmp, "ws")
+        os.mkdir(ws)
+        os.symlink("/etc", os.path.join(self.tmp, "etc-link"))
+        self.worker(stream, "w0")
+        lines = [json.dumps({"id": "etc", "argv": ["true"], "cwd": "/etc"}),
+                 json.dumps({"id": "link", "argv": ["true"],
+                             "cwd": os.path.join(self.tmp, "etc-link")}),
+                 json.dumps({"id": "usr", "argv": ["true"], "cwd": ws,
+                             "writable_roots": ["/usr/local"]}),
+                 json.dumps({"id": "ok", "argv": ["true"], "cwd": ws})]
+        self.submit(stream, lines)
+        results, _ = self.collect(stream + "-results", 4)
+        by_id = {r["id"]: r for r in results}
+        for name, field in (("etc", "cwd"), ("link", "cwd"),
+                            ("usr", "writable_roots[0]")):
+            err = by_id[name]["error"]
+            self.assertEqual(err["code"], "CAPSID_EPOLICY", by_id[name])
+            self.assertEqual(err["field"], field, by_id[name])
+        self.assertIsNone(by_id["ok"]["error"])
+        self.assertEqual(by_id["ok"]["exit_code"], 0)
+        self.assert_all_acked(stream)
+
     def test_sigkill_mid_batch_loses_nothing(self):
         stream = "crash"
         victim = self.worker(stream, "victim", "-j", "4",

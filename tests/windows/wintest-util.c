@@ -35,13 +35,12 @@ const char* wt_child(void) {
 }
 
 
-char* wt_mkdtemp(void) {
+/* A new directory in base (which ends with a separator). */
+static char* mkdtemp_in(const char* base) {
   static LONG counter;
-  char base[MAX_PATH];
   char* dir;
   char* c;
 
-  GetTempPathA(MAX_PATH, base);
   /* Wine reuses process ids quickly: retry past names left by a crash. */
   for (;;) {
     dir = capsid__sprintf("%scapsid-wt-%lu-%ld", base, GetCurrentProcessId(),
@@ -58,6 +57,14 @@ char* wt_mkdtemp(void) {
     if (*c == '\\')
       *c = '/';
   return dir;
+}
+
+
+char* wt_mkdtemp(void) {
+  char base[MAX_PATH];
+
+  GetTempPathA(MAX_PATH, base);
+  return mkdtemp_in(base);
 }
 
 
@@ -118,8 +125,14 @@ int wt_random_sid(char* out) {
 char* wt_state_dir;
 
 int wt_state_setup(void** state) {
+  const char* local = getenv("LOCALAPPDATA");
+  char* base = local != NULL ? capsid__sprintf("%s\\", local) : NULL;
+
   (void)state;
-  wt_state_dir = wt_mkdtemp();
+  /* Not in %TEMP%: that is a writable root of every job, and capsid
+   * refuses a root that holds its state directory. */
+  wt_state_dir = base != NULL ? mkdtemp_in(base) : wt_mkdtemp();
+  capsid__free(base);
   return wt_state_dir != NULL &&
                  _putenv_s("CAPSID_STATE_DIR", wt_state_dir) == 0
              ? 0
