@@ -160,39 +160,39 @@ static int check_link(const char* field, const char* given, char* dir,
 
 
 /* Walks given one component at a time as the kernel would, checking each
- * symbolic link met before following it. */
+ * symbolic link met before following it, and ends where canonicalisation
+ * ended, or the path changed in between (a job swapping a link in and
+ * out) and is refused. */
 static int check_links(const char* base, const char* given,
-                       const char* field, capsid_error_t* err) {
+                       const char* canon, const char* field,
+                       capsid_error_t* err) {
   char cur[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
   char* rest;
+  char* joined;
   char* p;
   struct stat st;
-  int links = 0, rc = 0;
+  int links = 0, rc = 0, done = 0;
   size_t n;
   ssize_t len;
 
-  if (given[0] == '/' || base == NULL)
-    snprintf(cur, sizeof(cur), "%s", given[0] == '/' ? "/" : "");
-  else
-    snprintf(cur, sizeof(cur), "%s", base);
+  snprintf(cur, sizeof(cur), "%s",
+           given[0] == '/' ? "/" : base != NULL ? base : "");
   if (cur[0] == '\0' && getcwd(cur, sizeof(cur)) == NULL)
-    return 0; /* canonicalisation succeeded; nothing to walk from */
+    cur[0] = '\0';
   rest = capsid__strdup(given);
   if (rest == NULL)
     return CAPSID_ENOMEM;
-  for (p = rest; rc == 0;) {
+  for (p = rest; rc == 0 && cur[0] != '\0';) {
     while (*p == '/')
       p++;
-    if (*p == '\0')
+    if (*p == '\0') {
+      done = 1;
       break;
-    n = strcspn(p, "/");
-    if (n == 1 && p[0] == '.') {
-      p += n;
-      continue;
     }
-    if (n == 2 && p[0] == '.' && p[1] == '.') {
+    n = strcspn(p, "/");
+    if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
       char* slash = strrchr(cur, '/');
-      if (slash != NULL)
+      if (n == 2 && slash != NULL)
         slash[slash == cur ? 1 : 0] = '\0';
       p += n;
       continue;
@@ -201,32 +201,32 @@ static int check_links(const char* base, const char* given,
                  strcmp(cur, "/") == 0 ? "" : "/", (int)n, p) >=
             (int)sizeof(next) ||
         lstat(next, &st) != 0)
-      break; /* it resolved a moment ago; the walker's open refuses swaps */
+      break;
     p += n;
     if (!S_ISLNK(st.st_mode)) {
       memcpy(cur, next, sizeof(cur));
       continue;
     }
-    if (++links > MAX_LINKS)
-      break;
-    rc = check_link(field, given, cur, next, &st, err);
-    len = rc == 0 ? readlink(next, target, sizeof(target) - 1) : -1;
-    if (len <= 0)
+    if (++links > MAX_LINKS ||
+        (rc = check_link(field, given, cur, next, &st, err)) != 0 ||
+        (len = readlink(next, target, sizeof(target) - 1)) <= 0)
       break;
     target[len] = '\0';
-    {
-      char* joined = capsid__sprintf("%s/%s", target, p);
-      if (joined == NULL) {
-        rc = CAPSID_ENOMEM;
-        break;
-      }
-      capsid__free(rest);
-      rest = p = joined;
+    if ((joined = capsid__sprintf("%s/%s", target, p)) == NULL) {
+      rc = CAPSID_ENOMEM;
+      break;
     }
+    capsid__free(rest);
+    rest = p = joined;
     if (target[0] == '/')
       snprintf(cur, sizeof(cur), "/");
   }
   capsid__free(rest);
+  if (rc == 0 && (!done || strcmp(cur, canon) != 0))
+    rc = capsid__root_refuse(err, field, given,
+                             "it changed while it was being checked (a "
+                             "link swapped in or out); name the directory "
+                             "itself");
   return rc;
 }
 
@@ -380,7 +380,7 @@ int capsid__root_os_check(const char* base, const char* given,
                              "it holds every user's home directory");
   free(home);
   if (rc == 0)
-    rc = check_links(base, given, field, err);
+    rc = check_links(base, given, canon, field, err);
   if (rc == 0 && geteuid() == 0)
     rc = check_owner(canon, field, given, err);
   return rc;

@@ -2,6 +2,7 @@
 #include "test-common.h"
 
 #include "policy.h"
+#include "workspace-rule.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -303,6 +304,15 @@ static void test_resolve_errors(void** state) {
   assert_non_null(strstr(err.message, "link-to-extra -> "));
   assert_non_null(strstr(err.message, "name the directory itself"));
   capsid__error_free(&err);
+
+  /* The path as given no longer leads where canonicalisation went (a
+   * link swapped out between the two): refused. */
+  snprintf(file, sizeof(file), "%s/extra", f->dir);
+  assert_int_equal(capsid__root_check(NULL, cwd, file, "cwd", 0, &err),
+                   CAPSID_EPOLICY);
+  assert_non_null(strstr(err.message, "changed while"));
+  capsid__error_free(&err);
+  assert_int_equal(capsid__root_check(NULL, file, file, "cwd", 0, &err), 0);
 
   /* A missing carve-out may not smuggle ".." past the part that exists. */
   assert_int_equal(
