@@ -374,6 +374,51 @@ static void test_env_names_any_case(void** state) {
 }
 
 
+/* What Windows and installed programs own is never a writable root:
+ * the drive root, %SystemRoot% (and a directory inside it), Program
+ * Files, ProgramData; each refused naming its field. Control: a temp
+ * directory of the test's. */
+static void test_system_trees_refused(void** state) {
+  const char* cases[][2] = {
+      {"C:\\", "whole filesystem"},
+      {"%SystemRoot%", "system directory"},
+      {"%SystemRoot%\\system32", "system directory"},
+      {"%ProgramFiles%", "system directory"},
+      {"%ProgramData%", "system directory"},
+  };
+  char path[MAX_PATH];
+  capsid__policy_t p;
+  capsid__resolve_in_t in;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+  char* ws = wt_mkdtemp();
+  size_t i;
+
+  (void)state;
+  assert_int_equal(capsid__policy_parse("workspace-write", &p, &err), 0);
+  for (i = 0; i < CAPSID__ARRAY_SIZE(cases); i++) {
+    assert_true(ExpandEnvironmentStringsA(cases[i][0], path, MAX_PATH) > 0);
+    memset(&in, 0, sizeof(in));
+    in.cwd = path;
+    in.network = -1;
+    assert_int_equal(capsid__sandbox_resolve(&p, &in, &sb, &err),
+                     CAPSID_EPOLICY);
+    assert_string_equal(err.field, "cwd");
+    if (strstr(err.message, cases[i][1]) == NULL)
+      fail_msg("%s: %s", path, err.message);
+    capsid__error_free(&err);
+  }
+  memset(&in, 0, sizeof(in));
+  in.cwd = ws;
+  in.network = -1;
+  assert_int_equal(capsid__sandbox_resolve(&p, &in, &sb, &err), 0);
+  capsid__sandbox_free(&sb);
+  capsid__policy_free(&p);
+  wt_rmtree(ws);
+  capsid__free(ws);
+}
+
+
 /* workspace-write grants the job's %TMP% / %TEMP% (Windows' /tmp), once
  * when both name one directory, never C:\tmp, and nothing of it with
  * exclude_tmpdir_env_var. */
@@ -507,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_file_lock),
       cmocka_unit_test(test_env_names_any_case),
       cmocka_unit_test(test_temp_is_writable_root),
+      cmocka_unit_test(test_system_trees_refused),
       cmocka_unit_test(test_path_canonical),
   };
 
