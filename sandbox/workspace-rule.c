@@ -18,18 +18,16 @@ int capsid__root_refuse(capsid_error_t* err, const char* field,
 
 
 /* canon is, contains or lies inside one of list: say which. */
-static const char* overlap(const capsid__strv_t* list, const char* canon,
+static const char* overlap(const char* const* list, const char* canon,
                            int* above) {
-  size_t i;
-
-  for (i = 0; i < list->n; i++) {
-    if (capsid__path_is_within(canon, list->v[i])) {
+  for (; *list != NULL; list++) {
+    if (capsid__path_is_within(canon, *list)) {
       *above = 0;
-      return list->v[i];
+      return *list;
     }
-    if (capsid__path_is_within(list->v[i], canon)) {
+    if (capsid__path_is_within(*list, canon)) {
       *above = 1;
-      return list->v[i];
+      return *list;
     }
   }
   return NULL;
@@ -41,19 +39,15 @@ static const char* overlap(const capsid__strv_t* list, const char* canon,
 static int check_trees(const char* given, const char* canon,
                        const char* field, int in_shared,
                        capsid_error_t* err) {
-  capsid__strv_t trees = {0}, state = {0};
+  capsid__strv_t state = {0};
   const char* hit;
   char* why = NULL;
-  char* dir = NULL;
-  int os_error = 0, above = 0, rc;
+  int above = 0, rc;
 
-  rc = capsid__root_system_trees(&trees);
-  if (rc == 0 && capsid__path_canonical_lax(NULL, capsid__state_dir(), &dir,
-                                            &os_error) == 0)
-    rc = capsid__strv_push_owned(&state, dir);
+  rc = capsid__root_state_dir(&state);
   if (rc != 0)
     goto out;
-  hit = overlap(&trees, canon, &above);
+  hit = overlap(capsid__root_system_trees(), canon, &above);
   if (hit != NULL && in_shared && !above)
     hit = NULL;
   if (hit != NULL && above)
@@ -61,7 +55,8 @@ static int check_trees(const char* given, const char* canon,
   else if (hit != NULL)
     why = capsid__sprintf("it is or lies inside the system directory %s; "
                           "use a directory of your own", hit);
-  else if ((hit = overlap(&state, canon, &above)) != NULL)
+  else if ((hit = overlap((const char* const*)state.v, canon, &above)) !=
+           NULL)
     why = capsid__sprintf("%s capsid's state directory %s",
                           above ? "it contains" : "it is or lies inside",
                           hit);
@@ -70,7 +65,6 @@ static int check_trees(const char* given, const char* canon,
   rc = why == NULL ? CAPSID_ENOMEM : capsid__root_refuse(err, field, given, why);
 out:
   capsid__free(why);
-  capsid__strv_free(&trees);
   capsid__strv_free(&state);
   return rc;
 }
@@ -79,23 +73,16 @@ out:
 int capsid__root_check(const char* base, const char* given,
                        const char* canon, const char* field, int tmp,
                        capsid_error_t* err) {
-  capsid__strv_t shared = {0};
-  size_t i;
+  const char* const* shared;
   int in_shared = 0, rc;
 
-  rc = capsid__root_shared_tmp(&shared);
-  for (i = 0; rc == 0 && i < shared.n; i++) {
-    /* A job's own temp directory under /tmp gives it nothing /tmp does
-     * not; those are not walked by the ACL engine either. */
-    if (tmp && capsid__path_is_within(canon, shared.v[i])) {
-      capsid__strv_free(&shared);
-      return 0;
-    }
-    in_shared |= capsid__path_is_within(canon, shared.v[i]);
-  }
-  capsid__strv_free(&shared);
-  if (rc == 0)
-    rc = check_trees(given, canon, field, in_shared, err);
+  for (shared = capsid__root_shared_tmp(); *shared != NULL; shared++)
+    in_shared |= capsid__path_is_within(canon, *shared);
+  /* A job's own temp directory under /tmp gives it nothing /tmp does
+   * not; those are not walked by the ACL engine either. */
+  if (tmp && in_shared)
+    return 0;
+  rc = check_trees(given, canon, field, in_shared, err);
   if (rc == 0)
     rc = capsid__root_os_check(base, given, canon, field, err);
   return rc;

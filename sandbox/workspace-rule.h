@@ -41,11 +41,17 @@ int capsid__root_refuse(capsid_error_t* err, const char* field,
 
 /* Per OS (sandbox/<os>/workspace-rule-<os>.c). */
 
-/* The system trees, canonical, appended to out. */
-int capsid__root_system_trees(capsid__strv_t* out);
-/* The machine's shared temporary directories, canonical, appended to
- * out (none on Windows, where each user has their own). */
-int capsid__root_shared_tmp(capsid__strv_t* out);
+/* The system trees, canonical, NULL-terminated; computed once per
+ * process (they do not move) so that checking a root allocates nothing
+ * for them. */
+const char* const* capsid__root_system_trees(void);
+/* capsid's state directory, canonical as far as it exists, appended to
+ * out. */
+int capsid__root_state_dir(capsid__strv_t* out);
+/* The machine's shared temporary directories, canonical, NULL-terminated
+ * and computed once like the above (none on Windows, where each user has
+ * their own). */
+const char* const* capsid__root_shared_tmp(void);
 /* The checks that need the OS: links on the way and who owns canon. */
 int capsid__root_os_check(const char* base, const char* given,
                           const char* canon, const char* field,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* This runs for every root of every job: realpath() always gets a
+ * buffer here, and the lists below are resolved once per process. */
 #define MAX_LINKS 40 /* the kernel's own limit (ELOOP) */
 #define ALLOWED_MAX (64 * 1024)
 
@@ -29,27 +32,54 @@ static const char* const shared_tmp[] = {"/tmp", "/var/tmp", "/dev/shm",
                                          NULL};
 
 
-static int push_real(capsid__strv_t* out, const char* const* list) {
-  char* real;
-  int rc = 0;
+#define N_TREES (sizeof(system_trees) / sizeof(system_trees[0]))
+#define N_SHARED (sizeof(shared_tmp) / sizeof(shared_tmp[0]))
 
-  for (; rc == 0 && *list != NULL; list++) {
-    /* /lib -> usr/lib and the like: compare where the names lead. */
-    real = realpath(*list, NULL);
-    rc = capsid__strv_push(out, real != NULL ? real : *list);
-    free(real);
-  }
-  return rc;
+/* Where the names lead (/lib -> usr/lib and the like), once. */
+static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
+static char trees_buf[N_TREES][PATH_MAX];
+static char shared_buf[N_SHARED][PATH_MAX];
+static const char* trees_real[N_TREES];
+static const char* shared_real[N_SHARED];
+
+static void resolve_list(const char* const* list, char (*buf)[PATH_MAX],
+                         const char** out) {
+  for (; *list != NULL; list++, buf++, out++)
+    *out = realpath(*list, *buf) != NULL ? *buf : *list;
+  *out = NULL;
 }
 
 
-int capsid__root_system_trees(capsid__strv_t* out) {
-  return push_real(out, system_trees);
+static void lists_init(void) {
+  resolve_list(system_trees, trees_buf, trees_real);
+  resolve_list(shared_tmp, shared_buf, shared_real);
 }
 
 
-int capsid__root_shared_tmp(capsid__strv_t* out) {
-  return push_real(out, shared_tmp);
+const char* const* capsid__root_system_trees(void) {
+  pthread_once(&lists_once, lists_init);
+  return trees_real;
+}
+
+
+const char* const* capsid__root_shared_tmp(void) {
+  pthread_once(&lists_once, lists_init);
+  return shared_real;
+}
+
+
+int capsid__root_state_dir(capsid__strv_t* out) {
+  char buf[PATH_MAX];
+  const char* dir = capsid__state_dir();
+  const char* real = realpath(dir, buf);
+  char* lax = NULL;
+  int os_error = 0, rc;
+
+  if (real != NULL)
+    return capsid__strv_push(out, real);
+  /* Not made yet (no setup): where it will be. */
+  rc = capsid__path_canonical_lax(NULL, dir, &lax, &os_error);
+  return rc == 0 ? capsid__strv_push_owned(out, lax) : 0;
 }
 
 
@@ -105,22 +135,16 @@ static const char* chain_not_root_only(char* dir) {
  * (unprivileged mode run by root) makes root's links, so only where no
  * job ever writes is a root link the administrator's. */
 static int system_place(const char* dir) {
-  capsid__strv_t trees = {0}, shared = {0};
-  char* home = realpath("/home", NULL);
-  size_t i;
+  const char* const* p;
+  char buf[PATH_MAX];
+  const char* home = realpath("/home", buf);
   int found = strcmp(dir, "/") == 0 ||
               (home != NULL && strcmp(dir, home) == 0);
 
-  free(home);
-  if (capsid__root_system_trees(&trees) != 0 ||
-      capsid__root_shared_tmp(&shared) != 0)
-    found = 0;
-  for (i = 0; !found && i < trees.n; i++)
-    found = capsid__path_is_within(dir, trees.v[i]);
-  for (i = 0; found && i < shared.n; i++)
-    found = !capsid__path_is_within(dir, shared.v[i]);
-  capsid__strv_free(&trees);
-  capsid__strv_free(&shared);
+  for (p = capsid__root_system_trees(); !found && *p != NULL; p++)
+    found = capsid__path_is_within(dir, *p);
+  for (p = capsid__root_shared_tmp(); found && *p != NULL; p++)
+    found = !capsid__path_is_within(dir, *p);
   return found;
 }
 
@@ -238,10 +262,11 @@ static int allow_listed(const char* canon, const char* field,
                         const char* given, capsid_error_t* err) {
   char* path = capsid__sprintf("%s/%s", capsid__state_dir(),
                                CAPSID__ALLOWED_ROOTS_FILE);
+  char buf[PATH_MAX];
   char* data = NULL;
   char* line;
   char* end;
-  char* real;
+  const char* real;
   struct stat st;
   size_t len;
   int os_error = 0, found = 0;
@@ -273,9 +298,8 @@ static int allow_listed(const char* canon, const char* field,
       line[--len] = '\0';
     if (line[0] != '/')
       continue; /* blank lines, # comments */
-    real = realpath(line, NULL);
+    real = realpath(line, buf);
     found = real != NULL && capsid__path_is_within(canon, real);
-    free(real);
   }
   capsid__free(data);
   return found;
@@ -304,24 +328,25 @@ static int check_homes(const char* canon, uid_t me, const char* field,
                        const char* given, capsid_error_t* err) {
   struct passwd pw;
   struct passwd* res;
-  char buf[2048];
-  char* real;
+  char buf[2048], home[PATH_MAX];
+  const char* real;
+  char iobuf[4096];
   FILE* f = fopen("/etc/passwd", "re");
   int rc = 0;
 
   if (f == NULL)
     return 0;
+  setvbuf(f, iobuf, _IOFBF, sizeof(iobuf)); /* no buffer to allocate */
   while (rc == 0 && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
     if (pw.pw_uid == me || pw.pw_dir[0] != '/' || pw.pw_dir[1] == '\0')
       continue;
-    real = realpath(pw.pw_dir, NULL);
+    real = realpath(pw.pw_dir, home);
     if (real != NULL && capsid__path_is_within(real, canon))
       rc = refusef(err, field, given,
                    capsid__sprintf("it %s the home directory of %s (%s)",
                                    strcmp(real, canon) == 0 ? "is"
                                                              : "contains",
                                    pw.pw_name, real));
-    free(real);
   }
   fclose(f);
   return rc;
@@ -335,19 +360,17 @@ static int check_owner(const char* canon, const char* field,
                        const char* given, capsid_error_t* err) {
   char owner[128], me_name[128];
   uid_t me = invoking_user();
-  capsid__strv_t shared = {0};
+  const char* const* shared;
   struct stat st;
-  size_t i;
-  int rc;
+  int rc = 0;
 
   /* Everyone's files live there, and the grants would reach them. */
-  rc = capsid__root_shared_tmp(&shared);
-  for (i = 0; rc == 0 && i < shared.n; i++)
-    if (strcmp(canon, shared.v[i]) == 0)
+  for (shared = capsid__root_shared_tmp(); rc == 0 && *shared != NULL;
+       shared++)
+    if (strcmp(canon, *shared) == 0)
       rc = capsid__root_refuse(err, field, given,
                                "it is a temporary directory every user "
                                "shares; use a directory inside it");
-  capsid__strv_free(&shared);
   if (rc == 0)
     rc = allow_listed(canon, field, given, err);
   if (rc != 0)
@@ -371,14 +394,14 @@ static int check_owner(const char* canon, const char* field,
 int capsid__root_os_check(const char* base, const char* given,
                           const char* canon, const char* field,
                           capsid_error_t* err) {
-  char* home = realpath("/home", NULL);
+  char buf[PATH_MAX];
+  const char* home = realpath("/home", buf);
   int rc = 0;
 
   /* Every user's home lies below it; below it is for the owner rule. */
   if (home != NULL && strcmp(canon, home) == 0)
     rc = capsid__root_refuse(err, field, given,
                              "it holds every user's home directory");
-  free(home);
   if (rc == 0)
     rc = check_links(base, given, canon, field, err);
   if (rc == 0 && geteuid() == 0)

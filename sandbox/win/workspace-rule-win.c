@@ -6,8 +6,11 @@
 #include "workspace-rule.h"
 
 #include "policy.h"
+#include "system.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <windows.h>
 
 /* Environment names of the trees Windows and installed programs own. */
 static const char* const system_vars[] = {
@@ -15,26 +18,58 @@ static const char* const system_vars[] = {
     "ProgramW6432", "ProgramData", NULL};
 
 
-int capsid__root_system_trees(capsid__strv_t* out) {
+#define N_VARS (sizeof(system_vars) / sizeof(system_vars[0]))
+
+/* Canonical spellings (case, separators) so prefixes compare; once. */
+static INIT_ONCE trees_once = INIT_ONCE_STATIC_INIT;
+static char trees_buf[N_VARS][MAX_PATH * 3];
+static const char* trees[N_VARS];
+
+static BOOL CALLBACK trees_init(PINIT_ONCE once, PVOID param, PVOID* ctx) {
   const char* const* v;
   const char* dir;
   char* canon;
-  int os_error = 0, rc = 0;
+  size_t n = 0;
+  int os_error = 0;
 
-  for (v = system_vars; rc == 0 && *v != NULL; v++) {
+  (void)once;
+  (void)param;
+  (void)ctx;
+  for (v = system_vars; *v != NULL; v++) {
     dir = getenv(*v);
-    /* Canonical spelling (case, separators) so prefixes compare. */
-    if (dir != NULL && *dir != '\0' &&
-        capsid__path_canonical(NULL, dir, &canon, &os_error) == 0)
-      rc = capsid__strv_push_owned(out, canon);
+    if (dir == NULL || *dir == '\0' ||
+        capsid__path_canonical(NULL, dir, &canon, &os_error) != 0)
+      continue;
+    snprintf(trees_buf[n], sizeof(trees_buf[n]), "%s", canon);
+    capsid__free(canon);
+    trees[n] = trees_buf[n];
+    n++;
   }
-  return rc;
+  trees[n] = NULL;
+  return TRUE;
 }
 
 
-int capsid__root_shared_tmp(capsid__strv_t* out) {
-  (void)out;
-  return 0;
+const char* const* capsid__root_system_trees(void) {
+  InitOnceExecuteOnce(&trees_once, trees_init, NULL, NULL);
+  return trees;
+}
+
+
+int capsid__root_state_dir(capsid__strv_t* out) {
+  char* canon = NULL;
+  int os_error = 0;
+
+  if (capsid__path_canonical_lax(NULL, capsid__state_dir(), &canon,
+                                 &os_error) != 0)
+    return 0;
+  return capsid__strv_push_owned(out, canon);
+}
+
+
+const char* const* capsid__root_shared_tmp(void) {
+  static const char* const none[] = {NULL};
+  return none;
 }
 
 
