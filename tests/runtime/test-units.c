@@ -18,8 +18,17 @@ static void test_duration_parses(void** state) {
   assert_int_equal(ms, 3600000);
   assert_int_equal(capsid_parse_duration("1.5s", &ms), 0);
   assert_int_equal(ms, 1500);
+  /* A bare number is seconds, as GNU timeout and systemd read it. */
   assert_int_equal(capsid_parse_duration("250", &ms), 0);
-  assert_int_equal(ms, 250);
+  assert_int_equal(ms, 250000);
+  assert_int_equal(capsid_parse_duration("10", &ms), 0);
+  assert_int_equal(ms, 10000);
+  assert_int_equal(capsid_parse_duration("0.5", &ms), 0);
+  assert_int_equal(ms, 500);
+  assert_int_equal(capsid_parse_duration("10ms", &ms), 0);
+  assert_int_equal(ms, 10);
+  assert_int_equal(capsid_parse_duration("90min", &ms), 0);
+  assert_int_equal(ms, 5400000);
   assert_int_equal(capsid_parse_duration(" 3 S ", &ms), 0);
   assert_int_equal(ms, 3000);
 }
