@@ -111,7 +111,7 @@ static void test_error_format(void** state) {
   capsid_error_format(&err, buf, sizeof(buf));
   assert_non_null(strstr(buf, "chdir"));
   assert_non_null(strstr(buf, "/nowhere"));
-  assert_non_null(strstr(buf, "No such file"));
+  assert_non_null(strstr(buf, "no such file"));
   /* A message replaces the generic text; set() replaces earlier state. */
   capsid__error_set(&err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL, "argv",
                     "argv must name a program");
@@ -125,6 +125,55 @@ static void test_error_format(void** state) {
 }
 
 
+/* One sentence per error: the parts the message already carries are not
+ * added again (they were: "policy: policy: unknown policy", "no such file
+ * or directory: No such file or directory"). */
+static void test_error_format_says_each_thing_once(void** state) {
+  capsid_error_t err;
+  char buf[512];
+
+  (void)state;
+  memset(&err, 0, sizeof(err));
+  capsid__error_set(&err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, NULL,
+                    "policy", "policy: unknown policy \"%s\"", "root");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy: unknown policy \"root\"");
+  capsid__error_set(&err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, NULL,
+                    "policy.mode", "policy.mode is missing");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy.mode is missing");
+  /* The message ends with the error's words: the OS text adds nothing. */
+  capsid__error_set(&err, CAPSID_ENOENT, CAPSID_STAGE_POLICY, ENOENT, "/x",
+                    "cwd", "cwd \"/x\" cannot be used: %s",
+                    capsid_strerror(CAPSID_ENOENT));
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy: cwd \"/x\" cannot be used: no such file or "
+                      "directory");
+  capsid__error_set(&err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC, ENOENT,
+                    "prog", "argv[0]", "prog: program not found in PATH");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "exec: prog: program not found in PATH");
+  /* An OS error the message does not give is still added. */
+  capsid__error_set(&err, CAPSID_EIO, CAPSID_STAGE_PIPE, EPIPE, NULL, NULL,
+                    "cannot feed stdin");
+  capsid_error_format(&err, buf, sizeof(buf));
+  assert_non_null(strstr(buf, "pipe: cannot feed stdin: "));
+  assert_true(strlen(buf) > strlen("pipe: cannot feed stdin: "));
+  /* No message: the code's words once, with the field and path. */
+  capsid__error_set(&err, CAPSID_ENOENT, CAPSID_STAGE_CHDIR, ENOENT, "/nowhere",
+                    "cwd", NULL);
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "chdir: no such file or directory (field cwd): "
+                      "/nowhere");
+  /* No stage: no "none:" prefix. */
+  capsid__error_set(&err, CAPSID_EPERM, CAPSID_STAGE_NONE, 0, NULL, NULL,
+                    "run this as root");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "run this as root");
+  capsid__error_free(&err);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_duration_parses),
@@ -133,6 +182,7 @@ int main(void) {
       cmocka_unit_test(test_error_tables),
       cmocka_unit_test(test_os_error_translation),
       cmocka_unit_test(test_error_format),
+      cmocka_unit_test(test_error_format_says_each_thing_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
