@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "passthru.h"
 #include "resultline.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ static const cli_option_t run_options[] = {
 
 typedef struct run_ctx_s {
   int json;
+  cli_passthru_t pass;
   capsid_result_t result;
   int done;
   uv_signal_t sigint;
@@ -67,29 +69,13 @@ int cli_exit_status(const capsid_result_t* r) {
 }
 
 
-static void write_all(int fd, const char* p, size_t len) {
-  ssize_t n;
-
-  while (len > 0) {
-    n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return; /* our reader went away; the job's result still counts */
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
-
 static void on_output(capsid_job_t* job, int stream, const char* bytes,
                       size_t len, void* data) {
   run_ctx_t* ctx = data;
 
   (void)job;
   if (!ctx->json)
-    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes, len);
+    cli_passthru_write(&ctx->pass, stream, bytes, len);
 }
 
 
@@ -222,6 +208,7 @@ int cli_cmd_run(int argc, char** argv) {
                 "positive size (examples: 64k, 1M)\n", a.value);
         goto done;
       }
+      ctx.pass.limit = spec.output_limit;
       break;
     case OPT_ENV:
       if (strchr(a.value, '=') == NULL || a.value[0] == '=') {
@@ -296,6 +283,7 @@ int cli_cmd_run(int argc, char** argv) {
   }
   capsid_runtime_run(rt);
 
+  cli_passthru_report(&ctx.pass);
   if (ctx.json) {
     cli_result_write(stdout, NULL, 0, &ctx.result);
   } else if (ctx.result.error.code != 0) {

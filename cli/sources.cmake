@@ -7,6 +7,7 @@ set(CAPSID_CLI_SOURCES
   cli/jobline.c
   cli/linereader.c
   cli/main.c
+  cli/passthru.c
   cli/progress.c
   cli/resultline.c)
 # The ACL engine's commands.
