@@ -26,6 +26,11 @@ int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
 
+/* Warns on stderr, once per workspace, when a workspace-write job's
+ * workspace lies under a temporary directory its policy grants (other
+ * workspaces' jobs can write it there). */
+void cli_warn_shared_tmp(const capsid_job_spec_t* spec);
+
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
 

@@ -141,6 +141,7 @@ static void start_line(batch_t* b, cli_line_t* line) {
     capsid__free(bj);
     return;
   }
+  cli_warn_shared_tmp(&bj->jl.spec);
   rc = capsid_job_start(b->rt, &bj->jl.spec, on_job_exit, bj, NULL);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,

@@ -274,6 +274,7 @@ int cli_cmd_run(int argc, char** argv) {
   ctx.sigint.data = ctx.sigterm.data = &ctx;
   uv_signal_start(&ctx.sigint, on_signal, SIGINT);
   uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
+  cli_warn_shared_tmp(&spec);
   rc = capsid_job_start(rt, &spec, on_exit_cb, &ctx, &ctx.job);
   if (rc != 0) {
     fprintf(stderr, "capsid run: %s\n", capsid_strerror(rc));
