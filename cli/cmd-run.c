@@ -294,6 +294,11 @@ int cli_cmd_run(int argc, char** argv) {
   } else if (ctx.result.timed_out) {
     fprintf(stderr, "capsid: timed out after %llu ms; the job's processes "
             "were killed\n", (unsigned long long)spec.timeout_ms);
+  } else if (ctx.result.oom) {
+    /* Else a bare 137 is all the user sees. */
+    fprintf(stderr, "capsid: the job went over its memory limit (%llu "
+            "bytes) and was killed\n",
+            (unsigned long long)spec.memory_limit);
   }
   status = cli_exit_status(&ctx.result);
 

@@ -170,6 +170,20 @@ class Newcomer(unittest.TestCase):
             if res.returncode == 0 and "DURATION" in res.stdout:
                 self.assertIn("bare", res.stdout, cmd)
 
+    def test_memory_limit_kill_is_explained(self):
+        # Passed through, an OOM kill was a bare exit 137.
+        checks = json.loads(self.capsid("doctor", "--json").stdout)["checks"]
+        if not any(c["name"] == "cgroups" and c["ok"] for c in checks):
+            if os.environ.get("CAPSID_NO_SKIP"):
+                self.fail("no cgroups here: memory limits are rlimits")
+            self.skipTest("no cgroups here: memory limits are rlimits, "
+                          "which fail allocations instead of killing")
+        res = self.capsid("run", "-m", "16M", "--", "sh", "-c",
+                          "x=$(head -c 100000000 /dev/zero | tr '\\0' a)")
+        self.assertEqual(res.returncode, 137, res.stderr)
+        self.assertIn("went over its memory limit (16777216 bytes)",
+                      res.stderr)
+
     # ---- output --------------------------------------------------------
 
     def test_output_limit_binds_when_passed_through(self):
@@ -385,6 +399,8 @@ class Newcomer(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, err)
         results = batch_lines(out.decode())
         self.assertEqual([r["stdout"] for r in results], ["typed\n"])
+        # Someone who typed just the command is told what it waits for.
+        self.assertIn(b"end with ^D", err)
 
     # ---- progress ------------------------------------------------------
 
