@@ -5,32 +5,27 @@
 #include <string.h>
 
 static void test_duration_parses(void** state) {
+  static const struct {
+    const char* text;
+    uint64_t ms;
+  } cases[] = {
+      {"500ms", 500},   {"10s", 10000},  {"2m", 120000},
+      {"1h", 3600000},  {"1.5s", 1500},  {"10ms", 10},
+      {"90min", 5400000}, {" 3 S ", 3000},
+      /* A bare number is seconds, as GNU timeout and systemd read it. */
+      {"250", 250000},  {"10", 10000},   {"0.5", 500},
+  };
   uint64_t ms = 0;
+  size_t i;
 
   (void)state;
-  assert_int_equal(capsid_parse_duration("500ms", &ms), 0);
-  assert_int_equal(ms, 500);
-  assert_int_equal(capsid_parse_duration("10s", &ms), 0);
-  assert_int_equal(ms, 10000);
-  assert_int_equal(capsid_parse_duration("2m", &ms), 0);
-  assert_int_equal(ms, 120000);
-  assert_int_equal(capsid_parse_duration("1h", &ms), 0);
-  assert_int_equal(ms, 3600000);
-  assert_int_equal(capsid_parse_duration("1.5s", &ms), 0);
-  assert_int_equal(ms, 1500);
-  /* A bare number is seconds, as GNU timeout and systemd read it. */
-  assert_int_equal(capsid_parse_duration("250", &ms), 0);
-  assert_int_equal(ms, 250000);
-  assert_int_equal(capsid_parse_duration("10", &ms), 0);
-  assert_int_equal(ms, 10000);
-  assert_int_equal(capsid_parse_duration("0.5", &ms), 0);
-  assert_int_equal(ms, 500);
-  assert_int_equal(capsid_parse_duration("10ms", &ms), 0);
-  assert_int_equal(ms, 10);
-  assert_int_equal(capsid_parse_duration("90min", &ms), 0);
-  assert_int_equal(ms, 5400000);
-  assert_int_equal(capsid_parse_duration(" 3 S ", &ms), 0);
-  assert_int_equal(ms, 3000);
+  for (i = 0; i < CAPSID__ARRAY_SIZE(cases); i++) {
+    ms = 0;
+    assert_int_equal(capsid_parse_duration(cases[i].text, &ms), 0);
+    if (ms != cases[i].ms)
+      fail_msg("\"%s\": %llu ms, expected %llu", cases[i].text,
+               (unsigned long long)ms, (unsigned long long)cases[i].ms);
+  }
 }
 
 
