@@ -26,11 +26,6 @@ int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
 
-/* Warns on stderr, once per workspace, when a workspace-write job's
- * workspace lies under a temporary directory its policy grants (other
- * workspaces' jobs can write it there). */
-void cli_warn_shared_tmp(const capsid_job_spec_t* spec);
-
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
 
@@ -61,5 +56,10 @@ void cli_progress_init(cli_progress_t* p, int requested, long total);
 void cli_progress_in_flight(cli_progress_t* p, long in_flight);
 void cli_progress_draw(cli_progress_t* p, int force);
 void cli_progress_end(cli_progress_t* p);
+
+/* Warns on stderr, once per workspace, when a workspace-write job's
+ * workspace lies under a temporary directory its policy grants (other
+ * workspaces' jobs can write it there). */
+void cli_warn_shared_tmp(const capsid_job_spec_t* spec);
 
 #endif

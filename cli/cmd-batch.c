@@ -135,13 +135,14 @@ static void start_line(batch_t* b, cli_line_t* line) {
   }
   bj->batch = b;
   rc = cli_jobline_parse(line->text, line->len, line->number, &bj->jl, &err);
+  if (rc == 0) /* before the job, or another, can write there */
+    cli_warn_shared_tmp(&bj->jl.spec);
   if (rc != 0) {
     line_error(b, &bj->jl, line->number, &err);
     cli_jobline_free(&bj->jl);
     capsid__free(bj);
     return;
   }
-  cli_warn_shared_tmp(&bj->jl.spec);
   rc = capsid_job_start(b->rt, &bj->jl.spec, on_job_exit, bj, NULL);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,

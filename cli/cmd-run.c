@@ -69,13 +69,30 @@ int cli_exit_status(const capsid_result_t* r) {
 }
 
 
+static void write_all(int fd, const char* p, size_t len) {
+  ssize_t n;
+
+  while (len > 0) {
+    n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return; /* our reader went away; the job's result still counts */
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+
 static void on_output(capsid_job_t* job, int stream, const char* bytes,
                       size_t len, void* data) {
   run_ctx_t* ctx = data;
 
   (void)job;
   if (!ctx->json)
-    cli_passthru_write(&ctx->pass, stream, bytes, len);
+    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes,
+              cli_passthru_take(&ctx->pass, stream, len));
 }
 
 
@@ -260,6 +277,7 @@ int cli_cmd_run(int argc, char** argv) {
   spec.stdin_data = stdin_data;
   spec.stdin_len = stdin_len;
   spec.on_output = on_output;
+  cli_warn_shared_tmp(&spec);
 
   memset(&opts, 0, sizeof(opts));
   opts.max_concurrency = 1;
@@ -274,7 +292,6 @@ int cli_cmd_run(int argc, char** argv) {
   ctx.sigint.data = ctx.sigterm.data = &ctx;
   uv_signal_start(&ctx.sigint, on_signal, SIGINT);
   uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
-  cli_warn_shared_tmp(&spec);
   rc = capsid_job_start(rt, &spec, on_exit_cb, &ctx, &ctx.job);
   if (rc != 0) {
     fprintf(stderr, "capsid run: %s\n", capsid_strerror(rc));
@@ -284,7 +301,6 @@ int cli_cmd_run(int argc, char** argv) {
   }
   capsid_runtime_run(rt);
 
-  cli_passthru_report(&ctx.pass);
   if (ctx.json) {
     cli_result_write(stdout, NULL, 0, &ctx.result);
   } else if (ctx.result.error.code != 0) {
@@ -300,6 +316,7 @@ int cli_cmd_run(int argc, char** argv) {
             "bytes) and was killed\n",
             (unsigned long long)spec.memory_limit);
   }
+  cli_passthru_report(&ctx.pass);
   status = cli_exit_status(&ctx.result);
 
 done:

@@ -1,27 +1,8 @@
 #include "passthru.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <unistd.h>
 
-static void write_all(int fd, const char* p, size_t len) {
-  ssize_t n;
-
-  while (len > 0) {
-    n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return; /* our reader went away; the job's result still counts */
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
-
-void cli_passthru_write(cli_passthru_t* p, int stream, const char* bytes,
-                        size_t len) {
+size_t cli_passthru_take(cli_passthru_t* p, int stream, size_t len) {
   int i = stream == CAPSID_STDOUT ? 0 : 1;
   size_t keep = len;
 
@@ -34,8 +15,7 @@ void cli_passthru_write(cli_passthru_t* p, int stream, const char* bytes,
     p->cut[i] += len - keep;
   }
   p->shown[i] += keep;
-  if (keep > 0)
-    write_all(i == 0 ? 1 : 2, bytes, keep);
+  return keep;
 }
 
 

@@ -11,10 +11,9 @@ typedef struct cli_passthru_s {
   uint64_t cut[2];   /* bytes past the limit, not shown */
 } cli_passthru_t;
 
-/* Writes what fits under the limit of stream (CAPSID_STDOUT or
- * CAPSID_STDERR) to capsid's own stdout or stderr, counts the rest. */
-void cli_passthru_write(cli_passthru_t* p, int stream, const char* bytes,
-                        size_t len);
+/* How many of len new bytes of stream (CAPSID_STDOUT or CAPSID_STDERR)
+ * fit under the limit and are to be shown; the rest is counted. */
+size_t cli_passthru_take(cli_passthru_t* p, int stream, size_t len);
 /* After the job: one note on stderr per stream that passed the limit. */
 void cli_passthru_report(const cli_passthru_t* p);
 
