@@ -219,7 +219,8 @@ void capsid__acl_walk_free(capsid__acl_walk_t* walk);
 
 /* Test hook (failure-injection builds only): called by a walker between
  * listing a directory entry and acting on it, with the directory and the
- * entry's name. Lets a test swap the entry in that window. */
+ * entry's name, and again by the hand-back between its check of the
+ * entry and the change. Lets a test swap the entry in those windows. */
 #ifdef CAPSID_FAULT_INJECTION
 extern void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 #endif

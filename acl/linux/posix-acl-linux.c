@@ -393,6 +393,11 @@ int capsid__acl_fs_reclaim(const capsid__acl_fsplan_t* p,
     return 2;
   if (name == NULL)
     return fchown(d, p->to_uid, p->to_gid) == 0 ? 1 : os_fail(os_error);
+#ifdef CAPSID_FAULT_INJECTION
+  /* Lets a test swap the name between the check and the change. */
+  if (capsid__acl_test_hook != NULL)
+    capsid__acl_test_hook(dh, name);
+#endif
   /* By name only through a handle on the inode checked: a name swapped
    * meanwhile for a hard link to someone else's file, or for a symlink,
    * is seen for what it is and left alone. O_PATH opens symlinks, FIFOs
