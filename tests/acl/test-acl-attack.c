@@ -58,7 +58,12 @@ static int skipped(const skips_t* s, const char* prefix) {
 }
 
 
-static int apply(const fixture_t* f, capsid__acl_stats_t* st, skips_t* s) {
+/* An apply of the simple plan; reclaim: the hand-back pass's mode, for
+ * JOB_UID's inodes. */
+#define JOB_UID 3210000042u
+
+static int apply_with(const fixture_t* f, int reclaim,
+                      capsid__acl_stats_t* st, skips_t* s) {
   capsid__acl_plan_t plan;
   capsid__acl_opts_t opts;
   capsid_error_t err = {0};
@@ -68,12 +73,19 @@ static int apply(const fixture_t* f, capsid__acl_stats_t* st, skips_t* s) {
   memset(&opts, 0, sizeof(opts));
   opts.state_dir = f->state;
   opts.threads = 2;
-  opts.skipped = on_skip;
+  opts.skipped = s != NULL ? on_skip : NULL;
   opts.data = s;
+  opts.reclaim = reclaim;
+  opts.reclaim_uid = JOB_UID;
   rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, st, &err);
   capsid__error_free(&err);
   capsid__acl_plan_free(&plan);
   return rc;
+}
+
+
+static int apply(const fixture_t* f, capsid__acl_stats_t* st, skips_t* s) {
+  return apply_with(f, CAPSID__ACL_RECLAIM_NONE, st, s);
 }
 
 
@@ -335,7 +347,6 @@ static void test_swaps_between_listing_and_setting(void** state) {
 
 /* The hand-back pass (elevated mode's post-job chown): the second time
  * the hook sees a name is between the pass's check and its change. */
-#define JOB_UID 3210000042u
 static int reclaim_calls[2];
 
 
@@ -355,23 +366,18 @@ static void reclaim_hook(capsid__acl_dir_t d, const char* name) {
 }
 
 
+static void need_root(void) {
+  if (geteuid() == 0)
+    return;
+  if (test_may_skip("the hand-back pass chowns: needs root"))
+    skip();
+  fail();
+}
+
+
 static int apply_reclaim(const fixture_t* f, int mode,
                          capsid__acl_stats_t* st) {
-  capsid__acl_plan_t plan;
-  capsid__acl_opts_t opts;
-  capsid_error_t err = {0};
-  int rc;
-
-  simple_plan(f->ws, &plan);
-  memset(&opts, 0, sizeof(opts));
-  opts.state_dir = f->state;
-  opts.threads = 2;
-  opts.reclaim = mode;
-  opts.reclaim_uid = JOB_UID;
-  rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, st, &err);
-  capsid__error_free(&err);
-  capsid__acl_plan_free(&plan);
-  return rc;
+  return apply_with(f, mode, st, NULL);
 }
 
 
@@ -397,11 +403,7 @@ static void test_hand_back_pass(void** state) {
   char *before, *after, *lbefore, *lafter, p[1200];
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("the hand-back pass chowns: needs root"))
-      skip();
-    fail();
-  }
+  need_root();
   fixture_new(&f);
   assert_int_equal(
       test_system("cd '%s' && echo m > mine && chmod 600 mine && "
@@ -468,11 +470,7 @@ static void test_hand_back_deferred(void** state) {
   fixture_t f;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("the hand-back pass chowns: needs root"))
-      skip();
-    fail();
-  }
+  need_root();
   fixture_new(&f);
   assert_int_equal(apply_reclaim(&f, CAPSID__ACL_RECLAIM_NONE, &st), 0);
   assert_int_equal(test_system("cd '%s' && echo n > a/b/new && "

@@ -48,6 +48,16 @@ static void report(void* data, const char* feature, int ok,
 }
 
 
+/* Setup and uninstall need root: CI runs this as root. */
+static void need_root(void) {
+  if (geteuid() == 0)
+    return;
+  if (test_may_skip("setup and uninstall need root (CI runs as root)"))
+    skip();
+  fail();
+}
+
+
 /* A fresh test directory with a workspace, and setup into a private
  * state directory. */
 static void fresh_setup(char* ws, size_t size) {
@@ -112,11 +122,7 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
   struct stat st;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("setup and uninstall need root (CI runs as root)"))
-      skip();
-    fail();
-  }
+  need_root();
   setenv("CAPSID_STATE_DIR", DIR_ "/state", 1);
   test_system("rm -rf '%s'", DIR_);
   assert_int_equal(test_system("mkdir -p '%s/ws/sub' && echo 1 > '%s/ws/old'",
@@ -197,11 +203,7 @@ static void test_uninstall_hands_back_everything(void** state) {
   int fd, i;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("uninstall needs root (CI runs as root)"))
-      skip();
-    fail();
-  }
+  need_root();
   fresh_setup(ws, sizeof(ws));
   assert_int_equal(run_elevated(ws, argv, NULL), 0);
   snprintf(deepest, sizeof(deepest), "%s/h1", ws);
@@ -252,11 +254,7 @@ static void test_uninstall_reports_what_is_left(void** state) {
   struct stat st;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("uninstall needs root (CI runs as root)"))
-      skip();
-    fail();
-  }
+  need_root();
   fresh_setup(ws, sizeof(ws));
   assert_int_equal(run_elevated(ws, argv, NULL), 0);
   assert_int_equal(test_system("cd '%s' && echo s > stuck && "
@@ -294,11 +292,7 @@ static void test_uninstall_keeps_what_others_made(void** state) {
   struct stat st;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("setup and uninstall need root (CI runs as root)"))
-      skip();
-    fail();
-  }
+  need_root();
   if (!lo->writable) {
     if (test_may_skip("cgroups are not writable here"))
       skip();
