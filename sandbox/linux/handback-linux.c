@@ -54,12 +54,15 @@ static int in_range(const capsid__handback_t* hb, uint32_t id) {
 }
 
 
-/* Named entries of a POSIX ACL xattr that name an id of the range. */
+/* Named entries of a POSIX ACL xattr that name an id of the range.
+ * follow: path is a /proc/self/fd link to the inode (never a symlink). */
 static unsigned long acl_names_range(const capsid__handback_t* hb,
-                                     const char* path, const char* attr) {
+                                     const char* path, const char* attr,
+                                     int follow) {
   unsigned char buf[4 + 8 * 512];
   unsigned long n = 0;
-  ssize_t len = lgetxattr(path, attr, buf, sizeof(buf));
+  ssize_t len = follow ? getxattr(path, attr, buf, sizeof(buf))
+                       : lgetxattr(path, attr, buf, sizeof(buf));
   ssize_t i;
   unsigned tag;
   uint32_t id;
@@ -105,9 +108,9 @@ static void one(walk_t* w, int dirfd, const char* name,
   owned = in_range(hb, st.st_uid) || in_range(hb, st.st_gid);
   if (hb->verify) {
     if (owned || (!S_ISLNK(st.st_mode) &&
-                  (acl_names_range(hb, proc, XATTR_ACCESS) > 0 ||
+                  (acl_names_range(hb, proc, XATTR_ACCESS, 1) > 0 ||
                    (S_ISDIR(st.st_mode) &&
-                    acl_names_range(hb, proc, XATTR_DEFAULT) > 0))))
+                    acl_names_range(hb, proc, XATTR_DEFAULT, 1) > 0))))
       note(w, name, &w->out->left);
     close(fd);
     return;
@@ -301,8 +304,8 @@ static void check_ancestors(walk_t* w, const char* root) {
   if (p == NULL)
     return;
   for (;;) {
-    if (acl_names_range(w->hb, p[0] ? p : "/", XATTR_ACCESS) > 0 ||
-        acl_names_range(w->hb, p[0] ? p : "/", XATTR_DEFAULT) > 0) {
+    if (acl_names_range(w->hb, p[0] ? p : "/", XATTR_ACCESS, 0) > 0 ||
+        acl_names_range(w->hb, p[0] ? p : "/", XATTR_DEFAULT, 0) > 0) {
       w->out->left++;
       if (w->out->first_left[0] == '\0')
         snprintf(w->out->first_left, sizeof(w->out->first_left), "%s",
