@@ -87,3 +87,85 @@ void smoke_traverse_own(void** state) {
   smoke_rmtree(q);
   smoke_rmtree(base);
 }
+
+
+typedef struct overlap_s {
+  const char* ws;
+  capsid_result_t longer, shorter;
+} overlap_t;
+
+
+static void on_longer(capsid_job_t* job, capsid_result_t* r, void* data) {
+  overlap_t* o = data;
+
+  (void)job;
+  o->longer = *r;
+  memset(r, 0, sizeof(*r));
+}
+
+
+/* The shorter job is over (its post-job pass done): tell the longer. */
+static void on_shorter(capsid_job_t* job, capsid_result_t* r, void* data) {
+  overlap_t* o = data;
+
+  (void)job;
+  o->shorter = *r;
+  memset(r, 0, sizeof(*r));
+  assert_int_equal(test_system("touch '%s/shorter-done'", o->ws), 0);
+}
+
+
+/* Two jobs of one workspace overlap. The shorter writes a script; after
+ * its post-job pass the longer, still running, finds the script still
+ * the workspace's own and can chmod and run it (the pass waited). Once
+ * the longer is over too, the script is the owner's. */
+void smoke_hand_back_waits(void** state) {
+  char* ws = smoke_workspace();
+  const char* longer[] = {
+      "/bin/sh", "-c",
+      "for i in $(seq 1 1200); do [ -e shorter-done ] && break; "
+      "sleep 0.05; done; "
+      "[ \"$(stat -c %u script.sh)\" = \"$(id -u)\" ] && chmod +x script.sh "
+      "&& ./script.sh && echo deferred-ok",
+      NULL};
+  const char* shorter[] = {"/bin/sh", "-c",
+                           "printf '#!/bin/sh\\necho ran\\n' > script.sh",
+                           NULL};
+  capsid_runtime_options_t ro;
+  capsid_job_spec_t s;
+  capsid_runtime_t* rt;
+  overlap_t o;
+  struct stat st;
+  char path[1200];
+
+  (void)state;
+  assert_int_equal(chown(ws, 65534, 65534), 0);
+  memset(&o, 0, sizeof(o));
+  o.ws = ws;
+  memset(&ro, 0, sizeof(ro));
+  ro.max_concurrency = 2;
+  assert_int_equal(capsid_runtime_new(&ro, &rt), 0);
+  memset(&s, 0, sizeof(s));
+  s.cwd = ws;
+  s.network = -1;
+  s.mode = smoke_mode;
+  s.timeout_ms = 90000;
+  s.argv = longer;
+  assert_int_equal(capsid_job_start(rt, &s, on_longer, &o, NULL), 0);
+  s.argv = shorter;
+  assert_int_equal(capsid_job_start(rt, &s, on_shorter, &o, NULL), 0);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  smoke_check_ran(&o.shorter);
+  smoke_check_ran(&o.longer);
+  assert_int_equal(o.shorter.exit_code, 0);
+  assert_int_equal(o.longer.exit_code, 0);
+  assert_non_null(strstr(o.longer.out.data, "ran\ndeferred-ok"));
+  snprintf(path, sizeof(path), "%s/script.sh", ws);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_uid, 65534);
+  assert_int_equal(st.st_mode & 0100, 0100);
+  capsid_result_free(&o.shorter);
+  capsid_result_free(&o.longer);
+  smoke_rmtree(ws);
+}

@@ -56,6 +56,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_fixup_after_noop, ALL),
     CASE(smoke_private_files, NEEDS_IDS),
     CASE(smoke_traverse_own, NEEDS_IDS),
+    CASE(smoke_hand_back_waits, NEEDS_IDS),
 };
 
 static const struct CMUnitTest hostile[] = {

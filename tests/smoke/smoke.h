@@ -81,6 +81,7 @@ void smoke_netns_per_workspace(void** state);
 void smoke_fixup_after_noop(void** state);
 void smoke_private_files(void** state);
 void smoke_traverse_own(void** state);
+void smoke_hand_back_waits(void** state);
 int smoke_hostile_setup(void** state);
 int smoke_hostile_teardown(void** state);
 void smoke_timeout_kills_all(void** state);
