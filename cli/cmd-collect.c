@@ -267,40 +267,20 @@ int cli_cmd_collect(int argc, char** argv) {
     /* Workers ride out a Redis restart; so does collect. Transient
      * failures (redis-retry.h) are retried with backoff until --timeout;
      * the others end the command. */
-    if (c == NULL) {
+    if (c == NULL)
       c = cli_redis_sync_connect(&url, 5000, err, sizeof(err), &transient);
-      if (c == NULL) {
-        if (!transient) {
-          rc = give_up(&co, err);
-          break;
-        }
-        cli_redis_sync_sleep(
-            cli_redis_backoff_failed(&backoff, "capsid collect", err),
-            deadline);
-        continue;
-      }
-    }
-    cmd[0] = "XREAD";
-    cmd[1] = "COUNT";
-    cmd[2] = "1000";
-    cmd[3] = "BLOCK";
-    cmd[4] = "1000";
-    cmd[5] = "STREAMS";
-    cmd[6] = results;
-    cmd[7] = co.last_id;
-    r = redisCommandArgv(c, 8, cmd, NULL);
-    if (r == NULL) {
-      snprintf(err, sizeof(err), "redis %s:%d: connection lost: %s",
-               url.host, url.port, c->errstr);
-      transient = cli_redis_io_transient(c->err);
-      redisFree(c);
-      c = NULL;
-    } else if (r->type == REDIS_REPLY_ERROR) {
-      snprintf(err, sizeof(err), "XREAD on \"%s\" failed: %s", results,
-               r->str);
-      transient = cli_redis_reply_transient(r->str);
-      freeReplyObject(r);
-      r = NULL;
+    r = NULL;
+    if (c != NULL) {
+      cmd[0] = "XREAD";
+      cmd[1] = "COUNT";
+      cmd[2] = "1000";
+      cmd[3] = "BLOCK";
+      cmd[4] = "1000";
+      cmd[5] = "STREAMS";
+      cmd[6] = results;
+      cmd[7] = co.last_id;
+      r = cli_redis_sync_command(&c, &url, results, 8, cmd, err, sizeof(err),
+                                 &transient);
     }
     if (r == NULL) {
       if (!transient) {

@@ -104,45 +104,12 @@ static void compact(submit_t* s) {
 }
 
 
-/* A failed command: transient (*what says why) or the end. Frees the
- * connection when it is gone. */
-static int failed_io(submit_t* s, char* what, size_t size) {
-  int transient = cli_redis_io_transient(s->c->err);
-
-  snprintf(what, size, "redis %s:%d: connection lost: %s", s->url->host,
-           s->url->port, s->c->errstr);
-  redisFree(s->c);
-  s->c = NULL;
-  return transient;
-}
-
-
-/* A command that must succeed before lines go out (XREVRANGE, XRANGE):
- * NULL after a failure, with *transient and what set. */
-static redisReply* command(submit_t* s, int argc, const char** argv,
-                           char* what, size_t size, int* transient) {
-  redisReply* r = redisCommandArgv(s->c, argc, argv, NULL);
-
-  if (r == NULL) {
-    *transient = failed_io(s, what, size);
-    return NULL;
-  }
-  if (r->type == REDIS_REPLY_ERROR) {
-    snprintf(what, size, "%s on \"%s\" failed: %s", argv[0], s->stream,
-             r->str);
-    *transient = cli_redis_reply_transient(r->str);
-    freeReplyObject(r);
-    return NULL;
-  }
-  return r;
-}
-
-
 /* At the first connection: where the stream ends now, so that a later
  * look for our lines starts there. */
 static int find_start(submit_t* s, char* what, size_t size, int* transient) {
   const char* argv[] = {"XREVRANGE", s->stream, "+", "-", "COUNT", "1"};
-  redisReply* r = command(s, 6, argv, what, size, transient);
+  redisReply* r = cli_redis_sync_command(&s->c, s->url, s->stream, 6, argv,
+                                         what, size, transient);
 
   if (r == NULL)
     return -1;
@@ -170,7 +137,9 @@ static int resolve(submit_t* s, char* what, size_t size, int* transient) {
 
   while (more) {
     snprintf(from, sizeof(from), "(%s", s->last_id);
-    if ((r = command(s, 6, argv, what, size, transient)) == NULL)
+    r = cli_redis_sync_command(&s->c, s->url, s->stream, 6, argv, what,
+                               size, transient);
+    if (r == NULL)
       return -1;
     more = r->type == REDIS_REPLY_ARRAY && r->elements == 1000;
     for (e = 0; r->type == REDIS_REPLY_ARRAY && e < r->elements; e++) {
@@ -259,7 +228,7 @@ static int send_once(submit_t* s, char* what, size_t size) {
   for (i = 0; i < s->n; i++) {
     if (redisGetReply(s->c, (void**)&r) != REDIS_OK) {
       s->lost_at = i;
-      return failed_io(s, what, size) ? 1 : -1;
+      return cli_redis_sync_lost(&s->c, s->url, what, size) ? 1 : -1;
     }
     if (r->type == REDIS_REPLY_ERROR && cli_redis_reply_transient(r->str)) {
       snprintf(what, size, "line %ld: XADD to \"%s\" failed: %s",

@@ -92,6 +92,40 @@ fail:
 }
 
 
+int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
+                        char* err, size_t err_size) {
+  int transient = cli_redis_io_transient((*c)->err);
+
+  snprintf(err, err_size, "redis %s:%d: connection lost: %s", url->host,
+           url->port, (*c)->errstr);
+  redisFree(*c);
+  *c = NULL;
+  return transient;
+}
+
+
+redisReply* cli_redis_sync_command(redisContext** c,
+                                   const cli_redis_url_t* url,
+                                   const char* key, int argc,
+                                   const char** argv, char* err,
+                                   size_t err_size, int* transient) {
+  redisReply* r = redisCommandArgv(*c, argc, argv, NULL);
+
+  if (r == NULL) {
+    *transient = cli_redis_sync_lost(c, url, err, err_size);
+    return NULL;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    snprintf(err, err_size, "%s on \"%s\" failed: %s", argv[0], key,
+             r->str);
+    *transient = cli_redis_reply_transient(r->str);
+    freeReplyObject(r);
+    return NULL;
+  }
+  return r;
+}
+
+
 void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
   uint64_t now = capsid__hrtime() / 1000000u;
   struct timespec ts;
