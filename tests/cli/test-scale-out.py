@@ -102,9 +102,11 @@ class RedisServer:
         while True:
             try:
                 r = Resp(self.port)
-                if r.cmd("PING") == "PONG":
+                try:
+                    if r.cmd("PING") == "PONG":
+                        return  # a loading Redis answers LOADING
+                finally:
                     r.close()
-                    return
             except (OSError, RuntimeError, ConnectionError):
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
@@ -460,6 +462,15 @@ class ScaleOut(unittest.TestCase):
 
     def test_redis_restart_mid_batch(self):
         stream = "restart"
+        # Ballast, so that the restarted Redis spends a while loading its
+        # append-only file and answers LOADING to whoever comes back first
+        # (how collect used to die). Nothing depends on hitting that.
+        self.r.sock.sendall(b"".join(
+            b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$64\r\n%s\r\n"
+            % (len(k), k, b"v" * 64)
+            for k in (b"ballast:%d" % i for i in range(200000))))
+        for _ in range(200000):
+            self.r._reply()
         ws = [self.worker(stream, "r%d" % i, "-j", "4", "--claim-idle", "2s")
               for i in range(2)]
         self.submit(stream, [job(i, ["sleep", "0.05"]) for i in range(300)])
