@@ -67,6 +67,103 @@ static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
 }
 
 
+capsid_mode_t capsid__unprivileged_auto(void) {
+  if (capsid__landlock_abi() <= 0)
+    return CAPSID_MODE_AUTO; /* nothing: choose_mode says so */
+  return capsid__userns_available() ? CAPSID_MODE_UNPRIVILEGED
+                                    : CAPSID_MODE_LANDLOCK_ONLY;
+}
+
+
+/* Refuses a mode this host cannot give in full. */
+static int refuse(capsid_error_t* err, int stage, const char* mode,
+                  const char* missing) {
+  return capsid__error_set(err, CAPSID_ENOTSUP, stage, 0, NULL, "mode",
+                           "%s mode cannot run here: %s (see `capsid "
+                           "doctor`); the job was not run",
+                           mode, missing);
+}
+
+#define NO_USERNS                                                            \
+  "user namespaces are blocked (AppArmor, user.max_user_namespaces=0 or "   \
+  "a container's seccomp policy)"
+#define NO_LANDLOCK "Landlock is off in this kernel"
+
+
+/* Which confinement runs. capsid__prelaunch resolved auto to the mode it
+ * can have in full (elevated, unprivileged or landlock-only, the result
+ * says which); a mode asked for by name either runs with every
+ * restriction it promises or is refused: unprivileged never turns into
+ * landlock-only, nor runs without Landlock (its abstract-socket scope and
+ * write rules are part of what it promises). */
+static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
+                       const capsid__launch_t* launch, int* ll_flags,
+                       int* sc_profile, capsid_error_t* err) {
+  const capsid__sandbox_t* sb = launch->sandbox;
+  capsid_mode_t mode = launch->mode;
+  int abi = capsid__landlock_abi(), rc;
+
+  if (mode == CAPSID_MODE_AUTO)
+    mode = capsid__unprivileged_auto();
+  if (mode == CAPSID_MODE_AUTO)
+    return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0,
+                             NULL, "mode",
+                             "no confinement is available here: Landlock "
+                             "is off (see `capsid doctor`)");
+  if (mode == CAPSID_MODE_ELEVATED) {
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "elevated", NO_LANDLOCK);
+    /* capsid__prelaunch put the grants in place and made the netns. */
+    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    if (rc != 0)
+      return rc;
+    c->mode = CAPSID_MODE_ELEVATED;
+    c->elevated = 1;
+    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
+    c->pidns = 1;
+  } else if (mode == CAPSID_MODE_LANDLOCK_ONLY) {
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "landlock-only", NO_LANDLOCK);
+    c->mode = CAPSID_MODE_LANDLOCK_ONLY;
+    /* No IPC namespace: the host's SysV IPC and message queues are the
+     * caller's own, so the job gets none. */
+    *sc_profile |= CAPSID__SC_IPC_DENIED;
+    if (!sb->network) {
+      *ll_flags |= CAPSID__LL_DENY_TCP;
+      *sc_profile |= CAPSID__SC_INET_DENIED;
+    }
+  } else {
+    if (!capsid__userns_available())
+      return refuse(err, CAPSID_STAGE_USERNS, "unprivileged", NO_USERNS);
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "unprivileged", NO_LANDLOCK);
+    c->mode = CAPSID_MODE_UNPRIVILEGED;
+    c->userns = 1;
+    c->pidns = 1;
+    /* The workspace's held namespaces when they can be had (valgrind runs
+     * no CLONE_FILES child, see launch-linux.c); else the clone makes
+     * namespaces of the job's own, as before. */
+    if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
+      c->held_user_fd = capsid__heldns_user_fd(c->held);
+      c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
+      c->held_ipc_fd = capsid__heldns_ipc_fd(c->held);
+    } else {
+      c->held = NULL;
+      c->clone_flags =
+          CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
+      if (!sb->network) {
+        c->clone_flags |= CLONE_NEWNET;
+        c->netns = 1;
+      }
+    }
+  }
+  /* Offline is no host socket of any kind: see seccomp-linux.c. */
+  if (!sb->network)
+    *sc_profile |= CAPSID__SC_UNIX_DENIED;
+  return 0;
+}
+
+
 static int prepare(capsid__confine_t* c, uv_loop_t* loop,
                    const capsid__launch_t* launch, capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
@@ -78,46 +175,11 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   c->cgroup.procs_fd[0] = -1;
 
   c->identity.netns_fd = -1;
-  if (launch->mode == CAPSID_MODE_ELEVATED) {
-    /* capsid__prelaunch put the grants in place and made the netns. */
-    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
-    if (rc != 0)
-      return rc;
-    c->mode = CAPSID_MODE_ELEVATED;
-    c->elevated = 1;
-    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
-    c->pidns = 1;
-  } else if (capsid__userns_available()) {
-    c->mode = CAPSID_MODE_UNPRIVILEGED;
-    c->userns = 1;
-    c->pidns = 1;
-    /* The workspace's held namespaces when they can be had (valgrind runs
-     * no CLONE_FILES child, see launch-linux.c); else the clone makes
-     * namespaces of the job's own, as before. */
-    if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
-      c->held_user_fd = capsid__heldns_user_fd(c->held);
-      c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
-    } else {
-      c->held = NULL;
-      c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
-      if (!sb->network) {
-        c->clone_flags |= CLONE_NEWNET;
-        c->netns = 1;
-      }
-    }
-  } else if (capsid__landlock_abi() > 0) {
-    c->mode = CAPSID_MODE_LANDLOCK_ONLY;
-    if (!sb->network) {
-      ll_flags |= CAPSID__LL_DENY_TCP;
-      sc_profile |= CAPSID__SC_INET_DENIED;
-    }
-  } else {
-    return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_USERNS, 0,
-                             NULL, "mode",
-                             "no confinement is available here: user "
-                             "namespaces are blocked and Landlock is off "
-                             "(see `capsid doctor`)");
-  }
+  c->identity.ipcns_fd = -1;
+  c->held_ipc_fd = -1;
+  rc = choose_mode(c, loop, launch, &ll_flags, &sc_profile, err);
+  if (rc != 0)
+    return rc;
 
   rc = make_missing(sb, err);
   if (rc != 0)
@@ -178,6 +240,13 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
     /* The workspace's own offline namespace, made once and held open. */
     *stage = CAPSID_STAGE_NETNS;
     if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
+      return errno;
+  }
+  if (c->elevated && c->identity.ipcns_fd >= 0) {
+    /* The workspace's own IPC namespace, likewise (before the mounts: a
+     * fresh /dev/mqueue shows the namespace it is mounted in). */
+    *stage = CAPSID_STAGE_SPAWN;
+    if (setns(c->identity.ipcns_fd, CLONE_NEWIPC) != 0)
       return errno;
   }
   if (c->userns && c->held == NULL) {

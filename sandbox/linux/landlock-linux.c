@@ -11,6 +11,8 @@
  * defined here. */
 #include "confine-linux.h"
 
+#include "fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
@@ -48,10 +50,28 @@ struct ll_ruleset_attr {
    LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 
-int capsid__landlock_abi(void) {
+static int forced_off;
+
+#ifdef CAPSID_FAULT_INJECTION
+void capsid__landlock_force_off(int on) {
+  forced_off = on;
+}
+#endif
+
+
+/* What the kernel says, with no test hook: safe in the clone child (the
+ * fault sites take a lock). */
+static int kernel_abi(void) {
   long v = syscall(SYS_landlock_create_ruleset, NULL, 0,
                    LANDLOCK_CREATE_RULESET_VERSION);
   return v < 0 ? 0 : (int)v;
+}
+
+
+int capsid__landlock_abi(void) {
+  if (forced_off || capsid__fault("landlock") != 0)
+    return 0;
+  return kernel_abi();
 }
 
 
@@ -200,7 +220,7 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
 int capsid__landlock_child_allow(int ruleset_fd, const char* path) {
   struct landlock_path_beneath_attr pb;
   int fd, rc = 0;
-  int abi = capsid__landlock_abi();
+  int abi = kernel_abi();
 
   fd = open(path, O_PATH | O_CLOEXEC | O_DIRECTORY);
   if (fd < 0)

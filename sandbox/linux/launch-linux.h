@@ -18,11 +18,12 @@ typedef struct capsid__confine_s {
   int netns;              /* a network namespace of its own: loopback up */
   int elevated;           /* switch to the workspace's identity */
   /* Unprivileged with the workspace's held namespaces: the first child
-   * joins user_fd (and net_fd when offline, else -1) and unshares the
+   * joins user_fd, ipc_fd (and net_fd when offline, else -1) and unshares the
    * mount and pid namespaces instead of the clone creating them. */
   capsid__heldns_t* held;
   int held_user_fd;
   int held_net_fd;
+  int held_ipc_fd;        /* the workspace's IPC namespace (every job) */
   capsid__identity_t identity;
   capsid__idmap_t idmap;
   capsid__mounts_t mounts;
