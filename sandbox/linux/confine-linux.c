@@ -146,11 +146,13 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
     if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
       c->held_user_fd = capsid__heldns_user_fd(c->held);
       c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
-      c->held_ipc_fd = capsid__heldns_ipc_fd(c->held);
+      if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC))
+        c->held_ipc_fd = capsid__heldns_ipc_fd(c->held);
     } else {
       c->held = NULL;
-      c->clone_flags =
-          CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
+      c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+      if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC))
+        c->clone_flags |= CLONE_NEWIPC;
       if (!sb->network) {
         c->clone_flags |= CLONE_NEWNET;
         c->netns = 1;
@@ -161,6 +163,22 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
   if (!sb->network)
     *sc_profile |= CAPSID__SC_UNIX_DENIED;
   return 0;
+}
+
+
+/* What the job's process reads back beyond its own state: that its IPC
+ * namespace is not the host's, and (online, in the host's network
+ * namespace) that the Landlock scope keeps host abstract sockets out. */
+static void prepare_readbacks(capsid__confine_t* c, const capsid__sandbox_t* sb,
+                              int* ll_flags) {
+  struct stat st;
+
+  if ((c->userns || c->elevated) && stat("/proc/self/ns/ipc", &st) == 0)
+    c->host_ipc_ino = (unsigned long)st.st_ino;
+  if (sb->network)
+    capsid__landlock_scope_probe(&c->scope_probe, &c->scope_probe_len);
+  if (CAPSID__SKIPPED(c, CAPSID__VERIFY_SCOPE))
+    *ll_flags |= CAPSID__LL_NO_SCOPE;
 }
 
 
@@ -180,6 +198,7 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   rc = choose_mode(c, loop, launch, &ll_flags, &sc_profile, err);
   if (rc != 0)
     return rc;
+  prepare_readbacks(c, sb, &ll_flags);
 
   rc = make_missing(sb, err);
   if (rc != 0)
@@ -242,7 +261,8 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
     if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
       return errno;
   }
-  if (c->elevated && c->identity.ipcns_fd >= 0) {
+  if (c->elevated && c->identity.ipcns_fd >= 0 &&
+      !CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC)) {
     /* The workspace's own IPC namespace, likewise (before the mounts: a
      * fresh /dev/mqueue shows the namespace it is mounted in). */
     *stage = CAPSID_STAGE_SPAWN;

@@ -20,6 +20,8 @@
 
 #include <linux/filter.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* 1 when running under valgrind (the runtime tests' leak check). valgrind
  * does not know mount_setattr or Landlock's calls, cannot run a seccomp
@@ -112,6 +114,7 @@ void capsid__landlock_force_off(int on);
 
 #define CAPSID__LL_DENY_TCP 1    /* handle TCP bind/connect, allow none */
 #define CAPSID__LL_ALLOW_SHM 2   /* /dev/shm writable (a private tmpfs) */
+#define CAPSID__LL_NO_SCOPE 4    /* tests only: leave the scopes out */
 
 /* Builds a ruleset for sb: read and execute everywhere, every right
  * beneath the writable roots, write to the harmless character devices.
@@ -122,6 +125,11 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* fd,
  * mount namespace (a private tmpfs). */
 int capsid__landlock_child_allow(int ruleset_fd, const char* path);
 int capsid__landlock_child_restrict(int ruleset_fd);
+/* The abstract address, in this process's network namespace, that a job
+ * scoped by Landlock (ABI 6) cannot reach: 1 with *addr and *len set, 0
+ * where the kernel has no scopes or the socket cannot be made. */
+int capsid__landlock_scope_probe(const struct sockaddr_un** addr,
+                                 socklen_t* len);
 
 /* ---- seccomp ------------------------------------------------------------------ */
 
