@@ -2,29 +2,34 @@
  * and the order the child applies it in.
  *
  * Unprivileged mode (any user, no set-up): the job's first child joins
- * its workspace's user namespace and (offline) network namespace, both
- * made on the workspace's first job and held open (heldns-linux.c: a new
- * netns per job was the largest cost of a spawn), and unshares a mount
- * and a pid namespace of the job's own; where that cannot be had the
- * clone itself creates all of them and the child maps its own uid/gid
- * and brings its loopback up. Then the child builds the mounts
- * (mounts-linux.c), drops every capability, sets NO_NEW_PRIVS, enters
- * the Landlock domain and installs the seccomp filter. The pid namespace is what guarantees
- * that no process of the job outlives it even without cgroups: when the
- * job's first process dies the kernel kills the rest.
+ * its workspace's user namespace, IPC namespace and (offline) network
+ * namespace, made on the workspace's first job and held open
+ * (heldns-linux.c: a new netns per job was the largest cost of a spawn),
+ * and unshares a mount and a pid namespace of the job's own; where that
+ * cannot be had the clone itself creates all of them and the child maps
+ * its own uid/gid and brings its loopback up. Then the child builds the
+ * mounts (mounts-linux.c), drops every capability, sets NO_NEW_PRIVS,
+ * enters the Landlock domain and installs the seccomp filter. The pid
+ * namespace is what guarantees that no process of the job outlives it
+ * even without cgroups: when the job's first process dies the kernel
+ * kills the rest.
  *
- * Landlock-only mode: where user namespaces are refused, the same minus
- * the namespaces. Offline then rests on seccomp (no socket but AF_UNIX)
- * and Landlock (no TCP bind/connect); protected paths inside writable
- * roots are NOT enforced (Landlock cannot take back rights beneath a
- * granted root), which `capsid doctor` and the result's mode say.
+ * Landlock-only mode: auto's fallback where user namespaces are refused
+ * (never what `--mode unprivileged` turns into: a mode asked for by name
+ * runs in full or is refused), the same minus the namespaces. Offline
+ * then rests on seccomp (no socket at all) and Landlock (no TCP
+ * bind/connect), and seccomp refuses SysV IPC; protected paths inside
+ * writable roots are NOT enforced (Landlock cannot take back rights
+ * beneath a granted root), which `capsid doctor`, the result's mode and a
+ * line on stderr say.
  *
  * Elevated mode (root, after `capsid setup`): no user namespace. The job
  * runs as its workspace's own uid and gid, with its extra roots' gids,
  * capsid-users and the read-only gid (elevated-linux.c), in the
- * workspace's offline network namespace (held open, joined with setns),
- * with the same mounts, Landlock and seccomp. Its writes to the workspace
- * are granted by the ACL engine before the first job.
+ * workspace's IPC namespace and offline network namespace (held open,
+ * joined with setns), with the same mounts, Landlock and seccomp. Its
+ * writes to the workspace are granted by the ACL engine before the first
+ * job.
  *
  * Limits (cgroup-linux.c) are independent of the mode. */
 #include "launch-linux.h"
