@@ -362,7 +362,12 @@ void smoke_state_dir_hidden(void** state) {
 
   (void)state;
   if (elevated) {
+    struct stat st;
     snprintf(dir, sizeof(dir), "%s", capsid__state_dir());
+    /* Set up as root's alone: no other user reads it either. */
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal((int)st.st_uid, 0);
+    assert_int_equal((int)(st.st_mode & 07777), 0700);
   } else {
     snprintf(dir, sizeof(dir), "%s/state-%s", smoke_dir(), smoke_token());
     assert_int_equal(mkdir(dir, 0755), 0);
