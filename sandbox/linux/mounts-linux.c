@@ -146,11 +146,11 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
   for (i = 0; rc == 0 && i < sb->protected_paths.n; i++)
     if (capsid__path_exists(sb->protected_paths.v[i]))
       rc = push(m, CAPSID__MNT_BIND_RO, sb->protected_paths.v[i], err);
-  if (rc == 0)
-    rc = push_hidden(m, err);
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))
     rc = push(m, CAPSID__MNT_TMPFS_RO, "/run", err);
+  if (rc == 0)
+    rc = push_hidden(m, err);
   if (rc == 0 && new_pid_ns)
     rc = push(m, CAPSID__MNT_PROC, "/proc", err);
   return rc;
