@@ -18,7 +18,8 @@
  * local user outside the sandbox.
  *
  * Profile CAPSID__SC_UNIX_DENIED (every offline job) refuses socket() for
- * AF_UNIX and socketpair() for AF_UNIX datagrams: a pathname socket of a
+ * AF_UNIX and socketpair() for AF_UNIX datagrams (SOCK_DGRAM, and
+ * SOCK_RAW, which the kernel turns into one): a pathname socket of a
  * host daemon (an agent in $HOME, a daemon's socket in /var/tmp) is
  * reached by connect() or by sendto() with its path, and neither a
  * network namespace, a read-only mount nor Landlock (ABI 7) stops that,
@@ -135,20 +136,24 @@ static int setid_rules(scmp_filter_ctx ctx) {
 }
 
 
-/* No unix socket but a connected pair: socket(AF_UNIX, ...) and
- * socketpair(AF_UNIX, SOCK_DGRAM, ...). Arguments are ints: only their
- * low 32 bits count, as the kernel reads them. */
+/* No unix socket but a connected pair: socket(AF_UNIX, ...) and a
+ * datagram socketpair(AF_UNIX, ...), which the kernel also makes of
+ * SOCK_RAW. Arguments are ints: only their low 32 bits count, as the
+ * kernel reads them; the type's low 4 bits are the type, the rest flags. */
 static int deny_unix(scmp_filter_ctx ctx) {
+  static const uint64_t datagrams[] = {SOCK_DGRAM, SOCK_RAW};
   struct scmp_arg_cmp unix_domain = {0, SCMP_CMP_MASKED_EQ, 0xffffffffu,
                                      AF_UNIX};
-  struct scmp_arg_cmp dgram = {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM};
+  size_t i;
   int rc;
 
   rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
                         unix_domain);
-  if (rc == 0)
+  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(datagrams); i++) {
+    struct scmp_arg_cmp type = {1, SCMP_CMP_MASKED_EQ, 0xf, datagrams[i]};
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair),
-                          2, unix_domain, dgram);
+                          2, unix_domain, type);
+  }
   return rc;
 }
 

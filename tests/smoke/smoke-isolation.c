@@ -296,12 +296,17 @@ void smoke_offline_unix_sockets(void** state) {
   assert_int_equal(dgram_received(dfd), 0);
   assert_int_equal(smoke_sh_status(&on, script), 0);
   assert_int_equal(dgram_received(dfd), 1);
-  snprintf(script, sizeof(script),
-           "python3 -c \"import socket; a,b=socket.socketpair("
-           "socket.AF_UNIX, socket.SOCK_DGRAM); a.sendto(b'x', '%s')\"",
-           dgram);
-  smoke_sh_status(&off, script);
-  assert_int_equal(dgram_received(dfd), 0);
+  /* SOCK_RAW: the kernel makes a unix datagram pair of it. */
+  for (i = 0; i < 2; i++) {
+    snprintf(script, sizeof(script),
+             "python3 -c \"import socket; a,b=socket.socketpair("
+             "socket.AF_UNIX, socket.%s); a.sendto(b'x', '%s')\"",
+             i ? "SOCK_RAW" : "SOCK_DGRAM", dgram);
+    smoke_sh_status(&off, script);
+    assert_int_equal(dgram_received(dfd), 0);
+    assert_int_equal(smoke_sh_status(&on, script), 0);
+    assert_int_equal(dgram_received(dfd), 1);
+  }
 
   /* Control: a connected stream pair still works offline. */
   assert_int_equal(
