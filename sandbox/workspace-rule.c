@@ -1,10 +1,9 @@
 /* What may be a workspace or a writable root: the portable half of the
- * rule in workspace-rule.h (system trees, the state directory, shared
- * temporary directories). The per-OS half checks links and ownership. */
+ * rule in workspace-rule.h (system trees, shared temporary
+ * directories). The per-OS half checks links and ownership. */
 #include "workspace-rule.h"
 
 #include "policy.h"
-#include "system.h"
 
 #include <string.h>
 
@@ -39,33 +38,20 @@ static const char* overlap(const char* const* list, const char* canon,
 static int check_trees(const char* given, const char* canon,
                        const char* field, int in_shared,
                        capsid_error_t* err) {
-  capsid__strv_t state = {0};
   const char* hit;
-  char* why = NULL;
+  char* why;
   int above = 0, rc;
 
-  rc = capsid__root_state_dir(&state);
-  if (rc != 0)
-    goto out;
   hit = overlap(capsid__root_system_trees(), canon, &above);
-  if (hit != NULL && in_shared && !above)
-    hit = NULL;
-  if (hit != NULL && above)
+  if (hit == NULL || (in_shared && !above))
+    return 0;
+  if (above)
     why = capsid__sprintf("it contains the system directory %s", hit);
-  else if (hit != NULL)
+  else
     why = capsid__sprintf("it is or lies inside the system directory %s; "
                           "use a directory of your own", hit);
-  else if ((hit = overlap((const char* const*)state.v, canon, &above)) !=
-           NULL)
-    why = capsid__sprintf("%s capsid's state directory %s",
-                          above ? "it contains" : "it is or lies inside",
-                          hit);
-  else
-    goto out;
   rc = why == NULL ? CAPSID_ENOMEM : capsid__root_refuse(err, field, given, why);
-out:
   capsid__free(why);
-  capsid__strv_free(&state);
   return rc;
 }
 

@@ -3,9 +3,10 @@
  * `capsid batch`, the worker and the C API all enforce the same rule:
  *
  *  - never the whole filesystem, a system tree or an ancestor of one
- *    (the per-OS list below), nor capsid's state directory, inside or
- *    above it; never a shared temporary directory itself (/tmp) -- below
- *    it is fine;
+ *    (the per-OS list below); as root, never a shared temporary
+ *    directory itself (/tmp) -- below it is fine. (Overlap with capsid's
+ *    state directory is elevated mode's own check, and the mounts hide
+ *    it from jobs otherwise.)
  *  - (Linux) never named through a symbolic link a job could have made:
  *    every link on the way must be root's, in directories only root may
  *    write;
@@ -45,9 +46,6 @@ int capsid__root_refuse(capsid_error_t* err, const char* field,
  * process (they do not move) so that checking a root allocates nothing
  * for them. */
 const char* const* capsid__root_system_trees(void);
-/* capsid's state directory, canonical as far as it exists, appended to
- * out. */
-int capsid__root_state_dir(capsid__strv_t* out);
 /* The machine's shared temporary directories, canonical, NULL-terminated
  * and computed once like the above (none on Windows, where each user has
  * their own). */

@@ -68,21 +68,6 @@ const char* const* capsid__root_shared_tmp(void) {
 }
 
 
-int capsid__root_state_dir(capsid__strv_t* out) {
-  char buf[PATH_MAX];
-  const char* dir = capsid__state_dir();
-  const char* real = realpath(dir, buf);
-  char* lax = NULL;
-  int os_error = 0, rc;
-
-  if (real != NULL)
-    return capsid__strv_push(out, real);
-  /* Not made yet (no setup): where it will be. */
-  rc = capsid__path_canonical_lax(NULL, dir, &lax, &os_error);
-  return rc == 0 ? capsid__strv_push_owned(out, lax) : 0;
-}
-
-
 static int refusef(capsid_error_t* err, const char* field, const char* given,
                    char* why) {
   int rc = why == NULL ? CAPSID_ENOMEM

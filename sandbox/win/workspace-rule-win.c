@@ -6,7 +6,6 @@
 #include "workspace-rule.h"
 
 #include "policy.h"
-#include "system.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,17 +52,6 @@ static BOOL CALLBACK trees_init(PINIT_ONCE once, PVOID param, PVOID* ctx) {
 const char* const* capsid__root_system_trees(void) {
   InitOnceExecuteOnce(&trees_once, trees_init, NULL, NULL);
   return trees;
-}
-
-
-int capsid__root_state_dir(capsid__strv_t* out) {
-  char* canon = NULL;
-  int os_error = 0;
-
-  if (capsid__path_canonical_lax(NULL, capsid__state_dir(), &canon,
-                                 &os_error) != 0)
-    return 0;
-  return capsid__strv_push_owned(out, canon);
 }
 
 

@@ -514,18 +514,14 @@ static void test_unverified_job_refused(void** state) {
   const char* argv[] = {wt_child(), "echo", "must-not-run", NULL};
   capsid_job_spec_t spec;
   capsid_result_t r;
-  char* ws;
 
   (void)state;
   if (wt_enforcing())
     skip(); /* real Windows: the token verifies, nothing to refuse */
   capsid__win_test_unverified_ok = 0;
-  /* A workspace of its own: the state directory may never be one. */
-  ws = wt_mkdtemp();
-  assert_non_null(ws);
   memset(&spec, 0, sizeof(spec));
   spec.argv = argv;
-  spec.cwd = ws;
+  spec.cwd = wt_state_dir;
   spec.network = -1;
   assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EVERIFY);
   assert_int_equal(r.error.code, CAPSID_EVERIFY);
@@ -533,8 +529,6 @@ static void test_unverified_job_refused(void** state) {
   assert_non_null(strstr(r.error.message, "restricting SIDs missing: S-1-5-21-"));
   assert_int_equal(r.out.len, 0);
   capsid_result_free(&r);
-  wt_rmtree(ws);
-  capsid__free(ws);
 }
 
 

@@ -35,12 +35,13 @@ const char* wt_child(void) {
 }
 
 
-/* A new directory in base (which ends with a separator). */
-static char* mkdtemp_in(const char* base) {
+char* wt_mkdtemp(void) {
   static LONG counter;
+  char base[MAX_PATH];
   char* dir;
   char* c;
 
+  GetTempPathA(MAX_PATH, base);
   /* Wine reuses process ids quickly: retry past names left by a crash. */
   for (;;) {
     dir = capsid__sprintf("%scapsid-wt-%lu-%ld", base, GetCurrentProcessId(),
@@ -57,14 +58,6 @@ static char* mkdtemp_in(const char* base) {
     if (*c == '\\')
       *c = '/';
   return dir;
-}
-
-
-char* wt_mkdtemp(void) {
-  char base[MAX_PATH];
-
-  GetTempPathA(MAX_PATH, base);
-  return mkdtemp_in(base);
 }
 
 
@@ -125,14 +118,8 @@ int wt_random_sid(char* out) {
 char* wt_state_dir;
 
 int wt_state_setup(void** state) {
-  const char* local = getenv("LOCALAPPDATA");
-  char* base = local != NULL ? capsid__sprintf("%s\\", local) : NULL;
-
   (void)state;
-  /* Not in %TEMP%: that is a writable root of every job, and capsid
-   * refuses a root that holds its state directory. */
-  wt_state_dir = base != NULL ? mkdtemp_in(base) : wt_mkdtemp();
-  capsid__free(base);
+  wt_state_dir = wt_mkdtemp();
   return wt_state_dir != NULL &&
                  _putenv_s("CAPSID_STATE_DIR", wt_state_dir) == 0
              ? 0
