@@ -8,6 +8,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/heldns-linux.c
     sandbox/linux/landlock-linux.c
     sandbox/linux/mounts-linux.c
+    sandbox/linux/placeholder-linux.c
     sandbox/linux/seccomp-linux.c
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c

@@ -35,38 +35,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
-  char* p;
-  char* s;
-  size_t i;
-
-  /* Carve-outs that do not exist yet are created first, as directories,
-   * so the job cannot create them with content of its choosing. */
-  for (i = 0; i < sb->missing_protected.n; i++) {
-    p = capsid__strdup(sb->missing_protected.v[i]);
-    if (p == NULL)
-      return CAPSID_ENOMEM;
-    for (s = p + 1; *s; s++) {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      mkdir(p, 0755);
-      *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      int e = errno;
-      capsid__free(p);
-      return capsid__error_set(err, capsid__translate_os_error(e),
-                               CAPSID_STAGE_MOUNT, e,
-                               sb->missing_protected.v[i], "read_only_paths",
-                               "cannot create the read-only path");
-    }
-    capsid__free(p);
-  }
-  return 0;
-}
-
-
 static int prepare(capsid__confine_t* c, uv_loop_t* loop,
                    const capsid__launch_t* launch, capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
@@ -119,13 +87,15 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
                              "(see `capsid doctor`)");
   }
 
-  rc = make_missing(sb, err);
-  if (rc != 0)
-    return rc;
   if (c->userns && c->held == NULL)
     capsid__idmap_init(&c->idmap);
   if (c->userns || c->elevated) {
-    rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
+    /* Missing protected paths become placeholders the binds keep
+     * read-only. Only where binds are made: landlock-only mode could not
+     * protect them, and creates nothing. */
+    rc = capsid__placeholders_hold(&c->placeholders, sb, err);
+    if (rc == 0)
+      rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
     if (rc != 0)
       return rc;
   }
@@ -160,6 +130,7 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
   if (rc != 0) {
     capsid__heldns_put(c->held);
     c->held = NULL;
+    capsid__placeholders_release(&c->placeholders);
   }
   return rc;
 }
@@ -270,6 +241,8 @@ void capsid__confine_kill(capsid__confine_t* c) {
 void capsid__confine_release(capsid__confine_t* c) {
   capsid__heldns_put(c->held);
   c->held = NULL;
+  /* The job's processes are gone: nothing of it binds them any more. */
+  capsid__placeholders_release(&c->placeholders);
   if (c->landlock_fd >= 0) {
     close(c->landlock_fd);
     c->landlock_fd = -1;

@@ -4,6 +4,8 @@
  *   mounts-linux.c   the mount plan: read-only world, writable roots,
  *                    read-only binds over protected paths, private /tmp,
  *                    /dev/shm, hidden /run, a fresh /proc
+ *   placeholder-linux.c  missing protected paths, made for the job's
+ *                    life so a bind can keep them read-only
  *   landlock-linux.c the Landlock ruleset (built in the parent)
  *   seccomp-linux.c  the seccomp filter (built once per profile)
  *   cgroup-linux.c   limits, membership, kill, oom
@@ -88,6 +90,33 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                         const char* program, int new_pid_ns,
                         capsid_error_t* err);
 int capsid__mounts_child(capsid__mounts_t* m);
+
+/* ---- placeholders (placeholder-linux.c) ------------------------------------ */
+
+typedef struct capsid__guard_s {
+  int parent_fd;  /* O_PATH: the directory holding it */
+  int fd;         /* the directory itself, under a shared flock */
+  char* name;
+  int made;       /* this job made it */
+} capsid__guard_t;
+
+typedef struct capsid__placeholders_s {
+  capsid__guard_t* v;
+  size_t n;
+} capsid__placeholders_t;
+
+/* Parent, before the mount plan is built: makes each missing protected
+ * path of sb an empty directory, never through a link, and holds it and
+ * every existing protected directory under a shared lock (so a
+ * concurrent job's release does not remove it). On failure nothing is
+ * held and nothing made is left. */
+int capsid__placeholders_hold(capsid__placeholders_t* ph,
+                              const capsid__sandbox_t* sb,
+                              capsid_error_t* err);
+/* After the job's processes are gone: removes each placeholder no other
+ * job holds, if still empty (rmdir only), and lets go of the rest.
+ * Idempotent. */
+void capsid__placeholders_release(capsid__placeholders_t* ph);
 
 /* ---- Landlock --------------------------------------------------------------- */
 
