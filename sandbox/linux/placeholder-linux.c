@@ -25,24 +25,22 @@
  * directory), for the job's life. After the job a placeholder is removed
  * only by whoever gets LOCK_EX | LOCK_NB on it, that is when no other job
  * still binds it; a job that finds the directory gone before its own
- * shared lock took starts over. A placeholder carries the extended
- * attribute user.capsid.placeholder so that the last job to hold it
- * removes it even when another capsid made it (on a filesystem without
- * user xattrs only the capsid that made it does). */
+ * shared lock took starts over. A placeholder is marked (its sticky
+ * bit) so that the last job to hold it removes it even when another
+ * capsid made it. */
 #include "launch-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MARK "user.capsid.placeholder"
 /* A shared lock refused means another job's release is removing it (a
  * moment) or a process of some job holds LOCK_EX on it: retried this
  * often, one millisecond apart, then the job is refused. */
@@ -72,25 +70,29 @@ static const char* root_of(const capsid__sandbox_t* sb, const char* path) {
 }
 
 
+/* The mark of a placeholder is its sticky bit: set by mkdirat itself,
+ * so a placeholder is never seen unmarked, and free (an extended
+ * attribute, or a chmod of a directory with inherited ACL entries, is a
+ * write to the inode's xattr block: milliseconds on a busy ext4). An
+ * empty .git with the sticky bit that the owner made is not expected. */
 static int has_mark(int fd) {
-  char v[4];
+  struct stat st;
 
-  return fgetxattr(fd, MARK, v, sizeof(v)) > 0;
+  return fstat(fd, &st) == 0 && (st.st_mode & S_ISVTX) != 0;
 }
 
 
-/* A new placeholder: marked, with no ACL entries (the root's default
- * entries would give the workspace identity write on it), the owner's
- * (root made it in elevated mode), 0755. */
+/* A new placeholder belongs to the workspace's owner (in elevated mode
+ * root made it), so the owner can use it while the job runs. Its ACL is
+ * what the root's default entries give every new directory, masked to
+ * r-x by the mode: the workspace identity cannot write into it even
+ * without the bind. */
 static void finish_new(int fd, int root_fd) {
-  struct stat st;
+  struct stat st, own;
 
-  (void)fsetxattr(fd, MARK, "1", 1, 0);
-  (void)fremovexattr(fd, "system.posix_acl_default");
-  (void)fremovexattr(fd, "system.posix_acl_access");
-  if (geteuid() == 0 && fstat(root_fd, &st) == 0)
+  if (geteuid() == 0 && fstat(root_fd, &st) == 0 && fstat(fd, &own) == 0 &&
+      (st.st_uid != own.st_uid || st.st_gid != own.st_gid))
     (void)fchown(fd, st.st_uid, st.st_gid);
-  (void)fchmod(fd, 0755);
 }
 
 
@@ -168,7 +170,7 @@ static int hold_one(capsid__placeholders_t* ph, const char* root,
                            : "cannot open the directory that holds it");
   }
   for (tries = 0; tries < TRIES; tries++) {
-    made_now = create && mkdirat(parent_fd, name, 0700) == 0;
+    made_now = create && mkdirat(parent_fd, name, S_ISVTX | 0755) == 0;
     made |= made_now;
     if (create && !made_now && errno != EEXIST) {
       rc = fail(err, errno, path, "cannot create it");
@@ -244,7 +246,68 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
 }
 
 
+/* Closing the last descriptor of a removed directory makes the
+ * filesystem free its inode: on ext4 that takes a journal handle, which
+ * waits while a commit is under way (2-3 ms each on a busy machine, up
+ * to three per job, measured). The name is gone by then, so the wait
+ * serves nobody: those descriptors are closed on a thread of their own,
+ * unlocked first. A fixed queue, no allocation; when it is full or the
+ * thread cannot be had, they are closed here. */
+#define CLOSER_MAX 256
+static pthread_mutex_t closer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t closer_cond = PTHREAD_COND_INITIALIZER;
+static int closer_fds[CLOSER_MAX];
+static size_t closer_n;
+static int closer_state; /* 0 not started, 1 running, -1 unavailable */
+
+static void* closer_main(void* arg) {
+  int fds[CLOSER_MAX];
+  size_t n, i;
+
+  (void)arg;
+  pthread_mutex_lock(&closer_lock);
+  for (;;) {
+    while (closer_n == 0)
+      pthread_cond_wait(&closer_cond, &closer_lock);
+    n = closer_n;
+    memcpy(fds, closer_fds, n * sizeof(*fds));
+    closer_n = 0;
+    pthread_mutex_unlock(&closer_lock);
+    for (i = 0; i < n; i++)
+      close(fds[i]);
+    pthread_mutex_lock(&closer_lock);
+  }
+  return NULL;
+}
+
+
+static void close_later(int fd) {
+  pthread_t thread;
+  pthread_attr_t attr;
+
+  pthread_mutex_lock(&closer_lock);
+  if (closer_state == 0) {
+    closer_state = -1;
+    if (pthread_attr_init(&attr) == 0) {
+      if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+          pthread_create(&thread, &attr, closer_main, NULL) == 0)
+        closer_state = 1;
+      pthread_attr_destroy(&attr);
+    }
+  }
+  if (closer_state == 1 && closer_n < CLOSER_MAX) {
+    closer_fds[closer_n++] = fd;
+    fd = -1;
+    pthread_cond_signal(&closer_cond);
+  }
+  pthread_mutex_unlock(&closer_lock);
+  if (fd >= 0)
+    close(fd);
+}
+
+
 void capsid__placeholders_release(capsid__placeholders_t* ph) {
+  struct stat st;
   capsid__guard_t* g;
   size_t i;
 
@@ -255,9 +318,10 @@ void capsid__placeholders_release(capsid__placeholders_t* ph) {
     if ((g->made || has_mark(g->fd)) && flock(g->fd, LOCK_EX | LOCK_NB) == 0 &&
         still_there(g->parent_fd, g->name, g->fd) &&
         unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
-        (errno == ENOTEMPTY || errno == EEXIST))
-      (void)fremovexattr(g->fd, MARK);
-    close(g->fd);
+        (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
+      (void)fchmod(g->fd, st.st_mode & 0777);
+    (void)flock(g->fd, LOCK_UN);
+    close_later(g->fd);
     close(g->parent_fd);
     capsid__free(g->name);
   }

@@ -5,13 +5,15 @@
  * job wrote. */
 #include "smoke.h"
 
+#include "acl.h"
+#include "system.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 static int exists(const char* dir, const char* name) {
@@ -216,7 +218,8 @@ void smoke_placeholder_owner_content(void** state) {
                     "done; ! echo x > .codex/job",
                 {0}};
   pthread_t thread;
-  char path[1200], v[8];
+  char path[1200];
+  struct stat st;
 
   (void)state;
   assert_int_equal(pthread_create(&thread, NULL, run_waiter, &w), 0);
@@ -232,12 +235,53 @@ void smoke_placeholder_owner_content(void** state) {
   capsid_result_free(&w.result);
   assert_true(exists(ws, ".codex/config"));
   assert_false(exists(ws, ".codex/job"));
+  /* No longer marked as a placeholder (its sticky bit). */
   snprintf(path, sizeof(path), "%s/.codex", ws);
-  assert_true(getxattr(path, "user.capsid.placeholder", v, sizeof(v)) < 0);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & S_ISVTX, 0);
   /* The empty placeholders went. */
   assert_false(exists(ws, ".git"));
   assert_false(exists(ws, ".agents"));
   smoke_rmtree(ws);
+}
+
+
+/* Elevated mode: the ACL engine's record of ws names no placeholder, and
+ * a status of the plan it recorded, incremental and full, finds nothing
+ * drifted and nothing to change (placeholders came and went). */
+static void assert_record_clean(const char* ws) {
+  capsid__acl_info_t info;
+  capsid__acl_opts_t opts;
+  capsid__acl_stats_t stats;
+  capsid_error_t err = {0};
+  char real[4096];
+  size_t i;
+  int full;
+
+  if (smoke_mode_ran != CAPSID_MODE_ELEVATED)
+    return;
+  assert_non_null(realpath(ws, real));
+  assert_int_equal(capsid__acl_info(capsid__state_dir(), real, &info, &err),
+                   0);
+  assert_true(info.present && info.complete);
+  for (i = 0; i < info.plan.n_targets; i++) {
+    const char* p = info.plan.targets[i].path;
+    assert_null(strstr(p, "/.git"));
+    assert_null(strstr(p, "/.codex"));
+    assert_null(strstr(p, "/.agents"));
+  }
+  for (full = 0; full <= 1; full++) {
+    memset(&opts, 0, sizeof(opts));
+    opts.state_dir = capsid__state_dir();
+    opts.full = full;
+    memset(&stats, 0, sizeof(stats));
+    assert_int_equal(capsid__acl_run(CAPSID__ACL_STATUS, &info.plan, &opts,
+                                     &stats, &err),
+                     0);
+    assert_int_equal(stats.drifted, 0);
+    assert_int_equal(stats.changed, 0);
+  }
+  capsid__acl_info_free(&info);
 }
 
 
@@ -274,6 +318,7 @@ void smoke_missing_carve_out_leaves_nothing(void** state) {
   assert_int_equal(smoke_sh_status(&rw, "echo out > written.txt"), 0);
   assert_false(exists(ws, ".env"));
   assert_false(exists(ws, "conf"));
+  assert_record_clean(ws);
   after = tree(ws);
   /* before + written.txt, nothing else. */
   assert_int_equal(test_system("cd '%s' && rm written.txt", ws), 0);
