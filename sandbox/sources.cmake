@@ -25,6 +25,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/nul-win.c
+    sandbox/win/placeholder-win.c
     sandbox/win/plan-win.c
     sandbox/win/resolve-win.c
     sandbox/win/runner-client-win.c
