@@ -115,13 +115,15 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
   /* Protected paths last among the binds, so a writable root bound later
    * cannot cover them. A missing one is skipped: the placeholder the
    * launcher made on its way (placeholder-linux.c) is bound instead, and
-   * the job can create nothing beneath it. */
+   * the job can create nothing beneath it; one it could not make (a
+   * read-only filesystem) the job cannot make either. */
   for (i = 0; rc == 0 && i < sb->protected_paths.n; i++)
     if (capsid__path_exists(sb->protected_paths.v[i]))
       rc = push(m, CAPSID__MNT_BIND_RO, sb->protected_paths.v[i], err);
   for (i = 0; rc == 0 && i < sb->missing_protected.n; i++)
     if (!capsid__strv_contains(&sb->protected_paths,
-                               sb->missing_protected.v[i]))
+                               sb->missing_protected.v[i]) &&
+        capsid__path_exists(sb->missing_protected.v[i]))
       rc = push(m, CAPSID__MNT_BIND_RO, sb->missing_protected.v[i], err);
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))

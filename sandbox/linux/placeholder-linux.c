@@ -96,6 +96,15 @@ static void finish_new(int fd, int root_fd) {
 }
 
 
+/* A directory capsid may not create here (a read-only filesystem, a
+ * root the caller may not write) is one the job may not create either:
+ * its identity has no more rights there than capsid's own (unprivileged:
+ * the same uid; elevated: root, refused only by a read-only mount). */
+static int cannot_write(int e) {
+  return e == EACCES || e == EPERM || e == EROFS;
+}
+
+
 /* Is fd still what parent_fd/name names (not removed, not replaced)? */
 static int still_there(int parent_fd, const char* name, int fd) {
   struct stat a, b;
@@ -172,6 +181,10 @@ static int hold_one(capsid__placeholders_t* ph, const char* root,
   for (tries = 0; tries < TRIES; tries++) {
     made_now = create && mkdirat(parent_fd, name, S_ISVTX | 0755) == 0;
     made |= made_now;
+    if (create && !made_now && cannot_write(errno)) {
+      rc = 0; /* nor can the job: nothing to protect (mounts skip it) */
+      goto out;
+    }
     if (create && !made_now && errno != EEXIST) {
       rc = fail(err, errno, path, "cannot create it");
       goto out;
@@ -205,7 +218,10 @@ static int hold_one(capsid__placeholders_t* ph, const char* root,
   }
 out:
   /* The job will not run: what this call made goes, as after a job. */
-  if (fd >= 0 && made && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+  if (made && fd < 0)
+    fd = openat(parent_fd, name,
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0 && made && has_mark(fd) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
       still_there(parent_fd, name, fd))
     unlinkat(parent_fd, name, AT_REMOVEDIR);
   if (fd >= 0)
