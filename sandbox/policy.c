@@ -369,11 +369,16 @@ static int add_carve_out(capsid__sandbox_t* sb, const char* path,
     goto out;
   }
   root = root_of(sb, canon);
-  if (root == NULL && root_of(sb, lexical) != NULL) {
+  rel = root == NULL ? canon : canon + strlen(root);
+  while (*rel == '/')
+    rel++;
+  if (strcmp(lexical, canon) != 0 &&
+      (root_of(sb, lexical) != NULL ||
+       (root != NULL && !ends_with_components(lexical, rel)))) {
     rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, path,
                            field, "%s: read-only path \"%s\" leads through "
-                           "a symbolic link to \"%s\", outside the writable "
-                           "roots; a job may have made that link",
+                           "a symbolic link (to \"%s\"), which a job may "
+                           "have made; name the real path",
                            field, path, canon);
     goto out;
   }
@@ -383,18 +388,6 @@ static int add_carve_out(capsid__sandbox_t* sb, const char* path,
                            "a writable root (outside them nothing is "
                            "writable anyway)",
                            field, path);
-    goto out;
-  }
-  rel = canon + strlen(root);
-  while (*rel == '/')
-    rel++;
-  if (strcmp(lexical, canon) != 0 &&
-      (root_of(sb, lexical) != NULL || !ends_with_components(lexical, rel))) {
-    rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, path,
-                           field, "%s: read-only path \"%s\" leads through "
-                           "a symbolic link (to \"%s\"), which a job may "
-                           "have made; name the real path",
-                           field, path, canon);
     goto out;
   }
   if (!capsid__strv_contains(&sb->protected_paths, canon) &&

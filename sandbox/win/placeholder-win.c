@@ -37,19 +37,6 @@ static HANDLE open_dir(const char* path) {
 }
 
 
-static int is_plain_dir(const char* path) {
-  WCHAR* w = capsid__utf16(path);
-  DWORD a;
-
-  if (w == NULL)
-    return 0;
-  a = GetFileAttributesW(w);
-  capsid__free(w);
-  return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY) &&
-         !(a & FILE_ATTRIBUTE_REPARSE_POINT);
-}
-
-
 static int hold(capsid__win_placeholders_t* ph, const char* path,
                 capsid_error_t* err) {
   HANDLE h = open_dir(path);
@@ -77,7 +64,7 @@ int capsid__win_placeholders_hold(capsid__win_placeholders_t* ph,
                                   const capsid__sandbox_t* sb,
                                   capsid_error_t* err) {
   size_t i;
-  int rc = 0;
+  int rc = 0, os_error = 0;
 
   memset(ph, 0, sizeof(*ph));
   ph->sb = sb;
@@ -88,7 +75,7 @@ int capsid__win_placeholders_hold(capsid__win_placeholders_t* ph,
   for (i = 0; rc == 0 && i < sb->protected_paths.n; i++)
     if (!capsid__strv_contains(&sb->missing_protected,
                                sb->protected_paths.v[i]) &&
-        is_plain_dir(sb->protected_paths.v[i]))
+        capsid__path_is_dir(sb->protected_paths.v[i], &os_error) == 1)
       rc = hold(ph, sb->protected_paths.v[i], err);
   if (rc != 0)
     capsid__win_placeholders_release(ph);
