@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -262,66 +261,6 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
 }
 
 
-/* Closing the last descriptor of a removed directory makes the
- * filesystem free its inode: on ext4 that takes a journal handle, which
- * waits while a commit is under way (2-3 ms each on a busy machine, up
- * to three per job, measured). The name is gone by then, so the wait
- * serves nobody: those descriptors are closed on a thread of their own,
- * unlocked first. A fixed queue, no allocation; when it is full or the
- * thread cannot be had, they are closed here. */
-#define CLOSER_MAX 256
-static pthread_mutex_t closer_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t closer_cond = PTHREAD_COND_INITIALIZER;
-static int closer_fds[CLOSER_MAX];
-static size_t closer_n;
-static int closer_state; /* 0 not started, 1 running, -1 unavailable */
-
-static void* closer_main(void* arg) {
-  int fds[CLOSER_MAX];
-  size_t n, i;
-
-  (void)arg;
-  pthread_mutex_lock(&closer_lock);
-  for (;;) {
-    while (closer_n == 0)
-      pthread_cond_wait(&closer_cond, &closer_lock);
-    n = closer_n;
-    memcpy(fds, closer_fds, n * sizeof(*fds));
-    closer_n = 0;
-    pthread_mutex_unlock(&closer_lock);
-    for (i = 0; i < n; i++)
-      close(fds[i]);
-    pthread_mutex_lock(&closer_lock);
-  }
-  return NULL;
-}
-
-
-static void close_later(int fd) {
-  pthread_t thread;
-  pthread_attr_t attr;
-
-  pthread_mutex_lock(&closer_lock);
-  if (closer_state == 0) {
-    closer_state = -1;
-    if (pthread_attr_init(&attr) == 0) {
-      if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-          pthread_create(&thread, &attr, closer_main, NULL) == 0)
-        closer_state = 1;
-      pthread_attr_destroy(&attr);
-    }
-  }
-  if (closer_state == 1 && closer_n < CLOSER_MAX) {
-    closer_fds[closer_n++] = fd;
-    fd = -1;
-    pthread_cond_signal(&closer_cond);
-  }
-  pthread_mutex_unlock(&closer_lock);
-  if (fd >= 0)
-    close(fd);
-}
-
-
 void capsid__placeholders_release(capsid__placeholders_t* ph) {
   struct stat st;
   capsid__guard_t* g;
@@ -336,8 +275,7 @@ void capsid__placeholders_release(capsid__placeholders_t* ph) {
         unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
         (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
       (void)fchmod(g->fd, st.st_mode & 0777);
-    (void)flock(g->fd, LOCK_UN);
-    close_later(g->fd);
+    close(g->fd);
     close(g->parent_fd);
     capsid__free(g->name);
   }
