@@ -28,6 +28,7 @@ typedef struct capsid__acl_stat_s {
   int64_t ctime_sec;
   uint32_t ctime_nsec;
   uint32_t mode;
+  uint32_t uid, gid; /* POSIX owner (0 on Windows) */
   uint64_t nlink;
   uint64_t mnt; /* the mount it lives on (a bind mount is another one) */
   int type;     /* CAPSID__ACL_FT_* */
@@ -64,6 +65,20 @@ void capsid__acl_fsplan_free(capsid__acl_fsplan_t* p);
 int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t d,
                          const char* name, uint64_t root_mnt, int dry_run,
                          int* os_error);
+
+/* Reclaim (capsid__acl_reclaim_t, see acl.h): inodes owned by uid go to
+ * to_uid:to_gid. Set before any walker thread starts. */
+void capsid__acl_fsplan_reclaim(capsid__acl_fsplan_t* p, int mode,
+                                uint32_t uid, uint32_t to_uid,
+                                uint32_t to_gid);
+/* Hands d itself (name NULL) or its child name back when the plan's
+ * reclaim asks for it: the inode is opened without following a link and
+ * checked again through that handle (owner, one link, same mount) before
+ * it changes. Returns 0 (nothing to do), 1 (handed back), 2 (deferred:
+ * look again next time) or a CAPSID_E* error. Thread-safe. */
+int capsid__acl_fs_reclaim(const capsid__acl_fsplan_t* p,
+                           capsid__acl_dir_t d, const char* name,
+                           uint64_t root_mnt, int* os_error);
 
 /* The same for directory d, whose stat the caller already has. */
 int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
@@ -204,7 +219,8 @@ void capsid__acl_walk_free(capsid__acl_walk_t* walk);
 
 /* Test hook (failure-injection builds only): called by a walker between
  * listing a directory entry and acting on it, with the directory and the
- * entry's name. Lets a test swap the entry in that window. */
+ * entry's name, and again by the hand-back between its check of the
+ * entry and the change. Lets a test swap the entry in those windows. */
 #ifdef CAPSID_FAULT_INJECTION
 extern void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 #endif

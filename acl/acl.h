@@ -208,8 +208,24 @@ typedef void (*capsid__acl_progress_cb)(const capsid__acl_stats_t* stats,
 typedef void (*capsid__acl_skip_cb)(const char* root, const char* path,
                                     const char* why, void* data);
 
+/* What an apply does with what a job created (elevated mode's post-job
+ * pass): inodes of the write targets owned by reclaim_uid are handed to
+ * the owner of their target's root (chown; set-user-ID and set-group-ID
+ * bits of non-directories dropped first), found in the directories the
+ * walk looks at anyway. Never a symlink's target, a non-directory with
+ * more than one link, or another mount. DEFER hands nothing back but
+ * marks the directory of such an inode changed in the record, so the
+ * next pass looks at it again. */
+typedef enum {
+  CAPSID__ACL_RECLAIM_NONE = 0,
+  CAPSID__ACL_RECLAIM_HAND_BACK,
+  CAPSID__ACL_RECLAIM_DEFER
+} capsid__acl_reclaim_t;
+
 typedef struct capsid__acl_opts_s {
   const char* state_dir; /* the record and the lock live in STATE/acl/ */
+  int reclaim;           /* capsid__acl_reclaim_t (APPLY only) */
+  uint32_t reclaim_uid;  /* the job identity whose inodes go back */
   unsigned threads;      /* walkers at once; 0: every pool thread */
   int full;              /* ignore the record: walk everything */
   int no_wait;           /* lock held elsewhere: fail with CAPSID_EBUSY */

@@ -317,6 +317,11 @@ static int prepare(capsid__acl_op_t* op) {
                      "cannot open the directory to walk");
     wt->present = 1;
     wt->root_mnt = st.mnt;
+    /* What a job made in a writable root goes to the root's owner. */
+    if (op->action == CAPSID__ACL_APPLY && wt->keep &&
+        wt->t->kind == CAPSID__ACL_T_WRITE && op->opts.reclaim)
+      capsid__acl_fsplan_reclaim(wt->fs, op->opts.reclaim,
+                                 op->opts.reclaim_uid, st.uid, st.gid);
     if (wt->old != NULL && wt->old->n_dirs == 0)
       wt->old = NULL; /* recorded while absent: walk it now */
     if (wt->old != NULL && (rc = capsid__acl_slots_build(wt)) != 0)

@@ -83,10 +83,10 @@ static capsid__acl_principal_t root_principal(const capsid__acl_ids_t* ids,
 
 
 /* x on every proper ancestor of path, its root ("/", or "C:/" on
- * Windows) included, so the sandbox group can reach the root. */
+ * Windows) included, so who can reach the root. */
 static int add_ancestors(builder_t* b, const char* path,
-                         const capsid__acl_ids_t* ids) {
-  capsid__acl_entry_t e = entry(ids->users, CAPSID__ACL_X, CAPSID__ACL_ACCESS);
+                         capsid__acl_principal_t who) {
+  capsid__acl_entry_t e = entry(who, CAPSID__ACL_X, CAPSID__ACL_ACCESS);
   size_t root = capsid__path_root_len(path);
   char* copy;
   char* slash;
@@ -192,11 +192,14 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
     if (rc != 0)
       return rc;
   }
-  /* Traverse on the ancestors of the roots (of the cwd when read-only). */
+  /* Traverse on the ancestors of the roots (of the cwd when read-only),
+   * for the workspace's own identity: every job runs as it. Granted to
+   * the shared sandbox group, one workspace's grant on a 0700 ancestor
+   * would let every other workspace's job through it. */
   if (n_roots == 0)
-    return add_ancestors(b, sb->cwd, ids);
+    return add_ancestors(b, sb->cwd, ids->workspace);
   for (i = 0; i < n_roots; i++) {
-    rc = add_ancestors(b, sb->writable.v[i], ids);
+    rc = add_ancestors(b, sb->writable.v[i], ids->workspace);
     if (rc != 0)
       return rc;
   }
@@ -280,15 +283,12 @@ int capsid__acl_plan_add(capsid__acl_plan_t* plan,
 
 int capsid__acl_plan_add_traverse(capsid__acl_plan_t* plan, const char* path,
                                   capsid__acl_principal_t who) {
-  capsid__acl_ids_t ids;
   builder_t b;
 
-  memset(&ids, 0, sizeof(ids));
-  ids.users = who;
   /* As full as it is: add_target grows the array. */
   b.plan = plan;
   b.cap = plan->n_targets;
-  return add_ancestors(&b, path, &ids);
+  return add_ancestors(&b, path, who);
 }
 
 

@@ -242,6 +242,25 @@ static int skip_nested(const wtarget_t* wt, const capsid__acl_stat_t* st) {
 }
 
 
+/* What a job created goes back to the owner (d itself when name is
+ * NULL); a deferred one marks the directory for the next pass. */
+static void reclaim(dirctx_t* c, const char* name) {
+  int os_error = 0;
+  int rc = capsid__acl_fs_reclaim(c->wt->fs, c->self->fd, name,
+                                  c->wt->root_mnt, &os_error);
+
+  if (rc == 1) {
+    c->l->changed++;
+  } else if (rc == 2) {
+    c->bad = 1;
+  } else if (rc < 0) {
+    c->bad = 1;
+    note_error(c->l, c->wt, c->it->rel, name, rc, os_error,
+               "cannot hand what the job created back to the owner");
+  }
+}
+
+
 static int on_entry(void* arg, const char* name, int type) {
   dirctx_t* c = arg;
   local_t* l = c->l;
@@ -254,6 +273,7 @@ static int on_entry(void* arg, const char* name, int type) {
     return CAPSID_ECANCELED;
   TEST_HOOK(c->self->fd, name);
   if (type != CAPSID__ACL_FT_DIR) {
+    reclaim(c, name);
     if (type == CAPSID__ACL_FT_LNK) {
       l->special++;
       return 0;
@@ -393,6 +413,7 @@ static void process_dir(local_t* l, item_t* it) {
   }
   c.self->fd = d;
   c.self->refs = 1;
+  reclaim(&c, NULL);
   if (it->mode != ITEM_SINGLE) {
     rc = capsid__acl_fs_list(d, on_entry, &c, &os_error);
     if (rc == CAPSID_ECANCELED) {
@@ -436,7 +457,9 @@ static void process_single(local_t* l, item_t* it) {
       capsid__acl_fs_close(d);
     }
   }
-  if (rc == CAPSID_ENOENT && wt->t->optional)
+  /* Gone: nothing to grant if optional, nothing left to take back. */
+  if (rc == CAPSID_ENOENT &&
+      (wt->t->optional || l->op->action == CAPSID__ACL_REVOKE))
     return;
   l->dirs++;
   if (rc == CAPSID__ACL_R_CHANGED)

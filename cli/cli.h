@@ -47,10 +47,19 @@ typedef struct cli_progress_s {
   long done;
   long failed;
   long running;
+  long slots;  /* jobs that may run at once; 0: no bound */
 } cli_progress_t;
 
 void cli_progress_init(cli_progress_t* p, int requested, long total);
+/* Jobs started whose result is not written yet: the bar shows as running
+ * as many of them as there are slots. */
+void cli_progress_in_flight(cli_progress_t* p, long in_flight);
 void cli_progress_draw(cli_progress_t* p, int force);
 void cli_progress_end(cli_progress_t* p);
+
+/* Warns on stderr, once per workspace, when a workspace-write job's
+ * workspace lies under a temporary directory its policy grants (other
+ * workspaces' jobs can write it there). */
+void cli_warn_shared_tmp(const capsid_job_spec_t* spec);
 
 #endif

@@ -85,7 +85,7 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
   capsid__free(bj);
   b->outstanding--;
   b->progress.done++;
-  b->progress.running = capsid_runtime_running(b->rt);
+  cli_progress_in_flight(&b->progress, b->outstanding);
   cli_progress_draw(&b->progress, 0);
   pull_lines(b);
   maybe_finish(b);
@@ -135,6 +135,8 @@ static void start_line(batch_t* b, cli_line_t* line) {
   }
   bj->batch = b;
   rc = cli_jobline_parse(line->text, line->len, line->number, &bj->jl, &err);
+  if (rc == 0) /* before the job, or another, can write there */
+    cli_warn_shared_tmp(&bj->jl.spec);
   if (rc != 0) {
     line_error(b, &bj->jl, line->number, &err);
     cli_jobline_free(&bj->jl);
@@ -171,7 +173,7 @@ static void pull_lines(batch_t* b) {
     start_line(b, line);
     capsid__free(line);
   }
-  b->progress.running = capsid_runtime_running(b->rt);
+  cli_progress_in_flight(&b->progress, b->outstanding);
 }
 
 
@@ -279,6 +281,7 @@ int cli_cmd_batch(int argc, char** argv) {
   b.jobs = b.jobs ? b.jobs : uv_available_parallelism();
   b.max_queued = b.jobs * 4 < 1024 ? 1024 : b.jobs * 4;
   cli_progress_init(&b.progress, progress, progress ? count_lines(fd) : -1);
+  b.progress.slots = (long)b.jobs;
 
   uv_timer_init(&b.loop, &b.tick);
   b.tick.data = &b;

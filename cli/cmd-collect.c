@@ -8,11 +8,11 @@
 #include "cli.h"
 
 #include "args.h"
+#include "redis-retry.h"
 #include "redis-sync.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 enum { OPT_REDIS = 1, OPT_RESULTS, OPT_COUNT, OPT_TIMEOUT, OPT_FROM,
        OPT_PROGRESS, OPT_HELP };
@@ -168,12 +168,11 @@ static uint64_t now_ms(void) {
 }
 
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts;
-
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-  nanosleep(&ts, NULL);
+/* A failure that retrying cannot cure ends the command. */
+static int give_up(collect_t* co, const char* why) {
+  cli_progress_end(&co->progress);
+  fprintf(stderr, "capsid collect: %s\n", why);
+  return 1;
 }
 
 
@@ -184,12 +183,13 @@ int cli_cmd_collect(int argc, char** argv) {
   redisContext* c = NULL;
   collect_t co;
   cli_args_t a;
+  cli_redis_backoff_t backoff;
   uint64_t n, timeout_ms = 0, deadline = 0;
-  unsigned backoff = 100;
-  char err[512];
-  int opt, progress = 0, rc = 0, lost = 0;
+  char err[600];
+  int opt, progress = 0, rc = 0, transient;
 
   memset(&co, 0, sizeof(co));
+  memset(&backoff, 0, sizeof(backoff));
   co.want = -1;
   snprintf(co.last_id, sizeof(co.last_id), "0");
   cli_args_init(&a, "capsid collect", argc, argv);
@@ -264,46 +264,35 @@ int cli_cmd_collect(int argc, char** argv) {
       rc = 1;
       break;
     }
-    if (c == NULL) {
-      c = cli_redis_sync_connect(&url, 5000, err, sizeof(err));
-      if (c == NULL) {
-        /* Workers ride out a Redis restart; so does collect. */
-        if (!lost)
-          fprintf(stderr, "capsid collect: %s; retrying\n", err);
-        lost = 1;
-        sleep_ms(backoff);
-        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-        continue;
-      }
-      if (lost)
-        fprintf(stderr, "capsid collect: connected again\n");
-      lost = 0;
-      backoff = 100;
+    /* Workers ride out a Redis restart; so does collect. Transient
+     * failures (redis-retry.h) are retried with backoff until --timeout;
+     * the others end the command. */
+    if (c == NULL)
+      c = cli_redis_sync_connect(&url, 5000, err, sizeof(err), &transient);
+    r = NULL;
+    if (c != NULL) {
+      cmd[0] = "XREAD";
+      cmd[1] = "COUNT";
+      cmd[2] = "1000";
+      cmd[3] = "BLOCK";
+      cmd[4] = "1000";
+      cmd[5] = "STREAMS";
+      cmd[6] = results;
+      cmd[7] = co.last_id;
+      r = cli_redis_sync_command(&c, &url, results, 8, cmd, err, sizeof(err),
+                                 &transient);
     }
-    cmd[0] = "XREAD";
-    cmd[1] = "COUNT";
-    cmd[2] = "1000";
-    cmd[3] = "BLOCK";
-    cmd[4] = "1000";
-    cmd[5] = "STREAMS";
-    cmd[6] = results;
-    cmd[7] = co.last_id;
-    r = redisCommandArgv(c, 8, cmd, NULL);
     if (r == NULL) {
-      fprintf(stderr, "capsid collect: redis %s:%d: connection lost: %s; "
-              "reconnecting\n", url.host, url.port, c->errstr);
-      lost = 1;
-      redisFree(c);
-      c = NULL;
+      if (!transient) {
+        rc = give_up(&co, err);
+        break;
+      }
+      cli_redis_sync_sleep(
+          cli_redis_backoff_failed(&backoff, "capsid collect", err),
+          deadline);
       continue;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-      fprintf(stderr, "capsid collect: XREAD on \"%s\" failed: %s\n",
-              results, r->str);
-      freeReplyObject(r);
-      rc = 1;
-      break;
-    }
+    cli_redis_backoff_ok(&backoff, "capsid collect", "redis answers again");
     rc = take(&co, r);
     freeReplyObject(r);
     if (rc != 0) {

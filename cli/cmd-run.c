@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "passthru.h"
 #include "resultline.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ static const cli_option_t run_options[] = {
 
 typedef struct run_ctx_s {
   int json;
+  cli_passthru_t pass;
   capsid_result_t result;
   int done;
   uv_signal_t sigint;
@@ -89,7 +91,8 @@ static void on_output(capsid_job_t* job, int stream, const char* bytes,
 
   (void)job;
   if (!ctx->json)
-    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes, len);
+    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes,
+              cli_passthru_take(&ctx->pass, stream, len));
 }
 
 
@@ -222,6 +225,7 @@ int cli_cmd_run(int argc, char** argv) {
                 "positive size (examples: 64k, 1M)\n", a.value);
         goto done;
       }
+      ctx.pass.limit = spec.output_limit;
       break;
     case OPT_ENV:
       if (strchr(a.value, '=') == NULL || a.value[0] == '=') {
@@ -273,6 +277,7 @@ int cli_cmd_run(int argc, char** argv) {
   spec.stdin_data = stdin_data;
   spec.stdin_len = stdin_len;
   spec.on_output = on_output;
+  cli_warn_shared_tmp(&spec);
 
   memset(&opts, 0, sizeof(opts));
   opts.max_concurrency = 1;
@@ -305,7 +310,13 @@ int cli_cmd_run(int argc, char** argv) {
   } else if (ctx.result.timed_out) {
     fprintf(stderr, "capsid: timed out after %llu ms; the job's processes "
             "were killed\n", (unsigned long long)spec.timeout_ms);
+  } else if (ctx.result.oom) {
+    /* Else a bare 137 is all the user sees. */
+    fprintf(stderr, "capsid: the job went over its memory limit (%llu "
+            "bytes) and was killed\n",
+            (unsigned long long)spec.memory_limit);
   }
+  cli_passthru_report(&ctx.pass);
   status = cli_exit_status(&ctx.result);
 
 done:

@@ -3,7 +3,8 @@
  * one line per step and share the same driver; only the system call,
  * options, help and closing line differ. Setup is idempotent (what exists
  * is kept); uninstall removes every ACL entry, identity record, cgroup
- * and state file capsid added, then checks that nothing is left. */
+ * parent and state file capsid added, hands back what jobs own, then
+ * checks that nothing is left. */
 #include "cli.h"
 
 #include "args.h"
@@ -51,9 +52,15 @@ static const system_cmd_t uninstall_cmd = {
     "Usage: capsid uninstall\n\n"
     "Removes what `capsid setup` and elevated jobs added: every ACL\n"
     "entry capsid wrote (from its records), the capability store and\n"
-    "state directory, the cgroups (Linux), the sandbox users, group and\n"
-    "firewall rules (Windows); then verifies. Run as root (Linux) or as\n"
-    "an administrator (Windows).\n",
+    "state directory, the cgroup parents this install's setup made\n"
+    "(Linux; one that existed before is kept, and said so), the sandbox\n"
+    "users, group and firewall rules (Windows). On Linux every inode\n"
+    "under a workspace that a capsid identity still owns, at any depth\n"
+    "and of any type, goes to the workspace's owner. Then it checks: no\n"
+    "inode there may still be owned by or name a capsid id; if one is,\n"
+    "it is named, the state directory is kept (its ids are not handed\n"
+    "out again) and uninstall exits 1, to be run again. Run as root\n"
+    "(Linux) or as an administrator (Windows).\n",
     capsid__system_uninstall, 0, "capsid is uninstalled\n"};
 
 enum { OPT_READ_ROOT = 1, OPT_HELP };

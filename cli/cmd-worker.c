@@ -50,6 +50,43 @@ unsigned worker_free_slots(const worker_t* w) {
 
 
 static void read_more(worker_t* w);
+static void on_drain(uv_timer_t* t);
+
+
+void worker_fatal(worker_t* w, const char* what) {
+  w->exit_code = 1;
+  if (w->fatal || w->closing)
+    return;
+  w->fatal = 1;
+  fprintf(stderr, "capsid worker: %s: %s; retrying cannot help: stopping\n",
+          w->consumer, what);
+  if (!w->stopping) {
+    w->stopping = 1;
+    uv_timer_start(&w->drain, on_drain, w->drain_ms, 0);
+  }
+  worker_pump(w);
+}
+
+
+/* An error reply on the reading connection: wait and retry, or stop. */
+static void read_failed(worker_t* w, const char* what, const char* error) {
+  if (cli_redis_reply_transient(error))
+    w->read_retry_at =
+        worker_now_ms() +
+        cli_redis_backoff_failed(&w->read_backoff, "capsid worker", what);
+  else
+    worker_fatal(w, what);
+}
+
+
+unsigned worker_write_failed(worker_t* w, const char* what,
+                             const char* error) {
+  if (error != NULL && !cli_redis_reply_transient(error)) {
+    worker_fatal(w, what);
+    return 1000;
+  }
+  return cli_redis_backoff_failed(&w->write_backoff, "capsid worker", what);
+}
 
 
 static void on_group(redisAsyncContext* ac, void* reply, void* priv) {
@@ -57,13 +94,18 @@ static void on_group(redisAsyncContext* ac, void* reply, void* priv) {
   redisReply* r = reply;
 
   (void)ac;
+  w->read_inflight = 0;
   if (r == NULL)
     return; /* on_ready of the next connection tries again */
   if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
-    fprintf(stderr, "capsid worker: XGROUP CREATE \"%s\" \"%s\" failed: %s\n",
-            w->stream, w->group, r->str);
-    return; /* the tick retries */
+    char what[512];
+    snprintf(what, sizeof(what), "XGROUP CREATE \"%s\" \"%s\" failed: %s",
+             w->stream, w->group, r->str);
+    read_failed(w, what, r->str); /* the tick retries */
+    return;
   }
+  cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
+                       "redis answers again");
   w->group_ready = 1;
   read_more(w);
 }
@@ -81,7 +123,8 @@ static void create_group(worker_t* w) {
   argv[3] = w->group;
   argv[4] = "0";
   argv[5] = "MKSTREAM";
-  cli_redis_conn_send(w->rconn, on_group, w, 6, argv, NULL);
+  if (cli_redis_conn_send(w->rconn, on_group, w, 6, argv, NULL) == 0)
+    w->read_inflight = 1;
 }
 
 
@@ -103,11 +146,15 @@ static void on_read(redisAsyncContext* ac, void* reply, void* priv) {
       w->group_ready = 0;
       create_group(w);
     } else {
-      fprintf(stderr, "capsid worker: XREADGROUP on \"%s\" failed: %s\n",
-              w->stream, r->str);
+      char what[512];
+      snprintf(what, sizeof(what), "XREADGROUP on \"%s\" failed: %s",
+               w->stream, r->str);
+      read_failed(w, what, r->str);
     }
     return;
   }
+  cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
+                       "redis answers again");
   if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
       r->element[0]->type == REDIS_REPLY_ARRAY &&
       r->element[0]->elements == 2) {
@@ -129,7 +176,8 @@ static void read_more(worker_t* w) {
   unsigned free_slots = worker_free_slots(w);
 
   if (w->stopping || w->closing || w->read_inflight || !w->group_ready ||
-      free_slots == 0 || !cli_redis_conn_is_ready(w->rconn))
+      free_slots == 0 || !cli_redis_conn_is_ready(w->rconn) ||
+      worker_now_ms() < w->read_retry_at)
     return;
   snprintf(count, sizeof(count), "%u", free_slots);
   argv[0] = "XREADGROUP";
@@ -208,6 +256,15 @@ static void on_down(cli_redis_conn_t* c, void* data, const char* why) {
 }
 
 
+static void on_fatal(cli_redis_conn_t* c, void* data, const char* why) {
+  worker_t* w = data;
+
+  (void)c;
+  w->group_ready = 0;
+  worker_fatal(w, why);
+}
+
+
 static void on_tick(uv_timer_t* t) {
   worker_t* w = t->data;
   uint64_t now = worker_now_ms();
@@ -224,7 +281,7 @@ static void on_tick(uv_timer_t* t) {
   if (now - w->last_beat_ms >= w->claim_idle_ms / 3)
     worker_heartbeat(w);
   if (!w->group_ready && cli_redis_conn_is_ready(w->rconn) &&
-      !w->read_inflight)
+      !w->read_inflight && !w->stopping && now >= w->read_retry_at)
     create_group(w);
   worker_output_flush(w);
   worker_pump(w);
@@ -451,6 +508,7 @@ int cli_cmd_worker(int argc, char** argv) {
   memset(&cbs, 0, sizeof(cbs));
   cbs.on_ready = on_ready;
   cbs.on_down = on_down;
+  cbs.on_fatal = on_fatal;
   cbs.data = &w;
   rc = cli_redis_conn_new(&w.loop, &url, "capsid worker", &cbs, &w.rconn);
   if (rc == 0)

@@ -170,8 +170,14 @@ int cli_input_open(cli_args_t* a) {
             a->argv[a->index]);
     return -1;
   }
-  if (strcmp(input, "-") == 0)
+  if (strcmp(input, "-") == 0) {
+    /* Otherwise a newcomer who typed just the command sees nothing
+     * happen and wonders what capsid waits for. */
+    if (isatty(0))
+      fprintf(stderr, "%s: reading jobs from the terminal, one JSON object "
+              "per line; end with ^D (see '%s --help')\n", a->cmd, a->cmd);
     return 0;
+  }
   fd = open(input, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     fprintf(stderr, "%s: cannot open \"%s\": %s\n", a->cmd, input,

@@ -13,6 +13,15 @@ void cli_progress_init(cli_progress_t* p, int requested, long total) {
 }
 
 
+/* Counted from the jobs in flight, not asked of the runtime: the runtime
+ * starts the next queued job on the loop's next turn, so between two jobs
+ * its count is one short, and it stayed so on the bar until the next job
+ * ended. */
+void cli_progress_in_flight(cli_progress_t* p, long in_flight) {
+  p->running = p->slots > 0 && in_flight > p->slots ? p->slots : in_flight;
+}
+
+
 static void format_eta(double seconds, char* buf, size_t size) {
   if (seconds < 0 || seconds > 360000)
     snprintf(buf, size, "--");

@@ -6,6 +6,7 @@
  * the whole set-up worked: Redis answers in order. */
 #include "redis-conn.h"
 
+#include "redis-retry.h"
 #include "redis-uv.h"
 
 #include "capsid-common.h"
@@ -13,10 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { ST_WAITING, ST_CONNECTING, ST_READY, ST_CLOSING };
-
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+enum { ST_WAITING, ST_CONNECTING, ST_READY, ST_FAILED, ST_CLOSING };
 
 struct cli_redis_conn_s {
   uv_loop_t* loop;
@@ -26,9 +24,9 @@ struct cli_redis_conn_s {
   redisAsyncContext* ac;
   uv_timer_t timer;
   int state;
-  unsigned backoff_ms;
-  int down_reported; /* one "lost" message per outage, not per retry */
-  int setup_failed;  /* a set-up reply was an error: say why on down */
+  cli_redis_backoff_t backoff;
+  int setup_failed;    /* a set-up reply was an error: say why on down */
+  int setup_transient; /* ... and retrying may cure it */
   char why[256];
   void (*on_closed)(void* data);
   void* closed_data;
@@ -79,22 +77,29 @@ static void on_timer(uv_timer_t* t) {
 
 /* The socket is gone (hiredis frees the context right after this). */
 static void went_down(cli_redis_conn_t* c, const char* why) {
+  char what[400];
+
   c->ac = NULL;
   if (c->state == ST_CLOSING) {
     maybe_closed(c);
     return;
   }
-  if (!c->down_reported) {
-    fprintf(stderr, "%s: redis %s:%d: %s; reconnecting\n", c->label,
-            c->url.host, c->url.port, why);
-    c->down_reported = 1;
-  }
+  snprintf(what, sizeof(what), "redis %s:%d: %s", c->url.host, c->url.port,
+           why);
   c->state = ST_WAITING;
-  uv_timer_start(&c->timer, on_timer, c->backoff_ms, 0);
-  c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                       : c->backoff_ms * 2;
+  uv_timer_start(&c->timer, on_timer,
+                 cli_redis_backoff_failed(&c->backoff, c->label, what), 0);
   if (c->cbs.on_down != NULL)
     c->cbs.on_down(c, c->cbs.data, why);
+}
+
+
+/* A set-up error that retrying cannot cure: no more tries. */
+static void gave_up(cli_redis_conn_t* c) {
+  c->ac = NULL;
+  c->state = ST_FAILED;
+  if (c->cbs.on_fatal != NULL)
+    c->cbs.on_fatal(c, c->cbs.data, c->why);
 }
 
 
@@ -117,20 +122,28 @@ static void on_disconnect(const redisAsyncContext* ac, int status) {
 
   if (c == NULL) /* closed by cli_redis_conn_close */
     return;
-  if (c->setup_failed)
+  if (c->setup_failed && !c->setup_transient && c->state != ST_CLOSING) {
+    gave_up(c);
+  } else if (c->setup_failed) {
     went_down(c, c->why);
-  else {
+  } else {
     snprintf(c->why, sizeof(c->why), "connection lost: %s",
              status == REDIS_OK ? "closed"
                                 : (ac->errstr ? ac->errstr : "error"));
-    went_down(c, c->why);
+    /* A protocol error: the peer does not speak Redis. */
+    if (status != REDIS_OK && !cli_redis_io_transient(ac->err) &&
+        c->state != ST_CLOSING)
+      gave_up(c);
+    else
+      went_down(c, c->why);
   }
   c->setup_failed = 0;
 }
 
 
-/* Replies to AUTH and SELECT: an error closes the connection; the retry
- * says why, and the owner sees on_down with the reason. */
+/* Replies to AUTH, SELECT and PING: an error closes the connection; the
+ * retry (or the give-up) says why, and the owner sees on_down (or
+ * on_fatal) with the reason. */
 static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
   cli_redis_conn_t* c = ac->data;
   redisReply* r = reply;
@@ -141,6 +154,7 @@ static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
   snprintf(c->why, sizeof(c->why), "%s failed: %s", (const char*)priv,
            r->str);
   c->setup_failed = 1;
+  c->setup_transient = cli_redis_reply_transient(r->str);
   redisAsyncDisconnect(ac);
 }
 
@@ -148,17 +162,19 @@ static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
 static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
   cli_redis_conn_t* c = ac->data;
   redisReply* r = reply;
+  char again[400];
 
-  (void)priv;
-  if (c == NULL || r == NULL || r->type == REDIS_REPLY_ERROR ||
-      c->setup_failed ||
+  if (c == NULL || r == NULL || c->setup_failed ||
       c->state != ST_CONNECTING)
     return;
-  if (c->down_reported)
-    fprintf(stderr, "%s: redis %s:%d: connected again\n", c->label,
-            c->url.host, c->url.port);
-  c->down_reported = 0;
-  c->backoff_ms = BACKOFF_MIN_MS;
+  if (r->type == REDIS_REPLY_ERROR) {
+    /* LOADING while the server reads its data back after a restart. */
+    on_setup_reply(ac, reply, priv);
+    return;
+  }
+  snprintf(again, sizeof(again), "redis %s:%d: connected again",
+           c->url.host, c->url.port);
+  cli_redis_backoff_ok(&c->backoff, c->label, again);
   c->state = ST_READY;
   if (c->cbs.on_ready != NULL)
     c->cbs.on_ready(c, c->cbs.data);
@@ -192,6 +208,7 @@ static void connect_now(cli_redis_conn_t* c) {
   c->ac = ac;
   c->state = ST_CONNECTING;
   c->setup_failed = 0;
+  c->setup_transient = 0;
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   /* Queued now, sent as soon as the socket connects. */
@@ -213,7 +230,7 @@ static void connect_now(cli_redis_conn_t* c) {
     redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, argv, NULL);
   }
   argv[0] = "PING";
-  redisAsyncCommandArgv(ac, on_ping, NULL, 1, argv, NULL);
+  redisAsyncCommandArgv(ac, on_ping, "PING", 1, argv, NULL);
 }
 
 
@@ -251,7 +268,6 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
     return CAPSID_ENOMEM;
   }
   c->cbs = *cbs;
-  c->backoff_ms = BACKOFF_MIN_MS;
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   *out = c;

@@ -1,8 +1,12 @@
 /* One asynchronous Redis connection on the loop that survives Redis
- * restarts: it reconnects with exponential backoff (100 ms doubling to
- * 5 s), authenticates and selects the database from the URL each time, and
- * tells its owner when it is ready again. Commands are refused (not queued)
- * while it is down, so the owner decides what to resend. */
+ * restarts: it reconnects with backoff (redis-retry.h: 100 ms doubling to
+ * 5 s, with jitter), authenticates and selects the database from the URL
+ * each time, checks with PING that the server answers commands (a server
+ * still loading its data answers LOADING: that is retried too), and tells
+ * its owner when it is ready again. Commands are refused (not queued)
+ * while it is down, so the owner decides what to resend. A set-up error
+ * that retrying cannot cure (a wrong password, a database that does not
+ * exist) ends the connection's tries: the owner hears on_fatal. */
 #ifndef CAPSID_CLI_REDIS_CONN_H
 #define CAPSID_CLI_REDIS_CONN_H
 
@@ -21,6 +25,9 @@ typedef struct cli_redis_conn_s cli_redis_conn_t;
 typedef struct cli_redis_conn_cbs_s {
   void (*on_ready)(cli_redis_conn_t* c, void* data);
   void (*on_down)(cli_redis_conn_t* c, void* data, const char* why);
+  /* The connection gave up for good (why says what failed); it stays
+   * down until closed. */
+  void (*on_fatal)(cli_redis_conn_t* c, void* data, const char* why);
   void* data;
 } cli_redis_conn_cbs_t;
 

@@ -2,22 +2,27 @@
 #include "redis-sync.h"
 
 #include "redis-conn.h"
+#include "redis-retry.h"
 
 #include "capsid-common.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int setup_command(redisContext* c, const char* what, int argc,
-                         const char** argv, char* err, size_t err_size) {
+                         const char** argv, char* err, size_t err_size,
+                         int* transient) {
   redisReply* r = redisCommandArgv(c, argc, argv, NULL);
 
   if (r == NULL) {
     snprintf(err, err_size, "%s failed: %s", what, c->errstr);
+    *transient = cli_redis_io_transient(c->err);
     return -1;
   }
   if (r->type == REDIS_REPLY_ERROR) {
     snprintf(err, err_size, "%s failed: %s", what, r->str);
+    *transient = cli_redis_reply_transient(r->str);
     freeReplyObject(r);
     return -1;
   }
@@ -28,7 +33,7 @@ static int setup_command(redisContext* c, const char* what, int argc,
 
 redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
                                      unsigned timeout_ms, char* err,
-                                     size_t err_size) {
+                                     size_t err_size, int* transient) {
   struct timeval tv;
   redisContext* c;
   const char* argv[3];
@@ -36,8 +41,10 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
 
   tv.tv_sec = timeout_ms / 1000;
   tv.tv_usec = (timeout_ms % 1000) * 1000;
+  *transient = 1;
   c = redisConnectWithTimeout(url->host, url->port, tv);
   if (c == NULL) {
+    *transient = 0;
     snprintf(err, err_size, "redis %s:%d: out of memory", url->host,
              url->port);
     return NULL;
@@ -45,6 +52,7 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
   if (c->err) {
     snprintf(err, err_size, "redis %s:%d: cannot connect: %s", url->host,
              url->port, c->errstr);
+    *transient = cli_redis_io_transient(c->err);
     redisFree(c);
     return NULL;
   }
@@ -59,14 +67,15 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
     if (url->user != NULL)
       argv[n++] = url->user;
     argv[n++] = url->password;
-    if (setup_command(c, "AUTH", n, argv, err, err_size) != 0)
+    if (setup_command(c, "AUTH", n, argv, err, err_size, transient) != 0)
       goto fail;
   }
   if (url->db != 0) {
     snprintf(db, sizeof(db), "%d", url->db);
     argv[0] = "SELECT";
     argv[1] = db;
-    if (setup_command(c, "SELECT", 2, argv, err, err_size) != 0)
+    if (setup_command(c, "SELECT", 2, argv, err, err_size, transient) !=
+        0)
       goto fail;
   }
   return c;
@@ -80,6 +89,56 @@ fail:
   }
   redisFree(c);
   return NULL;
+}
+
+
+int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
+                        char* err, size_t err_size) {
+  int transient = cli_redis_io_transient((*c)->err);
+
+  snprintf(err, err_size, "redis %s:%d: connection lost: %s", url->host,
+           url->port, (*c)->errstr);
+  redisFree(*c);
+  *c = NULL;
+  return transient;
+}
+
+
+redisReply* cli_redis_sync_command(redisContext** c,
+                                   const cli_redis_url_t* url,
+                                   const char* key, int argc,
+                                   const char** argv, char* err,
+                                   size_t err_size, int* transient) {
+  redisReply* r = redisCommandArgv(*c, argc, argv, NULL);
+
+  if (r == NULL) {
+    *transient = cli_redis_sync_lost(c, url, err, err_size);
+    return NULL;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    snprintf(err, err_size, "%s on \"%s\" failed: %s", argv[0], key,
+             r->str);
+    *transient = cli_redis_reply_transient(r->str);
+    freeReplyObject(r);
+    return NULL;
+  }
+  return r;
+}
+
+
+void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
+  uint64_t now = capsid__hrtime() / 1000000u;
+  struct timespec ts;
+
+  if (deadline_ms != 0) {
+    if (now >= deadline_ms)
+      return;
+    if (deadline_ms - now < ms)
+      ms = (unsigned)(deadline_ms - now);
+  }
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  nanosleep(&ts, NULL);
 }
 
 

@@ -7,11 +7,32 @@
 #include "redis-url.h"
 
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 
-/* Returns a ready context, or NULL with a message in err. */
+/* Returns a ready context, or NULL with a message in err and *transient
+ * set when trying again may succeed (redis-retry.h). */
 redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
                                      unsigned timeout_ms, char* err,
-                                     size_t err_size);
+                                     size_t err_size, int* transient);
+
+/* *c failed at the connection level: says so in err ("redis HOST:PORT:
+ * connection lost: ..."), frees it (*c = NULL), and returns 1 when a new
+ * connection may succeed (redis-retry.h). */
+int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
+                        char* err, size_t err_size);
+
+/* Runs one command on *c. Returns its reply, or NULL after a failure
+ * with err set ("XREAD on \"KEY\" failed: ..." or a lost connection, then
+ * freed) and *transient telling whether trying again may succeed. */
+redisReply* cli_redis_sync_command(redisContext** c,
+                                   const cli_redis_url_t* url,
+                                   const char* key, int argc,
+                                   const char** argv, char* err,
+                                   size_t err_size, int* transient);
+
+/* Sleeps ms, but not past deadline_ms (capsid__hrtime's clock, in ms; 0:
+ * no deadline). */
+void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms);
 
 /* Parses a --redis value; prints the error as "cmd: ..." on failure. */
 int cli_redis_sync_parse_url(const char* cmd, const char* text,

@@ -10,6 +10,7 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/cmd-worker.c
     ${CMAKE_CURRENT_LIST_DIR}/help-scale-out.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-conn.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-retry.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is invalid:
- * overlong forms, surrogates and code points past U+10FFFF are invalid. */
 void cli_result_of_error(capsid_result_t* r, capsid_error_t* err) {
   memset(r, 0, sizeof(*r));
   r->exit_code = -1;
@@ -24,6 +22,8 @@ json_t* cli_json_path(const char* path) {
 }
 
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is invalid:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid. */
 static size_t utf8_seq(const unsigned char* s, size_t left) {
   unsigned c = s[0];
   size_t n, i;
@@ -122,21 +122,91 @@ char* cli_base64(const char* s, size_t len) {
 }
 
 
+/* Which bytes can be copied into a JSON string as they are: printable
+ * ASCII except the quote and the backslash. */
+static int plain_byte(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+
+/* What the unit at p (one byte, or one valid UTF-8 sequence) costs in the
+ * escaped JSON string; *n is how many bytes it takes. *bad says it is not
+ * given exactly (an invalid byte, written as U+FFFD). */
+static size_t unit_cost(const unsigned char* p, size_t left, size_t* n,
+                        int* bad) {
+  size_t seq;
+
+  *n = 1;
+  *bad = 0;
+  if (plain_byte(p[0]))
+    return 1;
+  if (p[0] >= 0x80) {
+    seq = utf8_seq(p, left);
+    if (seq > 0) {
+      *n = seq;
+      return seq;
+    }
+    *bad = 1;
+    return 3;
+  }
+  if (p[0] == '"' || p[0] == '\\' || p[0] == '\n' || p[0] == '\t' ||
+      p[0] == '\r')
+    return 2;
+  return 6; /* \u00XX */
+}
+
+
+/* How a stream goes into a result line. It is text when that is exact and
+ * cheap; otherwise the exact bytes go in base64 and the text is a readable
+ * rendering (U+FFFD for each invalid byte), cut where it would pass the
+ * budget. Either way the stream costs at most CLI_RESULT_STREAM_FACTOR
+ * times its bytes plus CLI_RESULT_STREAM_SLACK, whatever the job wrote: a
+ * megabyte of 0xFF or of NULs once made a line of four to six. */
+static void plan_output(const capsid_output_t* o, size_t* text_len,
+                        int* exact) {
+  const unsigned char* p = (const unsigned char*)o->data;
+  size_t budget = o->len * CLI_RESULT_STREAM_FACTOR + CLI_RESULT_STREAM_SLACK;
+  size_t b64 = (o->len + 2) / 3 * 4;
+  size_t cost = 0, i = 0, n, c;
+  int bad, any_bad = 0;
+
+  while (i < o->len) {
+    cost += unit_cost(p + i, o->len - i, &n, &bad);
+    any_bad |= bad;
+    i += n;
+  }
+  *exact = !any_bad && cost <= budget;
+  *text_len = o->len;
+  if (*exact)
+    return;
+  budget -= b64;
+  for (i = 0, cost = 0; i < o->len; i += n) {
+    c = unit_cost(p + i, o->len - i, &n, &bad);
+    if (cost + c > budget)
+      break;
+    cost += c;
+  }
+  *text_len = i;
+}
+
+
 static void set_output(json_t* obj, const char* name,
                        const capsid_output_t* o) {
   char key[32];
-  size_t n = 0;
+  size_t n = 0, text_len;
   char* text;
+  int exact;
 
   if (o->data == NULL || o->len == 0) {
     json_object_set_new(obj, name, json_string(""));
     return;
   }
-  if (cli_utf8_valid(o->data, o->len)) {
+  plan_output(o, &text_len, &exact);
+  if (exact) {
     json_object_set_new(obj, name, json_stringn(o->data, o->len));
     return;
   }
-  text = cli_utf8_lossy(o->data, o->len, &n);
+  text = cli_utf8_lossy(o->data, text_len, &n);
   json_object_set_new(obj, name, text ? json_stringn(text, n) : json_null());
   capsid__free(text);
   snprintf(key, sizeof(key), "%s_b64", name);
@@ -221,13 +291,6 @@ json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
 }
 
 
-/* Which bytes can be copied into a JSON string as they are: printable
- * ASCII except the quote and the backslash. */
-static int plain_byte(unsigned char c) {
-  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-
 int cli_json_escape(capsid__buf_t* b, const char* s, size_t len,
                     int* valid) {
   static const char hex[] = "0123456789abcdef";
@@ -300,16 +363,19 @@ int cli_json_escape(capsid__buf_t* b, const char* s, size_t len,
 static int append_output(capsid__buf_t* b, const char* name,
                          const capsid_output_t* o) {
   char* b64;
-  int valid = 1, rc;
+  size_t text_len = 0;
+  int valid = 1, exact = 1, rc;
 
+  if (o->len > 0)
+    plan_output(o, &text_len, &exact);
   rc = capsid__buf_append(b, ",\"", 2);
   if (rc == 0)
     rc = capsid__buf_append(b, name, strlen(name));
   if (rc == 0)
     rc = capsid__buf_append(b, "\":", 2);
   if (rc == 0)
-    rc = cli_json_escape(b, o->data ? o->data : "", o->len, &valid);
-  if (rc != 0 || valid)
+    rc = cli_json_escape(b, o->data ? o->data : "", text_len, &valid);
+  if (rc != 0 || exact)
     return rc;
   b64 = cli_base64(o->data, o->len);
   if (b64 == NULL)

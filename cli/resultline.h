@@ -2,12 +2,16 @@
  *
  *   {"id":"a1","line":1,"exit_code":0,"signal":null,"timed_out":false,
  *    "oom":false,"killed":false,"duration_ms":12.5,"cpu_ms":3.1,
- *    "peak_memory":1234,"mode":"none","stdout":"...","stderr":"...",
- *    "stdout_truncated":false,"stderr_truncated":false,
- *    "stdout_dropped":0,"stderr_dropped":0,"error":null}
+ *    "peak_memory":1234,"mode":"unprivileged","limits":"cgroup",
+ *    "pids_limited":false,"stdout_truncated":false,
+ *    "stderr_truncated":false,"stdout_dropped":0,"stderr_dropped":0,
+ *    "error":null,"stdout":"...","stderr":"..."}
  *
- * Output that is not valid UTF-8 is given twice: "stdout" with each bad
- * byte replaced by U+FFFD, and "stdout_b64" with the exact bytes. */
+ * Output that is valid UTF-8 and cheap to escape is given as text. Other
+ * output is given twice: "stdout_b64" with the exact bytes, and "stdout"
+ * as readable text (each bad byte replaced by U+FFFD), cut short where it
+ * would make the stream cost more than CLI_RESULT_STREAM_FACTOR times its
+ * bytes. */
 #ifndef CAPSID_CLI_RESULTLINE_H
 #define CAPSID_CLI_RESULTLINE_H
 
@@ -15,6 +19,11 @@
 
 #include <jansson.h>
 #include <stdio.h>
+
+/* A stream of n captured bytes takes at most n * FACTOR + SLACK bytes of
+ * its result line (its key names aside), whatever bytes they are. */
+#define CLI_RESULT_STREAM_FACTOR 3
+#define CLI_RESULT_STREAM_SLACK 64
 
 /* Fills r as the result of a job that never ran because of err (moved
  * out of err): exit code -1, no memory figure, mode none. */

@@ -7,8 +7,10 @@ set(CAPSID_CLI_SOURCES
   cli/jobline.c
   cli/linereader.c
   cli/main.c
+  cli/passthru.c
   cli/progress.c
-  cli/resultline.c)
+  cli/resultline.c
+  cli/tmp-warning.c)
 # The ACL engine's commands.
 list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)
 # Linux confinement's commands (set-up, uninstall, what works here).

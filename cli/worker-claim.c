@@ -43,12 +43,19 @@ static int held_by_us(worker_t* w, const char* id) {
 }
 
 
+/* The pass runs again at its next period, so only say what failed (at
+ * most every few seconds while it goes on); a permanent error stops the
+ * worker. */
 static void report(worker_t* w, const char* what, const redisReply* r) {
+  char msg[512];
+
   /* NOGROUP: the reader recreates the group; nothing to say here. */
   if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-      strncmp(r->str, "NOGROUP", 7) != 0)
-    fprintf(stderr, "capsid worker: %s on \"%s\" failed: %s\n", what,
-            w->stream, r->str);
+      strncmp(r->str, "NOGROUP", 7) != 0) {
+    snprintf(msg, sizeof(msg), "%s on \"%s\" failed: %s", what, w->stream,
+             r->str);
+    worker_write_failed(w, msg, r->str);
+  }
 }
 
 

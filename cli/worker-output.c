@@ -33,16 +33,22 @@ int worker_add_init(worker_add_t* a, const char* stream, int n,
 }
 
 
-/* An error reply (OOM, a stream of the wrong type...): say so, and try
- * again a second later rather than spin. */
+/* An error reply: a transient one (LOADING, BUSY...) is tried again after
+ * a backoff; a permanent one (a stream of the wrong type...) stops the
+ * worker, and the job stays pending for a worker that can write it. */
 static int failed(worker_job_t* j, const redisReply* r, const char* what) {
+  char msg[512];
+
   if (r == NULL)
     return 1; /* connection lost: resent once it is back */
-  if (r->type != REDIS_REPLY_ERROR)
+  if (r->type != REDIS_REPLY_ERROR) {
+    cli_redis_backoff_ok(&j->w->write_backoff, "capsid worker",
+                         "redis takes writes again");
     return 0;
-  fprintf(stderr, "capsid worker: entry %s: %s failed: %s; retrying\n",
-          j->entry.id, what, r->str);
-  j->retry_at = worker_now_ms() + 1000;
+  }
+  snprintf(msg, sizeof(msg), "entry %s: %s failed: %s", j->entry.id, what,
+           r->str);
+  j->retry_at = worker_now_ms() + worker_write_failed(j->w, msg, r->str);
   return 1;
 }
 

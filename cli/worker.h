@@ -15,6 +15,7 @@
 
 #include "jobline.h"
 #include "redis-conn.h"
+#include "redis-retry.h"
 
 #include <uv.h>
 
@@ -82,6 +83,10 @@ struct worker_s {
   unsigned held_count;
 
   int read_inflight;
+  uint64_t read_retry_at;          /* after a transient error: not before */
+  cli_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
+  cli_redis_backoff_t write_backoff; /* results, acks, claims */
+  int fatal;                       /* a permanent error: stopping */
   int group_ready;
   int claim_inflight;
   char claim_cursor[64];
@@ -122,6 +127,15 @@ void worker_heartbeat(worker_t* w);
 
 /* cmd-worker.c */
 uint64_t worker_now_ms(void);
+/* A Redis error that retrying cannot cure (what says which): stop as on
+ * SIGTERM, and exit 1. */
+void worker_fatal(worker_t* w, const char* what);
+/* An error reply to a write-side command (XADD, XACK, XCLAIM, ...): a
+ * transient one is reported (at most every few seconds) and returns the
+ * wait before the next try; a permanent one stops the worker and returns
+ * a second. */
+unsigned worker_write_failed(worker_t* w, const char* what,
+                             const char* error);
 /* Reads more work when there is room; also ends the worker when it is
  * stopping and nothing is left. */
 void worker_pump(worker_t* w);

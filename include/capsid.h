@@ -152,7 +152,8 @@ CAPSID_EXTERN char* capsid_error_format(const capsid_error_t* err, char* buf,
 /* ------------------------------------------------------------------------ */
 /* Units                                                                     */
 
-/* "500ms", "10s", "2m", "1h", or a bare number of milliseconds. */
+/* "500ms", "10s", "1.5s", "2m", "1h", or a bare number of seconds ("10" is
+ * 10 s, "0.5" is 500 ms), as GNU timeout reads it. */
 CAPSID_EXTERN int capsid_parse_duration(const char* text, uint64_t* ms);
 /* "64M", "2G", "512k", "1MiB", or a bare number of bytes. Powers of 1024. */
 CAPSID_EXTERN int capsid_parse_size(const char* text, uint64_t* bytes);

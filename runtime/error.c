@@ -2,6 +2,7 @@
  * from the X-macro tables in capsid.h, so a code and its text cannot drift. */
 #include "capsid-common.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,24 +130,80 @@ void capsid__error_move(capsid_error_t* dst, capsid_error_t* src) {
 }
 
 
+/* Does hay contain needle, ignoring ASCII case? (strcasestr is not on
+ * every toolchain.) */
+static int contains_nocase(const char* hay, const char* needle) {
+  size_t n = strlen(needle), i;
+
+  if (n == 0)
+    return 0;
+  for (; *hay != '\0'; hay++) {
+    for (i = 0; i < n && hay[i] != '\0'; i++)
+      if (tolower((unsigned char)hay[i]) != tolower((unsigned char)needle[i]))
+        break;
+    if (i == n)
+      return 1;
+  }
+  return 0;
+}
+
+
+/* Does the message begin with the stage's name as a word ("policy: ...",
+ * "policy.mode is missing", "\"policy.writable_roots\" must be ...")?
+ * Then a stage prefix would only say it twice. */
+static int starts_with_word(const char* msg, const char* word) {
+  size_t n = strlen(word);
+  char c;
+
+  if (*msg == '"')
+    msg++;
+  if (strncmp(msg, word, n) != 0)
+    return 0;
+  c = msg[n];
+  return !(isalnum((unsigned char)c) || c == '_' || c == '-');
+}
+
+
+/* One sentence from the parts the error carries. Each part is added only
+ * when it says something the message does not already say, so a message
+ * that names its field, or ends with the reason in words, does not come
+ * out as "policy: policy: ..." or "no such file or directory: No such
+ * file or directory". */
 char* capsid_error_format(const capsid_error_t* err, char* buf, size_t size) {
+  const char* stage;
+  const char* msg;
+  const char* os_text = NULL;
   char os[256];
-  size_t n;
+  size_t n = 0;
 
   if (buf == NULL || size == 0)
     return buf;
   buf[0] = '\0';
   if (err == NULL || err->code == 0)
     return buf;
-  n = (size_t)snprintf(buf, size, "%s: %s", capsid_stage_name(err->stage),
-                       err->message ? err->message
-                                    : capsid_strerror(err->code));
-  if (n < size && err->field != NULL && err->message == NULL)
+  stage = capsid_stage_name(err->stage);
+  msg = err->message && *err->message ? err->message
+                                      : capsid_strerror(err->code);
+  if (err->os_error != 0) {
+    os_text = capsid__os_strerror(err->os_error, os, sizeof(os));
+    /* The OS text repeats the message, or the message already gives the
+     * error's own words (the OS error is the detail that led to them). */
+    if (contains_nocase(msg, os_text) ||
+        (msg == err->message &&
+         contains_nocase(msg, capsid_strerror(err->code))))
+      os_text = NULL;
+  }
+  if (err->stage != CAPSID_STAGE_NONE && !starts_with_word(msg, stage))
+    n = (size_t)snprintf(buf, size, "%s: ", stage);
+  if (n < size)
+    n += (size_t)snprintf(buf + n, size - n, "%s", msg);
+  if (n < size && err->field != NULL && msg != err->message &&
+      !contains_nocase(msg, err->field))
     n += (size_t)snprintf(buf + n, size - n, " (field %s)", err->field);
-  if (n < size && err->path != NULL && err->message == NULL)
+  if (n < size && err->path != NULL && msg != err->message &&
+      !contains_nocase(msg, err->path))
     n += (size_t)snprintf(buf + n, size - n, ": %s", err->path);
-  if (n < size && err->os_error != 0)
-    snprintf(buf + n, size - n, ": %s",
-             capsid__os_strerror(err->os_error, os, sizeof(os)));
+  if (n < size && os_text != NULL)
+    snprintf(buf + n, size - n, ": %s", os_text);
   return buf;
 }

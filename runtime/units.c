@@ -76,6 +76,8 @@ static int parse_with_units(const char* text, const unit_t* units,
 }
 
 
+/* A bare number is seconds, as GNU timeout, sleep and systemd read it:
+ * "-t 10" meaning 10 ms surprised everyone who typed it. */
 int capsid_parse_duration(const char* text, uint64_t* ms) {
   static const unit_t units[] = {
       {"ms", 1},       {"s", 1000},       {"sec", 1000},
@@ -83,7 +85,8 @@ int capsid_parse_duration(const char* text, uint64_t* ms) {
   };
   if (ms == NULL)
     return CAPSID_EINVAL;
-  return parse_with_units(text, units, CAPSID__ARRAY_SIZE(units), 1, ms);
+  return parse_with_units(text, units, CAPSID__ARRAY_SIZE(units), 1000,
+                          ms);
 }
 
 

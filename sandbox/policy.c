@@ -35,6 +35,15 @@ static int parse_mode(const char* mode, const char* field,
                         "%s: \"%s\" is not supported: capsid always confines "
                         "jobs (use read-only or workspace-write)",
                         field, mode);
+  {
+    static const char* const presets[] = {"read-only", "workspace-write",
+                                           NULL};
+    const char* hint = capsid__closest_name(mode, presets);
+    if (hint != NULL)
+      return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
+                               NULL, field, "%s: unknown policy \"%s\" "
+                               "(did you mean \"%s\"?)", field, mode, hint);
+  }
   return policy_error(err, field,
                       "%s: unknown policy \"%s\" (expected read-only, "
                       "workspace-write or a JSON object)",

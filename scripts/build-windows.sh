@@ -168,7 +168,7 @@ export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig:$prefix/share/pkgconfig
 export PKG_CONFIG_PATH=
 cmake -S "$here" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
   -DCAPSID_WIN_PREFIX="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug -DCAPSID_WERROR=ON "$@" >/dev/null
 step "building"
 cmake --build "$dir" -j"$jobs"
 step "done: $dir/capsid.exe"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # build.sh DIR [cmake options...]: configure and build capsid into DIR.
+# A Debug build (failure injection on) with warnings as errors, as CI
+# builds it; a later -DCMAKE_BUILD_TYPE=... or -DCAPSID_WERROR=OFF wins.
 set -euo pipefail
 if [ $# -lt 1 ]; then
   echo "usage: scripts/build.sh DIR [cmake options...]  (e.g. scripts/build.sh build)" >&2
@@ -26,5 +28,6 @@ for arg in "$@"; do
       ;;
   esac
 done
-cmake -S "$(dirname "$0")/.." -B "$dir" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+cmake -S "$(dirname "$0")/.." -B "$dir" -DCMAKE_BUILD_TYPE=Debug \
+  -DCAPSID_WERROR=ON "$@" >/dev/null
 cmake --build "$dir" -j"$(nproc)"

@@ -9,6 +9,7 @@ seconds=${1:-60}
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCAPSID_FUZZ=ON \
   -DCAPSID_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCAPSID_WERROR=ON \
   -DCMAKE_C_FLAGS="$flags" >/dev/null || exit 1
 cmake --build build-fuzz -j"$(nproc)" --target \
   fuzz-jobline fuzz-policy fuzz-units fuzz-escape fuzz-path \

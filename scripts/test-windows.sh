@@ -157,7 +157,8 @@ check "capsid.exe keeps non-ASCII arguments as UTF-8" utf8_args
 
 acl_sids() {
   # capsid acl takes SIDs and account names on Windows, refuses a POSIX id
-  # naming the option, and plans traverse from the drive root "C:/".
+  # naming the option, and plans traverse from the drive root "C:/" for
+  # the workspace's identity (never the shared users group).
   local ws='C:\capsid-acl-cli\ws' sd='C:\capsid-acl-cli\state' out rc
   local sid=S-1-5-21-1-2-3-1000
   rm -rf "$WINEPREFIX/drive_c/capsid-acl-cli"
@@ -181,7 +182,7 @@ acl_sids() {
   rc=$?
   echo "status: exit $rc: $out"
   echo "$out" | grep -q "u:$sid:rwX" &&
-    echo "$out" | grep -q 'traverse  C:/: g:S-1-5-32-545:--x' &&
+    echo "$out" | grep -q "traverse  C:/: u:$sid:--x" &&
     ! echo "$out" | grep -q 'traverse  /:' || return 1
   CAPSID_STATE_DIR=$sd "$wine" "$exe" acl revoke -C "$ws" --uid "$sid" \
     --users-gid Users </dev/null || return 1

@@ -43,6 +43,8 @@ static int xstat(int d, const char* name, capsid__acl_stat_t* st) {
   st->ctime_sec = s.stx_ctime.tv_sec;
   st->ctime_nsec = s.stx_ctime.tv_nsec;
   st->mode = s.stx_mode;
+  st->uid = s.stx_uid;
+  st->gid = s.stx_gid;
   st->nlink = s.stx_nlink;
   st->mnt = (s.stx_mask & STATX_MNT_ID) ? s.stx_mnt_id : st->dev;
   st->type = S_ISDIR(s.stx_mode)   ? CAPSID__ACL_FT_DIR

@@ -71,6 +71,8 @@ struct capsid__acl_fsplan_s {
   want_t rm_acc[PLAN_MAX], rm_def[PLAN_MAX];
   int n_set_acc, n_set_def, n_rm_acc, n_rm_def;
   int only_if_needed;
+  int reclaim; /* capsid__acl_reclaim_t */
+  uint32_t reclaim_uid, to_uid, to_gid;
   /* Access blobs for an inode without an ACL, by [is_dir][mode & 0777]. */
   unsigned char blobs[2][512][4 + 8 * (4 + PLAN_MAX)];
   uint16_t blob_len[2][512];
@@ -206,8 +208,12 @@ static unsigned resolve(unsigned perms, int is_dir, unsigned mode) {
 
 
 /* Applies set and remove lists, then recomputes the mask the way setfacl
- * does: the union of the group class. Returns the number of named
- * entries left. */
+ * does: the union of the group class. The owning group's entry is first
+ * narrowed to what the old mask let it have: widening the mask for
+ * capsid's named entries must not hand the owning group rights the mode
+ * took away (a job's 0600 file whose inherited group entry is r-x would
+ * become readable by the group). Returns the number of named entries
+ * left. */
 static int merge(pacl_t* a, const want_t* set, int n_set, const want_t* rm,
                  int n_rm, int is_dir, unsigned mode) {
   int i, k, named = 0, mask_at = -1, group_obj = -1;
@@ -233,13 +239,15 @@ static int merge(pacl_t* a, const want_t* set, int n_set, const want_t* rm,
       mask |= a->v[i].perm;
     } else if (a->v[i].tag == TAG_GROUP_OBJ) {
       group_obj = i;
-      mask |= a->v[i].perm;
     } else if (a->v[i].tag == TAG_MASK) {
       mask_at = i;
     }
   }
   if (group_obj < 0)
     return -1;
+  if (mask_at >= 0)
+    a->v[group_obj].perm &= a->v[mask_at].perm;
+  mask |= a->v[group_obj].perm;
   if (named == 0) {
     if (mask_at >= 0) {
       /* Back to a minimal ACL: the group bits of the mode were the mask
@@ -335,6 +343,85 @@ int capsid__acl_fsplan_new(const capsid__acl_entry_t* set, size_t n_set,
 
 void capsid__acl_fsplan_free(capsid__acl_fsplan_t* p) {
   capsid__free(p);
+}
+
+
+void capsid__acl_fsplan_reclaim(capsid__acl_fsplan_t* p, int mode,
+                                uint32_t uid, uint32_t to_uid,
+                                uint32_t to_gid) {
+  p->reclaim = mode;
+  p->reclaim_uid = uid;
+  p->to_uid = to_uid;
+  p->to_gid = to_gid;
+}
+
+
+static int os_fail(int* os_error);
+
+
+/* The inode as a job left it: owned by the job identity, one link (a
+ * directory may have many), on the root's mount. */
+static int reclaimable(const capsid__acl_fsplan_t* p, const struct statx* st,
+                       uint64_t root_mnt) {
+  return st->stx_uid == p->reclaim_uid &&
+         (S_ISDIR(st->stx_mode) || st->stx_nlink == 1) &&
+         (!(st->stx_mask & STATX_MNT_ID) || st->stx_mnt_id == root_mnt);
+}
+
+
+int capsid__acl_fs_reclaim(const capsid__acl_fsplan_t* p,
+                           capsid__acl_dir_t dh, const char* name,
+                           uint64_t root_mnt, int* os_error) {
+  const unsigned want = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID |
+                        STATX_INO | STATX_MNT_ID;
+  struct statx st, again;
+  char proc[64];
+  int d = (int)dh, fd, rc = 1;
+
+  *os_error = 0;
+  if (p->reclaim == CAPSID__ACL_RECLAIM_NONE)
+    return 0;
+  if (statx(d, name != NULL ? name : "",
+            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH), want,
+            &st) != 0)
+    return errno == ENOENT ? 0 : os_fail(os_error);
+  /* A child directory is handed back when the walk opens it. */
+  if ((name != NULL && S_ISDIR(st.stx_mode)) ||
+      !reclaimable(p, &st, root_mnt))
+    return 0;
+  if (p->reclaim == CAPSID__ACL_RECLAIM_DEFER)
+    return 2;
+  if (name == NULL)
+    return fchown(d, p->to_uid, p->to_gid) == 0 ? 1 : os_fail(os_error);
+#ifdef CAPSID_FAULT_INJECTION
+  /* Lets a test swap the name between the check and the change. */
+  if (capsid__acl_test_hook != NULL)
+    capsid__acl_test_hook(dh, name);
+#endif
+  /* By name only through a handle on the inode checked: a name swapped
+   * meanwhile for a hard link to someone else's file, or for a symlink,
+   * is seen for what it is and left alone. O_PATH opens symlinks, FIFOs
+   * and sockets without side effects. */
+  fd = openat(d, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : os_fail(os_error);
+  if (statx(fd, "", AT_EMPTY_PATH, want, &again) != 0) {
+    rc = os_fail(os_error);
+  } else if (again.stx_ino != st.stx_ino || S_ISDIR(again.stx_mode) ||
+             !reclaimable(p, &again, root_mnt)) {
+    rc = 0;
+  } else {
+    /* Set-id bits go while the job still owns the file: never a moment
+     * as a set-id file of the owner. */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (S_ISREG(again.stx_mode) && (again.stx_mode & (S_ISUID | S_ISGID)) &&
+        chmod(proc, again.stx_mode & 01777) != 0)
+      rc = os_fail(os_error);
+    else if (fchownat(fd, "", p->to_uid, p->to_gid, AT_EMPTY_PATH) != 0)
+      rc = os_fail(os_error);
+  }
+  close(fd);
+  return rc;
 }
 
 

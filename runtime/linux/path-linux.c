@@ -98,6 +98,7 @@ int capsid__path_canonical_lax(const char* base, const char* path,
     if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
       capsid__free(joined);
       capsid__free(head);
+      *os_error = 0; /* the ENOENT above is not the reason */
       return CAPSID_EINVAL;
     }
     c += len;

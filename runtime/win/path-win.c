@@ -180,7 +180,10 @@ int capsid__path_canonical_lax(const char* base, const char* path,
       if ((len == 1 && c[0] == '.') ||
           (len == 2 && c[0] == '.' && c[1] == '.')) {
         rc = capsid__path_canonical(base, path, out, os_error);
-        return rc == CAPSID_ENOENT ? CAPSID_EINVAL : rc;
+        if (rc != CAPSID_ENOENT)
+          return rc;
+        *os_error = 0; /* the missing path is not the reason */
+        return CAPSID_EINVAL;
       }
       c += len;
       while (is_sep(*c))

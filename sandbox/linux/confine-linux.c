@@ -20,8 +20,8 @@
  * granted root), which `capsid doctor` and the result's mode say.
  *
  * Elevated mode (root, after `capsid setup`): no user namespace. The job
- * runs as its workspace's own uid, with the workspace's and its extra
- * roots' gids and the read-only gid (elevated-linux.c), in the
+ * runs as its workspace's own uid and gid, with its extra roots' gids,
+ * capsid-users and the read-only gid (elevated-linux.c), in the
  * workspace's offline network namespace (held open, joined with setns),
  * with the same mounts, Landlock and seccomp. Its writes to the workspace
  * are granted by the ACL engine before the first job.
@@ -130,6 +130,7 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
   if (rc != 0) {
     capsid__heldns_put(c->held);
     c->held = NULL;
+    capsid__elevated_release(&c->identity);
     capsid__placeholders_release(&c->placeholders);
   }
   return rc;
@@ -241,6 +242,7 @@ void capsid__confine_kill(capsid__confine_t* c) {
 void capsid__confine_release(capsid__confine_t* c) {
   capsid__heldns_put(c->held);
   c->held = NULL;
+  capsid__elevated_release(&c->identity);
   /* The job's processes are gone: nothing of it binds them any more. */
   capsid__placeholders_release(&c->placeholders);
   if (c->landlock_fd >= 0) {

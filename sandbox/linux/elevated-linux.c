@@ -44,7 +44,9 @@ typedef struct ws_s {
   uv_loop_t* loop;       /* the entry belongs to one loop's thread */
   char* key;             /* the workspace root (sandbox cwd) */
   capsid__identity_t id; /* netns_fd made on first offline job */
+  size_t n_ids;          /* the workspace's and its extra roots' ids */
   uint32_t users, ro;
+  unsigned running;      /* jobs launched and not yet released */
   ws_state_t state;
   uint64_t digest;       /* of the plan last applied */
   capsid__acl_plan_t plan; /* as last applied (for the post-job re-apply) */
@@ -120,13 +122,13 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
   int rc;
 
   paths[0] = w->key;
-  for (i = 1; i < sb->first_tmp && n < CAPSID__MAX_GROUPS - 1; i++)
+  for (i = 1; i < sb->first_tmp && n < CAPSID__MAX_GROUPS - 2; i++)
     paths[n++] = sb->writable.v[i];
-  if (sb->first_tmp > CAPSID__MAX_GROUPS - 1)
+  if (sb->first_tmp > CAPSID__MAX_GROUPS - 2)
     return capsid__error_set(err, CAPSID_ERANGE, CAPSID_STAGE_CAPABILITY, 0,
                              NULL, "writable_roots",
                              "at most %d extra writable roots",
-                             CAPSID__MAX_GROUPS - 2);
+                             CAPSID__MAX_GROUPS - 3);
   rc = capsid__capstore_ensure(capsid__state_dir(), paths, n, ids, &store,
                                err);
   if (rc != 0)
@@ -134,11 +136,17 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
   w->users = CAPSID__CAP_USERS(&store);
   w->ro = CAPSID__CAP_READ_ONLY(&store);
   capsid__capstore_free(&store);
+  /* The workspace's own gid as the primary group: what a job creates
+   * belongs to a group no other workspace holds (with capsid-users as
+   * the primary, a 0640 file of A was readable by every workspace).
+   * capsid-users stays a supplementary group for the read roots. */
   w->id.uid = ids[0];
-  w->id.gid = w->users;
+  w->id.gid = ids[0];
   w->id.n_groups = 0;
   for (i = 0; i < n; i++)
     w->id.groups[w->id.n_groups++] = ids[i];
+  w->n_ids = n;
+  w->id.groups[w->id.n_groups++] = w->users;
   w->id.groups[w->id.n_groups++] = w->ro;
   return 0;
 }
@@ -251,13 +259,13 @@ static int build_plan(ws_t* w, const capsid__sandbox_t* sb,
   in.ids.users.id = w->users;
   in.ids.read_only.kind = CAPSID__ACL_GROUP;
   in.ids.read_only.id = w->ro;
-  for (i = 1; i + 1 < w->id.n_groups; i++) {
+  for (i = 1; i < w->n_ids; i++) {
     roots[i - 1].kind = CAPSID__ACL_GROUP;
     roots[i - 1].id = w->id.groups[i];
     roots[i - 1].sid = NULL;
   }
   in.ids.roots = roots;
-  in.ids.n_roots = w->id.n_groups > 2 ? w->id.n_groups - 2 : 0;
+  in.ids.n_roots = w->n_ids - 1;
   rc = capsid__acl_plan_build(&in, plan, err);
   if (rc != 0)
     return rc;
@@ -462,9 +470,17 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
   f->digest = w->digest;
   /* Incremental: the record lets the engine skip every directory the job
    * did not change; in those it did, files whose ACL a create mode masked
-   * get the plan's entries (and an rwx mask) back. */
+   * get the plan's entries (and an rwx mask) back, and what the job
+   * created is handed to the owner of its root (chown, set-id bits
+   * dropped), so the owner can chmod it; the workspace keeps its ACL
+   * grant. While another job of the workspace still runs, its fresh
+   * files stay its own (a script it is about to chmod): the engine marks
+   * their directories for the next pass instead. */
   memset(&opts, 0, sizeof(opts));
   opts.state_dir = capsid__state_dir();
+  opts.reclaim = w->running == 0 ? CAPSID__ACL_RECLAIM_HAND_BACK
+                                 : CAPSID__ACL_RECLAIM_DEFER;
+  opts.reclaim_uid = w->id.uid;
   if (capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &w->plan, &opts,
                            fixup_done, f, NULL) != 0) {
     capsid__free(f);
@@ -485,7 +501,26 @@ int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
   *out = w->id;
   if (sb->network)
     out->netns_fd = -1;
+  out->running = w;
+  w->running++;
   return 0;
+}
+
+
+void capsid__elevated_release(capsid__identity_t* id) {
+  ws_t* w;
+
+  if (id->running == NULL)
+    return;
+  /* Still known (uninstall forgets every workspace). The count itself is
+   * only used on the loop thread that launched the job. */
+  pthread_mutex_lock(&ws_lock);
+  for (w = workspaces; w != NULL && w != id->running; w = w->next)
+    ;
+  pthread_mutex_unlock(&ws_lock);
+  if (w != NULL && w->running > 0)
+    w->running--;
+  id->running = NULL;
 }
 
 

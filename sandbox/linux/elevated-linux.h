@@ -10,14 +10,18 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#define CAPSID__MAX_GROUPS 34 /* workspace, 32 extra roots, read-only */
+/* workspace, 32 extra roots, capsid-users, read-only */
+#define CAPSID__MAX_GROUPS 35
 
 typedef struct capsid__identity_s {
   uid_t uid;              /* the workspace's uid */
-  gid_t gid;              /* primary: capsid-users */
+  /* primary: the workspace's own gid (same number as its uid), so what a
+   * job creates belongs to no group another workspace holds */
+  gid_t gid;
   gid_t groups[CAPSID__MAX_GROUPS];
   size_t n_groups;
   int netns_fd;           /* the workspace's offline netns, or -1 */
+  void* running;          /* the workspace entry counting this job */
 } capsid__identity_t;
 
 /* 1 when elevated mode can run in this process: root, set up, Landlock.
@@ -28,6 +32,11 @@ int capsid__elevated_usable(capsid_error_t* why);
  * capsid__prelaunch said so). */
 int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
                               capsid__identity_t* out, capsid_error_t* err);
+
+/* The job that capsid__elevated_identity counted is over (its process is
+ * gone or never started): the post-job pass hands what jobs created back
+ * to the owner only when no other job of the workspace runs. Idempotent. */
+void capsid__elevated_release(capsid__identity_t* id);
 
 /* Child: setgroups, setresgid, setresuid. */
 int capsid__identity_child(const capsid__identity_t* id);

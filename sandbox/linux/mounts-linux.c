@@ -188,8 +188,9 @@ static int step_child(const capsid__mnt_step_t* s) {
     if (mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) != 0)
       return errno;
     /* Only the root's own mount: a mount beneath it that the host made
-     * read-only stays so (and the kernel would refuse to unlock it). */
-    return setattr(s->path, 0, 0, MOUNT_ATTR_RDONLY);
+     * read-only stays so (and the kernel would refuse to unlock it).
+     * nosuid: a set-id file in a writable root gives nothing inside. */
+    return setattr(s->path, 0, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY);
   case CAPSID__MNT_BIND_RO:
     if (mount(s->path, s->path, "none", MS_BIND | MS_REC, NULL) != 0)
       return errno;

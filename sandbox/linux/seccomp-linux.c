@@ -11,16 +11,22 @@
  * so libc falls back to clone, whose flags the filter can see.
  *
  * Profile CAPSID__SC_INET_DENIED (an offline job without a network
- * namespace of its own) also refuses every socket family but AF_UNIX. */
+ * namespace of its own) also refuses every socket family but AF_UNIX.
+ *
+ * Every profile refuses set-id files (setid_rules): a set-user-ID or
+ * set-group-ID file a job made would run with the job's identity for any
+ * local user outside the sandbox. */
 #include "confine-linux.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -54,6 +60,60 @@ static const uint64_t ns_flags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET,
                                     CLONE_NEWCGROUP};
 
 
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452 /* Linux 6.6; unknown to libseccomp 2.5 */
+#endif
+
+/* Refuses (EPERM) a mode with S_ISUID or S_ISGID wherever a job can give
+ * one to a file: chmod, fchmod, fchmodat, fchmodat2, mknod(at) (which
+ * makes regular files too), and open, openat and creat when they create.
+ * Setgid directories are refused too: seccomp cannot tell a directory
+ * from a file by its path, and one inherited from a setgid parent (the
+ * kernel sets it on mkdir) still works. openat2 hides its mode in a
+ * struct the filter cannot read: it answers ENOSYS, and libc and the
+ * programs that try it fall back to openat. */
+static int setid_rules(scmp_filter_ctx ctx) {
+  static const struct {
+    int nr;
+    unsigned mode_arg;
+    int flags_arg; /* -1: the call always creates or changes a mode */
+  } calls[] = {
+      {SCMP_SYS(chmod), 1, -1},    {SCMP_SYS(fchmod), 1, -1},
+      {SCMP_SYS(fchmodat), 2, -1}, {__NR_fchmodat2, 2, -1},
+      {SCMP_SYS(mknod), 1, -1},    {SCMP_SYS(mknodat), 2, -1},
+      {SCMP_SYS(creat), 1, -1},    {SCMP_SYS(open), 2, 1},
+      {SCMP_SYS(openat), 3, 2},
+  };
+  /* O_TMPFILE makes a file too; its bits include O_DIRECTORY, so the
+   * comparison takes them all. */
+  static const uint64_t creating[] = {O_CREAT, O_TMPFILE};
+  static const uint64_t bits[] = {S_ISUID, S_ISGID};
+  size_t i, b, f;
+  int rc = 0;
+
+  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(calls); i++)
+    for (b = 0; rc == 0 && b < CAPSID__ARRAY_SIZE(bits); b++) {
+      struct scmp_arg_cmp mode = {calls[i].mode_arg, SCMP_CMP_MASKED_EQ,
+                                  bits[b], bits[b]};
+      if (calls[i].flags_arg < 0) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), calls[i].nr, 1,
+                              mode);
+        continue;
+      }
+      for (f = 0; rc == 0 && f < CAPSID__ARRAY_SIZE(creating); f++) {
+        struct scmp_arg_cmp flag = {(unsigned)calls[i].flags_arg,
+                                    SCMP_CMP_MASKED_EQ, creating[f],
+                                    creating[f]};
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), calls[i].nr, 2,
+                              flag, mode);
+      }
+    }
+  if (rc == 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+  return rc;
+}
+
+
 static int build(int profile, built_t* out) {
   scmp_filter_ctx ctx;
   size_t i, len;
@@ -75,6 +135,8 @@ static int build(int profile, built_t* out) {
   }
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  if (rc == 0)
+    rc = setid_rules(ctx);
   if (rc == 0 && (profile & CAPSID__SC_INET_DENIED)) {
     struct scmp_arg_cmp not_unix = {0, SCMP_CMP_NE, AF_UNIX, 0};
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket),

@@ -6,6 +6,7 @@
 #include "capstore.h"
 #include "confine-linux.h"
 #include "elevated-linux.h"
+#include "handback-linux.h"
 #include "heldns-linux.h"
 
 #include <dirent.h>
@@ -107,6 +108,41 @@ capsid_mode_t capsid__system_probe(const char* workspace,
 }
 
 
+/* What setup made outside the state directory (the cgroup parents),
+ * one path a line in STATE/created: uninstall removes those and only
+ * those, so a folder another install made and uses stays. */
+#define CREATED_FILE "created"
+
+
+static int created_has(const char* path) {
+  char* file = capsid__sprintf("%s/" CREATED_FILE, capsid__state_dir());
+  char line[PATH_MAX + 2];
+  FILE* f = file != NULL ? fopen(file, "re") : NULL;
+  int found = 0;
+
+  while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    found = strcmp(line, path) == 0;
+  }
+  if (f != NULL)
+    fclose(f);
+  capsid__free(file);
+  return found;
+}
+
+
+static void created_add(const char* path) {
+  char* file = capsid__sprintf("%s/" CREATED_FILE, capsid__state_dir());
+  FILE* f = file != NULL ? fopen(file, "ae") : NULL;
+
+  if (f != NULL) {
+    fprintf(f, "%s\n", path);
+    fclose(f);
+  }
+  capsid__free(file);
+}
+
+
 static int make_dir(const char* path, capsid__report_cb cb, void* data,
                     const char* what) {
   if (mkdir(path, 0755) == 0) {
@@ -119,6 +155,26 @@ static int make_dir(const char* path, capsid__report_cb cb, void* data,
   }
   capsid__say(cb, data, what, 0, "cannot create %s: %s", path, strerror(errno));
   return capsid__translate_os_error(errno);
+}
+
+
+/* A cgroup parent: made and recorded, or kept (another install's, or
+ * this one's from an earlier setup). */
+static void make_cgroup_parent(const char* path, capsid__report_cb cb,
+                               void* data) {
+  if (mkdir(path, 0755) == 0) {
+    created_add(path);
+    capsid__say(cb, data, "cgroup parent", 1, "created %s", path);
+  } else if (errno == EEXIST) {
+    capsid__say(cb, data, "cgroup parent", 1,
+                "kept %s (exists; %s)", path,
+                created_has(path) ? "made by this install's setup"
+                                  : "not made by this setup: uninstall "
+                                    "leaves it");
+  } else {
+    capsid__say(cb, data, "cgroup parent", 0, "cannot create %s: %s", path,
+                strerror(errno));
+  }
 }
 
 
@@ -166,10 +222,10 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
   capsid__error_free(&lerr);
   if (lo->writable) {
     if (lo->v2_root[0])
-      make_dir(lo->v2_root, cb, data, "cgroup parent");
+      make_cgroup_parent(lo->v2_root, cb, data);
     for (i = 0; i < 3; i++)
       if (lo->v1_root[i][0] && !lo->controllers_v2)
-        make_dir(lo->v1_root[i], cb, data, "cgroup parent");
+        make_cgroup_parent(lo->v1_root[i], cb, data);
   } else {
     capsid__say(cb, data, "cgroup parent", 0,
         "cgroups are not writable: limits will use setrlimit");
@@ -253,76 +309,22 @@ static void remove_tree(const char* path) {
 }
 
 
-/* Hands what sandbox identities own beneath dir back to the owner of the
- * root: chown, and drop the ACLs such inodes inherited (capsid's default
- * entries are all they hold). Never follows symlinks or leaves the
- * filesystem. Returns the number of inodes handed back. */
-static unsigned long hand_back(int dirfd, dev_t dev, uid_t owner, gid_t group,
-                               uint32_t first, uint32_t count, int depth) {
-  DIR* d;
-  struct dirent* e;
-  struct stat st;
-  unsigned long n = 0;
-  int fd;
-
-  if (depth > 256)
-    return 0;
-  d = fdopendir(dirfd);
-  if (d == NULL) {
-    close(dirfd);
-    return 0;
-  }
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        st.st_dev != dev)
-      continue;
-    if (st.st_uid >= first && st.st_uid - first < count &&
-        (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-      fd = openat(dirfd, e->d_name,
-                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-      if (fd >= 0) {
-        if (fchown(fd, owner, group) == 0)
-          n++;
-        fremovexattr(fd, "system.posix_acl_access");
-        if (S_ISDIR(st.st_mode))
-          fremovexattr(fd, "system.posix_acl_default");
-        close(fd);
-      }
-    }
-    if (S_ISDIR(st.st_mode)) {
-      fd = openat(dirfd, e->d_name,
-                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0)
-        n += hand_back(fd, dev, owner, group, first, count, depth + 1);
-    }
-  }
-  closedir(d);
-  return n;
-}
-
-
-static unsigned long hand_back_all(const capsid__capstore_t* s) {
-  unsigned long n = 0;
-  struct stat st;
+/* Every workspace and extra root of the store: hand back (verify 0) or
+ * count what is left (verify 1). */
+static void handback_all(const capsid__capstore_t* s, int verify,
+                         capsid__handback_stats_t* out) {
+  capsid__handback_t hb;
   size_t i;
-  int fd;
 
-  for (i = 0; i < s->n_workspaces + s->n_roots; i++) {
-    const char* root = i < s->n_workspaces ? s->workspaces[i].path
-                                           : s->roots[i - s->n_workspaces].path;
-    fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    if (fstat(fd, &st) != 0) {
-      close(fd);
-      continue;
-    }
-    n += hand_back(fd, st.st_dev, st.st_uid, st.st_gid, s->first, s->count,
-                   0);
-  }
-  return n;
+  hb.first = s->first;
+  hb.count = s->count;
+  hb.verify = verify;
+  memset(out, 0, sizeof(*out));
+  for (i = 0; i < s->n_workspaces + s->n_roots; i++)
+    capsid__handback(i < s->n_workspaces
+                         ? s->workspaces[i].path
+                         : s->roots[i - s->n_workspaces].path,
+                     &hb, out);
 }
 
 
@@ -364,15 +366,36 @@ static int remove_cgroup_parent(const char* parent) {
 }
 
 
+/* One cgroup parent: removed when this install's setup made it, else
+ * left to whoever did. Returns 1 when it is still there because of us. */
+static int uninstall_cgroup_parent(const char* path, capsid__report_cb cb,
+                                   void* data) {
+  struct stat st;
+  int rc;
+
+  if (!created_has(path)) {
+    if (stat(path, &st) == 0)
+      capsid__say(cb, data, "cgroup parent", 1,
+                  "kept %s (this install's setup did not make it)", path);
+    return 0;
+  }
+  rc = remove_cgroup_parent(path);
+  capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s",
+              rc == 0 ? "removed" : "still busy:", path);
+  return rc != 0;
+}
+
+
 int capsid__system_uninstall(capsid__report_cb cb, void* data,
                              capsid_error_t* err) {
   const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
   const char* dir = capsid__state_dir();
+  capsid__handback_stats_t hs;
   capsid__acl_stats_t stats;
   capsid__capstore_t store;
   capsid_error_t aerr = {0};
   struct stat st;
-  int rc, i, left = 0;
+  int rc, i, left = 0, have_store, handed_back = 1;
 
   if (geteuid() != 0)
     return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_NONE, EPERM,
@@ -393,47 +416,62 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
     }
     capsid__error_free(&aerr);
   }
-  /* Files jobs created belong to workspace identities: give them to the
-   * workspace's owner, so no inode keeps a capsid uid. */
-  if (capsid__capstore_load(dir, &store, &aerr) == 0) {
-    unsigned long n = hand_back_all(&store);
+  /* Inodes jobs left with a workspace identity (the post-job pass hands
+   * back what it can; hard links, and what a job made while another ran,
+   * wait for this) go to the workspace's owner, so no inode keeps an id
+   * the next setup hands out again. */
+  have_store = capsid__capstore_load(dir, &store, &aerr) == 0;
+  capsid__error_free(&aerr);
+  if (have_store) {
+    handback_all(&store, 0, &hs);
     capsid__say(cb, data, "ownership", 1,
         "%lu inode(s) created by jobs handed back to their workspace's "
-        "owner", n);
-    capsid__capstore_free(&store);
+        "owner",
+        hs.changed);
   }
-  capsid__error_free(&aerr);
   capsid__elevated_forget_all();
   capsid__heldns_clear();
   capsid__say(cb, data, "network namespaces", 1,
       "none persistent (held by capsid processes only)");
-  if (lo->v2_root[0]) {
-    rc = remove_cgroup_parent(lo->v2_root);
-    capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
-                                                    : "still busy:",
-        lo->v2_root);
+  if (lo->v2_root[0])
+    left += uninstall_cgroup_parent(lo->v2_root, cb, data);
+  for (i = 0; i < 3; i++)
+    if (lo->v1_root[i][0])
+      left += uninstall_cgroup_parent(lo->v1_root[i], cb, data);
+  /* Verify what the last line claims: no inode under any workspace owned
+   * by or naming a capsid id, no ACL entry of one on their ancestors. */
+  if (have_store) {
+    handback_all(&store, 1, &hs);
+    if (hs.left > 0 || hs.errors > 0) {
+      capsid__say(cb, data, "ownership", 0,
+          "%lu inode(s) still owned by or naming a capsid id%s, first: %s",
+          hs.left + hs.errors,
+          hs.stopped ? " (a directory moved during the walk)" : "",
+          hs.first_left);
+      left++;
+      handed_back = 0;
+    } else {
+      capsid__say(cb, data, "ownership", 1,
+          "checked: no inode of the workspaces is owned by or names a "
+          "capsid id");
+    }
+    capsid__capstore_free(&store);
   }
-  for (i = 0; i < 3; i++) {
-    if (!lo->v1_root[i][0])
-      continue;
-    rc = remove_cgroup_parent(lo->v1_root[i]);
-    capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s", rc == 0 ? "removed"
-                                                    : "still busy:",
-        lo->v1_root[i]);
-  }
-  remove_tree(dir);
-  /* Verify. */
-  if (stat(dir, &st) == 0) {
+  /* The store stays while inodes still carry its ids: the next setup
+   * then hands out none of them again, and another uninstall retries. */
+  if (handed_back)
+    remove_tree(dir);
+  if (!handed_back) {
+    capsid__say(cb, data, "state directory", 0,
+                "kept %s: its identities are still in use (run uninstall "
+                "again once the inodes above can change)",
+                dir);
+  } else if (stat(dir, &st) == 0) {
     capsid__say(cb, data, "state directory", 0, "%s is still there", dir);
     left++;
   } else {
     capsid__say(cb, data, "state directory", 1, "removed %s", dir);
   }
-  if (lo->v2_root[0] && stat(lo->v2_root, &st) == 0)
-    left++;
-  for (i = 0; i < 3; i++)
-    if (lo->v1_root[i][0] && stat(lo->v1_root[i], &st) == 0)
-      left++;
   if (left > 0)
     return capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, dir,
                              NULL,

@@ -123,7 +123,10 @@ static void test_workspace_write_plan(void** state) {
   assert_string_equal(plan.targets[6].path, "/");
   assert_string_equal(plan.targets[7].path, "/w");
   assert_false(plan.targets[7].recursive);
-  assert_entry(&plan.targets[7].entries[0], CAPSID__ACL_GROUP, 61000,
+  /* Traverse for the workspace's own identity, never the shared group:
+   * a 0700 ancestor opened to capsid-users would let every workspace
+   * through. */
+  assert_entry(&plan.targets[7].entries[0], CAPSID__ACL_USER, 61001,
                CAPSID__ACL_X, CAPSID__ACL_ACCESS);
   /* No target is a tmp dir. */
   for (size_t i = 0; i < plan.n_targets; i++)
@@ -148,8 +151,11 @@ static void test_read_only_plan(void** state) {
   assert_int_equal(plan.n_targets, 2);
   assert_string_equal(plan.targets[0].path, "/");
   assert_string_equal(plan.targets[1].path, "/w");
-  for (size_t i = 0; i < plan.n_targets; i++)
+  for (size_t i = 0; i < plan.n_targets; i++) {
     assert_int_equal(plan.targets[i].kind, CAPSID__ACL_T_TRAVERSE);
+    assert_entry(&plan.targets[i].entries[0], CAPSID__ACL_USER, 61001,
+                 CAPSID__ACL_X, CAPSID__ACL_ACCESS);
+  }
   capsid__acl_plan_free(&plan);
   capsid__sandbox_free(&sb);
 }

@@ -148,6 +148,33 @@ static void test_merge_keeps_entries_and_revoke_restores(void** state) {
 }
 
 
+/* A file whose mode masked its inherited group entry (a job's
+ * `chmod 600` under a default ACL: group::r-x, mask::---) keeps its
+ * owning group out when capsid widens the mask for its own entries;
+ * setfacl -m would make it group-readable. Control: capsid's entry is
+ * effective again. */
+static void test_mask_widening_keeps_group_out(void** state) {
+  capsid__acl_plan_t plan;
+  capsid__acl_stats_t st;
+  fixture_t f;
+
+  (void)state;
+  fixture_new(&f);
+  assert_int_equal(test_system("cd '%s' && setfacl -m u:61001:rw-,g::r-x top "
+                               "&& chmod 600 top && getfacl -p top | grep -q "
+                               "'^mask::---'",
+                               f.ws),
+                   0);
+  simple_plan(f.ws, &plan);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  assert_true(has_in(&f, "top", "group::---"));
+  assert_true(has_in(&f, "top", "mask::rw-"));
+  assert_true(has_in(&f, "top", "user:61001:rw-"));
+  capsid__acl_plan_free(&plan);
+  fixture_free(&f);
+}
+
+
 static void test_reapply_is_incremental(void** state) {
   capsid__acl_plan_t plan;
   capsid__acl_stats_t st;
@@ -675,6 +702,7 @@ int main(void) {
       cmocka_unit_test(test_apply_grants_like_setfacl),
       cmocka_unit_test(test_deny_entry_refused),
       cmocka_unit_test(test_merge_keeps_entries_and_revoke_restores),
+      cmocka_unit_test(test_mask_widening_keeps_group_out),
       cmocka_unit_test(test_reapply_is_incremental),
       cmocka_unit_test(test_corrupt_record_means_full_walk),
       cmocka_unit_test(test_plan_change_takes_back_old_entries),

@@ -3,6 +3,7 @@
  * lines around it still run. The same for bad command lines of run. */
 #include "test-common.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,59 @@ static char* substitute(const char* line, const char* dir) {
 }
 
 
+/* One clean sentence: no word said twice in a row ("policy: policy:"), no
+ * phrase of three words said twice ("no such file or directory: No such
+ * file or directory"), and the field given as a label at most once. */
+static int word_char(char c) {
+  return c != '\0' && !isspace((unsigned char)c) &&
+         strchr(":,;()\"'", c) == NULL;
+}
+
+
+static void assert_reads_cleanly(const char* msg, const char* field) {
+  char words[64][48];
+  size_t n = 0, i, j, k, len;
+  const char* p = msg;
+  const char* at;
+  int count = 0;
+
+  /* Words are split at spaces and punctuation, not inside paths and
+   * names ("capsid-no-such-program", "policy.mode"). */
+  while (*p != '\0' && n < 64) {
+    while (*p != '\0' && !word_char(*p))
+      p++;
+    for (len = 0; word_char(p[len]); len++)
+      if (len + 1 < sizeof(words[0]))
+        words[n][len] = (char)tolower((unsigned char)p[len]);
+    if (len == 0)
+      break;
+    words[n][len < sizeof(words[0]) ? len : sizeof(words[0]) - 1] = '\0';
+    n++;
+    p += len;
+  }
+  for (i = 0; i + 1 < n; i++)
+    if (strcmp(words[i], words[i + 1]) == 0)
+      fail_msg("\"%s\" says \"%s\" twice in a row", msg, words[i]);
+  for (i = 0; i + 3 <= n; i++)
+    for (j = i + 1; j + 3 <= n; j++) {
+      for (k = 0; k < 3 && strcmp(words[i + k], words[j + k]) == 0; k++)
+        ;
+      if (k == 3)
+        fail_msg("\"%s\" says \"%s %s %s\" twice", msg, words[i],
+                 words[i + 1], words[i + 2]);
+    }
+  /* The field as a label ("cwd:") or quoted ("\"cwd\""). */
+  if (field != NULL)
+    for (at = strstr(msg, field); at != NULL; at = strstr(at + 1, field)) {
+      len = strlen(field);
+      if (at[len] == ':' || (at > msg && at[-1] == '"' && at[len] == '"'))
+        count++;
+    }
+  if (count > 1)
+    fail_msg("\"%s\" names the field %s %d times", msg, field, count);
+}
+
+
 static void test_batch_bad_lines(void** state) {
   size_t n = CAPSID__ARRAY_SIZE(bad_lines), i;
   char* dir = test_mkdtemp();
@@ -192,6 +246,8 @@ static void test_batch_bad_lines(void** state) {
     assert_int_equal(json_integer_value(json_object_get(e, "line")), ln);
     assert_true(strlen(json_string_value(json_object_get(e, "message"))) >
                 10);
+    assert_reads_cleanly(json_string_value(json_object_get(e, "message")),
+                         bad_lines[i].field);
     if (bad_lines[i].field != NULL) {
       json_t* fld = json_object_get(e, "field");
       if (fld == NULL || strcmp(json_string_value(fld),
@@ -266,6 +322,7 @@ static void test_cli_bad_arguments(void** state) {
                status, bad_cli[i].status, text ? text : "(none)");
     /* One line that says what and where, not a dump. */
     assert_true(strchr(text, '\n') == text + strlen(text) - 1);
+    assert_reads_cleanly(text, NULL);
     free(text);
   }
   test_rmtree(dir);

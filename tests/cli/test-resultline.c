@@ -3,6 +3,7 @@
 
 #include "resultline.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_utf8_validation(void** state) {
@@ -165,6 +166,120 @@ static void test_result_writer_matches_tree(void** state) {
 }
 
 
+/* Decodes base64 (the writer's alphabet, with padding). */
+static unsigned char* unbase64(const char* s, size_t* out_len) {
+  size_t len = strlen(s), i, o = 0;
+  unsigned char* out = malloc(len / 4 * 3 + 3);
+  unsigned v = 0;
+  int bits = 0;
+
+  for (i = 0; i < len && s[i] != '='; i++) {
+    const char* at = strchr(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        s[i]);
+    assert_non_null(at);
+    v = v << 6 | (unsigned)(at - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                 "opqrstuvwxyz0123456789+/");
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (unsigned char)(v >> bits);
+      v &= (1u << bits) - 1;
+    }
+  }
+  *out_len = o;
+  return out;
+}
+
+
+/* A result line stays within a small constant factor of the captured
+ * output whatever bytes the job wrote, the exact bytes always survive, and
+ * text that was valid stays text. (A megabyte of 0xFF made a 4.3 MB line:
+ * U+FFFD per byte plus a base64 copy; a megabyte of NULs one of 6 MB.) */
+static void check_bounded(const char* what, const char* data, size_t len,
+                          int want_text_whole) {
+  capsid_result_t r;
+  json_t* back;
+  json_t* b64;
+  json_error_t jerr;
+  unsigned char* exact;
+  char* text;
+  size_t n, exact_len = 0;
+  FILE* f = tmpfile();
+
+  memset(&r, 0, sizeof(r));
+  r.out.data = (char*)data;
+  r.out.len = len;
+  r.err.data = (char*)data;
+  r.err.len = len / 2;
+  r.peak_memory = -1;
+  assert_int_equal(cli_result_write(f, NULL, 1, &r), 0);
+  n = (size_t)ftell(f);
+  rewind(f);
+  text = malloc(n + 1);
+  assert_int_equal(fread(text, 1, n, f), n);
+  fclose(f);
+  if (n > (len + len / 2) * CLI_RESULT_STREAM_FACTOR + 1024)
+    fail_msg("%s: %zu bytes of output made a %zu-byte line", what,
+             len + len / 2, n);
+  back = json_loadb(text, n, JSON_ALLOW_NUL, &jerr);
+  if (back == NULL)
+    fail_msg("%s: not JSON: %s", what, jerr.text);
+  b64 = json_object_get(back, "stdout_b64");
+  if (b64 != NULL) {
+    exact = unbase64(json_string_value(b64), &exact_len);
+    assert_int_equal(exact_len, len);
+    assert_memory_equal(exact, data, len);
+    free(exact);
+  } else {
+    /* No base64: the text is the exact output. */
+    assert_int_equal(json_string_length(json_object_get(back, "stdout")),
+                     len);
+    assert_memory_equal(json_string_value(json_object_get(back, "stdout")),
+                        data, len);
+  }
+  if (want_text_whole) {
+    size_t lossy_len = 0;
+    char* lossy = cli_utf8_lossy(data, len, &lossy_len);
+    if (json_string_length(json_object_get(back, "stdout")) != lossy_len)
+      fail_msg("%s: the readable text was cut", what);
+    capsid__free(lossy);
+  }
+  json_decref(back);
+  free(text);
+  /* The jansson tree says the same. */
+  check_writer_matches(data, len, data, len / 2);
+}
+
+
+static void test_result_line_is_bounded(void** state) {
+  static const char multi[] = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ";
+  size_t len = 1 << 20, i;
+  char* buf = malloc(len);
+  uint64_t x = 88172645463325252ull;
+
+  (void)state;
+  for (i = 0; i < len; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    buf[i] = (char)(x >> 24);
+  }
+  check_bounded("random bytes", buf, len, 0);
+  memset(buf, 0xFF, len);
+  check_bounded("all 0xFF", buf, len, 0);
+  memset(buf, 0, len);
+  check_bounded("NULs", buf, len, 0);
+  for (i = 0; i + sizeof(multi) - 1 <= len; i += sizeof(multi) - 1)
+    memcpy(buf + i, multi, sizeof(multi) - 1);
+  check_bounded("valid multi-byte", buf, i, 1);
+  /* A log with one stray Latin-1 byte keeps all of its text. */
+  for (i = 0; i < len; i++)
+    buf[i] = (char)(i % 80 == 79 ? '\n' : 'a' + i % 26);
+  buf[len / 2] = (char)0xE9;
+  check_bounded("text with one bad byte", buf, len, 1);
+  free(buf);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_validation),
@@ -172,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_result_json_binary_output),
       cmocka_unit_test(test_result_json_error),
       cmocka_unit_test(test_result_writer_matches_tree),
+      cmocka_unit_test(test_result_line_is_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

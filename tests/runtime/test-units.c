@@ -5,23 +5,27 @@
 #include <string.h>
 
 static void test_duration_parses(void** state) {
+  static const struct {
+    const char* text;
+    uint64_t ms;
+  } cases[] = {
+      {"500ms", 500},   {"10s", 10000},  {"2m", 120000},
+      {"1h", 3600000},  {"1.5s", 1500},  {"10ms", 10},
+      {"90min", 5400000}, {" 3 S ", 3000},
+      /* A bare number is seconds, as GNU timeout and systemd read it. */
+      {"250", 250000},  {"10", 10000},   {"0.5", 500},
+  };
   uint64_t ms = 0;
+  size_t i;
 
   (void)state;
-  assert_int_equal(capsid_parse_duration("500ms", &ms), 0);
-  assert_int_equal(ms, 500);
-  assert_int_equal(capsid_parse_duration("10s", &ms), 0);
-  assert_int_equal(ms, 10000);
-  assert_int_equal(capsid_parse_duration("2m", &ms), 0);
-  assert_int_equal(ms, 120000);
-  assert_int_equal(capsid_parse_duration("1h", &ms), 0);
-  assert_int_equal(ms, 3600000);
-  assert_int_equal(capsid_parse_duration("1.5s", &ms), 0);
-  assert_int_equal(ms, 1500);
-  assert_int_equal(capsid_parse_duration("250", &ms), 0);
-  assert_int_equal(ms, 250);
-  assert_int_equal(capsid_parse_duration(" 3 S ", &ms), 0);
-  assert_int_equal(ms, 3000);
+  for (i = 0; i < CAPSID__ARRAY_SIZE(cases); i++) {
+    ms = 0;
+    assert_int_equal(capsid_parse_duration(cases[i].text, &ms), 0);
+    if (ms != cases[i].ms)
+      fail_msg("\"%s\": %llu ms, expected %llu", cases[i].text,
+               (unsigned long long)ms, (unsigned long long)cases[i].ms);
+  }
 }
 
 
@@ -102,7 +106,7 @@ static void test_error_format(void** state) {
   capsid_error_format(&err, buf, sizeof(buf));
   assert_non_null(strstr(buf, "chdir"));
   assert_non_null(strstr(buf, "/nowhere"));
-  assert_non_null(strstr(buf, "No such file"));
+  assert_non_null(strstr(buf, "no such file"));
   /* A message replaces the generic text; set() replaces earlier state. */
   capsid__error_set(&err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL, "argv",
                     "argv must name a program");
@@ -116,6 +120,55 @@ static void test_error_format(void** state) {
 }
 
 
+/* One sentence per error: the parts the message already carries are not
+ * added again (they were: "policy: policy: unknown policy", "no such file
+ * or directory: No such file or directory"). */
+static void test_error_format_says_each_thing_once(void** state) {
+  capsid_error_t err;
+  char buf[512];
+
+  (void)state;
+  memset(&err, 0, sizeof(err));
+  capsid__error_set(&err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, NULL,
+                    "policy", "policy: unknown policy \"%s\"", "root");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy: unknown policy \"root\"");
+  capsid__error_set(&err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, NULL,
+                    "policy.mode", "policy.mode is missing");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy.mode is missing");
+  /* The message ends with the error's words: the OS text adds nothing. */
+  capsid__error_set(&err, CAPSID_ENOENT, CAPSID_STAGE_POLICY, ENOENT, "/x",
+                    "cwd", "cwd \"/x\" cannot be used: %s",
+                    capsid_strerror(CAPSID_ENOENT));
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "policy: cwd \"/x\" cannot be used: no such file or "
+                      "directory");
+  capsid__error_set(&err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC, ENOENT,
+                    "prog", "argv[0]", "prog: program not found in PATH");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "exec: prog: program not found in PATH");
+  /* An OS error the message does not give is still added. */
+  capsid__error_set(&err, CAPSID_EIO, CAPSID_STAGE_PIPE, EPIPE, NULL, NULL,
+                    "cannot feed stdin");
+  capsid_error_format(&err, buf, sizeof(buf));
+  assert_non_null(strstr(buf, "pipe: cannot feed stdin: "));
+  assert_true(strlen(buf) > strlen("pipe: cannot feed stdin: "));
+  /* No message: the code's words once, with the field and path. */
+  capsid__error_set(&err, CAPSID_ENOENT, CAPSID_STAGE_CHDIR, ENOENT, "/nowhere",
+                    "cwd", NULL);
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "chdir: no such file or directory (field cwd): "
+                      "/nowhere");
+  /* No stage: no "none:" prefix. */
+  capsid__error_set(&err, CAPSID_EPERM, CAPSID_STAGE_NONE, 0, NULL, NULL,
+                    "run this as root");
+  assert_string_equal(capsid_error_format(&err, buf, sizeof(buf)),
+                      "run this as root");
+  capsid__error_free(&err);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_duration_parses),
@@ -124,6 +177,7 @@ int main(void) {
       cmocka_unit_test(test_error_tables),
       cmocka_unit_test(test_os_error_translation),
       cmocka_unit_test(test_error_format),
+      cmocka_unit_test(test_error_format_says_each_thing_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

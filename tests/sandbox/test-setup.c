@@ -6,12 +6,15 @@
  * runs it as root). */
 #include "test-common.h"
 
+#include "confine-linux.h"
 #include "system.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define DIR_ CAPSID_SANDBOX_TEST_DIR
@@ -31,10 +34,49 @@ static void snapshot(const char* ws, const char* list, const char* out) {
 }
 
 
+/* Every report line, also kept for the assertions on what it says. */
+static char said[65536];
+
 static void report(void* data, const char* feature, int ok,
                    const char* detail) {
+  size_t n = strlen(said);
+
   (void)data;
   printf("  %s %s: %s\n", ok ? "ok" : "--", feature, detail);
+  snprintf(said + n, sizeof(said) - n, "%s %s: %s\n", ok ? "ok" : "--",
+           feature, detail);
+}
+
+
+/* Setup and uninstall need root: CI runs this as root. */
+static void need_root(void) {
+  if (geteuid() == 0)
+    return;
+  if (test_may_skip("setup and uninstall need root (CI runs as root)"))
+    skip();
+  fail();
+}
+
+
+/* A fresh test directory with a workspace, and setup into a private
+ * state directory. */
+static void fresh_setup(char* ws, size_t size) {
+  capsid_error_t err = {0};
+
+  setenv("CAPSID_STATE_DIR", DIR_ "/state", 1);
+  test_system("chattr -R -i '%s' 2>/dev/null; rm -rf '%s'", DIR_, DIR_);
+  snprintf(ws, size, "%s/ws", DIR_);
+  assert_int_equal(test_system("mkdir -p '%s'", ws), 0);
+  said[0] = '\0';
+  assert_int_equal(capsid__system_setup(report, NULL, &err), 0);
+}
+
+
+/* Inodes under dir owned by a reserved id (uid or gid). */
+static int reserved_left(const char* dir) {
+  return test_system("find '%s' \\( -uid +3209999999 -o -gid +3209999999 "
+                     "\\) | grep -q .",
+                     dir) == 0;
 }
 
 
@@ -80,11 +122,7 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
   struct stat st;
 
   (void)state;
-  if (geteuid() != 0) {
-    if (test_may_skip("setup and uninstall need root (CI runs as root)"))
-      skip();
-    fail();
-  }
+  need_root();
   setenv("CAPSID_STATE_DIR", DIR_ "/state", 1);
   test_system("rm -rf '%s'", DIR_);
   assert_int_equal(test_system("mkdir -p '%s/ws/sub' && echo 1 > '%s/ws/old'",
@@ -117,10 +155,12 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
 
   /* An elevated job that creates files, one with mode 0600. */
   assert_int_equal(run_elevated(ws, argv, NULL), 0);
-  /* The grants were really there: an ACL names the workspace identity. */
+  /* The grants were really there: an ACL names the workspace identity,
+   * on what the job made too; what it made is the owner's again. */
   assert_int_equal(test_system("getfacl -p '%s' | grep -q '^user:32'", ws), 0);
-  assert_int_equal(test_system("find '%s' -uid +3209999999 | grep -q .", ws),
-                   0);
+  assert_int_equal(
+      test_system("getfacl -p '%s/made' | grep -q '^user:32'", ws), 0);
+  assert_false(reserved_left(ws));
 
   /* Read roots: denied before, allowed after, and only the root: its
    * parent gets traverse, not read. */
@@ -149,9 +189,169 @@ static void test_setup_uninstall_leaves_nothing(void** state) {
 }
 
 
+/* Uninstall hands back every inode a workspace identity owns, at any
+ * depth and of any type: a tree 300 levels deep, symlinks, FIFOs, unix
+ * sockets, hard links (the post-job pass leaves those), and says it
+ * checked. */
+static void test_uninstall_hands_back_everything(void** state) {
+  const char* argv[] = {"/bin/sh", "-c",
+                        "echo h > h1 && ln h1 h2 && mkdir deep", NULL};
+  struct sockaddr_un sa;
+  capsid_error_t err = {0};
+  char ws[512], deepest[4096];
+  struct stat st;
+  int fd, i;
+
+  (void)state;
+  need_root();
+  fresh_setup(ws, sizeof(ws));
+  assert_int_equal(run_elevated(ws, argv, NULL), 0);
+  snprintf(deepest, sizeof(deepest), "%s/h1", ws);
+  assert_int_equal(stat(deepest, &st), 0);
+  assert_true(st.st_uid > 3209999999u); /* two links: the job's still */
+  /* What a job of an older capsid, or one that ran beside another, left:
+   * every type, deeper than any fixed recursion limit. */
+  snprintf(deepest, sizeof(deepest), "%s/deep", ws);
+  for (i = 0; i < 300; i++)
+    strcat(deepest, "/d");
+  assert_int_equal(test_system("mkdir -p '%s' && cd '%s' && mkfifo fifo && "
+                               "ln -s /etc/passwd link && ln -s gone dangling",
+                               deepest, deepest),
+                   0);
+  strcat(deepest, "/sock");
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  assert_int_equal(chdir(ws), 0);
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "deep/sock");
+  fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr*)&sa, sizeof(sa)), 0);
+  close(fd);
+  assert_int_equal(chdir("/"), 0);
+  assert_int_equal(test_system("cd '%s' && chown -R -h --reference=h1 deep",
+                               ws),
+                   0);
+  assert_true(reserved_left(ws));
+
+  assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  assert_false(reserved_left(ws));
+  assert_non_null(strstr(said, "checked: no inode"));
+  assert_non_null(strstr(said, "verified"));
+  assert_int_equal(lstat("/etc/passwd", &st), 0);
+  assert_int_equal(st.st_uid, 0); /* the link's target untouched */
+  test_system("rm -rf '%s'", DIR_);
+}
+
+
+/* The verification checks what it claims: an inode uninstall cannot hand
+ * back (immutable) is reported by name, the store is kept, and no
+ * "verified" line is printed; once it can change, uninstall again
+ * finishes. */
+static void test_uninstall_reports_what_is_left(void** state) {
+  const char* argv[] = {"/bin/sh", "-c", "echo x > made", NULL};
+  capsid_error_t err = {0};
+  char ws[512];
+  struct stat st;
+
+  (void)state;
+  need_root();
+  fresh_setup(ws, sizeof(ws));
+  assert_int_equal(run_elevated(ws, argv, NULL), 0);
+  assert_int_equal(test_system("cd '%s' && echo s > stuck && "
+                               "chown 3210000003:3210000003 stuck && "
+                               "chattr +i stuck",
+                               ws),
+                   0);
+  said[0] = '\0';
+  assert_int_not_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  capsid__error_free(&err);
+  assert_non_null(strstr(said, "/stuck"));
+  assert_null(strstr(said, "verified"));
+  assert_int_equal(stat(DIR_ "/state/capabilities.json", &st), 0);
+  assert_int_equal(test_system("chattr -i '%s/stuck'", ws), 0);
+  /* An ACL entry naming a capsid id that no record lists (the owner's
+   * file): the check reads ACLs too. */
+  assert_int_equal(test_system("cd '%s' && echo n > named && "
+                               "setfacl -m u:3210000003:r named",
+                               ws),
+                   0);
+  said[0] = '\0';
+  assert_int_not_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  capsid__error_free(&err);
+  assert_non_null(strstr(said, "/named"));
+  assert_null(strstr(said, "verified"));
+  assert_int_equal(test_system("setfacl -b '%s/named'", ws), 0);
+  said[0] = '\0';
+  assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  assert_non_null(strstr(said, "verified"));
+  assert_false(reserved_left(ws));
+  test_system("rm -rf '%s'", DIR_);
+}
+
+
+/* With a private state directory, the machine's capsid cgroup folders
+ * (another install's) are kept by setup and still there after the
+ * matching uninstall, which says why; a benchmark in elevated mode
+ * leaves no ACL record in the state directory. */
+static void test_uninstall_keeps_what_others_made(void** state) {
+  const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
+  const char* argv[] = {"/bin/true", NULL};
+  const char* parents[4];
+  int made[4] = {0, 0, 0, 0};
+  capsid_error_t err = {0};
+  size_t n = 0, i;
+  char ws[512];
+  struct stat st;
+
+  (void)state;
+  need_root();
+  if (!lo->writable) {
+    if (test_may_skip("cgroups are not writable here"))
+      skip();
+    fail();
+  }
+  if (lo->v2_root[0])
+    parents[n++] = lo->v2_root;
+  for (i = 0; i < 3; i++)
+    if (lo->v1_root[i][0] && !lo->controllers_v2)
+      parents[n++] = lo->v1_root[i];
+  /* "Another install": the folders exist before this setup. */
+  for (i = 0; i < n; i++)
+    made[i] = mkdir(parents[i], 0755) == 0;
+  fresh_setup(ws, sizeof(ws));
+  assert_non_null(strstr(said, "not made by this setup"));
+  assert_int_equal(run_elevated(ws, argv, NULL), 0);
+
+  assert_int_equal(
+      test_system("'%s' bench spawn --quick --mode elevated >/dev/null",
+                  CAPSID_TEST_BIN),
+      0);
+  assert_int_equal(
+      test_system("ls '%s/state/acl' | grep -v lock | wc -l | "
+                  "grep -qx 1",
+                  DIR_),
+      0); /* the workspace's record only */
+
+  said[0] = '\0';
+  assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  for (i = 0; i < n; i++) {
+    assert_int_equal(stat(parents[i], &st), 0);
+    assert_non_null(strstr(said, parents[i]));
+  }
+  assert_non_null(strstr(said, "did not make it"));
+  for (i = 0; i < n; i++)
+    if (made[i])
+      rmdir(parents[i]);
+  test_system("rm -rf '%s'", DIR_);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_uninstall_leaves_nothing),
+      cmocka_unit_test(test_uninstall_hands_back_everything),
+      cmocka_unit_test(test_uninstall_reports_what_is_left),
+      cmocka_unit_test(test_uninstall_keeps_what_others_made),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

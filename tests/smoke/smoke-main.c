@@ -21,6 +21,7 @@
 #define ALL 0
 #define NEEDS_MOUNTS 1 /* protected binds, private /tmp, hidden /run */
 #define NEEDS_NETNS 2  /* a loopback of the job's own */
+#define NEEDS_IDS 4    /* per-workspace identities (elevated only) */
 
 typedef struct smoke_case_s {
   struct CMUnitTest test;
@@ -53,11 +54,16 @@ static const smoke_case_t cases[] = {
     CASE(smoke_network_blocked, ALL),
     CASE(smoke_run_hidden, NEEDS_MOUNTS),
     CASE(smoke_loopback_per_workspace, NEEDS_NETNS),
+#ifdef CAPSID_FAULT_INJECTION /* it skips restrictions by failure injection */
     CASE(smoke_verify_fails_closed, ALL),
+#endif
     CASE(smoke_path_lookup_as_job, ALL),
     CASE(smoke_no_fd_leak, ALL),
     CASE(smoke_netns_per_workspace, NEEDS_NETNS),
     CASE(smoke_fixup_after_noop, ALL),
+    CASE(smoke_private_files, NEEDS_IDS),
+    CASE(smoke_traverse_own, NEEDS_IDS),
+    CASE(smoke_hand_back_waits, NEEDS_IDS),
 };
 
 static const struct CMUnitTest hostile[] = {
@@ -125,6 +131,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     smoke_mode = smoke_mode_ran = CAPSID_MODE_ELEVATED;
+    supported |= NEEDS_IDS;
   } else {
     fprintf(stderr, "test-smoke: unknown variant '%s'\n", smoke_variant);
     return 2;

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Only builds with failure injection (Debug) can skip a restriction; in
+ * the others this case is not registered (smoke-main.c). */
+#ifdef CAPSID_FAULT_INJECTION
 typedef struct skip_case_s {
   const char* faults; /* capsid__fault_set spec */
   const char* names; /* what the error message must name */
@@ -61,14 +64,6 @@ void smoke_verify_fails_closed(void** state) {
   int tried = 0;
 
   (void)state;
-#ifndef CAPSID_FAULT_INJECTION
-  if (test_may_skip("skipping a restriction needs a build with "
-                    "CAPSID_FAULT_INJECTION (Debug)")) {
-    smoke_rmtree(ws);
-    skip();
-  }
-  fail();
-#endif
   snprintf(marker, sizeof(marker), "%s/ran", ws);
   snprintf(script, sizeof(script), "touch '%s'", marker);
   for (i = 0; i < CAPSID__ARRAY_SIZE(skip_cases); i++) {
@@ -97,3 +92,4 @@ void smoke_verify_fails_closed(void** state) {
   capsid_result_free(&r);
   smoke_rmtree(ws);
 }
+#endif
