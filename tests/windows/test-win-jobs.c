@@ -282,15 +282,21 @@ static void on_exit_keep(capsid_job_t* job, capsid_result_t* r, void* data) {
 }
 
 
-static void kill_cb(uv_timer_t* t) {
-  capsid_job_kill(t->data);
-  uv_close((uv_handle_t*)t, NULL);
+/* The victim's first output: it runs, so the kill hits a running job
+ * however long the launches before it took. */
+static void kill_on_output(capsid_job_t* job, int stream, const char* bytes,
+                           size_t len, void* data) {
+  (void)stream;
+  (void)bytes;
+  (void)len;
+  (void)data;
+  capsid_job_kill(job);
 }
 
 
 /* Several jobs at once on one loop, one of them killed while running. */
 static void test_parallel_and_kill(void** state) {
-  const char* sleeper[] = {wt_child(), "sleep", "60000", NULL};
+  const char* sleeper[] = {wt_child(), "started-sleep", "60000", NULL};
   char texts[6][16];
   const char* argvs[6][4];
   slot_t slots[7];
@@ -298,7 +304,6 @@ static void test_parallel_and_kill(void** state) {
   capsid_runtime_t* rt;
   capsid_job_spec_t spec;
   capsid_job_t* victim = NULL;
-  uv_timer_t timer;
   int i;
 
   (void)state;
@@ -325,11 +330,9 @@ static void test_parallel_and_kill(void** state) {
   spec.argv = sleeper;
   spec.cwd = wt_ws;
   spec.network = -1;
+  spec.on_output = kill_on_output;
   assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[6],
                                     &victim), 0);
-  uv_timer_init(capsid_runtime_loop(rt), &timer);
-  timer.data = victim;
-  uv_timer_start(&timer, kill_cb, 1000, 0);
   capsid_runtime_run(rt);
   capsid_runtime_close(rt, NULL, NULL);
   for (i = 0; i < 6; i++) {
