@@ -14,10 +14,10 @@
  * the job with rmdir only, so whatever the owner put into it meanwhile
  * stays (and it is then the owner's directory: the mark goes).
  *
- * Never through a link: each is made with mkdirat in a parent opened with
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) from its root, so a link
- * a job planted (cfg -> /etc) cannot make capsid, maybe root, create
- * anything outside the roots.
+ * Never through a link: each is made with mkdirat in a parent opened
+ * from its root one component at a time with O_NOFOLLOW, so a link a job
+ * planted (cfg -> /etc) cannot make capsid, maybe root, create anything
+ * outside the roots.
  *
  * Concurrent jobs of one workspace, in this process or another capsid:
  * every job holds a shared flock on each protected directory it binds,
@@ -32,11 +32,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,13 +43,42 @@
  * often, one millisecond apart, then the job is refused. */
 #define TRIES 50
 
-static int open_beneath(int root_fd, const char* rel, int flags) {
-  struct open_how how;
+/* dir_fd/rel, a directory, opened O_PATH one component at a time, none
+ * of them followed if it is a link (O_NOFOLLOW: a link is not the
+ * directory O_DIRECTORY asks for). rel comes from a canonical path, so
+ * it has no "." or "..": the walk stays beneath dir_fd. What
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) does, also where that
+ * call is missing (valgrind does not know it). -1 with errno set. */
+static int open_beneath(int dir_fd, const char* rel) {
+  char name[256];
+  const char* c = rel;
+  size_t len;
+  int fd, next, e;
 
-  memset(&how, 0, sizeof(how));
-  how.flags = (uint64_t)(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return (int)syscall(SYS_openat2, root_fd, rel, &how, sizeof(how));
+  fd = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  while (fd >= 0 && *c != '\0') {
+    len = strcspn(c, "/");
+    if (len >= sizeof(name) || (len == 2 && c[0] == '.' && c[1] == '.')) {
+      close(fd);
+      errno = len >= sizeof(name) ? ENAMETOOLONG : EINVAL;
+      return -1;
+    }
+    memcpy(name, c, len);
+    name[len] = '\0';
+    next = len == 0 || (len == 1 && c[0] == '.')
+               ? fd
+               : openat(fd, name,
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    e = errno;
+    if (next != fd)
+      close(fd);
+    fd = next;
+    errno = e;
+    c += len;
+    while (*c == '/')
+      c++;
+  }
+  return fd;
 }
 
 
@@ -163,8 +190,7 @@ static int hold_one(capsid__placeholders_t* ph, const char* root,
   if (parent_rel == NULL)
     return CAPSID_ENOMEM;
   root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  parent_fd = root_fd < 0 ? -1 : open_beneath(root_fd, parent_rel,
-                                              O_PATH | O_DIRECTORY);
+  parent_fd = root_fd < 0 ? -1 : open_beneath(root_fd, parent_rel);
   e = errno;
   capsid__free(parent_rel);
   if (parent_fd < 0) {
@@ -173,9 +199,10 @@ static int hold_one(capsid__placeholders_t* ph, const char* root,
     if (!create)
       return 0;
     return fail(err, e, path,
-                e == ELOOP ? "a directory on its way is a symbolic link "
-                             "(made since the policy was resolved)"
-                           : "cannot open the directory that holds it");
+                e == ELOOP || e == ENOTDIR
+                    ? "a directory on its way is a symbolic link or no "
+                      "directory (changed since the policy was resolved)"
+                    : "cannot open the directory that holds it");
   }
   for (tries = 0; tries < TRIES; tries++) {
     made_now = create && mkdirat(parent_fd, name, S_ISVTX | 0755) == 0;
