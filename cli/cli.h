@@ -28,6 +28,9 @@ int cli_cmd_collect(int argc, char** argv);
 
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
+/* Says once per process, on stderr, that `auto` fell back to a mode that
+ * enforces less (landlock-only), so nobody learns it only from --json. */
+void cli_note_mode(capsid_mode_t requested, const capsid_result_t* r);
 
 /* Help texts. */
 void cli_help_main(void);

@@ -80,6 +80,7 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
     b->failed_lines++;
   if (result->error.code != 0 || result->exit_code != 0)
     b->progress.failed++;
+  cli_note_mode(bj->jl.spec.mode, result);
   write_result(b, bj->jl.id, bj->jl.line, result);
   cli_jobline_free(&bj->jl);
   capsid__free(bj);

@@ -69,6 +69,22 @@ int cli_exit_status(const capsid_result_t* r) {
 }
 
 
+void cli_note_mode(capsid_mode_t requested, const capsid_result_t* r) {
+  static int said;
+
+  /* Once per process: a batch of a thousand jobs says it once. */
+  if (said || requested != CAPSID_MODE_AUTO ||
+      r->mode != CAPSID_MODE_LANDLOCK_ONLY)
+    return;
+  said = 1;
+  fprintf(stderr, "capsid: user namespaces are blocked here, so --mode "
+          "auto ran in landlock-only mode: protected paths (.git, "
+          "carve-outs), private /tmp, hidden /run and the IPC namespace "
+          "are not enforced (see `capsid doctor`; --mode unprivileged "
+          "refuses to run instead)\n");
+}
+
+
 static void write_all(int fd, const char* p, size_t len) {
   ssize_t n;
 
@@ -301,6 +317,7 @@ int cli_cmd_run(int argc, char** argv) {
   }
   capsid_runtime_run(rt);
 
+  cli_note_mode(spec.mode, &ctx.result);
   if (ctx.json) {
     cli_result_write(stdout, NULL, 0, &ctx.result);
   } else if (ctx.result.error.code != 0) {

@@ -169,13 +169,18 @@ typedef enum {
   CAPSID_ENV_REPLACE = 1  /* exactly spec.env */
 } capsid_env_mode_t;
 
+/* A mode asked for by name runs with every restriction it promises or the
+ * job fails with CAPSID_ENOTSUP and does not run; only AUTO falls back,
+ * and the result's mode says to what. */
 typedef enum {
-  CAPSID_MODE_AUTO = 0,         /* elevated where set up, else unprivileged */
+  CAPSID_MODE_AUTO = 0,         /* elevated where set up, else unprivileged,
+                                   else landlock-only */
   CAPSID_MODE_ELEVATED = 1,     /* per-workspace identities and ACLs */
   CAPSID_MODE_UNPRIVILEGED = 2, /* namespaces + Landlock + seccomp */
   CAPSID_MODE_NONE = 3,         /* what ran: no confinement was applied */
-  /* What ran where user namespaces are blocked: Landlock + seccomp only.
-   * Protected sub-paths inside writable roots are not enforced there. */
+  /* What AUTO ran where user namespaces are blocked: Landlock + seccomp
+   * only. Protected sub-paths inside writable roots are not enforced
+   * there, and the job gets no SysV IPC. */
   CAPSID_MODE_LANDLOCK_ONLY = 4
 } capsid_mode_t;
 

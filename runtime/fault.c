@@ -95,7 +95,8 @@ int capsid__fault(const char* site) {
     loaded = 1;
   }
   for (i = 0; i < n_rules; i++)
-    if (strcmp(rules[i].site, site) == 0 && ++rules[i].seen == rules[i].nth)
+    if (strcmp(rules[i].site, site) == 0 &&
+        (rules[i].nth == 0 || ++rules[i].seen == rules[i].nth))
       error = rules[i].error;
   uv_mutex_unlock(&lock);
   return error;

@@ -4,7 +4,8 @@
  * fails as if the OS had returned the errno it answers. Sites and counts
  * come from capsid__fault_set("pipe=2:EMFILE,clone=1:EAGAIN") or, on first
  * use, from the CAPSID_FAULTS environment variable: the Nth use of the
- * site fails, once. Without CAPSID_FAULT_INJECTION (release builds) every
+ * site fails, once; N = 0 fails every use (a feature the host lacks, such
+ * as "userns=0:EPERM" or "landlock=0:EPERM", for a whole process). Without CAPSID_FAULT_INJECTION (release builds) every
  * call compiles to 0, so nothing of this reaches production. */
 #ifndef CAPSID_FAULT_H
 #define CAPSID_FAULT_H

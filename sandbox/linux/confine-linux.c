@@ -2,29 +2,34 @@
  * and the order the child applies it in.
  *
  * Unprivileged mode (any user, no set-up): the job's first child joins
- * its workspace's user namespace and (offline) network namespace, both
- * made on the workspace's first job and held open (heldns-linux.c: a new
- * netns per job was the largest cost of a spawn), and unshares a mount
- * and a pid namespace of the job's own; where that cannot be had the
- * clone itself creates all of them and the child maps its own uid/gid
- * and brings its loopback up. Then the child builds the mounts
- * (mounts-linux.c), drops every capability, sets NO_NEW_PRIVS, enters
- * the Landlock domain and installs the seccomp filter. The pid namespace is what guarantees
- * that no process of the job outlives it even without cgroups: when the
- * job's first process dies the kernel kills the rest.
+ * its workspace's user namespace, IPC namespace and (offline) network
+ * namespace, made on the workspace's first job and held open
+ * (heldns-linux.c: a new netns per job was the largest cost of a spawn),
+ * and unshares a mount and a pid namespace of the job's own; where that
+ * cannot be had the clone itself creates all of them and the child maps
+ * its own uid/gid and brings its loopback up. Then the child builds the
+ * mounts (mounts-linux.c), drops every capability, sets NO_NEW_PRIVS,
+ * enters the Landlock domain and installs the seccomp filter. The pid
+ * namespace is what guarantees that no process of the job outlives it
+ * even without cgroups: when the job's first process dies the kernel
+ * kills the rest.
  *
- * Landlock-only mode: where user namespaces are refused, the same minus
- * the namespaces. Offline then rests on seccomp (no socket but AF_UNIX)
- * and Landlock (no TCP bind/connect); protected paths inside writable
- * roots are NOT enforced (Landlock cannot take back rights beneath a
- * granted root), which `capsid doctor` and the result's mode say.
+ * Landlock-only mode: auto's fallback where user namespaces are refused
+ * (never what `--mode unprivileged` turns into: a mode asked for by name
+ * runs in full or is refused), the same minus the namespaces. Offline
+ * then rests on seccomp (no socket at all) and Landlock (no TCP
+ * bind/connect), and seccomp refuses SysV IPC; protected paths inside
+ * writable roots are NOT enforced (Landlock cannot take back rights
+ * beneath a granted root), which `capsid doctor`, the result's mode and a
+ * line on stderr say.
  *
  * Elevated mode (root, after `capsid setup`): no user namespace. The job
  * runs as its workspace's own uid and gid, with its extra roots' gids,
  * capsid-users and the read-only gid (elevated-linux.c), in the
- * workspace's offline network namespace (held open, joined with setns),
- * with the same mounts, Landlock and seccomp. Its writes to the workspace
- * are granted by the ACL engine before the first job.
+ * workspace's IPC namespace and offline network namespace (held open,
+ * joined with setns), with the same mounts, Landlock and seccomp. Its
+ * writes to the workspace are granted by the ACL engine before the first
+ * job.
  *
  * Limits (cgroup-linux.c) are independent of the mode. */
 #include "launch-linux.h"
@@ -34,6 +39,121 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+capsid_mode_t capsid__unprivileged_auto(void) {
+  if (capsid__landlock_abi() <= 0)
+    return CAPSID_MODE_AUTO; /* nothing: choose_mode says so */
+  return capsid__userns_available() ? CAPSID_MODE_UNPRIVILEGED
+                                    : CAPSID_MODE_LANDLOCK_ONLY;
+}
+
+
+/* Refuses a mode this host cannot give in full. */
+static int refuse(capsid_error_t* err, int stage, const char* mode,
+                  const char* missing) {
+  return capsid__error_set(err, CAPSID_ENOTSUP, stage, 0, NULL, "mode",
+                           "%s mode cannot run here: %s (see `capsid "
+                           "doctor`); the job was not run",
+                           mode, missing);
+}
+
+#define NO_USERNS                                                            \
+  "user namespaces are blocked (AppArmor, user.max_user_namespaces=0 or "   \
+  "a container's seccomp policy)"
+#define NO_LANDLOCK "Landlock is off in this kernel"
+
+
+/* Which confinement runs. capsid__prelaunch resolved auto to the mode it
+ * can have in full (elevated, unprivileged or landlock-only, the result
+ * says which); a mode asked for by name either runs with every
+ * restriction it promises or is refused: unprivileged never turns into
+ * landlock-only, nor runs without Landlock (its abstract-socket scope and
+ * write rules are part of what it promises). */
+static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
+                       const capsid__launch_t* launch, int* ll_flags,
+                       int* sc_profile, capsid_error_t* err) {
+  const capsid__sandbox_t* sb = launch->sandbox;
+  capsid_mode_t mode = launch->mode;
+  int abi = capsid__landlock_abi(), rc;
+
+  if (mode == CAPSID_MODE_AUTO)
+    mode = capsid__unprivileged_auto();
+  if (mode == CAPSID_MODE_AUTO)
+    return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0,
+                             NULL, "mode",
+                             "no confinement is available here: Landlock "
+                             "is off (see `capsid doctor`)");
+  if (mode == CAPSID_MODE_ELEVATED) {
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "elevated", NO_LANDLOCK);
+    /* capsid__prelaunch put the grants in place and made the netns. */
+    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    if (rc != 0)
+      return rc;
+    c->mode = CAPSID_MODE_ELEVATED;
+    c->elevated = 1;
+    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
+    c->pidns = 1;
+  } else if (mode == CAPSID_MODE_LANDLOCK_ONLY) {
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "landlock-only", NO_LANDLOCK);
+    c->mode = CAPSID_MODE_LANDLOCK_ONLY;
+    /* No IPC namespace: the host's SysV IPC and message queues are the
+     * caller's own, so the job gets none. */
+    *sc_profile |= CAPSID__SC_IPC_DENIED;
+    if (!sb->network) {
+      *ll_flags |= CAPSID__LL_DENY_TCP;
+      *sc_profile |= CAPSID__SC_INET_DENIED;
+    }
+  } else {
+    if (!capsid__userns_available())
+      return refuse(err, CAPSID_STAGE_USERNS, "unprivileged", NO_USERNS);
+    if (abi <= 0)
+      return refuse(err, CAPSID_STAGE_LANDLOCK, "unprivileged", NO_LANDLOCK);
+    c->mode = CAPSID_MODE_UNPRIVILEGED;
+    c->userns = 1;
+    c->pidns = 1;
+    /* The workspace's held namespaces when they can be had (valgrind runs
+     * no CLONE_FILES child, see launch-linux.c); else the clone makes
+     * namespaces of the job's own, as before. */
+    if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
+      c->held_user_fd = capsid__heldns_user_fd(c->held);
+      c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
+      if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC))
+        c->held_ipc_fd = capsid__heldns_ipc_fd(c->held);
+    } else {
+      c->held = NULL;
+      c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+      if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC))
+        c->clone_flags |= CLONE_NEWIPC;
+      if (!sb->network) {
+        c->clone_flags |= CLONE_NEWNET;
+        c->netns = 1;
+      }
+    }
+  }
+  /* Offline is no host socket of any kind: see seccomp-linux.c. */
+  if (!sb->network)
+    *sc_profile |= CAPSID__SC_UNIX_DENIED;
+  return 0;
+}
+
+
+/* What the job's process reads back beyond its own state: that its IPC
+ * namespace is not the host's, and (online, in the host's network
+ * namespace) that the Landlock scope keeps host abstract sockets out. */
+static void prepare_readbacks(capsid__confine_t* c, const capsid__sandbox_t* sb,
+                              int* ll_flags) {
+  struct stat st;
+
+  if ((c->userns || c->elevated) && stat("/proc/self/ns/ipc", &st) == 0)
+    c->host_ipc_ino = (unsigned long)st.st_ino;
+  if (sb->network)
+    capsid__landlock_scope_probe(&c->scope_probe, &c->scope_probe_len);
+  if (CAPSID__SKIPPED(c, CAPSID__VERIFY_SCOPE))
+    *ll_flags |= CAPSID__LL_NO_SCOPE;
+}
+
 
 static int prepare(capsid__confine_t* c, uv_loop_t* loop,
                    const capsid__launch_t* launch, capsid_error_t* err) {
@@ -46,46 +166,12 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   c->cgroup.procs_fd[0] = -1;
 
   c->identity.netns_fd = -1;
-  if (launch->mode == CAPSID_MODE_ELEVATED) {
-    /* capsid__prelaunch put the grants in place and made the netns. */
-    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
-    if (rc != 0)
-      return rc;
-    c->mode = CAPSID_MODE_ELEVATED;
-    c->elevated = 1;
-    c->clone_flags = CLONE_NEWNS | CLONE_NEWPID;
-    c->pidns = 1;
-  } else if (capsid__userns_available()) {
-    c->mode = CAPSID_MODE_UNPRIVILEGED;
-    c->userns = 1;
-    c->pidns = 1;
-    /* The workspace's held namespaces when they can be had (valgrind runs
-     * no CLONE_FILES child, see launch-linux.c); else the clone makes
-     * namespaces of the job's own, as before. */
-    if (!CAPSID__ON_VALGRIND() && capsid__heldns_get(sb->cwd, &c->held) == 0) {
-      c->held_user_fd = capsid__heldns_user_fd(c->held);
-      c->held_net_fd = sb->network ? -1 : capsid__heldns_net_fd(c->held);
-    } else {
-      c->held = NULL;
-      c->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
-      if (!sb->network) {
-        c->clone_flags |= CLONE_NEWNET;
-        c->netns = 1;
-      }
-    }
-  } else if (capsid__landlock_abi() > 0) {
-    c->mode = CAPSID_MODE_LANDLOCK_ONLY;
-    if (!sb->network) {
-      ll_flags |= CAPSID__LL_DENY_TCP;
-      sc_profile |= CAPSID__SC_INET_DENIED;
-    }
-  } else {
-    return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_USERNS, 0,
-                             NULL, "mode",
-                             "no confinement is available here: user "
-                             "namespaces are blocked and Landlock is off "
-                             "(see `capsid doctor`)");
-  }
+  c->identity.ipcns_fd = -1;
+  c->held_ipc_fd = -1;
+  rc = choose_mode(c, loop, launch, &ll_flags, &sc_profile, err);
+  if (rc != 0)
+    return rc;
+  prepare_readbacks(c, sb, &ll_flags);
 
   if (c->userns && c->held == NULL)
     capsid__idmap_init(&c->idmap);
@@ -149,6 +235,14 @@ int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
     /* The workspace's own offline namespace, made once and held open. */
     *stage = CAPSID_STAGE_NETNS;
     if (setns(c->identity.netns_fd, CLONE_NEWNET) != 0)
+      return errno;
+  }
+  if (c->elevated && c->identity.ipcns_fd >= 0 &&
+      !CAPSID__SKIPPED(c, CAPSID__VERIFY_IPC)) {
+    /* The workspace's own IPC namespace, likewise (before the mounts: a
+     * fresh /dev/mqueue shows the namespace it is mounted in). */
+    *stage = CAPSID_STAGE_SPAWN;
+    if (setns(c->identity.ipcns_fd, CLONE_NEWIPC) != 0)
       return errno;
   }
   if (c->userns && c->held == NULL) {

@@ -22,6 +22,8 @@
 
 #include <linux/filter.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* 1 when running under valgrind (the runtime tests' leak check). valgrind
  * does not know mount_setattr or Landlock's calls, cannot run a seccomp
@@ -48,6 +50,11 @@ int capsid__userns_available(void);
 void capsid__userns_force_blocked(int on);
 #endif
 
+/* What `auto` runs when elevated mode is not usable: unprivileged (user
+ * namespaces and Landlock), else landlock-only (Landlock), else
+ * CAPSID_MODE_AUTO, which the launch refuses: no mode runs half-made. */
+capsid_mode_t capsid__unprivileged_auto(void);
+
 typedef struct capsid__idmap_s {
   char uid_map[32]; /* "<uid> <uid> 1": the caller's own uid, unchanged */
   char gid_map[32];
@@ -65,7 +72,10 @@ typedef enum {
   CAPSID__MNT_BIND_RO,     /* bind path onto itself, read-only (recursive) */
   CAPSID__MNT_TMPFS_RW,    /* a private writable tmpfs over path */
   CAPSID__MNT_TMPFS_RO,    /* an empty read-only tmpfs over path (hide) */
-  CAPSID__MNT_PROC         /* a proc of the job's own pid namespace */
+  CAPSID__MNT_PROC,        /* a proc of the job's own pid namespace */
+  CAPSID__MNT_HIDE,        /* TMPFS_RO, and nothing to do where the path
+                              is already gone from the job's view */
+  CAPSID__MNT_MQUEUE       /* the job's IPC namespace's own mqueue */
 } capsid__mnt_op_t;
 
 typedef struct capsid__mnt_step_s {
@@ -81,6 +91,7 @@ typedef struct capsid__mounts_s {
   const char* failed_path; /* set by the child on failure (shared memory) */
   int private_tmp;         /* /tmp is a private tmpfs */
   int private_shm;         /* /dev/shm is a private tmpfs */
+  char state_dir[4096];    /* capsid's state directory, canonical, hidden */
 } capsid__mounts_t;
 
 /* Builds the plan. Paths are borrowed from sb, which must outlive the
@@ -120,11 +131,19 @@ void capsid__placeholders_release(capsid__placeholders_t* ph);
 
 /* ---- Landlock --------------------------------------------------------------- */
 
-/* The Landlock ABI version of the kernel, or 0 when Landlock is off. */
+/* The Landlock ABI version of the kernel, or 0 when Landlock is off. The
+ * fault site "landlock" makes it answer 0, so tests can show that a mode
+ * needing Landlock is refused rather than run without it. Not for the
+ * clone child. */
 int capsid__landlock_abi(void);
+#ifdef CAPSID_FAULT_INJECTION
+/* Tests: behave as if the kernel had no Landlock. */
+void capsid__landlock_force_off(int on);
+#endif
 
 #define CAPSID__LL_DENY_TCP 1    /* handle TCP bind/connect, allow none */
 #define CAPSID__LL_ALLOW_SHM 2   /* /dev/shm writable (a private tmpfs) */
+#define CAPSID__LL_NO_SCOPE 4    /* tests only: leave the scopes out */
 
 /* Builds a ruleset for sb: read and execute everywhere, every right
  * beneath the writable roots, write to the harmless character devices.
@@ -135,10 +154,17 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* fd,
  * mount namespace (a private tmpfs). */
 int capsid__landlock_child_allow(int ruleset_fd, const char* path);
 int capsid__landlock_child_restrict(int ruleset_fd);
+/* The abstract address, in this process's network namespace, that a job
+ * scoped by Landlock (ABI 6) cannot reach: 1 with *addr and *len set, 0
+ * where the kernel has no scopes or the socket cannot be made. */
+int capsid__landlock_scope_probe(const struct sockaddr_un** addr,
+                                 socklen_t* len);
 
 /* ---- seccomp ------------------------------------------------------------------ */
 
 #define CAPSID__SC_INET_DENIED 1 /* no network namespace: refuse non-unix */
+#define CAPSID__SC_UNIX_DENIED 2 /* offline: no unix socket but a pair */
+#define CAPSID__SC_IPC_DENIED 4  /* no IPC namespace: no SysV IPC, mqueue */
 
 /* The filter of a profile, built once with libseccomp and kept for the
  * life of the process. Thread-safe. NULL with err set on failure. */

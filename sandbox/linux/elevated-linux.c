@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -152,11 +154,18 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
 }
 
 
-/* A network namespace of the workspace's own with its loopback up: made
- * by a short-lived child, whose namespace we keep as an fd passed back
- * over a socket pair (so it works where clone degrades to fork). */
-static int netns_child(void* arg) {
-  int sock = *(int*)arg;
+/* A network namespace of the workspace's own with its loopback up, or an
+ * IPC namespace of its own: made by a short-lived child, whose namespace
+ * we keep as an fd passed back over a socket pair (so it works where
+ * clone degrades to fork). */
+typedef struct ns_req_s {
+  int sock;
+  int flag; /* CLONE_NEWNET or CLONE_NEWIPC */
+} ns_req_t;
+
+static int ns_child(void* arg) {
+  const ns_req_t* req = arg;
+  int sock = req->sock;
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct msghdr msg;
   struct iovec iov;
@@ -164,8 +173,11 @@ static int netns_child(void* arg) {
   char byte = 'n';
   int fd;
 
-  capsid__loopback_up_child();
-  fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (req->flag == CLONE_NEWNET)
+    capsid__loopback_up_child();
+  fd = open(req->flag == CLONE_NEWNET ? "/proc/self/ns/net"
+                                      : "/proc/self/ns/ipc",
+            O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     _exit(1);
   memset(&msg, 0, sizeof(msg));
@@ -186,8 +198,11 @@ static int netns_child(void* arg) {
 }
 
 
-static int make_netns(int* out, capsid_error_t* err) {
+static int make_ns(int flag, int* out, capsid_error_t* err) {
+  const char* what = flag == CLONE_NEWNET ? "network" : "IPC";
+  int stage = flag == CLONE_NEWNET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
   size_t size = 64 * 1024;
+  ns_req_t req;
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct msghdr msg;
   struct iovec iov;
@@ -199,15 +214,18 @@ static int make_netns(int* out, capsid_error_t* err) {
 
   *out = -1;
   if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return capsid__error_set(err, capsid__translate_os_error(errno),
-                             CAPSID_STAGE_NETNS, errno, NULL, NULL,
-                             "cannot make the network namespace");
+    return capsid__error_set(err, capsid__translate_os_error(errno), stage,
+                             errno, NULL, NULL,
+                             "cannot make the workspace's %s namespace",
+                             what);
+  req.sock = sv[1];
+  req.flag = flag;
   stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   pid = stack == MAP_FAILED
             ? -1
-            : clone(netns_child, (char*)stack + size,
-                    CLONE_VM | CLONE_VFORK | CLONE_NEWNET | SIGCHLD, &sv[1]);
+            : clone(ns_child, (char*)stack + size,
+                    CLONE_VM | CLONE_VFORK | flag | SIGCHLD, &req);
   if (pid < 0)
     e = errno;
   if (stack != MAP_FAILED)
@@ -231,10 +249,9 @@ static int make_netns(int* out, capsid_error_t* err) {
   close(sv[0]);
   close(sv[1]);
   if (*out < 0)
-    return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_NETNS, e,
-                             NULL, NULL,
-                             "cannot make the workspace's network "
-                             "namespace");
+    return capsid__error_set(err, CAPSID_ECONFINE, stage, e, NULL, NULL,
+                             "cannot make the workspace's %s namespace",
+                             what);
   return 0;
 }
 
@@ -337,6 +354,30 @@ static int add_waiter(ws_t* w, capsid__prelaunch_cb cb, void* data) {
 }
 
 
+/* The state directory holds the capability store and the ACL records
+ * root capsid acts on: it must never be granted to a workspace identity.
+ * A writable root that contains it (or lies inside it) would be. */
+static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
+  char real[PATH_MAX];
+  const char* dir = capsid__state_dir();
+  size_t i;
+
+  if (realpath(dir, real) != NULL)
+    dir = real;
+  for (i = 0; i < sb->first_tmp && i < sb->writable.n; i++)
+    if (capsid__path_is_within(dir, sb->writable.v[i]) ||
+        capsid__path_is_within(sb->writable.v[i], dir))
+      return capsid__error_set(
+          err, CAPSID_EPERM, CAPSID_STAGE_POLICY, 0, sb->writable.v[i],
+          i == 0 ? "cwd" : "writable_roots",
+          "the writable root %s and capsid's state directory %s overlap: an "
+          "elevated job would be granted capsid's own records (move "
+          "CAPSID_STATE_DIR out of the workspace)",
+          sb->writable.v[i], dir);
+  return 0;
+}
+
+
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
                       capsid__prelaunch_cb cb, void* data,
@@ -350,7 +391,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
 
   if (*mode == CAPSID_MODE_AUTO)
     *mode = capsid__elevated_usable(&why) ? CAPSID_MODE_ELEVATED
-                                          : CAPSID_MODE_UNPRIVILEGED;
+                                          : capsid__unprivileged_auto();
   else if (*mode == CAPSID_MODE_ELEVATED && !capsid__elevated_usable(&why)) {
     capsid__error_move(err, &why);
     return err->code;
@@ -358,6 +399,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   capsid__error_free(&why);
   if (*mode != CAPSID_MODE_ELEVATED)
     return 0;
+  if ((rc = state_dir_apart(sb, err)) != 0)
+    return rc;
   if (pool == NULL)
     return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
                              NULL, "no worker pool for the ACL grants");
@@ -371,6 +414,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                                0, NULL, NULL, NULL);
     }
     w->id.netns_fd = -1;
+    w->id.ipcns_fd = -1;
     w->loop = loop;
     rc = ws_identities(w, sb, err);
     if (rc != 0) {
@@ -384,7 +428,13 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     pthread_mutex_unlock(&ws_lock);
   }
   if (!sb->network && w->id.netns_fd < 0) {
-    rc = make_netns(&w->id.netns_fd, err);
+    rc = make_ns(CLONE_NEWNET, &w->id.netns_fd, err);
+    if (rc != 0)
+      return rc;
+  }
+  /* Every job, online too: SysV IPC and message queues per workspace. */
+  if (w->id.ipcns_fd < 0) {
+    rc = make_ns(CLONE_NEWIPC, &w->id.ipcns_fd, err);
     if (rc != 0)
       return rc;
   }
@@ -543,6 +593,8 @@ void capsid__elevated_forget_all(void) {
     workspaces = w->next;
     if (w->id.netns_fd >= 0)
       close(w->id.netns_fd);
+    if (w->id.ipcns_fd >= 0)
+      close(w->id.ipcns_fd);
     capsid__free(w->waiters);
     capsid__free(w->key);
     if (w->have_plan)

@@ -22,6 +22,7 @@ typedef struct capsid__identity_s {
   size_t n_groups;
   int netns_fd;           /* the workspace's offline netns, or -1 */
   void* running;          /* the workspace entry counting this job */
+  int ipcns_fd;           /* the workspace's IPC namespace, or -1 */
 } capsid__identity_t;
 
 /* 1 when elevated mode can run in this process: root, set up, Landlock.

@@ -1,5 +1,6 @@
-/* Unprivileged mode: one user namespace and one offline network namespace
- * per workspace, made on the workspace's first job and held open.
+/* Unprivileged mode: one user namespace, one offline network namespace and
+ * one IPC namespace per workspace, made on the workspace's first job and
+ * held open.
  *
  * Creating a network namespace per job cost ~0.6 ms of CPU in the spawn
  * path (plus ~0.3 ms of asynchronous teardown in a kernel worker, on a
@@ -15,7 +16,13 @@
  * never shared with another workspace") and a user namespace in which
  * every job drops all capabilities before execve; each job still has its
  * own mount and pid namespace, Landlock domain and seccomp filter. Jobs of
- * different workspaces never share either namespace.
+ * different workspaces never share any of them.
+ *
+ * The IPC namespace is joined by every job, online or offline: SysV
+ * shared memory, semaphores and message queues and POSIX message queues
+ * live in it, and the host's (where the caller's own 0600 segments are,
+ * with the job's uid) must stay out of reach, as must another
+ * workspace's. Jobs of one workspace share it, as they share files.
  *
  * Entries are reference-counted: a spawn holds its entry from prepare to
  * release, so an entry evicted meanwhile (the table is bounded) closes
@@ -45,6 +52,7 @@ struct capsid__heldns_s {
   char* key;     /* the workspace root (the sandbox's cwd) */
   int user_fd;   /* /proc/<helper>/ns/user */
   int net_fd;    /* /proc/<helper>/ns/net, loopback up */
+  int ipc_fd;    /* /proc/<helper>/ns/ipc */
   unsigned refs; /* the table's own, plus one per spawn using it */
   uint64_t used; /* for eviction: higher is more recent */
 };
@@ -57,6 +65,7 @@ typedef struct make_ctx_s {
   capsid__idmap_t idmap;
   int user_fd;
   int net_fd;
+  int ipc_fd;
   int error;
 } make_ctx_t;
 
@@ -82,6 +91,11 @@ static int make_child(void* arg) {
     if (m->net_fd < 0)
       rc = errno;
   }
+  if (rc == 0) {
+    m->ipc_fd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+    if (m->ipc_fd < 0)
+      rc = errno;
+  }
   m->error = rc;
   _exit(rc == 0 ? 0 : 1);
   return 0;
@@ -100,7 +114,7 @@ static int make(capsid__heldns_t* h) {
     return e;
   memset(&m, 0, sizeof(m));
   capsid__idmap_init(&m.idmap);
-  m.user_fd = m.net_fd = -1;
+  m.user_fd = m.net_fd = m.ipc_fd = -1;
   m.error = EIO;
   stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -111,7 +125,7 @@ static int make(capsid__heldns_t* h) {
   pthread_sigmask(SIG_BLOCK, &all, &old);
   pid = clone(make_child, (char*)stack + size,
               CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWUSER |
-                  CLONE_NEWNET | SIGCHLD,
+                  CLONE_NEWNET | CLONE_NEWIPC | SIGCHLD,
               &m);
   if (pid < 0)
     e = errno;
@@ -127,10 +141,13 @@ static int make(capsid__heldns_t* h) {
       close(m.user_fd);
     if (m.net_fd >= 0)
       close(m.net_fd);
+    if (m.ipc_fd >= 0)
+      close(m.ipc_fd);
     return e;
   }
   h->user_fd = m.user_fd;
   h->net_fd = m.net_fd;
+  h->ipc_fd = m.ipc_fd;
   return 0;
 }
 
@@ -141,6 +158,7 @@ static void unref(capsid__heldns_t* h) {
     return;
   close(h->user_fd);
   close(h->net_fd);
+  close(h->ipc_fd);
   capsid__free(h->key);
   capsid__free(h);
 }
@@ -199,6 +217,11 @@ int capsid__heldns_user_fd(const capsid__heldns_t* h) {
 
 int capsid__heldns_net_fd(const capsid__heldns_t* h) {
   return h->net_fd;
+}
+
+
+int capsid__heldns_ipc_fd(const capsid__heldns_t* h) {
+  return h->ipc_fd;
 }
 
 

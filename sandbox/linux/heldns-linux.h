@@ -1,4 +1,4 @@
-/* Unprivileged mode's per-workspace user and network namespaces, made on
+/* Unprivileged mode's per-workspace user, network and IPC namespaces, made on
  * a workspace's first job and held open for the life of the process
  * (heldns-linux.c says why and what is shared). */
 #ifndef CAPSID_HELDNS_LINUX_H
@@ -15,6 +15,7 @@ void capsid__heldns_put(capsid__heldns_t* h);
 /* Close-on-exec descriptors, valid while the reference is held. */
 int capsid__heldns_user_fd(const capsid__heldns_t* h);
 int capsid__heldns_net_fd(const capsid__heldns_t* h);
+int capsid__heldns_ipc_fd(const capsid__heldns_t* h);
 /* Drops every entry (their descriptors close once no spawn uses them);
  * uninstall and the leak checks of the tests call it. */
 void capsid__heldns_clear(void);

@@ -11,11 +11,15 @@
  * defined here. */
 #include "confine-linux.h"
 
+#include "fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,10 +52,28 @@ struct ll_ruleset_attr {
    LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 
-int capsid__landlock_abi(void) {
+static int forced_off;
+
+#ifdef CAPSID_FAULT_INJECTION
+void capsid__landlock_force_off(int on) {
+  forced_off = on;
+}
+#endif
+
+
+/* What the kernel says, with no test hook: safe in the clone child (the
+ * fault sites take a lock). */
+static int kernel_abi(void) {
   long v = syscall(SYS_landlock_create_ruleset, NULL, 0,
                    LANDLOCK_CREATE_RULESET_VERSION);
   return v < 0 ? 0 : (int)v;
+}
+
+
+int capsid__landlock_abi(void) {
+  if (forced_off || capsid__fault("landlock") != 0)
+    return 0;
+  return kernel_abi();
 }
 
 
@@ -160,6 +182,8 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
      * domain are out of reach, whatever the uid. */
     attr_size = sizeof(attr);
     attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+    if (flags & CAPSID__LL_NO_SCOPE) /* tests: the read-back must see it */
+      attr.scoped = 0;
   }
   fd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
   if (fd < 0)
@@ -200,7 +224,7 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
 int capsid__landlock_child_allow(int ruleset_fd, const char* path) {
   struct landlock_path_beneath_attr pb;
   int fd, rc = 0;
-  int abi = capsid__landlock_abi();
+  int abi = kernel_abi();
 
   fd = open(path, O_PATH | O_CLOEXEC | O_DIRECTORY);
   if (fd < 0)
@@ -220,4 +244,46 @@ int capsid__landlock_child_restrict(int ruleset_fd) {
   if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0)
     return errno;
   return 0;
+}
+
+
+/* The abstract socket the scope read-back aims at: a datagram socket of
+ * this process, bound once to a name of its own in the host's network
+ * namespace and kept (close-on-exec). A job in the scoped domain must
+ * get EPERM connecting to it; without the scope the connect succeeds
+ * (nothing is ever sent). */
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static struct sockaddr_un probe_addr;
+static socklen_t probe_len;
+
+static void probe_bind(void) {
+  struct sockaddr_un sa;
+  socklen_t len;
+  int fd, n;
+
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+               "capsid-scope-probe-%ld", (long)getpid());
+  len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+  if (bind(fd, (struct sockaddr*)&sa, len) != 0) {
+    close(fd);
+    return;
+  }
+  probe_addr = sa;
+  probe_len = len;
+}
+
+
+int capsid__landlock_scope_probe(const struct sockaddr_un** addr,
+                                 socklen_t* len) {
+  if (kernel_abi() < 6)
+    return 0;
+  pthread_once(&probe_once, probe_bind);
+  *addr = &probe_addr;
+  *len = probe_len;
+  return probe_len > 0;
 }

@@ -291,6 +291,8 @@ CHILD_CODE static int held_main(void* arg) {
     return child_fail(ctx, CAPSID_STAGE_USERNS, errno);
   if (c->held_net_fd >= 0 && setns(c->held_net_fd, CLONE_NEWNET) != 0)
     return child_fail(ctx, CAPSID_STAGE_NETNS, errno);
+  if (c->held_ipc_fd >= 0 && setns(c->held_ipc_fd, CLONE_NEWIPC) != 0)
+    return child_fail(ctx, CAPSID_STAGE_USERNS, errno);
   if (unshare(CLONE_NEWNS | CLONE_NEWPID) != 0)
     return child_fail(ctx, CAPSID_STAGE_USERNS, errno);
   pid = clone(init_main, ctx->init_stack,

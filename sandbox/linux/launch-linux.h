@@ -18,11 +18,12 @@ typedef struct capsid__confine_s {
   int netns;              /* a network namespace of its own: loopback up */
   int elevated;           /* switch to the workspace's identity */
   /* Unprivileged with the workspace's held namespaces: the first child
-   * joins user_fd (and net_fd when offline, else -1) and unshares the
+   * joins user_fd, ipc_fd (and net_fd when offline, else -1) and unshares the
    * mount and pid namespaces instead of the clone creating them. */
   capsid__heldns_t* held;
   int held_user_fd;
   int held_net_fd;
+  int held_ipc_fd;        /* the workspace's IPC namespace (every job) */
   capsid__identity_t identity;
   capsid__idmap_t idmap;
   capsid__mounts_t mounts;
@@ -32,6 +33,12 @@ typedef struct capsid__confine_s {
   capsid__cgroup_t cgroup;
   const char* failed_path; /* set by the child with its failure */
   int test_skips;         /* 1 << CAPSID__VERIFY_*: not applied (tests) */
+  /* Read-backs of restrictions seen from outside the process: the host's
+   * IPC namespace (0: the job has none of its own to check), and the
+   * abstract address the Landlock scope must refuse (NULL: no check). */
+  unsigned long host_ipc_ino;
+  const struct sockaddr_un* scope_probe;
+  socklen_t scope_probe_len;
 } capsid__confine_t;
 
 /* The restrictions verify-linux.c reads back in the child. */
@@ -41,7 +48,9 @@ enum {
   CAPSID__VERIFY_LANDLOCK,
   CAPSID__VERIFY_IDENTITY,
   CAPSID__VERIFY_CAPS,
-  CAPSID__VERIFY_LIMITS
+  CAPSID__VERIFY_LIMITS,
+  CAPSID__VERIFY_IPC,
+  CAPSID__VERIFY_SCOPE
 };
 #define CAPSID__SKIPPED(c, check) (((c)->test_skips >> (check)) & 1)
 

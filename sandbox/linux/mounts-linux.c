@@ -18,16 +18,23 @@
  *   5. /run is hidden behind an empty read-only tmpfs when the job is
  *      offline (path sockets of host daemons live there, and neither a
  *      network namespace nor Landlock blocks them);
- *   6. /proc is the job's own pid namespace's.
+ *   6. capsid's state directory (every workspace path and its uid) is
+ *      hidden behind an empty read-only tmpfs, and /dev/mqueue, where the
+ *      host mounts one, shows the job's own IPC namespace instead;
+ *   7. /proc is the job's own pid namespace's.
  *
  * The plan is built in the parent; the child only walks it. */
 #include "confine-linux.h"
+#include "system.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,6 +97,28 @@ static int needs_host(const capsid__sandbox_t* sb, const char* program,
 }
 
 
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+/* What the job must not see of the host, whatever its policy: capsid's
+ * state directory, even inside a writable root (the mount point cannot
+ * be removed or renamed, and nothing can be written beneath it), and the
+ * host IPC namespace's message queues, which /dev/mqueue would show. */
+static int push_hidden(capsid__mounts_t* m, capsid_error_t* err) {
+  struct statfs fs;
+  int rc = 0;
+
+  if (realpath(capsid__state_dir(), m->state_dir) != NULL &&
+      is_dir(m->state_dir) && strcmp(m->state_dir, "/") != 0)
+    rc = push(m, CAPSID__MNT_HIDE, m->state_dir, err);
+  if (rc == 0 && statfs("/dev/mqueue", &fs) == 0 &&
+      fs.f_type == MQUEUE_MAGIC)
+    rc = push(m, CAPSID__MNT_MQUEUE, "/dev/mqueue", err);
+  return rc;
+}
+
+
 int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                         const char* program, int new_pid_ns,
                         capsid_error_t* err) {
@@ -128,6 +157,8 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))
     rc = push(m, CAPSID__MNT_TMPFS_RO, "/run", err);
+  if (rc == 0)
+    rc = push_hidden(m, err);
   if (rc == 0 && new_pid_ns)
     rc = push(m, CAPSID__MNT_PROC, "/proc", err);
   return rc;
@@ -203,6 +234,17 @@ static int step_child(const capsid__mnt_step_t* s) {
   case CAPSID__MNT_TMPFS_RO:
     return mount("tmpfs", s->path, "tmpfs",
                  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=755")
+               ? errno
+               : 0;
+  case CAPSID__MNT_HIDE:
+    /* Under a private /tmp or a hidden /run the path is already gone. */
+    if (mount("tmpfs", s->path, "tmpfs",
+              MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=755") != 0)
+      return errno == ENOENT ? 0 : errno;
+    return 0;
+  case CAPSID__MNT_MQUEUE:
+    return mount("mqueue", s->path, "mqueue",
+                 MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
                ? errno
                : 0;
   case CAPSID__MNT_PROC:

@@ -15,7 +15,21 @@
  *
  * Every profile refuses set-id files (setid_rules): a set-user-ID or
  * set-group-ID file a job made would run with the job's identity for any
- * local user outside the sandbox. */
+ * local user outside the sandbox.
+ *
+ * Profile CAPSID__SC_UNIX_DENIED (every offline job) refuses socket() for
+ * AF_UNIX and socketpair() for AF_UNIX datagrams (SOCK_DGRAM, and
+ * SOCK_RAW, which the kernel turns into one): a pathname socket of a
+ * host daemon (an agent in $HOME, a daemon's socket in /var/tmp) is
+ * reached by connect() or by sendto() with its path, and neither a
+ * network namespace, a read-only mount nor Landlock (ABI 7) stops that,
+ * while seccomp cannot read the address. socketpair() for streams and
+ * seqpackets still works: such a pair is connected at birth and ignores
+ * a destination address. docs/confinement-linux.md says what this costs.
+ *
+ * Profile CAPSID__SC_IPC_DENIED (a job without an IPC namespace of its
+ * own: landlock-only mode) refuses SysV shared memory, semaphores and
+ * message queues and POSIX message queues, which the host's user shares. */
 #include "confine-linux.h"
 
 #include <errno.h>
@@ -30,7 +44,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PROFILES 2
+#define PROFILES 8
 
 typedef struct built_s {
   struct sock_fprog prog;
@@ -54,6 +68,14 @@ static const int always_denied[] = {
     SCMP_SYS(open_by_handle_at), SCMP_SYS(unshare), SCMP_SYS(setns),
     SCMP_SYS(process_vm_writev), SCMP_SYS(acct), SCMP_SYS(swapon),
     SCMP_SYS(swapoff), SCMP_SYS(reboot), SCMP_SYS(quotactl)};
+
+/* SysV IPC and POSIX message queues (CAPSID__SC_IPC_DENIED). */
+static const int ipc_calls[] = {
+    SCMP_SYS(shmget), SCMP_SYS(shmat), SCMP_SYS(shmctl), SCMP_SYS(semget),
+    SCMP_SYS(semop), SCMP_SYS(semtimedop), SCMP_SYS(semctl),
+    SCMP_SYS(msgget), SCMP_SYS(msgsnd), SCMP_SYS(msgrcv), SCMP_SYS(msgctl),
+    SCMP_SYS(mq_open), SCMP_SYS(mq_unlink), SCMP_SYS(mq_timedsend),
+    SCMP_SYS(mq_timedreceive), SCMP_SYS(mq_notify), SCMP_SYS(mq_getsetattr)};
 
 static const uint64_t ns_flags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET,
                                     CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS,
@@ -114,6 +136,28 @@ static int setid_rules(scmp_filter_ctx ctx) {
 }
 
 
+/* No unix socket but a connected pair: socket(AF_UNIX, ...) and a
+ * datagram socketpair(AF_UNIX, ...), which the kernel also makes of
+ * SOCK_RAW. Arguments are ints: only their low 32 bits count, as the
+ * kernel reads them; the type's low 4 bits are the type, the rest flags. */
+static int deny_unix(scmp_filter_ctx ctx) {
+  static const uint64_t datagrams[] = {SOCK_DGRAM, SOCK_RAW};
+  struct scmp_arg_cmp unix_domain = {0, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+                                     AF_UNIX};
+  size_t i;
+  int rc;
+
+  rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                        unix_domain);
+  for (i = 0; rc == 0 && i < CAPSID__ARRAY_SIZE(datagrams); i++) {
+    struct scmp_arg_cmp type = {1, SCMP_CMP_MASKED_EQ, 0xf, datagrams[i]};
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair),
+                          2, unix_domain, type);
+  }
+  return rc;
+}
+
+
 static int build(int profile, built_t* out) {
   scmp_filter_ctx ctx;
   size_t i, len;
@@ -142,6 +186,12 @@ static int build(int profile, built_t* out) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket),
                           1, not_unix);
   }
+  if (rc == 0 && (profile & CAPSID__SC_UNIX_DENIED))
+    rc = deny_unix(ctx);
+  for (i = 0; rc == 0 && (profile & CAPSID__SC_IPC_DENIED) &&
+              i < CAPSID__ARRAY_SIZE(ipc_calls);
+       i++)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), ipc_calls[i], 0);
   if (rc != 0)
     goto out;
 

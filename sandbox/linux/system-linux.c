@@ -93,14 +93,17 @@ capsid_mode_t capsid__system_probe(const char* workspace,
             : !acl_ok ? "needs POSIX ACLs on the workspace's filesystem"
             : abi <= 0 ? "needs Landlock"
                        : "available");
-  capsid__say(cb, data, "mode unprivileged", userns, "%s",
-      userns ? "available" : "needs user namespaces");
+  capsid__say(cb, data, "mode unprivileged", userns && abi > 0, "%s",
+      !userns    ? "needs user namespaces (--mode unprivileged is refused)"
+      : abi <= 0 ? "needs Landlock (--mode unprivileged is refused)"
+                 : "available");
   capsid__say(cb, data, "mode landlock-only", abi > 0, "%s",
-      abi > 0 ? "available (fallback: protected paths are not enforced)"
+      abi > 0 ? "available (auto's fallback, said on stderr: protected "
+                "paths, private /tmp, hidden /run and IPC are not enforced)"
               : "needs Landlock");
   if (setup_ok && root && acl_ok && abi > 0)
     return CAPSID_MODE_ELEVATED;
-  if (userns)
+  if (userns && abi > 0)
     return CAPSID_MODE_UNPRIVILEGED;
   if (abi > 0)
     return CAPSID_MODE_LANDLOCK_ONLY;
@@ -143,18 +146,26 @@ static void created_add(const char* path) {
 }
 
 
-static int make_dir(const char* path, capsid__report_cb cb, void* data,
-                    const char* what) {
-  if (mkdir(path, 0755) == 0) {
-    capsid__say(cb, data, what, 1, "created %s", path);
-    return 0;
+/* The state directory lists every workspace and its uid: root's alone
+ * (jobs also find it hidden in their mount namespace). */
+static int make_state_dir(const char* path, capsid__report_cb cb,
+                          void* data) {
+  struct stat st;
+
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    capsid__say(cb, data, "state directory", 0, "cannot create %s: %s",
+                path, strerror(errno));
+    return capsid__translate_os_error(errno);
   }
-  if (errno == EEXIST) {
-    capsid__say(cb, data, what, 1, "kept %s (exists)", path);
-    return 0;
+  if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+      (st.st_uid != 0 && chown(path, 0, 0) != 0) ||
+      ((st.st_mode & 07777) != 0700 && chmod(path, 0700) != 0)) {
+    capsid__say(cb, data, "state directory", 0,
+                "%s is not a directory capsid can make root's alone", path);
+    return CAPSID_EPERM;
   }
-  capsid__say(cb, data, what, 0, "cannot create %s: %s", path, strerror(errno));
-  return capsid__translate_os_error(errno);
+  capsid__say(cb, data, "state directory", 1, "%s (root only, 0700)", path);
+  return 0;
 }
 
 
@@ -191,7 +202,7 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
                              NULL, NULL,
                              "setup needs root (it allocates identities "
                              "and grants ACLs to them)");
-  rc = make_dir(dir, cb, data, "state directory");
+  rc = make_state_dir(dir, cb, data);
   if (rc != 0)
     return capsid__error_set(err, rc, CAPSID_STAGE_NONE, errno, dir, NULL,
                              "cannot create the state directory");

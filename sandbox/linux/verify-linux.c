@@ -21,6 +21,11 @@
  *                 are empty
  *   limits        the job's cgroup shows in /proc/self/cgroup once per
  *                 hierarchy joined; a rlimit fallback reads back its value
+ *   IPC namespace /proc/self/ns/ipc is not the host's (unprivileged and
+ *                 elevated: SysV IPC of the workspace's own)
+ *   scope         with Landlock's scopes (ABI 6) and the host's network
+ *                 namespace (online jobs), connecting a datagram socket
+ *                 to an abstract socket capsid holds is refused (EPERM)
  *
  * Tests prove each check by skipping the matching restriction through the
  * fault sites "skip.<name>" (compiled in Debug builds only) and expecting
@@ -35,13 +40,16 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 static const char* const check_names[] = {
     "", "no-new-privs", "seccomp filter", "Landlock domain",
     "workspace identity", "capability drop",
-    "resource limits (cgroup membership or rlimit)"};
+    "resource limits (cgroup membership or rlimit)", "IPC namespace",
+    "Landlock abstract-socket scope"};
 
 
 const char* capsid__verify_name(int check) {
@@ -58,7 +66,7 @@ int capsid__verify_test_skips(void) {
   /* Indexed by CAPSID__VERIFY_*. */
   static const char* const sites[] = {
       NULL, "skip.nnp", "skip.seccomp", "skip.landlock", "skip.identity",
-      "skip.caps", "skip.cgroup"};
+      "skip.caps", "skip.cgroup", "skip.ipc", "skip.scope"};
   int i;
 
   for (i = 1; i < (int)CAPSID__ARRAY_SIZE(sites); i++)
@@ -167,6 +175,26 @@ static int landlock_holds(void) {
 }
 
 
+static int ipc_ns_holds(unsigned long host_ino) {
+  struct stat st;
+
+  return stat("/proc/self/ns/ipc", &st) == 0 &&
+         (unsigned long)st.st_ino != host_ino;
+}
+
+
+static int scope_holds(const struct sockaddr_un* addr, socklen_t len) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc, e;
+
+  if (fd < 0)
+    return errno == EPERM; /* offline: no unix socket at all */
+  rc = connect(fd, (const struct sockaddr*)addr, len);
+  e = errno;
+  close(fd);
+  return rc != 0 && e == EPERM;
+}
+
+
 int capsid__verify_child(const capsid__confine_t* c, int seccomp_applied) {
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
     return CAPSID__VERIFY_NNP;
@@ -180,5 +208,10 @@ int capsid__verify_child(const capsid__confine_t* c, int seccomp_applied) {
     return CAPSID__VERIFY_CAPS;
   if (!limits_hold(&c->cgroup))
     return CAPSID__VERIFY_LIMITS;
+  if (c->host_ipc_ino != 0 && !ipc_ns_holds(c->host_ipc_ino))
+    return CAPSID__VERIFY_IPC;
+  if (c->scope_probe != NULL && c->landlock_fd >= 0 &&
+      !scope_holds(c->scope_probe, c->scope_probe_len))
+    return CAPSID__VERIFY_SCOPE;
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CAPSID CAPSID_TEST_BIN
 #define CHILD CAPSID_TEST_HELPER
@@ -311,6 +312,94 @@ static void test_batch_usage_errors(void** state) {
 }
 
 
+/* Lines of path that contain needle. */
+static int count_lines(const char* path, const char* needle) {
+  char* s = slurp(path);
+  char* line;
+  char* save = NULL;
+  int n = 0;
+
+  for (line = strtok_r(s, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save))
+    n += strstr(line, needle) != NULL;
+  free(s);
+  return n;
+}
+
+
+/* With user namespaces blocked (simulated: the fault site "userns" on
+ * every use), --mode unprivileged is refused with exit 125 and the job
+ * does not run; auto runs landlock-only, says so once on stderr (run and
+ * batch) and in --json; with Landlock off (the site "landlock"),
+ * unprivileged is refused too. Control: without the faults the same
+ * command runs, silently. */
+static void test_modes_fail_closed(void** state) {
+#ifndef CAPSID_FAULT_INJECTION
+  (void)state;
+  if (test_may_skip("needs a build with CAPSID_FAULT_INJECTION (Debug)"))
+    skip();
+  fail();
+#else
+  fx_t* f = *state;
+  const char* blocked = "CAPSID_FAULTS=userns=0:EPERM";
+  char env[1024], args[8192], marker[600];
+  FILE* in;
+  int i;
+
+  /* A state directory that does not exist: auto never picks elevated. */
+  snprintf(env, sizeof(env), "CAPSID_STATE_DIR='%s/nostate'", f->dir);
+  snprintf(marker, sizeof(marker), "%s/ran", f->dir);
+  snprintf(args, sizeof(args),
+           "%s %s %s run -C '%s' --mode unprivileged -- touch ran "
+           ">'%s' 2>'%s' </dev/null",
+           env, blocked, CAPSID, f->dir, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 125);
+  assert_contains(f->err, "user namespaces are blocked");
+  assert_int_not_equal(access(marker, F_OK), 0);
+
+  snprintf(args, sizeof(args),
+           "%s %s %s run -C '%s' -- touch ran >'%s' 2>'%s' </dev/null", env,
+           blocked, CAPSID, f->dir, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 0);
+  assert_int_equal(count_lines(f->err, "landlock-only mode"), 1);
+  assert_int_equal(access(marker, F_OK), 0);
+  snprintf(args, sizeof(args),
+           "%s %s %s run --json -C '%s' -- true >'%s' 2>'%s' </dev/null",
+           env, blocked, CAPSID, f->dir, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 0);
+  assert_contains(f->out, "\"mode\":\"landlock-only\"");
+  assert_int_equal(count_lines(f->err, "landlock-only mode"), 1);
+
+  /* A batch says it once, not once per job. */
+  in = fopen(f->in, "w");
+  assert_non_null(in);
+  for (i = 0; i < 3; i++)
+    fprintf(in, "{\"argv\":[\"true\"],\"cwd\":\"%s\"}\n", f->dir);
+  fclose(in);
+  snprintf(args, sizeof(args), "%s %s %s batch -j 2 '%s' >'%s' 2>'%s'", env,
+           blocked, CAPSID, f->in, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 0);
+  assert_int_equal(count_lines(f->out, "\"mode\":\"landlock-only\""), 3);
+  assert_int_equal(count_lines(f->err, "landlock-only mode"), 1);
+
+  snprintf(args, sizeof(args),
+           "%s CAPSID_FAULTS=landlock=0:EPERM %s run -C '%s' --mode "
+           "unprivileged -- true >'%s' 2>'%s' </dev/null",
+           env, CAPSID, f->dir, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 125);
+  assert_contains(f->err, "Landlock");
+
+  /* Control. */
+  snprintf(args, sizeof(args),
+           "%s %s run -C '%s' --mode unprivileged -- true >'%s' 2>'%s' "
+           "</dev/null",
+           env, CAPSID, f->dir, f->out, f->err);
+  assert_int_equal(test_system("%s", args), 0);
+  assert_int_equal(count_lines(f->err, "landlock-only"), 0);
+#endif
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_help, setup, teardown),
@@ -325,6 +414,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_huge_line_refused, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_batch_usage_errors, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_modes_fail_closed, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

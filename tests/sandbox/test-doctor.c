@@ -62,9 +62,53 @@ static void test_doctor_reports_every_feature(void** state) {
 }
 
 
+#ifdef CAPSID_FAULT_INJECTION
+/* doctor's output where the fault site `site` fails every use (a host
+ * without that feature), with no state directory. */
+static const char* doctor_on_host_without(const char* site, int* status) {
+  char cmd[1024];
+
+  snprintf(cmd, sizeof(cmd),
+           "CAPSID_STATE_DIR=/nonexistent/capsid CAPSID_FAULTS=%s=0:EPERM "
+           "'%s' doctor",
+           site, CAPSID_TEST_BIN);
+  return run(cmd, status);
+}
+#endif
+
+
+/* On a host without user namespaces, doctor says unprivileged mode is
+ * refused and auto runs landlock-only; without Landlock, that no mode is
+ * available (exit 1). Simulated with the Debug-only fault sites. */
+static void test_doctor_says_what_is_refused(void** state) {
+#ifndef CAPSID_FAULT_INJECTION
+  (void)state;
+  if (test_may_skip("needs a build with CAPSID_FAULT_INJECTION (Debug)"))
+    skip();
+  fail();
+#else
+  const char* out;
+  int status;
+
+  (void)state;
+  out = doctor_on_host_without("userns", &status);
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_non_null(strstr(out, "--   mode unprivileged      needs user "
+                              "namespaces (--mode unprivileged is refused)"));
+  assert_non_null(strstr(out, "auto mode: landlock-only"));
+  out = doctor_on_host_without("landlock", &status);
+  assert_int_equal(WEXITSTATUS(status), 1);
+  assert_non_null(strstr(out, "needs Landlock (--mode unprivileged is "
+                              "refused)"));
+  assert_non_null(strstr(out, "auto mode: none"));
+#endif
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_doctor_reports_every_feature),
+      cmocka_unit_test(test_doctor_says_what_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,10 @@ static const smoke_case_t cases[] = {
     CASE(smoke_private_files, NEEDS_IDS),
     CASE(smoke_traverse_own, NEEDS_IDS),
     CASE(smoke_hand_back_waits, NEEDS_IDS),
+    CASE(smoke_ipc_private, ALL),
+    CASE(smoke_offline_unix_sockets, ALL),
+    CASE(smoke_state_dir_hidden, NEEDS_MOUNTS),
+    CASE(smoke_modes_fail_closed, ALL),
 };
 
 static const struct CMUnitTest hostile[] = {
@@ -104,8 +108,14 @@ int main(int argc, char** argv) {
     }
   } else if (strcmp(smoke_variant, "landlock-only") == 0) {
 #ifdef CAPSID_FAULT_INJECTION
+    char state[4200];
     capsid__userns_force_blocked(1);
-    smoke_mode = CAPSID_MODE_UNPRIVILEGED;
+    /* What `auto` falls back to; asked for by name, unprivileged is now
+     * refused here (smoke_modes_fail_closed). A state directory that does
+     * not exist keeps auto from choosing elevated mode as root. */
+    snprintf(state, sizeof(state), "%s/no-state", smoke_dir());
+    setenv("CAPSID_STATE_DIR", state, 1);
+    smoke_mode = CAPSID_MODE_AUTO;
     smoke_mode_ran = CAPSID_MODE_LANDLOCK_ONLY;
     supported = 0;
 #else
