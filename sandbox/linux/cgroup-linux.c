@@ -351,8 +351,8 @@ int capsid__cgroup_child(const capsid__cgroup_t* cg) {
 }
 
 
-/* Sends SIGKILL to every process listed in dir/cgroup.procs. */
-static void kill_listed(const char* dir) {
+/* Sends sig to every process listed in dir/cgroup.procs. */
+static void kill_listed(const char* dir, int sig) {
   char path[512], buf[4096];
   char* p;
   char* end;
@@ -366,7 +366,7 @@ static void kill_listed(const char* dir) {
     if (end == p)
       break;
     if (pid > 0)
-      kill((pid_t)pid, SIGKILL);
+      kill((pid_t)pid, sig);
     while (*end == '\n')
       end++;
   }
@@ -374,17 +374,22 @@ static void kill_listed(const char* dir) {
 
 
 void capsid__cgroup_kill(capsid__cgroup_t* cg) {
-  int i;
-
   if (cg->v2 != NULL && set_value(cg->v2, "cgroup.kill", "1", 0) == 0)
     return;
   /* No cgroup.kill (before 5.14, or v1 only): kill the members one by
    * one; the caller repeats until the cgroup is empty. */
+  capsid__cgroup_signal(cg, SIGKILL);
+}
+
+
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig) {
+  int i;
+
   if (cg->v2 != NULL)
-    kill_listed(cg->v2);
+    kill_listed(cg->v2, sig);
   for (i = 0; i < 3; i++)
     if (cg->v1[i] != NULL)
-      kill_listed(cg->v1[i]);
+      kill_listed(cg->v1[i], sig);
 }
 
 
@@ -440,6 +445,14 @@ void capsid__cgroup_stats(const capsid__cgroup_t* cg,
   }
   if (cg->v1[V1_PIDS] != NULL)
     st->pids_limited = read_key(cg->v1[V1_PIDS], "pids.events", "max") > 0;
+}
+
+
+int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg) {
+  if (layout.controllers_v2 && cg->v2 != NULL)
+    return read_key(cg->v2, "memory.events", "max") > 0;
+  return cg->v1[V1_MEMORY] != NULL &&
+         read_key(cg->v1[V1_MEMORY], "memory.failcnt", NULL) > 0;
 }
 
 

@@ -205,8 +205,13 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
                            capsid_error_t* err);
 int capsid__cgroup_child(const capsid__cgroup_t* cg);
 void capsid__cgroup_kill(capsid__cgroup_t* cg);
+/* Sends sig to every process of the job's cgroups (no cgroup.kill for
+ * anything but SIGKILL). */
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig);
 void capsid__cgroup_stats(const capsid__cgroup_t* cg,
                           capsid__cgroup_stats_t* st);
+/* 1 when the job's memory cgroup has refused a charge at its limit. */
+int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg);
 /* Kills what is left, waits (bounded) for the cgroups to empty and
  * removes them. */
 void capsid__cgroup_release(capsid__cgroup_t* cg);

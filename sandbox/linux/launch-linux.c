@@ -77,6 +77,11 @@ typedef struct child_ctx_s {
   char* init_stack;
   pid_t init_pid;
   int init_pidfd;
+  /* The failure the children reported, also kept here (shared memory):
+   * a job in a memory cgroup at its limit cannot even write to a pipe
+   * (pipe pages are charged to it), so this copy is what tells. */
+  int failed_stage;
+  int failed_errno;
 } child_ctx_t;
 
 /* What init sends when the job's process has ended. */
@@ -94,6 +99,8 @@ typedef struct init_status_s {
 CHILD_CODE static void report(child_ctx_t* ctx, int stage, int error) {
   int msg[2];
 
+  ctx->failed_stage = stage;
+  ctx->failed_errno = error;
   msg[0] = stage;
   msg[1] = error;
   while (write(ctx->report_fd, msg, sizeof(msg)) < 0 && errno == EINTR)
@@ -251,7 +258,11 @@ CHILD_CODE static int init_main(void* arg) {
               ctx);
   if (job < 0)
     return child_fail(ctx, CAPSID_STAGE_SPAWN, errno);
-  /* The job has exec'ed or failed (and reported): the parent may go on. */
+  /* The job has exec'ed or failed (and reported): the parent may go on.
+   * A failure the job could not write (ENOMEM at its memory limit) is
+   * passed on from the shared memory. */
+  ok[0] = ctx->failed_stage;
+  ok[1] = ctx->failed_errno;
   if (write(ctx->report_fd, ok, sizeof(ok)) != sizeof(ok))
     _exit(127);
   /* From here on, ctx is gone (it was on the parent's stack). Keep only
@@ -515,6 +526,12 @@ static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
     do
       *got = read(report[2], report, 2 * sizeof(int));
     while (*got < 0 && errno == EINTR);
+    if (*got <= 0 && ctx->failed_stage != 0) {
+      /* The exec'ing child failed but its report did not get through. */
+      report[0] = ctx->failed_stage;
+      report[1] = ctx->failed_errno;
+      *got = (ssize_t)(2 * sizeof(int));
+    }
   }
   return pid;
 }
@@ -619,6 +636,18 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                              "without error but the job's process reads "
                              "it back as missing; the job was not run",
                              capsid__verify_name(report[1]));
+      goto fail;
+    }
+    /* At a tiny limit any step may fail for want of memory (a read-back
+     * cannot even open its file): say what it is. */
+    if (launch->memory_limit > 0 &&
+        (report[1] == ENOMEM ||
+         capsid__cgroup_memory_hit(&p->confine.cgroup))) {
+      rc = capsid__error_set(err, CAPSID_ELIMIT, report[0], ENOMEM,
+                             launch->path, "memory_limit",
+                             "the memory limit of %llu bytes is too small "
+                             "to start the program",
+                             (unsigned long long)launch->memory_limit);
       goto fail;
     }
     rc = capsid__error_set(
