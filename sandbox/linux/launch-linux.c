@@ -227,6 +227,20 @@ CHILD_CODE static void reset_signals(void) {
 }
 
 
+/* The stop requests capsid_job_signal sends init (capsid__proc_signal). */
+static const int forwarded[] = {SIGHUP, SIGINT, SIGTERM};
+
+
+/* Init passes a stop request on to every process of the job's pid
+ * namespace: kill(-1) from init reaches each of them and nothing outside
+ * (nor init itself). It cannot fail (so it leaves errno, which init shares
+ * with a thread of capsid, alone): init unblocks these signals only while
+ * the job's main process exists, alive or a zombie not yet reaped. */
+CHILD_CODE static void init_forward(int sig) {
+  kill(-1, sig);
+}
+
+
 /* Init of the job's pid namespace. The job must not be pid 1 itself: the
  * kernel drops every signal sent to a namespace's init from inside unless
  * init handles it, so `kill $$`, raise(SIGTERM) or abort() would not end
@@ -234,7 +248,10 @@ CHILD_CODE static void reset_signals(void) {
  * pid 2 (a CLONE_VM|CLONE_VFORK child again), tells the parent that the
  * job runs, and then only reaps: when the job's process ends, it passes
  * the wait status on and exits, and the kernel kills whatever else is
- * left in the namespace before init is reported dead.
+ * left in the namespace before init is reported dead. Meanwhile it passes
+ * the signals capsid sends it on to the whole namespace (init_forward):
+ * the kernel delivers a signal from outside to a namespace's init only
+ * when init handles it.
  *
  * It runs next to the parent in the parent's address space (CLONE_VM
  * without CLONE_VFORK, so no page tables are copied). After the report it
@@ -244,6 +261,10 @@ CHILD_CODE static int init_main(void* arg) {
   child_ctx_t* ctx = arg;
   init_status_t st;
   int stage = 0, rc, status_fd = ctx->status_fd, ok[2] = {0, 0};
+  struct sigaction sa;
+  sigset_t fwd;
+  siginfo_t si;
+  unsigned i;
   pid_t job, got;
 
   reset_signals();
@@ -273,10 +294,29 @@ CHILD_CODE static int init_main(void* arg) {
   }
   syscall(SYS_close_range, 0U, 2U, 0U);
   syscall(SYS_close_range, 4U, ~0U, 0U);
+  /* Every signal is still blocked (capsid blocks them around clone). */
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = init_forward;
+  sa.sa_flags = SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  sigemptyset(&fwd);
+  for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+    sigaction(forwarded[i], &sa, NULL);
+    sigaddset(&fwd, forwarded[i]);
+  }
+  sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+  /* Reap what the namespace orphans, but leave the job's own process a
+   * zombie (WNOWAIT) until forwarding is blocked again. */
+  for (;;) {
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | __WALL) != 0 ||
+        si.si_pid == job)
+      break;
+    wait4(si.si_pid, NULL, __WALL, NULL);
+  }
+  sigprocmask(SIG_BLOCK, &fwd, NULL);
   memset(&st, 0, sizeof(st));
-  do
-    got = wait4(-1, &st.status, __WALL, &st.ru);
-  while (got != job && got > 0);
+  got = wait4(job, &st.status, __WALL, &st.ru);
   if (got == job)
     (void)!write(status_fd, &st, sizeof(st));
   _exit(0);
@@ -693,6 +733,25 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
 fail:
   proc_free(p);
   return rc;
+}
+
+
+int capsid__proc_signal(capsid__proc_t* p, int sig) {
+  int os = sig == CAPSID_SIGHUP ? SIGHUP : sig == CAPSID_SIGINT ? SIGINT
+                                                                : SIGTERM;
+
+  if (p->reaped)
+    return 0;
+  if (p->status_fd >= 0) {
+    /* Init passes it on to the whole pid namespace (init_forward). */
+    kill(p->pid, os);
+    return 0;
+  }
+  /* No pid namespace: the job's process group (setsid in the child) and
+   * whatever left it for a group of its own but stays in the cgroup. */
+  kill(-p->pid, os);
+  capsid__cgroup_signal(&p->confine.cgroup, os);
+  return 0;
 }
 
 
