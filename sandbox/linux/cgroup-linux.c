@@ -449,10 +449,18 @@ void capsid__cgroup_stats(const capsid__cgroup_t* cg,
 
 
 int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg) {
+  const char* v1 = cg->v1[V1_MEMORY];
+  long long limit;
+
   if (layout.controllers_v2 && cg->v2 != NULL)
     return read_key(cg->v2, "memory.events", "max") > 0;
-  return cg->v1[V1_MEMORY] != NULL &&
-         read_key(cg->v1[V1_MEMORY], "memory.failcnt", NULL) > 0;
+  if (v1 == NULL)
+    return 0;
+  /* v1's failcnt stays 0 for the kernel's own charges that fail (seen on
+   * 6.18): the peak reaching the limit (as the kernel rounded it) says. */
+  limit = read_key(v1, "memory.limit_in_bytes", NULL);
+  return read_key(v1, "memory.failcnt", NULL) > 0 ||
+         (limit > 0 && read_key(v1, "memory.max_usage_in_bytes", NULL) >= limit);
 }
 
 

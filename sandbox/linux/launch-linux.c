@@ -669,15 +669,6 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
       ;
     close(pidfd);
     p->pidfd = -1;
-    if (report[0] == CAPSID_STAGE_VERIFY) {
-      rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
-                             NULL, NULL,
-                             "the %s did not take effect: it was applied "
-                             "without error but the job's process reads "
-                             "it back as missing; the job was not run",
-                             capsid__verify_name(report[1]));
-      goto fail;
-    }
     /* At a tiny limit any step may fail for want of memory (a read-back
      * cannot even open its file): say what it is. */
     if (launch->memory_limit > 0 &&
@@ -688,6 +679,15 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                              "the memory limit of %llu bytes is too small "
                              "to start the program",
                              (unsigned long long)launch->memory_limit);
+      goto fail;
+    }
+    if (report[0] == CAPSID_STAGE_VERIFY) {
+      rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
+                             NULL, NULL,
+                             "the %s did not take effect: it was applied "
+                             "without error but the job's process reads "
+                             "it back as missing; the job was not run",
+                             capsid__verify_name(report[1]));
       goto fail;
     }
     rc = capsid__error_set(
