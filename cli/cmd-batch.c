@@ -89,6 +89,13 @@ static void maybe_finish(batch_t* b) {
   uv_close((uv_handle_t*)&b->tick, NULL);
   uv_close((uv_handle_t*)&b->sigint, NULL);
   uv_close((uv_handle_t*)&b->sigterm, NULL);
+  /* Closing the watchers gave the signals their default action back: a
+   * late second ^C must not turn the exit status of a stopped batch,
+   * whose results are all out, into death by SIGINT. */
+  if (b->interrupted) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+  }
   cli_linereader_close(b->reader);
 }
 

@@ -131,6 +131,12 @@ static void close_signals(run_ctx_t* ctx) {
   uv_close((uv_handle_t*)&ctx->sigint, NULL);
   uv_close((uv_handle_t*)&ctx->sigterm, NULL);
   uv_close((uv_handle_t*)&ctx->sighup, NULL);
+  /* Once the job is over, a late second signal must not replace its
+   * status with capsid's own death. */
+  if (ctx->signals > 0) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+  }
 }
 
 

@@ -351,8 +351,9 @@ int capsid__cgroup_child(const capsid__cgroup_t* cg) {
 }
 
 
-/* Sends sig to every process listed in dir/cgroup.procs. */
-static void kill_listed(const char* dir, int sig) {
+/* Sends sig to every process listed in dir/cgroup.procs but those of
+ * process group skip (0: none). */
+static void kill_listed(const char* dir, int sig, pid_t skip) {
   char path[512], buf[4096];
   char* p;
   char* end;
@@ -365,7 +366,7 @@ static void kill_listed(const char* dir, int sig) {
     pid = strtol(p, &end, 10);
     if (end == p)
       break;
-    if (pid > 0)
+    if (pid > 0 && (skip == 0 || getpgid((pid_t)pid) != skip))
       kill((pid_t)pid, sig);
     while (*end == '\n')
       end++;
@@ -378,18 +379,18 @@ void capsid__cgroup_kill(capsid__cgroup_t* cg) {
     return;
   /* No cgroup.kill (before 5.14, or v1 only): kill the members one by
    * one; the caller repeats until the cgroup is empty. */
-  capsid__cgroup_signal(cg, SIGKILL);
+  capsid__cgroup_signal(cg, SIGKILL, 0);
 }
 
 
-void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig) {
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig, pid_t skip) {
   int i;
 
   if (cg->v2 != NULL)
-    kill_listed(cg->v2, sig);
+    kill_listed(cg->v2, sig, skip);
   for (i = 0; i < 3; i++)
     if (cg->v1[i] != NULL)
-      kill_listed(cg->v1[i], sig);
+      kill_listed(cg->v1[i], sig, skip);
 }
 
 

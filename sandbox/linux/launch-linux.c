@@ -750,7 +750,7 @@ int capsid__proc_signal(capsid__proc_t* p, int sig) {
   /* No pid namespace: the job's process group (setsid in the child) and
    * whatever left it for a group of its own but stays in the cgroup. */
   kill(-p->pid, os);
-  capsid__cgroup_signal(&p->confine.cgroup, os);
+  capsid__cgroup_signal(&p->confine.cgroup, os, p->pid);
   return 0;
 }
 
