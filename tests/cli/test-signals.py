@@ -30,6 +30,7 @@ run). No timing is asserted; waits are bounded.
 
 usage: test-signals.py CAPSID
 """
+import importlib.util
 import json
 import os
 import random
@@ -55,18 +56,17 @@ def check(cond, what):
         raise Failure(what)
 
 
-def marked_processes(marker):
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
+def _soak_batch():
+    """soak-batch.py, for its /proc search by marker."""
+    spec = importlib.util.spec_from_file_location(
+        "soak_batch", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "soak-batch.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+marked_processes = _soak_batch().marked_processes
 
 
 def wait_gone(marker):
