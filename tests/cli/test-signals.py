@@ -132,6 +132,10 @@ def job_line(i, kind, tmp, mark):
     return json.dumps({"id": i, "argv": ["sh", "-c", script, mark]})
 
 
+# How often the trap and grace checks ran: each must have, somewhere.
+SEEN = {"trap": 0, "grace": 0}
+
+
 def started_ids(tmp):
     return {int(n.split(".")[0]) for n in os.listdir(tmp)
             if n.endswith(".started")}
@@ -145,7 +149,12 @@ def run_interrupted(capsid, rnd, env, jobs, use_stdin, sig, second, phase,
     kinds = []
     for i in range(n):
         kinds.append(rnd.choice(list(KINDS)))
-    kinds[-1] = "plain"   # the batch is still running when signalled
+    # The first jobs to start trap TERM and ignore it; the batch is still
+    # running when signalled.
+    kinds[0] = "trap"
+    if n > 2:
+        kinds[1] = "stubborn"
+    kinds[-1] = "plain"
     lines = [job_line(i + 1, kinds[i], tmp, mark) for i in range(n)]
     path = os.path.join(tmp, "jobs.jsonl")
     with open(path, "w") as f:
@@ -223,10 +232,12 @@ def run_interrupted(capsid, rnd, env, jobs, use_stdin, sig, second, phase,
             check("trapped %d\n" % i in r["stdout"] and r["exit_code"] == 5,
                   "%s: job %d trapped TERM but its result is %s"
                   % (where, i, json.dumps(r)[:400]))
+            SEEN["trap"] += 1
         if kind == "stubborn" and r.get("interrupted") and not second:
             check(r["killed"] and r["signal"] == 9,
                   "%s: job %d ignored TERM and was not killed: %s"
                   % (where, i, json.dumps(r)[:400]))
+            SEEN["grace"] += 1
         if r.get("interrupted"):
             continue
         # Not reached by the stop: it ended by itself before the signal.
@@ -428,7 +439,11 @@ def main():
         for mode, menv in modes:
             test_run_forwards(capsid, menv, mode)
         runs = test_batch_interrupts(capsid, rnd, env, modes)
-        print("ok   %d interrupted batches" % runs)
+        check(SEEN["trap"] > 0 and SEEN["grace"] > 0,
+              "no interrupted batch checked a trap and a grace kill: %s"
+              % SEEN)
+        print("ok   %d interrupted batches; %d traps ran, %d jobs killed "
+              "after the grace" % (runs, SEEN["trap"], SEEN["grace"]))
     finally:
         if elevated is not None:
             u = subprocess.run([capsid, "uninstall"], stdout=subprocess.PIPE,
