@@ -132,6 +132,10 @@ def job_line(i, kind, tmp, mark):
     return json.dumps({"id": i, "argv": ["sh", "-c", script, mark]})
 
 
+# Every directory of the test lives under this one, removed at the end
+# whatever happened.
+TMP_BASE = [None]
+
 # How often the trap and grace checks ran: each must have, somewhere.
 SEEN = {"trap": 0, "grace": 0}
 
@@ -143,7 +147,7 @@ def started_ids(tmp):
 
 def run_interrupted(capsid, rnd, env, jobs, use_stdin, sig, second, phase,
                     label):
-    tmp = tempfile.mkdtemp(prefix="capsid-sig-")
+    tmp = tempfile.mkdtemp(prefix="sig-", dir=TMP_BASE[0])
     mark = "capsid-sigtest-%d-%d" % (os.getpid(), rnd.randrange(1 << 30))
     n = rnd.randint(2, 4) * jobs if jobs > 1 else rnd.randint(2, 5)
     kinds = []
@@ -283,7 +287,7 @@ def test_batch_interrupts(capsid, rnd, env, modes):
 # ---- capsid run forwards -----------------------------------------------
 
 def test_run_forwards(capsid, env, mode):
-    tmp = tempfile.mkdtemp(prefix="capsid-run-")
+    tmp = tempfile.mkdtemp(prefix="run-", dir=TMP_BASE[0])
     mark = "capsid-runtest-%d" % os.getpid()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         name = signal.Signals(sig).name[3:]
@@ -402,7 +406,8 @@ def main():
     seed = int(os.environ.get("CAPSID_TEST_SEED", random.randrange(1 << 30)))
     print("seed %d (CAPSID_TEST_SEED repeats this run)" % seed)
     rnd = random.Random(seed)
-    base = tempfile.mkdtemp(prefix="capsid-sigmodes-")
+    base = tempfile.mkdtemp(prefix="capsid-signals-")
+    TMP_BASE[0] = base
     env = dict(os.environ)
     env["CAPSID_STATE_DIR"] = os.path.join(base, "state")
     env.pop("CAPSID_FAULTS", None)
@@ -460,3 +465,6 @@ if __name__ == "__main__":
     except Failure as e:
         print("FAIL " + str(e))
         sys.exit(1)
+    finally:
+        if TMP_BASE[0] is not None:
+            shutil.rmtree(TMP_BASE[0], ignore_errors=True)
