@@ -386,13 +386,15 @@ def test_memory(capsid, env, mode, cwd):
 # ---- modes -----------------------------------------------------------------
 
 def mode_of(capsid, env, cwd):
+    """The mode a job runs in here, or why it did not run."""
     p = subprocess.run([capsid, "run", "--json", "--", "true"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        env=env, cwd=cwd, timeout=WAIT_S)
     try:
-        return json.loads(p.stdout)["mode"]
+        r = json.loads(p.stdout)
     except ValueError:
-        return None
+        return "no result: " + p.stderr.decode(errors="replace")[-300:]
+    return r["mode"] if r["error"] is None else r["error"]["message"]
 
 
 def skip_or_fail(why):
@@ -412,13 +414,16 @@ def main():
     env["CAPSID_STATE_DIR"] = os.path.join(base, "state")
     env.pop("CAPSID_FAULTS", None)
     modes = []
-    cwd = base
+    # The workspaces are beside the state directories, never around them
+    # (an elevated job would be granted capsid's records: refused).
+    cwd = os.path.join(base, "ws")
+    os.mkdir(cwd)
     m = mode_of(capsid, env, cwd)
     if m == "unprivileged":
         modes.append(("unprivileged", env))
     else:
         skip_or_fail("unprivileged mode is not available here (%s)" % m)
-    ll = dict(env, CAPSID_FAULTS="userns=*:EPERM")
+    ll = dict(env, CAPSID_FAULTS="userns=0:EPERM")
     if mode_of(capsid, ll, cwd) == "landlock-only":
         modes.append(("landlock-only", ll))
     else:
@@ -432,10 +437,12 @@ def main():
         if s.returncode != 0:
             raise Failure("capsid setup failed:\n" + s.stdout.decode())
         elevated = el
-        if mode_of(capsid, el, cwd) == "elevated":
+        m = mode_of(capsid, el, cwd)
+        if m == "elevated":
             modes.append(("elevated", el))
         else:
-            raise Failure("set up as root, yet jobs do not run elevated")
+            raise Failure("set up as root, yet jobs do not run elevated: "
+                          + m)
     else:
         skip_or_fail("elevated mode needs root (CI runs this as root)")
     try:
