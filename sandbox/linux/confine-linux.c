@@ -226,11 +226,6 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
 int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
   int rc;
 
-  /* First, while nothing is restricted: join the cgroups. */
-  *stage = CAPSID_STAGE_CGROUP;
-  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_LIMITS) &&
-      (rc = capsid__cgroup_child(&c->cgroup)) != 0)
-    return rc;
   if (c->elevated && c->identity.netns_fd >= 0) {
     /* The workspace's own offline namespace, made once and held open. */
     *stage = CAPSID_STAGE_NETNS;
@@ -278,6 +273,18 @@ int capsid__confine_child_proc(capsid__confine_t* c, int* stage) {
   int seccomp = c->seccomp != NULL && !CAPSID__ON_VALGRIND();
   int rc;
 
+  /* First, while nothing is restricted: join the cgroups. Here, in the
+   * process that execs, and never in the pid namespace's init: init
+   * shares capsid's address space (CLONE_VM), and a process in the job's
+   * memory cgroup is a candidate of the cgroup's OOM killer, which scores
+   * it by capsid's memory and kills every process sharing it -- capsid
+   * itself. This process shares that memory only until execve, as a
+   * vfork child, which the OOM killer never picks (docs/confinement-linux.md,
+   * "Memory limits and the supervisor"). */
+  *stage = CAPSID_STAGE_CGROUP;
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_LIMITS) &&
+      (rc = capsid__cgroup_child(&c->cgroup)) != 0)
+    return rc;
   *stage = CAPSID_STAGE_CAPS;
   if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_CAPS))
     capsid__caps_bound_child();

@@ -21,6 +21,7 @@
 #include "policy.h"
 
 #include <linux/filter.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -234,8 +235,14 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
                            capsid_error_t* err);
 int capsid__cgroup_child(const capsid__cgroup_t* cg);
 void capsid__cgroup_kill(capsid__cgroup_t* cg);
+/* Sends sig to every process of the job's cgroups (no cgroup.kill for
+ * anything but SIGKILL), but those of process group skip (0: none), which
+ * the caller signals as a group: a process must not get it twice. */
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig, pid_t skip);
 void capsid__cgroup_stats(const capsid__cgroup_t* cg,
                           capsid__cgroup_stats_t* st);
+/* 1 when the job's memory cgroup has refused a charge at its limit. */
+int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg);
 /* Kills what is left, waits (bounded) for the cgroups to empty and
  * removes them. */
 void capsid__cgroup_release(capsid__cgroup_t* cg);

@@ -292,6 +292,17 @@ fail:
 }
 
 
+/* A job object carries no signal, and the job's console is its own
+ * (CREATE_NO_WINDOW), which GenerateConsoleCtrlEvent from capsid cannot
+ * reach: nothing is delivered. capsid_job_signal leaves the job its grace
+ * to end by itself, then terminates the job object. */
+int capsid__proc_signal(capsid__proc_t* p, int sig) {
+  (void)p;
+  (void)sig;
+  return CAPSID_ENOTSUP;
+}
+
+
 int capsid__proc_kill(capsid__proc_t* p) {
   /* Every process of the tree is in the job object. */
   if (!p->reaped)

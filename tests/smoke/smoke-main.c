@@ -73,6 +73,7 @@ static const smoke_case_t cases[] = {
 static const struct CMUnitTest hostile[] = {
     cmocka_unit_test(smoke_timeout_kills_all),
     cmocka_unit_test(smoke_memory_bomb),
+    cmocka_unit_test(smoke_oom_spares_host),
     cmocka_unit_test(smoke_fork_bomb),
     cmocka_unit_test(smoke_closes_stdout),
     cmocka_unit_test(smoke_floods_stderr),

@@ -95,6 +95,7 @@ int smoke_hostile_setup(void** state);
 int smoke_hostile_teardown(void** state);
 void smoke_timeout_kills_all(void** state);
 void smoke_memory_bomb(void** state);
+void smoke_oom_spares_host(void** state);
 void smoke_fork_bomb(void** state);
 void smoke_closes_stdout(void** state);
 void smoke_floods_stderr(void** state);

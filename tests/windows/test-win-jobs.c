@@ -351,6 +351,47 @@ static void test_parallel_and_kill(void** state) {
 }
 
 
+static void stop_cb(uv_timer_t* t) {
+  assert_int_equal(capsid_job_signal(t->data, CAPSID_SIGTERM, 300), 0);
+  uv_close((uv_handle_t*)t, NULL);
+}
+
+
+/* capsid_job_signal on Windows: no signal reaches the job (a job object
+ * has none), so it keeps its grace and is then terminated, tree and all:
+ * interrupted and killed. */
+static void test_signal_terminates_after_grace(void** state) {
+  const char* sleeper[] = {wt_child(), "sleep", "60000", NULL};
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  capsid_job_t* job = NULL;
+  uv_timer_t timer;
+  slot_t slot;
+
+  (void)state;
+  memset(&slot, 0, sizeof(slot));
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = sleeper;
+  spec.cwd = wt_ws;
+  spec.network = -1;
+  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slot, &job),
+                   0);
+  uv_timer_init(capsid_runtime_loop(rt), &timer);
+  timer.data = job;
+  uv_timer_start(&timer, stop_cb, 500, 0);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  assert_int_equal(slot.done, 1);
+  assert_int_equal(slot.result.error.code, 0);
+  assert_true(slot.result.interrupted);
+  assert_true(slot.result.killed);
+  assert_int_equal(slot.result.signal, 9);
+  capsid_result_free(&slot.result);
+  assert_int_equal(capsid_job_signal(NULL, CAPSID_SIGTERM, 0), CAPSID_EINVAL);
+}
+
+
 /* The job object alone: closing its last handle kills what is in it, which
  * is what happens to every job if capsid itself dies. */
 static void test_job_object_kill_on_close(void** state) {
@@ -450,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_cwd_and_replaced_env),
       cmocka_unit_test(test_path_spelled_path),
       cmocka_unit_test(test_parallel_and_kill),
+      cmocka_unit_test(test_signal_terminates_after_grace),
       cmocka_unit_test(test_job_object_kill_on_close),
       cmocka_unit_test(test_no_handle_leak),
 #ifdef CAPSID_FAULT_INJECTION
