@@ -26,6 +26,13 @@ int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
 
+/* How long a stopped job has to end after SIGTERM before it is killed
+ * (`--grace` of run and batch). */
+#define CLI_DEFAULT_GRACE_MS 5000
+/* Parses --grace: a duration up to an hour, 0 allowed (kill at once).
+ * Returns 0, or -1 after saying why on stderr. */
+int cli_parse_grace(const char* cmd, const char* value, uint64_t* ms);
+
 /* The status `capsid run` exits with for a result. */
 int cli_exit_status(const capsid_result_t* r);
 /* Says once per process, on stderr, that `auto` fell back to a mode that

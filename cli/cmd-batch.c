@@ -17,11 +17,12 @@
 
 #include <uv.h>
 
-enum { OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP };
+enum { OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE };
 
 static const cli_option_t batch_options[] = {
     {'j', "jobs", 1, OPT_JOBS},
     {0, "progress", 0, OPT_PROGRESS},
+    {0, "grace", 1, OPT_GRACE},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -36,17 +37,42 @@ typedef struct batch_s {
   unsigned jobs;
   unsigned max_queued;  /* stop pulling lines past this many queued jobs */
   long outstanding;     /* started, result not yet written */
+  struct batch_job_s* started; /* every started job, for a stop signal */
+  uint64_t grace_ms;
   int input_done;
-  int interrupted;
+  int interrupted;      /* the first stop signal: SIGINT or SIGTERM */
+  int killed_all;       /* a second signal: no more grace */
   int failed_lines;     /* invalid lines and capsid errors */
   int write_failed;
   int closed;
 } batch_t;
 
 typedef struct batch_job_s {
+  struct batch_job_s* prev; /* in batch_t.started until its result */
+  struct batch_job_s* next;
   batch_t* batch;
+  capsid_job_t* job;
   cli_jobline_t jl;
 } batch_job_t;
+
+
+static void started_add(batch_t* b, batch_job_t* bj) {
+  bj->prev = NULL;
+  bj->next = b->started;
+  if (b->started != NULL)
+    b->started->prev = bj;
+  b->started = bj;
+}
+
+
+static void started_remove(batch_t* b, batch_job_t* bj) {
+  if (bj->prev != NULL)
+    bj->prev->next = bj->next;
+  else
+    b->started = bj->next;
+  if (bj->next != NULL)
+    bj->next->prev = bj->prev;
+}
 
 
 static void write_result(batch_t* b, json_t* id, long line,
@@ -63,6 +89,13 @@ static void maybe_finish(batch_t* b) {
   uv_close((uv_handle_t*)&b->tick, NULL);
   uv_close((uv_handle_t*)&b->sigint, NULL);
   uv_close((uv_handle_t*)&b->sigterm, NULL);
+  /* Closing the watchers gave the signals their default action back: a
+   * late second ^C must not turn the exit status of a stopped batch,
+   * whose results are all out, into death by SIGINT. */
+  if (b->interrupted) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+  }
   cli_linereader_close(b->reader);
 }
 
@@ -82,6 +115,7 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
     b->progress.failed++;
   cli_note_mode(bj->jl.spec.mode, result);
   write_result(b, bj->jl.id, bj->jl.line, result);
+  started_remove(b, bj);
   cli_jobline_free(&bj->jl);
   capsid__free(bj);
   b->outstanding--;
@@ -144,7 +178,7 @@ static void start_line(batch_t* b, cli_line_t* line) {
     capsid__free(bj);
     return;
   }
-  rc = capsid_job_start(b->rt, &bj->jl.spec, on_job_exit, bj, NULL);
+  rc = capsid_job_start(b->rt, &bj->jl.spec, on_job_exit, bj, &bj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));
@@ -153,6 +187,7 @@ static void start_line(batch_t* b, cli_line_t* line) {
     capsid__free(bj);
     return;
   }
+  started_add(b, bj);
   b->outstanding++;
 }
 
@@ -194,18 +229,38 @@ static void on_tick(uv_timer_t* t) {
 }
 
 
+/* The first SIGINT or SIGTERM stops taking lines, drops the queued jobs
+ * and sends the running ones SIGTERM with --grace to end before they are
+ * killed; a second signal kills them at once. Every started job still
+ * gets its result line (interrupted, and killed when it had to be). The
+ * runtime stays open until then: results keep coming through it. */
 static void on_signal(uv_signal_t* handle, int signum) {
   batch_t* b = handle->data;
-  (void)signum;
-  if (b->interrupted)
+  batch_job_t* bj;
+  batch_job_t* next;
+
+  if (b->interrupted && b->killed_all)
     return;
-  /* Stop reading; running jobs are killed and queued ones canceled, and
-   * each still gets its result line. */
-  b->interrupted = 1;
+  if (b->interrupted)
+    b->killed_all = 1;
+  else
+    b->interrupted = signum;
   b->input_done = 1;
-  fprintf(stderr, "\ncapsid batch: interrupted; killing running jobs\n");
-  capsid_runtime_close(b->rt, NULL, NULL);
-  b->rt = NULL;
+  if (b->killed_all)
+    fprintf(stderr, "\ncapsid batch: %s again; killing the running jobs\n",
+            signum == SIGINT ? "SIGINT" : "SIGTERM");
+  else
+    fprintf(stderr, "\ncapsid batch: %s; stopping: running jobs get "
+            "SIGTERM and %llu ms to end (signal again to kill them now)\n",
+            signum == SIGINT ? "SIGINT" : "SIGTERM",
+            (unsigned long long)b->grace_ms);
+  /* A job whose result comes during the walk leaves the list: step
+   * ahead first. */
+  for (bj = b->started; bj != NULL; bj = next) {
+    next = bj->next;
+    capsid_job_signal(bj->job, CAPSID_SIGTERM,
+                      b->killed_all ? 0 : b->grace_ms);
+  }
   maybe_finish(b);
 }
 
@@ -245,6 +300,7 @@ int cli_cmd_batch(int argc, char** argv) {
 
   memset(&b, 0, sizeof(b));
   b.jobs = 0;
+  b.grace_ms = CLI_DEFAULT_GRACE_MS;
   cli_args_init(&a, "capsid batch", argc, argv);
   while ((opt = cli_args_next(&a, batch_options)) > 0) {
     switch (opt) {
@@ -258,6 +314,10 @@ int cli_cmd_batch(int argc, char** argv) {
       break;
     case OPT_PROGRESS:
       progress = 1;
+      break;
+    case OPT_GRACE:
+      if (cli_parse_grace("capsid batch", a.value, &b.grace_ms) != 0)
+        return 2;
       break;
     case OPT_HELP:
       cli_help_batch();
@@ -309,6 +369,6 @@ int cli_cmd_batch(int argc, char** argv) {
   if (fd != 0)
     close(fd);
   if (b.interrupted)
-    return 130;
+    return 128 + b.interrupted; /* 130 for SIGINT, 143 for SIGTERM */
   return b.failed_lines > 0 || b.write_failed ? 1 : 0;
 }

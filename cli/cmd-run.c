@@ -17,7 +17,8 @@
 enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
-  OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU
+  OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU,
+  OPT_GRACE
 };
 
 static const cli_option_t run_options[] = {
@@ -36,6 +37,7 @@ static const cli_option_t run_options[] = {
     {0, "mode", 1, OPT_MODE},
     {0, "json", 0, OPT_JSON},
     {0, "stdin-file", 1, OPT_STDIN_FILE},
+    {0, "grace", 1, OPT_GRACE},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -46,8 +48,21 @@ typedef struct run_ctx_s {
   int done;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   capsid_job_t* job;
+  uint64_t grace_ms;
+  int signals;      /* how many stop signals came */
 } run_ctx_t;
+
+
+int cli_parse_grace(const char* cmd, const char* value, uint64_t* ms) {
+  if (capsid_parse_duration(value, ms) != 0 || *ms > 3600000u) {
+    fprintf(stderr, "%s: --grace: \"%s\" is not a duration up to 1h, "
+            "such as 5s, 500ms or 0\n", cmd, value);
+    return -1;
+  }
+  return 0;
+}
 
 
 int cli_exit_status(const capsid_result_t* r) {
@@ -112,6 +127,19 @@ static void on_output(capsid_job_t* job, int stream, const char* bytes,
 }
 
 
+static void close_signals(run_ctx_t* ctx) {
+  uv_close((uv_handle_t*)&ctx->sigint, NULL);
+  uv_close((uv_handle_t*)&ctx->sigterm, NULL);
+  uv_close((uv_handle_t*)&ctx->sighup, NULL);
+  /* Once the job is over, a late second signal must not replace its
+   * status with capsid's own death. */
+  if (ctx->signals > 0) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+  }
+}
+
+
 static void on_exit_cb(capsid_job_t* job, capsid_result_t* result,
                        void* data) {
   run_ctx_t* ctx = data;
@@ -120,19 +148,28 @@ static void on_exit_cb(capsid_job_t* job, capsid_result_t* result,
   capsid_result_move(&ctx->result, result);
   ctx->done = 1;
   ctx->job = NULL;
-  uv_close((uv_handle_t*)&ctx->sigint, NULL);
-  uv_close((uv_handle_t*)&ctx->sigterm, NULL);
+  close_signals(ctx);
 }
 
 
 static void on_signal(uv_signal_t* handle, int signum) {
   run_ctx_t* ctx = handle->data;
 
-  (void)signum;
   /* The job runs in its own session, so the terminal's ^C reaches only
-   * capsid; pass it on as a kill of the whole job. */
-  if (ctx->job != NULL)
+   * capsid: pass it on to every process of the job, which has the grace
+   * to clean up (a trap runs) before it is killed. A second signal kills
+   * at once. */
+  if (ctx->job == NULL)
+    return;
+  if (ctx->signals++ > 0) {
     capsid_job_kill(ctx->job);
+    return;
+  }
+  capsid_job_signal(ctx->job,
+                    signum == SIGINT   ? CAPSID_SIGINT
+                    : signum == SIGHUP ? CAPSID_SIGHUP
+                                       : CAPSID_SIGTERM,
+                    ctx->grace_ms);
 }
 
 
@@ -182,6 +219,7 @@ int cli_cmd_run(int argc, char** argv) {
 
   memset(&spec, 0, sizeof(spec));
   memset(&ctx, 0, sizeof(ctx));
+  ctx.grace_ms = CLI_DEFAULT_GRACE_MS;
   spec.network = -1;
   cli_args_init(&a, "capsid run", argc, argv);
   while ((opt = cli_args_next(&a, run_options)) > 0) {
@@ -264,6 +302,10 @@ int cli_cmd_run(int argc, char** argv) {
     case OPT_JSON:
       ctx.json = 1;
       break;
+    case OPT_GRACE:
+      if (cli_parse_grace("capsid run", a.value, &ctx.grace_ms) != 0)
+        goto done;
+      break;
     case OPT_STDIN_FILE:
       if (read_file(a.value, &stdin_data, &stdin_len) != 0) {
         fprintf(stderr, "capsid run: --stdin-file: cannot read \"%s\": %s\n",
@@ -305,14 +347,15 @@ int cli_cmd_run(int argc, char** argv) {
   }
   uv_signal_init(capsid_runtime_loop(rt), &ctx.sigint);
   uv_signal_init(capsid_runtime_loop(rt), &ctx.sigterm);
-  ctx.sigint.data = ctx.sigterm.data = &ctx;
+  uv_signal_init(capsid_runtime_loop(rt), &ctx.sighup);
+  ctx.sigint.data = ctx.sigterm.data = ctx.sighup.data = &ctx;
   uv_signal_start(&ctx.sigint, on_signal, SIGINT);
   uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&ctx.sighup, on_signal, SIGHUP);
   rc = capsid_job_start(rt, &spec, on_exit_cb, &ctx, &ctx.job);
   if (rc != 0) {
     fprintf(stderr, "capsid run: %s\n", capsid_strerror(rc));
-    uv_close((uv_handle_t*)&ctx.sigint, NULL);
-    uv_close((uv_handle_t*)&ctx.sigterm, NULL);
+    close_signals(&ctx);
     goto done;
   }
   capsid_runtime_run(rt);

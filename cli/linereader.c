@@ -47,8 +47,9 @@ static int push(cli_line_t* line, void* data) {
     r->head = line;
   r->tail = line;
   r->count++;
-  uv_mutex_unlock(&r->mutex);
+  /* Under the mutex, so none comes after cli_linereader_close. */
   uv_async_send(&r->async);
+  uv_mutex_unlock(&r->mutex);
   return 0;
 }
 
@@ -154,8 +155,12 @@ static void reader_main(void* arg) {
   cli_lines_read(r->fd, push, r);
   uv_mutex_lock(&r->mutex);
   r->eof = 1;
+  /* A reader closed while it was blocked in read() (an interrupted batch
+   * whose input is still open) must not wake a loop that may be gone:
+   * the input can end after capsid has closed it, as it exits. */
+  if (!r->stopping)
+    uv_async_send(&r->async);
   uv_mutex_unlock(&r->mutex);
-  uv_async_send(&r->async);
 }
 
 

@@ -262,6 +262,9 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_object_set_new(obj, "timed_out", json_boolean(r->timed_out));
   json_object_set_new(obj, "oom", json_boolean(r->oom));
   json_object_set_new(obj, "killed", json_boolean(r->killed));
+  /* Only on jobs a stop signal reached (batch ^C/SIGTERM, run's forward). */
+  if (r->interrupted)
+    json_object_set_new(obj, "interrupted", json_true());
   json_object_set_new(obj, "duration_ms", json_real(r->wall_ms));
   json_object_set_new(obj, "cpu_ms",
                       json_real(r->user_cpu_ms + r->sys_cpu_ms));

@@ -248,6 +248,9 @@ typedef struct capsid_result_s {
   capsid_error_t error; /* error.code != 0: capsid failed to run the job */
   int limits;          /* capsid_limits_t: how the limits were enforced */
   int pids_limited;    /* the process limit refused a fork */
+  /* capsid_job_signal asked the job to stop before it ended; killed says
+   * whether it then had to be killed (the grace ran out). */
+  int interrupted;
 } capsid_result_t;
 
 /* How a job's limits were enforced. */
@@ -328,6 +331,27 @@ CAPSID_EXTERN int capsid_job_start(capsid_runtime_t* rt,
 /* Kills the job's whole process tree (or drops it from the queue). The exit
  * callback still comes, with killed = 1. Returns 0, or CAPSID_EINVAL. */
 CAPSID_EXTERN int capsid_job_kill(capsid_job_t* job);
+
+/* The stop requests capsid_job_signal sends: POSIX signal numbers, the
+ * same values on every OS. */
+#define CAPSID_SIGHUP 1
+#define CAPSID_SIGINT 2
+#define CAPSID_SIGTERM 15
+
+/* Asks the job to stop, and kills it if it does not: sends sig
+ * (CAPSID_SIGTERM, CAPSID_SIGINT or CAPSID_SIGHUP) to every process of
+ * the job -- on Linux the processes of its pid namespace (its init passes
+ * the signal on), else its process group and cgroup -- and when the job
+ * has not ended grace_ms later, kills its whole tree as capsid_job_kill
+ * does. grace_ms 0 kills at once; a later call may shorten a running
+ * grace, never lengthen it. A queued job is dropped from the queue. The
+ * exit callback comes as for any job, with interrupted = 1, and
+ * killed = 1 too when the grace ran out. On Windows no signal can be
+ * delivered to a job (a job object has none): the job is left to end by
+ * itself during the grace, then terminated. Returns 0, or CAPSID_EINVAL
+ * for a NULL job or another signal. */
+CAPSID_EXTERN int capsid_job_signal(capsid_job_t* job, int sig,
+                                    uint64_t grace_ms);
 
 /* The data pointer passed to capsid_job_start. */
 CAPSID_EXTERN void* capsid_job_data(const capsid_job_t* job);

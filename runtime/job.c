@@ -191,11 +191,15 @@ static void job_close_all(capsid_job_t* job) {
     return;
   job->state = JOB_CLOSING;
   /* Count first, then close, so no close callback sees zero early. */
-  job->pending_closes = 1 + job->timer_live + job->capture_live +
-                        (job->proc != NULL);
+  job->pending_closes = 1 + job->timer_live + job->grace_live +
+                        job->capture_live + (job->proc != NULL);
   if (job->timer_live) {
     uv_timer_stop(&job->timer);
     uv_close((uv_handle_t*)&job->timer, timer_closed);
+  }
+  if (job->grace_live) {
+    uv_timer_stop(&job->grace);
+    uv_close((uv_handle_t*)&job->grace, timer_closed);
   }
   if (job->proc != NULL)
     capsid__proc_close(job->proc, proc_closed, job);
@@ -470,6 +474,45 @@ int capsid_job_kill(capsid_job_t* job) {
   }
   if (job->state == JOB_RUNNING && job->prelaunching)
     job->result.killed = 1; /* prelaunch_done ends it */
+  return 0;
+}
+
+
+static void grace_cb(uv_timer_t* timer) {
+  capsid_job_t* job = timer->data;
+
+  capsid_job_kill(job);
+}
+
+
+int capsid_job_signal(capsid_job_t* job, int sig, uint64_t grace_ms) {
+  if (job == NULL ||
+      (sig != CAPSID_SIGTERM && sig != CAPSID_SIGINT && sig != CAPSID_SIGHUP))
+    return CAPSID_EINVAL;
+  /* Queued or waiting for its grants: nothing to ask, it ends now, as
+   * capsid_job_kill ends it. Ended or failing: its result is on the way. */
+  if (job->state == JOB_QUEUED ||
+      (job->state == JOB_RUNNING && job->prelaunching)) {
+    job->result.interrupted = 1;
+    return capsid_job_kill(job);
+  }
+  if (job->state != JOB_RUNNING || job->proc == NULL || job->exited)
+    return 0;
+  job->result.interrupted = 1;
+  if (grace_ms == 0)
+    return capsid_job_kill(job);
+  /* Where no signal reaches the job (Windows), it still has its grace to
+   * end by itself before it is killed. */
+  (void)capsid__proc_signal(job->proc, sig);
+  if (!job->grace_live) {
+    uv_timer_init(job->rt->loop, &job->grace);
+    job->grace.data = job;
+    job->grace_live = 1;
+  } else if (uv_is_active((uv_handle_t*)&job->grace) &&
+             uv_timer_get_due_in(&job->grace) <= grace_ms) {
+    return 0;
+  }
+  uv_timer_start(&job->grace, grace_cb, grace_ms, 0);
   return 0;
 }
 

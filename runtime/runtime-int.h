@@ -84,6 +84,8 @@ struct capsid_job_s {
   int capture_live;
   uv_timer_t timer;     /* timeout, drain deadline, deferred completion */
   int timer_live;
+  uv_timer_t grace;     /* capsid_job_signal: the kill after the grace */
+  int grace_live;
   int exited;
   int prelaunching;     /* waiting for capsid__prelaunch's callback */
   int proc_started;     /* a process ran: capsid__postexit applies */

@@ -253,30 +253,203 @@ static int add_root(capsid__sandbox_t* sb, const char* base, const char* path,
 }
 
 
-static int add_protected(capsid__sandbox_t* sb, const char* base,
-                         const char* path, const char* field,
+/* A protected name of a root (.git, .codex, .agents) that exists: kept
+ * as it is resolved (a link the owner made to their real .git is followed
+ * as before). */
+static int add_protected(capsid__sandbox_t* sb, const char* path,
                          capsid_error_t* err) {
   char* canon = NULL;
   int os_error = 0, rc;
 
-  rc = capsid__path_canonical_lax(base, path, &canon, &os_error);
+  rc = capsid__path_canonical_lax(NULL, path, &canon, &os_error);
   if (rc != 0)
     return capsid__error_set(err, rc, CAPSID_STAGE_POLICY, os_error, path,
-                             field, "%s: cannot resolve read-only path "
-                             "\"%s\": %s",
-                             field, path, capsid_strerror(rc));
+                             "protected", "cannot resolve the protected "
+                             "path \"%s\": %s",
+                             path, capsid_strerror(rc));
   if (capsid__strv_contains(&sb->protected_paths, canon)) {
     capsid__free(canon);
     return 0;
   }
-  if (!capsid__path_exists(canon)) {
-    rc = capsid__strv_push(&sb->missing_protected, canon);
-    if (rc != 0) {
-      capsid__free(canon);
-      return rc;
-    }
-  }
   return capsid__strv_push_owned(&sb->protected_paths, canon);
+}
+
+
+/* A path that must not be created by the job: the launcher makes it an
+ * empty placeholder directory for the job's life (see policy.h). */
+static int add_missing(capsid__sandbox_t* sb, const char* path) {
+  if (capsid__strv_contains(&sb->missing_protected, path))
+    return 0;
+  return capsid__strv_push(&sb->missing_protected, path);
+}
+
+
+/* The carve-out as written, made absolute against the cwd, separators
+ * made '/', with empty and "." components dropped. A ".." is refused
+ * (CAPSID_EINVAL): it could climb out of the part that exists. */
+static int lexical_path(const char* cwd, const char* path, char** out) {
+  char* joined;
+  char* w;
+  const char* c;
+  size_t root, len;
+
+  *out = NULL;
+  joined = capsid__sprintf("%s", path);
+  if (joined == NULL)
+    return CAPSID_ENOMEM;
+  for (w = joined; *w != '\0'; w++)
+    if (capsid__path_is_sep(*w))
+      *w = '/';
+  if (!capsid__path_is_absolute(joined)) {
+    w = capsid__sprintf("%s/%s", cwd, joined);
+    capsid__free(joined);
+    if (w == NULL)
+      return CAPSID_ENOMEM;
+    joined = w;
+  }
+  root = capsid__path_root_len(joined);
+  *out = capsid__malloc(strlen(joined) + 1);
+  if (*out == NULL) {
+    capsid__free(joined);
+    return CAPSID_ENOMEM;
+  }
+  memcpy(*out, joined, root);
+  w = *out + root;
+  for (c = joined + root; *c != '\0';) {
+    len = strcspn(c, "/");
+    if (len == 2 && c[0] == '.' && c[1] == '.') {
+      capsid__free(joined);
+      capsid__free(*out);
+      *out = NULL;
+      return CAPSID_EINVAL;
+    }
+    if (len > 0 && !(len == 1 && c[0] == '.')) {
+      if (w > *out + root)
+        *w++ = '/';
+      memcpy(w, c, len);
+      w += len;
+    }
+    c += len;
+    while (*c == '/')
+      c++;
+  }
+  *w = '\0';
+  capsid__free(joined);
+  return 0;
+}
+
+
+/* The writable root that holds path (the innermost), or NULL. */
+static const char* root_of(const capsid__sandbox_t* sb, const char* path) {
+  const char* best = NULL;
+  size_t i;
+
+  for (i = 0; i < sb->writable.n; i++)
+    if (capsid__path_is_within(path, sb->writable.v[i]) &&
+        (best == NULL || strlen(sb->writable.v[i]) > strlen(best)))
+      best = sb->writable.v[i];
+  return best;
+}
+
+
+/* Does text end with the components of tail ("a/b" ends "x/a/b", not
+ * "xa/b")? */
+static int ends_with_components(const char* text, const char* tail) {
+  size_t n = strlen(text), t = strlen(tail);
+
+  return t > 0 && n > t && strcmp(text + n - t, tail) == 0 &&
+         text[n - t - 1] == '/';
+}
+
+
+/* A carve-out (read_only_paths, -r). A job may have made any link inside
+ * a writable root, so a carve-out is never resolved through one: its
+ * canonical form must be the path as written (when that lies in a root),
+ * or, for a path written through a link of the host's above the roots,
+ * end with the same components beneath its root. It must lie within a
+ * writable root: outside them everything is read-only already, and a
+ * carve-out is created when missing, which must never happen outside. */
+static int add_carve_out(capsid__sandbox_t* sb, const char* path,
+                         const char* field, capsid_error_t* err) {
+  char* canon = NULL;
+  char* lexical = NULL;
+  char* first = NULL;
+  const char* root;
+  const char* rel;
+  const char* c;
+  int os_error = 0, rc;
+
+  rc = lexical_path(sb->cwd, path, &lexical);
+  if (rc == 0)
+    rc = capsid__path_canonical_lax(sb->cwd, path, &canon, &os_error);
+  if (rc != 0) {
+    rc = capsid__error_set(err, rc, CAPSID_STAGE_POLICY, os_error, path,
+                           field, "%s: cannot resolve read-only path "
+                           "\"%s\": %s",
+                           field, path,
+                           rc == CAPSID_EINVAL ? "\"..\" is not allowed in "
+                                                 "a read-only path"
+                                               : capsid_strerror(rc));
+    goto out;
+  }
+  root = root_of(sb, canon);
+  rel = root == NULL ? canon : canon + strlen(root);
+  while (*rel == '/')
+    rel++;
+  if (strcmp(lexical, canon) != 0 &&
+      (root_of(sb, lexical) != NULL ||
+       (root != NULL && !ends_with_components(lexical, rel)))) {
+    rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, path,
+                           field, "%s: read-only path \"%s\" leads through "
+                           "a symbolic link (to \"%s\"), which a job may "
+                           "have made; name the real path",
+                           field, path, canon);
+    goto out;
+  }
+  if (root == NULL) {
+    rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, path,
+                           field, "%s: read-only path \"%s\" is not inside "
+                           "a writable root (outside them nothing is "
+                           "writable anyway)",
+                           field, path);
+    goto out;
+  }
+  if (!capsid__strv_contains(&sb->protected_paths, canon) &&
+      (rc = capsid__strv_push(&sb->protected_paths, canon)) != 0)
+    goto out;
+  /* What the job must not create is the first component that is
+   * missing: a placeholder there keeps the whole missing part out of
+   * the job's reach and adds one empty directory to the host, for the
+   * job's life only. */
+  for (c = rel; *c != '\0'; c += strcspn(c, "/"), c += *c == '/') {
+    first = capsid__strndup(canon, (size_t)(c - canon) + strcspn(c, "/"));
+    if (first == NULL) {
+      rc = CAPSID_ENOMEM;
+      goto out;
+    }
+    if (!capsid__path_exists(first)) {
+      rc = add_missing(sb, first);
+      goto out;
+    }
+    /* There, but nothing behind it: a link to a missing target. */
+    if (capsid__path_is_dir(first, &os_error) < 0) {
+      rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY,
+                             os_error, path, field,
+                             "%s: read-only path \"%s\" leads through "
+                             "\"%s\", a symbolic link to a missing "
+                             "target, which a job may have made",
+                             field, path, first);
+      goto out;
+    }
+    capsid__free(first);
+    first = NULL;
+  }
+
+out:
+  capsid__free(first);
+  capsid__free(lexical);
+  capsid__free(canon);
+  return rc;
 }
 
 
@@ -364,8 +537,11 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
         rc = CAPSID_ENOMEM;
         goto fail;
       }
-      if (capsid__path_exists(candidate))
-        rc = add_protected(sb, NULL, candidate, "protected", err);
+      /* One that does not exist yet must not be made by the job either
+       * (a job's `git init` plants hooks and core.fsmonitor that run
+       * with the owner's next git command). */
+      rc = capsid__path_exists(candidate) ? add_protected(sb, candidate, err)
+                                          : add_missing(sb, candidate);
       capsid__free(candidate);
       if (rc != 0)
         goto fail;
@@ -373,13 +549,13 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
   }
   for (i = 0; i < policy->read_only_paths.n; i++) {
     snprintf(field, sizeof(field), "policy.read_only_paths[%zu]", i);
-    rc = add_protected(sb, sb->cwd, policy->read_only_paths.v[i], field, err);
+    rc = add_carve_out(sb, policy->read_only_paths.v[i], field, err);
     if (rc != 0)
       goto fail;
   }
   for (i = 0; in->extra_read_only && in->extra_read_only[i]; i++) {
     snprintf(field, sizeof(field), "read_only_paths[%zu]", i);
-    rc = add_protected(sb, sb->cwd, in->extra_read_only[i], field, err);
+    rc = add_carve_out(sb, in->extra_read_only[i], field, err);
     if (rc != 0)
       goto fail;
   }

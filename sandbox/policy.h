@@ -43,9 +43,17 @@ typedef struct capsid__sandbox_s {
   /* Index in writable where the tmp dirs start. */
   size_t first_tmp;
   /* Paths inside writable roots that stay read-only: .git, .codex and
-   * .agents of each root where they exist, then the carve-outs. */
+   * .agents of each root where they exist, then the carve-outs (which
+   * lie inside a writable root, reached through no symbolic link). */
   capsid__strv_t protected_paths;
-  /* Carve-outs that do not exist yet and are created before a job. */
+  /* What does not exist yet and the job must not create: .git, .codex
+   * and .agents of each root where they are missing, and the first
+   * missing component of each missing carve-out. The launcher makes each
+   * an empty placeholder directory for the job's life (never through a
+   * link), protects it like an existing one and removes it after the job
+   * if it is still empty; where it cannot protect (landlock-only) it
+   * makes nothing. Not part of protected_paths: the ACL plan does not
+   * name them, so placeholders that come and go leave nothing in it. */
   capsid__strv_t missing_protected;
 } capsid__sandbox_t;
 
@@ -94,5 +102,8 @@ int capsid__path_is_dir(const char* path, int* os_error);
  * (where each user's %TEMP% comes through the environment instead). */
 const char* capsid__path_system_tmp(void);
 int capsid__path_exists(const char* path);
+/* Does this OS read c as a separator in a path a user writes: '/' on
+ * Linux; '/' and '\\' on Windows? */
+int capsid__path_is_sep(char c);
 
 #endif

@@ -88,6 +88,11 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
  * before and after exit (it then kills what the main process left behind). */
 int capsid__proc_kill(capsid__proc_t* proc);
 
+/* Sends sig (a CAPSID_SIG* number) to every process of the job, for it
+ * to end by itself. Returns 0, or CAPSID_ENOTSUP where the OS has no way
+ * to (Windows: the caller kills after its grace). */
+int capsid__proc_signal(capsid__proc_t* proc, int sig);
+
 /* Kills what is left, stops watching and frees the process once its
  * handles are closed; close_cb is then called with data. */
 void capsid__proc_close(capsid__proc_t* proc, void (*close_cb)(void* data),

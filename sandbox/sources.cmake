@@ -10,6 +10,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/heldns-linux.c
     sandbox/linux/landlock-linux.c
     sandbox/linux/mounts-linux.c
+    sandbox/linux/placeholder-linux.c
     sandbox/linux/seccomp-linux.c
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
@@ -27,6 +28,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/jobobj-win.c
     sandbox/win/launch-win.c
     sandbox/win/nul-win.c
+    sandbox/win/placeholder-win.c
     sandbox/win/plan-win.c
     sandbox/win/resolve-win.c
     sandbox/win/runner-client-win.c

@@ -151,3 +151,8 @@ int capsid__path_is_absolute(const char* path) {
 size_t capsid__path_root_len(const char* path) {
   return path[0] == '/' ? 1 : 0;
 }
+
+
+int capsid__path_is_sep(char c) {
+  return c == '/';
+}

@@ -283,3 +283,8 @@ size_t capsid__path_root_len(const char* path) {
   c = strchr(c + 1, '/');
   return c == NULL ? strlen(path) : (size_t)(c - path) + 1;
 }
+
+
+int capsid__path_is_sep(char c) {
+  return is_sep(c);
+}

@@ -351,8 +351,9 @@ int capsid__cgroup_child(const capsid__cgroup_t* cg) {
 }
 
 
-/* Sends SIGKILL to every process listed in dir/cgroup.procs. */
-static void kill_listed(const char* dir) {
+/* Sends sig to every process listed in dir/cgroup.procs but those of
+ * process group skip (0: none). */
+static void kill_listed(const char* dir, int sig, pid_t skip) {
   char path[512], buf[4096];
   char* p;
   char* end;
@@ -365,8 +366,8 @@ static void kill_listed(const char* dir) {
     pid = strtol(p, &end, 10);
     if (end == p)
       break;
-    if (pid > 0)
-      kill((pid_t)pid, SIGKILL);
+    if (pid > 0 && (skip == 0 || getpgid((pid_t)pid) != skip))
+      kill((pid_t)pid, sig);
     while (*end == '\n')
       end++;
   }
@@ -374,17 +375,22 @@ static void kill_listed(const char* dir) {
 
 
 void capsid__cgroup_kill(capsid__cgroup_t* cg) {
-  int i;
-
   if (cg->v2 != NULL && set_value(cg->v2, "cgroup.kill", "1", 0) == 0)
     return;
   /* No cgroup.kill (before 5.14, or v1 only): kill the members one by
    * one; the caller repeats until the cgroup is empty. */
+  capsid__cgroup_signal(cg, SIGKILL, 0);
+}
+
+
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig, pid_t skip) {
+  int i;
+
   if (cg->v2 != NULL)
-    kill_listed(cg->v2);
+    kill_listed(cg->v2, sig, skip);
   for (i = 0; i < 3; i++)
     if (cg->v1[i] != NULL)
-      kill_listed(cg->v1[i]);
+      kill_listed(cg->v1[i], sig, skip);
 }
 
 
@@ -440,6 +446,22 @@ void capsid__cgroup_stats(const capsid__cgroup_t* cg,
   }
   if (cg->v1[V1_PIDS] != NULL)
     st->pids_limited = read_key(cg->v1[V1_PIDS], "pids.events", "max") > 0;
+}
+
+
+int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg) {
+  const char* v1 = cg->v1[V1_MEMORY];
+  long long limit;
+
+  if (layout.controllers_v2 && cg->v2 != NULL)
+    return read_key(cg->v2, "memory.events", "max") > 0;
+  if (v1 == NULL)
+    return 0;
+  /* v1's failcnt stays 0 for the kernel's own charges that fail (seen on
+   * 6.18): the peak reaching the limit (as the kernel rounded it) says. */
+  limit = read_key(v1, "memory.limit_in_bytes", NULL);
+  return read_key(v1, "memory.failcnt", NULL) > 0 ||
+         (limit > 0 && read_key(v1, "memory.max_usage_in_bytes", NULL) >= limit);
 }
 
 

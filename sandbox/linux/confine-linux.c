@@ -40,38 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int make_missing(const capsid__sandbox_t* sb, capsid_error_t* err) {
-  char* p;
-  char* s;
-  size_t i;
-
-  /* Carve-outs that do not exist yet are created first, as directories,
-   * so the job cannot create them with content of its choosing. */
-  for (i = 0; i < sb->missing_protected.n; i++) {
-    p = capsid__strdup(sb->missing_protected.v[i]);
-    if (p == NULL)
-      return CAPSID_ENOMEM;
-    for (s = p + 1; *s; s++) {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      mkdir(p, 0755);
-      *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      int e = errno;
-      capsid__free(p);
-      return capsid__error_set(err, capsid__translate_os_error(e),
-                               CAPSID_STAGE_MOUNT, e,
-                               sb->missing_protected.v[i], "read_only_paths",
-                               "cannot create the read-only path");
-    }
-    capsid__free(p);
-  }
-  return 0;
-}
-
-
 capsid_mode_t capsid__unprivileged_auto(void) {
   if (capsid__landlock_abi() <= 0)
     return CAPSID_MODE_AUTO; /* nothing: choose_mode says so */
@@ -205,13 +173,15 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
     return rc;
   prepare_readbacks(c, sb, &ll_flags);
 
-  rc = make_missing(sb, err);
-  if (rc != 0)
-    return rc;
   if (c->userns && c->held == NULL)
     capsid__idmap_init(&c->idmap);
   if (c->userns || c->elevated) {
-    rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
+    /* Missing protected paths become placeholders the binds keep
+     * read-only. Only where binds are made: landlock-only mode could not
+     * protect them, and creates nothing. */
+    rc = capsid__placeholders_hold(&c->placeholders, sb, err);
+    if (rc == 0)
+      rc = capsid__mounts_plan(&c->mounts, sb, launch->path, 1, err);
     if (rc != 0)
       return rc;
   }
@@ -247,6 +217,7 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
     capsid__heldns_put(c->held);
     c->held = NULL;
     capsid__elevated_release(&c->identity);
+    capsid__placeholders_release(&c->placeholders);
   }
   return rc;
 }
@@ -255,11 +226,6 @@ int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
 int capsid__confine_child_ns(capsid__confine_t* c, int* stage) {
   int rc;
 
-  /* First, while nothing is restricted: join the cgroups. */
-  *stage = CAPSID_STAGE_CGROUP;
-  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_LIMITS) &&
-      (rc = capsid__cgroup_child(&c->cgroup)) != 0)
-    return rc;
   if (c->elevated && c->identity.netns_fd >= 0) {
     /* The workspace's own offline namespace, made once and held open. */
     *stage = CAPSID_STAGE_NETNS;
@@ -307,6 +273,18 @@ int capsid__confine_child_proc(capsid__confine_t* c, int* stage) {
   int seccomp = c->seccomp != NULL && !CAPSID__ON_VALGRIND();
   int rc;
 
+  /* First, while nothing is restricted: join the cgroups. Here, in the
+   * process that execs, and never in the pid namespace's init: init
+   * shares capsid's address space (CLONE_VM), and a process in the job's
+   * memory cgroup is a candidate of the cgroup's OOM killer, which scores
+   * it by capsid's memory and kills every process sharing it -- capsid
+   * itself. This process shares that memory only until execve, as a
+   * vfork child, which the OOM killer never picks (docs/confinement-linux.md,
+   * "Memory limits and the supervisor"). */
+  *stage = CAPSID_STAGE_CGROUP;
+  if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_LIMITS) &&
+      (rc = capsid__cgroup_child(&c->cgroup)) != 0)
+    return rc;
   *stage = CAPSID_STAGE_CAPS;
   if (!CAPSID__SKIPPED(c, CAPSID__VERIFY_CAPS))
     capsid__caps_bound_child();
@@ -366,6 +344,8 @@ void capsid__confine_release(capsid__confine_t* c) {
   capsid__heldns_put(c->held);
   c->held = NULL;
   capsid__elevated_release(&c->identity);
+  /* The job's processes are gone: nothing of it binds them any more. */
+  capsid__placeholders_release(&c->placeholders);
   if (c->landlock_fd >= 0) {
     close(c->landlock_fd);
     c->landlock_fd = -1;

@@ -4,6 +4,8 @@
  *   mounts-linux.c   the mount plan: read-only world, writable roots,
  *                    read-only binds over protected paths, private /tmp,
  *                    /dev/shm, hidden /run, a fresh /proc
+ *   placeholder-linux.c  missing protected paths, made for the job's
+ *                    life so a bind can keep them read-only
  *   landlock-linux.c the Landlock ruleset (built in the parent)
  *   seccomp-linux.c  the seccomp filter (built once per profile)
  *   cgroup-linux.c   limits, membership, kill, oom
@@ -19,6 +21,7 @@
 #include "policy.h"
 
 #include <linux/filter.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -99,6 +102,33 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                         const char* program, int new_pid_ns,
                         capsid_error_t* err);
 int capsid__mounts_child(capsid__mounts_t* m);
+
+/* ---- placeholders (placeholder-linux.c) ------------------------------------ */
+
+typedef struct capsid__guard_s {
+  int parent_fd;  /* O_PATH: the directory holding it */
+  int fd;         /* the directory itself, under a shared flock */
+  char* name;
+  int made;       /* this job made it */
+} capsid__guard_t;
+
+typedef struct capsid__placeholders_s {
+  capsid__guard_t* v;
+  size_t n;
+} capsid__placeholders_t;
+
+/* Parent, before the mount plan is built: makes each missing protected
+ * path of sb an empty directory, never through a link, and holds it and
+ * every existing protected directory under a shared lock (so a
+ * concurrent job's release does not remove it). On failure nothing is
+ * held and nothing made is left. */
+int capsid__placeholders_hold(capsid__placeholders_t* ph,
+                              const capsid__sandbox_t* sb,
+                              capsid_error_t* err);
+/* After the job's processes are gone: removes each placeholder no other
+ * job holds, if still empty (rmdir only), and lets go of the rest.
+ * Idempotent. */
+void capsid__placeholders_release(capsid__placeholders_t* ph);
 
 /* ---- Landlock --------------------------------------------------------------- */
 
@@ -205,8 +235,14 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
                            capsid_error_t* err);
 int capsid__cgroup_child(const capsid__cgroup_t* cg);
 void capsid__cgroup_kill(capsid__cgroup_t* cg);
+/* Sends sig to every process of the job's cgroups (no cgroup.kill for
+ * anything but SIGKILL), but those of process group skip (0: none), which
+ * the caller signals as a group: a process must not get it twice. */
+void capsid__cgroup_signal(const capsid__cgroup_t* cg, int sig, pid_t skip);
 void capsid__cgroup_stats(const capsid__cgroup_t* cg,
                           capsid__cgroup_stats_t* st);
+/* 1 when the job's memory cgroup has refused a charge at its limit. */
+int capsid__cgroup_memory_hit(const capsid__cgroup_t* cg);
 /* Kills what is left, waits (bounded) for the cgroups to empty and
  * removes them. */
 void capsid__cgroup_release(capsid__cgroup_t* cg);

@@ -77,6 +77,11 @@ typedef struct child_ctx_s {
   char* init_stack;
   pid_t init_pid;
   int init_pidfd;
+  /* The failure the children reported, also kept here (shared memory):
+   * a job in a memory cgroup at its limit cannot even write to a pipe
+   * (pipe pages are charged to it), so this copy is what tells. */
+  int failed_stage;
+  int failed_errno;
 } child_ctx_t;
 
 /* What init sends when the job's process has ended. */
@@ -94,6 +99,8 @@ typedef struct init_status_s {
 CHILD_CODE static void report(child_ctx_t* ctx, int stage, int error) {
   int msg[2];
 
+  ctx->failed_stage = stage;
+  ctx->failed_errno = error;
   msg[0] = stage;
   msg[1] = error;
   while (write(ctx->report_fd, msg, sizeof(msg)) < 0 && errno == EINTR)
@@ -220,6 +227,20 @@ CHILD_CODE static void reset_signals(void) {
 }
 
 
+/* The stop requests capsid_job_signal sends init (capsid__proc_signal). */
+static const int forwarded[] = {SIGHUP, SIGINT, SIGTERM};
+
+
+/* Init passes a stop request on to every process of the job's pid
+ * namespace: kill(-1) from init reaches each of them and nothing outside
+ * (nor init itself). It cannot fail (so it leaves errno, which init shares
+ * with a thread of capsid, alone): init unblocks these signals only while
+ * the job's main process exists, alive or a zombie not yet reaped. */
+CHILD_CODE static void init_forward(int sig) {
+  kill(-1, sig);
+}
+
+
 /* Init of the job's pid namespace. The job must not be pid 1 itself: the
  * kernel drops every signal sent to a namespace's init from inside unless
  * init handles it, so `kill $$`, raise(SIGTERM) or abort() would not end
@@ -227,7 +248,10 @@ CHILD_CODE static void reset_signals(void) {
  * pid 2 (a CLONE_VM|CLONE_VFORK child again), tells the parent that the
  * job runs, and then only reaps: when the job's process ends, it passes
  * the wait status on and exits, and the kernel kills whatever else is
- * left in the namespace before init is reported dead.
+ * left in the namespace before init is reported dead. Meanwhile it passes
+ * the signals capsid sends it on to the whole namespace (init_forward):
+ * the kernel delivers a signal from outside to a namespace's init only
+ * when init handles it.
  *
  * It runs next to the parent in the parent's address space (CLONE_VM
  * without CLONE_VFORK, so no page tables are copied). After the report it
@@ -237,6 +261,10 @@ CHILD_CODE static int init_main(void* arg) {
   child_ctx_t* ctx = arg;
   init_status_t st;
   int stage = 0, rc, status_fd = ctx->status_fd, ok[2] = {0, 0};
+  struct sigaction sa;
+  sigset_t fwd;
+  siginfo_t si;
+  unsigned i;
   pid_t job, got;
 
   reset_signals();
@@ -251,7 +279,11 @@ CHILD_CODE static int init_main(void* arg) {
               ctx);
   if (job < 0)
     return child_fail(ctx, CAPSID_STAGE_SPAWN, errno);
-  /* The job has exec'ed or failed (and reported): the parent may go on. */
+  /* The job has exec'ed or failed (and reported): the parent may go on.
+   * A failure the job could not write (ENOMEM at its memory limit) is
+   * passed on from the shared memory. */
+  ok[0] = ctx->failed_stage;
+  ok[1] = ctx->failed_errno;
   if (write(ctx->report_fd, ok, sizeof(ok)) != sizeof(ok))
     _exit(127);
   /* From here on, ctx is gone (it was on the parent's stack). Keep only
@@ -262,10 +294,29 @@ CHILD_CODE static int init_main(void* arg) {
   }
   syscall(SYS_close_range, 0U, 2U, 0U);
   syscall(SYS_close_range, 4U, ~0U, 0U);
+  /* Every signal is still blocked (capsid blocks them around clone). */
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = init_forward;
+  sa.sa_flags = SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  sigemptyset(&fwd);
+  for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+    sigaction(forwarded[i], &sa, NULL);
+    sigaddset(&fwd, forwarded[i]);
+  }
+  sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+  /* Reap what the namespace orphans, but leave the job's own process a
+   * zombie (WNOWAIT) until forwarding is blocked again. */
+  for (;;) {
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | __WALL) != 0 ||
+        si.si_pid == job)
+      break;
+    wait4(si.si_pid, NULL, __WALL, NULL);
+  }
+  sigprocmask(SIG_BLOCK, &fwd, NULL);
   memset(&st, 0, sizeof(st));
-  do
-    got = wait4(-1, &st.status, __WALL, &st.ru);
-  while (got != job && got > 0);
+  got = wait4(job, &st.status, __WALL, &st.ru);
   if (got == job)
     (void)!write(status_fd, &st, sizeof(st));
   _exit(0);
@@ -515,6 +566,12 @@ static pid_t start_children(capsid__proc_t* p, child_ctx_t* ctx,
     do
       *got = read(report[2], report, 2 * sizeof(int));
     while (*got < 0 && errno == EINTR);
+    if (*got <= 0 && ctx->failed_stage != 0) {
+      /* The exec'ing child failed but its report did not get through. */
+      report[0] = ctx->failed_stage;
+      report[1] = ctx->failed_errno;
+      *got = (ssize_t)(2 * sizeof(int));
+    }
   }
   return pid;
 }
@@ -612,6 +669,18 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
       ;
     close(pidfd);
     p->pidfd = -1;
+    /* At a tiny limit any step may fail for want of memory (a read-back
+     * cannot even open its file): say what it is. */
+    if (launch->memory_limit > 0 &&
+        (report[1] == ENOMEM ||
+         capsid__cgroup_memory_hit(&p->confine.cgroup))) {
+      rc = capsid__error_set(err, CAPSID_ELIMIT, report[0], ENOMEM,
+                             launch->path, "memory_limit",
+                             "the memory limit of %llu bytes is too small "
+                             "to start the program",
+                             (unsigned long long)launch->memory_limit);
+      goto fail;
+    }
     if (report[0] == CAPSID_STAGE_VERIFY) {
       rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
                              NULL, NULL,
@@ -664,6 +733,25 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
 fail:
   proc_free(p);
   return rc;
+}
+
+
+int capsid__proc_signal(capsid__proc_t* p, int sig) {
+  int os = sig == CAPSID_SIGHUP ? SIGHUP : sig == CAPSID_SIGINT ? SIGINT
+                                                                : SIGTERM;
+
+  if (p->reaped)
+    return 0;
+  if (p->status_fd >= 0) {
+    /* Init passes it on to the whole pid namespace (init_forward). */
+    kill(p->pid, os);
+    return 0;
+  }
+  /* No pid namespace: the job's process group (setsid in the child) and
+   * whatever left it for a group of its own but stays in the cgroup. */
+  kill(-p->pid, os);
+  capsid__cgroup_signal(&p->confine.cgroup, os, p->pid);
+  return 0;
 }
 
 

@@ -27,6 +27,7 @@ typedef struct capsid__confine_s {
   capsid__identity_t identity;
   capsid__idmap_t idmap;
   capsid__mounts_t mounts;
+  capsid__placeholders_t placeholders; /* held from prepare to release */
   int landlock_fd;        /* -1: none */
   const struct sock_fprog* seccomp; /* NULL: none */
   capsid__cgroup_t cgroup;

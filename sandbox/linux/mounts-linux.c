@@ -10,7 +10,8 @@
  *   3. each protected path (.git, .codex, .agents, carve-outs) is bound
  *      onto itself read-only: writes fail with EROFS, and a rename or
  *      rmdir of a mount point fails with EBUSY, so .git cannot be moved
- *      aside and replaced either;
+ *      aside and replaced either; one that does not exist yet is an
+ *      empty placeholder directory for the job's life;
  *   4. /tmp becomes a private tmpfs when the policy gives tmp access and
  *      nothing else the job needs lives under it; /dev/shm is always a
  *      private tmpfs (the host's is shared by every user);
@@ -141,11 +142,18 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
   if (rc == 0 && m->private_shm)
     rc = push(m, CAPSID__MNT_TMPFS_RW, "/dev/shm", err);
   /* Protected paths last among the binds, so a writable root bound later
-   * cannot cover them. Ones that do not exist yet were created by the
-   * launcher; one still missing is skipped (nothing to write into). */
+   * cannot cover them. A missing one is skipped: the placeholder the
+   * launcher made on its way (placeholder-linux.c) is bound instead, and
+   * the job can create nothing beneath it; one it could not make (a
+   * read-only filesystem) the job cannot make either. */
   for (i = 0; rc == 0 && i < sb->protected_paths.n; i++)
     if (capsid__path_exists(sb->protected_paths.v[i]))
       rc = push(m, CAPSID__MNT_BIND_RO, sb->protected_paths.v[i], err);
+  for (i = 0; rc == 0 && i < sb->missing_protected.n; i++)
+    if (!capsid__strv_contains(&sb->protected_paths,
+                               sb->missing_protected.v[i]) &&
+        capsid__path_exists(sb->missing_protected.v[i]))
+      rc = push(m, CAPSID__MNT_BIND_RO, sb->missing_protected.v[i], err);
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))
     rc = push(m, CAPSID__MNT_TMPFS_RO, "/run", err);

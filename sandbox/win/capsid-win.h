@@ -180,8 +180,8 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 #define CAPSID__DENY_MASK CAPSID__DENY_WRITE_MASK
 /* Ensures every ACE of the plan is on its path (skipping the ones already
  * there), then reads every path back; CAPSID_EVERIFY names a missing ACE.
- * A deny ACE's path that does not exist (a carve-out not created yet) is
- * created first, as a directory with its parents, as on Linux. */
+ * A deny ACE's path that does not exist (a placeholder: policy.h,
+ * missing_protected) is created first, as an empty directory. */
 int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
                          capsid_error_t* err);
 /* Prelaunch's half of it: when some ACE is missing (missing carve-outs
@@ -194,6 +194,21 @@ int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
                         const capsid__ace_plan_t* aces, size_t n,
                         capsid__prelaunch_cb cb, void* data,
                         capsid_error_t* err);
+
+/* Placeholders (placeholder-win.c): the missing protected paths of sb,
+ * which capsid__grant_ensure created, and its existing protected
+ * directories, held open without FILE_SHARE_DELETE for the job's life;
+ * release closes them and removes each placeholder that is empty and
+ * held by no other job. sb must outlive the hold. */
+typedef struct capsid__win_placeholders_s {
+  const capsid__sandbox_t* sb;
+  HANDLE h[64];
+  size_t n;
+} capsid__win_placeholders_t;
+int capsid__win_placeholders_hold(capsid__win_placeholders_t* ph,
+                                  const capsid__sandbox_t* sb,
+                                  capsid_error_t* err);
+void capsid__win_placeholders_release(capsid__win_placeholders_t* ph);
 
 /* Removes the explicit ACEs whose SID lies in domain ("S-1-5-21-a-b-c")
  * from old: *out is the new DACL (LocalFree it), *removed how many went.

@@ -78,24 +78,72 @@ static DWORD read_dacl(const WCHAR* path, ACL** dacl,
 }
 
 
-/* A deny ACE needs an object to sit on. A protected path that does not
- * exist is a carve-out nothing has created yet (the policy lists .git,
- * .codex and .agents only where they exist): it is made here, as a
- * directory with its parents, the rule Linux follows, so the job finds
- * it read-only instead of creating it with content of its choosing. A
- * path that appears meanwhile (made by someone else) is used as it is.
- * Called only when reading the DACL found no object: a path that exists
- * costs nothing more. */
-static int make_missing(const capsid__ace_plan_t* a, const WCHAR* wpath,
-                        capsid_error_t* err) {
-  int os_error = 0, rc;
+/* The deny ACEs of aces[0..n) (one path) written straight onto the
+ * placeholder make_missing just created: one empty object, so no walk
+ * and no record (the ACL engine would record a target that comes and
+ * goes with every job, and walk for it before each). */
+static void deny_new(const capsid__ace_plan_t* aces, size_t n,
+                     const WCHAR* wpath) {
+  EXPLICIT_ACCESS_W ea[4];
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID sids[4];
+  ACL* old = NULL;
+  ACL* acl = NULL;
+  size_t i, k = 0;
 
-  rc = capsid__mkdirs(a->path, &os_error);
-  if (rc == 0 || GetFileAttributesW(wpath) != INVALID_FILE_ATTRIBUTES)
+  memset(ea, 0, sizeof(ea));
+  for (i = 0; i < n && k < CAPSID__ARRAY_SIZE(ea); i++) {
+    if (!aces[i].deny || !ConvertStringSidToSidA(aces[i].sid, &sids[k]))
+      continue;
+    ea[k].grfAccessPermissions = CAPSID__DENY_MASK;
+    ea[k].grfAccessMode = DENY_ACCESS;
+    ea[k].grfInheritance = SUB_CONTAINERS_AND_OBJECTS_INHERIT;
+    ea[k].Trustee.TrusteeForm = TRUSTEE_IS_SID;
+    ea[k].Trustee.TrusteeType = TRUSTEE_IS_GROUP;
+    ea[k].Trustee.ptstrName = (LPWSTR)sids[k];
+    k++;
+  }
+  /* Whatever fails here, check_all reads the DACL back and the engine
+   * writes what is missing. */
+  if (k > 0 && read_dacl(wpath, &old, &sd) == ERROR_SUCCESS &&
+      SetEntriesInAclW((ULONG)k, ea, old, &acl) == ERROR_SUCCESS)
+    (void)SetNamedSecurityInfoW((WCHAR*)wpath, SE_FILE_OBJECT,
+                                DACL_SECURITY_INFORMATION, NULL, NULL, acl,
+                                NULL);
+  if (acl != NULL)
+    LocalFree(acl);
+  if (sd != NULL)
+    LocalFree(sd);
+  for (i = 0; i < k; i++)
+    LocalFree(sids[i]);
+}
+
+
+/* A deny ACE needs an object to sit on. A protected path that does not
+ * exist is a placeholder (policy.h, missing_protected: .git, .codex or
+ * .agents of a root, or the first missing component of a carve-out):
+ * it is made here as one empty directory, its parent must exist, with
+ * its deny ACEs, so the job finds it read-only instead of creating it
+ * with content of its choosing; placeholder-win.c removes it after the
+ * job. A path that appears meanwhile (made by someone else) is used as
+ * it is. Called only when reading the DACL found no object: a path that
+ * exists costs nothing more. */
+static int make_missing(const capsid__ace_plan_t* aces, size_t n,
+                        const WCHAR* wpath, capsid_error_t* err) {
+  DWORD e;
+
+  if (CreateDirectoryW(wpath, NULL)) {
+    deny_new(aces, n, wpath);
     return 0;
-  return capsid__error_set(err, rc, CAPSID_STAGE_ACL, os_error, a->path,
+  }
+  e = GetLastError();
+  if (GetFileAttributesW(wpath) != INVALID_FILE_ATTRIBUTES)
+    return 0;
+  return capsid__error_set(err, capsid__translate_os_error((int)e),
+                           CAPSID_STAGE_ACL, (int)e, aces[0].path,
                            "read_only_paths",
-                           "cannot create the read-only path %s", a->path);
+                           "cannot create the read-only path %s",
+                           aces[0].path);
 }
 
 
@@ -139,7 +187,7 @@ static int check_all(const capsid__ace_plan_t* aces, size_t n, int verify,
     e = read_dacl(wpath, &dacl, &sd);
     if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
         aces[i].deny && !verify) {
-      rc = make_missing(&aces[i], wpath, err);
+      rc = make_missing(&aces[i], j - i, wpath, err);
       if (rc == 0)
         e = read_dacl(wpath, &dacl, &sd);
     }

@@ -24,6 +24,7 @@ struct capsid__proc_s {
   HANDLE job;
   HANDLE port;   /* the job object's messages (memory limit hits) */
   HANDLE wait;
+  capsid__win_placeholders_t placeholders;
   int reaped;
   int killed;
   capsid__proc_exit_cb exit_cb;
@@ -159,7 +160,7 @@ static int token_direct(const capsid__win_plan_t* plan, HANDLE* token, int* over
  * process in its verified job object. */
 static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
                  PROCESS_INFORMATION* pi, int* overridden,
-                 capsid_error_t* err) {
+                 capsid__win_placeholders_t* ph, capsid_error_t* err) {
   HANDLE stdio[3] = {NULL, NULL, NULL}, token = NULL;
   capsid__spawn_t s;
   capsid__win_plan_t* plan;
@@ -182,6 +183,9 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     rc = capsid__verify_checked(
         capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
         overridden);
+  /* The placeholders grant_ensure made: held for the job's life. */
+  if (rc == 0)
+    rc = capsid__win_placeholders_hold(ph, launch->sandbox, err);
   if (rc == 0) /* best effort: see nul-win.c */
     (void)capsid__nul_grant(&plan->token, NULL);
   if (rc == 0 && launch->memory_limit > 0)
@@ -221,11 +225,13 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   PROCESS_INFORMATION pi;
   capsid__proc_t* p = NULL;
   HANDLE job = NULL, port = NULL;
+  capsid__win_placeholders_t ph;
   int rc, overridden = 0;
 
   *out = NULL;
   memset(&pi, 0, sizeof(pi));
-  rc = start(launch, &job, &port, &pi, &overridden, err);
+  memset(&ph, 0, sizeof(ph));
+  rc = start(launch, &job, &port, &pi, &overridden, &ph, err);
   if (rc != 0)
     goto fail;
 
@@ -243,6 +249,9 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     goto fail;
   }
   p->process = pi.hProcess;
+  p->placeholders = ph;
+  ph.n = 0;
+  ph.sb = NULL;
   p->job = job;
   p->port = port;
   p->exit_cb = exit_cb;
@@ -273,11 +282,24 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   return 0;
 
 fail:
+  /* After a failed start the job never ran: what it made goes. */
+  capsid__win_placeholders_release(&ph);
   if (port != NULL)
     CloseHandle(port);
   if (job != NULL)
     CloseHandle(job);
   return rc;
+}
+
+
+/* A job object carries no signal, and the job's console is its own
+ * (CREATE_NO_WINDOW), which GenerateConsoleCtrlEvent from capsid cannot
+ * reach: nothing is delivered. capsid_job_signal leaves the job its grace
+ * to end by itself, then terminates the job object. */
+int capsid__proc_signal(capsid__proc_t* p, int sig) {
+  (void)p;
+  (void)sig;
+  return CAPSID_ENOTSUP;
 }
 
 
@@ -311,6 +333,8 @@ void capsid__proc_close(capsid__proc_t* p, void (*close_cb)(void* data),
     UnregisterWaitEx(p->wait, INVALID_HANDLE_VALUE);
   CloseHandle(p->process);
   CloseHandle(p->job);
+  /* The job object is gone, its processes with it (kill-on-close). */
+  capsid__win_placeholders_release(&p->placeholders);
   if (p->port != NULL)
     CloseHandle(p->port);
   p->close_cb = close_cb;

@@ -31,6 +31,17 @@ static int plan_ace(capsid__win_plan_t* pl, const char* path,
 }
 
 
+static int plan_deny(capsid__win_plan_t* pl, const char* path,
+                     const capsid__caps_t* caps, int have_generic,
+                     capsid_error_t* err) {
+  int rc = plan_ace(pl, path, caps->workspace, 1, 0, err);
+
+  if (rc == 0 && have_generic)
+    rc = plan_ace(pl, path, caps->generic, 1, 0, err);
+  return rc;
+}
+
+
 /* Elevated jobs run as a sandbox user, whose own access is checked
  * first: the sandbox users' group gets read and write on the writable
  * roots (the capability SIDs still decide which workspace a job may
@@ -99,11 +110,20 @@ int capsid__win_plan_build(const capsid__launch_t* l, capsid__win_plan_t* pl,
     rc = plan_ace(pl, sb->writable.v[i],
                   i == 0 ? caps.workspace : caps.generic, 0, 0, err);
   /* Protected paths lie inside writable roots: deny writes to both SIDs,
-   * since a protected path may sit in an extra root too. */
-  for (i = 0; i < sb->protected_paths.n && rc == 0; i++) {
-    rc = plan_ace(pl, sb->protected_paths.v[i], caps.workspace, 1, 0, err);
-    if (rc == 0 && have_generic)
-      rc = plan_ace(pl, sb->protected_paths.v[i], caps.generic, 1, 0, err);
-  }
+   * since a protected path may sit in an extra root too. One that is
+   * missing beneath a placeholder needs no ACE of its own: the
+   * placeholder's inherited deny covers it, and creating it would leave
+   * the placeholder non-empty after the job. */
+  for (i = 0; i < sb->protected_paths.n && rc == 0; i++)
+    if (capsid__path_exists(sb->protected_paths.v[i]) ||
+        capsid__strv_contains(&sb->missing_protected,
+                              sb->protected_paths.v[i]))
+      rc = plan_deny(pl, sb->protected_paths.v[i], &caps, have_generic, err);
+  /* Placeholders (policy.h): created before the job, removed after it. */
+  for (i = 0; i < sb->missing_protected.n && rc == 0; i++)
+    if (!capsid__strv_contains(&sb->protected_paths,
+                               sb->missing_protected.v[i]))
+      rc = plan_deny(pl, sb->missing_protected.v[i], &caps, have_generic,
+                     err);
   return rc;
 }

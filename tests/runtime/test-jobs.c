@@ -503,6 +503,92 @@ static void test_runtime_close_kills_and_cancels(void** state) {
 }
 
 
+typedef struct {
+  uint64_t grace_ms;
+  int signalled;
+  int calls;
+  capsid_result_t result;
+} stop_t;
+
+
+/* Asks the job to stop once it says it is ready (its trap is set). */
+static void stop_when_ready(capsid_job_t* job, int stream, const char* b,
+                            size_t len, void* data) {
+  stop_t* s = data;
+
+  (void)stream;
+  if (!s->signalled && len >= 5 && memcmp(b, "ready", 5) == 0) {
+    s->signalled = 1;
+    assert_int_equal(capsid_job_signal(job, CAPSID_SIGTERM, s->grace_ms), 0);
+  }
+}
+
+
+static void stop_exit(capsid_job_t* job, capsid_result_t* r, void* data) {
+  stop_t* s = data;
+
+  (void)job;
+  s->calls++;
+  capsid_result_move(&s->result, r);
+}
+
+
+/* capsid_job_signal: a job that traps TERM cleans up and ends by itself
+ * (interrupted, not killed, its trap's output in the result); one that
+ * ignores TERM is killed when its grace runs out; a queued one is dropped;
+ * the signal reaches the job's children too (they leave no survivor). */
+static void test_signal_job(void** state) {
+  const char* trap[] = {"/bin/sh", "-c",
+                        "trap 'echo bye; exit 4' TERM; echo ready; "
+                        "sleep 30 & wait", NULL};
+  const char* deaf[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30",
+                        NULL};
+  const char* argv_q[] = {"/bin/sh", "-c", "echo never", NULL};
+  capsid_runtime_options_t opts;
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  capsid_job_t* queued;
+  stop_t s[3];
+  int i;
+
+  (void)state;
+  memset(s, 0, sizeof(s));
+  memset(&opts, 0, sizeof(opts));
+  opts.max_concurrency = 2;
+  assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.on_output = stop_when_ready;
+  s[0].grace_ms = 60000; /* ends long before: the trap exits */
+  s[1].grace_ms = 100;
+  spec.argv = trap;
+  assert_int_equal(capsid_job_start(rt, &spec, stop_exit, &s[0], NULL), 0);
+  spec.argv = deaf;
+  assert_int_equal(capsid_job_start(rt, &spec, stop_exit, &s[1], NULL), 0);
+  spec.argv = argv_q;
+  spec.on_output = NULL;
+  assert_int_equal(capsid_job_start(rt, &spec, stop_exit, &s[2], &queued), 0);
+  assert_int_equal(capsid_job_signal(queued, CAPSID_SIGTERM, 60000), 0);
+  capsid_runtime_run(rt);
+  for (i = 0; i < 3; i++) {
+    assert_int_equal(s[i].calls, 1);
+    assert_true(s[i].result.interrupted);
+  }
+  assert_int_equal(s[0].result.error.code, 0);
+  assert_int_equal(s[0].result.exit_code, 4);
+  assert_string_equal(s[0].result.out.data, "ready\nbye\n");
+  assert_false(s[0].result.killed);
+  assert_int_equal(s[1].result.error.code, 0);
+  assert_true(s[1].result.killed);
+  assert_int_equal(s[1].result.signal, SIGKILL);
+  assert_int_equal(s[2].result.error.code, CAPSID_ECANCELED);
+  assert_true(s[2].result.killed);
+  for (i = 0; i < 3; i++)
+    capsid_result_free(&s[i].result);
+  assert_int_equal(capsid_job_signal(NULL, CAPSID_SIGTERM, 0), CAPSID_EINVAL);
+  capsid_runtime_close(rt, NULL, NULL);
+}
+
+
 static void test_run_capture(void** state) {
   const char* argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 5",
                         NULL};
@@ -552,6 +638,7 @@ int main(void) {
       cmocka_unit_test(test_concurrency_limit_200_jobs),
       cmocka_unit_test(test_kill_running_job),
       cmocka_unit_test(test_runtime_close_kills_and_cancels),
+      cmocka_unit_test(test_signal_job),
       cmocka_unit_test(test_run_capture),
       cmocka_unit_test(test_api_misuse),
   };

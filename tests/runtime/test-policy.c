@@ -370,6 +370,71 @@ static void test_resolve_refuses_homes(void** state) {
 }
 
 
+/* Missing protected names and carve-outs are listed to be made (as
+ * placeholders) for the job's life; a carve-out must lie in a writable
+ * root and never be reached through a link (issue 13, classes 2, 8). */
+static void test_resolve_missing_and_links(void** state) {
+  fixture_t* f = *state;
+  capsid__sandbox_t sb;
+  capsid_error_t err;
+  char cwd[PATH_MAX], want[PATH_MAX + 64];
+  const char* nested[] = {"conf/deep/secret", "./sub//x/", NULL};
+  const char* outside[] = {"cfg/nologin", NULL};
+  const char* inside[] = {"inner/x", NULL};
+  const char* beyond[] = {"../extra/x", NULL};
+  const char* not_root[] = {NULL, NULL};
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  test_system("ln -s '%s/extra' '%s/cfg' && ln -s sub '%s/inner'", f->dir,
+              cwd, cwd);
+  assert_int_equal(resolve(f, "workspace-write", cwd, NULL, nested, &sb,
+                           &err),
+                   0);
+  /* .git exists: protected, not missing; .codex and .agents missing. */
+  snprintf(want, sizeof(want), "%s/.git", cwd);
+  assert_false(capsid__strv_contains(&sb.missing_protected, want));
+  snprintf(want, sizeof(want), "%s/.codex", cwd);
+  assert_true(capsid__strv_contains(&sb.missing_protected, want));
+  assert_false(capsid__strv_contains(&sb.protected_paths, want));
+  snprintf(want, sizeof(want), "%s/.agents", cwd);
+  assert_true(capsid__strv_contains(&sb.missing_protected, want));
+  /* A nested missing carve-out: its first missing component. */
+  snprintf(want, sizeof(want), "%s/conf/deep/secret", cwd);
+  assert_true(capsid__strv_contains(&sb.protected_paths, want));
+  snprintf(want, sizeof(want), "%s/conf", cwd);
+  assert_true(capsid__strv_contains(&sb.missing_protected, want));
+  snprintf(want, sizeof(want), "%s/sub/x", cwd);
+  assert_true(capsid__strv_contains(&sb.protected_paths, want));
+  assert_true(capsid__strv_contains(&sb.missing_protected, want));
+  capsid__sandbox_free(&sb);
+
+  assert_int_equal(resolve(f, "workspace-write", cwd, NULL, outside, &sb,
+                           &err),
+                   CAPSID_EPOLICY);
+  assert_string_equal(err.field, "read_only_paths[0]");
+  assert_non_null(strstr(err.message, "symbolic link"));
+  capsid__error_free(&err);
+  assert_int_equal(resolve(f, "workspace-write", cwd, NULL, inside, &sb,
+                           &err),
+                   CAPSID_EPOLICY);
+  assert_non_null(strstr(err.message, "symbolic link"));
+  capsid__error_free(&err);
+  assert_int_equal(resolve(f, "workspace-write", cwd, NULL, beyond, &sb,
+                           &err),
+                   CAPSID_EINVAL);
+  capsid__error_free(&err);
+  /* Outside every writable root (the fixture is under /tmp). */
+  snprintf(want, sizeof(want), "%s/extra/x", f->dir);
+  not_root[0] = want;
+  assert_int_equal(resolve(f, "{\"mode\":\"workspace-write\","
+                              "\"exclude_slash_tmp\":true}",
+                           cwd, NULL, not_root, &sb, &err),
+                   CAPSID_EPOLICY);
+  assert_non_null(strstr(err.message, "not inside a writable root"));
+  capsid__error_free(&err);
+}
+
+
 static void test_path_is_within(void** state) {
   (void)state;
   assert_true(capsid__path_is_within("/a/b", "/a/b"));
@@ -393,6 +458,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_resolve_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_resolve_refuses_homes, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_resolve_missing_and_links, setup,
                                       teardown),
       cmocka_unit_test(test_path_is_within),
   };

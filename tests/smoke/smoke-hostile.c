@@ -99,6 +99,66 @@ void smoke_memory_bomb(void** state) {
 }
 
 
+/* A job's memory limit never takes its host down (issue 14): this
+ * process embeds the runtime and holds 200 MB it has touched, a job
+ * limited to 64M allocates 300 MB. The job is killed and reported as
+ * oom, this process lives on, and the next job runs normally. A limit too
+ * small for a shell to start gives an oom or an error, never a dead host.
+ * Before the fix the pid namespace's init, which shares this process's
+ * memory, sat in the job's memory cgroup and the OOM killer took this
+ * process with it. */
+void smoke_oom_spares_host(void** state) {
+  static const char* const tiny[] = {"8k", "64k", "200k"};
+  size_t held = (size_t)200 << 20, i;
+  smoke_job_t j = job_in_ws(60000);
+  capsid_result_t r;
+  uint64_t limit;
+  char* hold;
+
+  (void)state;
+  hold = malloc(held);
+  assert_non_null(hold);
+  memset(hold, 0x5a, held);
+  j.memory_limit = 64 << 20;
+  smoke_sh(&j, "python3 -c \"b = b'a' * (300 << 20)\" || exit 99", &r);
+  if (r.limits == CAPSID_LIMITS_CGROUP) {
+    assert_true(r.oom);
+    assert_true(r.signal == SIGKILL || r.exit_code == 99);
+  } else {
+    assert_int_equal(r.exit_code, 99); /* rlimit: MemoryError */
+  }
+  capsid_result_free(&r);
+
+  /* The shell-only form of the issue: $(...) grows the shell itself. */
+  for (i = 0; i < CAPSID__ARRAY_SIZE(tiny); i++) {
+    assert_int_equal(capsid_parse_size(tiny[i], &limit), 0);
+    j.memory_limit = limit;
+    smoke_run(&j, "x=$(head -c 10000000 /dev/zero | tr '\\0' a); echo ran",
+              &r);
+    if (r.error.code != 0) {
+      /* Too small to start at all: said so, naming the limit. */
+      assert_int_equal(r.error.code, CAPSID_ELIMIT);
+      assert_string_equal(r.error.field, "memory_limit");
+    } else if (r.limits == CAPSID_LIMITS_CGROUP) {
+      assert_true(r.oom);
+      assert_int_equal(r.signal, SIGKILL);
+    } else {
+      assert_int_not_equal(r.exit_code, 0);
+    }
+    capsid_result_free(&r);
+  }
+
+  /* Still here, and the runtime still runs jobs. */
+  assert_int_equal(hold[held - 1], 0x5a);
+  j.memory_limit = 0;
+  smoke_sh(&j, "echo after", &r);
+  assert_int_equal(r.exit_code, 0);
+  assert_string_equal(r.out.data, "after\n");
+  capsid_result_free(&r);
+  free(hold);
+}
+
+
 /* A fork bomb under a process limit is contained: the job ends, the
  * limit is reported, nothing survives. */
 void smoke_fork_bomb(void** state) {

@@ -282,18 +282,20 @@ static void test_grant_read_back(void** state) {
 }
 
 
-/* A carve-out that does not exist yet is created (a directory, with its
- * parents, as on Linux) before its deny ACE is set, so the ACE has an
- * object to sit on. Wine stores no ACE for a capability SID: there the
- * directory must exist and the missing ACE be named; on Windows the DACL
- * read back carries the deny ACE. */
+/* A placeholder (a protected path that does not exist yet) is created,
+ * one empty directory whose parent exists, before its deny ACE is set,
+ * so the ACE has an object to sit on. Wine stores no ACE for a capability
+ * SID: there the directory must exist and the missing ACE be named; on
+ * Windows the DACL read back carries the deny ACE. A path whose parent is
+ * missing is refused and nothing is created. */
 static void test_missing_carve_out_created(void** state) {
   capsid__ace_plan_t plan[2];
   capsid_error_t err = {0};
   PSECURITY_DESCRIPTOR sd = NULL;
   ACL* dacl = NULL;
   char* root = wt_mkdtemp();
-  char* carve = capsid__sprintf("%s/build/out", root);
+  char* carve = capsid__sprintf("%s/build", root);
+  char* deep = capsid__sprintf("%s/nope/out", root);
   char* file = capsid__sprintf("%s/notes.txt", root);
   char* under_file = capsid__sprintf("%s/notes.txt/x", root);
   WCHAR* wcarve = capsid__utf16(carve);
@@ -346,11 +348,76 @@ static void test_missing_carve_out_created(void** state) {
   assert_string_equal(err.path, under_file);
   capsid__error_free(&err);
 
+  /* No parents are made. */
+  plan[1].path = deep;
+  assert_int_not_equal(capsid__grant_ensure(&plan[1], 1, &err), 0);
+  assert_string_equal(err.path, deep);
+  capsid__error_free(&err);
+  assert_true(GetFileAttributesA(deep) == INVALID_FILE_ATTRIBUTES);
+  *strrchr(deep, '/') = '\0';
+  assert_true(GetFileAttributesA(deep) == INVALID_FILE_ATTRIBUTES);
+
   capsid__free(wcarve);
+  capsid__free(deep);
   wt_rmtree(root);
   capsid__free(under_file);
   capsid__free(file);
   capsid__free(carve);
+  capsid__free(root);
+}
+
+
+/* Placeholders after the job: held open without FILE_SHARE_DELETE by
+ * every job that relies on them, removed by the last one to let go, and
+ * only while empty. Two jobs of one workspace: the first to end leaves
+ * the placeholder to the second. */
+static void test_placeholders_released(void** state) {
+  capsid__win_placeholders_t first, second;
+  capsid__ace_plan_t plan;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+  char* root = wt_mkdtemp();
+  char* git = capsid__sprintf("%s/.git", root);
+  char* kept = capsid__sprintf("%s/.codex", root);
+  char* inside = capsid__sprintf("%s/.codex/config", root);
+  FILE* f;
+  int rc;
+
+  (void)state;
+  memset(&sb, 0, sizeof(sb));
+  assert_int_equal(capsid__strv_push(&sb.missing_protected, git), 0);
+  assert_int_equal(capsid__strv_push(&sb.missing_protected, kept), 0);
+  memset(&plan, 0, sizeof(plan));
+  assert_int_equal(wt_random_sid(plan.sid), 0);
+  plan.deny = 1;
+  plan.path = git;
+  rc = capsid__grant_ensure(&plan, 1, &err);
+  assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
+  capsid__error_free(&err);
+  plan.path = kept;
+  rc = capsid__grant_ensure(&plan, 1, &err);
+  assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
+  capsid__error_free(&err);
+  assert_true(GetFileAttributesA(git) & FILE_ATTRIBUTE_DIRECTORY);
+  assert_true(GetFileAttributesA(git) != INVALID_FILE_ATTRIBUTES);
+
+  assert_int_equal(capsid__win_placeholders_hold(&first, &sb, &err), 0);
+  assert_int_equal(capsid__win_placeholders_hold(&second, &sb, &err), 0);
+  capsid__win_placeholders_release(&first);
+  assert_true(GetFileAttributesA(git) != INVALID_FILE_ATTRIBUTES);
+  /* The owner puts something into one meanwhile: it stays. */
+  f = fopen(inside, "w");
+  assert_non_null(f);
+  fclose(f);
+  capsid__win_placeholders_release(&second);
+  assert_true(GetFileAttributesA(git) == INVALID_FILE_ATTRIBUTES);
+  assert_true(GetFileAttributesA(inside) != INVALID_FILE_ATTRIBUTES);
+
+  capsid__strv_free(&sb.missing_protected);
+  wt_rmtree(root);
+  capsid__free(inside);
+  capsid__free(kept);
+  capsid__free(git);
   capsid__free(root);
 }
 
@@ -593,6 +660,7 @@ int main(void) {
       cmocka_unit_test(test_grant_ahead_on_pool),
       cmocka_unit_test(test_grant_read_back),
       cmocka_unit_test(test_missing_carve_out_created),
+      cmocka_unit_test(test_placeholders_released),
       cmocka_unit_test(test_nul_grant),
       cmocka_unit_test(test_helper_mutex),
       cmocka_unit_test(test_junction),

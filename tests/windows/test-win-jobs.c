@@ -282,15 +282,21 @@ static void on_exit_keep(capsid_job_t* job, capsid_result_t* r, void* data) {
 }
 
 
-static void kill_cb(uv_timer_t* t) {
-  capsid_job_kill(t->data);
-  uv_close((uv_handle_t*)t, NULL);
+/* The victim's first output: it runs, so the kill hits a running job
+ * however long the launches before it took. */
+static void kill_on_output(capsid_job_t* job, int stream, const char* bytes,
+                           size_t len, void* data) {
+  (void)stream;
+  (void)bytes;
+  (void)len;
+  (void)data;
+  capsid_job_kill(job);
 }
 
 
 /* Several jobs at once on one loop, one of them killed while running. */
 static void test_parallel_and_kill(void** state) {
-  const char* sleeper[] = {wt_child(), "sleep", "60000", NULL};
+  const char* sleeper[] = {wt_child(), "started-sleep", "60000", NULL};
   char texts[6][16];
   const char* argvs[6][4];
   slot_t slots[7];
@@ -298,7 +304,6 @@ static void test_parallel_and_kill(void** state) {
   capsid_runtime_t* rt;
   capsid_job_spec_t spec;
   capsid_job_t* victim = NULL;
-  uv_timer_t timer;
   int i;
 
   (void)state;
@@ -325,11 +330,9 @@ static void test_parallel_and_kill(void** state) {
   spec.argv = sleeper;
   spec.cwd = wt_ws;
   spec.network = -1;
+  spec.on_output = kill_on_output;
   assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[6],
                                     &victim), 0);
-  uv_timer_init(capsid_runtime_loop(rt), &timer);
-  timer.data = victim;
-  uv_timer_start(&timer, kill_cb, 1000, 0);
   capsid_runtime_run(rt);
   capsid_runtime_close(rt, NULL, NULL);
   for (i = 0; i < 6; i++) {
@@ -345,6 +348,47 @@ static void test_parallel_and_kill(void** state) {
   assert_int_equal(slots[6].result.signal, 9);
   assert_false(slots[6].result.timed_out);
   capsid_result_free(&slots[6].result);
+}
+
+
+static void stop_cb(uv_timer_t* t) {
+  assert_int_equal(capsid_job_signal(t->data, CAPSID_SIGTERM, 300), 0);
+  uv_close((uv_handle_t*)t, NULL);
+}
+
+
+/* capsid_job_signal on Windows: no signal reaches the job (a job object
+ * has none), so it keeps its grace and is then terminated, tree and all:
+ * interrupted and killed. */
+static void test_signal_terminates_after_grace(void** state) {
+  const char* sleeper[] = {wt_child(), "sleep", "60000", NULL};
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+  capsid_job_t* job = NULL;
+  uv_timer_t timer;
+  slot_t slot;
+
+  (void)state;
+  memset(&slot, 0, sizeof(slot));
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = sleeper;
+  spec.cwd = wt_ws;
+  spec.network = -1;
+  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slot, &job),
+                   0);
+  uv_timer_init(capsid_runtime_loop(rt), &timer);
+  timer.data = job;
+  uv_timer_start(&timer, stop_cb, 500, 0);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  assert_int_equal(slot.done, 1);
+  assert_int_equal(slot.result.error.code, 0);
+  assert_true(slot.result.interrupted);
+  assert_true(slot.result.killed);
+  assert_int_equal(slot.result.signal, 9);
+  capsid_result_free(&slot.result);
+  assert_int_equal(capsid_job_signal(NULL, CAPSID_SIGTERM, 0), CAPSID_EINVAL);
 }
 
 
@@ -447,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_cwd_and_replaced_env),
       cmocka_unit_test(test_path_spelled_path),
       cmocka_unit_test(test_parallel_and_kill),
+      cmocka_unit_test(test_signal_terminates_after_grace),
       cmocka_unit_test(test_job_object_kill_on_close),
       cmocka_unit_test(test_no_handle_leak),
 #ifdef CAPSID_FAULT_INJECTION

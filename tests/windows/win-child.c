@@ -81,6 +81,13 @@ int main(int argc, char** argv) {
     Sleep((DWORD)atol(argv[2]));
     return 0;
   }
+  /* Says it runs, then sleeps: a test can act once the job has started. */
+  if (strcmp(argv[1], "started-sleep") == 0 && argc == 3) {
+    printf("started\n");
+    fflush(stdout);
+    Sleep((DWORD)atol(argv[2]));
+    return 0;
+  }
   if (strcmp(argv[1], "tree") == 0 && argc == 3)
     return do_tree(argv[2]);
   if (strcmp(argv[1], "write") == 0 && argc == 3) {

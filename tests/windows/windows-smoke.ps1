@@ -142,12 +142,16 @@ $own = $false
 try { Set-Content -LiteralPath "$WS\.git\user-write" -Value "x"; $own = $true } catch {}
 Report "control: the user (outside capsid) still writes .git" $own "Set-Content failed"
 
-# 15b: a carve-out that does not exist yet is created (a directory, with
-# its parents, as on Linux) before the job, so its deny ACE has an object.
-Case "WS: missing carve-out created and read-only" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\out\evil")) {
-  param($r) $r.rc -ne 0 -and (Test-Path "$WS\carve\out" -PathType Container) -and -not (Test-Path "$WS\carve\out\evil") }
+# 15b: a carve-out that does not exist yet is a placeholder for the job's
+# life (an empty directory carrying the deny ACE), removed after it; a
+# .codex the workspace lacks likewise.
+New-Item -ItemType Directory -Force "$WS\carve" | Out-Null
+Case "WS: missing carve-out read-only, gone after the job" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\out\evil")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\carve\out") }
+Case "WS: a missing .codex cannot be created" ($WW + @("--", "cmd", "/c", "mkdir .codex\x")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\.codex") }
 Case "control: beside the carve-out the job writes" ($WW + @("-r", "carve/out", "--", "cmd", "/c", "echo x> carve\beside.txt")) {
-  param($r) $r.rc -eq 0 -and (Test-Path "$WS\carve\beside.txt") }
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\carve\beside.txt") -and -not (Test-Path "$WS\carve\out") }
 
 # 15c: > NUL inside a job. The NUL device's DACL names no capability SID,
 # so a write-restricted job may be refused it; capsid grants the job's
@@ -332,10 +336,11 @@ if (-not $admin) {
   $dom = (Get-Content -Raw (Join-Path $env:CAPSID_STATE_DIR "capabilities.json") | ConvertFrom-Json).sid_domain
   $u = Invoke-CapsidCmd @("uninstall")
   Report "uninstall: exits 0 and verifies" ($u.rc -eq 0 -and $u.out -match "nothing capsid added is left") $u.out
-  # The launcher's grants are the ACL engine's, recorded per object: the
-  # deny ACE on a carve-out deep in the workspace goes too.
-  $left = @((Get-Acl "$WS\carve\out").Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" })
-  Report "uninstall: no capsid ACE left on a carve-out inside the workspace" ($left.Count -eq 0) "$($left.Count) left"
+  # The launcher's grants are the ACL engine's, recorded per object: no
+  # capsid ACE is left on a directory inside the workspace, and the
+  # placeholders went with their jobs.
+  $left = @((Get-Acl "$WS\carve").Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
+  Report "uninstall: no capsid ACE left on a directory inside the workspace" ($left.Count -eq 0 -and -not (Test-Path "$WS\carve\out")) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
   $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)

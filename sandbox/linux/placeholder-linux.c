@@ -1,0 +1,312 @@
+/* Placeholders: protected paths that do not exist yet.
+ *
+ * A protected path is a read-only bind mount in the job's mount
+ * namespace, and a bind needs something to sit on. So .git, .codex and
+ * .agents of a root where they are missing, and the first missing
+ * component of a missing carve-out (policy.h, missing_protected), are
+ * made here as empty directories just before the job, protected like
+ * existing ones (mounts-linux.c binds them read-only: the job can neither
+ * write into one nor remove, rename or replace it, EBUSY), and removed
+ * after the job. Without them a job's `git init` planted hooks and
+ * core.fsmonitor that ran with the owner's next git command.
+ *
+ * What the host keeps of them is nothing: the directory is removed after
+ * the job with rmdir only, so whatever the owner put into it meanwhile
+ * stays (and it is then the owner's directory: the mark goes).
+ *
+ * Never through a link: each is made with mkdirat in a parent opened
+ * from its root one component at a time with O_NOFOLLOW, so a link a job
+ * planted (cfg -> /etc) cannot make capsid, maybe root, create anything
+ * outside the roots.
+ *
+ * Concurrent jobs of one workspace, in this process or another capsid:
+ * every job holds a shared flock on each protected directory it binds,
+ * placeholder or not (one made by another capsid looks like any
+ * directory), for the job's life. After the job a placeholder is removed
+ * only by whoever gets LOCK_EX | LOCK_NB on it, that is when no other job
+ * still binds it; a job that finds the directory gone before its own
+ * shared lock took starts over. A placeholder is marked (its sticky
+ * bit) so that the last job to hold it removes it even when another
+ * capsid made it. */
+#include "launch-linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A shared lock refused means another job's release is removing it (a
+ * moment) or a process of some job holds LOCK_EX on it: retried this
+ * often, one millisecond apart, then the job is refused. */
+#define TRIES 50
+
+/* dir_fd/rel, a directory, opened O_PATH one component at a time, none
+ * of them followed if it is a link (O_NOFOLLOW: a link is not the
+ * directory O_DIRECTORY asks for). rel comes from a canonical path, so
+ * it has no "." or "..": the walk stays beneath dir_fd. What
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) does, also where that
+ * call is missing (valgrind does not know it). -1 with errno set. */
+static int open_beneath(int dir_fd, const char* rel) {
+  char name[256];
+  const char* c = rel;
+  size_t len;
+  int fd, next, e;
+
+  fd = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  while (fd >= 0 && *c != '\0') {
+    len = strcspn(c, "/");
+    if (len >= sizeof(name) || (len == 2 && c[0] == '.' && c[1] == '.')) {
+      close(fd);
+      errno = len >= sizeof(name) ? ENAMETOOLONG : EINVAL;
+      return -1;
+    }
+    memcpy(name, c, len);
+    name[len] = '\0';
+    next = len == 0 || (len == 1 && c[0] == '.')
+               ? fd
+               : openat(fd, name,
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    e = errno;
+    if (next != fd)
+      close(fd);
+    fd = next;
+    errno = e;
+    c += len;
+    while (*c == '/')
+      c++;
+  }
+  return fd;
+}
+
+
+/* The writable root holding path (the innermost), or NULL. */
+static const char* root_of(const capsid__sandbox_t* sb, const char* path) {
+  const char* best = NULL;
+  size_t i;
+
+  for (i = 0; i < sb->writable.n; i++)
+    if (capsid__path_is_within(path, sb->writable.v[i]) &&
+        strcmp(path, sb->writable.v[i]) != 0 &&
+        (best == NULL || strlen(sb->writable.v[i]) > strlen(best)))
+      best = sb->writable.v[i];
+  return best;
+}
+
+
+/* The mark of a placeholder is its sticky bit: set by mkdirat itself,
+ * so a placeholder is never seen unmarked, and free (an extended
+ * attribute, or a chmod of a directory with inherited ACL entries, is a
+ * write to the inode's xattr block: milliseconds on a busy ext4). An
+ * empty .git with the sticky bit that the owner made is not expected. */
+static int has_mark(int fd) {
+  struct stat st;
+
+  return fstat(fd, &st) == 0 && (st.st_mode & S_ISVTX) != 0;
+}
+
+
+/* A new placeholder belongs to the workspace's owner (in elevated mode
+ * root made it), so the owner can use it while the job runs. Its ACL is
+ * what the root's default entries give every new directory, masked to
+ * r-x by the mode: the workspace identity cannot write into it even
+ * without the bind. */
+static void finish_new(int fd, int root_fd) {
+  struct stat st, own;
+
+  if (geteuid() == 0 && fstat(root_fd, &st) == 0 && fstat(fd, &own) == 0 &&
+      (st.st_uid != own.st_uid || st.st_gid != own.st_gid))
+    (void)fchown(fd, st.st_uid, st.st_gid);
+}
+
+
+/* A directory capsid may not create here (a read-only filesystem, a
+ * root the caller may not write) is one the job may not create either:
+ * its identity has no more rights there than capsid's own (unprivileged:
+ * the same uid; elevated: root, refused only by a read-only mount). */
+static int cannot_write(int e) {
+  return e == EACCES || e == EPERM || e == EROFS;
+}
+
+
+/* Is fd still what parent_fd/name names (not removed, not replaced)? */
+static int still_there(int parent_fd, const char* name, int fd) {
+  struct stat a, b;
+
+  return fstat(fd, &a) == 0 && a.st_nlink > 0 &&
+         fstatat(parent_fd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+
+static int fail(capsid_error_t* err, int e, const char* path,
+                const char* why) {
+  return capsid__error_set(err, capsid__translate_os_error(e),
+                           CAPSID_STAGE_MOUNT, e, path, "read_only_paths",
+                           "cannot protect %s: %s", path, why);
+}
+
+
+static int push(capsid__placeholders_t* ph, int parent_fd, int fd,
+                const char* name, int made) {
+  capsid__guard_t* v;
+  char* copy = capsid__strdup(name);
+
+  v = copy == NULL ? NULL
+                   : capsid__realloc(ph->v, (ph->n + 1) * sizeof(*ph->v));
+  if (v == NULL) {
+    capsid__free(copy);
+    return CAPSID_ENOMEM;
+  }
+  ph->v = v;
+  v[ph->n].parent_fd = parent_fd;
+  v[ph->n].fd = fd;
+  v[ph->n].name = copy;
+  v[ph->n].made = made;
+  ph->n++;
+  return 0;
+}
+
+
+/* Makes (create) or opens the directory at path and holds a shared lock
+ * on it. A path that is not a directory, or that create=0 finds gone, is
+ * not held: it is no placeholder. */
+static int hold_one(capsid__placeholders_t* ph, const char* root,
+                    const char* path, int create, capsid_error_t* err) {
+  const char* rel = path + strlen(root);
+  const char* name;
+  char* parent_rel;
+  struct timespec ms = {0, 1000000};
+  int root_fd, parent_fd, fd = -1, made = 0, made_now, tries, e, rc;
+
+  while (*rel == '/')
+    rel++;
+  name = strrchr(rel, '/');
+  parent_rel = name == NULL ? capsid__strdup(".")
+                            : capsid__strndup(rel, (size_t)(name - rel));
+  name = name == NULL ? rel : name + 1;
+  if (parent_rel == NULL)
+    return CAPSID_ENOMEM;
+  root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  parent_fd = root_fd < 0 ? -1 : open_beneath(root_fd, parent_rel);
+  e = errno;
+  capsid__free(parent_rel);
+  if (parent_fd < 0) {
+    if (root_fd >= 0)
+      close(root_fd);
+    if (!create)
+      return 0;
+    return fail(err, e, path,
+                e == ELOOP || e == ENOTDIR
+                    ? "a directory on its way is a symbolic link or no "
+                      "directory (changed since the policy was resolved)"
+                    : "cannot open the directory that holds it");
+  }
+  for (tries = 0; tries < TRIES; tries++) {
+    made_now = create && mkdirat(parent_fd, name, S_ISVTX | 0755) == 0;
+    made |= made_now;
+    if (create && !made_now && cannot_write(errno)) {
+      rc = 0; /* nor can the job: nothing to protect (mounts skip it) */
+      goto out;
+    }
+    if (create && !made_now && errno != EEXIST) {
+      rc = fail(err, errno, path, "cannot create it");
+      goto out;
+    }
+    fd = openat(parent_fd, name,
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && create)
+        continue; /* another job's release removed it just now */
+      rc = !create || errno == ENOTDIR ? 0 /* a file: its bind is enough */
+           : fail(err, errno, path,
+                  errno == ELOOP ? "it is a symbolic link" : "cannot open it");
+      goto out;
+    }
+    if (made_now)
+      finish_new(fd, root_fd);
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0 && still_there(parent_fd, name, fd))
+      break;
+    close(fd);
+    fd = -1;
+    nanosleep(&ms, NULL);
+  }
+  if (fd < 0) {
+    rc = fail(err, EBUSY, path, "another process keeps it locked");
+    goto out;
+  }
+  rc = push(ph, parent_fd, fd, name, made);
+  if (rc == 0) {
+    close(root_fd);
+    return 0;
+  }
+out:
+  /* The job will not run: what this call made goes, as after a job. */
+  if (made && fd < 0)
+    fd = openat(parent_fd, name,
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0 && made && has_mark(fd) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+      still_there(parent_fd, name, fd))
+    unlinkat(parent_fd, name, AT_REMOVEDIR);
+  if (fd >= 0)
+    close(fd);
+  close(parent_fd);
+  close(root_fd);
+  return rc;
+}
+
+
+int capsid__placeholders_hold(capsid__placeholders_t* ph,
+                              const capsid__sandbox_t* sb,
+                              capsid_error_t* err) {
+  const char* root;
+  size_t i;
+  int rc = 0;
+
+  memset(ph, 0, sizeof(*ph));
+  for (i = 0; rc == 0 && i < sb->missing_protected.n; i++) {
+    root = root_of(sb, sb->missing_protected.v[i]);
+    if (root == NULL)
+      rc = fail(err, EINVAL, sb->missing_protected.v[i],
+                "it is not inside a writable root");
+    else
+      rc = hold_one(ph, root, sb->missing_protected.v[i], 1, err);
+  }
+  /* An existing protected directory may be another job's placeholder. */
+  for (i = 0; rc == 0 && i < sb->protected_paths.n; i++) {
+    root = root_of(sb, sb->protected_paths.v[i]);
+    if (root != NULL &&
+        !capsid__strv_contains(&sb->missing_protected,
+                               sb->protected_paths.v[i]))
+      rc = hold_one(ph, root, sb->protected_paths.v[i], 0, err);
+  }
+  if (rc != 0)
+    capsid__placeholders_release(ph);
+  return rc;
+}
+
+
+void capsid__placeholders_release(capsid__placeholders_t* ph) {
+  struct stat st;
+  capsid__guard_t* g;
+  size_t i;
+
+  for (i = ph->n; i-- > 0;) {
+    g = &ph->v[i];
+    /* Exclusive only when no other job holds it; rmdir only, so what the
+     * owner put there is kept, and is the owner's from then on. */
+    if ((g->made || has_mark(g->fd)) && flock(g->fd, LOCK_EX | LOCK_NB) == 0 &&
+        still_there(g->parent_fd, g->name, g->fd) &&
+        unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
+        (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
+      (void)fchmod(g->fd, st.st_mode & 0777);
+    close(g->fd);
+    close(g->parent_fd);
+    capsid__free(g->name);
+  }
+  capsid__free(ph->v);
+  ph->v = NULL;
+  ph->n = 0;
+}
