@@ -192,12 +192,13 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
     if (rc != 0)
       return rc;
   }
-  /* Traverse on the ancestors of the roots (of the cwd when read-only),
+  /* Traverse on the ancestors of the roots (of the cwd when read-only,
+   * unless that cwd could not be a workspace: sandbox/policy.h),
    * for the workspace's own identity: every job runs as it. Granted to
    * the shared sandbox group, one workspace's grant on a 0700 ancestor
    * would let every other workspace's job through it. */
   if (n_roots == 0)
-    return add_ancestors(b, sb->cwd, ids->workspace);
+    return sb->cwd_untrusted ? 0 : add_ancestors(b, sb->cwd, ids->workspace);
   for (i = 0; i < n_roots; i++) {
     rc = add_ancestors(b, sb->writable.v[i], ids->workspace);
     if (rc != 0)

@@ -489,6 +489,14 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                              "read-only policy");
       goto fail;
     }
+    /* Nothing becomes writable, but elevated mode would grant traverse
+     * on the ancestors: only where the cwd could have been a workspace. */
+    {
+      capsid_error_t why = {0};
+      sb->cwd_untrusted = capsid__root_check(NULL, cwd, sb->cwd, "cwd", 0,
+                                             &why) != 0;
+      capsid__error_free(&why);
+    }
     return 0;
   }
 

@@ -55,6 +55,13 @@ typedef struct capsid__sandbox_s {
    * makes nothing. Not part of protected_paths: the ACL plan does not
    * name them, so placeholders that come and go leave nothing in it. */
   capsid__strv_t missing_protected;
+  /* Read-only policy: 1 when the cwd fails the writable-root rule
+   * (sandbox/workspace-rule.h: a system tree, another user's directory, a
+   * path through a link a job could have made). Elevated mode then grants
+   * the workspace's identity nothing on the cwd's ancestors, so a
+   * read-only job cannot open a traverse path into /root or a 0700 tree;
+   * it reaches such a cwd only as far as plain modes let it. */
+  int cwd_untrusted;
 } capsid__sandbox_t;
 
 typedef struct capsid__resolve_in_s {

@@ -157,6 +157,12 @@ static void test_read_only_plan(void** state) {
                  CAPSID__ACL_X, CAPSID__ACL_ACCESS);
   }
   capsid__acl_plan_free(&plan);
+  /* A cwd that could not be a workspace (/root/x, a system tree): no
+   * traverse on its ancestors, so a read-only job opens no path there. */
+  sb.cwd_untrusted = 1;
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.n_targets, 0);
+  capsid__acl_plan_free(&plan);
   capsid__sandbox_free(&sb);
 }
 

@@ -245,6 +245,12 @@ static void test_resolve_read_only(void** state) {
   assert_int_equal(resolve(f, "read-only", cwd, NULL, NULL, &sb, &err), 0);
   assert_int_equal(sb.writable.n, 0);
   assert_int_equal(sb.kind, CAPSID__POLICY_READ_ONLY);
+  assert_false(sb.cwd_untrusted);
+  capsid__sandbox_free(&sb);
+  /* A system tree may be read, but it could not be a workspace: elevated
+   * mode must grant its identity nothing on the way there. */
+  assert_int_equal(resolve(f, "read-only", "/etc", NULL, NULL, &sb, &err), 0);
+  assert_true(sb.cwd_untrusted);
   capsid__sandbox_free(&sb);
   /* Adding writable roots to read-only is a contradiction, not a merge. */
   assert_int_equal(resolve(f, "read-only", cwd, extra, NULL, &sb, &err),
