@@ -70,6 +70,11 @@ done
 
 step "capsid.exe under Wine"
 exe=$dir/capsid.exe
+# Jobs below run in the current directory as their workspace, and Wine
+# turns the DACLs capsid writes there into Unix mode bits (0775 on every
+# file of the tree): run them in a scratch directory, never the checkout.
+mkdir -p "$dir/cli-ws"
+cd "$dir/cli-ws" || exit 1
 export CAPSID_STATE_DIR='C:\capsid-test-state'
 check "capsid.exe --help" "$wine" "$exe" --help </dev/null
 no_override() {
