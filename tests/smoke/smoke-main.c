@@ -67,7 +67,9 @@ static const smoke_case_t cases[] = {
     CASE(smoke_ipc_private, ALL),
     CASE(smoke_offline_unix_sockets, ALL),
     CASE(smoke_state_dir_hidden, NEEDS_MOUNTS),
+#ifdef CAPSID_FAULT_INJECTION /* it forces features off by failure injection */
     CASE(smoke_modes_fail_closed, ALL),
+#endif
     CASE(smoke_roots_system_trees, ALL),
     CASE(smoke_roots_planted_link, ALL),
     CASE(smoke_roots_other_owner, ALL),

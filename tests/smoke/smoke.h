@@ -97,7 +97,9 @@ void smoke_hand_back_waits(void** state);
 void smoke_ipc_private(void** state);
 void smoke_offline_unix_sockets(void** state);
 void smoke_state_dir_hidden(void** state);
+#ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
+#endif
 int smoke_hostile_setup(void** state);
 int smoke_hostile_teardown(void** state);
 void smoke_timeout_kills_all(void** state);
