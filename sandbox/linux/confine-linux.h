@@ -137,6 +137,9 @@ void capsid__placeholders_release(capsid__placeholders_t* ph);
  * needing Landlock is refused rather than run without it. Not for the
  * clone child. */
 int capsid__landlock_abi(void);
+/* 1 when a mode that needs Landlock must be refused: Landlock is off
+ * (never under valgrind, which cannot run its calls; confine-linux.c). */
+int capsid__landlock_missing(void);
 #ifdef CAPSID_FAULT_INJECTION
 /* Tests: behave as if the kernel had no Landlock. */
 void capsid__landlock_force_off(int on);

@@ -88,7 +88,7 @@ int capsid__elevated_usable(capsid_error_t* why) {
                       "elevated mode needs capsid to run as root");
     return 0;
   }
-  if (capsid__landlock_abi() <= 0) {
+  if (capsid__landlock_missing()) {
     capsid__error_set(why, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0, NULL,
                       "mode", "elevated mode needs Landlock");
     return 0;
