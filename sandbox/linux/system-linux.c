@@ -342,11 +342,15 @@ static void handback_all(const capsid__capstore_t* s, int verify,
 /* Removes job cgroups left by a capsid that died, then the parent. Jobs
  * of a capsid process that is still running are left alone (the parent
  * then stays, and verification says so). */
+/* Removes a cgroup parent and the job cgroups of dead capsid processes
+ * in it. Returns 0 when it is gone, 1 when it stays because jobs of a
+ * live capsid process (another install, another test run) still use it,
+ * -1 when it stays for another reason. */
 static int remove_cgroup_parent(const char* parent) {
   DIR* d = opendir(parent);
   struct dirent* e;
   char path[PATH_MAX];
-  int tries;
+  int tries, in_use = 0;
 
   if (d == NULL)
     return errno == ENOENT ? 0 : -1;
@@ -356,8 +360,10 @@ static int remove_cgroup_parent(const char* parent) {
     {
       long owner = strtol(e->d_name + 4, NULL, 10);
       if (owner > 0 && owner != (long)getpid() &&
-          (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+          (kill((pid_t)owner, 0) == 0 || errno == EPERM)) {
+        in_use = 1;
         continue;
+      }
     }
     snprintf(path, sizeof(path), "%s/%s/cgroup.kill", parent, e->d_name);
     {
@@ -373,7 +379,9 @@ static int remove_cgroup_parent(const char* parent) {
       usleep(10000);
   }
   closedir(d);
-  return rmdir(parent) == 0 || errno == ENOENT ? 0 : -1;
+  if (rmdir(parent) == 0 || errno == ENOENT)
+    return 0;
+  return in_use ? 1 : -1;
 }
 
 
@@ -391,6 +399,13 @@ static int uninstall_cgroup_parent(const char* path, capsid__report_cb cb,
     return 0;
   }
   rc = remove_cgroup_parent(path);
+  if (rc == 1) {
+    /* Pulling it from under a running job would kill that job's limits;
+     * it is an empty folder once they end. */
+    capsid__say(cb, data, "cgroup parent", 1,
+                "kept %s (jobs of another running capsid use it)", path);
+    return 0;
+  }
   capsid__say(cb, data, "cgroup parent", rc == 0, "%s %s",
               rc == 0 ? "removed" : "still busy:", path);
   return rc != 0;

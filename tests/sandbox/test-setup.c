@@ -9,12 +9,16 @@
 #include "confine-linux.h"
 #include "system.h"
 
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DIR_ CAPSID_SANDBOX_TEST_DIR
@@ -346,12 +350,69 @@ static void test_uninstall_keeps_what_others_made(void** state) {
 }
 
 
+/* A cgroup parent this install's setup made, which jobs of another live
+ * capsid process (another install, another test run) still use when this
+ * one uninstalls: it stays, uninstall says why and succeeds (it failed
+ * with "still busy" before, and pulling it would end those jobs' limits).
+ * Control: the same parent once nobody uses it is removed. */
+static void test_uninstall_keeps_a_parent_in_use(void** state) {
+  const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
+  capsid_error_t err = {0};
+  char ws[512], job[PATH_MAX + 64], created[PATH_MAX];
+  int made;
+  pid_t other;
+  FILE* f;
+  struct stat st;
+
+  (void)state;
+  need_root();
+  if (!lo->writable || lo->v2_root[0] == '\0') {
+    if (test_may_skip("needs a writable cgroup v2 tree"))
+      skip();
+    fail();
+  }
+  made = mkdir(lo->v2_root, 0755) == 0;
+  fresh_setup(ws, sizeof(ws));
+  /* As if this setup had made it. */
+  snprintf(created, sizeof(created), "%s/state/created", DIR_);
+  f = fopen(created, "a");
+  assert_non_null(f);
+  fprintf(f, "%s\n", lo->v2_root);
+  fclose(f);
+  other = fork();
+  assert_true(other >= 0);
+  if (other == 0) {
+    /* Dies with the test, and holds none of its output open. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(1);
+    close(2);
+    pause();
+    _exit(0);
+  }
+  snprintf(job, sizeof(job), "%s/job-%d-1", lo->v2_root, (int)other);
+  assert_int_equal(mkdir(job, 0755), 0);
+
+  said[0] = '\0';
+  assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  assert_int_equal(stat(lo->v2_root, &st), 0);
+  assert_non_null(strstr(said, "jobs of another running capsid use it"));
+
+  kill(other, SIGKILL);
+  waitpid(other, NULL, 0);
+  assert_int_equal(rmdir(job), 0);
+  if (made)
+    assert_int_equal(rmdir(lo->v2_root), 0);
+  test_system("rm -rf '%s'", DIR_);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_uninstall_leaves_nothing),
       cmocka_unit_test(test_uninstall_hands_back_everything),
       cmocka_unit_test(test_uninstall_reports_what_is_left),
       cmocka_unit_test(test_uninstall_keeps_what_others_made),
+      cmocka_unit_test(test_uninstall_keeps_a_parent_in_use),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
