@@ -309,8 +309,11 @@ static int prepare(capsid__acl_op_t* op) {
       continue;
     }
     rc = capsid__acl_fs_open_root(wt->t->path, &wt->root, &st, &os_error);
-    if (rc == CAPSID_ENOENT && (wt->t->optional ||
-                                op->action == CAPSID__ACL_REVOKE))
+    /* Gone, or no longer a directory (a carve-out's placeholder that the
+     * owner replaced with a file after the job): nothing of this target
+     * to walk; an enclosing root's walk covers what is there now. */
+    if ((rc == CAPSID_ENOENT || rc == CAPSID_ENOTDIR) &&
+        (wt->t->optional || op->action == CAPSID__ACL_REVOKE))
       continue;
     if (rc != 0)
       return op_fail(op, rc, os_error, wt->t->path,

@@ -406,6 +406,44 @@ static void test_uninstall_keeps_a_parent_in_use(void** state) {
 }
 
 
+/* A missing carve-out is a placeholder directory for the job's life and
+ * a target of the workspace's ACL record; after the job the owner makes
+ * a *file* of that name. Uninstall used to stop there ("cannot open the
+ * directory to walk") and leave every entry of the workspace behind; it
+ * now takes back everything, the file's inherited entries included. */
+static void test_uninstall_after_carve_out_became_a_file(void** state) {
+  const char* argv[] = {"/bin/true", NULL};
+  const char* ro[] = {"cfg", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  capsid_error_t err = {0};
+  char ws[512];
+
+  (void)state;
+  need_root();
+  fresh_setup(ws, sizeof(ws));
+  memset(&spec, 0, sizeof(spec));
+  spec.argv = argv;
+  spec.cwd = ws;
+  spec.mode = CAPSID_MODE_ELEVATED;
+  spec.network = -1;
+  spec.read_only_paths = ro;
+  capsid_run_capture(&spec, &r);
+  assert_int_equal(r.error.code, 0);
+  assert_int_equal(r.exit_code, 0);
+  capsid_result_free(&r);
+  /* The owner's file, with the default ACL it inherits. */
+  assert_int_equal(test_system("echo x > '%s/cfg'", ws), 0);
+
+  said[0] = '\0';
+  assert_int_equal(capsid__system_uninstall(report, NULL, &err), 0);
+  assert_int_equal(test_system("getfacl -pR '%s' | grep -q 'user:32'", ws),
+                   1);
+  assert_false(reserved_left(ws));
+  test_system("rm -rf '%s'", DIR_);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_setup_uninstall_leaves_nothing),
@@ -413,6 +451,7 @@ int main(void) {
       cmocka_unit_test(test_uninstall_reports_what_is_left),
       cmocka_unit_test(test_uninstall_keeps_what_others_made),
       cmocka_unit_test(test_uninstall_keeps_a_parent_in_use),
+      cmocka_unit_test(test_uninstall_after_carve_out_became_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
