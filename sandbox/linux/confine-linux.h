@@ -93,6 +93,7 @@ typedef struct capsid__mounts_s {
   int private_tmp;         /* /tmp is a private tmpfs */
   int private_shm;         /* /dev/shm is a private tmpfs */
   char state_dir[4096];    /* capsid's state directory, canonical, hidden */
+  char session[48];       /* /run/user/<uid>: hidden from online jobs */
 } capsid__mounts_t;
 
 /* Builds the plan. Paths are borrowed from sb, which must outlive the

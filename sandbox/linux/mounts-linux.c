@@ -17,7 +17,9 @@
  *      private tmpfs (the host's is shared by every user);
  *   5. /run is hidden behind an empty read-only tmpfs when the job is
  *      offline (path sockets of host daemons live there, and neither a
- *      network namespace nor Landlock blocks them);
+ *      network namespace nor Landlock blocks them); online, only the
+ *      caller's login session /run/user/<uid> is hidden (its session
+ *      bus would run commands outside the sandbox);
  *   6. capsid's state directory (every workspace path and its uid) is
  *      hidden behind an empty read-only tmpfs, and /dev/mqueue, where the
  *      host mounts one, shows the job's own IPC namespace instead;
@@ -31,6 +33,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -157,6 +160,14 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))
     rc = push(m, CAPSID__MNT_TMPFS_RO, "/run", err);
+  /* Online jobs keep /run (resolv.conf may point into it) but not the
+   * caller's login session: its session bus and systemd's user manager
+   * run commands outside the sandbox on request (systemd-run --user). */
+  snprintf(m->session, sizeof(m->session), "/run/user/%u",
+           (unsigned)getuid());
+  if (rc == 0 && sb->network && is_dir(m->session) &&
+      !needs_host(sb, program, m->session, 0))
+    rc = push(m, CAPSID__MNT_TMPFS_RO, m->session, err);
   if (rc == 0)
     rc = push_hidden(m, err);
   if (rc == 0 && new_pid_ns)

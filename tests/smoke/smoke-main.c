@@ -53,6 +53,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_private_tmp, NEEDS_MOUNTS),
     CASE(smoke_network_blocked, ALL),
     CASE(smoke_run_hidden, NEEDS_MOUNTS),
+    CASE(smoke_session_hidden, NEEDS_MOUNTS),
     CASE(smoke_loopback_per_workspace, NEEDS_NETNS),
 #ifdef CAPSID_FAULT_INJECTION /* it skips restrictions by failure injection */
     CASE(smoke_verify_fails_closed, ALL),

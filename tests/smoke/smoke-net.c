@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int listen_on(int type, int* port) {
@@ -104,6 +105,50 @@ void smoke_run_hidden(void** state) {
   smoke_sh(&on, "ls -A /run | wc -l", &r);
   assert_true(atoi(r.out.data) > 0);
   capsid_result_free(&r);
+  smoke_rmtree(ws);
+}
+
+
+/* An online job keeps /run but not the caller's login session: a marker
+ * in /run/user/<uid> (made by the test when the host has no session) is
+ * invisible to it, and so would be the session bus that runs commands
+ * outside the sandbox. Controls: the test sees the marker, and the same
+ * online job still lists /run. */
+void smoke_session_hidden(void** state) {
+  char* ws = smoke_workspace();
+  smoke_job_t on = {.cwd = ws, .network = 1};
+  capsid_result_t r;
+  char session[64], marker[160], cmd[256];
+  int made_user, made_session;
+
+  (void)state;
+  snprintf(session, sizeof(session), "/run/user/%u", (unsigned)getuid());
+  made_user = mkdir("/run/user", 0755) == 0;
+  made_session = mkdir(session, 0700) == 0;
+  snprintf(marker, sizeof(marker), "%s/capsid-smoke-%s", session,
+           smoke_token());
+  if (!made_session && access(session, W_OK) != 0) {
+    if (test_may_skip("/run/user/<uid> exists and is not writable here"))
+      skip();
+    fail();
+  }
+  assert_int_equal(test_system("touch '%s'", marker), 0);
+  assert_int_equal(access(marker, F_OK), 0);
+
+  snprintf(cmd, sizeof(cmd), "test -e '%s' && echo seen || echo hidden",
+           marker);
+  smoke_sh(&on, cmd, &r);
+  assert_string_equal(r.out.data, "hidden\n");
+  capsid_result_free(&r);
+  smoke_sh(&on, "ls -A /run | wc -l", &r);
+  assert_true(atoi(r.out.data) > 0);
+  capsid_result_free(&r);
+
+  unlink(marker);
+  if (made_session)
+    rmdir(session);
+  if (made_user)
+    rmdir("/run/user");
   smoke_rmtree(ws);
 }
 

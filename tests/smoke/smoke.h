@@ -87,6 +87,7 @@ void smoke_tools_run(void** state);
 void smoke_private_tmp(void** state);
 void smoke_network_blocked(void** state);
 void smoke_run_hidden(void** state);
+void smoke_session_hidden(void** state);
 void smoke_loopback_per_workspace(void** state);
 void smoke_no_fd_leak(void** state);
 void smoke_netns_per_workspace(void** state);
