@@ -339,13 +339,15 @@ static int lexical_path(const char* cwd, const char* path, char** out) {
 }
 
 
-/* The writable root that holds path (the innermost), or NULL. */
-static const char* root_of(const capsid__sandbox_t* sb, const char* path) {
+/* Declared in policy.h. */
+const char* capsid__sandbox_root_of(const capsid__sandbox_t* sb,
+                                    const char* path, int beneath) {
   const char* best = NULL;
   size_t i;
 
   for (i = 0; i < sb->writable.n; i++)
     if (capsid__path_is_within(path, sb->writable.v[i]) &&
+        (!beneath || strcmp(path, sb->writable.v[i]) != 0) &&
         (best == NULL || strlen(sb->writable.v[i]) > strlen(best)))
       best = sb->writable.v[i];
   return best;
@@ -392,12 +394,12 @@ static int add_carve_out(capsid__sandbox_t* sb, const char* path,
                                                : capsid_strerror(rc));
     goto out;
   }
-  root = root_of(sb, canon);
+  root = capsid__sandbox_root_of(sb, canon, 0);
   rel = root == NULL ? canon : canon + strlen(root);
   while (*rel == '/')
     rel++;
   if (strcmp(lexical, canon) != 0 &&
-      (root_of(sb, lexical) != NULL ||
+      (capsid__sandbox_root_of(sb, lexical, 0) != NULL ||
        (root != NULL && !ends_with_components(lexical, rel)))) {
     rc = capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0, path,
                            field, "%s: read-only path \"%s\" leads through "

@@ -78,6 +78,10 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                             const capsid__resolve_in_t* in,
                             capsid__sandbox_t* out, capsid_error_t* err);
 void capsid__sandbox_free(capsid__sandbox_t* sb);
+/* The innermost writable root of sb holding path (path itself when it is
+ * a root, unless beneath is set), or NULL. */
+const char* capsid__sandbox_root_of(const capsid__sandbox_t* sb,
+                                    const char* path, int beneath);
 
 /* Is path spelled the way this OS spells a canonical absolute path:
  * "/..." on Linux; "C:/..." or "//server/share/..." on Windows? Pure:

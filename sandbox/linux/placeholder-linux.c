@@ -82,20 +82,6 @@ static int open_beneath(int dir_fd, const char* rel) {
 }
 
 
-/* The writable root holding path (the innermost), or NULL. */
-static const char* root_of(const capsid__sandbox_t* sb, const char* path) {
-  const char* best = NULL;
-  size_t i;
-
-  for (i = 0; i < sb->writable.n; i++)
-    if (capsid__path_is_within(path, sb->writable.v[i]) &&
-        strcmp(path, sb->writable.v[i]) != 0 &&
-        (best == NULL || strlen(sb->writable.v[i]) > strlen(best)))
-      best = sb->writable.v[i];
-  return best;
-}
-
-
 /* The mark of a placeholder is its sticky bit: set by mkdirat itself,
  * so a placeholder is never seen unmarked, and free (an extended
  * attribute, or a chmod of a directory with inherited ACL entries, is a
@@ -267,7 +253,7 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
 
   memset(ph, 0, sizeof(*ph));
   for (i = 0; rc == 0 && i < sb->missing_protected.n; i++) {
-    root = root_of(sb, sb->missing_protected.v[i]);
+    root = capsid__sandbox_root_of(sb, sb->missing_protected.v[i], 1);
     if (root == NULL)
       rc = fail(err, EINVAL, sb->missing_protected.v[i],
                 "it is not inside a writable root");
@@ -276,7 +262,7 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
   }
   /* An existing protected directory may be another job's placeholder. */
   for (i = 0; rc == 0 && i < sb->protected_paths.n; i++) {
-    root = root_of(sb, sb->protected_paths.v[i]);
+    root = capsid__sandbox_root_of(sb, sb->protected_paths.v[i], 1);
     if (root != NULL &&
         !capsid__strv_contains(&sb->missing_protected,
                                sb->protected_paths.v[i]))
