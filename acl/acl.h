@@ -1,6 +1,6 @@
 /* The ACL engine: the internal interface.
  *
- * The engine turns a resolved sandbox (sandbox/policy.h) and the
+ * The engine turns a resolved sandbox (policy/policy.h) and the
  * capability identities of a workspace into a plan (pure data: which
  * principal gets which permissions on which paths), and then makes the
  * filesystem match the plan with a parallel, incremental tree walk on

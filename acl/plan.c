@@ -193,7 +193,7 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
       return rc;
   }
   /* Traverse on the ancestors of the roots (of the cwd when read-only,
-   * unless that cwd could not be a workspace: sandbox/policy.h),
+   * unless that cwd could not be a workspace: policy/policy.h),
    * for the workspace's own identity: every job runs as it. Granted to
    * the shared sandbox group, one workspace's grant on a 0700 ancestor
    * would let every other workspace's job through it. */

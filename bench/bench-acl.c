@@ -47,7 +47,7 @@ static const char help[] =
 enum { OPT_FILES = 1, OPT_DIRS, OPT_THREADS, OPT_CSV, OPT_QUICK, OPT_KEEP,
        OPT_HELP };
 
-static const cli_option_t options[] = {
+static const capsid__option_t options[] = {
     {0, "files", 1, OPT_FILES}, {0, "dirs", 1, OPT_DIRS},
     {'j', "threads", 1, OPT_THREADS}, {0, "csv", 1, OPT_CSV},
     {0, "quick", 0, OPT_QUICK}, {0, "keep", 0, OPT_KEEP},
@@ -261,12 +261,12 @@ int bench_acl_main(int argc, char** argv) {
   double t_setfacl, t_first, t_again, t_pct, t_bare;
   unsigned threads = 0;
   int opt, keep = 0, failed = 0, fd, same;
-  cli_args_t a;
+  capsid__args_t a;
   uint64_t v;
 
   memset(&o, 0, sizeof(o));
-  cli_args_init(&a, "capsid bench acl", argc, argv);
-  while ((opt = cli_args_next(&a, options)) > 0) {
+  capsid__args_init(&a, "capsid bench acl", argc, argv);
+  while ((opt = capsid__args_next(&a, options)) > 0) {
     switch (opt) {
     case OPT_FILES:
     case OPT_DIRS:

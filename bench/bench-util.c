@@ -16,7 +16,7 @@ extern char** environ;
 
 enum { OPT_N = 1, OPT_JOBS, OPT_CSV, OPT_MODE, OPT_QUICK, OPT_HELP };
 
-static const cli_option_t bench_options[] = {
+static const capsid__option_t bench_options[] = {
     {'n', "count", 1, OPT_N},   {'j', "jobs", 1, OPT_JOBS},
     {0, "csv", 1, OPT_CSV},     {0, "mode", 1, OPT_MODE},
     {0, "quick", 0, OPT_QUICK}, {'h', "help", 0, OPT_HELP},
@@ -26,14 +26,14 @@ static const cli_option_t bench_options[] = {
 int bench_parse(const char* name, const char* help, int argc, char** argv,
                 bench_opts_t* o) {
   char cmd[64];
-  cli_args_t a;
+  capsid__args_t a;
   uint64_t v;
   int opt;
 
   memset(o, 0, sizeof(*o));
   snprintf(cmd, sizeof(cmd), "capsid bench %s", name);
-  cli_args_init(&a, cmd, argc, argv);
-  while ((opt = cli_args_next(&a, bench_options)) > 0) {
+  capsid__args_init(&a, cmd, argc, argv);
+  while ((opt = capsid__args_next(&a, bench_options)) > 0) {
     switch (opt) {
     case OPT_N:
     case OPT_JOBS:

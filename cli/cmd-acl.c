@@ -78,7 +78,7 @@ enum {
   OPT_NO_WAIT, OPT_PROGRESS, OPT_VERBOSE, OPT_JSON, OPT_HELP
 };
 
-static const cli_option_t options[] = {
+static const capsid__option_t options[] = {
     {'C', "cwd", 1, OPT_CWD},
     {'w', "writable-root", 1, OPT_WRITABLE},
     {'r', "read-only", 1, OPT_READ_ONLY},
@@ -275,7 +275,7 @@ int cli_cmd_acl(int argc, char** argv) {
   int do_audit = 0, json = 0, progress = 0, opt, rc, status = 0;
   size_t n_roots = 0, i;
   ui_t ui;
-  cli_args_t a;
+  capsid__args_t a;
   char msg[1024];
   uint64_t v;
 
@@ -306,8 +306,8 @@ int cli_cmd_acl(int argc, char** argv) {
             cmd, argv[1]);
     return 2;
   }
-  cli_args_init(&a, cmd, argc - 1, argv + 1);
-  while ((opt = cli_args_next(&a, options)) > 0) {
+  capsid__args_init(&a, cmd, argc - 1, argv + 1);
+  while ((opt = capsid__args_next(&a, options)) > 0) {
     switch (opt) {
     case OPT_CWD: cwd = a.value; break;
     case OPT_WRITABLE: capsid__strv_push(&writable, a.value); break;

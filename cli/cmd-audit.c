@@ -37,7 +37,7 @@ static const char help[] =
 
 enum { OPT_CWD = 1, OPT_WRITABLE, OPT_GID, OPT_BUDGET, OPT_JSON, OPT_HELP };
 
-static const cli_option_t options[] = {
+static const capsid__option_t options[] = {
     {'C', "cwd", 1, OPT_CWD},       {'w', "writable-root", 1, OPT_WRITABLE},
     {'g', "gid", 1, OPT_GID},       {'b', "budget", 1, OPT_BUDGET},
     {0, "json", 0, OPT_JSON},       {'h', "help", 0, OPT_HELP},
@@ -55,11 +55,11 @@ int cli_cmd_audit(int argc, char** argv) {
   char* canon = NULL;
   char* end;
   unsigned long g;
-  cli_args_t a;
+  capsid__args_t a;
 
   memset(&o, 0, sizeof(o));
-  cli_args_init(&a, cmd, argc, argv);
-  while ((opt = cli_args_next(&a, options)) > 0) {
+  capsid__args_init(&a, cmd, argc, argv);
+  while ((opt = capsid__args_next(&a, options)) > 0) {
     switch (opt) {
     case OPT_CWD:
       capsid__free(canon);

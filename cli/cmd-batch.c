@@ -19,7 +19,7 @@
 
 enum { OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE };
 
-static const cli_option_t batch_options[] = {
+static const capsid__option_t batch_options[] = {
     {'j', "jobs", 1, OPT_JOBS},
     {0, "progress", 0, OPT_PROGRESS},
     {0, "grace", 1, OPT_GRACE},
@@ -294,15 +294,15 @@ static long count_lines(int fd) {
 int cli_cmd_batch(int argc, char** argv) {
   capsid_runtime_options_t opts;
   batch_t b;
-  cli_args_t a;
+  capsid__args_t a;
   uint64_t n;
   int opt, fd = 0, progress = 0, rc;
 
   memset(&b, 0, sizeof(b));
   b.jobs = 0;
   b.grace_ms = CLI_DEFAULT_GRACE_MS;
-  cli_args_init(&a, "capsid batch", argc, argv);
-  while ((opt = cli_args_next(&a, batch_options)) > 0) {
+  capsid__args_init(&a, "capsid batch", argc, argv);
+  while ((opt = capsid__args_next(&a, batch_options)) > 0) {
     switch (opt) {
     case OPT_JOBS:
       if (capsid_parse_size(a.value, &n) != 0 || n == 0 || n > 4096) {

@@ -17,7 +17,7 @@
 enum { OPT_REDIS = 1, OPT_RESULTS, OPT_COUNT, OPT_TIMEOUT, OPT_FROM,
        OPT_PROGRESS, OPT_HELP };
 
-static const cli_option_t collect_options[] = {
+static const capsid__option_t collect_options[] = {
     {0, "redis", 1, OPT_REDIS},
     {0, "results", 1, OPT_RESULTS},
     {'n', "count", 1, OPT_COUNT},
@@ -182,7 +182,7 @@ int cli_cmd_collect(int argc, char** argv) {
   const char* results = NULL;
   redisContext* c = NULL;
   collect_t co;
-  cli_args_t a;
+  capsid__args_t a;
   cli_redis_backoff_t backoff;
   uint64_t n, timeout_ms = 0, deadline = 0;
   char err[600];
@@ -192,8 +192,8 @@ int cli_cmd_collect(int argc, char** argv) {
   memset(&backoff, 0, sizeof(backoff));
   co.want = -1;
   snprintf(co.last_id, sizeof(co.last_id), "0");
-  cli_args_init(&a, "capsid collect", argc, argv);
-  while ((opt = cli_args_next(&a, collect_options)) > 0) {
+  capsid__args_init(&a, "capsid collect", argc, argv);
+  while ((opt = capsid__args_next(&a, collect_options)) > 0) {
     switch (opt) {
     case OPT_REDIS:
       redis = a.value;

@@ -32,7 +32,7 @@ static const char help[] =
 
 enum { OPT_JSON = 1, OPT_HELP };
 
-static const cli_option_t doctor_options[] = {
+static const capsid__option_t doctor_options[] = {
     {0, "json", 0, OPT_JSON}, {'h', "help", 0, OPT_HELP}, {0, NULL, 0, 0}};
 
 
@@ -75,11 +75,11 @@ static int print_json(const char* workspace) {
 int cli_cmd_doctor(int argc, char** argv) {
   const char* workspace = NULL;
   capsid_mode_t mode;
-  cli_args_t a;
+  capsid__args_t a;
   int opt, json = 0, os_error = 0;
 
-  cli_args_init(&a, "capsid doctor", argc, argv);
-  while ((opt = cli_args_next(&a, doctor_options)) > 0) {
+  capsid__args_init(&a, "capsid doctor", argc, argv);
+  while ((opt = capsid__args_next(&a, doctor_options)) > 0) {
     if (opt == OPT_HELP) {
       fputs(help, stdout);
       return 0;

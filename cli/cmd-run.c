@@ -21,7 +21,7 @@ enum {
   OPT_GRACE
 };
 
-static const cli_option_t run_options[] = {
+static const capsid__option_t run_options[] = {
     {'p', "policy", 1, OPT_POLICY},
     {'C', "cwd", 1, OPT_CWD},
     {'w', "writable-root", 1, OPT_WRITABLE},
@@ -210,7 +210,7 @@ int cli_cmd_run(int argc, char** argv) {
   capsid_job_spec_t spec;
   capsid_runtime_t* rt = NULL;
   capsid_runtime_options_t opts;
-  cli_args_t a;
+  capsid__args_t a;
   run_ctx_t ctx;
   uint64_t n;
   char* stdin_data = NULL;
@@ -221,8 +221,8 @@ int cli_cmd_run(int argc, char** argv) {
   memset(&ctx, 0, sizeof(ctx));
   ctx.grace_ms = CLI_DEFAULT_GRACE_MS;
   spec.network = -1;
-  cli_args_init(&a, "capsid run", argc, argv);
-  while ((opt = cli_args_next(&a, run_options)) > 0) {
+  capsid__args_init(&a, "capsid run", argc, argv);
+  while ((opt = capsid__args_next(&a, run_options)) > 0) {
     switch (opt) {
     case OPT_POLICY:
       spec.policy = a.value;

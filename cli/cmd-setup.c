@@ -73,12 +73,12 @@ static const system_cmd_t uninstall_cmd = {
 
 enum { OPT_READ_ROOT = 1, OPT_HELP };
 
-static const cli_option_t options[] = {
+static const capsid__option_t options[] = {
     {'r', "read-root", 1, OPT_READ_ROOT},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
-static const cli_option_t help_only[] = {{'h', "help", 0, OPT_HELP},
+static const capsid__option_t help_only[] = {{'h', "help", 0, OPT_HELP},
                                          {0, NULL, 0, 0}};
 
 
@@ -115,13 +115,13 @@ static int run_system_cmd(const system_cmd_t* cmd, int argc, char** argv) {
   capsid__strv_t roots = {0};
   capsid_error_t err = {0};
   char name[32], msg[1024];
-  cli_args_t a;
+  capsid__args_t a;
   int opt = 0, rc = 0;
 
   snprintf(name, sizeof(name), "capsid %s", cmd->name);
-  cli_args_init(&a, name, argc, argv);
+  capsid__args_init(&a, name, argc, argv);
   while (rc == 0 &&
-         (opt = cli_args_next(&a, cmd->read_roots ? options : help_only)) >
+         (opt = capsid__args_next(&a, cmd->read_roots ? options : help_only)) >
              0) {
     if (opt == OPT_HELP) {
       fputs(cmd->help, stdout);

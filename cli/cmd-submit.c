@@ -19,7 +19,7 @@
 
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_HELP };
 
-static const cli_option_t submit_options[] = {
+static const capsid__option_t submit_options[] = {
     {0, "redis", 1, OPT_REDIS},
     {0, "stream", 1, OPT_STREAM},
     {'h', "help", 0, OPT_HELP},
@@ -301,13 +301,13 @@ static int submit_line(cli_line_t* line, void* data) {
 int cli_cmd_submit(int argc, char** argv) {
   cli_redis_url_t url;
   const char* redis = NULL;
-  cli_args_t a;
+  capsid__args_t a;
   submit_t s;
   int opt, fd;
 
   memset(&s, 0, sizeof(s));
-  cli_args_init(&a, "capsid submit", argc, argv);
-  while ((opt = cli_args_next(&a, submit_options)) > 0) {
+  capsid__args_init(&a, "capsid submit", argc, argv);
+  while ((opt = capsid__args_next(&a, submit_options)) > 0) {
     switch (opt) {
     case OPT_REDIS:
       redis = a.value;

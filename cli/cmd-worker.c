@@ -17,7 +17,7 @@ enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
        OPT_DRAIN, OPT_HELP };
 
-static const cli_option_t worker_options[] = {
+static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
     {0, "stream", 1, OPT_STREAM},
     {0, "results", 1, OPT_RESULTS},
@@ -381,7 +381,7 @@ int cli_cmd_worker(int argc, char** argv) {
   const char* dead = NULL;
   const char* consumer = NULL;
   worker_t w;
-  cli_args_t a;
+  capsid__args_t a;
   uint64_t n;
   char host[256];
   int opt, rc;
@@ -391,8 +391,8 @@ int cli_cmd_worker(int argc, char** argv) {
   w.claim_idle_ms = 30000;
   w.max_deliveries = 5;
   w.drain_ms = 30000;
-  cli_args_init(&a, "capsid worker", argc, argv);
-  while ((opt = cli_args_next(&a, worker_options)) > 0) {
+  capsid__args_init(&a, "capsid worker", argc, argv);
+  while ((opt = capsid__args_next(&a, worker_options)) > 0) {
     switch (opt) {
     case OPT_REDIS:
       redis = a.value;

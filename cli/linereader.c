@@ -164,7 +164,7 @@ static void reader_main(void* arg) {
 }
 
 
-int cli_input_open(cli_args_t* a) {
+int cli_input_open(capsid__args_t* a) {
   const char* input = "-";
   int fd;
 

@@ -33,7 +33,7 @@ void cli_lines_read(int fd, int (*sink)(cli_line_t* line, void* data),
  * (a->index): none or "-" is stdin (fd 0), anything else is opened
  * read-only. Returns the fd, or -1 after saying why on stderr (a second
  * operand, a file that cannot be opened). */
-int cli_input_open(cli_args_t* a);
+int cli_input_open(capsid__args_t* a);
 
 /* on_ready runs on the loop when lines or EOF are available. */
 int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,

@@ -1,15 +1,12 @@
 set(CAPSID_CLI_SOURCES
-  cli/args.c
   cli/cmd-bench.c
   cli/cmd-batch.c
   cli/cmd-run.c
   cli/help.c
-  cli/jobline.c
   cli/linereader.c
   cli/main.c
   cli/passthru.c
   cli/progress.c
-  cli/resultline.c
   cli/tmp-warning.c)
 # The ACL engine's commands.
 list(APPEND CAPSID_CLI_SOURCES cli/cmd-acl.c cli/cmd-audit.c)

@@ -1,5 +1,5 @@
-list(APPEND CAPSID_SOURCES sandbox/policy.c sandbox/report.c
-  sandbox/workspace-rule.c)
+# Confinement: the capability store, per-OS launch and set-up.
+list(APPEND CAPSID_SOURCES sandbox/capstore.c sandbox/report.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c
@@ -15,7 +15,6 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
     sandbox/linux/verify-linux.c
-    sandbox/linux/workspace-rule-linux.c
     sandbox/linux/launch-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
@@ -38,6 +37,5 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/users-win.c
-    sandbox/win/verify-win.c
-    sandbox/win/workspace-rule-win.c)
+    sandbox/win/verify-win.c)
 endif()

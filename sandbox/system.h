@@ -7,6 +7,7 @@
 #define CAPSID_SYSTEM_H
 
 #include "capsid-common.h"
+#include "env.h"
 
 /* One line of a report: a feature (or an action of setup/uninstall),
  * whether it is available (or succeeded), and a human detail. */
@@ -45,9 +46,5 @@ int capsid__system_read_roots(const char* const* roots,
  * is left; returns 0 or CAPSID_EVERIFY / another code with err filled. */
 int capsid__system_uninstall(capsid__report_cb cb, void* data,
                              capsid_error_t* err);
-
-/* The state directory: $CAPSID_STATE_DIR, else the OS default
- * (/var/lib/capsid). Thread-safe; never NULL. */
-const char* capsid__state_dir(void);
 
 #endif

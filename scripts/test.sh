@@ -11,6 +11,9 @@
 #   4. soaks of the runtime and of `capsid batch`, 20000 mixed jobs each;
 #   5. every libFuzzer target for 30 s;
 #   6. the Windows cross-build and its tests under Wine.
+#   0. the layer check: no file includes a header from a layer above its
+#      own (scripts/check-layers.py, with a planted violation that must
+#      fail);
 # Prints a closing "N passed, N failed" line and exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +47,7 @@ ctest_in() {
 
 valgrind_runtime() {
   local t rc=0
-  for t in tests/runtime/test-jobs tests/runtime/test-pool \
+  for t in tests/runtime/test-jobs tests/base/test-pool \
       tests/runtime/test-faults tests/acl/test-acl-walk \
       tests/acl/test-acl-faults tests/acl/test-acl-attack; do
     echo "--- valgrind $t"
@@ -64,6 +67,8 @@ release_build() {
     cmake --build build-release -j"$(nproc)"
 }
 
+step "layers: every include points down" \
+  python3 scripts/check-layers.py --self-test
 step "gcc build" ./scripts/build.sh build -DCMAKE_C_COMPILER=gcc
 step "gcc tests" ctest_in build
 step "gcc release build" release_build

@@ -22,12 +22,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-const char* capsid__state_dir(void) {
-  const char* d = getenv("CAPSID_STATE_DIR");
-  return d != NULL && d[0] == '/' ? d : "/var/lib/capsid";
-}
-
-
 /* POSIX ACLs work where reading the access ACL answers "none" (ENODATA)
  * or an ACL, and not EOPNOTSUPP. */
 static int acl_supported(const char* path) {

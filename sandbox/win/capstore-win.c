@@ -1,4 +1,4 @@
-/* Capability SIDs, kept in the one capability store (runtime/capstore.c).
+/* Capability SIDs, kept in the one capability store (sandbox/capstore.c).
  *
  * The store hands out numeric ids, as on Linux; on Windows id n is the
  * capability SID "S-1-5-21-a-b-c-n", where a, b and c are the store's SID

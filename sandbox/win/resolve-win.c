@@ -110,7 +110,7 @@ int capsid__proc_resolve(const char* program, const char* path_env,
     return 0;
   }
   /* path_env is the job's PATH however it is spelled (Windows variable
-   * names have no case; runtime/win/env-win.c). A job without one gets
+   * names have no case; base/win/env-win.c). A job without one gets
    * the system directory only, not capsid's own PATH. */
   for (dir = path_env ? path_env : ""; found == NULL && *dir != '\0';
        dir = *end ? end + 1 : end) {

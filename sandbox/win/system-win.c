@@ -17,41 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char default_state_dir[MAX_PATH * 3];
-static INIT_ONCE state_dir_once = INIT_ONCE_STATIC_INIT;
-
-
-static BOOL CALLBACK state_dir_init(INIT_ONCE* once, void* param,
-                                    void** ctx) {
-  const char* base = getenv("LOCALAPPDATA");
-  char* c;
-
-  (void)once;
-  (void)param;
-  (void)ctx;
-  /* Per user, like the jobs of unprivileged mode; a process with no
-   * profile (a service) falls back to the machine's ProgramData. */
-  if (base == NULL || *base == '\0')
-    base = getenv("ProgramData");
-  snprintf(default_state_dir, sizeof(default_state_dir), "%s/capsid",
-           base != NULL && *base != '\0' ? base : "C:/ProgramData");
-  for (c = default_state_dir; *c != '\0'; c++)
-    if (*c == '\\')
-      *c = '/';
-  return TRUE;
-}
-
-
-const char* capsid__state_dir(void) {
-  const char* d = getenv("CAPSID_STATE_DIR");
-
-  if (d != NULL && *d != '\0')
-    return d;
-  InitOnceExecuteOnce(&state_dir_once, state_dir_init, NULL, NULL);
-  return default_state_dir;
-}
-
-
 /* Builds a restricted token with one throw-away capability SID and reads
  * it back. */
 static int probe_token(char* why, size_t size) {

@@ -1,4 +1,4 @@
-/* What may be a workspace or a writable root (sandbox/workspace-rule.h),
+/* What may be a workspace or a writable root (policy/workspace-rule.h),
  * through the C API in every mode: system trees, links a job planted, and
  * (capsid as root) directories of another user are refused before
  * anything is granted or run; the controls run. */

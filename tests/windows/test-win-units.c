@@ -257,7 +257,7 @@ static DWORD WINAPI close_later(void* handle) {
 }
 
 
-/* runtime/file.h on Windows: whole reads, atomic replacement (also while
+/* base/file.h on Windows: whole reads, atomic replacement (also while
  * a reader briefly has the file open), and no temporary file left. */
 static void test_file_read_write(void** state) {
   char* path = capsid__sprintf("%s/state.txt", wt_state_dir);

@@ -40,7 +40,7 @@ int capsid__root_check(const char* base, const char* given,
 int capsid__root_refuse(capsid_error_t* err, const char* field,
                         const char* given, const char* why);
 
-/* Per OS (sandbox/<os>/workspace-rule-<os>.c). */
+/* Per OS (policy/<os>/workspace-rule-<os>.c). */
 
 /* The system trees, canonical, NULL-terminated; computed once per
  * process (they do not move) so that checking a root allocates nothing

@@ -192,17 +192,6 @@ void capsid__policy_free(capsid__policy_t* p) {
 }
 
 
-int capsid__path_is_within(const char* path, const char* root) {
-  size_t n = strlen(root);
-
-  if (strncmp(path, root, n) != 0)
-    return 0;
-  /* root "/" contains everything; otherwise the next char must end a
-   * component, so /a/bc is not inside /a/b. */
-  return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
-}
-
-
 /* How add_root treats a root: the workspace and extra roots pass the
  * rule of workspace-rule.h; /tmp as the policy adds it is kept as it is;
  * a temp dir from the job's environment passes the rule unless it lies

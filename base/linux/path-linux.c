@@ -1,5 +1,5 @@
 /* Path canonicalisation for Linux: realpath() of what exists. */
-#include "policy.h"
+#include "path.h"
 
 #include "fault.h"
 

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void cli_args_init(cli_args_t* a, const char* cmd, int argc, char** argv) {
+void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
+                       char** argv) {
   memset(a, 0, sizeof(*a));
   a->argc = argc;
   a->argv = argv;
@@ -15,8 +16,8 @@ void cli_args_init(cli_args_t* a, const char* cmd, int argc, char** argv) {
 }
 
 
-static void suggest(const cli_args_t* a, const char* name,
-                    const cli_option_t* opts) {
+static void suggest(const capsid__args_t* a, const char* name,
+                    const capsid__option_t* opts) {
   const char* known[64];
   const char* hint;
   size_t n = 0;
@@ -35,7 +36,7 @@ static void suggest(const cli_args_t* a, const char* name,
 }
 
 
-static int take_value(cli_args_t* a, const cli_option_t* o,
+static int take_value(capsid__args_t* a, const capsid__option_t* o,
                       const char* inline_value, const char* spelled) {
   if (!o->has_arg) {
     if (inline_value != NULL) {
@@ -58,8 +59,8 @@ static int take_value(cli_args_t* a, const cli_option_t* o,
 }
 
 
-int cli_args_next(cli_args_t* a, const cli_option_t* opts) {
-  const cli_option_t* o;
+int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
+  const capsid__option_t* o;
   const char* arg;
   const char* eq;
   char name[64];
@@ -111,5 +112,5 @@ int cli_args_next(cli_args_t* a, const cli_option_t* opts) {
     return -1;
   }
   a->pending_short = arg + 1;
-  return cli_args_next(a, opts);
+  return capsid__args_next(a, opts);
 }

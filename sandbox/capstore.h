@@ -14,7 +14,7 @@
  * is the SID "<sid_domain>-n" (sandbox/win/capstore-win.c). Paths are
  * absolute in the OS's canonical spelling: "/..." or "C:/...".
  *
- * The file is written atomically (runtime/file.h). One that cannot be
+ * The file is written atomically (base/file.h). One that cannot be
  * parsed is moved aside (to <file>.corrupt-<time>) and reported; it is
  * never silently reused or overwritten. */
 #ifndef CAPSID_CAPSTORE_H
@@ -82,7 +82,7 @@ int capsid__capstore_root(capsid__capstore_t* s, const char* path,
                           uint32_t* id, int* added);
 
 /* Takes the store's exclusive lock (DIR/capabilities.lock), waiting;
- * release it with capsid__file_unlock (runtime/file.h). */
+ * release it with capsid__file_unlock (base/file.h). */
 int capsid__capstore_lock(const char* dir, intptr_t* lock,
                           capsid_error_t* err);
 

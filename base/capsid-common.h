@@ -65,7 +65,7 @@ int capsid__error_set(capsid_error_t* err, int code, int stage, int os_error,
 void capsid__error_free(capsid_error_t* err);
 void capsid__error_move(capsid_error_t* dst, capsid_error_t* src);
 /* Translates an OS error number (errno / GetLastError) to CAPSID_E*.
- * Defined per OS in runtime/<os>/error-<os>.c. */
+ * Defined per OS in base/<os>/error-<os>.c. */
 int capsid__translate_os_error(int os_error);
 /* Text of an OS error number, for messages. */
 const char* capsid__os_strerror(int os_error, char* buf, size_t size);

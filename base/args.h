@@ -1,16 +1,16 @@
 /* A small getopt_long replacement with errors that name the option and
  * suggest the closest one. Portable (no getopt on every toolchain). */
-#ifndef CAPSID_CLI_ARGS_H
-#define CAPSID_CLI_ARGS_H
+#ifndef CAPSID_ARGS_H
+#define CAPSID_ARGS_H
 
-typedef struct cli_option_s {
+typedef struct capsid__option_s {
   char short_name; /* 0: none */
   const char* long_name;
   int has_arg;
   int id;
-} cli_option_t;
+} capsid__option_t;
 
-typedef struct cli_args_s {
+typedef struct capsid__args_s {
   int argc;
   char** argv;
   int index;         /* next argv element to look at */
@@ -18,11 +18,12 @@ typedef struct cli_args_s {
   const char* cmd;   /* "capsid run", for messages */
   char shortbuf[3];
   const char* pending_short; /* rest of a "-abc" cluster */
-} cli_args_t;
+} capsid__args_t;
 
-void cli_args_init(cli_args_t* a, const char* cmd, int argc, char** argv);
+void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
+                       char** argv);
 /* Returns an option id, 0 when options end (a.index is then the first
  * operand; "--" is consumed), or -1 after printing an error to stderr. */
-int cli_args_next(cli_args_t* a, const cli_option_t* opts);
+int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts);
 
 #endif

@@ -7,7 +7,7 @@
  * one spelling however the user typed it ("c:\users\ME\ws\."), which is
  * what the capability store and the portable policy code (which compares
  * paths on '/') rely on. Win32 accepts '/' everywhere capsid passes paths. */
-#include "policy.h"
+#include "path.h"
 
 #include "fault.h"
 #include "win-util.h"

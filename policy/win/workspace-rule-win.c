@@ -2,7 +2,7 @@
  * trees only (the drive root is refused by the portable half). Every
  * user has a %TEMP% of their own, so there is no shared tmp dir to
  * exempt, and capsid here runs as the user whose files the job gets. See
- * sandbox/workspace-rule.h. */
+ * policy/workspace-rule.h. */
 #include "workspace-rule.h"
 
 #include "policy.h"

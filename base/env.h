@@ -1,4 +1,5 @@
-/* Builds the environment block of a job. */
+/* Builds the environment block of a job, and the environment facts
+ * capsid itself runs by (the state directory). */
 #ifndef CAPSID_ENV_H
 #define CAPSID_ENV_H
 
@@ -14,7 +15,7 @@ int capsid__env_set(capsid__strv_t* env, const char* name, const char* value);
 /* Value of NAME in an environment block, or NULL. */
 const char* capsid__env_get(const capsid__strv_t* env, const char* name);
 
-/* Per OS (runtime/<os>/env-<os>.c): */
+/* Per OS (base/<os>/env-<os>.c): */
 /* Do the n-byte variable names a and b name the same variable?
  * Case-sensitive on Linux, case-insensitive on Windows. */
 int capsid__env_name_eq(const char* a, const char* b, size_t n);
@@ -23,5 +24,9 @@ int capsid__env_name_eq(const char* a, const char* b, size_t n);
  * directory becomes a writable root unless the policy excludes it. */
 #define CAPSID__TMP_ENV_MAX 4
 extern const char* const capsid__tmp_env_names[CAPSID__TMP_ENV_MAX];
+
+/* The state directory: $CAPSID_STATE_DIR, else the OS default
+ * (/var/lib/capsid). Thread-safe; never NULL. */
+const char* capsid__state_dir(void);
 
 #endif

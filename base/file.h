@@ -1,5 +1,5 @@
 /* Whole-file reads and crash-safe writes of small state files. Defined per
- * OS in runtime/<os>/file-<os>.c. */
+ * OS in base/<os>/file-<os>.c. */
 #ifndef CAPSID_FILE_H
 #define CAPSID_FILE_H
 

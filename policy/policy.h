@@ -4,6 +4,7 @@
 #define CAPSID_POLICY_H
 
 #include "capsid-common.h"
+#include "path.h"
 
 typedef enum {
   CAPSID__POLICY_READ_ONLY = 1,
@@ -56,7 +57,7 @@ typedef struct capsid__sandbox_s {
    * name them, so placeholders that come and go leave nothing in it. */
   capsid__strv_t missing_protected;
   /* Read-only policy: 1 when the cwd fails the writable-root rule
-   * (sandbox/workspace-rule.h: a system tree, another user's directory, a
+   * (policy/workspace-rule.h: a system tree, another user's directory, a
    * path through a link a job could have made). Elevated mode then grants
    * the workspace's identity nothing on the cwd's ancestors, so a
    * read-only job cannot open a traverse path into /root or a 0700 tree;
@@ -69,7 +70,7 @@ typedef struct capsid__resolve_in_s {
   const char* const* extra_writable; /* from the job spec */
   const char* const* extra_read_only;
   int network;        /* -1: policy; 0/1 override */
-  /* The job's values of capsid__tmp_env_names (runtime/env.h), in that
+  /* The job's values of capsid__tmp_env_names (base/env.h), in that
    * order; NULL where unset. */
   const char* tmpdirs[4];
 } capsid__resolve_in_t;
@@ -82,39 +83,5 @@ void capsid__sandbox_free(capsid__sandbox_t* sb);
  * a root, unless beneath is set), or NULL. */
 const char* capsid__sandbox_root_of(const capsid__sandbox_t* sb,
                                     const char* path, int beneath);
-
-/* Is path spelled the way this OS spells a canonical absolute path:
- * "/..." on Linux; "C:/..." or "//server/share/..." on Windows? Pure:
- * looks at the string only. Defined per OS in runtime/<os>/path-<os>.c. */
-int capsid__path_is_absolute(const char* path);
-/* How long the root of a canonical absolute path is: 1 for "/..." on
- * Linux; 3 for "C:/..." and the length of "//server/share/" on Windows;
- * 0 for a path that is not absolute. Pure, per OS like the above. */
-size_t capsid__path_root_len(const char* path);
-
-/* Is path (canonical) equal to or beneath root (canonical)? */
-int capsid__path_is_within(const char* path, const char* root);
-
-/* Canonical absolute form of path, resolved against base when relative.
- * Every component must exist. Returns 0 or a CAPSID_E* code with *os_error
- * set. Defined per OS in runtime/<os>/path-<os>.c. */
-int capsid__path_canonical(const char* base, const char* path, char** out,
-                           int* os_error);
-/* Like capsid__path_canonical, but the last components may be missing:
- * the longest existing prefix is canonicalised and the rest appended
- * lexically ("." and ".." are refused there). */
-int capsid__path_canonical_lax(const char* base, const char* path,
-                               char** out, int* os_error);
-/* 1 if path names an existing directory, 0 if it is something else, and a
- * negative code if it cannot be examined. */
-int capsid__path_is_dir(const char* path, int* os_error);
-/* The machine's shared temporary directory that workspace-write grants
- * unless exclude_slash_tmp is set: "/tmp" on Linux, NULL on Windows
- * (where each user's %TEMP% comes through the environment instead). */
-const char* capsid__path_system_tmp(void);
-int capsid__path_exists(const char* path);
-/* Does this OS read c as a separator in a path a user writes: '/' on
- * Linux; '/' and '\\' on Windows? */
-int capsid__path_is_sep(char c);
 
 #endif

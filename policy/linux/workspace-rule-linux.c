@@ -1,11 +1,11 @@
 /* What may be a workspace or a writable root, Linux half: the system
  * trees, the symbolic links on the way to a root, and (capsid running as
- * root) who owns it. See sandbox/workspace-rule.h. */
+ * root) who owns it. See policy/workspace-rule.h. */
 #include "workspace-rule.h"
 
+#include "env.h"
 #include "file.h"
 #include "policy.h"
-#include "system.h"
 
 #include <errno.h>
 #include <limits.h>

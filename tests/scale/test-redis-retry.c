@@ -1,5 +1,5 @@
 /* Which Redis failures are retried, and the waits between tries: one
- * classification for submit, worker and collect (cli/redis-retry.c). */
+ * classification for submit, worker and collect (scale/redis-retry.c). */
 #include "test-common.h"
 
 #include "redis-retry.h"

@@ -1,0 +1,14 @@
+/* The portable part of base/path.h. */
+#include "path.h"
+
+#include <string.h>
+
+int capsid__path_is_within(const char* path, const char* root) {
+  size_t n = strlen(root);
+
+  if (strncmp(path, root, n) != 0)
+    return 0;
+  /* root "/" contains everything; otherwise the next char must end a
+   * component, so /a/bc is not inside /a/b. */
+  return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
+}

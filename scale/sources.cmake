@@ -1,0 +1,30 @@
+# Above the runtime: the job-line wire format (batch lines, result lines)
+# and the Redis Streams scale-out engine. A library of its own, so that
+# hiredis stays out of libcapsid: only the capsid command links it. Linux
+# builds require hiredis (scripts/bootstrap.sh installs libhiredis-dev);
+# other builds get the wire format alone and leave worker/submit/collect
+# out.
+add_library(capsid_scale STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/jobline.c
+  ${CMAKE_CURRENT_LIST_DIR}/resultline.c)
+target_include_directories(capsid_scale PUBLIC ${CMAKE_CURRENT_LIST_DIR}
+  PRIVATE ${CAPSID_PRIVATE_INCLUDES})
+target_link_libraries(capsid_scale PUBLIC capsid_static)
+target_compile_definitions(capsid_scale PRIVATE
+  $<$<STREQUAL:${CAPSID_OS},linux>:_GNU_SOURCE>)
+capsid_warnings(capsid_scale)
+if(CAPSID_OS STREQUAL "linux")
+  pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+  target_sources(capsid_scale PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/redis-conn.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-retry.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-claim.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-entry.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-output.c)
+  target_link_libraries(capsid_scale PUBLIC PkgConfig::HIREDIS)
+  target_compile_definitions(capsid_scale PUBLIC CAPSID_SCALE_OUT)
+  set(CAPSID_SCALE_OUT ON)
+endif()
