@@ -10,6 +10,7 @@ list(APPEND CAPSID_SOURCES
   base/json-util.c
   base/path.c
   base/pool.c
+  base/report.c
   base/units.c
   base/${CAPSID_OS}/env-${CAPSID_OS}.c
   base/${CAPSID_OS}/error-${CAPSID_OS}.c

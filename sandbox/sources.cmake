@@ -1,5 +1,5 @@
 # Confinement: the capability store, per-OS launch and set-up.
-list(APPEND CAPSID_SOURCES sandbox/capstore.c sandbox/report.c)
+list(APPEND CAPSID_SOURCES sandbox/capstore.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c
@@ -21,7 +21,6 @@ if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
     sandbox/win/elevated-win.c
-    sandbox/win/firewall-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c

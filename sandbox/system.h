@@ -8,14 +8,7 @@
 
 #include "capsid-common.h"
 #include "env.h"
-
-/* One line of a report: a feature (or an action of setup/uninstall),
- * whether it is available (or succeeded), and a human detail. */
-typedef void (*capsid__report_cb)(void* data, const char* feature, int ok,
-                                  const char* detail);
-/* Formats a detail and hands the line to cb (nothing when cb is NULL). */
-void capsid__say(capsid__report_cb cb, void* data, const char* feature,
-                 int ok, const char* fmt, ...) CAPSID__PRINTF(5, 6);
+#include "report.h"
 
 /* Probes every feature confinement uses, reporting one line each, with
  * workspace (may be NULL: the cwd) as the filesystem whose ACL support is

@@ -11,6 +11,7 @@
 #define CAPSID_SANDBOX_WIN_H
 
 #include "capstore.h"
+#include "net.h"
 #include "sandbox-int.h"
 #include "system.h"
 #include "win-dacl.h"
@@ -324,17 +325,6 @@ int capsid__account_sid(const char* name, char out[CAPSID__SID_MAX]);
  * Exposed for tests. */
 int capsid__secret_protect(const void* data, size_t len, char** hex);
 int capsid__secret_unprotect(const char* hex, void** data, size_t* len);
-
-/* ---- firewall-win.c: the offline user's firewall rules ---- */
-
-/* Adds (or reconfigures) the blocking rules scoped to offline_sid and
- * reads them back; CAPSID_EVERIFY names a property that did not stick. */
-int capsid__firewall_setup(const char* offline_sid, capsid__report_cb cb,
-                           void* data, capsid_error_t* err);
-/* 1 when both rules are in place as planned; why says what is not. */
-int capsid__firewall_probe(const char* offline_sid, char* why, size_t size);
-/* Removes both rules; returns the number left behind. */
-int capsid__firewall_uninstall(capsid__report_cb cb, void* data);
 
 /* ---- verify override (tests only) ---- */
 

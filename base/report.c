@@ -1,6 +1,5 @@
-/* The report lines of doctor, setup and uninstall (sandbox/system.h),
- * shared by every OS's system file. */
-#include "system.h"
+/* The report lines of doctor, setup and uninstall (base/report.h). */
+#include "report.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
  * back: a rule that does not say what was asked fails setup (fail
  * closed), never a silently open network. */
 #define COBJMACROS
-#include "capsid-win.h"
+#include "net.h"
 
 #include "win-util.h"
 
