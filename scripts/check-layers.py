@@ -3,7 +3,8 @@
 
 capsid's folders are layers (docs/architecture.md), bottom first:
 
-  base < policy < capture, acl, net < sandbox < runtime < scale < bench < cli
+  base < policy < capture, acl, net < sandbox < runtime < scale < serve
+       < bench < cli
 
 A file may include headers of its own folder and of folders below it;
 capture, acl and net sit side by side and may not include one another.
@@ -31,8 +32,9 @@ LAYERS = {
     "sandbox": 3,
     "runtime": 4,
     "scale": 5,
-    "bench": 6,
-    "cli": 7,
+    "serve": 6,
+    "bench": 7,
+    "cli": 8,
 }
 PUBLIC = "include"
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
