@@ -570,35 +570,6 @@ void capsid__acl_walk_loop(local_t* l) {
 }
 
 
-void capsid__acl_walk_work(capsid__work_t* item) {
-  capsid__acl_op_t* op = item->data;
-  capsid__acl_walk_t* w = op->walk;
-  local_t l;
-
-  /* The first item to run leads. Nobody waits for an item that is still
-   * queued, so a pool with fewer free threads than items (or one that is
-   * closing and drops queued items) cannot deadlock the op. */
-  uv_mutex_lock(&w->mu);
-  if (!w->led) {
-    w->led = 1;
-    uv_mutex_unlock(&w->mu);
-    capsid__acl_walk_lead(op);
-    return;
-  }
-  while (w->ready == 0)
-    uv_cond_wait(&w->cv, &w->mu);
-  if (w->ready < 0 || w->finished) {
-    uv_mutex_unlock(&w->mu);
-    return;
-  }
-  uv_mutex_unlock(&w->mu);
-  memset(&l, 0, sizeof(l));
-  l.op = op;
-  l.w = w;
-  capsid__acl_walk_loop(&l);
-}
-
-
 capsid__acl_walk_t* capsid__acl_walk_new(void) {
   capsid__acl_walk_t* w = capsid__calloc(1, sizeof(*w));
 
