@@ -1,6 +1,6 @@
 /* The pieces of Linux confinement, one file each:
  *
- *   userns-linux.c   probe of user namespaces, the uid/gid map
+ *   userns-linux.c   probe of user namespaces
  *   mounts-linux.c   the mount plan: read-only world, writable roots,
  *                    read-only binds over protected paths, private /tmp,
  *                    /dev/shm, hidden /run, a fresh /proc
@@ -18,6 +18,7 @@
 #define CAPSID_CONFINE_LINUX_H
 
 #include "capsid-common.h"
+#include "idmap-linux.h"
 #include "policy.h"
 
 #include <linux/filter.h>
@@ -55,14 +56,6 @@ void capsid__userns_force_blocked(int on);
  * namespaces and Landlock), else landlock-only (Landlock), else
  * CAPSID_MODE_AUTO, which the launch refuses: no mode runs half-made. */
 capsid_mode_t capsid__unprivileged_auto(void);
-
-typedef struct capsid__idmap_s {
-  char uid_map[32]; /* "<uid> <uid> 1": the caller's own uid, unchanged */
-  char gid_map[32];
-} capsid__idmap_t;
-
-void capsid__idmap_init(capsid__idmap_t* m);
-int capsid__idmap_child(const capsid__idmap_t* m);
 
 /* ---- mounts --------------------------------------------------------------- */
 
