@@ -16,6 +16,9 @@ list(APPEND CAPSID_SOURCES
   base/${CAPSID_OS}/error-${CAPSID_OS}.c
   base/${CAPSID_OS}/file-${CAPSID_OS}.c
   base/${CAPSID_OS}/path-${CAPSID_OS}.c)
+if(CAPSID_OS STREQUAL "linux")
+  list(APPEND CAPSID_SOURCES base/linux/idmap-linux.c)
+endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES base/win/win-util.c)
 endif()

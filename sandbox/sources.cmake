@@ -7,7 +7,6 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/confine-linux.c
     sandbox/linux/elevated-linux.c
     sandbox/linux/handback-linux.c
-    sandbox/linux/heldns-linux.c
     sandbox/linux/landlock-linux.c
     sandbox/linux/mounts-linux.c
     sandbox/linux/placeholder-linux.c

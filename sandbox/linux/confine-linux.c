@@ -110,10 +110,8 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
     /* No IPC namespace: the host's SysV IPC and message queues are the
      * caller's own, so the job gets none. */
     *sc_profile |= CAPSID__SC_IPC_DENIED;
-    if (!sb->network) {
+    if (!sb->network)
       *ll_flags |= CAPSID__LL_DENY_TCP;
-      *sc_profile |= CAPSID__SC_INET_DENIED;
-    }
   } else {
     if (!capsid__userns_available())
       return refuse(err, CAPSID_STAGE_USERNS, "unprivileged", NO_USERNS);
@@ -141,9 +139,10 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
       }
     }
   }
-  /* Offline is no host socket of any kind: see seccomp-linux.c. */
-  if (!sb->network)
-    *sc_profile |= CAPSID__SC_UNIX_DENIED;
+  /* Offline is no host socket of any kind; which families that takes is
+   * net.h's decision (landlock-only has no network namespace). */
+  *sc_profile |= (int)capsid__net_offline_denials(
+      !sb->network, c->mode != CAPSID_MODE_LANDLOCK_ONLY);
   return 0;
 }
 

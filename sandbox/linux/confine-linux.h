@@ -1,6 +1,6 @@
 /* The pieces of Linux confinement, one file each:
  *
- *   userns-linux.c   probe of user namespaces, the uid/gid map
+ *   userns-linux.c   probe of user namespaces
  *   mounts-linux.c   the mount plan: read-only world, writable roots,
  *                    read-only binds over protected paths, private /tmp,
  *                    /dev/shm, hidden /run, a fresh /proc
@@ -9,7 +9,10 @@
  *   landlock-linux.c the Landlock ruleset (built in the parent)
  *   seccomp-linux.c  the seccomp filter (built once per profile)
  *   cgroup-linux.c   limits, membership, kill, oom
- *   caps-linux.c     dropping every capability, NO_NEW_PRIVS, loopback
+ *   caps-linux.c     dropping every capability, NO_NEW_PRIVS
+ *
+ * Network lockdown (namespaces, loopback, the held per-workspace
+ * namespaces, which socket families offline loses) is net/ (net.h).
  *
  * Every "child" function runs in the CLONE_VM|CLONE_VFORK child between
  * clone and execve: plain system calls on data the parent prepared, no
@@ -18,6 +21,8 @@
 #define CAPSID_CONFINE_LINUX_H
 
 #include "capsid-common.h"
+#include "idmap-linux.h"
+#include "net.h"
 #include "policy.h"
 
 #include <linux/filter.h>
@@ -56,13 +61,6 @@ void capsid__userns_force_blocked(int on);
  * CAPSID_MODE_AUTO, which the launch refuses: no mode runs half-made. */
 capsid_mode_t capsid__unprivileged_auto(void);
 
-typedef struct capsid__idmap_s {
-  char uid_map[32]; /* "<uid> <uid> 1": the caller's own uid, unchanged */
-  char gid_map[32];
-} capsid__idmap_t;
-
-void capsid__idmap_init(capsid__idmap_t* m);
-int capsid__idmap_child(const capsid__idmap_t* m);
 
 /* ---- mounts --------------------------------------------------------------- */
 
@@ -167,8 +165,10 @@ int capsid__landlock_scope_probe(const struct sockaddr_un** addr,
 
 /* ---- seccomp ------------------------------------------------------------------ */
 
-#define CAPSID__SC_INET_DENIED 1 /* no network namespace: refuse non-unix */
-#define CAPSID__SC_UNIX_DENIED 2 /* offline: no unix socket but a pair */
+/* The socket families an offline job loses are network lockdown's
+ * decision (capsid__net_offline_denials, net.h); the filter enforces them. */
+#define CAPSID__SC_INET_DENIED CAPSID__NET_DENY_INET /* refuse non-unix */
+#define CAPSID__SC_UNIX_DENIED CAPSID__NET_DENY_UNIX /* no unix but a pair */
 #define CAPSID__SC_IPC_DENIED 4  /* no IPC namespace: no SysV IPC, mqueue */
 
 /* The filter of a profile, built once with libseccomp and kept for the
@@ -177,7 +177,7 @@ const struct sock_fprog* capsid__seccomp_filter(int profile,
                                                 capsid_error_t* err);
 int capsid__seccomp_child(const struct sock_fprog* prog);
 
-/* ---- capabilities, no-new-privs, loopback ------------------------------------ */
+/* ---- capabilities, no-new-privs ---------------------------------------------- */
 
 /* Dropping every capability, in two steps so an identity switch can sit
  * between them: bound_child empties the bounding and ambient sets and
@@ -188,7 +188,6 @@ int capsid__seccomp_child(const struct sock_fprog* prog);
 void capsid__caps_bound_child(void);
 int capsid__caps_clear_child(void);
 int capsid__nnp_child(void);
-int capsid__loopback_up_child(void);
 
 /* ---- cgroups ------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include "capstore.h"
 #include "confine-linux.h"
 #include "elevated-linux.h"
+#include "net.h"
 #include "system.h"
 
 #include <errno.h>
@@ -25,13 +26,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct waiter_s {
@@ -155,103 +151,20 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
 
 
 /* A network namespace of the workspace's own with its loopback up, or an
- * IPC namespace of its own: made by a short-lived child, whose namespace
- * we keep as an fd passed back over a socket pair (so it works where
- * clone degrades to fork). */
-typedef struct ns_req_s {
-  int sock;
-  int flag; /* CLONE_NEWNET or CLONE_NEWIPC */
-} ns_req_t;
-
-static int ns_child(void* arg) {
-  const ns_req_t* req = arg;
-  int sock = req->sock;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  struct iovec iov;
-  struct cmsghdr* cm;
-  char byte = 'n';
-  int fd;
-
-  if (req->flag == CLONE_NEWNET)
-    capsid__loopback_up_child();
-  fd = open(req->flag == CLONE_NEWNET ? "/proc/self/ns/net"
-                                      : "/proc/self/ns/ipc",
-            O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    _exit(1);
-  memset(&msg, 0, sizeof(msg));
-  memset(cbuf, 0, sizeof(cbuf));
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof(cbuf);
-  cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  _exit(sendmsg(sock, &msg, 0) == 1 ? 0 : 1);
-  return 0;
-}
-
-
-static int make_ns(int flag, int* out, capsid_error_t* err) {
-  const char* what = flag == CLONE_NEWNET ? "network" : "IPC";
-  int stage = flag == CLONE_NEWNET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
-  size_t size = 64 * 1024;
-  ns_req_t req;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  struct iovec iov;
-  struct cmsghdr* cm;
-  int sv[2], status, e = 0;
-  char byte;
-  void* stack;
-  pid_t pid;
+ * IPC namespace of its own, from the one namespace maker (net.h). */
+static int make_ns(unsigned kind, int* out, capsid_error_t* err) {
+  const char* what = kind == CAPSID__NS_NET ? "network" : "IPC";
+  int stage = kind == CAPSID__NS_NET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
+  capsid__ns_set_t ns;
+  int e;
 
   *out = -1;
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return capsid__error_set(err, capsid__translate_os_error(errno), stage,
-                             errno, NULL, NULL,
-                             "cannot make the workspace's %s namespace",
-                             what);
-  req.sock = sv[1];
-  req.flag = flag;
-  stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  pid = stack == MAP_FAILED
-            ? -1
-            : clone(ns_child, (char*)stack + size,
-                    CLONE_VM | CLONE_VFORK | flag | SIGCHLD, &req);
-  if (pid < 0)
-    e = errno;
-  if (stack != MAP_FAILED)
-    munmap(stack, size);
-  if (pid > 0) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-      ;
-    memset(&msg, 0, sizeof(msg));
-    iov.iov_base = &byte;
-    iov.iov_len = 1;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof(cbuf);
-    if (recvmsg(sv[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1 &&
-        (cm = CMSG_FIRSTHDR(&msg)) != NULL && cm->cmsg_type == SCM_RIGHTS)
-      memcpy(out, CMSG_DATA(cm), sizeof(int));
-    else
-      e = EIO;
-  }
-  close(sv[0]);
-  close(sv[1]);
-  if (*out < 0)
+  e = capsid__netns_make(kind, &ns);
+  if (e != 0)
     return capsid__error_set(err, CAPSID_ECONFINE, stage, e, NULL, NULL,
                              "cannot make the workspace's %s namespace",
                              what);
+  *out = kind == CAPSID__NS_NET ? ns.net_fd : ns.ipc_fd;
   return 0;
 }
 
@@ -428,13 +341,13 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     pthread_mutex_unlock(&ws_lock);
   }
   if (!sb->network && w->id.netns_fd < 0) {
-    rc = make_ns(CLONE_NEWNET, &w->id.netns_fd, err);
+    rc = make_ns(CAPSID__NS_NET, &w->id.netns_fd, err);
     if (rc != 0)
       return rc;
   }
   /* Every job, online too: SysV IPC and message queues per workspace. */
   if (w->id.ipcns_fd < 0) {
-    rc = make_ns(CLONE_NEWIPC, &w->id.ipcns_fd, err);
+    rc = make_ns(CAPSID__NS_IPC, &w->id.ipcns_fd, err);
     if (rc != 0)
       return rc;
   }

@@ -8,7 +8,7 @@
 #include "sandbox-int.h"
 #include "confine-linux.h"
 #include "elevated-linux.h"
-#include "heldns-linux.h"
+#include "net.h"
 
 typedef struct capsid__confine_s {
   capsid_mode_t mode;     /* what will run */

@@ -10,6 +10,9 @@
  * namespace (unshare, setns, clone with CLONE_NEW*). clone3 answers ENOSYS
  * so libc falls back to clone, whose flags the filter can see.
  *
+ * Which socket families an offline job loses is network lockdown's
+ * decision (capsid__net_offline_denials, net.h); this filter enforces it:
+ *
  * Profile CAPSID__SC_INET_DENIED (an offline job without a network
  * namespace of its own) also refuses every socket family but AF_UNIX.
  *

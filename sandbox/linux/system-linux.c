@@ -7,7 +7,7 @@
 #include "confine-linux.h"
 #include "elevated-linux.h"
 #include "handback-linux.h"
-#include "heldns-linux.h"
+#include "net.h"
 
 #include <dirent.h>
 #include <fcntl.h>
