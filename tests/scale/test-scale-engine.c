@@ -40,8 +40,34 @@ static void expect_worker_refused(const scale_worker_config_t* cfg,
 }
 
 
+#define NAME(field, value, says) \
+  {offsetof(scale_worker_config_t, field), value, says}
+
+/* One string of the configuration wrong at a time. */
+static const struct {
+  size_t offset;
+  const char* value;
+  const char* says;
+} names[] = {
+    NAME(stream, NULL, "--stream NAME are required"),
+    NAME(stream, "", "--stream: the name is empty"),
+    NAME(group, "a b", "--group: \"a b\" holds a space"),
+    NAME(consumer, "w\n1", "--consumer:"),
+    NAME(redis, "rediss://127.0.0.1", "--redis: "),
+    NAME(results, "jobs", "must differ from the job stream \"jobs\""),
+    NAME(dead_letter, "jobs", "must differ from the job stream"),
+};
+
+/* One bound broken at a time, in the order test_worker_check breaks
+ * them. */
+static const char* const bounds[] = {"-j: ", "--claim-idle: ",
+                                     "--drain-timeout: ",
+                                     "--max-deliveries: "};
+
+
 static void test_worker_check(void** state) {
   scale_worker_config_t cfg;
+  size_t i;
 
   (void)state;
   worker_base(&cfg);
@@ -56,39 +82,23 @@ static void test_worker_check(void** state) {
   cfg.jobs = SCALE_WORKER_MAX_JOBS;
   assert_int_equal(scale_worker_check(&cfg, err, sizeof(err)), 0);
 
-  worker_base(&cfg);
-  cfg.stream = NULL;
-  expect_worker_refused(&cfg, "--stream NAME are required");
-  worker_base(&cfg);
-  cfg.stream = "";
-  expect_worker_refused(&cfg, "--stream: the name is empty");
-  worker_base(&cfg);
-  cfg.group = "a b";
-  expect_worker_refused(&cfg, "--group: \"a b\" holds a space");
-  worker_base(&cfg);
-  cfg.consumer = "w\n1";
-  expect_worker_refused(&cfg, "--consumer:");
-  worker_base(&cfg);
-  cfg.redis = "rediss://127.0.0.1";
-  expect_worker_refused(&cfg, "--redis: ");
-  worker_base(&cfg);
-  cfg.results = "jobs";
-  expect_worker_refused(&cfg, "must differ from the job stream \"jobs\"");
-  worker_base(&cfg);
-  cfg.dead_letter = "jobs";
-  expect_worker_refused(&cfg, "must differ from the job stream");
-  worker_base(&cfg);
-  cfg.jobs = SCALE_WORKER_MAX_JOBS + 1;
-  expect_worker_refused(&cfg, "-j: ");
-  worker_base(&cfg);
-  cfg.claim_idle_ms = 0;
-  expect_worker_refused(&cfg, "--claim-idle: ");
-  worker_base(&cfg);
-  cfg.drain_ms = SCALE_WORKER_MAX_DURATION_MS + 1;
-  expect_worker_refused(&cfg, "--drain-timeout: ");
-  worker_base(&cfg);
-  cfg.max_deliveries = 0;
-  expect_worker_refused(&cfg, "--max-deliveries: ");
+  for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    worker_base(&cfg);
+    *(const char**)((char*)&cfg + names[i].offset) = names[i].value;
+    expect_worker_refused(&cfg, names[i].says);
+  }
+  for (i = 0; i < 4; i++) {
+    worker_base(&cfg);
+    if (i == 0)
+      cfg.jobs = SCALE_WORKER_MAX_JOBS + 1;
+    else if (i == 1)
+      cfg.claim_idle_ms = 0;
+    else if (i == 2)
+      cfg.drain_ms = SCALE_WORKER_MAX_DURATION_MS + 1;
+    else
+      cfg.max_deliveries = 0;
+    expect_worker_refused(&cfg, bounds[i]);
+  }
   /* run refuses what check refuses, before touching anything. */
   worker_base(&cfg);
   cfg.stream = "";
