@@ -9,7 +9,17 @@
  * such job (fail closed: a missing rule refuses the job, never runs it
  * online). An explicit `--mode elevated` that cannot be met is refused
  * with CAPSID_ENOSETUP, never silently downgraded. */
-#include "capsid-win.h"
+#include "elevated-win.h"
+
+#include "grant-win.h"
+#include "helper-win.h"
+#include "net.h"
+#include "plan-win.h"
+#include "runner-win.h"
+#include "sandbox-int.h"
+#include "system.h"
+#include "users-win.h"
+#include "verify-win.h"
 
 #include <string.h>
 

@@ -11,9 +11,10 @@
  * propagating SetNamedSecurityInfoW per root: it rewrites the whole tree
  * on one thread and keeps no record, so the deny ACE on a carve-out deep
  * in a root was left behind by uninstall. */
-#include "capsid-win.h"
+#include "grant-win.h"
 
 #include "acl.h"
+#include "env.h"
 #include "win-dacl.h"
 #include "win-util.h"
 

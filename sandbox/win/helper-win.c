@@ -3,7 +3,8 @@
  * as a job's cwd while read ACLs on the real path are still pending (a
  * process cannot start in a directory whose ancestors it cannot traverse;
  * a junction in a place it can read points at the same files). */
-#include "capsid-win.h"
+#include "helper-win.h"
+#include "grant-win.h"
 
 #include "win-util.h"
 

@@ -1,6 +1,6 @@
 /* Starting a job's process on Windows.
  *
- * Order (each step verified before the next; see capsid-win.h):
+ * Order (each step verified before the next; see plan-win.h):
  *   capability SIDs -> job object -> DACL grants -> then
  *   unprivileged: restricted token of capsid's own token ->
  *     CreateProcessAsUserW (spawn-win.c) -> ResumeThread;
@@ -11,7 +11,17 @@
  * a system thread) only wakes the loop through a uv_async_t, as libuv does
  * for its own processes. In elevated mode the process watched is the
  * runner, which exits with the job's exit code. */
-#include "capsid-win.h"
+#include "sandbox-int.h"
+
+#include "grant-win.h"
+#include "jobobj-win.h"
+#include "nul-win.h"
+#include "placeholder-win.h"
+#include "plan-win.h"
+#include "runner-win.h"
+#include "spawn-win.h"
+#include "token-win.h"
+#include "verify-win.h"
 
 #include "win-util.h"
 

@@ -3,7 +3,10 @@
  * its roots and protected paths must carry. The launcher builds it for
  * each job (launch-win.c); prelaunch builds it first to write missing
  * ACEs on the worker pool (elevated-win.c). */
-#include "capsid-win.h"
+#include "plan-win.h"
+#include "capstore-win.h"
+#include "users-win.h"
+#include "verify-win.h"
 
 #include <string.h>
 

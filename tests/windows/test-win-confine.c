@@ -7,7 +7,14 @@
 #include "wintest-util.h"
 
 #include "acl.h"
-#include "capsid-win.h"
+#include "env.h"
+#include "grant-win.h"
+#include "helper-win.h"
+#include "jobobj-win.h"
+#include "nul-win.h"
+#include "placeholder-win.h"
+#include "token-win.h"
+#include "verify-win.h"
 #include "win-util.h"
 
 #include <uv.h>

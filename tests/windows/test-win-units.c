@@ -3,7 +3,8 @@
  * canonicalisation. */
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "capstore-win.h"
+#include "grant-win.h"
 #include "env.h"
 #include "file.h"
 #include "policy.h"
