@@ -120,7 +120,7 @@ typedef struct capsid__acl_ids_s {
   size_t n_roots;
 } capsid__acl_ids_t;
 
-/* What a path is on disk, for a SID plan's protected paths. */
+/* What a path is on disk, for a Windows job plan's protected paths. */
 typedef enum {
   CAPSID__ACL_PATH_MISSING = 0,
   CAPSID__ACL_PATH_FILE,
@@ -130,12 +130,19 @@ typedef enum {
 typedef capsid__acl_path_kind_t (*capsid__acl_path_kind_fn)(
     const char* path);
 
+/* Which rules a plan follows (see capsid__acl_plan_build). */
+typedef enum {
+  CAPSID__ACL_RULES_ENTRIES = 0, /* setfacl-like entries, any principal */
+  CAPSID__ACL_RULES_WIN_JOB      /* a Windows job's ACEs, SID principals */
+} capsid__acl_rules_t;
+
 typedef struct capsid__acl_plan_in_s {
   const capsid__sandbox_t* sandbox;
   capsid__acl_ids_t ids;
   const char* const* read_roots; /* NULL-terminated, or NULL */
   const char* const* deny_dirs;  /* world-writable holes (audit), or NULL */
-  /* SID plans only: what each protected path is now. The caller looks, so
+  capsid__acl_rules_t rules;
+  /* WIN_JOB only: what each protected path is now. The caller looks, so
    * the plan stays pure data. NULL: every one is an existing directory. */
   capsid__acl_path_kind_fn path_kind;
 } capsid__acl_plan_in_t;
@@ -143,12 +150,13 @@ typedef struct capsid__acl_plan_in_s {
 /* Builds the plan. Pure: touches no file. Returns 0 or CAPSID_EINVAL /
  * CAPSID_ENOMEM with err naming the field.
  *
- * The principals decide the rules. With uid/gid principals (POSIX ACLs):
- * rw and X on the writable roots before the tmp dirs, defaults for the
- * root's principal and the owner, read-only entries on the protected
- * paths, read roots, deny mirrors and traverse on the roots' ancestors.
+ * in->rules decide what is granted. ENTRIES (Linux jobs, and `capsid acl`
+ * on both systems, whose principals are uids/gids or SIDs): rw and X on
+ * the writable roots before the tmp dirs, defaults for the root's
+ * principal and the owner, read-only entries on the protected paths, read
+ * roots, deny mirrors and traverse on the roots' ancestors.
  *
- * With a SID workspace principal (Windows ACEs) every entry is one ACE
+ * WIN_JOB (a Windows job; every principal a SID): every entry is one ACE
  * inherited by files and directories (ACCESS | DEFAULT; capsid__acl_sid_
  * entries): R|W|X for its principal on every writable root, the tmp dirs
  * included; on each protected path that exists, or is a placeholder
@@ -176,14 +184,14 @@ int capsid__acl_plan_simple(const char* root,
 int capsid__acl_plan_add_traverse(capsid__acl_plan_t* plan, const char* path,
                                   capsid__acl_principal_t who);
 /* Appends a target to a plan (whose key the caller set), or adds entries
- * to the target of that path and kind it has already (a SID plan's
+ * to the target of that path and kind it has already (a Windows job's
  * grants of several SIDs on one path, a record's targets). The plan
  * copies path and SIDs. */
 int capsid__acl_plan_add(capsid__acl_plan_t* plan,
                          capsid__acl_target_kind_t kind, const char* path,
                          int recursive, int optional,
                          const capsid__acl_entry_t* entries, size_t n);
-/* The entries a SID principal gets on one target of a SID plan, into
+/* The entries a SID gets on one target of a Windows job's plan, into
  * out[2]; returns how many: WRITE R|W|X; READ R|X; READ_ONLY a deny of W
  * and, on a directory (is_dir), R|X, so that revoke (which takes back a
  * target's entries) also takes back the copies of the root's grant its
@@ -197,10 +205,9 @@ int capsid__acl_plan_add_sid(capsid__acl_plan_t* plan,
                              capsid__acl_target_kind_t kind,
                              const char* path, int is_dir, const char* sid);
 /* The read-ACL helper's plan: r-X (and default r-x) for the sandbox users
- * group on every read root; for a SID group, its one read entry
- * (capsid__acl_sid_entries), and a missing root is an error. Its key is
- * shared by every workspace, so one helper at a time holds its lock,
- * across processes. */
+ * group on every read root. Its key is shared by every workspace, so one
+ * helper at a time holds its lock, across processes. (Windows' helper
+ * grants capsid__acl_sid_entries' READ entry under the same key.) */
 int capsid__acl_plan_read(const char* const* read_roots,
                           capsid__acl_principal_t users,
                           capsid__acl_plan_t* out);

@@ -208,7 +208,7 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
 }
 
 
-/* ---- SID plans (Windows ACEs; see acl.h) ---- */
+/* ---- A Windows job's plan: SIDs, ACEs (acl.h, RULES_WIN_JOB) ---- */
 
 size_t capsid__acl_sid_entries(capsid__acl_target_kind_t kind,
                                const char* sid, int is_dir,
@@ -248,7 +248,7 @@ int capsid__acl_plan_add_sid(capsid__acl_plan_t* plan,
 }
 
 
-/* A protected path of a SID plan: denied to the workspace's SID and to
+/* A protected path of a Windows job: denied to the workspace's SID and to
  * every other SID that writes a root, since a protected path may sit in
  * any of them. */
 static int sid_protect(capsid__acl_plan_t* plan, const capsid__acl_ids_t* ids,
@@ -326,7 +326,7 @@ static int build_sid(const capsid__acl_plan_in_t* in,
 }
 
 
-/* The key of a SID plan of read targets only is the read helper's: they
+/* The key of a Windows job's plan of read targets only is the read helper's: they
  * accumulate with its read roots (the cwd of an elevated read-only job). */
 static int sid_key(capsid__acl_plan_t* plan) {
   size_t i;
@@ -342,13 +342,19 @@ static int sid_key(capsid__acl_plan_t* plan) {
 }
 
 
-static int ids_ok(const capsid__acl_ids_t* ids, capsid_error_t* err) {
+static int ids_ok(const capsid__acl_plan_in_t* in, capsid_error_t* err) {
+  const capsid__acl_ids_t* ids = &in->ids;
+
   if (!principal_ok(&ids->workspace))
     return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
                              "ids.workspace", "the workspace identity is "
                              "not set");
-  if (ids->workspace.sid != NULL)
-    return 0; /* a SID plan: the other identities are optional */
+  if (in->rules == CAPSID__ACL_RULES_WIN_JOB)
+    return ids->workspace.sid != NULL
+               ? 0 /* the other identities are optional */
+               : capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0,
+                                   NULL, "ids.workspace", "a Windows job's "
+                                   "plan needs SIDs");
   if (!principal_ok(&ids->owner) || !principal_ok(&ids->users) ||
       !principal_ok(&ids->read_only))
     return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
@@ -368,7 +374,7 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
     return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
                              "sandbox", "the ACL plan needs a resolved "
                              "sandbox");
-  rc = ids_ok(&in->ids, err);
+  rc = ids_ok(in, err);
   if (rc != 0)
     return rc;
   b.plan = out;
@@ -380,7 +386,7 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
                                 : in->sandbox->cwd);
   if (out->key == NULL)
     rc = CAPSID_ENOMEM;
-  else if (in->ids.workspace.sid == NULL)
+  else if (in->rules != CAPSID__ACL_RULES_WIN_JOB)
     rc = build(in, &b, err);
   else if ((rc = build_sid(in, out)) == 0)
     rc = sid_key(out);
@@ -480,10 +486,8 @@ int capsid__acl_plan_read(const char* const* read_roots,
   e[0] = entry(users, CAPSID__ACL_R | CAPSID__ACL_XCOND, CAPSID__ACL_ACCESS);
   e[1] = entry(users, CAPSID__ACL_R | CAPSID__ACL_X, CAPSID__ACL_DEFAULT);
   for (p = read_roots; rc == 0 && p != NULL && *p != NULL; p++)
-    rc = !capsid__path_is_absolute(*p) ? CAPSID_EINVAL
-         : users.sid != NULL
-             ? capsid__acl_plan_add_sid(out, CAPSID__ACL_T_READ, *p, 1,
-                                        users.sid)
+    rc = !capsid__path_is_absolute(*p)
+             ? CAPSID_EINVAL
              : add_target(&b, CAPSID__ACL_T_READ, *p, 1, 1, e, 2);
   if (rc != 0)
     capsid__acl_plan_free(out);

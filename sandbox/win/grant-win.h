@@ -4,26 +4,16 @@
 #ifndef CAPSID_GRANT_WIN_H
 #define CAPSID_GRANT_WIN_H
 
+#include "acl.h"
 #include "capstore.h"
 #include "pool.h"
 #include "report.h"
 #include "sandbox-int.h"
-#include "sid-win.h"
 #include "win-dacl.h"
 
 #include <winsock2.h> /* before windows.h, as libuv includes it */
 #include <windows.h>
 
-/* The ACE a grant adds. */
-typedef struct capsid__ace_plan_s {
-  const char* path;
-  char sid[CAPSID__SID_MAX];
-  int deny;                /* deny-write instead of allow */
-  int read;                /* allow read and execute only (read grants) */
-} capsid__ace_plan_t;
-
-/* 1 if acl already holds an explicit ACE equal to the wanted one. */
-int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 /* Masks used for grants: read/write/execute/delete, and the write rights a
  * deny ACE removes. The allow mask leaves out FILE_DELETE_CHILD on
  * purpose: NTFS lets a holder of FILE_DELETE_CHILD on a directory delete
@@ -35,11 +25,20 @@ int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* ace);
 /* What the read-ACL helper grants the sandbox users' group. */
 #define CAPSID__READ_MASK (FILE_GENERIC_READ | FILE_GENERIC_EXECUTE)
 #define CAPSID__DENY_MASK CAPSID__DENY_WRITE_MASK
-/* Ensures every ACE of the plan is on its path (skipping the ones already
- * there), then reads every path back; CAPSID_EVERIFY names a missing ACE.
- * A deny ACE's path that does not exist (a placeholder: policy.h,
+
+/* 1 if acl already holds an explicit ACE equal to the one the SID plan's
+ * entry e stands for (acl/plan.c, capsid__acl_sid_entries): its type, SID,
+ * inheritance by files and directories, and a mask covering
+ * CAPSID__ALLOW_MASK (R|W|X), CAPSID__READ_MASK (R|X) or, for a deny,
+ * CAPSID__DENY_MASK. */
+int capsid__acl_has(const ACL* acl, const capsid__acl_entry_t* e);
+/* Ensures every ACE of a SID plan is on its path (skipping the paths that
+ * have them already), then reads every path back; CAPSID_EVERIFY names a
+ * missing ACE. The read entries that accompany a deny on a protected
+ * directory are written, not checked: the deny is what confines. A
+ * protected path that does not exist (a placeholder: policy.h,
  * missing_protected) is created first, as an empty directory. */
-int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+int capsid__grant_ensure(const capsid__acl_plan_t* plan,
                          capsid_error_t* err);
 /* Prelaunch's half of it: when some ACE is missing (missing carve-outs
  * are created first), starts the engine's walk on the worker pool and
@@ -48,7 +47,7 @@ int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
  * still reads every ACE back before the job starts; the walk moves off
  * the loop thread so other jobs' output keeps flowing meanwhile. */
 int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
-                        const capsid__ace_plan_t* aces, size_t n,
+                        const capsid__acl_plan_t* plan,
                         capsid__prelaunch_cb cb, void* data,
                         capsid_error_t* err);
 

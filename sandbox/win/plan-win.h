@@ -1,5 +1,7 @@
-/* What a Windows job needs, worked out before anything is created
- * (plan-win.c).
+/* What a Windows job needs, worked out once, before anything is created
+ * (plan-win.c): at prelaunch, which writes missing grants on the worker
+ * pool, then handed to the launcher as the backend's capsid__prep_t
+ * (sandbox-int.h).
  *
  * A job's confinement is built in this order, each step read back and
  * compared with what was asked before the next one starts (fail closed):
@@ -11,24 +13,21 @@
 #ifndef CAPSID_PLAN_WIN_H
 #define CAPSID_PLAN_WIN_H
 
-#include "grant-win.h"
-#include "jobobj-win.h"
+#include "acl.h"
 #include "sandbox-int.h"
 #include "token-win.h"
 
-typedef struct capsid__win_plan_s {
-  capsid__token_plan_t token;
-  capsid__jobobj_plan_t jobobj;
-  capsid__ace_plan_t aces[16];
-  size_t n_aces;
-} capsid__win_plan_t;
+struct capsid__prep_s {
+  capsid__token_plan_t token; /* the token's restricting SIDs */
+  capsid__acl_plan_t acl;     /* the grants: a SID plan of acl/plan.c */
+};
 
-/* Works out the plan of a launch (l->mode already resolved): capability
+/* Works out the plan of a job in mode (already resolved): capability
  * SIDs from the store (created as needed), the token's restricting SIDs,
- * the job object's limits, and the ACEs (allow on the writable roots,
- * deny-write on the protected paths, the sandbox group's in elevated
- * mode). The ACEs' paths point into l->sandbox. */
-int capsid__win_plan_build(const capsid__launch_t* l, capsid__win_plan_t* pl,
-                           capsid_error_t* err);
+ * and the grants (allow on the writable roots, deny-write on the
+ * protected paths, the sandbox group's in elevated mode). *out is freed
+ * with capsid__prep_free. */
+int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
+                           capsid__prep_t** out, capsid_error_t* err);
 
 #endif

@@ -316,6 +316,7 @@ static void make_sid_in(capsid__acl_plan_in_t* in, capsid__sandbox_t* sb,
   roots[0] = roots[1] = sid(GEN_SID);
   in->ids.roots = roots;
   in->ids.n_roots = 2;
+  in->rules = CAPSID__ACL_RULES_WIN_JOB;
   in->path_kind = sid_path_kind;
 }
 
@@ -444,37 +445,45 @@ static void test_sid_elevated_and_read_only(void** state) {
 }
 
 
-/* The read-ACL helper's plan for a SID group: one inherited read entry per
- * root, not optional; a uid among a SID plan's roots is refused. */
-static void test_sid_read_roots_and_mixing(void** state) {
-  const char* roots[] = {"/opt/tools", "/opt/sdk", NULL};
+/* The rules are chosen, not guessed from the principals: `capsid acl` on
+ * Windows plans setfacl-like entries for SIDs, as on Linux;
+ * a Windows job's rules refuse a uid among its SIDs. */
+static void test_sid_rules_are_explicit(void** state) {
   capsid__acl_principal_t rp[2];
   capsid__acl_plan_in_t in;
   capsid__acl_plan_t plan;
   capsid__sandbox_t sb;
   capsid_error_t err = {0};
-  size_t i;
 
   (void)state;
-  assert_int_equal(capsid__acl_plan_read(roots, sid(GROUP_SID), &plan), 0);
-  assert_string_equal(plan.key, CAPSID__ACL_READ_KEY);
-  assert_int_equal(plan.n_targets, 2);
-  for (i = 0; i < 2; i++) {
-    assert_string_equal(plan.targets[i].path, roots[i]);
-    assert_int_equal(plan.targets[i].kind, CAPSID__ACL_T_READ);
-    assert_true(plan.targets[i].recursive);
-    assert_false(plan.targets[i].optional);
-    assert_int_equal(plan.targets[i].n_entries, 1);
-    assert_sid_entry(&plan.targets[i].entries[0], GROUP_SID,
-                     CAPSID__ACL_R | CAPSID__ACL_X);
-  }
+  make_sid_sandbox(&sb);
+  make_sid_in(&in, &sb, rp);
+  in.rules = CAPSID__ACL_RULES_ENTRIES;
+  in.ids.owner = sid("S-1-5-21-1-2-3-1000");
+  in.ids.users = sid(GROUP_SID);
+  in.ids.read_only = sid("S-1-5-21-1-2-3-102");
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.targets[0].kind, CAPSID__ACL_T_WRITE);
+  assert_int_equal(plan.targets[0].n_entries, 3);
+  assert_string_equal(plan.targets[0].entries[0].who.sid, WS_SID);
+  assert_int_equal(plan.targets[0].entries[0].perms,
+                   CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_XCOND);
+  /* A protected path is read-only, not denied: no Windows job's ACEs. */
+  assert_int_equal(plan.targets[2].kind, CAPSID__ACL_T_READ_ONLY);
+  assert_string_equal(plan.targets[2].path, "C:/w/ws/.git");
+  assert_int_equal(plan.targets[2].entries[0].perms,
+                   CAPSID__ACL_R | CAPSID__ACL_XCOND);
   capsid__acl_plan_free(&plan);
 
-  make_sid_sandbox(&sb);
   make_sid_in(&in, &sb, rp);
   rp[1] = who(CAPSID__ACL_GROUP, 61003);
   assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), CAPSID_EINVAL);
   assert_null(plan.targets);
+  capsid__error_free(&err);
+  make_sid_in(&in, &sb, rp);
+  in.ids.workspace = who(CAPSID__ACL_USER, 61001);
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), CAPSID_EINVAL);
+  assert_string_equal(err.field, "ids.workspace");
   capsid__error_free(&err);
   capsid__sandbox_free(&sb);
 }
@@ -489,7 +498,7 @@ int main(void) {
       cmocka_unit_test(test_copy_and_digest),
       cmocka_unit_test(test_sid_workspace_write_plan),
       cmocka_unit_test(test_sid_elevated_and_read_only),
-      cmocka_unit_test(test_sid_read_roots_and_mixing),
+      cmocka_unit_test(test_sid_rules_are_explicit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
