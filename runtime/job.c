@@ -111,6 +111,7 @@ static void job_free(capsid_job_t* job) {
   capsid__free(job->stdin_data);
   capsid__free(job->program);
   capsid__policy_free(&job->policy);
+  capsid__prep_free(job->prep);
   capsid__sandbox_free(&job->sandbox);
   capsid_result_free(&job->result);
   capsid__free(job);
@@ -378,8 +379,8 @@ void capsid__job_run(capsid_job_t* job) {
     return;
   }
   rc = capsid__prelaunch(job->rt->loop, capsid__runtime_pool(job->rt),
-                         &job->sandbox, &job->mode, prelaunch_done, job,
-                         &job->result.error);
+                         &job->sandbox, &job->mode, &job->prep,
+                         prelaunch_done, job, &job->result.error);
   if (rc < 0) {
     job_finish_later(job);
     return;
@@ -439,6 +440,7 @@ static void job_launch(capsid_job_t* job) {
   launch.memory_limit = job->memory_limit;
   launch.max_processes = job->max_processes;
   launch.cpu_limit = job->cpu_limit;
+  launch.prep = job->prep;
 
   job->start_ns = capsid__hrtime();
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,

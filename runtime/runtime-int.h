@@ -88,6 +88,7 @@ struct capsid_job_s {
   int grace_live;
   int exited;
   int prelaunching;     /* waiting for capsid__prelaunch's callback */
+  capsid__prep_t* prep; /* capsid__prelaunch's plan for the launch */
   int proc_started;     /* a process ran: capsid__postexit applies */
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;

@@ -12,6 +12,13 @@
 
 #include <uv.h>
 
+/* What capsid__prelaunch worked out for one job and hands to its launch:
+ * the backend's own (Windows: the job's token SIDs and its ACL plan,
+ * sandbox/win/plan-win.h), NULL where a backend keeps nothing. The job
+ * owns it and frees it with capsid__prep_free (NULL is fine). */
+typedef struct capsid__prep_s capsid__prep_t;
+void capsid__prep_free(capsid__prep_t* prep);
+
 typedef struct capsid__launch_s {
   const char* path;          /* the program, resolved */
   char* const* argv;
@@ -23,6 +30,7 @@ typedef struct capsid__launch_s {
   uint64_t memory_limit;     /* bytes; 0 none */
   uint32_t max_processes;    /* 0 none */
   double cpu_limit;          /* CPUs; 0 none */
+  const capsid__prep_t* prep; /* capsid__prelaunch's, or NULL */
 } capsid__launch_t;
 
 typedef struct capsid__exit_s {
@@ -48,16 +56,18 @@ typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
 typedef void (*capsid__prelaunch_cb)(void* data, int status,
                                      const capsid_error_t* err);
 
-/* Before launch: resolves *mode (auto becomes the mode that will run) and
- * does what must be in place before the first job of a workspace (elevated
- * mode: its identities and its ACL grants, applied on the worker pool).
+/* Before launch: resolves *mode (auto becomes the mode that will run),
+ * plans what the launch needs into *prep (NULL when nothing; set even when
+ * an error follows, for the caller to free), and does what must be in
+ * place before the first job of a workspace (elevated mode: its
+ * identities and its ACL grants, applied on the worker pool).
  * Returns 0 when the job can launch now, 1 when cb will be called later
  * (the job waits without blocking the loop), or a negative CAPSID_E* code
  * with err filled. A backend with nothing to prepare returns 0. */
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err);
+                      capsid__prep_t** prep, capsid__prelaunch_cb cb,
+                      void* data, capsid_error_t* err);
 
 /* After the job's processes are gone and before its result is delivered:
  * work on what the job left (elevated mode: an incremental re-apply of the

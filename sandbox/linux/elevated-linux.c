@@ -291,10 +291,15 @@ static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
 }
 
 
+void capsid__prep_free(capsid__prep_t* prep) {
+  (void)prep; /* Linux hands nothing from prelaunch to launch */
+}
+
+
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err) {
+                      capsid__prep_t** prep, capsid__prelaunch_cb cb,
+                      void* data, capsid_error_t* err) {
   capsid_error_t why = {0};
   capsid__acl_plan_t plan;
   capsid__acl_opts_t opts;
@@ -302,6 +307,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   ws_t* w;
   int rc;
 
+  *prep = NULL;
   if (*mode == CAPSID_MODE_AUTO)
     *mode = capsid__elevated_usable(&why) ? CAPSID_MODE_ELEVATED
                                           : capsid__unprivileged_auto();

@@ -10,7 +10,9 @@
  * they are skipped, never counted as passed. */
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "helper-win.h"
+#include "net.h"
+#include "users-win.h"
 
 #include <windows.h>
 #include <shlobj.h>

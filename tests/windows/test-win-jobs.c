@@ -6,7 +6,8 @@
  * (result.mode == "none"); on real Windows they run verified. */
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "jobobj-win.h"
+#include "verify-win.h"
 #include "fault.h"
 
 #include <uv.h>

@@ -14,7 +14,9 @@
  * a real Windows after `capsid setup`. */
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "runner-win.h"
+#include "token-win.h"
+#include "verify-win.h"
 #include "runner-wire-win.h"
 
 #include <stdio.h>

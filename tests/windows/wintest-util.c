@@ -1,6 +1,7 @@
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "capstore-win.h"
+#include "verify-win.h"
 
 #include <windows.h>
 #include <sddl.h>
