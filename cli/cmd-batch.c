@@ -171,14 +171,15 @@ static void start_line(batch_t* b, cli_line_t* line) {
   bj->batch = b;
   rc = cli_jobline_parse(line->text, line->len, line->number, &bj->jl, &err);
   if (rc == 0) /* before the job, or another, can write there */
-    cli_warn_shared_tmp(&bj->jl.spec);
+    cli_warn_shared_tmp_parsed(&bj->jl.spec, &bj->jl.policy,
+                               &bj->jl.policy_error);
   if (rc != 0) {
     line_error(b, &bj->jl, line->number, &err);
     cli_jobline_free(&bj->jl);
     capsid__free(bj);
     return;
   }
-  rc = capsid_job_start(b->rt, &bj->jl.spec, on_job_exit, bj, &bj->job);
+  rc = cli_jobline_start(b->rt, &bj->jl, on_job_exit, bj, &bj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));

@@ -23,7 +23,42 @@ static int fail(capsid_job_t* job, int code, int stage, const char* field,
 }
 
 
+/* The spec's limits as one value; a spec's output limit of 0 means the
+ * default, not none. */
+static void limits_from_spec(capsid__limits_t* l,
+                             const capsid_job_spec_t* spec) {
+  l->memory = spec->memory_limit;
+  l->processes = spec->max_processes;
+  l->cpu = spec->cpu_limit;
+  l->timeout_ms = spec->timeout_ms;
+  l->output =
+      spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
+}
+
+
+/* The job's policy: parsed from the spec's text, or the caller's parsed
+ * one (and its parse error). Fills the job's error on failure. */
+static void job_policy(capsid_job_t* job, const capsid_job_spec_t* spec,
+                       const capsid__policy_t* policy,
+                       const capsid_error_t* policy_err) {
+  capsid_error_t* err = &job->result.error;
+
+  if (policy == NULL) {
+    capsid__policy_parse(spec->policy, &job->policy, err);
+  } else if (policy_err != NULL && policy_err->code != 0) {
+    capsid__error_set(err, policy_err->code, policy_err->stage,
+                      policy_err->os_error, policy_err->path,
+                      policy_err->field, "%s",
+                      policy_err->message ? policy_err->message : "");
+  } else if (capsid__policy_copy(&job->policy, policy) != 0) {
+    fail(job, CAPSID_ENOMEM, CAPSID_STAGE_POLICY, "policy", "out of memory");
+  }
+}
+
+
 int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                    const capsid__policy_t* policy,
+                    const capsid_error_t* policy_err,
                     capsid_exit_cb on_exit, void* data, capsid_job_t** out) {
   capsid_job_t* job;
   int rc = 0;
@@ -39,12 +74,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   job->env_mode = spec->env_mode;
   job->network = spec->network;
   job->mode = spec->mode;
-  job->timeout_ms = spec->timeout_ms;
-  job->memory_limit = spec->memory_limit;
-  job->max_processes = spec->max_processes;
-  job->cpu_limit = spec->cpu_limit;
-  job->output_limit =
-      spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
+  limits_from_spec(&job->limits, spec);
   job->result.peak_memory = -1;
   job->result.mode = CAPSID_MODE_NONE;
   capsid__list_init(&job->link);
@@ -85,7 +115,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
     fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "network",
          "network must be -1, 0 or 1");
   else
-    capsid__policy_parse(spec->policy, &job->policy, &job->result.error);
+    job_policy(job, spec, policy, policy_err);
   *out = job;
   return 0;
 
@@ -414,7 +444,8 @@ static void job_launch(capsid_job_t* job) {
     return;
   }
 
-  rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
+  rc = capsid__capture_init(&job->capture, job->rt->loop,
+                            job->limits.output,
                             job->stdin_data, job->stdin_len,
                             job->rt->read_buf, sizeof(job->rt->read_buf),
                             &job->result.error);
@@ -437,9 +468,7 @@ static void job_launch(capsid_job_t* job) {
          sizeof(launch.child_stdio));
   launch.sandbox = &job->sandbox;
   launch.mode = job->mode;
-  launch.memory_limit = job->memory_limit;
-  launch.max_processes = job->max_processes;
-  launch.cpu_limit = job->cpu_limit;
+  launch.limits = job->limits;
   launch.prep = job->prep;
 
   job->start_ns = capsid__hrtime();
@@ -452,9 +481,9 @@ static void job_launch(capsid_job_t* job) {
   job->result.mode = mode;
   job->proc_started = 1;
   capsid__capture_start(&job->capture);
-  if (job->timeout_ms > 0) {
+  if (job->limits.timeout_ms > 0) {
     timer_ensure(job);
-    uv_timer_start(&job->timer, timeout_cb, job->timeout_ms, 0);
+    uv_timer_start(&job->timer, timeout_cb, job->limits.timeout_ms, 0);
   }
 }
 

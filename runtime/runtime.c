@@ -1,6 +1,7 @@
 /* The runtime: owns or borrows a loop, admits jobs up to the concurrency
  * limit in FIFO order, and shuts down in order. */
 #include "runtime-int.h"
+#include "job-submit.h"
 
 #include <string.h>
 
@@ -108,7 +109,10 @@ static void kick_cb(uv_idle_t* idle) {
 }
 
 
-int capsid_job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+/* Both entries: policy NULL parses spec->policy. */
+static int job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                     const capsid__policy_t* policy,
+                     const capsid_error_t* policy_err,
                      capsid_exit_cb on_exit, void* data,
                      capsid_job_t** job_out) {
   capsid_job_t* job;
@@ -120,7 +124,7 @@ int capsid_job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
     return CAPSID_EINVAL;
   if (rt->closing)
     return CAPSID_ECLOSING;
-  rc = capsid__job_new(rt, spec, on_exit, data, &job);
+  rc = capsid__job_new(rt, spec, policy, policy_err, on_exit, data, &job);
   if (rc != 0)
     return rc;
   rt->n_jobs++;
@@ -138,6 +142,28 @@ int capsid_job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   rt->n_queued++;
   admit(rt);
   return 0;
+}
+
+
+int capsid_job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                     capsid_exit_cb on_exit, void* data,
+                     capsid_job_t** job_out) {
+  return job_start(rt, spec, NULL, NULL, on_exit, data, job_out);
+}
+
+
+int capsid__job_start_parsed(capsid_runtime_t* rt,
+                             const capsid_job_spec_t* spec,
+                             const capsid__policy_t* policy,
+                             const capsid_error_t* policy_err,
+                             capsid_exit_cb on_exit, void* data,
+                             capsid_job_t** job_out) {
+  if (policy == NULL) {
+    if (job_out != NULL)
+      *job_out = NULL;
+    return CAPSID_EINVAL;
+  }
+  return job_start(rt, spec, policy, policy_err, on_exit, data, job_out);
 }
 
 

@@ -19,6 +19,16 @@
 typedef struct capsid__prep_s capsid__prep_t;
 void capsid__prep_free(capsid__prep_t* prep);
 
+/* A job's limits, as one value from the spec to the job, the launch and
+ * the confinement (cgroups, rlimits, the job object). 0 means none. */
+typedef struct capsid__limits_s {
+  uint64_t memory;           /* bytes */
+  uint32_t processes;
+  double cpu;                /* CPUs */
+  uint64_t timeout_ms;       /* the runtime's timer */
+  uint64_t output;           /* bytes kept per stream */
+} capsid__limits_t;
+
 typedef struct capsid__launch_s {
   const char* path;          /* the program, resolved */
   char* const* argv;
@@ -27,9 +37,7 @@ typedef struct capsid__launch_s {
   uv_file child_stdio[3];    /* the child's ends of the pipes */
   const capsid__sandbox_t* sandbox;
   capsid_mode_t mode;        /* requested */
-  uint64_t memory_limit;     /* bytes; 0 none */
-  uint32_t max_processes;    /* 0 none */
-  double cpu_limit;          /* CPUs; 0 none */
+  capsid__limits_t limits;
   const capsid__prep_t* prep; /* capsid__prelaunch's, or NULL */
 } capsid__launch_t;
 

@@ -248,7 +248,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
     error_result(j, &err);
     return;
   }
-  rc = capsid_job_start(w->rt, &j->jl.spec, on_job_exit, j, &j->job);
+  rc = cli_jobline_start(w->rt, &j->jl, on_job_exit, j, &j->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));

@@ -202,11 +202,10 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   /* With a pid namespace, the kernel already ends every process of the
    * job with its init, so a job without limits needs no cgroup: creating
    * and removing one is most of a cgroup's cost per job. */
-  if (c->pidns && launch->memory_limit == 0 && launch->max_processes == 0 &&
-      launch->cpu_limit <= 0)
+  if (c->pidns && launch->limits.memory == 0 &&
+      launch->limits.processes == 0 && launch->limits.cpu <= 0)
     return 0;
-  rc = capsid__cgroup_prepare(&c->cgroup, launch->memory_limit,
-                              launch->max_processes, launch->cpu_limit, err);
+  rc = capsid__cgroup_prepare(&c->cgroup, &launch->limits, err);
   if (rc != 0) {
     capsid__confine_release(c);
     return rc;

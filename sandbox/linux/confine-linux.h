@@ -24,6 +24,7 @@
 #include "idmap-linux.h"
 #include "net.h"
 #include "policy.h"
+#include "sandbox-int.h"
 
 #include <linux/filter.h>
 #include <sys/types.h>
@@ -205,9 +206,7 @@ typedef struct capsid__cgroup_s {
   char* v1[3];                    /* memory, pids, cpu (hybrid hosts) */
   int procs_fd[CAPSID__CG_MAX_FDS]; /* cgroup.procs, written by the child */
   unsigned n_fds;
-  uint64_t memory_limit;
-  uint32_t max_processes;
-  double cpu_limit;
+  capsid__limits_t limits;       /* as asked (the rlimit fallback) */
 } capsid__cgroup_t;
 
 typedef struct capsid__cgroup_stats_s {
@@ -233,8 +232,8 @@ const capsid__cgroup_layout_t* capsid__cgroup_layout(void);
 /* Creates the job's cgroups and writes its limits. When cgroups cannot be
  * used, kind becomes RLIMIT (limits requested) or NONE and nothing fails:
  * the child then applies setrlimit. */
-int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
-                           uint32_t max_processes, double cpu_limit,
+int capsid__cgroup_prepare(capsid__cgroup_t* cg,
+                           const capsid__limits_t* limits,
                            capsid_error_t* err);
 int capsid__cgroup_child(const capsid__cgroup_t* cg);
 void capsid__cgroup_kill(capsid__cgroup_t* cg);

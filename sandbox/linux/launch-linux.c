@@ -671,14 +671,14 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     p->pidfd = -1;
     /* At a tiny limit any step may fail for want of memory (a read-back
      * cannot even open its file): say what it is. */
-    if (launch->memory_limit > 0 &&
+    if (launch->limits.memory > 0 &&
         (report[1] == ENOMEM ||
          capsid__cgroup_memory_hit(&p->confine.cgroup))) {
       rc = capsid__error_set(err, CAPSID_ELIMIT, report[0], ENOMEM,
                              launch->path, "memory_limit",
                              "the memory limit of %llu bytes is too small "
                              "to start the program",
-                             (unsigned long long)launch->memory_limit);
+                             (unsigned long long)launch->limits.memory);
       goto fail;
     }
     if (report[0] == CAPSID_STAGE_VERIFY) {

@@ -169,12 +169,12 @@ static int token_direct(const capsid__prep_t* plan, HANDLE* token,
 /* The job object's limits of a launch. */
 static void jobobj_plan(const capsid__launch_t* l, capsid__jobobj_plan_t* j) {
   memset(j, 0, sizeof(*j));
-  j->memory_limit = l->memory_limit;
+  j->memory_limit = l->limits.memory;
   /* In elevated mode the runner is one of the job object's processes. */
   j->max_processes =
-      l->max_processes + (l->max_processes > 0 && elevated(l) ? 1 : 0);
+      l->limits.processes + (l->limits.processes > 0 && elevated(l) ? 1 : 0);
   j->cpu_rate = capsid__jobobj_cpu_rate(
-      l->cpu_limit, (uint32_t)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS));
+      l->limits.cpu, (uint32_t)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS));
 }
 
 
@@ -211,7 +211,7 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     rc = capsid__win_placeholders_hold(ph, launch->sandbox, err);
   if (rc == 0) /* best effort: see nul-win.c */
     (void)capsid__nul_grant(&plan->token, NULL);
-  if (rc == 0 && launch->memory_limit > 0)
+  if (rc == 0 && launch->limits.memory > 0)
     *port = memory_port(*job);
   if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
