@@ -36,7 +36,7 @@ typedef struct capsid__launch_s {
   const char* cwd;           /* canonical */
   uv_file child_stdio[3];    /* the child's ends of the pipes */
   const capsid__sandbox_t* sandbox;
-  capsid_mode_t mode;        /* requested */
+  capsid_mode_t mode;        /* decided by capsid__prelaunch */
   capsid__limits_t limits;
   const capsid__prep_t* prep; /* capsid__prelaunch's, or NULL */
 } capsid__launch_t;
@@ -64,11 +64,13 @@ typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
 typedef void (*capsid__prelaunch_cb)(void* data, int status,
                                      const capsid_error_t* err);
 
-/* Before launch: resolves *mode (auto becomes the mode that will run),
- * plans what the launch needs into *prep (NULL when nothing; set even when
- * an error follows, for the caller to free), and does what must be in
- * place before the first job of a workspace (elevated mode: its
- * identities and its ACL grants, applied on the worker pool).
+/* Before launch: decides *mode, once (auto becomes the mode that will
+ * run, or stays auto when no mode confines here, which the launch
+ * refuses; capsid__proc_spawn takes the decision as it is), plans what
+ * the launch needs into *prep (NULL when nothing; set even when an error
+ * follows, for the caller to free), and does what must be in place
+ * before the first job of a workspace (elevated mode: its identities and
+ * its ACL grants, applied on the worker pool).
  * Returns 0 when the job can launch now, 1 when cb will be called later
  * (the job waits without blocking the loop), or a negative CAPSID_E* code
  * with err filled. A backend with nothing to prepare returns 0. */

@@ -72,12 +72,14 @@ static int refuse(capsid_error_t* err, int stage, const char* mode,
 #define NO_LANDLOCK "Landlock is off in this kernel"
 
 
-/* Which confinement runs. capsid__prelaunch resolved auto to the mode it
- * can have in full (elevated, unprivileged or landlock-only, the result
- * says which); a mode asked for by name either runs with every
- * restriction it promises or is refused: unprivileged never turns into
- * landlock-only, nor runs without Landlock (its abstract-socket scope and
- * write rules are part of what it promises). */
+/* How the mode runs. The mode itself was decided once, by
+ * capsid__prelaunch: auto became the mode it can have in full (elevated,
+ * unprivileged or landlock-only, the result says which), or stayed auto
+ * when nothing confines here, which is refused; a mode asked for by name
+ * either runs with every restriction it promises or is refused:
+ * unprivileged never turns into landlock-only, nor runs without Landlock
+ * (its abstract-socket scope and write rules are part of what it
+ * promises). */
 static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
                        const capsid__launch_t* launch, int* ll_flags,
                        int* sc_profile, capsid_error_t* err) {
@@ -85,8 +87,6 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
   capsid_mode_t mode = launch->mode;
   int no_landlock = capsid__landlock_missing(), rc;
 
-  if (mode == CAPSID_MODE_AUTO)
-    mode = capsid__unprivileged_auto();
   if (mode == CAPSID_MODE_AUTO)
     return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0,
                              NULL, "mode",
