@@ -179,8 +179,8 @@ static void job_complete(capsid_job_t* job) {
    * finds them as the owner should (elevated mode's ACL fix-up). */
   if (job->proc_started &&
       capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
-                       &job->sandbox, job->result.mode, postexit_done,
-                       job) == 1)
+                       &job->sandbox, job->result.mode, job->prep,
+                       postexit_done, job) == 1)
     return;
   job_deliver(job);
 }

@@ -14,7 +14,9 @@
 
 /* What capsid__prelaunch worked out for one job and hands to its launch:
  * the backend's own (Windows: the job's token SIDs and its ACL plan,
- * sandbox/win/plan-win.h), NULL where a backend keeps nothing. The job
+ * sandbox/win/plan-win.h; Linux: the workspace entry of an elevated job,
+ * so the launch and capsid__postexit need not look it up again), NULL
+ * where a backend keeps nothing. The job
  * owns it and frees it with capsid__prep_free (NULL is fine). */
 typedef struct capsid__prep_s capsid__prep_t;
 void capsid__prep_free(capsid__prep_t* prep);
@@ -87,7 +89,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
  * called later on the loop thread (its status does not fail the job). */
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data);
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data);
 
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage

@@ -80,9 +80,8 @@ static int refuse(capsid_error_t* err, int stage, const char* mode,
  * unprivileged never turns into landlock-only, nor runs without Landlock
  * (its abstract-socket scope and write rules are part of what it
  * promises). */
-static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
-                       const capsid__launch_t* launch, int* ll_flags,
-                       int* sc_profile, capsid_error_t* err) {
+static int choose_mode(capsid__confine_t* c, const capsid__launch_t* launch,
+                       int* ll_flags, int* sc_profile, capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
   capsid_mode_t mode = launch->mode;
   int no_landlock = capsid__landlock_missing(), rc;
@@ -96,7 +95,7 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
     if (no_landlock)
       return refuse(err, CAPSID_STAGE_LANDLOCK, "elevated", NO_LANDLOCK);
     /* capsid__prelaunch put the grants in place and made the netns. */
-    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    rc = capsid__elevated_identity(launch->prep, sb, &c->identity, err);
     if (rc != 0)
       return rc;
     c->mode = CAPSID_MODE_ELEVATED;
@@ -163,8 +162,8 @@ static void prepare_readbacks(capsid__confine_t* c, const capsid__sandbox_t* sb,
 }
 
 
-static int prepare(capsid__confine_t* c, uv_loop_t* loop,
-                   const capsid__launch_t* launch, capsid_error_t* err) {
+static int prepare(capsid__confine_t* c, const capsid__launch_t* launch,
+                   capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
   int rc, ll_flags = 0, sc_profile = 0;
 
@@ -176,7 +175,7 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   c->identity.netns_fd = -1;
   c->identity.ipcns_fd = -1;
   c->held_ipc_fd = -1;
-  rc = choose_mode(c, loop, launch, &ll_flags, &sc_profile, err);
+  rc = choose_mode(c, launch, &ll_flags, &sc_profile, err);
   if (rc != 0)
     return rc;
   prepare_readbacks(c, sb, &ll_flags);
@@ -214,10 +213,10 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
 }
 
 
-int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
+int capsid__confine_prepare(capsid__confine_t* c,
                             const capsid__launch_t* launch,
                             capsid_error_t* err) {
-  int rc = prepare(c, loop, launch, err);
+  int rc = prepare(c, launch, err);
 
   /* A failed prepare leaves nothing for release to do but this. */
   if (rc != 0) {

@@ -98,6 +98,14 @@ int capsid__elevated_usable(capsid_error_t* why) {
 }
 
 
+/* What prelaunch hands an elevated job's launch and post-job pass: the
+ * workspace entry it found, so neither looks it up by path again. */
+struct capsid__prep_s {
+  ws_t* ws;
+};
+
+
+/* Looked up once per job, by capsid__prelaunch. */
 static ws_t* ws_find(uv_loop_t* loop, const char* key) {
   ws_t* w;
 
@@ -107,6 +115,22 @@ static ws_t* ws_find(uv_loop_t* loop, const char* key) {
       break;
   pthread_mutex_unlock(&ws_lock);
   return w;
+}
+
+
+/* 1 while the entry a job holds is still listed: uninstall forgets every
+ * workspace (capsid__elevated_forget_all), and a job's entry must not be
+ * used after that. A pointer check, not a lookup by path. */
+static int ws_known(const ws_t* w) {
+  ws_t* it;
+
+  if (w == NULL)
+    return 0;
+  pthread_mutex_lock(&ws_lock);
+  for (it = workspaces; it != NULL && it != w; it = it->next)
+    ;
+  pthread_mutex_unlock(&ws_lock);
+  return it != NULL;
 }
 
 
@@ -292,7 +316,7 @@ static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
 
 
 void capsid__prep_free(capsid__prep_t* prep) {
-  (void)prep; /* Linux hands nothing from prelaunch to launch */
+  capsid__free(prep); /* the entry itself is the workspace's, kept */
 }
 
 
@@ -346,6 +370,11 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     workspaces = w;
     pthread_mutex_unlock(&ws_lock);
   }
+  *prep = capsid__malloc(sizeof(**prep));
+  if (*prep == NULL)
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_CAPABILITY, 0,
+                             NULL, NULL, NULL);
+  (*prep)->ws = w;
   if (!sb->network && w->id.netns_fd < 0) {
     rc = make_ns(CAPSID__NS_NET, &w->id.netns_fd, err);
     if (rc != 0)
@@ -416,15 +445,15 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data) {
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data) {
   capsid__acl_opts_t opts;
   fixup_t* f;
-  ws_t* w;
+  ws_t* w = prep != NULL ? prep->ws : NULL;
 
   if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
     return 0;
-  w = ws_find(loop, sb->cwd);
-  if (w == NULL || w->state != WS_READY || !w->have_plan)
+  if (!ws_known(w) || w->state != WS_READY || !w->have_plan)
     return 0;
   /* Nothing created, removed or renamed in any recorded directory: the
    * op would find every directory unchanged and write nothing. */
@@ -459,11 +488,12 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
 }
 
 
-int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
+int capsid__elevated_identity(const capsid__prep_t* prep,
+                              const capsid__sandbox_t* sb,
                               capsid__identity_t* out, capsid_error_t* err) {
-  ws_t* w = ws_find(loop, sb->cwd);
+  ws_t* w = prep != NULL ? prep->ws : NULL;
 
-  if (w == NULL || w->state != WS_READY)
+  if (!ws_known(w) || w->state != WS_READY)
     return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_CAPABILITY,
                              0, sb->cwd, NULL,
                              "the workspace's grants are not in place");
@@ -477,17 +507,13 @@ int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
 
 
 void capsid__elevated_release(capsid__identity_t* id) {
-  ws_t* w;
+  ws_t* w = id->running;
 
-  if (id->running == NULL)
+  if (w == NULL)
     return;
   /* Still known (uninstall forgets every workspace). The count itself is
    * only used on the loop thread that launched the job. */
-  pthread_mutex_lock(&ws_lock);
-  for (w = workspaces; w != NULL && w != id->running; w = w->next)
-    ;
-  pthread_mutex_unlock(&ws_lock);
-  if (w != NULL && w->running > 0)
+  if (ws_known(w) && w->running > 0)
     w->running--;
   id->running = NULL;
 }

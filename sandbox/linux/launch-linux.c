@@ -595,7 +595,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                              NULL, NULL);
   p->pidfd = -1;
   p->status_fd = -1;
-  rc = capsid__confine_prepare(&p->confine, loop, launch, err);
+  rc = capsid__confine_prepare(&p->confine, launch, err);
   if (rc != 0) {
     capsid__free(p);
     return rc;

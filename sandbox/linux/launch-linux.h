@@ -65,7 +65,7 @@ int capsid__verify_test_skips(void);
 
 /* Parent side, before clone: everything the child needs, precomputed so the
  * child only makes system calls. */
-int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
+int capsid__confine_prepare(capsid__confine_t* c,
                             const capsid__launch_t* launch,
                             capsid_error_t* err);
 /* Child side: returns 0 or an errno value with *stage set. Must not

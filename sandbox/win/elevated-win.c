@@ -164,13 +164,15 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
 
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data) {
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data) {
   /* Files a job creates inherit the root's ACEs, and the real user keeps
    * its own access through them: no ownership to hand back. */
   (void)loop;
   (void)pool;
   (void)sb;
   (void)mode;
+  (void)prep;
   (void)cb;
   (void)data;
   return 0;
