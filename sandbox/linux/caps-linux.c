@@ -1,6 +1,6 @@
 /* Privilege drops done in the child just before execve. (The loopback of a
  * job's own network namespace is net/linux/netns-linux.c's.) */
-#include "confine-linux.h"
+#include "caps-linux.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -16,7 +16,7 @@
  * The child joins by writing "0" to each cgroup.procs it was handed open:
  * about 13 us per write, and it works on the fast CLONE_VM|CLONE_VFORK
  * path, which CLONE_INTO_CGROUP (clone3, v2 only) does not. */
-#include "confine-linux.h"
+#include "cgroup-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -32,30 +32,17 @@
  * job.
  *
  * Limits (cgroup-linux.c) are independent of the mode. */
-#include "launch-linux.h"
+#include "confine-linux.h"
+
+#include "caps-linux.h"
+#include "seccomp-linux.h"
+#include "verify-linux.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Landlock's calls answer ENOSYS under valgrind, which does not know
- * them; the valgrind step checks capsid's own memory, not confinement, so
- * there (and only there: RUNNING_ON_VALGRIND is false in any real run)
- * jobs run without Landlock, as they did before modes failed closed. */
-int capsid__landlock_missing(void) {
-  return capsid__landlock_abi() <= 0 && !CAPSID__ON_VALGRIND();
-}
-
-
-capsid_mode_t capsid__unprivileged_auto(void) {
-  if (capsid__landlock_missing())
-    return CAPSID_MODE_AUTO; /* nothing: choose_mode says so */
-  return capsid__userns_available() ? CAPSID_MODE_UNPRIVILEGED
-                                    : CAPSID_MODE_LANDLOCK_ONLY;
-}
-
 
 /* Refuses a mode this host cannot give in full. */
 static int refuse(capsid_error_t* err, int stage, const char* mode,

@@ -15,7 +15,7 @@
 
 #include "acl.h"
 #include "capstore.h"
-#include "confine-linux.h"
+#include "modes-linux.h"
 #include "elevated-linux.h"
 #include "net.h"
 #include "system.h"

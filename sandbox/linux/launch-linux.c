@@ -11,7 +11,8 @@
  * The parent watches the child through a pidfd on the loop (uv_poll), and
  * reaps it with wait4 to collect its resource usage. */
 #include "sandbox-int.h"
-#include "launch-linux.h"
+#include "confine-linux.h"
+#include "verify-linux.h"
 
 #include "fault.h"
 

@@ -33,7 +33,7 @@
  * Profile CAPSID__SC_IPC_DENIED (a job without an IPC namespace of its
  * own: landlock-only mode) refuses SysV shared memory, semaphores and
  * message queues and POSIX message queues, which the host's user shares. */
-#include "confine-linux.h"
+#include "seccomp-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

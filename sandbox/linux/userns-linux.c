@@ -1,6 +1,6 @@
 /* User namespaces: whether this host lets us create one. The identity map
  * a job's namespace gets is base/linux/idmap-linux.c. */
-#include "confine-linux.h"
+#include "userns-linux.h"
 
 #include "fault.h"
 

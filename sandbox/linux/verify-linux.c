@@ -30,7 +30,7 @@
  * Tests prove each check by skipping the matching restriction through the
  * fault sites "skip.<name>" (compiled in Debug builds only) and expecting
  * the job to be refused. */
-#include "launch-linux.h"
+#include "verify-linux.h"
 
 #include "fault.h"
 
