@@ -19,7 +19,6 @@
 #include <string.h>
 
 #ifdef CAPSID_FAULT_INJECTION
-void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 #define TEST_HOOK(d, name)                                                   \
   do {                                                                       \
     if (capsid__acl_test_hook != NULL)                                       \
