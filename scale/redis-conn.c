@@ -11,8 +11,11 @@
 
 #include "capsid-common.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum { ST_WAITING, ST_CONNECTING, ST_READY, ST_FAILED, ST_CLOSING };
 
@@ -30,8 +33,28 @@ struct cli_redis_conn_s {
   char why[256];
   void (*on_closed)(void* data);
   void* closed_data;
-  int timer_closed;
+  int timers_open;
+  /* The deadline on every reply (cli_redis_conn_set_deadline): a socket
+   * that stays silent this long with replies owed (or while setting up)
+   * is dropped and made again. since_ms: when the wait began (connect,
+   * first command sent, or the last reply). */
+  uv_timer_t watch;
+  unsigned deadline_ms;
+  unsigned pending;
+  uint64_t since_ms;
 };
+
+/* A command's callback, wrapped to count the replies still owed. */
+typedef struct conn_cmd_s {
+  cli_redis_conn_t* c;
+  redisCallbackFn* fn;
+  void* priv;
+} conn_cmd_t;
+
+/* Why: a proxy or a NAT that keeps the socket open but forwards nothing
+ * sends no error ever; only a deadline notices. 15 s is above the
+ * longest BLOCK the worker asks for (2 s). */
+#define DEFAULT_DEADLINE_MS 15000u
 
 
 const char* cli_redis_reply_text(const redisReply* r) {
@@ -56,8 +79,13 @@ const char* cli_redis_reply_text(const redisReply* r) {
 static void connect_now(cli_redis_conn_t* c);
 
 
+static uint64_t now_ms(void) {
+  return capsid__hrtime() / 1000000u;
+}
+
+
 static void maybe_closed(cli_redis_conn_t* c) {
-  if (c->state != ST_CLOSING || c->ac != NULL || !c->timer_closed)
+  if (c->state != ST_CLOSING || c->ac != NULL || c->timers_open > 0)
     return;
   if (c->on_closed != NULL)
     c->on_closed(c->closed_data);
@@ -103,11 +131,39 @@ static void gave_up(cli_redis_conn_t* c) {
 }
 
 
+/* The kernel's own checks, so a peer that vanished (a machine switched
+ * off, a cut cable) is noticed also while nothing is owed: probes after
+ * 5 s of silence, and unacknowledged data fails the socket after the
+ * deadline. Best effort: the per-reply deadline covers the rest. */
+static void keep_alive(cli_redis_conn_t* c, int fd) {
+  int on = 1, idle = 5, intvl = 2, cnt = 3;
+
+  if (fd < 0)
+    return;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+#ifdef TCP_USER_TIMEOUT
+  if (c->deadline_ms != 0) {
+    unsigned ut = c->deadline_ms;
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+  }
+#else
+  (void)c;
+#endif
+}
+
+
 static void on_connect(const redisAsyncContext* ac, int status) {
   cli_redis_conn_t* c = ac->data;
 
-  if (c == NULL || status == REDIS_OK)
+  if (c == NULL)
     return;
+  if (status == REDIS_OK) {
+    keep_alive(c, ac->c.fd);
+    return;
+  }
   /* hiredis frees ac after this and then fails the queued set-up
    * commands with NULL replies; forget ac first so nothing is sent on
    * it. */
@@ -207,6 +263,8 @@ static void connect_now(cli_redis_conn_t* c) {
   ac->data = c;
   c->ac = ac;
   c->state = ST_CONNECTING;
+  c->since_ms = now_ms();
+  c->pending = 0;
   c->setup_failed = 0;
   c->setup_transient = 0;
   redisAsyncSetConnectCallback(ac, on_connect);
@@ -246,6 +304,37 @@ static char* dup_or_null(const char* s, int* oom) {
 }
 
 
+/* Silent past the deadline: drop the socket (every callback in flight
+ * gets NULL now) and reconnect with backoff, as for a lost connection. */
+static void on_watch(uv_timer_t* t) {
+  cli_redis_conn_t* c = t->data;
+  redisAsyncContext* ac = c->ac;
+  uint64_t now = now_ms();
+
+  if (c->deadline_ms == 0 || ac == NULL || now - c->since_ms < c->deadline_ms)
+    return;
+  if (c->state == ST_READY && c->pending > 0)
+    snprintf(c->why, sizeof(c->why), "no reply within %u ms; dropping the "
+             "connection", c->deadline_ms);
+  else if (c->state == ST_CONNECTING)
+    snprintf(c->why, sizeof(c->why), "no answer to the connection set-up "
+             "within %u ms", c->deadline_ms);
+  else
+    return;
+  c->ac = NULL;
+  ac->data = NULL;
+  c->state = ST_WAITING;
+  redisAsyncFree(ac);
+  c->pending = 0;
+  went_down(c, c->why);
+}
+
+
+void cli_redis_conn_set_deadline(cli_redis_conn_t* c, unsigned ms) {
+  c->deadline_ms = ms;
+}
+
+
 int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
                        const char* label, const cli_redis_conn_cbs_t* cbs,
                        cli_redis_conn_t** out) {
@@ -268,8 +357,13 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
     return CAPSID_ENOMEM;
   }
   c->cbs = *cbs;
+  c->deadline_ms = DEFAULT_DEADLINE_MS;
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
+  uv_timer_init(loop, &c->watch);
+  c->watch.data = c;
+  c->timers_open = 2;
+  uv_timer_start(&c->watch, on_watch, 250, 250);
   *out = c;
   connect_now(c);
   return 0;
@@ -281,14 +375,38 @@ int cli_redis_conn_is_ready(const cli_redis_conn_t* c) {
 }
 
 
+static void on_cmd_reply(redisAsyncContext* ac, void* reply, void* priv) {
+  conn_cmd_t* cmd = priv;
+  cli_redis_conn_t* c = cmd->c;
+
+  if (c->pending > 0)
+    c->pending--;
+  c->since_ms = now_ms();
+  cmd->fn(ac, reply, cmd->priv);
+  capsid__free(cmd);
+}
+
+
 int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
                         void* privdata, int argc, const char** argv,
                         const size_t* lens) {
+  conn_cmd_t* cmd;
+
   if (c->state != ST_READY || c->ac == NULL)
     return CAPSID_EAGAIN;
-  if (redisAsyncCommandArgv(c->ac, fn, privdata, argc, argv, lens) !=
-      REDIS_OK)
+  cmd = capsid__malloc(sizeof(*cmd));
+  if (cmd == NULL)
     return CAPSID_EAGAIN;
+  cmd->c = c;
+  cmd->fn = fn;
+  cmd->priv = privdata;
+  if (redisAsyncCommandArgv(c->ac, on_cmd_reply, cmd, argc, argv, lens) !=
+      REDIS_OK) {
+    capsid__free(cmd);
+    return CAPSID_EAGAIN;
+  }
+  if (c->pending++ == 0)
+    c->since_ms = now_ms();
   return 0;
 }
 
@@ -296,7 +414,7 @@ int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
 static void on_timer_closed(uv_handle_t* h) {
   cli_redis_conn_t* c = h->data;
 
-  c->timer_closed = 1;
+  c->timers_open--;
   maybe_closed(c);
 }
 
@@ -310,6 +428,7 @@ void cli_redis_conn_close(cli_redis_conn_t* c, int graceful,
   c->on_closed = on_closed;
   c->closed_data = data;
   uv_close((uv_handle_t*)&c->timer, on_timer_closed);
+  uv_close((uv_handle_t*)&c->watch, on_timer_closed);
   if (ac == NULL)
     return;
   if (graceful && was_ready) {

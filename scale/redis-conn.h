@@ -43,6 +43,12 @@ int cli_redis_conn_is_ready(const cli_redis_conn_t* c);
 int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
                         void* privdata, int argc, const char** argv,
                         const size_t* lens);
+/* Every reply is awaited at most ms (default 15 s; 0: for ever), and so
+ * is the set-up of a new connection: a socket silent for longer with a
+ * reply owed is dropped (the callbacks in flight get NULL) and made again
+ * with backoff, saying so on stderr. Keep it above any BLOCK time sent.
+ * Also sets TCP_USER_TIMEOUT on the sockets made after the call. */
+void cli_redis_conn_set_deadline(cli_redis_conn_t* c, unsigned ms);
 /* Closes for good. graceful: wait for the replies in flight; otherwise
  * their callbacks get NULL at once. on_closed runs once everything is
  * released (c is then freed). */
