@@ -10,7 +10,7 @@
 
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
-       OPT_DRAIN, OPT_HELP };
+       OPT_DRAIN, OPT_COMMAND_TIMEOUT, OPT_MAX_RESULT, OPT_HELP };
 
 static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -23,6 +23,8 @@ static const capsid__option_t worker_options[] = {
     {0, "claim-idle", 1, OPT_CLAIM_IDLE},
     {0, "max-deliveries", 1, OPT_MAX_DELIVERIES},
     {0, "drain-timeout", 1, OPT_DRAIN},
+    {0, "command-timeout", 1, OPT_COMMAND_TIMEOUT},
+    {0, "max-result-bytes", 1, OPT_MAX_RESULT},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -94,6 +96,18 @@ int cli_cmd_worker(int argc, char** argv) {
     case OPT_DRAIN:
       if (parse_duration_opt("--drain-timeout", a.value, &cfg.drain_ms))
         return 2;
+      break;
+    case OPT_COMMAND_TIMEOUT:
+      if (parse_duration_opt("--command-timeout", a.value,
+                             &cfg.command_timeout_ms))
+        return 2;
+      break;
+    case OPT_MAX_RESULT:
+      if (capsid_parse_size(a.value, &cfg.max_result_bytes) != 0) {
+        fprintf(stderr, "capsid worker: --max-result-bytes: \"%s\" is not "
+                "a size such as 512k, 16m\n", a.value);
+        return 2;
+      }
       break;
     case OPT_HELP:
       cli_help_worker();

@@ -170,7 +170,8 @@ void worker_claim_pass(worker_t* w) {
   unsigned free_slots = worker_free_slots(w);
 
   if (w->claim_inflight || w->stopping || free_slots == 0 ||
-      !cli_redis_conn_is_ready(w->wconn))
+      !cli_redis_conn_is_ready(w->wconn) ||
+      worker_now_ms() < w->claim_fence_ms)
     return;
   snprintf(idle, sizeof(idle), "%llu", (unsigned long long)w->claim_idle_ms);
   snprintf(count, sizeof(count), "%u", free_slots);

@@ -40,6 +40,12 @@ int worker_entry_parse(const void* reply, worker_entry_t* out) {
       memcpy(out->job, v->str, v->len);
       out->job[v->len] = '\0';
       out->job_len = v->len;
+    } else if (strcmp(k->str, "submit") == 0 && out->batch == NULL) {
+      out->batch = capsid__strndup(v->str, v->len);
+      if (out->batch == NULL) {
+        worker_entry_free(out);
+        return CAPSID_ENOMEM;
+      }
     } else if (strcmp(k->str, "line") == 0) {
       char* end;
       long n = strtol(v->str, &end, 10);
@@ -47,6 +53,88 @@ int worker_entry_parse(const void* reply, worker_entry_t* out) {
         out->line = n;
     }
   }
+  return 0;
+}
+
+
+/* Room left for the small fields of a result line (code, id, error
+ * message, worker, entry...) under --max-result-bytes. */
+#define RESULT_META_BYTES 4096u
+
+
+/* o cut to at most keep bytes of the job's output: the first and last
+ * halves around a marker, as the runtime's own output cap does (into
+ * buf, which the caller frees). */
+static int cut_output(capsid_output_t* o, size_t keep, char** buf) {
+  char marker[96];
+  size_t head = keep / 2, tail = keep - keep / 2, mlen;
+  uint64_t dropped;
+
+  *buf = NULL;
+  if (o->len <= keep)
+    return 0;
+  dropped = o->dropped + (o->len - head - tail);
+  mlen = (size_t)snprintf(marker, sizeof(marker), "\n[capsid: %llu bytes "
+                          "dropped: --max-result-bytes]\n",
+                          (unsigned long long)dropped);
+  *buf = capsid__malloc(head + mlen + tail + 1);
+  if (*buf == NULL)
+    return CAPSID_ENOMEM;
+  memcpy(*buf, o->data, head);
+  memcpy(*buf + head, marker, mlen);
+  memcpy(*buf + head + mlen, o->data + o->len - tail, tail);
+  (*buf)[head + mlen + tail] = '\0';
+  o->data = *buf;
+  o->len = head + mlen + tail;
+  o->dropped = dropped;
+  o->truncated = 1;
+  return 0;
+}
+
+
+/* The result line into b, its outputs cut so that it fits in
+ * --max-result-bytes (a result Redis refuses would be retried for ever).
+ * A stream of n bytes costs at most n * FACTOR + SLACK bytes of the line
+ * (resultline.h), so each keeps what half the room can hold. */
+static int format_capped(worker_job_t* j, const capsid_result_t* r,
+                         json_t* extra, capsid__buf_t* b) {
+  uint64_t max = j->w->max_result_bytes;
+  json_t* id = j->have_jl ? j->jl.id : NULL;
+  capsid_result_t cut;
+  char *out_buf = NULL, *err_buf = NULL;
+  size_t keep;
+  int rc;
+
+  rc = cli_result_format(b, id, j->entry.line, r, extra);
+  if (rc != 0 || b->len <= max)
+    return rc;
+  keep = (size_t)((max - RESULT_META_BYTES) / 2 / CLI_RESULT_STREAM_FACTOR);
+  keep = keep > CLI_RESULT_STREAM_SLACK ? keep - CLI_RESULT_STREAM_SLACK : 0;
+  cut = *r;
+  b->len = 0;
+  rc = cut_output(&cut.out, keep, &out_buf);
+  if (rc == 0)
+    rc = cut_output(&cut.err, keep, &err_buf);
+  if (rc == 0)
+    rc = cli_result_format(b, id, j->entry.line, &cut, extra);
+  capsid__free(out_buf);
+  capsid__free(err_buf);
+  return rc;
+}
+
+
+static int add_field(worker_add_t* a, const char* name, const char* value) {
+  int n = a->nfields;
+
+  if (n + 2 > WORKER_MAX_FIELDS)
+    return CAPSID_EINVAL;
+  a->fields[n] = capsid__strdup(name);
+  a->fields[n + 1] = capsid__strdup(value);
+  a->nfields = n + 2;
+  if (a->fields[n] == NULL || a->fields[n + 1] == NULL)
+    return CAPSID_ENOMEM;
+  a->lens[n] = strlen(name);
+  a->lens[n + 1] = strlen(value);
   return 0;
 }
 
@@ -63,8 +151,9 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
 
   json_object_set_new(extra, "worker", json_string(w->consumer));
   json_object_set_new(extra, "entry", json_string(j->entry.id));
-  rc = cli_result_format(&b, j->have_jl ? j->jl.id : NULL, j->entry.line, r,
-                         extra);
+  if (j->entry.batch != NULL)
+    json_object_set_new(extra, "batch", json_string(j->entry.batch));
+  rc = format_capped(j, r, extra, &b);
   json_decref(extra);
   if (rc != 0) {
     capsid__buf_free(&b);
@@ -87,16 +176,11 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
   lens[4] = 6;
   lens[5] = b.len;
   rc = worker_add_init(&j->adds[j->nadds], w->results, 6, fields, lens);
-  if (rc == 0 && idtext != NULL) {
-    worker_add_t* a = &j->adds[j->nadds];
-    a->fields[6] = capsid__strdup("id");
-    a->lens[6] = 2;
-    a->fields[7] = capsid__strdup(idtext);
-    a->lens[7] = strlen(idtext);
-    a->nfields = 8;
-    if (a->fields[6] == NULL || a->fields[7] == NULL)
-      rc = CAPSID_ENOMEM;
-  }
+  if (rc == 0 && idtext != NULL)
+    rc = add_field(&j->adds[j->nadds], "id", idtext);
+  /* The batch, so that a collector of one batch skips the others. */
+  if (rc == 0 && j->entry.batch != NULL)
+    rc = add_field(&j->adds[j->nadds], "batch", j->entry.batch);
   free(idtext);
   capsid__buf_free(&b);
   j->nadds++;
@@ -153,28 +237,27 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
 }
 
 
-/* A job whose workers kept dying: record it in the dead-letter stream and
- * answer it with an error result, so collectors waiting for every job are
- * not left waiting. */
-static void dead_letter(worker_job_t* j, long deliveries) {
+/* Records j in the dead-letter stream with reason (and the delivery
+ * count when known, > 0) and answers it with an error result, so
+ * collectors waiting for every job are not left waiting. */
+static void dead_letter(worker_job_t* j, const char* reason,
+                        long deliveries) {
   worker_t* w = j->w;
   capsid_error_t err;
   const char* fields[10];
   size_t lens[10];
-  char reason[256], count[32], line[32];
+  char count[32];
   int n = 0;
 
-  snprintf(reason, sizeof(reason), "delivered %ld times without a result "
-           "(limit --max-deliveries %ld): the workers that took it died or "
-           "were stopped", deliveries, w->max_deliveries);
   snprintf(count, sizeof(count), "%ld", deliveries);
-  snprintf(line, sizeof(line), "%ld", j->entry.line);
   fields[n] = "entry", lens[n++] = 5;
   fields[n] = j->entry.id, lens[n++] = strlen(j->entry.id);
   fields[n] = "reason", lens[n++] = 6;
   fields[n] = reason, lens[n++] = strlen(reason);
-  fields[n] = "deliveries", lens[n++] = 10;
-  fields[n] = count, lens[n++] = strlen(count);
+  if (deliveries > 0) {
+    fields[n] = "deliveries", lens[n++] = 10;
+    fields[n] = count, lens[n++] = strlen(count);
+  }
   fields[n] = "worker", lens[n++] = 6;
   fields[n] = w->consumer, lens[n++] = strlen(w->consumer);
   if (j->entry.job != NULL) {
@@ -187,9 +270,36 @@ static void dead_letter(worker_job_t* j, long deliveries) {
           j->entry.id, reason, w->dead);
   memset(&err, 0, sizeof(err));
   capsid__error_set(&err, CAPSID_ECANCELED, CAPSID_STAGE_SPEC, 0,
-                    NULL, NULL, "job not run: %s; see stream \"%s\"", reason,
-                    w->dead);
+                    NULL, NULL, "%s: %s; see stream \"%s\"",
+                    j->replaced ? "result not stored" : "job not run",
+                    reason, w->dead);
   error_result(j, &err);
+}
+
+
+/* A job whose workers kept dying: a job that kills its worker must not
+ * take down the whole fleet in turn. */
+static void dead_letter_deliveries(worker_job_t* j, long deliveries) {
+  char reason[256];
+
+  snprintf(reason, sizeof(reason), "delivered %ld times without a result "
+           "(limit --max-deliveries %ld): the workers that took it died or "
+           "were stopped", deliveries, j->w->max_deliveries);
+  dead_letter(j, reason, deliveries);
+}
+
+
+void worker_entry_unwritable(worker_job_t* j, const char* why) {
+  int i, k;
+
+  for (i = 0; i < j->nadds; i++)
+    for (k = 0; k < j->adds[i].nfields; k++)
+      capsid__free(j->adds[i].fields[k]);
+  memset(j->adds, 0, sizeof(j->adds));
+  j->nadds = 0;
+  j->adds_done = 0;
+  j->replaced = 1;
+  dead_letter(j, why, 0);
 }
 
 
@@ -230,7 +340,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
       j->have_jl = 1;
       capsid__error_free(&err);
     }
-    dead_letter(j, deliveries);
+    dead_letter_deliveries(j, deliveries);
     return;
   }
   if (j->entry.job == NULL) {

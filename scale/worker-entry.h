@@ -11,4 +11,10 @@ int worker_entry_parse(const void* reply, worker_entry_t* out);
  * dead-letters it when deliveries exceed the limit). */
 void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries);
 
+/* Redis refused j's result for good (why says how; j has nothing in
+ * flight): its result is dropped, the job goes to the dead-letter stream
+ * with why as the reason, and gets a small error result instead, so it is
+ * neither lost nor retried for ever. */
+void worker_entry_unwritable(worker_job_t* j, const char* why);
+
 #endif

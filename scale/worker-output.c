@@ -53,15 +53,58 @@ static int failed(worker_job_t* j, const redisReply* r, const char* what) {
 }
 
 
+/* A result Redis cannot take (larger than its proto-max-bulk-len, ...)
+ * is met in one of two ways: an error reply to its XADD, or, when Redis
+ * closes the socket while the command is still being written, a lost
+ * connection. The first replaces the result with a dead letter at once;
+ * after the second the XADD is sent alone (nothing else in flight), and
+ * when the connection is lost twice more that way, the same. A
+ * replacement Redis refuses too stops the worker (failed()). */
+#define ALONE_LOSSES 2
+
+static size_t add_bytes(const worker_add_t* a) {
+  size_t n = 0;
+  int i;
+
+  for (i = 0; i < a->nfields; i++)
+    n += a->lens[i];
+  return n;
+}
+
 static void on_add(redisAsyncContext* ac, void* reply, void* priv) {
   worker_job_t* j = priv;
+  const redisReply* r = reply;
+  worker_t* w = j->w;
+  char why[512];
 
   (void)ac;
   j->inflight = 0;
+  if (r == NULL) {
+    j->losses++;
+    if (j->sent_alone)
+      j->alone_losses++;
+    j->sent_alone = 0;
+    if (j->alone_losses >= ALONE_LOSSES && !j->replaced) {
+      snprintf(why, sizeof(why), "Redis closed the connection each time its "
+               "result (%zu bytes) was written (%d times); is it larger "
+               "than proto-max-bulk-len? (see --max-result-bytes)",
+               add_bytes(&j->adds[j->adds_done]), j->losses);
+      w->unwritable_hook(j, why);
+    }
+    return;
+  }
+  j->sent_alone = 0;
+  if (r->type == REDIS_REPLY_ERROR && !j->replaced &&
+      !cli_redis_reply_transient(r->str)) {
+    snprintf(why, sizeof(why), "XADD of its result to \"%s\" was refused: "
+             "%s", j->adds[j->adds_done].stream, r->str);
+    w->unwritable_hook(j, why);
+    return;
+  }
   if (failed(j, reply, "XADD"))
     return;
   j->adds_done++;
-  worker_output_flush(j->w);
+  worker_output_flush(w);
 }
 
 
@@ -143,16 +186,33 @@ static int send_requeue(worker_job_t* j) {
 }
 
 
+static int suspect(const worker_job_t* j) {
+  return j->losses > 0 && j->state == WJ_OUTPUT && j->adds_done < j->nadds &&
+         !j->replaced;
+}
+
+
+/* Sends what each held job owes next. A suspect XADD (one that was in
+ * flight when a connection was lost) goes alone on the connection, and
+ * while it is in flight nothing else is sent. */
 void worker_output_flush(worker_t* w) {
   worker_job_t* j;
   uint64_t now;
-  int rc;
+  int rc, busy = w->claim_inflight || w->beat_inflight;
 
   if (w->wconn == NULL || !cli_redis_conn_is_ready(w->wconn))
     return;
+  for (j = w->held.next; j != &w->held; j = j->next) {
+    if (j->inflight && j->sent_alone)
+      return;
+    busy |= j->inflight;
+  }
   now = worker_now_ms();
   for (j = w->held.next; j != &w->held; j = j->next) {
     if (j->inflight || j->state == WJ_RUNNING || j->retry_at > now)
+      continue;
+    j->sent_alone = suspect(j);
+    if (j->sent_alone && busy)
       continue;
     if (j->state == WJ_REQUEUE)
       rc = send_requeue(j);
@@ -163,5 +223,8 @@ void worker_output_flush(worker_t* w) {
     if (rc != 0)
       return; /* the connection is down: on_ready flushes again */
     j->inflight = 1;
+    busy = 1;
+    if (j->sent_alone)
+      return;
   }
 }

@@ -17,6 +17,7 @@ unsigned worker_free_slots(const worker_t* w) {
 void worker_entry_free(worker_entry_t* e) {
   capsid__free(e->id);
   capsid__free(e->job);
+  capsid__free(e->batch);
   memset(e, 0, sizeof(*e));
 }
 

@@ -38,6 +38,7 @@ typedef struct worker_entry_s {
   char* job;     /* the "job" field, or NULL when missing */
   size_t job_len;
   long line;     /* the "line" field, or 0 */
+  char* batch;   /* the "submit" field (capsid submit's batch id), or NULL */
 } worker_entry_t;
 
 /* One XADD: the stream and field/value pairs (owned). */
@@ -71,6 +72,13 @@ typedef struct worker_job_s {
   worker_add_t adds[WORKER_MAX_ADDS];
   int nadds;
   int adds_done;
+  /* Writing the result: connections lost while its XADD was in flight
+   * (then it is sent alone: sent_alone), and of those, lost while alone;
+   * replaced: the result was already swapped for a dead letter. */
+  int losses;
+  int alone_losses;
+  int sent_alone;
+  int replaced;
 } worker_job_t;
 
 struct worker_s {
@@ -87,6 +95,8 @@ struct worker_s {
   uint64_t claim_idle_ms;
   long max_deliveries;
   uint64_t drain_ms;
+  uint64_t command_timeout_ms;
+  uint64_t max_result_bytes;
 
   worker_job_t held;      /* list head: every entry this worker holds */
   unsigned running;       /* held jobs in WJ_RUNNING */
@@ -103,6 +113,10 @@ struct worker_s {
   uint64_t last_claim_ms;
   uint64_t last_beat_ms;
   int beat_inflight;
+  /* After a reconnect no claim pass before this time (worker.c says
+   * why); wconn_seen: the write connection was ready once. */
+  uint64_t claim_fence_ms;
+  int wconn_seen;
 
   uv_timer_t tick;        /* claims, heartbeats, retries */
   uv_timer_t drain;
@@ -118,6 +132,9 @@ struct worker_s {
   /* The loop's own (worker.c sets them before anything runs). */
   void (*pump_hook)(worker_t* w);
   void (*fatal_hook)(worker_t* w, const char* what);
+  /* Redis refuses a job's result for good (why says how): dead-letter
+   * the job instead (worker-entry.c; set by worker.c). */
+  void (*unwritable_hook)(worker_job_t* j, const char* why);
 };
 
 /* worker-state.c */

@@ -15,9 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How long one XREADGROUP waits for new entries. Also bounds how long a
- * stopping worker waits for its last read to come back. */
-#define READ_BLOCK_MS "2000"
+/* How long one XREADGROUP waits for new entries (at most; less when the
+ * command timeout is short, which it must stay above). Also bounds how
+ * long a stopping worker waits for its last read to come back. */
+#define READ_BLOCK_MS 2000u
 #define TICK_MS 100
 /* After the drain deadline: how long handing back and writing may take. */
 #define GIVE_UP_MS 5000
@@ -138,7 +139,8 @@ static void on_read(redisAsyncContext* ac, void* reply, void* priv) {
 
 static void read_more(worker_t* w) {
   const char* argv[11];
-  char count[32];
+  char count[32], block[32];
+  uint64_t block_ms = w->command_timeout_ms / 2;
   unsigned free_slots = worker_free_slots(w);
 
   if (w->stopping || w->closing || w->read_inflight || !w->group_ready ||
@@ -146,6 +148,11 @@ static void read_more(worker_t* w) {
       worker_now_ms() < w->read_retry_at)
     return;
   snprintf(count, sizeof(count), "%u", free_slots);
+  if (block_ms > READ_BLOCK_MS)
+    block_ms = READ_BLOCK_MS;
+  /* BLOCK 0 would wait for ever. */
+  snprintf(block, sizeof(block), "%llu",
+           (unsigned long long)(block_ms ? block_ms : 1));
   argv[0] = "XREADGROUP";
   argv[1] = "GROUP";
   argv[2] = w->group;
@@ -153,7 +160,7 @@ static void read_more(worker_t* w) {
   argv[4] = "COUNT";
   argv[5] = count;
   argv[6] = "BLOCK";
-  argv[7] = READ_BLOCK_MS;
+  argv[7] = block;
   argv[8] = "STREAMS";
   argv[9] = w->stream;
   /* Only entries never delivered; claims bring back the others. */
@@ -207,6 +214,15 @@ static void on_ready(cli_redis_conn_t* c, void* data) {
     w->group_ready = 0;
     create_group(w);
   } else {
+    /* Back after an outage, every job pending in the group looks idle
+     * for as long as Redis was away, also those of workers that are
+     * alive and still running them. Their owners show them alive again
+     * (the heartbeat below, sent as soon as each owner reconnects, within
+     * the 5 s reconnect backoff); until a whole --claim-idle has passed,
+     * so has every live owner's heartbeat, no claim pass runs here. */
+    if (w->wconn_seen)
+      w->claim_fence_ms = worker_now_ms() + w->claim_idle_ms;
+    w->wconn_seen = 1;
     worker_output_flush(w);
     worker_heartbeat(w);
     worker_claim_pass(w);
@@ -316,6 +332,8 @@ void scale_worker_config_init(scale_worker_config_t* cfg) {
   cfg->claim_idle_ms = 30000;
   cfg->max_deliveries = 5;
   cfg->drain_ms = 30000;
+  cfg->command_timeout_ms = 15000;
+  cfg->max_result_bytes = SCALE_WORKER_DEFAULT_RESULT_BYTES;
 }
 
 
@@ -371,7 +389,20 @@ int scale_worker_check(const scale_worker_config_t* cfg, char* err,
              "to %ld", cfg->max_deliveries, SCALE_WORKER_MAX_DELIVERIES);
     return CAPSID_EINVAL;
   }
+  if (cfg->max_result_bytes < SCALE_WORKER_MIN_RESULT_BYTES ||
+      cfg->max_result_bytes > SCALE_WORKER_MAX_RESULT_BYTES) {
+    snprintf(err, err_size, "--max-result-bytes: %llu is not a size from "
+             "64k to 256m", (unsigned long long)cfg->max_result_bytes);
+    return CAPSID_EINVAL;
+  }
+  if (cfg->command_timeout_ms < 100) {
+    snprintf(err, err_size, "--command-timeout: %llu ms is less than "
+             "100ms", (unsigned long long)cfg->command_timeout_ms);
+    return CAPSID_EINVAL;
+  }
   if (check_duration("--claim-idle", cfg->claim_idle_ms, err, err_size) ||
+      check_duration("--command-timeout", cfg->command_timeout_ms, err,
+                     err_size) ||
       check_duration("--drain-timeout", cfg->drain_ms, err, err_size) ||
       check_name("--stream", cfg->stream, err, err_size) ||
       check_name("--group", group, err, err_size) ||
@@ -409,8 +440,11 @@ static int worker_init(worker_t* w, const scale_worker_config_t* cfg) {
   w->claim_idle_ms = cfg->claim_idle_ms;
   w->max_deliveries = cfg->max_deliveries;
   w->drain_ms = cfg->drain_ms;
+  w->command_timeout_ms = cfg->command_timeout_ms;
+  w->max_result_bytes = cfg->max_result_bytes;
   w->pump_hook = pump;
   w->fatal_hook = fatal;
+  w->unwritable_hook = worker_entry_unwritable;
   if (cfg->consumer == NULL) {
     if (gethostname(host, sizeof(host)) != 0)
       snprintf(host, sizeof(host), "worker");
@@ -494,6 +528,8 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     fprintf(stderr, "capsid worker: out of memory\n");
     return 1;
   }
+  cli_redis_conn_set_deadline(w.rconn, (unsigned)w.command_timeout_ms);
+  cli_redis_conn_set_deadline(w.wconn, (unsigned)w.command_timeout_ms);
   w.conns_open = 2;
   fprintf(stderr, "capsid worker: %s: taking jobs from \"%s\" (group "
           "\"%s\"), %u at a time; results to \"%s\"\n", w.consumer,

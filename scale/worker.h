@@ -22,6 +22,11 @@
 #define SCALE_WORKER_MAX_JOBS 4096u
 #define SCALE_WORKER_MAX_DURATION_MS 86400000u /* 24 h */
 #define SCALE_WORKER_MAX_DELIVERIES 1000000L
+/* --max-result-bytes: from 64 KiB to 256 MiB, default 16 MiB (the limit
+ * of a submitted line), far under Redis' own 512 MB bulk limit. */
+#define SCALE_WORKER_MIN_RESULT_BYTES ((uint64_t)64 << 10)
+#define SCALE_WORKER_MAX_RESULT_BYTES ((uint64_t)256 << 20)
+#define SCALE_WORKER_DEFAULT_RESULT_BYTES ((uint64_t)16 << 20)
 
 typedef struct scale_worker_config_s {
   const char* redis;       /* a Redis URL (redis-url.h); required */
@@ -39,10 +44,18 @@ typedef struct scale_worker_config_s {
   /* After SIGTERM or SIGINT, how long running jobs may take to finish
    * before they are killed and handed back. */
   uint64_t drain_ms;
+  /* Every Redis reply is awaited at most this long (and so is a new
+   * connection's set-up); a silent connection is then dropped and made
+   * again. At least 100 ms. */
+  uint64_t command_timeout_ms;
+  /* A result line longer than this has its outputs cut in the middle
+   * (marked as the output caps mark it) until it fits. */
+  uint64_t max_result_bytes;
 } scale_worker_config_t;
 
 /* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,
- * everything else NULL or 0. */
+ * command timeout 15 s, results up to 16 MiB, everything else NULL or
+ * 0. */
 void scale_worker_config_init(scale_worker_config_t* cfg);
 
 /* Checks cfg without connecting: the names (not empty, no space or control
