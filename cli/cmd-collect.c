@@ -9,7 +9,12 @@
 #include <string.h>
 
 enum { OPT_REDIS = 1, OPT_RESULTS, OPT_COUNT, OPT_TIMEOUT, OPT_FROM,
-       OPT_PROGRESS, OPT_HELP };
+       OPT_PROGRESS, OPT_BATCH, OPT_HELP };
+
+/* Without --timeout: long enough for a big batch, short enough that a
+ * collector of a batch that can never complete (jobs lost with a Redis
+ * that restarted empty, a wrong stream name) ends and says so. */
+#define DEFAULT_TIMEOUT_MS (60u * 60u * 1000u)
 
 static const capsid__option_t collect_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -18,6 +23,7 @@ static const capsid__option_t collect_options[] = {
     {'t', "timeout", 1, OPT_TIMEOUT},
     {0, "from", 1, OPT_FROM},
     {0, "progress", 0, OPT_PROGRESS},
+    {0, "batch", 1, OPT_BATCH},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -55,6 +61,7 @@ int cli_cmd_collect(int argc, char** argv) {
 
   memset(&cfg, 0, sizeof(cfg));
   memset(&out, 0, sizeof(out));
+  cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
   capsid__args_init(&a, "capsid collect", argc, argv);
   while ((opt = capsid__args_next(&a, collect_options)) > 0) {
     switch (opt) {
@@ -89,6 +96,9 @@ int cli_cmd_collect(int argc, char** argv) {
       }
       cfg.from = a.value;
       break;
+    case OPT_BATCH:
+      cfg.batch = a.value;
+      break;
     case OPT_PROGRESS:
       progress = 1;
       break;
@@ -122,6 +132,9 @@ int cli_cmd_collect(int argc, char** argv) {
   if (stats.duplicates > 0)
     fprintf(stderr, "capsid collect: %ld duplicate results skipped (jobs "
             "run again after a worker was lost)\n", stats.duplicates);
+  if (stats.other > 0)
+    fprintf(stderr, "capsid collect: %ld results of other batches "
+            "skipped\n", stats.other);
   if (stats.foreign > 0)
     fprintf(stderr, "capsid collect: %ld entries without \"entry\" and "
             "\"result\" fields skipped\n", stats.foreign);

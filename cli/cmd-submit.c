@@ -94,6 +94,10 @@ int cli_cmd_submit(int argc, char** argv) {
     close(fd);
   fprintf(stderr, "capsid submit: %ld jobs added to stream \"%s\"\n",
           scale_submit_added(in.s), cfg.stream);
+  /* On stdout, for scripts: BATCH=$(capsid submit ...), then
+   * capsid collect --batch "$BATCH". */
+  if (scale_submit_batch(in.s) != NULL)
+    printf("%s\n", scale_submit_batch(in.s));
   scale_submit_free(in.s);
   return rc != 0 || in.failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include "redis-sync.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A set of strings, open addressing, never shrinks. */
@@ -89,6 +90,7 @@ typedef struct collect_s {
   strset_t seen;
   long duplicates;
   long foreign; /* entries that are not capsid results */
+  long other;   /* results of other batches */
   char last_id[SCALE_COLLECT_ID_SIZE];
 } collect_t;
 
@@ -125,6 +127,13 @@ static int take(collect_t* co, const redisReply* r) {
       co->foreign++;
       continue;
     }
+    if (cfg->batch != NULL) {
+      const redisReply* batch = field(e->element[1], "batch");
+      if (batch == NULL || strcmp(batch->str, cfg->batch) != 0) {
+        co->other++;
+        continue;
+      }
+    }
     added = strset_add(&co->seen, entry->str, entry->len);
     if (added < 0)
       return CAPSID_ENOMEM;
@@ -145,6 +154,19 @@ static uint64_t now_ms(void) {
 }
 
 
+/* The MS of a batch id "MS-HEX" (Redis' clock when submit began), or 0
+ * when it is not one. */
+static uint64_t batch_start(const char* batch) {
+  char* end;
+  unsigned long long ms = strtoull(batch, &end, 10);
+
+  if (end == batch || *end != '-' || end[1] == '\0' ||
+      strlen(batch) >= SCALE_COLLECT_ID_SIZE)
+    return 0;
+  return ms;
+}
+
+
 static int check(const scale_collect_config_t* cfg, char* err,
                  size_t err_size) {
   if (cfg->redis == NULL || cfg->results == NULL ||
@@ -156,6 +178,11 @@ static int check(const scale_collect_config_t* cfg, char* err,
   if (cfg->count < 1 || cfg->count > SCALE_COLLECT_MAX_COUNT) {
     snprintf(err, err_size, "--count: %ld is not a number of results from "
              "1 to %ld", cfg->count, SCALE_COLLECT_MAX_COUNT);
+    return CAPSID_EINVAL;
+  }
+  if (cfg->batch != NULL && batch_start(cfg->batch) == 0) {
+    snprintf(err, err_size, "--batch: \"%s\" is not a batch id of capsid "
+             "submit (MS-HEX)", cfg->batch);
     return CAPSID_EINVAL;
   }
   if (cfg->from != NULL &&
@@ -186,8 +213,12 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
     const char* cmd[8];
 
     if (deadline != 0 && now_ms() >= deadline) {
-      snprintf(err, err_size, "timed out with %zu of %ld results from "
-               "\"%s\"", co->seen.n, cfg->count, cfg->results);
+      snprintf(err, err_size, "timed out after %llu ms with %zu of %ld "
+               "results from \"%s\"%s%s%s (go on with --from %s)",
+               (unsigned long long)cfg->timeout_ms, co->seen.n, cfg->count,
+               cfg->results, cfg->batch ? " of batch \"" : "",
+               cfg->batch ? cfg->batch : "", cfg->batch ? "\"" : "",
+               co->last_id);
       rc = CAPSID_ETIMEDOUT;
       break;
     }
@@ -251,12 +282,20 @@ int scale_collect_run(const scale_collect_config_t* cfg,
   }
   memset(&co, 0, sizeof(co));
   co.cfg = cfg;
-  snprintf(co.last_id, sizeof(co.last_id), "%s",
-           cfg->from != NULL ? cfg->from : "0");
+  /* A batch's results come after its jobs, whose entry ids (like those
+   * of the results, from the same clock) are not before the batch
+   * began: the stream before that is skipped unread. */
+  if (cfg->from == NULL && cfg->batch != NULL)
+    snprintf(co.last_id, sizeof(co.last_id), "%llu-0",
+             (unsigned long long)(batch_start(cfg->batch) - 1));
+  else
+    snprintf(co.last_id, sizeof(co.last_id), "%s",
+             cfg->from != NULL ? cfg->from : "0");
   rc = collect(&co, &url, err, err_size);
   stats->results = (long)co.seen.n;
   stats->duplicates = co.duplicates;
   stats->foreign = co.foreign;
+  stats->other = co.other;
   cli_redis_url_free(&url);
   strset_free(&co.seen);
   return rc;

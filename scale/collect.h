@@ -25,6 +25,10 @@ typedef struct scale_collect_config_s {
   long count;          /* distinct results wanted, 1 to MAX_COUNT */
   uint64_t timeout_ms; /* give up after this long; 0: wait for ever */
   const char* from;    /* read after this entry id; NULL: from the start */
+  /* Only the results of this batch (capsid submit's batch id, "MS-HEX"),
+   * read from where it began (its MS) unless from says otherwise; NULL:
+   * every result. */
+  const char* batch;
   /* The first result line of a job (text, len bytes, no newline). */
   void (*on_result)(const char* text, size_t len, void* data);
   /* After the results of one read were handed over; may be NULL. */
@@ -36,12 +40,13 @@ typedef struct scale_collect_stats_s {
   long results;    /* distinct jobs whose result was handed over */
   long duplicates; /* further results of those jobs, skipped */
   long foreign;    /* entries without "entry" and "result", skipped */
+  long other;      /* results of other batches, skipped */
 } scale_collect_stats_t;
 
 /* Collects until cfg->count results were handed over. Returns 0;
  * CAPSID_EINVAL when cfg is wrong (err names the option: "--redis: ...");
- * CAPSID_ETIMEDOUT when the timeout passed first ("timed out with 3 of 5
- * results from \"R\""); CAPSID_ENOMEM; or CAPSID_EIO after a Redis failure
+ * CAPSID_ETIMEDOUT when the timeout passed first ("timed out after 30000
+ * ms with 3 of 5 results from \"R\""); CAPSID_ENOMEM; or CAPSID_EIO after a Redis failure
  * retrying cannot cure (err says which). stats is filled in every case. */
 int scale_collect_run(const scale_collect_config_t* cfg,
                       scale_collect_stats_t* stats, char* err,

@@ -36,7 +36,10 @@ struct scale_submit_s {
   cli_redis_url_t url;
   redisContext* c;
   const char* stream;
-  char token[33];
+  /* This run's batch id, "MS-HEX": Redis' clock (in ms) when it began,
+   * so a collector knows where in the results stream to start, and 64
+   * random bits; empty until the first connection. */
+  char token[64];
   char last_id[64];  /* every line of ours that is in is at or before it */
   submit_line_t* lines[SUBMIT_PIPELINE]; /* sent or to send, unconfirmed */
   int n;
@@ -100,13 +103,41 @@ static void compact(submit_t* s) {
 }
 
 
+/* The batch id from Redis' clock (TIME: [seconds, microseconds]). */
+static int make_batch(submit_t* s, char* what, size_t size, int* transient) {
+  const char* argv[] = {"TIME"};
+  char hex[33];
+  redisReply* r = cli_redis_sync_command(&s->c, &s->url, s->stream, 1, argv,
+                                         what, size, transient);
+
+  if (r == NULL)
+    return -1;
+  make_token(hex, sizeof(hex));
+  hex[16] = '\0';
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+      r->element[0]->type == REDIS_REPLY_STRING &&
+      r->element[1]->type == REDIS_REPLY_STRING)
+    snprintf(s->token, sizeof(s->token), "%llu-%s",
+             strtoull(r->element[0]->str, NULL, 10) * 1000u +
+                 strtoull(r->element[1]->str, NULL, 10) / 1000u,
+             hex);
+  else
+    snprintf(s->token, sizeof(s->token), "0-%s", hex);
+  freeReplyObject(r);
+  return 0;
+}
+
+
 /* At the first connection: where the stream ends now, so that a later
  * look for our lines starts there. */
 static int find_start(submit_t* s, char* what, size_t size, int* transient) {
   const char* argv[] = {"XREVRANGE", s->stream, "+", "-", "COUNT", "1"};
-  redisReply* r = cli_redis_sync_command(&s->c, &s->url, s->stream, 6, argv,
-                                         what, size, transient);
+  redisReply* r;
 
+  if (s->token[0] == '\0' && make_batch(s, what, size, transient) != 0)
+    return -1;
+  r = cli_redis_sync_command(&s->c, &s->url, s->stream, 6, argv, what, size,
+                             transient);
   if (r == NULL)
     return -1;
   snprintf(s->last_id, sizeof(s->last_id), "0-0");
@@ -292,7 +323,6 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
   }
   s->stream = cfg->stream;
   s->lost_at = -1;
-  make_token(s->token, sizeof(s->token));
   *out = s;
   return 0;
 }
@@ -338,6 +368,11 @@ int scale_submit_finish(scale_submit_t* s) {
   while (s->n > 0)
     drop_line(s, --s->n);
   return s->failed ? 1 : 0;
+}
+
+
+const char* scale_submit_batch(const scale_submit_t* s) {
+  return s->token[0] != '\0' ? s->token : NULL;
 }
 
 

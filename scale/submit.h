@@ -1,5 +1,7 @@
 /* The submit engine: pushes job lines onto a Redis stream, one entry per
- * line: {job: LINE, line: N, submit: TOKEN}. The lines are not validated
+ * line: {job: LINE, line: N, submit: BATCH}, BATCH being this run's
+ * batch id ("MS-HEX", MS Redis' clock when it began), which workers copy
+ * into each result so that `capsid collect --batch` reads only those. The lines are not validated
  * here: the worker that takes a bad line answers it with an error result
  * that names the line and the field, exactly as `capsid batch` would.
  * `capsid submit` is this engine fed from its input.
@@ -34,6 +36,8 @@ int scale_submit_line(scale_submit_t* s, long number, const char* text,
 /* Sends what is still owed and says which lines, if any, were never
  * confirmed. Returns 0 when every line was added, 1 otherwise. */
 int scale_submit_finish(scale_submit_t* s);
+/* This run's batch id, or NULL before the first connection. */
+const char* scale_submit_batch(const scale_submit_t* s);
 /* Lines confirmed in the stream so far. */
 long scale_submit_added(const scale_submit_t* s);
 void scale_submit_free(scale_submit_t* s);
