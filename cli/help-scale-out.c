@@ -50,6 +50,19 @@ void cli_help_worker(void) {
 "                             finish (default 30s); jobs still running are\n"
 "                             then killed and handed back to the group at\n"
 "                             once. A second signal hands them back now.\n"
+"      --command-timeout DURATION\n"
+"                             every Redis reply is awaited this long (also\n"
+"                             a new connection's set-up); a connection that\n"
+"                             stays silent longer (a dead link, a stuck\n"
+"                             proxy) is dropped, said on stderr, and made\n"
+"                             again with backoff (default 15s)\n"
+"      --max-result-bytes SIZE\n"
+"                             a result line longer than SIZE has its stdout\n"
+"                             and stderr cut in the middle, marked as the\n"
+"                             output caps mark it (default 16m; 64k-256m).\n"
+"                             A result Redis still refuses (its\n"
+"                             proto-max-bulk-len) sends the job to the\n"
+"                             dead-letter stream with the reason\n"
 "  -h, --help                 this text\n"
 "\n"
 "Order of writes: the result is added to the results stream (XADD) and\n"
@@ -57,7 +70,9 @@ void cli_help_worker(void) {
 "leaves the job pending, and another worker runs it again: results are\n"
 "at-least-once, never lost. Deduplicate by \"entry\" (the job's stream\n"
 "entry id); 'capsid collect' does. When Redis goes away the worker keeps\n"
-"its finished results, reconnects with backoff, and writes them then.\n"
+"its finished results, reconnects with backoff, and writes them then; for\n"
+"a --claim-idle after a reconnect it takes over no one's jobs, so the\n"
+"workers that were cut off with it can show theirs are alive first.\n"
 "\n"
 "Exit status: 0 after a signal when every result was written; 1 when some\n"
 "could not be (their jobs stay pending and are run again elsewhere); 2 on\n"
@@ -77,7 +92,9 @@ void cli_help_submit(void) {
 "Usage: capsid submit --redis URL --stream NAME [FILE|-]\n"
 "\n"
 "Adds each non-blank line of FILE (default: standard input) to the Redis\n"
-"stream NAME as one entry {job: LINE, line: N}. Lines are not checked\n"
+"stream NAME as one entry {job: LINE, line: N, submit: BATCH}, and prints\n"
+"BATCH, this run's batch id, on stdout ('capsid collect --batch BATCH'\n"
+"reads the results of these lines only). Lines are not checked\n"
 "here: a worker answers a bad line with an error result naming the line\n"
 "and the field, as 'capsid batch' does. Lines over 16 MiB are refused.\n"
 "\n"
@@ -91,7 +108,7 @@ void cli_help_submit(void) {
 "errors.\n"
 "\n"
 "Example:\n"
-"  capsid submit --redis redis://queue.lan --stream jobs jobs.jsonl\n",
+"  batch=$(capsid submit --redis redis://queue.lan --stream jobs jobs.jsonl)\n",
       stdout);
 }
 
@@ -112,7 +129,10 @@ void cli_help_collect(void) {
 "                            by default JOBSTREAM-results)\n"
 "  -n, --count N             distinct results to wait for\n"
 "  -t, --timeout DURATION    give up after DURATION: 30s, 5m; a bare number\n"
-"                            is seconds (default: wait forever)\n"
+"                            is seconds (default 1h); stderr then says how\n"
+"                            many came and the --from to go on with\n"
+"      --batch BATCH         only the results of this batch (the id 'capsid\n"
+"                            submit' printed), read from where it began\n"
 "      --from ID             start after this stream entry id (default: 0,\n"
 "                            the start of the stream)\n"
 "      --progress            draw a progress bar on stderr (on a terminal)\n"
@@ -123,6 +143,6 @@ void cli_help_collect(void) {
 "\n"
 "Example:\n"
 "  capsid collect --redis redis://queue.lan --results jobs-results \\\n"
-"      --count 2000 --progress > results.jsonl\n",
+"      --batch \"$batch\" --count 2000 --progress > results.jsonl\n",
       stdout);
 }

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Scale-out under the faults of a fleet, against real redis-server
+processes on loopback: a connection that goes silent (a black-hole proxy),
+a result larger than Redis takes, an entry larger than the cap, a Redis
+outage longer than --claim-idle, two batches on one stream.
+
+Usage: test-scale-faults.py PATH/TO/capsid
+
+Reuses the redis-server, RESP client and worker helpers of
+test-scale-out.py. Every wait is bounded; the options shorten the
+deadlines (--command-timeout, --claim-idle) so each case stays short.
+"""
+import collections
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    "scale_out", os.path.join(HERE, "test-scale-out.py"))
+so = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(so)
+
+
+class BlackHoleProxy:
+    """A loopback TCP proxy in front of the module's redis-server. hold()
+    makes it a black hole: every connection, old and new, stays open but
+    nothing is forwarded either way (what a dead NAT entry or a frozen
+    middlebox does). heal() forwards again."""
+
+    def __init__(self):
+        self.open = threading.Event()
+        self.open.set()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def hold(self):
+        self.open.clear()
+
+    def heal(self):
+        self.open.set()
+
+    def close(self):
+        self.closed = True
+        self.open.set()
+        self.listener.close()
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1",
+                                                 so.SERVER.port), 30)
+            self.socks += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b),
+                                 daemon=True).start()
+
+    def _pump(self, src, dst):
+        try:
+            while not self.closed:
+                data = src.recv(65536)
+                if not data:
+                    break
+                # Held: the bytes read are swallowed, as by a dead link.
+                if self.open.is_set():
+                    dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def setUpModule():
+    so.setUpModule()
+
+
+def tearDownModule():
+    so.tearDownModule()
+
+
+class Faults(so.ScaleOut):
+    def results_per_entry(self, results):
+        entries = self.r.cmd("XRANGE", results, "-", "+")
+        per = collections.Counter()
+        for _, fields in entries:
+            f = dict(zip(fields[::2], fields[1::2]))
+            per[f.get("entry")] += 1
+        return per
+
+    def test_black_hole_is_noticed_and_ridden_out(self):
+        stream = "hole"
+        proxy = BlackHoleProxy()
+        self.addCleanup(proxy.close)
+        ws = [self.worker(stream, "h%d" % i, "-j", "2",
+                          "--command-timeout", "1s", "--claim-idle", "3s",
+                          url=proxy.url()) for i in range(2)]
+        entries = self.submit(stream, [so.job(i, ["sleep", "0.3"])
+                                       for i in range(30)])
+        so.wait_for("the first results",
+                    lambda: self.r.cmd("XLEN", stream + "-results") >= 4)
+        proxy.hold()
+        # Each worker says within its deadline that Redis went silent.
+        for w in ws:
+            so.wait_for(w.name + " to notice the silence",
+                        lambda: "no reply within 1000 ms" in w.stderr()
+                        or "no answer to the connection set-up" in
+                        w.stderr(), 30)
+        time.sleep(2)
+        proxy.heal()
+        results, _ = self.collect(stream + "-results", 30, timeout="90s")
+        self.assertEqual(sorted(r["id"] for r in results),
+                         sorted("j%d" % i for i in range(30)))
+        self.assert_all_acked(stream)
+        per = self.results_per_entry(stream + "-results")
+        self.assertEqual(set(per), set(entries))
+        for w in ws:
+            self.assertIn("connected again", w.stderr())
+            self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_oversized_result_is_dead_lettered_once(self):
+        stream = "big"
+        # The smallest Redis allows: a 3 MB result cannot be written.
+        old = self.r.cmd("CONFIG", "GET", "proto-max-bulk-len")[1]
+        self.r.cmd("CONFIG", "SET", "proto-max-bulk-len", "1mb")
+        self.addCleanup(lambda: so.Resp(so.SERVER.port).cmd(
+            "CONFIG", "SET", "proto-max-bulk-len", old))
+        w = self.worker(stream, "b0", "-j", "2")
+        big = json.dumps({"id": "big", "output_limit": "8m",
+                          "argv": ["head", "-c", "3000000", "/dev/zero"]})
+        small = [so.job(i, ["echo", "ok%d" % i]) for i in range(5)]
+        self.submit(stream, [big] + small)
+        results, _ = self.collect(stream + "-results", 6, timeout="90s")
+        by_id = {r["id"]: r for r in results}
+        for i in range(5):
+            self.assertEqual(by_id["j%d" % i]["stdout"], "ok%d\n" % i)
+        err = by_id["big"]["error"]
+        self.assertEqual(err["code"], "CAPSID_ECANCELED")
+        self.assertIn("result not stored", err["message"])
+        dead = self.r.cmd("XRANGE", stream + "-dead", "-", "+")
+        self.assertEqual(len(dead), 1)
+        f = dict(zip(dead[0][1][::2], dead[0][1][1::2]))
+        self.assertIn("result", f["reason"])
+        self.assertIn('"big"', f["job"])
+        self.assert_all_acked(stream)
+        # Not a loop: the worker is still serving and took no more tries.
+        time.sleep(2)
+        self.assertIsNone(w.proc.poll())
+        self.assertEqual(self.r.cmd("XLEN", stream + "-dead"), 1)
+        self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_max_result_bytes_cuts_the_output(self):
+        stream = "cut"
+        w = self.worker(stream, "c0", "--max-result-bytes", "256k")
+        big = json.dumps({"id": "big", "output_limit": "8m",
+                          "argv": ["sh", "-c", "yes | head -c 3000000"]})
+        self.submit(stream, [big])
+        results, _ = self.collect(stream + "-results", 1, timeout="90s")
+        r = results[0]
+        self.assertIsNone(r["error"])
+        self.assertTrue(r["stdout_truncated"])
+        self.assertTrue("--max-result-bytes" in r["stdout"],
+                        "no marker in the cut output")
+        self.assertGreater(r["stdout_dropped"], 2000000)
+        raw = self.r.cmd("XRANGE", stream + "-results", "-", "+")[0][1]
+        f = dict(zip(raw[::2], raw[1::2]))
+        self.assertLessEqual(len(f["result"].encode()), 256 * 1024)
+        self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_outage_longer_than_claim_idle_runs_nothing_twice(self):
+        stream = "outage"
+        ws = [self.worker(stream, "o%d" % i, "-j", "3", "--claim-idle",
+                          "2s", "--command-timeout", "1s")
+              for i in range(2)]
+        entries = self.submit(stream, [so.job(i, ["sleep", "1"])
+                                       for i in range(24)])
+        so.wait_for("jobs running on both workers",
+                    lambda: all(self.held_by(stream, w.name)
+                                for w in ws))
+        self.r.close()
+        so.SERVER.stop()
+        time.sleep(4)  # twice --claim-idle
+        so.SERVER.start()
+        self.r = so.Resp(so.SERVER.port)
+        results, _ = self.collect(stream + "-results", 24, timeout="90s")
+        self.assertEqual(len(results), 24)
+        self.assert_all_acked(stream)
+        per = self.results_per_entry(stream + "-results")
+        self.assertEqual(set(per), set(entries))
+        again = {e: n for e, n in per.items() if n > 1}
+        self.assertEqual(again, {}, "jobs run again after the outage")
+        for w in ws:
+            self.assertNotIn("took over", w.stderr())
+            self.assertEqual(w.stop(), 0, w.stderr())
+
+    def submit_batch(self, stream, lines):
+        res = so.run("submit", "--redis", so.SERVER.url(), "--stream",
+                     stream, input="".join(l + "\n" for l in lines))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return res.stdout.strip()
+
+    def test_two_batches_on_one_stream_collect_their_own(self):
+        stream = "batches"
+        first = self.submit_batch(stream, [json.dumps(
+            {"id": "a%d" % i, "argv": ["echo", "a"]}) for i in range(10)])
+        second = self.submit_batch(stream, [json.dumps(
+            {"id": "b%d" % i, "argv": ["echo", "b"]}) for i in range(7)])
+        self.assertRegex(first, r"^[0-9]+-[0-9a-f]{16}$")
+        self.assertNotEqual(first, second)
+        # Both batches' results are written after the second began, in
+        # one stream: only the batch field tells them apart.
+        w = self.worker(stream, "t0", "-j", "4")
+        for batch, prefix, n in ((second, "b", 7), (first, "a", 10)):
+            res = so.run("collect", "--redis", so.SERVER.url(), "--results",
+                         stream + "-results", "--count", str(n), "--batch",
+                         batch, "--timeout", "60s")
+            self.assertEqual(res.returncode, 0, res.stderr)
+            got = so.parse_lines(res.stdout)
+            self.assertEqual(sorted(r["id"] for r in got),
+                             sorted("%s%d" % (prefix, i) for i in range(n)))
+            self.assertTrue(all(r["batch"] == batch for r in got))
+            if prefix == "b":
+                self.assertIn("results of other batches skipped",
+                              res.stderr)
+        # Asking one more than the batch holds ends at the timeout, which
+        # says how far it got and where to go on from.
+        res = so.run("collect", "--redis", so.SERVER.url(), "--results",
+                     stream + "-results", "--count", "8", "--batch", second,
+                     "--timeout", "2s")
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("timed out after 2000 ms with 7 of 8 results",
+                      res.stderr)
+        self.assertIn("--from", res.stderr)
+        self.assertEqual(w.stop(), 0, w.stderr())
+
+
+# Only the cases above: the inherited ones belong to test-scale-out.py.
+for _name in list(vars(so.ScaleOut)):
+    if _name.startswith("test_") and _name not in vars(Faults):
+        setattr(Faults, _name, None)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: test-scale-faults.py PATH/TO/capsid", file=sys.stderr)
+        return 2
+    so.CAPSID = os.path.abspath(sys.argv[1])
+    so.REDIS = shutil.which("redis-server")
+    if so.REDIS is None:
+        print("redis-server not found: run scripts/bootstrap.sh",
+              file=sys.stderr)
+        return 1
+    prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
+                         exit=False)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
