@@ -10,7 +10,8 @@
 
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
-       OPT_DRAIN, OPT_COMMAND_TIMEOUT, OPT_MAX_RESULT, OPT_HELP };
+       OPT_DRAIN, OPT_COMMAND_TIMEOUT, OPT_MAX_RESULT, OPT_RETRIES,
+       OPT_RETRY_BACKOFF, OPT_HELP };
 
 static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -25,6 +26,8 @@ static const capsid__option_t worker_options[] = {
     {0, "drain-timeout", 1, OPT_DRAIN},
     {0, "command-timeout", 1, OPT_COMMAND_TIMEOUT},
     {0, "max-result-bytes", 1, OPT_MAX_RESULT},
+    {0, "retries", 1, OPT_RETRIES},
+    {0, "retry-backoff", 1, OPT_RETRY_BACKOFF},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -108,6 +111,20 @@ int cli_cmd_worker(int argc, char** argv) {
                 "a size such as 512k, 16m\n", a.value);
         return 2;
       }
+      break;
+    case OPT_RETRIES:
+      if (capsid_parse_size(a.value, &n) != 0 ||
+          n > SCALE_WORKER_MAX_RETRIES) {
+        fprintf(stderr, "capsid worker: --retries: \"%s\" is not a number "
+                "from 0 to %u\n", a.value, SCALE_WORKER_MAX_RETRIES);
+        return 2;
+      }
+      cfg.retries = (unsigned)n;
+      break;
+    case OPT_RETRY_BACKOFF:
+      if (parse_duration_opt("--retry-backoff", a.value,
+                             &cfg.retry_backoff_ms))
+        return 2;
       break;
     case OPT_HELP:
       cli_help_worker();

@@ -213,11 +213,11 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
     const char* cmd[8];
 
     if (deadline != 0 && now_ms() >= deadline) {
-      snprintf(err, err_size, "timed out after %llu ms with %zu of %ld "
-               "results from \"%s\"%s%s%s (go on with --from %s)",
-               (unsigned long long)cfg->timeout_ms, co->seen.n, cfg->count,
-               cfg->results, cfg->batch ? " of batch \"" : "",
-               cfg->batch ? cfg->batch : "", cfg->batch ? "\"" : "",
+      snprintf(err, err_size, "timed out with %zu of %ld results from "
+               "\"%s\"%s%s%s after %llu ms (go on with --from %s)",
+               co->seen.n, cfg->count, cfg->results,
+               cfg->batch ? " of batch \"" : "", cfg->batch ? cfg->batch : "",
+               cfg->batch ? "\"" : "", (unsigned long long)cfg->timeout_ms,
                co->last_id);
       rc = CAPSID_ETIMEDOUT;
       break;

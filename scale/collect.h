@@ -45,8 +45,8 @@ typedef struct scale_collect_stats_s {
 
 /* Collects until cfg->count results were handed over. Returns 0;
  * CAPSID_EINVAL when cfg is wrong (err names the option: "--redis: ...");
- * CAPSID_ETIMEDOUT when the timeout passed first ("timed out after 30000
- * ms with 3 of 5 results from \"R\""); CAPSID_ENOMEM; or CAPSID_EIO after a Redis failure
+ * CAPSID_ETIMEDOUT when the timeout passed first ("timed out with 3 of 5
+ * results from \"R\" after 30000 ms (go on with --from ID)"); CAPSID_ENOMEM; or CAPSID_EIO after a Redis failure
  * retrying cannot cure (err says which). stats is filled in every case. */
 int scale_collect_run(const scale_collect_config_t* cfg,
                       scale_collect_stats_t* stats, char* err,

@@ -153,6 +153,7 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
   json_object_set_new(extra, "entry", json_string(j->entry.id));
   if (j->entry.batch != NULL)
     json_object_set_new(extra, "batch", json_string(j->entry.batch));
+  json_object_set_new(extra, "attempt", json_integer(j->attempt));
   rc = format_capped(j, r, extra, &b);
   json_decref(extra);
   if (rc != 0) {
@@ -217,6 +218,85 @@ static void error_result(worker_job_t* j, capsid_error_t* err) {
 }
 
 
+/* Ran and failed in a way running again may cure. Not a job capsid
+ * could not start (a bad spec stays bad), nor one killed on purpose. */
+static int retryable(const capsid_result_t* r) {
+  return r->error.code == 0 && !r->killed &&
+         (r->exit_code != 0 || r->signal != 0 || r->timed_out || r->oom);
+}
+
+
+/* The wait before attempt n + 1: --retry-backoff doubled n - 1 times,
+ * at most 10 min, drawn between half and all of it so that jobs failing
+ * together (a service down) do not come back together. */
+static uint64_t retry_wait(const worker_t* w, int n) {
+  uint64_t wait = w->retry_backoff_ms;
+  int i;
+
+  for (i = 1; i < n && wait < 600000u; i++)
+    wait *= 2;
+  if (wait > 600000u)
+    wait = 600000u;
+  /* The clock's low bits: jitter needs only to differ between jobs. */
+  return wait / 2 + (capsid__hrtime() / 1000u) % (wait / 2 + 1);
+}
+
+
+static void to_retry(worker_job_t* j, const capsid_result_t* r) {
+  uint64_t wait = retry_wait(j->w, j->attempt);
+
+  fprintf(stderr, "capsid worker: entry %s: attempt %d of %u failed (%s%d); "
+          "again in %llu ms\n", j->entry.id, j->attempt, j->w->retries + 1,
+          r->timed_out ? "timed out, " : r->oom ? "out of memory, " :
+          r->signal ? "signal " : "exit status ",
+          r->signal ? r->signal : r->exit_code, (unsigned long long)wait);
+  j->w->running--;
+  j->state = WJ_RETRY;
+  j->retry_at = worker_now_ms() + wait;
+}
+
+
+static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
+                        void* data);
+
+
+static void start(worker_job_t* j) {
+  capsid_error_t err;
+  int rc;
+
+  rc = cli_jobline_start(j->w->rt, &j->jl, on_job_exit, j, &j->job);
+  if (rc != 0) {
+    memset(&err, 0, sizeof(err));
+    capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
+                      "cannot start the job: %s", capsid_strerror(rc));
+    error_result(j, &err);
+  }
+}
+
+
+void worker_entry_retry_due(worker_t* w) {
+  worker_job_t* j;
+  uint64_t now = worker_now_ms();
+
+  for (j = w->held.next; j != &w->held; j = j->next) {
+    if (j->state != WJ_RETRY)
+      continue;
+    if (w->stopping) {
+      /* Another worker starts it again, from attempt 1. */
+      to_requeue(j);
+      continue;
+    }
+    if (j->retry_at > now || worker_free_slots(w) == 0)
+      continue;
+    j->retry_at = 0;
+    j->attempt++;
+    j->state = WJ_RUNNING;
+    w->running++;
+    start(j);
+  }
+}
+
+
 static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   worker_job_t* j = data;
@@ -227,6 +307,9 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
    * runs again on another worker. */
   if (j->w->killing) {
     to_requeue(j);
+  } else if (!j->w->stopping && (unsigned)j->attempt <= j->w->retries &&
+             retryable(result)) {
+    to_retry(j, result);
   } else {
     if (result_add(j, result) != 0)
       fprintf(stderr, "capsid worker: entry %s: out of memory building "
@@ -318,6 +401,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   j->w = w;
   j->entry = *e;
   memset(e, 0, sizeof(*e));
+  j->attempt = 1;
   j->state = WJ_RUNNING;
   j->next = &w->held;
   j->prev = w->held.prev;
@@ -358,10 +442,5 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
     error_result(j, &err);
     return;
   }
-  rc = cli_jobline_start(w->rt, &j->jl, on_job_exit, j, &j->job);
-  if (rc != 0) {
-    capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
-                      "cannot start the job: %s", capsid_strerror(rc));
-    error_result(j, &err);
-  }
+  start(j);
 }

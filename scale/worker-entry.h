@@ -17,4 +17,8 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries);
  * neither lost nor retried for ever. */
 void worker_entry_unwritable(worker_job_t* j, const char* why);
 
+/* Starts the jobs whose retry time came (--retries), as slots allow; a
+ * stopping worker hands them back instead. */
+void worker_entry_retry_due(worker_t* w);
+
 #endif

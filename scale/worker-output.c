@@ -209,7 +209,8 @@ void worker_output_flush(worker_t* w) {
   }
   now = worker_now_ms();
   for (j = w->held.next; j != &w->held; j = j->next) {
-    if (j->inflight || j->state == WJ_RUNNING || j->retry_at > now)
+    if (j->inflight || j->state == WJ_RUNNING || j->state == WJ_RETRY ||
+        j->retry_at > now)
       continue;
     j->sent_alone = suspect(j);
     if (j->sent_alone && busy)

@@ -52,7 +52,8 @@ typedef struct worker_add_s {
 enum {
   WJ_RUNNING,  /* in the runtime (queued or running) */
   WJ_OUTPUT,   /* result ready: XADDs then XACK */
-  WJ_REQUEUE   /* hand back to the group without a result */
+  WJ_REQUEUE,  /* hand back to the group without a result */
+  WJ_RETRY     /* failed; runs again here at retry_at (--retries) */
 };
 
 typedef struct worker_s worker_t;
@@ -79,6 +80,7 @@ typedef struct worker_job_s {
   int alone_losses;
   int sent_alone;
   int replaced;
+  int attempt;        /* 1 for the first run, then 2, ... */
 } worker_job_t;
 
 struct worker_s {
@@ -97,6 +99,8 @@ struct worker_s {
   uint64_t drain_ms;
   uint64_t command_timeout_ms;
   uint64_t max_result_bytes;
+  unsigned retries;
+  uint64_t retry_backoff_ms;
 
   worker_job_t held;      /* list head: every entry this worker holds */
   unsigned running;       /* held jobs in WJ_RUNNING */

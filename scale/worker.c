@@ -266,6 +266,7 @@ static void on_tick(uv_timer_t* t) {
   if (!w->group_ready && cli_redis_conn_is_ready(w->rconn) &&
       !w->read_inflight && !w->stopping && now >= w->read_retry_at)
     create_group(w);
+  worker_entry_retry_due(w);
   worker_output_flush(w);
   pump(w);
 }
@@ -321,6 +322,7 @@ static void on_signal(uv_signal_t* handle, int signum) {
   fprintf(stderr, "capsid worker: %s: %s: no new jobs; %u running may "
           "finish within %llu ms\n", w->consumer, strsignal(signum),
           w->running, (unsigned long long)w->drain_ms);
+  worker_entry_retry_due(w); /* hands back the jobs waiting to retry */
   uv_timer_start(&w->drain, on_drain, w->drain_ms, 0);
   pump(w);
 }
@@ -334,6 +336,7 @@ void scale_worker_config_init(scale_worker_config_t* cfg) {
   cfg->drain_ms = 30000;
   cfg->command_timeout_ms = 15000;
   cfg->max_result_bytes = SCALE_WORKER_DEFAULT_RESULT_BYTES;
+  cfg->retry_backoff_ms = 1000;
 }
 
 
@@ -395,6 +398,11 @@ int scale_worker_check(const scale_worker_config_t* cfg, char* err,
              "64k to 256m", (unsigned long long)cfg->max_result_bytes);
     return CAPSID_EINVAL;
   }
+  if (cfg->retries > SCALE_WORKER_MAX_RETRIES) {
+    snprintf(err, err_size, "--retries: %u is not a number from 0 to %u",
+             cfg->retries, SCALE_WORKER_MAX_RETRIES);
+    return CAPSID_EINVAL;
+  }
   if (cfg->command_timeout_ms < 100) {
     snprintf(err, err_size, "--command-timeout: %llu ms is less than "
              "100ms", (unsigned long long)cfg->command_timeout_ms);
@@ -402,6 +410,8 @@ int scale_worker_check(const scale_worker_config_t* cfg, char* err,
   }
   if (check_duration("--claim-idle", cfg->claim_idle_ms, err, err_size) ||
       check_duration("--command-timeout", cfg->command_timeout_ms, err,
+                     err_size) ||
+      check_duration("--retry-backoff", cfg->retry_backoff_ms, err,
                      err_size) ||
       check_duration("--drain-timeout", cfg->drain_ms, err, err_size) ||
       check_name("--stream", cfg->stream, err, err_size) ||
@@ -442,6 +452,8 @@ static int worker_init(worker_t* w, const scale_worker_config_t* cfg) {
   w->drain_ms = cfg->drain_ms;
   w->command_timeout_ms = cfg->command_timeout_ms;
   w->max_result_bytes = cfg->max_result_bytes;
+  w->retries = cfg->retries;
+  w->retry_backoff_ms = cfg->retry_backoff_ms;
   w->pump_hook = pump;
   w->fatal_hook = fatal;
   w->unwritable_hook = worker_entry_unwritable;

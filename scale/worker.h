@@ -27,6 +27,7 @@
 #define SCALE_WORKER_MIN_RESULT_BYTES ((uint64_t)64 << 10)
 #define SCALE_WORKER_MAX_RESULT_BYTES ((uint64_t)256 << 20)
 #define SCALE_WORKER_DEFAULT_RESULT_BYTES ((uint64_t)16 << 20)
+#define SCALE_WORKER_MAX_RETRIES 100u
 
 typedef struct scale_worker_config_s {
   const char* redis;       /* a Redis URL (redis-url.h); required */
@@ -51,11 +52,17 @@ typedef struct scale_worker_config_s {
   /* A result line longer than this has its outputs cut in the middle
    * (marked as the output caps mark it) until it fits. */
   uint64_t max_result_bytes;
+  /* A job that ran and failed (exit status not 0, a signal, timed out,
+   * out of memory) is run again on this worker up to this many times,
+   * after retry_backoff_ms doubling each time (at most 10 min), each
+   * wait drawn between half and all of it. 0: no retries. */
+  unsigned retries;
+  uint64_t retry_backoff_ms;
 } scale_worker_config_t;
 
 /* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,
- * command timeout 15 s, results up to 16 MiB, everything else NULL or
- * 0. */
+ * command timeout 15 s, results up to 16 MiB, no retries (backoff 1 s),
+ * everything else NULL or 0. */
 void scale_worker_config_init(scale_worker_config_t* cfg);
 
 /* Checks cfg without connecting: the names (not empty, no space or control

@@ -253,10 +253,42 @@ class Faults(so.ScaleOut):
                      stream + "-results", "--count", "8", "--batch", second,
                      "--timeout", "2s")
         self.assertEqual(res.returncode, 1)
-        self.assertIn("timed out after 2000 ms with 7 of 8 results",
-                      res.stderr)
+        self.assertIn("timed out with 7 of 8 results", res.stderr)
+        self.assertIn("after 2000 ms", res.stderr)
         self.assertIn("--from", res.stderr)
         self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_retries_with_backoff_number_the_attempts(self):
+        stream = "retry"
+        ws = os.path.join(self.tmp, "ws")
+        os.mkdir(ws)
+        w = self.worker(stream, "r0", "-j", "2", "--retries", "2",
+                        "--retry-backoff", "100ms")
+        # Fails twice, then succeeds: the count survives in its cwd.
+        flaky = ("n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); "
+                 "echo $n > count; echo try$n; [ $n -ge 3 ]")
+        lines = [json.dumps({"id": "flaky", "cwd": ws,
+                             "argv": ["sh", "-c", flaky]}),
+                 json.dumps({"id": "bad", "argv": ["sh", "-c", "exit 4"]}),
+                 json.dumps({"id": "ok", "argv": ["true"]}),
+                 json.dumps({"id": "spec", "argv": []})]
+        self.submit(stream, lines)
+        results, _ = self.collect(stream + "-results", 4, timeout="90s")
+        by_id = {r["id"]: r for r in results}
+        self.assertEqual(by_id["flaky"]["exit_code"], 0)
+        self.assertEqual(by_id["flaky"]["attempt"], 3)
+        self.assertEqual(by_id["flaky"]["stdout"], "try3\n")
+        self.assertEqual(by_id["bad"]["exit_code"], 4)
+        self.assertEqual(by_id["bad"]["attempt"], 3)
+        self.assertEqual(by_id["ok"]["attempt"], 1)
+        # A spec error is not cured by running again.
+        self.assertEqual(by_id["spec"]["attempt"], 1)
+        self.assertEqual(by_id["spec"]["error"]["code"], "CAPSID_ESPEC")
+        err = w.stderr()
+        self.assertIn("attempt 1 of 3 failed (exit status 4)", err)
+        self.assertIn("attempt 2 of 3 failed", err)
+        self.assert_all_acked(stream)
+        self.assertEqual(w.stop(), 0, err)
 
 
 # Only the cases above: the inherited ones belong to test-scale-out.py.
