@@ -1,4 +1,5 @@
 set(CAPSID_CLI_SOURCES
+  cli/cli-log.c
   cli/cmd-bench.c
   cli/cmd-batch.c
   cli/cmd-run.c
