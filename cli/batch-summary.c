@@ -43,13 +43,15 @@ int cli_batch_summary(const cli_batch_counts_t* c, double wall_ms,
     fprintf(stderr, ", %ld interrupted", c->interrupted);
   if (c->retried > 0)
     fprintf(stderr, ", %ld retries", c->retried);
+  if (c->not_started > 0)
+    fprintf(stderr, ", %ld not started", c->not_started);
   if (c->skipped > 0)
     fprintf(stderr, ", %ld skipped (done before)", c->skipped);
   fprintf(stderr, "; %.3f s, %.1f jobs/s%s%s\n", wall_ms / 1000.0, rate,
           halted ? "; halted by --halt " : "", halted ? halted : "");
   if (json_path == NULL)
     return 0;
-  obj = json_pack("{sI sI sI sI sI sI sI sI sI sO sf sf ss?}",
+  obj = json_pack("{sI sI sI sI sI sI sI sI sI sI sO sf sf ss?}",
                   "jobs", (json_int_t)c->jobs, "ok", (json_int_t)c->ok,
                   "failed", (json_int_t)c->failed,
                   "timed_out", (json_int_t)c->timed_out,
@@ -58,6 +60,7 @@ int cli_batch_summary(const cli_batch_counts_t* c, double wall_ms,
                   "interrupted", (json_int_t)c->interrupted,
                   "retries", (json_int_t)c->retried,
                   "skipped", (json_int_t)c->skipped,
+                  "not_started", (json_int_t)c->not_started,
                   "skipped_ids", c->skipped_ids ? c->skipped_ids
                                                 : json_array(),
                   "wall_ms", wall_ms, "jobs_per_s", rate,

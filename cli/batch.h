@@ -92,6 +92,7 @@ typedef struct cli_batch_counts_s {
   long interrupted;
   long retried;    /* attempts beyond the first */
   long skipped;    /* resumed: already done */
+  long not_started; /* --halt dropped them before they started */
   json_t* skipped_ids;
 } cli_batch_counts_t;
 

@@ -91,6 +91,7 @@ typedef struct batch_job_s {
   cli_jobline_t jl;
   unsigned attempt;     /* 1 for the first run */
   int spawned;          /* its process started (the stage hook said so) */
+  int dropped;          /* --halt took it off before it started */
 } batch_job_t;
 
 
@@ -209,6 +210,7 @@ static void halt_batch(batch_t* b) {
               : "starting no more, waiting for the running ones");
   for (bj = b->started; bj != NULL; bj = next) {
     next = bj->next;
+    bj->dropped = !bj->spawned;
     if (now || !bj->spawned)
       capsid_job_signal(bj->job, CAPSID_SIGTERM,
                         now && bj->spawned ? b->grace_ms : 0);
@@ -243,6 +245,12 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
   log_result(bj, result);
   if (retry(b, bj, result))
     return;
+  if (bj->dropped && !bj->spawned) {
+    /* As parallel, a job --halt kept from starting has no result (and
+     * --resume runs it). */
+    b->counts.not_started++;
+    goto forget;
+  }
   if (result->error.code != 0)
     b->failed_lines++;
   if (result->error.code != 0 || result->exit_code != 0)
@@ -255,6 +263,8 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
       cli_joblog_write(&b->joblog, bj->jl.line, bj->jl.id, bj->jl.spec.argv,
                        bj->jl.spec.stdin_len, result, &info) != 0)
     b->write_failed = 1;
+
+forget:
   started_remove(b, bj);
   cli_jobline_free(&bj->jl);
   capsid__free(bj);
