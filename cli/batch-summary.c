@@ -3,6 +3,7 @@
 #include "batch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 int cli_result_failed(const capsid_result_t* r) {
   return r->error.code != 0 || r->signal != 0 || r->exit_code != 0 ||
@@ -72,4 +73,25 @@ int cli_batch_summary(const cli_batch_counts_t* c, double wall_ms,
   }
   json_decref(obj);
   return rc;
+}
+
+
+/* Says which jobs --resume skipped (all of them are in --json-summary). */
+void cli_batch_report_skipped(const cli_batch_counts_t* c) {
+  size_t i, n = json_array_size(c->skipped_ids);
+  char* text;
+
+  if (n == 0)
+    return;
+  fprintf(stderr, "capsid batch: --resume: %zu jobs done before were "
+          "skipped:", n);
+  for (i = 0; i < n && i < 20; i++) {
+    text = json_dumps(json_array_get(c->skipped_ids, i),
+                      JSON_ENCODE_ANY | JSON_COMPACT);
+    fprintf(stderr, "%s %s", i ? "," : "", text ? text : "?");
+    free(text);
+  }
+  if (n > 20)
+    fprintf(stderr, " and %zu more", n - 20);
+  fputc('\n', stderr);
 }

@@ -4,6 +4,7 @@
 #ifndef CAPSID_CLI_BATCH_H
 #define CAPSID_CLI_BATCH_H
 
+#include "args.h"
 #include "capsid-common.h"
 #include "log.h"
 
@@ -101,9 +102,31 @@ void cli_batch_count(cli_batch_counts_t* c, const capsid_result_t* r);
 /* Whether a result counts as failed for --retries and --halt: it ran
  * and did not succeed, or capsid could not run it. */
 int cli_result_failed(const capsid_result_t* r);
+/* Says on stderr which jobs --resume skipped (the first 20 ids). */
+void cli_batch_report_skipped(const cli_batch_counts_t* c);
 /* The line on stderr, and the JSON file when json_path is not NULL.
  * halted describes --halt when it stopped the batch, else NULL. */
 int cli_batch_summary(const cli_batch_counts_t* c, double wall_ms,
                       const char* halted, const char* json_path);
+
+/* ---- batch-options.c: the command line. */
+
+typedef struct cli_batch_opts_s {
+  unsigned jobs;        /* -j; 0: the number of CPUs */
+  int progress;
+  uint64_t grace_ms;
+  const char* joblog;   /* --joblog FILE, or NULL */
+  const char* summary;  /* --json-summary FILE, or NULL */
+  unsigned retries;     /* attempts a job may take (1: no retry) */
+  cli_halt_t halt;
+  json_t* defaults;     /* members every line inherits */
+  cli_done_set_t done;  /* --resume: jobs an earlier run finished */
+} cli_batch_opts_t;
+
+/* Parses the options (and sets the log level). Returns -1 when the
+ * batch is to run, else the status to exit with (0 after --help, 2 after
+ * saying on stderr what is wrong). a->index is then the input operand. */
+int cli_batch_parse_options(cli_batch_opts_t* o, capsid__args_t* a);
+void cli_batch_opts_free(cli_batch_opts_t* o);
 
 #endif

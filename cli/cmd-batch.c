@@ -20,41 +20,6 @@
 
 #include <uv.h>
 
-enum {
-  OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE, OPT_JOBLOG, OPT_RESUME,
-  OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_JSON_SUMMARY, OPT_VERBOSE,
-  OPT_DEFAULT /* the rest: a default for every line (batch_defaults) */
-};
-
-static const capsid__option_t batch_options[] = {
-    {'j', "jobs", 1, OPT_JOBS},
-    {0, "progress", 0, OPT_PROGRESS},
-    {0, "grace", 1, OPT_GRACE},
-    {0, "joblog", 1, OPT_JOBLOG},
-    {0, "resume", 1, OPT_RESUME},
-    {0, "resume-failed", 1, OPT_RESUME_FAILED},
-    {0, "retries", 1, OPT_RETRIES},
-    {0, "halt", 1, OPT_HALT},
-    {0, "json-summary", 1, OPT_JSON_SUMMARY},
-    {0, "verbose", 0, OPT_VERBOSE},
-    {'C', "cwd", 1, OPT_DEFAULT + 0},
-    {'p', "policy", 1, OPT_DEFAULT + 1},
-    {'w', "writable-root", 1, OPT_DEFAULT + 2},
-    {'r', "read-only", 1, OPT_DEFAULT + 3},
-    {'t', "timeout", 1, OPT_DEFAULT + 4},
-    {'m', "memory-limit", 1, OPT_DEFAULT + 5},
-    {0, "max-processes", 1, OPT_DEFAULT + 6},
-    {0, "mode", 1, OPT_DEFAULT + 7},
-    {'n', "network", 0, OPT_DEFAULT + 8},
-    {'e', "env", 1, OPT_DEFAULT + 9},
-    {'h', "help", 0, OPT_HELP},
-    {0, NULL, 0, 0}};
-
-/* The job line member each default option sets, in the order above. */
-static const char* const default_members[] = {
-    "cwd", "policy", "writable_roots", "read_only_paths", "timeout",
-    "memory_limit", "max_processes", "mode", "network", "env"};
-
 typedef struct batch_s {
   uv_loop_t loop; /* borrowed by the runtime, so a signal can close it */
   capsid_runtime_t* rt;
@@ -74,11 +39,8 @@ typedef struct batch_s {
   int failed_lines;     /* invalid lines and capsid errors */
   int write_failed;
   int closed;
-  json_t* defaults;     /* members every line inherits */
-  cli_done_set_t done;  /* --resume: jobs an earlier run finished */
+  cli_batch_opts_t opt; /* the options of issue 18 */
   cli_joblog_t joblog;
-  unsigned retries;     /* attempts a job may take (1: no retry) */
-  cli_halt_t halt;
   char halted[64];      /* the --halt that stopped the batch, or "" */
   cli_batch_counts_t counts;
 } batch_t;
@@ -119,7 +81,7 @@ static void write_result(batch_t* b, json_t* id, long line,
   json_t* extra = NULL;
 
   /* With --retries, which attempt this result is. */
-  if (b->retries > 1 && attempt > 0)
+  if (b->opt.retries > 1 && attempt > 0)
     extra = json_pack("{sI}", "attempt", (json_int_t)attempt);
   if (cli_result_write_ex(stdout, id, line, r, NULL, extra) != 0)
     b->write_failed = 1;
@@ -184,9 +146,9 @@ static void log_result(const batch_job_t* bj, const capsid_result_t* r) {
   if (!capsid__log_enabled(CAPSID__LOG_INFO))
     return;
   job_name(bj, name, sizeof(name));
-  if (bj->batch->retries > 1)
+  if (bj->batch->opt.retries > 1)
     snprintf(who, sizeof(who), "%s, attempt %u of %u", name, bj->attempt,
-             bj->batch->retries);
+             bj->batch->opt.retries);
   else
     snprintf(who, sizeof(who), "%s", name);
   cli_log_result("capsid batch", who, r);
@@ -200,9 +162,9 @@ static void log_result(const batch_job_t* bj, const capsid_result_t* r) {
 static void halt_batch(batch_t* b) {
   batch_job_t* bj;
   batch_job_t* next;
-  int now = b->halt.when == HALT_NOW;
+  int now = b->opt.halt.when == HALT_NOW;
 
-  cli_halt_format(&b->halt, b->halted, sizeof(b->halted));
+  cli_halt_format(&b->opt.halt, b->halted, sizeof(b->halted));
   b->input_done = 1;
   fprintf(stderr, "capsid batch: --halt %s reached after %ld jobs: %s\n",
           b->halted, b->counts.jobs,
@@ -220,7 +182,7 @@ static void halt_batch(batch_t* b) {
 
 /* --retries: a failed job runs again, unless the batch is stopping. */
 static int retry(batch_t* b, batch_job_t* bj, const capsid_result_t* r) {
-  if (bj->attempt >= b->retries || !cli_result_failed(r) ||
+  if (bj->attempt >= b->opt.retries || !cli_result_failed(r) ||
       r->interrupted || b->interrupted || b->halted[0] != '\0' ||
       r->error.code == CAPSID_ECANCELED)
     return 0;
@@ -273,7 +235,7 @@ forget:
   cli_progress_in_flight(&b->progress, b->outstanding);
   cli_progress_draw(&b->progress, 0);
   if (b->halted[0] == '\0' && !b->interrupted &&
-      cli_halt_reached(&b->halt, b->counts.jobs, b->counts.ok,
+      cli_halt_reached(&b->opt.halt, b->counts.jobs, b->counts.ok,
                        b->counts.failed + b->counts.errors))
     halt_batch(b);
   pull_lines(b);
@@ -298,8 +260,8 @@ static void line_error(batch_t* b, cli_jobline_t* jl, long line,
 static int skip_done(batch_t* b, batch_job_t* bj) {
   char key[512];
 
-  if (b->done.keys == NULL ||
-      !cli_done_set_has(&b->done,
+  if (b->opt.done.keys == NULL ||
+      !cli_done_set_has(&b->opt.done,
                         cli_job_key(bj->jl.id, bj->jl.line, key,
                                     sizeof(key))))
     return 0;
@@ -345,7 +307,7 @@ static void start_line(batch_t* b, cli_line_t* line) {
   }
   bj->batch = b;
   bj->attempt = 1;
-  rc = cli_batch_apply_defaults(b->defaults, line->text, line->len, &merged,
+  rc = cli_batch_apply_defaults(b->opt.defaults, line->text, line->len, &merged,
                                 &merged_len);
   if (rc == 0)
     rc = cli_jobline_parse(merged ? merged : line->text,
@@ -480,134 +442,27 @@ static long count_lines(int fd) {
 }
 
 
-/* Says which jobs --resume skipped (all of them are in --json-summary). */
-static void report_skipped(const batch_t* b) {
-  size_t i, n = json_array_size(b->counts.skipped_ids);
-  char* text;
-
-  if (n == 0)
-    return;
-  fprintf(stderr, "capsid batch: --resume: %zu jobs done before were "
-          "skipped:", n);
-  for (i = 0; i < n && i < 20; i++) {
-    text = json_dumps(json_array_get(b->counts.skipped_ids, i),
-                      JSON_ENCODE_ANY | JSON_COMPACT);
-    fprintf(stderr, "%s %s", i ? "," : "", text ? text : "?");
-    free(text);
-  }
-  if (n > 20)
-    fprintf(stderr, " and %zu more", n - 20);
-  fputc('\n', stderr);
-}
-
-
-/* The options; returns -1 to go on, else the exit status. */
-static int parse_options(batch_t* b, capsid__args_t* a, int* progress,
-                         const char** joblog, const char** summary) {
-  const char* resume = NULL;
-  const char* resume_option = NULL;
-  uint64_t n;
-  int opt, verbose = 0;
-
-  while ((opt = capsid__args_next(a, batch_options)) > 0) {
-    switch (opt) {
-    case OPT_JOBS:
-      if (capsid_parse_size(a->value, &n) != 0 || n == 0 || n > 4096) {
-        fprintf(stderr, "capsid batch: -j: \"%s\" is not a number of jobs "
-                "from 1 to 4096\n", a->value);
-        return 2;
-      }
-      b->jobs = (unsigned)n;
-      break;
-    case OPT_PROGRESS:
-      *progress = 1;
-      break;
-    case OPT_GRACE:
-      if (cli_parse_grace("capsid batch", a->value, &b->grace_ms) != 0)
-        return 2;
-      break;
-    case OPT_JOBLOG:
-      *joblog = a->value;
-      break;
-    case OPT_RESUME:
-    case OPT_RESUME_FAILED:
-      if (resume != NULL) {
-        fprintf(stderr, "capsid batch: %s: give --resume or "
-                "--resume-failed once\n", opt == OPT_RESUME
-                ? "--resume" : "--resume-failed");
-        return 2;
-      }
-      resume = a->value;
-      resume_option = opt == OPT_RESUME ? "--resume" : "--resume-failed";
-      break;
-    case OPT_RETRIES:
-      if (capsid_parse_size(a->value, &n) != 0 || n == 0 || n > 1000) {
-        fprintf(stderr, "capsid batch: --retries: \"%s\" is not a number "
-                "of attempts from 1 to 1000\n", a->value);
-        return 2;
-      }
-      b->retries = (unsigned)n;
-      break;
-    case OPT_HALT:
-      if (cli_halt_parse(a->value, &b->halt) != 0)
-        return 2;
-      break;
-    case OPT_JSON_SUMMARY:
-      *summary = a->value;
-      break;
-    case OPT_VERBOSE:
-      verbose = 1;
-      break;
-    case OPT_HELP:
-      cli_help_batch();
-      return 0;
-    default: {
-      char option[40];
-      const capsid__option_t* o = &batch_options[0];
-      while (o->id != opt)
-        o++;
-      snprintf(option, sizeof(option), "--%s", o->long_name);
-      if (cli_batch_default(b->defaults, option,
-                            default_members[opt - OPT_DEFAULT],
-                            a->value ? a->value : "") != 0)
-        return 2;
-    }
-    }
-  }
-  if (opt < 0 || cli_log_setup("capsid batch", verbose) != 0)
-    return 2;
-  if (resume != NULL &&
-      cli_done_set_load(&b->done, resume_option, resume,
-                        strcmp(resume_option, "--resume-failed") == 0) != 0)
-    return 2;
-  return -1;
-}
-
-
 int cli_cmd_batch(int argc, char** argv) {
   capsid_runtime_options_t opts;
   batch_t b;
   capsid__args_t a;
-  const char* joblog = NULL;
-  const char* summary = NULL;
   uint64_t t0 = capsid__hrtime();
   int fd = -1, progress = 0, rc, status;
 
   memset(&b, 0, sizeof(b));
-  b.jobs = 0;
-  b.grace_ms = CLI_DEFAULT_GRACE_MS;
-  b.retries = 1;
-  b.defaults = json_object();
   b.counts.skipped_ids = json_array();
   capsid__args_init(&a, "capsid batch", argc, argv);
-  status = parse_options(&b, &a, &progress, &joblog, &summary);
+  status = cli_batch_parse_options(&b.opt, &a);
   if (status >= 0)
     goto done;
+  b.jobs = b.opt.jobs;
+  b.grace_ms = b.opt.grace_ms;
+  progress = b.opt.progress;
   status = 2;
   if ((fd = cli_input_open(&a)) < 0)
     goto done;
-  if (joblog != NULL &&
-      cli_joblog_open(&b.joblog, joblog, b.done.keys != NULL) != 0)
+  if (b.opt.joblog != NULL &&
+      cli_joblog_open(&b.joblog, b.opt.joblog, b.opt.done.keys != NULL) != 0)
     goto done;
 
   memset(&opts, 0, sizeof(opts));
@@ -650,16 +505,16 @@ int cli_cmd_batch(int argc, char** argv) {
   uv_loop_close(&b.loop);
   capsid__stage_hook_set(NULL, NULL);
   cli_progress_end(&b.progress);
-  report_skipped(&b);
+  cli_batch_report_skipped(&b.counts);
   if (cli_joblog_close(&b.joblog) != 0)
     b.write_failed = 1;
   if (cli_batch_summary(&b.counts, (double)(capsid__hrtime() - t0) / 1e6,
-                        b.halted[0] ? b.halted : NULL, summary) != 0)
+                        b.halted[0] ? b.halted : NULL, b.opt.summary) != 0)
     b.write_failed = 1;
   if (b.interrupted)
     status = 128 + b.interrupted; /* 130 for SIGINT, 143 for SIGTERM */
   else if (b.failed_lines > 0 || b.write_failed ||
-           (b.halted[0] != '\0' && b.halt.on == HALT_FAIL))
+           (b.halted[0] != '\0' && b.opt.halt.on == HALT_FAIL))
     status = 1;
   else
     status = 0;
@@ -668,8 +523,7 @@ done:
   if (fd > 0)
     close(fd);
   cli_joblog_close(&b.joblog);
-  cli_done_set_free(&b.done);
-  json_decref(b.defaults);
+  cli_batch_opts_free(&b.opt);
   json_decref(b.counts.skipped_ids);
   return status;
 }

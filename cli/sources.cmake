@@ -4,6 +4,7 @@ set(CAPSID_CLI_SOURCES
   cli/batch-defaults.c
   cli/batch-halt.c
   cli/batch-joblog.c
+  cli/batch-options.c
   cli/batch-resume.c
   cli/batch-summary.c
   cli/cmd-batch.c
