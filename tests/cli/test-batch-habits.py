@@ -89,8 +89,15 @@ def batch(e, lines, *args, env=None):
     p = subprocess.run([CAPSID, "batch"] + list(args), cwd=e.ws,
                        input="\n".join(lines) + "\n", capture_output=True,
                        text=True, env=env or e.env, timeout=600)
+    sanitizer_clean(p.stderr)
     results = [json.loads(x) for x in p.stdout.splitlines() if x.strip()]
     return p.returncode, results, p.stderr
+
+
+def sanitizer_clean(stderr):
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                "UndefinedBehaviorSanitizer"):
+        check(bad not in stderr, "sanitizer report:\n" + stderr[-4000:])
 
 
 def by_id(results):
@@ -245,8 +252,9 @@ def interrupted_run(e, lines, extra):
               "the slow jobs did not start: ran %r" % e.ran())
         time.sleep(0.02)
     p.send_signal(signal.SIGINT)
-    p.communicate(timeout=WAIT_S)
+    _, err = p.communicate(timeout=WAIT_S)
     out.close()
+    sanitizer_clean(err)
     check(p.returncode == 130, "interrupted batch exited %d" % p.returncode)
     with open(e.path("results.jsonl")) as f:
         return [json.loads(x) for x in f if x.strip()]
