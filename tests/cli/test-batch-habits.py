@@ -345,14 +345,23 @@ def test_retries(e):
 
 def test_halt(e, when):
     e.reset()
+    log = e.path("joblog-halt")
     # "long" starts first; "fails" waits for it, then fails; the rest must
-    # never start.
-    wait_long = ("while ! grep -q long ran; do sleep 0.02; done; exit 3")
-    lines = [job("long", "sleep 1; echo finished > long.done"),
-             job("fails", wait_long)] + \
+    # never start. Under --halt soon, "long" ends only once the failure is
+    # in the job log: capsid writes that line and halts in one step, so
+    # "long" cannot free its slot for a later job first, however slow the
+    # machine. Under --halt now it would run for 30 s.
+    wait_long = "while ! grep -q long ran; do sleep 0.02; done; exit 3"
+    if when == "now":
+        long_script = "sleep 30; echo finished > long.done"
+    else:
+        long_script = ("while ! grep -q fails '%s'; do sleep 0.02; done; "
+                       "echo finished > long.done" % log)
+    lines = [job("long", long_script), job("fails", wait_long)] + \
         [job("later%d" % i) for i in range(6)]
     rc, results, err = batch(e, lines, "-j", "2", "--halt",
-                             "%s,fail=1" % when, "--grace", "0")
+                             "%s,fail=1" % when, "--grace", "0",
+                             "--joblog", log)
     ran = e.ran()
     check(sorted(ran) == ["fails", "long"], "--halt %s: ran %r" % (when, ran))
     r = by_id(results)
@@ -437,7 +446,7 @@ def test_summary(e):
              job("slow", "sleep 30", timeout="200ms"),
              json.dumps({"id": "badline", "argv": "nope"}),
              "this is not json",
-             job("mem", "head -c 300000000 /dev/zero | tail",
+             job("mem", "head -c 100000000 /dev/zero | tail",
                  memory_limit="32M")]
     summary = e.path("summary.json")
     rc, results, err = batch(e, lines, "-j", "3", "--json-summary", summary)
