@@ -157,8 +157,8 @@ static void log_result(const batch_job_t* bj, const capsid_result_t* r) {
 
 /* --halt: the condition is met. now: the running jobs are stopped as a
  * SIGINT stops them; soon: they finish. Either way nothing new starts and
- * the jobs still waiting to start are dropped (their results say
- * interrupted; --resume runs them). */
+ * the jobs still waiting to start are dropped (they get no result, as in
+ * parallel; --resume runs them). */
 static void halt_batch(batch_t* b) {
   batch_job_t* bj;
   batch_job_t* next;
@@ -177,6 +177,15 @@ static void halt_batch(batch_t* b) {
       capsid_job_signal(bj->job, CAPSID_SIGTERM,
                         now && bj->spawned ? b->grace_ms : 0);
   }
+}
+
+
+/* After each result: a job that never ran counts as failed too. */
+static void check_halt(batch_t* b) {
+  if (b->halted[0] == '\0' && !b->interrupted &&
+      cli_halt_reached(&b->opt.halt, b->counts.jobs, b->counts.ok,
+                       b->counts.failed + b->counts.errors))
+    halt_batch(b);
 }
 
 
@@ -199,7 +208,6 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   batch_job_t* bj = data;
   batch_t* b = bj->batch;
-
   capsid__run_info_t info;
 
   (void)job;
@@ -234,10 +242,7 @@ forget:
   b->progress.done++;
   cli_progress_in_flight(&b->progress, b->outstanding);
   cli_progress_draw(&b->progress, 0);
-  if (b->halted[0] == '\0' && !b->interrupted &&
-      cli_halt_reached(&b->opt.halt, b->counts.jobs, b->counts.ok,
-                       b->counts.failed + b->counts.errors))
-    halt_batch(b);
+  check_halt(b);
   pull_lines(b);
   maybe_finish(b);
 }
@@ -253,6 +258,7 @@ static void line_error(batch_t* b, cli_jobline_t* jl, long line,
   b->failed_lines++;
   b->progress.failed++;
   b->progress.done++;
+  check_halt(b);
 }
 
 

@@ -390,6 +390,13 @@ def test_halt(e, when):
     rc, results, err = batch(e, [job("f%d" % i, "exit 1") for i in range(6)],
                              "-j", "1", "--halt", "soon,fail=50%")
     check(e.ran() == ["f0", "f1", "f2"], "fail=50%%: ran %r" % e.ran())
+    # A line that cannot run counts as a failure too.
+    e.reset()
+    rc, results, err = batch(e, [json.dumps({"id": "bad", "argv": []}),
+                                 job("y1"), job("y2")],
+                             "-j", "1", "--halt", "%s,fail=1" % when)
+    check(e.ran() == [] and rc == 1 and [r["id"] for r in results] == ["bad"],
+          "an invalid line did not halt: ran %r, exit %d" % (e.ran(), rc))
     # success=1: stops at the first success.
     e.reset()
     rc, results, err = batch(e, [job("x0", "exit 1"), job("x1"),
