@@ -329,7 +329,7 @@ int cli_cmd_batch(int argc, char** argv) {
   if ((fd = cli_input_open(&a)) < 0)
     return 2;
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = b.jobs;
   opts.loop = &b.loop;
   rc = uv_loop_init(&b.loop);

@@ -483,7 +483,7 @@ int cli_cmd_worker(int argc, char** argv) {
   snprintf(w.claim_cursor, sizeof(w.claim_cursor), "0-0");
   w.held.next = w.held.prev = &w.held;
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = w.jobs;
   opts.loop = &w.loop;
   rc = uv_loop_init(&w.loop);

@@ -1,0 +1,30 @@
+/* The size rule of the public structs a caller fills: a program built
+ * against an older header passes a smaller struct, and the library must
+ * not read past it (capsid.h, "ABI"). */
+#include "abi.h"
+
+#include <string.h>
+
+int capsid__abi_copy(void* dst, size_t dst_size, const void* src,
+                     size_t min_size) {
+  const unsigned char* tail;
+  size_t size;
+  size_t i;
+
+  memset(dst, 0, dst_size);
+  if (src == NULL)
+    return 0;
+  memcpy(&size, src, sizeof(size));
+  if (size < min_size)
+    return CAPSID_EINVAL;
+  /* A newer header's struct: what this library does not know must be
+   * unset, or the caller asked for something it would silently not get. */
+  tail = (const unsigned char*)src;
+  for (i = dst_size; i < size; i++)
+    if (tail[i] != 0)
+      return CAPSID_ENOTSUP;
+  memcpy(dst, src, size < dst_size ? size : dst_size);
+  /* The library's copy describes itself. */
+  memcpy(dst, &dst_size, sizeof(dst_size));
+  return 0;
+}
