@@ -5,6 +5,14 @@
 
 #include <string.h>
 
+/* A program built against an older header passes its own capsid_result_t
+ * to capsid_run_capture and capsid_result_move, and the library writes a
+ * whole one into it: a field added by growing the struct instead of
+ * taking a reserved word would write past the program's. (The layout is
+ * the same on every 64-bit target capsid builds for.) */
+_Static_assert(sizeof(capsid_result_t) == 264,
+               "capsid_result_t changed size: take new fields from reserved_");
+
 int capsid__abi_copy(void* dst, size_t dst_size, const void* src,
                      size_t min_size) {
   const unsigned char* tail;

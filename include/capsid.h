@@ -19,9 +19,10 @@
  * against an older header keeps working with a newer library. A size
  * larger than the library knows is accepted when the extra bytes are all
  * zero, else refused with CAPSID_ENOTSUP (a newer program asked for
- * something this library cannot do). Structs the library fills
- * (capsid_result_t, capsid_error_t) only grow by appending too; a
- * program must not allocate them by a size other than its header's.
+ * something this library cannot do). capsid_result_t, which the library
+ * writes into the caller's memory (capsid_run_capture,
+ * capsid_result_move), never changes size within a major version: a new
+ * result field takes its place from the reserved words at its end.
  */
 #ifndef CAPSID_H
 #define CAPSID_H
@@ -281,6 +282,10 @@ typedef struct capsid_result_s {
   /* capsid_job_signal asked the job to stop before it ended; killed says
    * whether it then had to be killed (the grace ran out). */
   int interrupted;
+  /* Room for later fields, so that the struct keeps its size (see "ABI"
+   * above): a new field is declared here and reserved_ shrinks by as
+   * much. Zero. */
+  uint64_t reserved_[8];
 } capsid_result_t;
 
 /* How a job's limits were enforced. */

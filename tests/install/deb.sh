@@ -35,7 +35,12 @@ files=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' | grep -v '/$')
 
 dpkg -i "$deb" >"$tmp/dpkg.log" || { cat "$tmp/dpkg.log"; exit 1; }
 installed=1
+# A minimal image (Docker's Debian) may tell dpkg not to unpack man pages.
+man_excluded=0
+grep -qs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg /etc/dpkg/dpkg.cfg.d/* &&
+  man_excluded=1
 for f in /usr/bin/capsid /usr/include/capsid.h /usr/share/man/man1/capsid.1; do
+  case $f in /usr/share/man/*) [ $man_excluded = 1 ] && continue ;; esac
   [ -e "$f" ] || { echo "not installed: $f"; exit 1; }
 done
 /usr/bin/capsid --version
@@ -45,7 +50,9 @@ rc=0
 [ $rc -le 1 ] || { echo "capsid doctor exited $rc"; exit 1; }
 out=$(cd "$tmp" && /usr/bin/capsid run -p read-only -- /bin/echo packaged)
 [ "$out" = packaged ] || { echo "the packaged capsid ran no job: '$out'"; exit 1; }
-man -w capsid-run >/dev/null || { echo "man capsid-run is not found"; exit 1; }
+if [ $man_excluded = 0 ]; then
+  man -w capsid-run >/dev/null || { echo "man capsid-run is not found"; exit 1; }
+fi
 pkg-config --exists capsid || { echo "pkg-config does not find capsid"; exit 1; }
 
 dpkg -r capsid >"$tmp/dpkg.log" || { cat "$tmp/dpkg.log"; exit 1; }
