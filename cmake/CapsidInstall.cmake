@@ -45,10 +45,11 @@ install(EXPORT capsidTargets NAMESPACE capsid::
 configure_package_config_file(cmake/capsidConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/capsidConfig.cmake
   INSTALL_DESTINATION ${CAPSID_CMAKE_DIR})
-# Until 1.0 a minor release may change the ABI (the SONAME says which).
+# The size rule of capsid.h ("ABI") keeps a program built against an
+# older header of the same major version (the SONAME's) working.
 write_basic_package_version_file(
   ${CMAKE_CURRENT_BINARY_DIR}/capsidConfigVersion.cmake
-  COMPATIBILITY SameMinorVersion)
+  COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/capsidConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/capsidConfigVersion.cmake
   DESTINATION ${CAPSID_CMAKE_DIR})
@@ -63,7 +64,9 @@ if(CAPSID_OS STREQUAL "linux")
   set(CAPSID_PC_LIBS_PRIVATE "-lmimalloc -lpthread")
 else()
   set(CAPSID_PC_REQUIRES_PRIVATE "libuv jansson")
-  set(CAPSID_PC_LIBS_PRIVATE "-lmimalloc -ladvapi32 -lbcrypt -lnetapi32 -lcrypt32 -lole32 -loleaut32 -luuid -lntdll")
+  set(CAPSID_PC_LIBS_PRIVATE "-lmimalloc -ladvapi32 -lbcrypt -lnetapi32")
+  string(APPEND CAPSID_PC_LIBS_PRIVATE
+    " -lcrypt32 -lole32 -loleaut32 -luuid -lntdll")
 endif()
 configure_file(packaging/capsid.pc.in ${CMAKE_CURRENT_BINARY_DIR}/capsid.pc
   @ONLY)

@@ -51,10 +51,10 @@ extern "C" {
 /* Returns "MAJOR.MINOR.PATCH". Thread-safe. */
 CAPSID_EXTERN const char* capsid_version_string(void);
 
-/* capsid_init flags. */
-/* Point libuv's allocator at capsid's (mimalloc), so the loop and capsid
- * share one allocator. libuv's allocator is process-wide: a host that
- * uses libuv itself (Node, for one) or has set its own must not ask. */
+/* capsid_init flag: point libuv's allocator at capsid's (mimalloc), so
+ * the loop and capsid share one allocator. libuv's allocator is
+ * process-wide: a host that uses libuv itself (Node, for one) or has set
+ * its own must not ask. */
 #define CAPSID_INIT_UV_ALLOCATOR 1u
 
 /* Optional process set-up; capsid works without it. With 0 it changes
@@ -368,8 +368,8 @@ CAPSID_EXTERN unsigned capsid_runtime_running(const capsid_runtime_t* rt);
  * missing cwd, program not found): then result->error says why. A negative
  * return (CAPSID_EINVAL for a NULL argument or a wrong spec->size,
  * CAPSID_ENOTSUP for a newer header's spec asking for what this library
- * lacks, CAPSID_ECLOSING, CAPSID_ENOMEM) means no callback will come. job_out, if not NULL, receives a handle valid
- * until on_exit returns. */
+ * lacks, CAPSID_ECLOSING, CAPSID_ENOMEM) means no callback will come.
+ * job_out, if not NULL, receives a handle valid until on_exit returns. */
 CAPSID_EXTERN int capsid_job_start(capsid_runtime_t* rt,
                                    const capsid_job_spec_t* spec,
                                    capsid_exit_cb on_exit, void* data,
