@@ -109,17 +109,43 @@ def blocks(lines):
 
 
 def option_items(block):
-    """Split an option block into (term, [description lines])."""
+    """Split an option block into (term, [description lines]); a
+    continuation line keeps its indentation beyond the description's
+    column (the line below the option's), for JSON samples."""
     items = []
+    column = None
     for line in block:
         if re.match(r"^ {2,6}-", line):
             parts = re.split(r" {2,}", line.strip(), maxsplit=1)
             items.append((parts[0], parts[1:]))
+            column = None
         elif items:
-            items[-1][1].append(line.strip())
+            indent = len(line) - len(line.lstrip())
+            if column is None:
+                column = indent
+            items[-1][1].append(" " * max(0, indent - column) + line.strip())
         else:
             return None
     return items
+
+
+def description_roff(desc):
+    """Description lines of an option: prose is filled; a JSON sample
+    (from a line opening with { to the line closing it) keeps its lines."""
+    out = []
+    in_sample = False
+    for line in desc:
+        text = line.strip()
+        if not in_sample and text.startswith("{"):
+            out += [".nf"]
+            in_sample = True
+        out.append(esc(line))
+        if in_sample and text.endswith("}"):
+            out += [".fi"]
+            in_sample = False
+    if in_sample:
+        out += [".fi"]
+    return out
 
 
 def body_roff(lines):
@@ -129,7 +155,7 @@ def body_roff(lines):
         if items:
             for term, desc in items:
                 out += [".TP", option_term(term)]
-                out += [esc(d) for d in desc] or [""]
+                out += description_roff(desc) or [""]
         else:
             # A paragraph, then (or only) an indented sample or list, kept
             # as laid out.
