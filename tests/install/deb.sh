@@ -12,14 +12,14 @@ skip() {
 }
 [ "$(id -u)" = 0 ] || skip "installing a .deb needs root"
 command -v dpkg >/dev/null || skip "dpkg is not installed (not Debian?)"
-if dpkg-query -W -f='${Status}' capsid 2>/dev/null | grep -q installed; then
-  echo "a capsid package is already installed; not touching it"
+if dpkg-query -W capsid >/dev/null 2>&1; then
+  echo "dpkg already knows a capsid package; not touching it"
   exit 1
 fi
 tmp=$(mktemp -d)
 installed=0
 cleanup() {
-  [ $installed = 1 ] && dpkg -r capsid >/dev/null 2>&1 || true
+  [ $installed = 1 ] && dpkg -P capsid >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -64,8 +64,14 @@ for f in $files; do
     left=1
   fi
 done
-if dpkg-query -W -f='${Status}' capsid 2>/dev/null | grep -q installed; then
-  echo "dpkg still lists capsid"; left=1
+if dpkg-query -W -f='${Status}' capsid 2>/dev/null | grep -q ' installed'; then
+  echo "dpkg still lists capsid as installed"; left=1
 fi
 [ $left = 0 ] || exit 1
+# dpkg keeps a removed package's postrm (CPack's ldconfig call) until it
+# is purged: purge, and then dpkg must not know capsid at all.
+dpkg -P capsid >"$tmp/dpkg.log" || { cat "$tmp/dpkg.log"; exit 1; }
+if dpkg-query -W capsid >/dev/null 2>&1; then
+  echo "dpkg still knows capsid after a purge"; exit 1
+fi
 echo "the .deb installed, ran doctor and a job, and was removed cleanly ($(wc -l <<<"$files") files)"
