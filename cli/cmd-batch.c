@@ -472,7 +472,7 @@ int cli_cmd_batch(int argc, char** argv) {
       cli_joblog_open(&b.joblog, b.opt.joblog, b.opt.done.keys != NULL) != 0)
     goto done;
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = b.jobs;
   opts.loop = &b.loop;
   rc = uv_loop_init(&b.loop);

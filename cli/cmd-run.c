@@ -228,7 +228,7 @@ int cli_cmd_run(int argc, char** argv) {
   size_t stdin_len = 0;
   int opt, status = CLI_EXIT_CAPSID, rc, verbose = 0;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   memset(&ctx, 0, sizeof(ctx));
   ctx.grace_ms = CLI_DEFAULT_GRACE_MS;
   spec.network = -1;
@@ -354,7 +354,7 @@ int cli_cmd_run(int argc, char** argv) {
   spec.on_output = on_output;
   cli_warn_shared_tmp(&spec);
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 1;
   opts.worker_threads = 1;
   rc = capsid_runtime_new(&opts, &rt);
