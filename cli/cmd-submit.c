@@ -12,11 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_REDIS = 1, OPT_STREAM, OPT_HELP };
+enum { OPT_REDIS = 1, OPT_STREAM, OPT_ID_WINDOW, OPT_HELP };
+
+/* How long a job id keeps a second submission of it out by default: a
+ * day covers re-running a script after a failure or a lost reply. */
+#define DEFAULT_ID_WINDOW_MS (24u * 60u * 60u * 1000u)
+#define MAX_ID_WINDOW_MS ((uint64_t)365 * 24 * 60 * 60 * 1000)
 
 static const capsid__option_t submit_options[] = {
     {0, "redis", 1, OPT_REDIS},
     {0, "stream", 1, OPT_STREAM},
+    {0, "id-window", 1, OPT_ID_WINDOW},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -57,6 +63,7 @@ int cli_cmd_submit(int argc, char** argv) {
 
   memset(&cfg, 0, sizeof(cfg));
   memset(&in, 0, sizeof(in));
+  cfg.id_window_ms = DEFAULT_ID_WINDOW_MS;
   capsid__args_init(&a, "capsid submit", argc, argv);
   while ((opt = capsid__args_next(&a, submit_options)) > 0) {
     switch (opt) {
@@ -65,6 +72,14 @@ int cli_cmd_submit(int argc, char** argv) {
       break;
     case OPT_STREAM:
       cfg.stream = a.value;
+      break;
+    case OPT_ID_WINDOW:
+      if (capsid_parse_duration(a.value, &cfg.id_window_ms) != 0 ||
+          cfg.id_window_ms > MAX_ID_WINDOW_MS) {
+        fprintf(stderr, "capsid submit: --id-window: \"%s\" is not a "
+                "duration up to a year, such as 0, 30m, 24h\n", a.value);
+        return 2;
+      }
       break;
     case OPT_HELP:
       cli_help_submit();
@@ -94,6 +109,9 @@ int cli_cmd_submit(int argc, char** argv) {
     close(fd);
   fprintf(stderr, "capsid submit: %ld jobs added to stream \"%s\"\n",
           scale_submit_added(in.s), cfg.stream);
+  if (scale_submit_skipped(in.s) > 0)
+    fprintf(stderr, "capsid submit: %ld lines skipped: their ids were "
+            "submitted within --id-window\n", scale_submit_skipped(in.s));
   /* On stdout, for scripts: BATCH=$(capsid submit ...), then
    * capsid collect --batch "$BATCH". */
   if (scale_submit_batch(in.s) != NULL)

@@ -6,6 +6,7 @@
 #include "redis-sync.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,18 @@
 typedef struct submit_line_s {
   long number;
   size_t len;
+  char* key;   /* "STREAM:id:ID" when the line has an id and ids are kept */
   char text[]; /* NUL-terminated */
 } submit_line_t;
+
+/* Adds the entry only if the id's key could be made (SET NX): atomic, so
+ * two submitters of one id cannot both add it. A skipped line is answered
+ * [batch that has the id]; an added one, with the entry id. */
+static const char ADD_ONCE[] =
+    "if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then "
+    "return redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'line', "
+    "ARGV[2], 'submit', ARGV[3]) end "
+    "return {redis.call('GET', KEYS[2])}";
 
 /* Redis failures (redis-retry.h): a transient one is retried with backoff
  * and never loses or doubles a line. An XADD answered with an error was
@@ -47,6 +58,8 @@ struct scale_submit_s {
   int lost_at;       /* >= 0: lines[lost_at..n) may have been applied */
   cli_redis_backoff_t backoff;
   long added;
+  long skipped;
+  char window[32];   /* --id-window in ms, as text; "" when off */
   int failed;
   int fatal;         /* a permanent error: stop reading */
 };
@@ -87,6 +100,7 @@ static const char* entry_field(const redisReply* fields, const char* name) {
 
 static void drop_line(submit_t* s, int i) {
   s->bytes -= s->lines[i]->len;
+  capsid__free(s->lines[i]->key);
   capsid__free(s->lines[i]);
   s->lines[i] = NULL;
 }
@@ -211,12 +225,30 @@ static int get_ready(submit_t* s, char* what, size_t size, int* transient) {
 }
 
 
+static void append_add_once(submit_t* s, const submit_line_t* l,
+                            const char* num) {
+  const char* argv[9] = {"EVAL", ADD_ONCE, "2", s->stream, l->key,
+                         l->text, num, s->token, s->window};
+  size_t lens[9];
+  int i;
+
+  for (i = 0; i < 9; i++)
+    lens[i] = strlen(argv[i]);
+  lens[5] = l->len;
+  redisAppendCommandArgv(s->c, 9, argv, lens);
+}
+
+
 static void append_xadd(submit_t* s, const submit_line_t* l) {
   char num[32];
   const char* argv[9];
   size_t lens[9];
 
   snprintf(num, sizeof(num), "%ld", l->number);
+  if (l->key != NULL) {
+    append_add_once(s, l, num);
+    return;
+  }
   argv[0] = "XADD";
   argv[1] = s->stream;
   argv[2] = "*";
@@ -265,6 +297,16 @@ static int send_once(submit_t* s, char* what, size_t size) {
       fprintf(stderr, LABEL ": line %ld: XADD to \"%s\" failed: %s\n",
               s->lines[i]->number, s->stream, r->str);
       s->failed = 1;
+      drop_line(s, i);
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+      /* The id is in already (queued, running or done): not again. */
+      if (s->skipped++ < 10)
+        fprintf(stderr, LABEL ": line %ld: its id was submitted within "
+                "the last %s ms (batch %s); skipped\n",
+                s->lines[i]->number, s->window,
+                r->elements == 1 && r->element[0]->type == REDIS_REPLY_STRING
+                    ? r->element[0]->str
+                    : "?");
       drop_line(s, i);
     } else {
       if (r->type == REDIS_REPLY_STRING)
@@ -323,6 +365,9 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
   }
   s->stream = cfg->stream;
   s->lost_at = -1;
+  if (cfg->id_window_ms != 0)
+    snprintf(s->window, sizeof(s->window), "%llu",
+             (unsigned long long)cfg->id_window_ms);
   *out = s;
   return 0;
 }
@@ -331,6 +376,25 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
 int scale_submit_start(scale_submit_t* s) {
   flush(s);
   return s->fatal ? -1 : 0;
+}
+
+
+/* "STREAM:id:ID" (ID as compact JSON, so 1 and "1" differ) for a line
+ * that is a JSON object with a string or integer "id"; NULL otherwise
+ * (such a line is added every time, and its worker answers a bad one). */
+static char* id_key(const submit_t* s, const char* text, size_t len) {
+  json_t* obj = json_loadb(text, len, 0, NULL);
+  json_t* id = json_object_get(obj, "id");
+  char* idtext = NULL;
+  char* key = NULL;
+
+  if (json_is_string(id) || json_is_integer(id))
+    idtext = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (idtext != NULL)
+    key = capsid__sprintf("%s:id:%s", s->stream, idtext);
+  free(idtext);
+  json_decref(obj);
+  return key;
 }
 
 
@@ -351,6 +415,7 @@ int scale_submit_line(scale_submit_t* s, long number, const char* text,
   line->len = len;
   memcpy(line->text, text, len);
   line->text[len] = '\0';
+  line->key = s->window[0] != '\0' ? id_key(s, text, len) : NULL;
   s->lines[s->n++] = line;
   s->bytes += len;
   if (s->n == SUBMIT_PIPELINE || s->bytes >= SUBMIT_PIPELINE_BYTES)
@@ -373,6 +438,11 @@ int scale_submit_finish(scale_submit_t* s) {
 
 const char* scale_submit_batch(const scale_submit_t* s) {
   return s->token[0] != '\0' ? s->token : NULL;
+}
+
+
+long scale_submit_skipped(const scale_submit_t* s) {
+  return s->skipped;
 }
 
 

@@ -13,10 +13,16 @@
 #define CAPSID_SCALE_SUBMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct scale_submit_config_s {
   const char* redis;  /* a Redis URL (redis-url.h) */
   const char* stream; /* the job stream, not empty */
+  /* Idempotency: a line whose "id" was submitted to this stream within
+   * the last id_window_ms (by any run) is skipped, not added again; the
+   * ids are kept as keys "STREAM:id:ID" that expire after the window.
+   * 0: every line is added. */
+  uint64_t id_window_ms;
 } scale_submit_config_t;
 
 typedef struct scale_submit_s scale_submit_t;
@@ -38,6 +44,8 @@ int scale_submit_line(scale_submit_t* s, long number, const char* text,
 int scale_submit_finish(scale_submit_t* s);
 /* This run's batch id, or NULL before the first connection. */
 const char* scale_submit_batch(const scale_submit_t* s);
+/* Lines skipped because their id was submitted within the window. */
+long scale_submit_skipped(const scale_submit_t* s);
 /* Lines confirmed in the stream so far. */
 long scale_submit_added(const scale_submit_t* s);
 void scale_submit_free(scale_submit_t* s);

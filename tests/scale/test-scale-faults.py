@@ -290,6 +290,36 @@ class Faults(so.ScaleOut):
         self.assert_all_acked(stream)
         self.assertEqual(w.stop(), 0, err)
 
+    def test_submit_is_idempotent_by_job_id(self):
+        stream = "idem"
+        lines = [so.job(i, ["echo", "x%d" % i]) for i in range(5)]
+        first = self.submit_batch(stream, lines)
+        # A second run (a script re-run after a failure) adds only the
+        # new ids; a line without an id is added every time.
+        res = so.run("submit", "--redis", so.SERVER.url(), "--stream",
+                     stream, input="".join(
+                         l + "\n" for l in lines[2:] + [
+                             so.job(7, ["echo", "x7"]),
+                             json.dumps({"argv": ["true"]})]))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("2 jobs added", res.stderr)
+        self.assertIn("3 lines skipped", res.stderr)
+        self.assertIn("(batch %s); skipped" % first, res.stderr)
+        self.assertEqual(self.r.cmd("XLEN", stream), 7)
+        # Done jobs keep their id out too; --id-window 0 lets it in.
+        w = self.worker(stream, "i0")
+        self.collect(stream + "-results", 7, timeout="60s")
+        res = so.run("submit", "--redis", so.SERVER.url(), "--stream",
+                     stream, input=lines[0] + "\n")
+        self.assertIn("0 jobs added", res.stderr)
+        res = so.run("submit", "--redis", so.SERVER.url(), "--stream",
+                     stream, "--id-window", "0", input=lines[0] + "\n")
+        self.assertIn("1 jobs added", res.stderr)
+        self.assertEqual(self.r.cmd("XLEN", stream), 8)
+        ttl = self.r.cmd("PTTL", stream + ':id:"j0"')
+        self.assertGreater(ttl, 23 * 3600 * 1000)
+        self.assertEqual(w.stop(), 0, w.stderr())
+
 
 # Only the cases above: the inherited ones belong to test-scale-out.py.
 for _name in list(vars(so.ScaleOut)):
