@@ -11,7 +11,7 @@
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
        OPT_DRAIN, OPT_COMMAND_TIMEOUT, OPT_MAX_RESULT, OPT_RETRIES,
-       OPT_RETRY_BACKOFF, OPT_HELP };
+       OPT_RETRY_BACKOFF, OPT_RESULTS_TTL, OPT_HELP };
 
 static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -28,6 +28,7 @@ static const capsid__option_t worker_options[] = {
     {0, "max-result-bytes", 1, OPT_MAX_RESULT},
     {0, "retries", 1, OPT_RETRIES},
     {0, "retry-backoff", 1, OPT_RETRY_BACKOFF},
+    {0, "results-ttl", 1, OPT_RESULTS_TTL},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -125,6 +126,14 @@ int cli_cmd_worker(int argc, char** argv) {
       if (parse_duration_opt("--retry-backoff", a.value,
                              &cfg.retry_backoff_ms))
         return 2;
+      break;
+    case OPT_RESULTS_TTL:
+      /* 0 keeps them; the 24 h bound of other durations is too short. */
+      if (capsid_parse_duration(a.value, &cfg.results_ttl_ms) != 0) {
+        fprintf(stderr, "capsid worker: --results-ttl: \"%s\" is not a "
+                "duration such as 0, 30m, 168h\n", a.value);
+        return 2;
+      }
       break;
     case OPT_HELP:
       cli_help_worker();

@@ -29,6 +29,7 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/worker-claim.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-entry.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-output.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-retention.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-state.c)
   target_link_libraries(capsid_scale PUBLIC PkgConfig::HIREDIS)
   target_compile_definitions(capsid_scale PUBLIC CAPSID_SCALE_OUT)

@@ -14,6 +14,7 @@
  *
  * The engine's files call one another in one direction only:
  *   worker.c (the loop: reading, ticks, signals, shutdown)
+ *     -> worker-retention.c (trimming; calls nothing below)
  *     -> worker-claim.c (XAUTOCLAIM, heartbeat)
  *       -> worker-entry.c (entry to job, job to result)
  *         -> worker-output.c (XADD-then-XACK)
@@ -121,6 +122,9 @@ struct worker_s {
    * why); wconn_seen: the write connection was ready once. */
   uint64_t claim_fence_ms;
   int wconn_seen;
+  uint64_t results_ttl_ms;   /* 0: results are kept */
+  uint64_t last_retain_ms;
+  int retain_inflight;
 
   uv_timer_t tick;        /* claims, heartbeats, retries */
   uv_timer_t drain;

@@ -8,6 +8,7 @@
 #include "worker-claim.h"
 #include "worker-entry.h"
 #include "worker-output.h"
+#include "worker-retention.h"
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
@@ -199,7 +200,7 @@ static void pump(worker_t* w) {
     return;
   read_more(w);
   if (w->stopping && w->held_count == 0 && !w->read_inflight &&
-      !w->claim_inflight) {
+      !w->claim_inflight && !w->retain_inflight) {
     fprintf(stderr, "capsid worker: %s: stopped; %ld results written\n",
             w->consumer, w->results_written);
     finish(w);
@@ -267,6 +268,7 @@ static void on_tick(uv_timer_t* t) {
       !w->read_inflight && !w->stopping && now >= w->read_retry_at)
     create_group(w);
   worker_entry_retry_due(w);
+  worker_retention_pass(w);
   worker_output_flush(w);
   pump(w);
 }
@@ -337,6 +339,7 @@ void scale_worker_config_init(scale_worker_config_t* cfg) {
   cfg->command_timeout_ms = 15000;
   cfg->max_result_bytes = SCALE_WORKER_DEFAULT_RESULT_BYTES;
   cfg->retry_backoff_ms = 1000;
+  cfg->results_ttl_ms = 7u * 24u * 3600u * 1000u;
 }
 
 
@@ -454,6 +457,7 @@ static int worker_init(worker_t* w, const scale_worker_config_t* cfg) {
   w->max_result_bytes = cfg->max_result_bytes;
   w->retries = cfg->retries;
   w->retry_backoff_ms = cfg->retry_backoff_ms;
+  w->results_ttl_ms = cfg->results_ttl_ms;
   w->pump_hook = pump;
   w->fatal_hook = fatal;
   w->unwritable_hook = worker_entry_unwritable;

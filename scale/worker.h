@@ -58,11 +58,13 @@ typedef struct scale_worker_config_s {
    * wait drawn between half and all of it. 0: no retries. */
   unsigned retries;
   uint64_t retry_backoff_ms;
+  /* Results and dead letters older than this are trimmed (0: kept). */
+  uint64_t results_ttl_ms;
 } scale_worker_config_t;
 
 /* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,
  * command timeout 15 s, results up to 16 MiB, no retries (backoff 1 s),
- * everything else NULL or 0. */
+ * results kept 7 days, everything else NULL or 0. */
 void scale_worker_config_init(scale_worker_config_t* cfg);
 
 /* Checks cfg without connecting: the names (not empty, no space or control

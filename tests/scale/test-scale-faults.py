@@ -320,6 +320,38 @@ class Faults(so.ScaleOut):
         self.assertGreater(ttl, 23 * 3600 * 1000)
         self.assertEqual(w.stop(), 0, w.stderr())
 
+    def test_retention_trims_acked_jobs_old_results_and_gone_consumers(self):
+        stream = "keep"
+        self.r.cmd("XGROUP", "CREATE", stream, "capsid", "0", "MKSTREAM")
+        # A consumer that is gone: nothing pending, never seen again.
+        self.r.cmd("XGROUP", "CREATECONSUMER", stream, "capsid", "ghost")
+        w = self.worker(stream, "k0", "-j", "4", "--claim-idle", "300ms",
+                        "--results-ttl", "1s")
+        lines = [so.job(i, ["echo", "k%d" % i]) for i in range(10)]
+        lines.append(json.dumps({"id": "slow", "argv": ["sleep", "6"]}))
+        self.submit(stream, lines)
+        results, _ = self.collect(stream + "-results", 10, timeout="60s")
+        self.assertEqual(len(results), 10)
+        # The running job's entry stays (it is pending); the others go,
+        # and so do their results once older than --results-ttl.
+        so.wait_for("acknowledged jobs trimmed",
+                    lambda: self.r.cmd("XLEN", stream) == 1, 30)
+        slow = self.r.cmd("XRANGE", stream, "-", "+")[0][1]
+        self.assertIn('"slow"', dict(zip(slow[::2], slow[1::2]))["job"])
+        self.assertEqual(len(self.held_by(stream, "k0")), 1)
+        so.wait_for("old results trimmed", lambda: self.r.cmd(
+            "XLEN", stream + "-results") <= 1, 30)
+        names = lambda: [c[1] for c in self.r.cmd(
+            "XINFO", "CONSUMERS", stream, "capsid")]
+        so.wait_for("the gone consumer removed",
+                    lambda: "ghost" not in names(), 30)
+        self.assertIn("k0", names())
+        self.assertIn("removed 1 consumers", w.stderr())
+        so.wait_for("the slow job done and trimmed",
+                    lambda: self.r.cmd("XLEN", stream) == 0 and
+                    self.pending(stream) == 0, 60)
+        self.assertEqual(w.stop(), 0, w.stderr())
+
 
 # Only the cases above: the inherited ones belong to test-scale-out.py.
 for _name in list(vars(so.ScaleOut)):
