@@ -14,12 +14,10 @@ import collections
 import importlib.util
 import json
 import os
-import shutil
 import socket
 import sys
 import threading
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location(
@@ -359,20 +357,7 @@ for _name in list(vars(so.ScaleOut)):
         setattr(Faults, _name, None)
 
 
-def main():
-    if len(sys.argv) < 2:
-        print("usage: test-scale-faults.py PATH/TO/capsid", file=sys.stderr)
-        return 2
-    so.CAPSID = os.path.abspath(sys.argv[1])
-    so.REDIS = shutil.which("redis-server")
-    if so.REDIS is None:
-        print("redis-server not found: run scripts/bootstrap.sh",
-              file=sys.stderr)
-        return 1
-    prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
-                         exit=False)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # test-scale-out.py's main: sets the paths in that module and runs
+    # the cases of this one (__main__).
+    sys.exit(so.main())
