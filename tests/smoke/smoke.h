@@ -74,6 +74,7 @@ void smoke_git_protected(void** state);
 void smoke_carve_outs(void** state);
 void smoke_missing_names_protected(void** state);
 void smoke_placeholder_concurrent(void** state);
+void smoke_placeholder_churn(void** state);
 void smoke_placeholder_owner_content(void** state);
 void smoke_missing_carve_out_leaves_nothing(void** state);
 void smoke_carve_out_through_link(void** state);
