@@ -23,6 +23,9 @@ static const command_t commands[] = {
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
 #endif
+#ifdef CAPSID_SERVE
+    {"serve", cli_cmd_serve},
+#endif
     {"doctor", cli_cmd_doctor},
     {"setup", cli_cmd_setup},
     {"uninstall", cli_cmd_uninstall},

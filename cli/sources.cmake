@@ -17,3 +17,7 @@ if(WIN32)
   enable_language(RC)
   list(APPEND CAPSID_CLI_SOURCES cli/win/capsid.rc)
 endif()
+# `capsid serve` and the thin-client mode of run and batch (--server).
+if(CAPSID_SERVE)
+  list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c)
+endif()
