@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "client.h"
 #include "jobline.h"
 #include "linereader.h"
 #include "resultline.h"
@@ -17,12 +18,13 @@
 
 #include <uv.h>
 
-enum { OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE };
+enum { OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE, OPT_SERVER };
 
 static const capsid__option_t batch_options[] = {
     {'j', "jobs", 1, OPT_JOBS},
     {0, "progress", 0, OPT_PROGRESS},
     {0, "grace", 1, OPT_GRACE},
+    {0, "server", 1, OPT_SERVER},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -296,6 +298,7 @@ int cli_cmd_batch(int argc, char** argv) {
   batch_t b;
   capsid__args_t a;
   uint64_t n;
+  const char* server = cli_client_env_addr();
   int opt, fd = 0, progress = 0, rc;
 
   memset(&b, 0, sizeof(b));
@@ -319,6 +322,9 @@ int cli_cmd_batch(int argc, char** argv) {
       if (cli_parse_grace("capsid batch", a.value, &b.grace_ms) != 0)
         return 2;
       break;
+    case OPT_SERVER:
+      server = a.value;
+      break;
     case OPT_HELP:
       cli_help_batch();
       return 0;
@@ -328,6 +334,8 @@ int cli_cmd_batch(int argc, char** argv) {
     return 2;
   if ((fd = cli_input_open(&a)) < 0)
     return 2;
+  if (server != NULL) /* thin client: the jobs run in `capsid serve` */
+    return cli_client_batch(server, fd, b.jobs, b.grace_ms);
 
   memset(&opts, 0, sizeof(opts));
   opts.max_concurrency = b.jobs;

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "client.h"
 #include "passthru.h"
 #include "resultline.h"
 
@@ -18,7 +19,7 @@ enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
   OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU,
-  OPT_GRACE
+  OPT_GRACE, OPT_SERVER
 };
 
 static const capsid__option_t run_options[] = {
@@ -38,6 +39,7 @@ static const capsid__option_t run_options[] = {
     {0, "json", 0, OPT_JSON},
     {0, "stdin-file", 1, OPT_STDIN_FILE},
     {0, "grace", 1, OPT_GRACE},
+    {0, "server", 1, OPT_SERVER},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -215,6 +217,7 @@ int cli_cmd_run(int argc, char** argv) {
   uint64_t n;
   char* stdin_data = NULL;
   size_t stdin_len = 0;
+  const char* server = cli_client_env_addr();
   int opt, status = CLI_EXIT_CAPSID, rc;
 
   memset(&spec, 0, sizeof(spec));
@@ -313,6 +316,9 @@ int cli_cmd_run(int argc, char** argv) {
         goto done;
       }
       break;
+    case OPT_SERVER:
+      server = a.value;
+      break;
     case OPT_HELP:
       cli_help_run();
       status = 0;
@@ -336,6 +342,10 @@ int cli_cmd_run(int argc, char** argv) {
   spec.stdin_len = stdin_len;
   spec.on_output = on_output;
   cli_warn_shared_tmp(&spec);
+  if (server != NULL) { /* thin client: the job runs in `capsid serve` */
+    status = cli_client_run(server, &spec, ctx.json, ctx.grace_ms, &ctx.pass);
+    goto done;
+  }
 
   memset(&opts, 0, sizeof(opts));
   opts.max_concurrency = 1;

@@ -19,5 +19,8 @@ if(WIN32)
 endif()
 # `capsid serve` and the thin-client mode of run and batch (--server).
 if(CAPSID_SERVE)
-  list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c)
+  list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c cli/client.c
+    cli/client-batch.c cli/client-run.c)
+else()
+  list(APPEND CAPSID_CLI_SOURCES cli/client-none.c)
 endif()
