@@ -173,7 +173,7 @@ static void on_event(cli_client_t* c, json_t* ev, const char* text,
   } else if (strcmp(name, "exit") == 0) {
     if (cli_client_exit_result(text, len, &raw, &n) == 0) {
       write_line(b, raw, n);
-      res = json_loadb(raw, n, 0, NULL);
+      res = json_loadb(raw, n, JSON_ALLOW_NUL, NULL);
       if (res == NULL || !json_is_null(json_object_get(res, "error")))
         b->failed_lines++;
       json_decref(res);

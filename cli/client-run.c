@@ -93,7 +93,7 @@ static void on_exit_event(run_client_t* rc, const char* text, size_t len) {
   capsid_result_t r;
 
   if (cli_client_exit_result(text, len, &raw, &n) != 0 ||
-      (obj = json_loadb(raw, n, 0, NULL)) == NULL) {
+      (obj = json_loadb(raw, n, JSON_ALLOW_NUL, NULL)) == NULL) {
     fprintf(stderr, "capsid run: the server sent a result that cannot be "
             "read\n");
     finish(rc, CLI_EXIT_CAPSID);

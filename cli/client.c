@@ -55,7 +55,7 @@ static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   while (!c->closed && (nl = memchr(c->in.data + start, '\n',
                                     c->in.len - start)) != NULL) {
     size_t len = (size_t)(nl - (c->in.data + start));
-    json_t* ev = json_loadb(c->in.data + start, len, 0, NULL);
+    json_t* ev = json_loadb(c->in.data + start, len, JSON_ALLOW_NUL, NULL);
     if (ev != NULL) {
       c->on_event(c, ev, c->in.data + start, len);
       json_decref(ev);
@@ -224,7 +224,7 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id) {
     json_array_append_new(arr, json_string(spec->argv[i]));
   json_object_set_new(job, "argv", arr);
   /* The server does not share our working directory. */
-  if (spec->cwd != NULL && spec->cwd[0] == '/')
+  if (spec->cwd != NULL && (spec->cwd[0] == '/' || spec->cwd[0] == '\0'))
     cwd = capsid__strdup(spec->cwd);
   else if (getcwd(buf, sizeof(buf)) != NULL)
     cwd = spec->cwd == NULL || strcmp(spec->cwd, ".") == 0

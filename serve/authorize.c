@@ -5,8 +5,11 @@
  *    every temporary directory the job's environment names are resolved
  *    and checked with the client's own credentials (serve__check_paths):
  *    the cwd must be reachable and readable by the client, every root the
- *    job may write must be writable by it. The job then gets the
- *    canonical paths that were checked, never the names the client wrote.
+ *    job may write must be writable by it. Another user's job then gets
+ *    the canonical paths that were checked, never the names it wrote.
+ *    The server's own user (or root) could run the job without the
+ *    server: its paths go on as written, so the library's rules and
+ *    messages are those of a local run.
  *  - Identity: a job of the server's own user (or of root) runs as the
  *    server would run it. A job of any other user must run under its
  *    workspace's own identity (elevated mode, the server running as
@@ -17,6 +20,7 @@
  *    the server's environment. */
 #include "serve-int.h"
 
+#include "env.h"
 #include "policy.h"
 
 #include <stdio.h>
@@ -37,7 +41,8 @@ static int refuse(capsid_error_t* err, const char* field, const char* fmt,
  * directory, which the client does not share. */
 static int need_absolute(const char* path, const char* field,
                          capsid_error_t* err) {
-  if (path != NULL && capsid__path_is_absolute(path))
+  /* An empty one is the library's to refuse, with its own words. */
+  if (path != NULL && (path[0] == '\0' || capsid__path_is_absolute(path)))
     return 0;
   return capsid__error_set(err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, path,
                            field, "\"%s\" must be an absolute path: the "
@@ -119,7 +124,6 @@ static int own_environment(cli_jobline_t* jl) {
 
 int serve__authorize(serve_t* srv, const serve_peer_t* peer,
                      cli_jobline_t* jl, capsid_error_t* err) {
-  static const char* const tmp_names[] = {"TMPDIR", "TMP", "TEMP"};
   capsid__policy_t policy;
   serve_path_t* paths = NULL;
   char fields[64][64];
@@ -171,19 +175,17 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
     paths[n].want_write = 1;
     paths[n].want_owner = foreign;
   }
-  for (i = 0; i < n; i++)
-    if ((rc = need_absolute(paths[i].given, paths[i].field, err)) != 0)
-      goto done;
   /* Temporary directories from the job's own environment become
    * writable roots too (shared ones like /tmp pass: the client can write
    * them; a directory of someone else's inside them does not). */
   if (policy.kind == CAPSID__POLICY_WORKSPACE_WRITE &&
       !policy.exclude_tmpdir_env_var)
-    for (i = 0; i < CAPSID__ARRAY_SIZE(tmp_names); i++) {
-      const char* value = env_value(&jl->env, tmp_names[i]);
+    for (i = 0; i < CAPSID__TMP_ENV_MAX && capsid__tmp_env_names[i]; i++) {
+      const char* value = env_value(&jl->env, capsid__tmp_env_names[i]);
       if (value == NULL || value[0] == '\0')
         continue;
-      snprintf(fields[n], sizeof(fields[n]), "env.%s", tmp_names[i]);
+      snprintf(fields[n], sizeof(fields[n]), "env.%s",
+               capsid__tmp_env_names[i]);
       paths[n].given = value;
       paths[n].field = fields[n];
       paths[n].want_write = 1;
@@ -191,9 +193,11 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
         goto done;
       n++;
     }
-  rc = serve__check_paths(peer, paths, n, err);
-  if (rc != 0)
-    goto done;
+  rc = serve__check_paths(peer, paths, n, !foreign, err);
+  if (rc != 0 || !foreign)
+    goto done; /* the owner's paths go to the library as written: its
+                  own rules (links, system trees) and messages apply as
+                  in a local run */
 
   /* The job gets what was checked. */
   capsid__free(jl->cwd);

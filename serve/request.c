@@ -167,8 +167,7 @@ static int b64_value(int ch) {
 }
 
 
-/* Decodes standard base64 (padding optional) onto b. Returns 0 or -1. */
-static int b64_decode(const char* s, capsid__buf_t* b) {
+int serve_b64_decode(const char* s, capsid__buf_t* b) {
   unsigned acc = 0;
   int bits = 0, v;
   char byte;
@@ -290,7 +289,7 @@ static void do_run(serve_client_t* c, json_t* req, json_t* tag) {
   free(text);
   if (rc == 0 && v != NULL) {
     capsid__buf_t in = {0};
-    if (b64_decode(json_string_value(v), &in) != 0) {
+    if (serve_b64_decode(json_string_value(v), &in) != 0) {
       capsid__buf_free(&in);
       rc = capsid__error_set(&err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL,
                              "stdin_b64", "\"stdin_b64\" is not valid "
@@ -345,7 +344,7 @@ static void do_stdin(serve_client_t* c, json_t* req, json_t* tag) {
     return;
   }
   if (b64 != NULL && (!json_is_string(b64) ||
-                      b64_decode(json_string_value(b64), buf) != 0)) {
+                      serve_b64_decode(json_string_value(b64), buf) != 0)) {
     serve__error(c, tag, "data_b64", "\"data_b64\" must be base64");
     return;
   }

@@ -138,9 +138,10 @@ typedef struct serve_path_s {
 /* Resolves every path and checks it with the peer's own credentials
  * (its uid, gid and groups, not the server's), so a path the client could
  * not reach or write, also through a symbolic link, is refused. Fills
- * canon of each. Returns 0 or CAPSID_EPERM with err naming the field. */
+ * canon of each (NULL for a path that does not exist when missing_ok).
+ * Returns 0 or CAPSID_EPERM with err naming the field. */
 int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
-                       size_t n, capsid_error_t* err);
+                       size_t n, int missing_ok, capsid_error_t* err);
 
 /* Listening: creates the socket's directory, binds, sets the mode. */
 int serve__listen(serve_t* srv, const char* path, int mode);

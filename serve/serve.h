@@ -57,4 +57,8 @@ int serve_activation_fd(void);
 int serve_user_id(const char* name, uint32_t* uid);
 int serve_group_id(const char* name, uint32_t* gid);
 
+/* Decodes standard base64 (padding optional) onto b, as the protocol's
+ * *_b64 fields carry bytes. Returns 0 or -1. */
+int serve_b64_decode(const char* s, capsid__buf_t* b);
+
 #endif

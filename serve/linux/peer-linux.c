@@ -92,6 +92,7 @@ typedef struct check_s {
   serve_path_t* paths;
   size_t n;
   int switch_ids;     /* take the peer's ids (root server, other user) */
+  int missing_ok;     /* a path that does not exist is not refused */
   int os_error;       /* setting the ids failed */
   size_t failed;      /* index of the refused path, or n */
   int failed_errno;
@@ -128,12 +129,32 @@ static void* check_thread(void* arg) {
   }
   for (i = 0; i < c->n; i++) {
     serve_path_t* p = &c->paths[i];
-    if (realpath(p->given, buf) == NULL) {
+    const char* given = p->given;
+    char joined[PATH_MAX];
+    /* A relative root is relative to the job's cwd (checked first), as
+     * policy resolution takes it. */
+    if (given[0] != '/' && i > 0 && c->paths[0].canon != NULL) {
+      if ((size_t)snprintf(joined, sizeof(joined), "%s/%s",
+                           c->paths[0].canon, given) >= sizeof(joined)) {
+        c->failed = i;
+        c->failed_errno = ENAMETOOLONG;
+        c->why = "the path is too long";
+        return NULL;
+      }
+      given = joined;
+    }
+    if (realpath(given, buf) == NULL) {
+      /* Missing for the client is missing for the server too: the
+       * owner's job then fails in the library, as a local run would. */
+      if (c->missing_ok && (errno == ENOENT || errno == ENOTDIR))
+        continue;
       c->failed = i;
       c->failed_errno = errno;
       c->why = "the client cannot reach it";
       return NULL;
     }
+    if (c->missing_ok && (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)))
+      continue; /* the library says what is wrong with it */
     p->canon = capsid__strdup(buf);
     if (p->canon == NULL || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
       c->failed = i;
@@ -162,7 +183,7 @@ static void* check_thread(void* arg) {
 
 
 int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
-                       size_t n, capsid_error_t* err) {
+                       size_t n, int missing_ok, capsid_error_t* err) {
   check_t c;
   pthread_t t;
   int rc;
@@ -172,6 +193,7 @@ int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
   c.paths = paths;
   c.n = n;
   c.switch_ids = geteuid() == 0 && peer->uid != 0;
+  c.missing_ok = missing_ok;
   /* Short and bounded: a few lookups. The loop waits for it. */
   rc = pthread_create(&t, NULL, check_thread, &c);
   if (rc != 0)
