@@ -76,11 +76,33 @@ static void finish_error(serve_job_t* sj, capsid_error_t* err) {
 }
 
 
+/* Output a slow client missed: said before the exit event, which always
+ * goes out (the result holds the output, capped, all the same). */
+static void send_dropped(serve_job_t* sj) {
+  int s;
+
+  for (s = 0; s < 2 && sj->client != NULL; s++) {
+    json_t* ev;
+    if (sj->dropped[s] == 0)
+      continue;
+    ev = json_object();
+    json_object_set_new(ev, "job", json_integer((json_int_t)sj->id));
+    json_object_set_new(ev, "stream", json_string(s == 0 ? "stdout"
+                                                         : "stderr"));
+    json_object_set_new(ev, "data", json_string(""));
+    json_object_set_new(ev, "dropped",
+                        json_integer((json_int_t)sj->dropped[s]));
+    serve__event(sj->client, "output", ev);
+  }
+}
+
+
 static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   serve_job_t* sj = data;
 
   (void)job;
+  send_dropped(sj);
   send_exit(sj, result);
   job_free(sj);
 }
