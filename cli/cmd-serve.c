@@ -150,6 +150,11 @@ int cli_cmd_serve(int argc, char** argv) {
   }
   if (!opt.stdio && opt.socket_path == NULL)
     opt.listen_fd = serve_activation_fd();
+  if (opt.listen_fd == -2) {
+    fprintf(stderr, "capsid serve: LISTEN_FDS/LISTEN_PID name this "
+            "process but fd 3 is not a socket\n");
+    return 1;
+  }
   if (!opt.stdio && opt.listen_fd < 0 && opt.socket_path == NULL) {
     def = serve_default_socket();
     if (def == NULL) {

@@ -49,7 +49,8 @@ int serve_run(const serve_options_t* opt);
 char* serve_default_socket(void);
 
 /* Socket activation: the listening socket systemd passed (LISTEN_FDS,
- * LISTEN_PID), or -1 when none was passed to this process. */
+ * LISTEN_PID), -1 when none was passed to this process, -2 when one was
+ * announced but fd 3 is not a socket. */
 int serve_activation_fd(void);
 
 /* Names to ids for the --allow-user and --allow-group flags (a name or a

@@ -240,9 +240,10 @@ int serve_activation_fd(void) {
 
   if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid())
     return -1;
+  /* Activation was meant for us: never fall back to another socket. */
   if (strtol(fds, NULL, 10) < 1 || fstat(fd, &st) != 0 ||
       !S_ISSOCK(st.st_mode))
-    return -1;
+    return -2;
   /* Not for the jobs' children: systemd's variables name this process. */
   unsetenv("LISTEN_PID");
   unsetenv("LISTEN_FDS");

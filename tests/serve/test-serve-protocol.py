@@ -187,8 +187,11 @@ def test_activation(capsid, env, base, ws):
     fd = ls.fileno()
     env = dict(env, LISTEN_FDS="1")
     # LISTEN_PID must be the server's pid: set in the child before exec.
+    # fd 3 is kept open across exec (pass_fds), the socket moved there
+    # first; --socket is not given, and a server that finds no socket on
+    # fd 3 refuses to start rather than take the default path.
     p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$0" serve -q',
-                          capsid], env=env, pass_fds=(fd,),
+                          capsid], env=env, pass_fds=(3,),
                          preexec_fn=lambda: os.dup2(fd, 3))
     ls.close()
     a = Agent(path)
