@@ -206,6 +206,51 @@ def test_activation(capsid, env, base, ws):
           "LISTEN_PID), serves and shuts down")
 
 
+def test_systemd(capsid, env, base, ws):
+    """PID 1 is not systemd in every test machine (containers): the units
+    are checked with systemd-analyze, and activation is run by
+    systemd-socket-activate, systemd's own tool that passes a listening
+    socket the way systemd does."""
+    units = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "..", "..", "contrib", "systemd")
+    tool = shutil.which("systemd-socket-activate")
+    analyze = shutil.which("systemd-analyze")
+    if tool is None or analyze is None:
+        print("skip systemd: systemd-socket-activate or systemd-analyze "
+              "is not installed")
+        if os.environ.get("CAPSID_NO_SKIP") == "1":
+            raise Failure("CAPSID_NO_SKIP is set and systemd tools are "
+                          "missing")
+        return
+    d = os.path.join(base, "units")
+    os.mkdir(d)
+    for name in ("capsid.socket", "capsid.service", "capsid-user.service"):
+        with open(os.path.join(units, name)) as f:
+            text = f.read().replace("/usr/local/bin/capsid", capsid)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    v = subprocess.run([analyze, "verify"] +
+                       [os.path.join(d, n) for n in sorted(os.listdir(d))],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(v.returncode == 0, "systemd-analyze verify: %s" % v.stdout)
+    print("ok   contrib/systemd units pass systemd-analyze verify")
+    path = os.path.join(base, "sd.sock")
+    p = subprocess.Popen([tool, "-l", path, "-E", "CAPSID_STATE_DIR",
+                          capsid, "serve", "-q"], env=env,
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(path), "systemd-socket-activate")
+    a = Agent(path)
+    r = a.run({"argv": ["echo", "via systemd"], "cwd": ws})
+    check(r.get("result", {}).get("stdout") == "via systemd\n",
+          "a job through systemd-socket-activate: %s" % r)
+    a.send(type="shutdown", tag="x")
+    a.next(lambda e: e.get("tag") == "x")
+    a.close()
+    check(p.wait(timeout=120) == 0, "capsid serve under "
+          "systemd-socket-activate did not exit 0")
+    print("ok   started by systemd-socket-activate, served, stopped")
+
+
 def main():
     capsid = os.path.abspath(sys.argv[1])
     base = tempfile.mkdtemp(prefix="capsid-serve-proto-")
@@ -229,6 +274,7 @@ def main():
         check(p.wait(timeout=120) == 0, "capsid serve did not exit 0")
         test_stdio(capsid, env, ws)
         test_activation(capsid, env, base, ws)
+        test_systemd(capsid, env, base, ws)
     finally:
         if p.poll() is None:
             p.kill()
