@@ -28,6 +28,7 @@ int cli_cmd_collect(int argc, char** argv);
 /* One long-lived server for many clients (Linux builds). */
 int cli_cmd_serve(int argc, char** argv);
 void cli_help_serve(void);
+void cli_help_main_serve(void);
 
 /* How long a stopped job has to end after SIGTERM before it is killed
  * (`--grace` of run and batch). */

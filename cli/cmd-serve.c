@@ -30,7 +30,7 @@ static const capsid__option_t serve_options[] = {
 
 void cli_help_serve(void) {
   fputs(
-"usage: capsid serve [options]\n"
+"Usage: capsid serve [options]\n"
 "\n"
 "Runs one long-lived capsid that many clients share: its runtime, and\n"
 "each workspace's identities, network namespace and ACL records, stay\n"
@@ -65,6 +65,17 @@ void cli_help_serve(void) {
 "                        of a socket (what the Python client starts)\n"
 "  -q, --quiet           no log lines\n"
 "  -h, --help            this text\n", stdout);
+}
+
+
+void cli_help_main_serve(void) {
+  fputs(
+"\n"
+"One long-lived server for many clients (docs/protocol.md):\n"
+"  capsid serve [--socket PATH] [--allow-user U] [--allow-group G]\n"
+"  capsid run|batch --server unix:PATH ...       through that server\n"
+"                                               (or CAPSID_SERVER=unix:PATH)\n",
+      stdout);
 }
 
 

@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
 #ifdef CAPSID_SCALE_OUT
     cli_help_main_scale_out();
 #endif
+#ifdef CAPSID_SERVE
+    cli_help_main_serve();
+#endif
     return argc < 2 ? 2 : 0;
   }
   if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
