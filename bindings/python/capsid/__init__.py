@@ -118,6 +118,22 @@ def _cancel_request(job, signal, grace_ms):
     return req
 
 
+def _route(ev, jobs, waiting, new_job):
+    """Where an event goes: (the job's event queue or the waiter of the
+    request it answers, what to give it). An accepted event makes the
+    job."""
+    name = ev.get("event")
+    if name == "accepted":
+        job = jobs[ev["job"]] = new_job(ev["job"])
+        return waiting.pop(ev.get("tag"), None), {"event": "accepted",
+                                                  "job_obj": job}
+    if name in ("started", "output", "exit") and "job" in ev:
+        job = jobs.pop(ev["job"], None) if name == "exit" \
+            else jobs.get(ev["job"])
+        return (job._events if job is not None else None), ev
+    return waiting.pop(ev.get("tag"), None), ev
+
+
 # ---------------------------------------------------------------------------
 # Synchronous
 
@@ -207,26 +223,11 @@ class Client:
                 job._events.put({"event": "closed"})
 
     def _dispatch(self, ev):
-        name = ev.get("event")
-        tag = ev.get("tag")
         with self._lock:
-            if name == "accepted":
-                job = Job(self, ev["job"])
-                self._jobs[ev["job"]] = job
-                q = self._waiting.pop(tag, None)
-                if q is not None:
-                    q.put({"event": "accepted", "job_obj": job})
-                return
-            if name in ("started", "output", "exit") and "job" in ev:
-                job = self._jobs.get(ev["job"])
-                if name == "exit":
-                    self._jobs.pop(ev["job"], None)
-                if job is not None:
-                    job._events.put(ev)
-                return
-            q = self._waiting.pop(tag, None)
-        if q is not None:
-            q.put(ev)
+            target, item = _route(ev, self._jobs, self._waiting,
+                                  lambda n: Job(self, n))
+        if target is not None:
+            target.put(item)
 
     def _send(self, req):
         data = (json.dumps(req) + "\n").encode()
@@ -374,24 +375,13 @@ class AsyncClient:
             job._events.put_nowait({"event": "closed"})
 
     def _dispatch(self, ev):
-        name = ev.get("event")
-        if name == "accepted":
-            job = AsyncJob(self, ev["job"])
-            self._jobs[ev["job"]] = job
-            fut = self._waiting.pop(ev.get("tag"), None)
-            if fut is not None:
-                fut.set_result({"event": "accepted", "job_obj": job})
-            return
-        if name in ("started", "output", "exit") and "job" in ev:
-            job = self._jobs.get(ev["job"])
-            if name == "exit":
-                self._jobs.pop(ev["job"], None)
-            if job is not None:
-                job._events.put_nowait(ev)
-            return
-        fut = self._waiting.pop(ev.get("tag"), None)
-        if fut is not None and not fut.done():
-            fut.set_result(ev)
+        target, item = _route(ev, self._jobs, self._waiting,
+                              lambda n: AsyncJob(self, n))
+        if isinstance(target, asyncio.Future):
+            if not target.done():
+                target.set_result(item)
+        elif target is not None:
+            target.put_nowait(item)
 
     async def _send(self, req):
         self._writer.write((json.dumps(req) + "\n").encode())
