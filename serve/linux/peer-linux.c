@@ -303,13 +303,12 @@ int serve__listen(serve_t* srv, const char* path, int mode) {
   }
   if (mode < 0)
     mode = srv->opt.n_allow_uids + srv->opt.n_allow_gids > 0 ? 0666 : 0600;
-  /* Created with no access for anyone but us, then opened up to the
-   * mode: never more open than asked, not even for a moment. */
-  old = umask(0177);
+  /* Created with the mode itself, never more open than asked, and with
+   * no chmod by name afterwards (in a directory others can write, the
+   * name could be a link by then). */
+  old = umask((mode_t)(~mode & 0777));
   rc = uv_pipe_bind(&srv->listener, path);
   umask(old);
-  if (rc == 0 && chmod(path, (mode_t)mode) != 0)
-    rc = uv_translate_sys_error(errno);
   if (rc != 0) {
     fprintf(stderr, "capsid serve: cannot listen on %s: %s\n", path,
             uv_strerror(rc));
