@@ -100,6 +100,8 @@ static void send_line(batch_client_t* b, cli_line_t* line) {
   if (cli_client_send(&b->c, cli_client_run_request(&jl.spec, jl.id,
                                                     line->number, 0)) == 0)
     b->outstanding++;
+  else
+    b->lost = 1; /* the connection's end says why */
   cli_jobline_free(&jl);
 }
 
@@ -155,7 +157,9 @@ static void on_event(cli_client_t* c, json_t* ev, const char* text,
   long long job;
 
   if (ev == NULL) {
-    if (!b->closed) {
+    /* The end we asked for, after every result, is not news (nor a
+     * connect cut short because the input was empty). */
+    if (!b->closed || b->lost) {
       fprintf(stderr, "capsid batch: %s the server at %s%s%s\n",
               c->connected ? "lost the connection to" : "cannot reach",
               b->addr, c->err ? ": " : "", c->err ? uv_strerror(c->err) : "");

@@ -136,7 +136,15 @@ def main():
                            stderr=subprocess.PIPE)
         check(r.returncode == 125 and b"cannot reach the server" in r.stderr,
               "without a server: exit %d, %r" % (r.returncode, r.stderr))
-        print("ok   with the server gone, capsid run --server exits 125")
+        r = subprocess.run([capsid, "batch"], env=senv, cwd=ws,
+                           input=b'{"argv":["true"]}\n',
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check(r.returncode == 1 and r.stdout == b"" and
+              b"cannot reach the server" in r.stderr,
+              "batch without a server: exit %d, %r" % (r.returncode,
+                                                       r.stderr))
+        print("ok   with the server gone, capsid run --server exits 125 "
+              "and capsid batch 1, each saying so")
     finally:
         if server.poll() is None:
             server.kill()
