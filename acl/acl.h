@@ -120,15 +120,57 @@ typedef struct capsid__acl_ids_s {
   size_t n_roots;
 } capsid__acl_ids_t;
 
+/* What a path is on disk, for a Windows job plan's protected paths. */
+typedef enum {
+  CAPSID__ACL_PATH_MISSING = 0,
+  CAPSID__ACL_PATH_FILE,
+  CAPSID__ACL_PATH_DIR
+} capsid__acl_path_kind_t;
+
+typedef capsid__acl_path_kind_t (*capsid__acl_path_kind_fn)(
+    const char* path);
+
+/* Which rules a plan follows (see capsid__acl_plan_build). */
+typedef enum {
+  CAPSID__ACL_RULES_ENTRIES = 0, /* setfacl-like entries, any principal */
+  CAPSID__ACL_RULES_WIN_JOB      /* a Windows job's ACEs, SID principals */
+} capsid__acl_rules_t;
+
 typedef struct capsid__acl_plan_in_s {
   const capsid__sandbox_t* sandbox;
   capsid__acl_ids_t ids;
   const char* const* read_roots; /* NULL-terminated, or NULL */
   const char* const* deny_dirs;  /* world-writable holes (audit), or NULL */
+  capsid__acl_rules_t rules;
+  /* WIN_JOB only: what each protected path is now. The caller looks, so
+   * the plan stays pure data. NULL: every one is an existing directory. */
+  capsid__acl_path_kind_fn path_kind;
 } capsid__acl_plan_in_t;
 
 /* Builds the plan. Pure: touches no file. Returns 0 or CAPSID_EINVAL /
- * CAPSID_ENOMEM with err naming the field. */
+ * CAPSID_ENOMEM with err naming the field.
+ *
+ * in->rules decide what is granted. ENTRIES (Linux jobs, and `capsid acl`
+ * on both systems, whose principals are uids/gids or SIDs): rw and X on
+ * the writable roots before the tmp dirs, defaults for the root's
+ * principal and the owner, read-only entries on the protected paths, read
+ * roots, deny mirrors and traverse on the roots' ancestors.
+ *
+ * WIN_JOB (a Windows job; every principal a SID): every entry is one ACE
+ * inherited by files and directories (ACCESS | DEFAULT; capsid__acl_sid_
+ * entries): R|W|X for its principal on every writable root, the tmp dirs
+ * included; on each protected path that exists, or is a placeholder
+ * (sandbox->missing_protected: made as an empty directory before the
+ * job), a deny of W for the workspace and every other root principal,
+ * since an inherited allow would otherwise win; and ids.users, when set,
+ * is the sandbox users' group an elevated job's own access check needs:
+ * R|W|X on the writable roots, or R|X on the cwd of a read-only job. No
+ * owner, traverse, read-root or deny-mirror entries (a job's files
+ * inherit the roots' ACEs; the job's SeChangeNotifyPrivilege bypasses
+ * traverse checks; read roots are the read-ACL helper's plan). Targets are
+ * not optional: a missing root is an error. A read-only job (no writable
+ * root) gets no capability SID entries. The key is the workspace root, or
+ * CAPSID__ACL_READ_KEY for a plan of read targets only. */
 int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
                            capsid__acl_plan_t* out, capsid_error_t* err);
 /* A plan of one recursive target with the given entries (benchmarks, the
@@ -136,22 +178,36 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
 int capsid__acl_plan_simple(const char* root,
                             const capsid__acl_entry_t* entries, size_t n,
                             capsid__acl_plan_t* out);
-/* Appends a target to a plan (whose key the caller set), or adds entries
- * to the target of that path and kind it has already (the launcher's
- * grants on Windows, sandbox/win/grant-win.c). The plan copies path and
- * SIDs. */
 /* Adds traverse (--x, access only) for who on every proper ancestor of
  * path, its root included, as capsid__acl_plan_build does for the
  * workspace; an ancestor the plan has already is kept once. */
 int capsid__acl_plan_add_traverse(capsid__acl_plan_t* plan, const char* path,
                                   capsid__acl_principal_t who);
+/* Appends a target to a plan (whose key the caller set), or adds entries
+ * to the target of that path and kind it has already (a Windows job's
+ * grants of several SIDs on one path, a record's targets). The plan
+ * copies path and SIDs. */
 int capsid__acl_plan_add(capsid__acl_plan_t* plan,
                          capsid__acl_target_kind_t kind, const char* path,
                          int recursive, int optional,
                          const capsid__acl_entry_t* entries, size_t n);
+/* The entries a SID gets on one target of a Windows job's plan, into
+ * out[2]; returns how many: WRITE R|W|X; READ R|X; READ_ONLY a deny of W
+ * and, on a directory (is_dir), R|X, so that revoke (which takes back a
+ * target's entries) also takes back the copies of the root's grant its
+ * objects inherited. All ACCESS | DEFAULT; the SID is borrowed. */
+size_t capsid__acl_sid_entries(capsid__acl_target_kind_t kind,
+                               const char* sid, int is_dir,
+                               capsid__acl_entry_t out[2]);
+/* Adds sid's entries (capsid__acl_sid_entries) for one target: recursive
+ * unless a READ_ONLY target is a file, never optional. */
+int capsid__acl_plan_add_sid(capsid__acl_plan_t* plan,
+                             capsid__acl_target_kind_t kind,
+                             const char* path, int is_dir, const char* sid);
 /* The read-ACL helper's plan: r-X (and default r-x) for the sandbox users
  * group on every read root. Its key is shared by every workspace, so one
- * helper at a time holds its lock, across processes. */
+ * helper at a time holds its lock, across processes. (Windows' helper
+ * grants capsid__acl_sid_entries' READ entry under the same key.) */
 int capsid__acl_plan_read(const char* const* read_roots,
                           capsid__acl_principal_t users,
                           capsid__acl_plan_t* out);

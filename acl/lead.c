@@ -485,7 +485,8 @@ static int record_unchanged(capsid__acl_op_t* op) {
 }
 
 
-void capsid__acl_walk_lead(capsid__acl_op_t* op) {
+/* Locks, reads the record, plans, walks, writes the new record, unlocks. */
+static void walk_lead(capsid__acl_op_t* op) {
   capsid__acl_walk_t* w = op->walk;
   local_t l;
   int rc;
@@ -536,4 +537,34 @@ out:
     w->lock = CAPSID__ACL_NO_DIR;
   }
   atomic_store(&op->phase, CAPSID__ACL_PHASE_DONE);
+}
+
+
+/* The pool's work item of an op (acl-int.h): one leads, the rest walk. */
+void capsid__acl_walk_work(capsid__work_t* item) {
+  capsid__acl_op_t* op = item->data;
+  capsid__acl_walk_t* w = op->walk;
+  local_t l;
+
+  /* The first item to run leads. Nobody waits for an item that is still
+   * queued, so a pool with fewer free threads than items (or one that is
+   * closing and drops queued items) cannot deadlock the op. */
+  uv_mutex_lock(&w->mu);
+  if (!w->led) {
+    w->led = 1;
+    uv_mutex_unlock(&w->mu);
+    walk_lead(op);
+    return;
+  }
+  while (w->ready == 0)
+    uv_cond_wait(&w->cv, &w->mu);
+  if (w->ready < 0 || w->finished) {
+    uv_mutex_unlock(&w->mu);
+    return;
+  }
+  uv_mutex_unlock(&w->mu);
+  memset(&l, 0, sizeof(l));
+  l.op = op;
+  l.w = w;
+  capsid__acl_walk_loop(&l);
 }

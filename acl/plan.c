@@ -208,6 +208,162 @@ static int build(const capsid__acl_plan_in_t* in, builder_t* b,
 }
 
 
+/* ---- A Windows job's plan: SIDs, ACEs (acl.h, RULES_WIN_JOB) ---- */
+
+size_t capsid__acl_sid_entries(capsid__acl_target_kind_t kind,
+                               const char* sid, int is_dir,
+                               capsid__acl_entry_t out[2]) {
+  const unsigned scope = CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT;
+  capsid__acl_principal_t who;
+
+  memset(&who, 0, sizeof(who));
+  who.kind = CAPSID__ACL_GROUP;
+  who.sid = sid;
+  switch (kind) {
+  case CAPSID__ACL_T_WRITE:
+    out[0] = entry(who, CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_X, scope);
+    return 1;
+  case CAPSID__ACL_T_READ_ONLY:
+    out[0] = entry(who, CAPSID__ACL_W | CAPSID__ACL_DENY, scope);
+    if (!is_dir)
+      return 1;
+    out[1] = entry(who, CAPSID__ACL_R | CAPSID__ACL_X, scope);
+    return 2;
+  default:
+    out[0] = entry(who, CAPSID__ACL_R | CAPSID__ACL_X, scope);
+    return 1;
+  }
+}
+
+
+int capsid__acl_plan_add_sid(capsid__acl_plan_t* plan,
+                             capsid__acl_target_kind_t kind,
+                             const char* path, int is_dir, const char* sid) {
+  capsid__acl_entry_t e[2];
+  size_t n = capsid__acl_sid_entries(kind, sid, is_dir, e);
+
+  return capsid__acl_plan_add(plan, kind, path,
+                              kind != CAPSID__ACL_T_READ_ONLY || is_dir, 0, e,
+                              n);
+}
+
+
+/* A protected path of a Windows job: denied to the workspace's SID and to
+ * every other SID that writes a root, since a protected path may sit in
+ * any of them. */
+static int sid_protect(capsid__acl_plan_t* plan, const capsid__acl_ids_t* ids,
+                       size_t n_roots, const char* path, int is_dir) {
+  const char* sid;
+  size_t i, j;
+  int rc = 0;
+
+  for (i = 0; rc == 0 && i < n_roots; i++) {
+    sid = root_principal(ids, i).sid;
+    for (j = 0; j < i && strcmp(root_principal(ids, j).sid, sid) != 0; j++)
+      ;
+    if (j == i) /* the first root of that SID */
+      rc = capsid__acl_plan_add_sid(plan, CAPSID__ACL_T_READ_ONLY, path,
+                                    is_dir, sid);
+  }
+  return rc;
+}
+
+
+static capsid__acl_path_kind_t path_kind(const capsid__acl_plan_in_t* in,
+                                         const char* path) {
+  return in->path_kind != NULL ? in->path_kind(path) : CAPSID__ACL_PATH_DIR;
+}
+
+
+static int build_sid(const capsid__acl_plan_in_t* in,
+                     capsid__acl_plan_t* plan) {
+  const capsid__sandbox_t* sb = in->sandbox;
+  const capsid__acl_ids_t* ids = &in->ids;
+  const char* group = principal_ok(&ids->users) ? ids->users.sid : NULL;
+  const size_t n_roots =
+      sb->kind == CAPSID__POLICY_READ_ONLY ? 0 : sb->writable.n;
+  capsid__acl_path_kind_t kind;
+  const char* p;
+  size_t i;
+  int rc = 0;
+
+  for (i = 0; i < n_roots; i++)
+    if (root_principal(ids, i).sid == NULL)
+      return CAPSID_EINVAL; /* a uid among the SIDs */
+  if (n_roots == 0)
+    return group == NULL ? 0
+                         : capsid__acl_plan_add_sid(plan, CAPSID__ACL_T_READ,
+                                                    sb->cwd, 1, group);
+  /* The group's entry first: the elevated job's user is checked before
+   * its restricting SIDs. */
+  for (i = 0; rc == 0 && i < n_roots; i++) {
+    if (group != NULL)
+      rc = capsid__acl_plan_add_sid(plan, CAPSID__ACL_T_WRITE,
+                                    sb->writable.v[i], 1, group);
+    if (rc == 0)
+      rc = capsid__acl_plan_add_sid(plan, CAPSID__ACL_T_WRITE,
+                                    sb->writable.v[i], 1,
+                                    root_principal(ids, i).sid);
+  }
+  /* A missing protected path needs no entry of its own unless it is a
+   * placeholder: beneath one, the placeholder's inherited deny covers it,
+   * and creating it would leave the placeholder non-empty after the job.
+   * A placeholder is made as a directory. */
+  for (i = 0; rc == 0 && i < sb->protected_paths.n; i++) {
+    p = sb->protected_paths.v[i];
+    kind = path_kind(in, p);
+    if (kind != CAPSID__ACL_PATH_MISSING ||
+        capsid__strv_contains(&sb->missing_protected, p))
+      rc = sid_protect(plan, ids, n_roots, p, kind != CAPSID__ACL_PATH_FILE);
+  }
+  for (i = 0; rc == 0 && i < sb->missing_protected.n; i++) {
+    p = sb->missing_protected.v[i];
+    if (!capsid__strv_contains(&sb->protected_paths, p))
+      rc = sid_protect(plan, ids, n_roots, p,
+                       path_kind(in, p) != CAPSID__ACL_PATH_FILE);
+  }
+  return rc;
+}
+
+
+/* The key of a Windows job's plan of read targets only is the read helper's: they
+ * accumulate with its read roots (the cwd of an elevated read-only job). */
+static int sid_key(capsid__acl_plan_t* plan) {
+  size_t i;
+
+  for (i = 0; i < plan->n_targets; i++)
+    if (plan->targets[i].kind != CAPSID__ACL_T_READ)
+      return 0;
+  if (plan->n_targets == 0)
+    return 0;
+  capsid__free(plan->key);
+  plan->key = capsid__strdup(CAPSID__ACL_READ_KEY);
+  return plan->key == NULL ? CAPSID_ENOMEM : 0;
+}
+
+
+static int ids_ok(const capsid__acl_plan_in_t* in, capsid_error_t* err) {
+  const capsid__acl_ids_t* ids = &in->ids;
+
+  if (!principal_ok(&ids->workspace))
+    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
+                             "ids.workspace", "the workspace identity is "
+                             "not set");
+  if (in->rules == CAPSID__ACL_RULES_WIN_JOB)
+    return ids->workspace.sid != NULL
+               ? 0 /* the other identities are optional */
+               : capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0,
+                                   NULL, "ids.workspace", "a Windows job's "
+                                   "plan needs SIDs");
+  if (!principal_ok(&ids->owner) || !principal_ok(&ids->users) ||
+      !principal_ok(&ids->read_only))
+    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
+                             "ids", "the owner, users and read-only "
+                             "identities must all be set");
+  return 0;
+}
+
+
 int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
                            capsid__acl_plan_t* out, capsid_error_t* err) {
   builder_t b;
@@ -218,15 +374,9 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
     return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
                              "sandbox", "the ACL plan needs a resolved "
                              "sandbox");
-  if (!principal_ok(&in->ids.workspace))
-    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
-                             "ids.workspace", "the workspace identity is "
-                             "not set");
-  if (!principal_ok(&in->ids.owner) || !principal_ok(&in->ids.users) ||
-      !principal_ok(&in->ids.read_only))
-    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_ACL, 0, NULL,
-                             "ids", "the owner, users and read-only "
-                             "identities must all be set");
+  rc = ids_ok(in, err);
+  if (rc != 0)
+    return rc;
   b.plan = out;
   b.cap = 0;
   out->key = capsid__strdup(in->sandbox->kind ==
@@ -234,7 +384,12 @@ int capsid__acl_plan_build(const capsid__acl_plan_in_t* in,
                                 in->sandbox->writable.n > 0
                                 ? in->sandbox->writable.v[0]
                                 : in->sandbox->cwd);
-  rc = out->key == NULL ? CAPSID_ENOMEM : build(in, &b, err);
+  if (out->key == NULL)
+    rc = CAPSID_ENOMEM;
+  else if (in->rules != CAPSID__ACL_RULES_WIN_JOB)
+    rc = build(in, &b, err);
+  else if ((rc = build_sid(in, out)) == 0)
+    rc = sid_key(out);
   if (rc != 0) {
     if (err != NULL && err->code == 0)
       capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, NULL, NULL,

@@ -7,6 +7,7 @@ list(APPEND CAPSID_SOURCES
   acl/plan.c
   acl/record.c
   acl/snapshot.c
+  acl/test-hook.c
   acl/walk.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #ifdef CAPSID_FAULT_INJECTION
-void (*capsid__acl_test_hook)(capsid__acl_dir_t d, const char* name);
 #define TEST_HOOK(d, name)                                                   \
   do {                                                                       \
     if (capsid__acl_test_hook != NULL)                                       \
@@ -567,35 +566,6 @@ void capsid__acl_walk_loop(local_t* l) {
   w->walkers--;
   uv_cond_broadcast(&w->cv);
   uv_mutex_unlock(&w->mu);
-}
-
-
-void capsid__acl_walk_work(capsid__work_t* item) {
-  capsid__acl_op_t* op = item->data;
-  capsid__acl_walk_t* w = op->walk;
-  local_t l;
-
-  /* The first item to run leads. Nobody waits for an item that is still
-   * queued, so a pool with fewer free threads than items (or one that is
-   * closing and drops queued items) cannot deadlock the op. */
-  uv_mutex_lock(&w->mu);
-  if (!w->led) {
-    w->led = 1;
-    uv_mutex_unlock(&w->mu);
-    capsid__acl_walk_lead(op);
-    return;
-  }
-  while (w->ready == 0)
-    uv_cond_wait(&w->cv, &w->mu);
-  if (w->ready < 0 || w->finished) {
-    uv_mutex_unlock(&w->mu);
-    return;
-  }
-  uv_mutex_unlock(&w->mu);
-  memset(&l, 0, sizeof(l));
-  l.op = op;
-  l.w = w;
-  capsid__acl_walk_loop(&l);
 }
 
 

@@ -1,5 +1,7 @@
 /* The walk's shared state: the work items, the targets being walked,
- * and what the walking threads (walk.c) and the leader (lead.c) share. */
+ * and what the walking threads (walk.c) and the leader (lead.c) share.
+ * lead.c drives walk.c, never the other way round: the pool's work item
+ * (capsid__acl_walk_work) is in lead.c and decides who leads. */
 #ifndef CAPSID_ACL_WALK_H
 #define CAPSID_ACL_WALK_H
 
@@ -89,8 +91,5 @@ int capsid__acl_has_entry(const capsid__acl_entry_t* v, size_t n,
 void capsid__acl_item_free(capsid__acl_walk_t* w, item_t* it);
 /* Takes directories and record chunks until the walk is finished. */
 void capsid__acl_walk_loop(local_t* l);
-
-/* lead.c: lock, record, plan, the walk, the new record, unlock. */
-void capsid__acl_walk_lead(capsid__acl_op_t* op);
 
 #endif

@@ -75,5 +75,10 @@ void cli_progress_end(cli_progress_t* p);
  * workspace lies under a temporary directory its policy grants (other
  * workspaces' jobs can write it there). */
 void cli_warn_shared_tmp(const capsid_job_spec_t* spec);
+/* The same for a spec whose policy was parsed with its line (batch). */
+struct capsid__policy_s;
+void cli_warn_shared_tmp_parsed(const capsid_job_spec_t* spec,
+                                const struct capsid__policy_s* policy,
+                                const capsid_error_t* policy_error);
 
 #endif

@@ -4,6 +4,7 @@
  * cannot be jobs get their error result here, like a local batch. */
 #include "cli.h"
 
+#include "batch.h"
 #include "client.h"
 #include "jobline.h"
 #include "linereader.h"
@@ -25,6 +26,8 @@ typedef struct batch_client_s {
   long outstanding;   /* sent, result not yet printed */
   capsid__buf_t jobs; /* the server's numbers of accepted jobs (long long) */
   uint64_t grace_ms;
+  const cli_batch_opts_t* opt;
+  cli_batch_counts_t counts;
   int input_done;
   int interrupted;
   int killed_all;
@@ -49,6 +52,7 @@ static void line_error(batch_client_t* b, json_t* id, long line,
   cli_result_of_error(&r, err);
   if (cli_result_write(stdout, id, line, &r) != 0)
     b->write_failed = 1;
+  cli_batch_count(&b->counts, &r);
   capsid_result_free(&r);
   b->failed_lines++;
 }
@@ -73,6 +77,11 @@ static void maybe_finish(batch_client_t* b) {
 static void send_line(batch_client_t* b, cli_line_t* line) {
   capsid_error_t err;
   cli_jobline_t jl;
+  char* with_defaults = NULL;
+  json_t* obj;
+  const char* text;
+  size_t len, with_len = 0;
+  int rc;
 
   memset(&err, 0, sizeof(err));
   if (line->read_error != 0) {
@@ -90,18 +99,39 @@ static void send_line(batch_client_t* b, cli_line_t* line) {
     line_error(b, NULL, line->number, &err);
     return;
   }
-  if (cli_jobline_parse(line->text, line->len, line->number, &jl, &err) !=
-      0) {
+  /* The batch's own options (-C, -p, -t...) as a local batch applies
+   * them: defaults the line does not set. */
+  text = line->text;
+  len = line->len;
+  if (cli_batch_apply_defaults(b->opt->defaults, line->text, line->len,
+                               &with_defaults, &with_len) != 0) {
+    capsid__error_set(&err, CAPSID_ENOMEM, CAPSID_STAGE_SPEC, 0, NULL, NULL,
+                      NULL);
+    line_error(b, NULL, line->number, &err);
+    return;
+  }
+  if (with_defaults != NULL) {
+    text = with_defaults;
+    len = with_len;
+  }
+  rc = cli_jobline_parse(text, len, line->number, &jl, &err);
+  /* The policy goes as the line wrote it; the parsed one stays here. */
+  obj = rc == 0 ? json_loadb(text, len, 0, NULL) : NULL;
+  capsid__free(with_defaults);
+  if (rc != 0) {
     line_error(b, jl.id, line->number, &err);
     cli_jobline_free(&jl);
     return;
   }
-  cli_warn_shared_tmp(&jl.spec);
-  if (cli_client_send(&b->c, cli_client_run_request(&jl.spec, jl.id,
-                                                    line->number, 0)) == 0)
+  cli_warn_shared_tmp_parsed(&jl.spec, &jl.policy, &jl.policy_error);
+  if (cli_client_send(&b->c, cli_client_run_request(
+                                 &jl.spec, jl.id,
+                                 json_object_get(obj, "policy"),
+                                 line->number, 0)) == 0)
     b->outstanding++;
   else
     b->lost = 1; /* the connection's end says why */
+  json_decref(obj);
   cli_jobline_free(&jl);
 }
 
@@ -176,10 +206,14 @@ static void on_event(cli_client_t* c, json_t* ev, const char* text,
     capsid__buf_append(&b->jobs, &job, sizeof(job));
   } else if (strcmp(name, "exit") == 0) {
     if (cli_client_exit_result(text, len, &raw, &n) == 0) {
+      capsid_result_t r;
       write_line(b, raw, n);
       res = json_loadb(raw, n, JSON_ALLOW_NUL, NULL);
       if (res == NULL || !json_is_null(json_object_get(res, "error")))
         b->failed_lines++;
+      cli_client_result_of(res, &r);
+      cli_batch_count(&b->counts, &r);
+      capsid_result_free(&r);
       json_decref(res);
     } else {
       b->failed_lines++;
@@ -237,14 +271,37 @@ static void on_signal(uv_signal_t* h, int signum) {
 }
 
 
-int cli_client_batch(const char* addr, int fd, unsigned jobs,
-                     uint64_t grace_ms) {
-  batch_client_t b;
+/* What the thin client does not do yet: said, not ignored. */
+static const char* unsupported(const cli_batch_opts_t* o) {
+  if (o->joblog != NULL)
+    return "--joblog";
+  if (o->done.keys != NULL)
+    return "--resume";
+  if (o->retries > 1)
+    return "--retries";
+  if (o->halt.when != HALT_NEVER)
+    return "--halt";
+  return NULL;
+}
 
+
+int cli_client_batch(const char* addr, int fd, const cli_batch_opts_t* opt) {
+  uint64_t t0 = capsid__hrtime();
+  const char* no = unsupported(opt);
+  batch_client_t b;
+  int status;
+
+  if (no != NULL) {
+    fprintf(stderr, "capsid batch: %s does not work through a server yet "
+            "(--server/CAPSID_SERVER)\n", no);
+    return 2;
+  }
   memset(&b, 0, sizeof(b));
   b.addr = addr;
-  b.grace_ms = grace_ms;
-  b.max_outstanding = jobs * 4 < 1024 ? 1024 : jobs * 4;
+  b.opt = opt;
+  b.grace_ms = opt->grace_ms;
+  b.counts.skipped_ids = json_array();
+  b.max_outstanding = opt->jobs * 4 < 1024 ? 1024 : opt->jobs * 4;
   if (uv_loop_init(&b.loop) != 0)
     return 1;
   if (cli_client_connect(&b.c, &b.loop, addr, on_event, &b) != 0) {
@@ -266,9 +323,13 @@ int cli_client_batch(const char* addr, int fd, unsigned jobs,
   uv_loop_close(&b.loop);
   capsid__buf_free(&b.jobs);
   capsid__buf_free(&b.c.in);
-  if (fd != 0)
-    close(fd);
+  if (cli_batch_summary(&b.counts, (double)(capsid__hrtime() - t0) / 1e6,
+                        NULL, opt->summary) != 0)
+    b.write_failed = 1;
+  json_decref(b.counts.skipped_ids);
   if (b.interrupted)
-    return 128 + b.interrupted;
-  return b.failed_lines > 0 || b.write_failed || b.lost ? 1 : 0;
+    status = 128 + b.interrupted;
+  else
+    status = b.failed_lines > 0 || b.write_failed || b.lost ? 1 : 0;
+  return status;
 }

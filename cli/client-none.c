@@ -24,11 +24,10 @@ int cli_client_run(const char* addr, const capsid_job_spec_t* spec,
 }
 
 
-int cli_client_batch(const char* addr, int fd, unsigned jobs,
-                     uint64_t grace_ms) {
+int cli_client_batch(const char* addr, int fd,
+                     const struct cli_batch_opts_s* opt) {
   (void)fd;
-  (void)jobs;
-  (void)grace_ms;
+  (void)opt;
   fprintf(stderr, "capsid batch: --server %s: this build has no client for "
           "capsid serve (Linux only for now)\n", addr);
   return 2;

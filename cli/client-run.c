@@ -204,7 +204,7 @@ int cli_client_run(const char* addr, const capsid_job_spec_t* spec,
     rc.sig[i].data = &rc;
     uv_signal_start(&rc.sig[i], on_signal, signums[i]);
   }
-  cli_client_send(&rc.c, cli_client_run_request(spec, NULL, 0, !json));
+  cli_client_send(&rc.c, cli_client_run_request(spec, NULL, NULL, 0, !json));
   uv_run(&rc.loop, UV_RUN_DEFAULT);
   uv_loop_close(&rc.loop);
   capsid__buf_free(&rc.c.in);

@@ -191,6 +191,7 @@ void cli_client_result_of(json_t* result, capsid_result_t* r) {
   r->timed_out = json_is_true(json_object_get(result, "timed_out"));
   r->oom = json_is_true(json_object_get(result, "oom"));
   r->killed = json_is_true(json_object_get(result, "killed"));
+  r->interrupted = json_is_true(json_object_get(result, "interrupted"));
   v = json_object_get(result, "mode");
   r->mode = (capsid_mode_t)mode_of(json_is_string(v) ? json_string_value(v)
                                                      : NULL);
@@ -208,7 +209,8 @@ void cli_client_result_of(json_t* result, capsid_result_t* r) {
 }
 
 
-json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id) {
+json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id,
+                            json_t* policy) {
   capsid__strv_t envp = {0};
   json_t* job = json_object();
   json_t* arr;
@@ -233,7 +235,9 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id) {
   if (cwd != NULL)
     json_object_set_new(job, "cwd", cli_json_path(cwd));
   capsid__free(cwd);
-  if (spec->policy != NULL)
+  if (policy != NULL)
+    json_object_set(job, "policy", policy);
+  else if (spec->policy != NULL)
     json_object_set_new(job, "policy", json_string(spec->policy));
   arr = json_array();
   for (i = 0; spec->writable_roots != NULL && spec->writable_roots[i]; i++)
@@ -282,11 +286,11 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id) {
 
 
 json_t* cli_client_run_request(const capsid_job_spec_t* spec, json_t* id,
-                               long line, int stream) {
+                               json_t* policy, long line, int stream) {
   json_t* req = json_object();
 
   json_object_set_new(req, "type", json_string("run"));
-  json_object_set_new(req, "job", cli_client_job_json(spec, id));
+  json_object_set_new(req, "job", cli_client_job_json(spec, id, policy));
   if (line > 0)
     json_object_set_new(req, "line", json_integer(line));
   if (stream)

@@ -53,19 +53,23 @@ void cli_client_result_of(json_t* result, capsid_result_t* r);
  * environment the local job would get (capsid's own unless replace, the
  * job's on top) with "env_mode":"replace", so the server's environment
  * plays no part. */
-json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id);
+/* policy: the line's "policy" value (a parsed job line keeps only the
+ * parsed policy), or NULL for spec->policy. */
+json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id,
+                            json_t* policy);
 /* A run request for spec; line > 0 goes into the result; stdin travels
  * as base64. */
 json_t* cli_client_run_request(const capsid_job_spec_t* spec, json_t* id,
-                               long line, int stream);
+                               json_t* policy, long line, int stream);
 
 /* The hooks of run and batch, after their options are parsed: run the
  * command through the server at addr and return its exit status, with
  * the output the local command would print. */
 struct cli_passthru_s;
+struct cli_batch_opts_s;
 int cli_client_run(const char* addr, const capsid_job_spec_t* spec,
                    int json, uint64_t grace_ms, struct cli_passthru_s* pass);
-int cli_client_batch(const char* addr, int fd, unsigned jobs,
-                     uint64_t grace_ms);
+int cli_client_batch(const char* addr, int fd,
+                     const struct cli_batch_opts_s* opt);
 
 #endif

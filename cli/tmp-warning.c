@@ -29,8 +29,9 @@ static void warn(const char* workspace, const char* tmp, int slash_tmp) {
 }
 
 
-void cli_warn_shared_tmp(const capsid_job_spec_t* spec) {
-  capsid__policy_t policy;
+/* policy is spec's, parsed. */
+static void warn_shared_tmp(const capsid_job_spec_t* spec,
+                            const capsid__policy_t* policy) {
   capsid__resolve_in_t in;
   capsid__sandbox_t sb;
   capsid__strv_t envp = {0};
@@ -41,12 +42,9 @@ void cli_warn_shared_tmp(const capsid_job_spec_t* spec) {
 
   memset(&err, 0, sizeof(err));
   memset(&sb, 0, sizeof(sb));
-  /* A spec capsid will refuse gets its error from the job, not here. */
-  if (capsid__policy_parse(spec->policy, &policy, &err) != 0)
-    goto out;
-  if (policy.kind != CAPSID__POLICY_WORKSPACE_WRITE ||
+  if (policy->kind != CAPSID__POLICY_WORKSPACE_WRITE ||
       capsid__env_build(spec->env_mode, spec->env, &envp, &bad) != 0)
-    goto out_policy;
+    goto out;
   memset(&in, 0, sizeof(in));
   in.cwd = spec->cwd;
   in.extra_writable = spec->writable_roots;
@@ -55,7 +53,7 @@ void cli_warn_shared_tmp(const capsid_job_spec_t* spec) {
               capsid__tmp_env_names[i] != NULL;
        i++)
     in.tmpdirs[i] = capsid__env_get(&envp, capsid__tmp_env_names[i]);
-  if (capsid__sandbox_resolve(&policy, &in, &sb, &err) != 0)
+  if (capsid__sandbox_resolve(policy, &in, &sb, &err) != 0)
     goto out_env;
   if (capsid__path_system_tmp() != NULL)
     capsid__path_canonical(NULL, capsid__path_system_tmp(), &slash_tmp,
@@ -69,8 +67,27 @@ void cli_warn_shared_tmp(const capsid_job_spec_t* spec) {
   capsid__sandbox_free(&sb);
 out_env:
   capsid__strv_free(&envp);
-out_policy:
-  capsid__policy_free(&policy);
 out:
   capsid__error_free(&err);
+}
+
+
+void cli_warn_shared_tmp(const capsid_job_spec_t* spec) {
+  capsid__policy_t policy;
+  capsid_error_t err;
+
+  memset(&err, 0, sizeof(err));
+  /* A spec capsid will refuse gets its error from the job, not here. */
+  if (capsid__policy_parse(spec->policy, &policy, &err) == 0)
+    warn_shared_tmp(spec, &policy);
+  capsid__policy_free(&policy);
+  capsid__error_free(&err);
+}
+
+
+void cli_warn_shared_tmp_parsed(const capsid_job_spec_t* spec,
+                                const struct capsid__policy_s* policy,
+                                const capsid_error_t* policy_error) {
+  if (policy_error->code == 0)
+    warn_shared_tmp(spec, policy);
 }

@@ -186,6 +186,25 @@ int capsid__policy_from_json(void* json, capsid__policy_t* out,
 }
 
 
+int capsid__policy_copy(capsid__policy_t* dst, const capsid__policy_t* src) {
+  int rc;
+
+  memset(dst, 0, sizeof(*dst));
+  dst->kind = src->kind;
+  dst->network_access = src->network_access;
+  dst->exclude_tmpdir_env_var = src->exclude_tmpdir_env_var;
+  dst->exclude_slash_tmp = src->exclude_slash_tmp;
+  rc = capsid__strv_copy(&dst->writable_roots,
+                         (const char* const*)src->writable_roots.v);
+  if (rc == 0)
+    rc = capsid__strv_copy(&dst->read_only_paths,
+                           (const char* const*)src->read_only_paths.v);
+  if (rc != 0)
+    capsid__policy_free(dst);
+  return rc;
+}
+
+
 void capsid__policy_free(capsid__policy_t* p) {
   capsid__strv_free(&p->writable_roots);
   capsid__strv_free(&p->read_only_paths);

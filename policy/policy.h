@@ -27,6 +27,9 @@ typedef struct capsid__policy_s {
 int capsid__policy_parse(const char* text, capsid__policy_t* out,
                          capsid_error_t* err);
 void capsid__policy_free(capsid__policy_t* p);
+/* A deep copy of src, so a policy parsed once (a batch line's) can be
+ * handed to a job that outlives the line. */
+int capsid__policy_copy(capsid__policy_t* dst, const capsid__policy_t* src);
 
 /* The same from a JSON value of a batch line (a preset string or an
  * object); json_t* is passed as void* to keep jansson out of this header. */

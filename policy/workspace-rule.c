@@ -7,15 +7,6 @@
 
 #include <string.h>
 
-int capsid__root_refuse(capsid_error_t* err, const char* field,
-                        const char* given, const char* why) {
-  return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
-                           given, field,
-                           "%s: \"%s\" cannot be made writable: %s", field,
-                           given, why);
-}
-
-
 /* canon is, contains or lies inside one of list: say which. */
 static const char* overlap(const char* const* list, const char* canon,
                            int* above) {

@@ -36,9 +36,15 @@ int capsid__root_check(const char* base, const char* given,
                        capsid_error_t* err);
 
 /* Fills err for a refusal of given (as the caller wrote it) in field,
- * saying why; returns CAPSID_EPOLICY. */
-int capsid__root_refuse(capsid_error_t* err, const char* field,
-                        const char* given, const char* why);
+ * saying why; returns CAPSID_EPOLICY. Inline: both halves of the rule
+ * refuse, and neither half should call into the other for it. */
+static inline int capsid__root_refuse(capsid_error_t* err, const char* field,
+                                      const char* given, const char* why) {
+  return capsid__error_set(err, CAPSID_EPOLICY, CAPSID_STAGE_POLICY, 0,
+                           given, field,
+                           "%s: \"%s\" cannot be made writable: %s", field,
+                           given, why);
+}
 
 /* Per OS (policy/<os>/workspace-rule-<os>.c). */
 

@@ -23,7 +23,42 @@ static int fail(capsid_job_t* job, int code, int stage, const char* field,
 }
 
 
+/* The spec's limits as one value; a spec's output limit of 0 means the
+ * default, not none. */
+static void limits_from_spec(capsid__limits_t* l,
+                             const capsid_job_spec_t* spec) {
+  l->memory = spec->memory_limit;
+  l->processes = spec->max_processes;
+  l->cpu = spec->cpu_limit;
+  l->timeout_ms = spec->timeout_ms;
+  l->output =
+      spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
+}
+
+
+/* The job's policy: parsed from the spec's text, or the caller's parsed
+ * one (and its parse error). Fills the job's error on failure. */
+static void job_policy(capsid_job_t* job, const capsid_job_spec_t* spec,
+                       const capsid__policy_t* policy,
+                       const capsid_error_t* policy_err) {
+  capsid_error_t* err = &job->result.error;
+
+  if (policy == NULL) {
+    capsid__policy_parse(spec->policy, &job->policy, err);
+  } else if (policy_err != NULL && policy_err->code != 0) {
+    capsid__error_set(err, policy_err->code, policy_err->stage,
+                      policy_err->os_error, policy_err->path,
+                      policy_err->field, "%s",
+                      policy_err->message ? policy_err->message : "");
+  } else if (capsid__policy_copy(&job->policy, policy) != 0) {
+    fail(job, CAPSID_ENOMEM, CAPSID_STAGE_POLICY, "policy", "out of memory");
+  }
+}
+
+
 int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                    const capsid__policy_t* policy,
+                    const capsid_error_t* policy_err,
                     capsid_exit_cb on_exit, void* data, capsid_job_t** out) {
   capsid_job_t* job;
   int rc = 0;
@@ -39,12 +74,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   job->env_mode = spec->env_mode;
   job->network = spec->network;
   job->mode = spec->mode;
-  job->timeout_ms = spec->timeout_ms;
-  job->memory_limit = spec->memory_limit;
-  job->max_processes = spec->max_processes;
-  job->cpu_limit = spec->cpu_limit;
-  job->output_limit =
-      spec->output_limit ? spec->output_limit : CAPSID_DEFAULT_OUTPUT_LIMIT;
+  limits_from_spec(&job->limits, spec);
   job->result.peak_memory = -1;
   job->result.mode = CAPSID_MODE_NONE;
   capsid__list_init(&job->link);
@@ -85,7 +115,7 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
     fail(job, CAPSID_ESPEC, CAPSID_STAGE_SPEC, "network",
          "network must be -1, 0 or 1");
   else
-    capsid__policy_parse(spec->policy, &job->policy, &job->result.error);
+    job_policy(job, spec, policy, policy_err);
   *out = job;
   return 0;
 
@@ -111,6 +141,7 @@ static void job_free(capsid_job_t* job) {
   capsid__free(job->stdin_data);
   capsid__free(job->program);
   capsid__policy_free(&job->policy);
+  capsid__prep_free(job->prep);
   capsid__sandbox_free(&job->sandbox);
   capsid_result_free(&job->result);
   capsid__free(job);
@@ -123,9 +154,12 @@ static void job_deliver(capsid_job_t* job);
 
 /* The post-job work is done; its outcome does not change the result. */
 static void postexit_done(void* data, int status, const capsid_error_t* err) {
-  (void)status;
+  capsid_job_t* job = data;
+
   (void)err;
-  job_deliver(data);
+  capsid__stage_note(job->data, CAPSID__STAGE_POSTEXIT, job->stage_ns, status,
+                     0);
+  job_deliver(job);
 }
 
 
@@ -146,10 +180,11 @@ static void job_complete(capsid_job_t* job) {
     job->result.exit_code = -1;
   /* Before the result goes out, so a caller that reads the files next
    * finds them as the owner should (elevated mode's ACL fix-up). */
+  job->stage_ns = capsid__hrtime();
   if (job->proc_started &&
       capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
-                       &job->sandbox, job->result.mode, postexit_done,
-                       job) == 1)
+                       &job->sandbox, job->result.mode, job->prep,
+                       postexit_done, job) == 1)
     return;
   job_deliver(job);
 }
@@ -269,6 +304,7 @@ static void on_exit_status(capsid__proc_t* proc, const capsid__exit_t* st,
   job->result.limits = st->limits;
   job->result.pids_limited = st->pids_limited;
   job->result.wall_ms = (double)(now - job->start_ns) / 1e6;
+  capsid__stage_note(job->data, CAPSID__STAGE_EXIT, job->start_ns, 0, 0);
   /* Kill-on-close, as a job object does: whatever the main process left
    * running in its tree goes with it, so nothing outlives the job. */
   capsid__proc_kill(job->proc);
@@ -370,16 +406,20 @@ static void prelaunch_done(void* data, int status, const capsid_error_t* err) {
 
 
 void capsid__job_run(capsid_job_t* job) {
+  uint64_t t0 = capsid__hrtime();
   int rc;
 
   job->state = JOB_RUNNING;
-  if (job_prepare(job) != 0) {
+  rc = job_prepare(job);
+  capsid__stage_note(job->data, CAPSID__STAGE_RESOLVE, t0, rc, 0);
+  job->stage_ns = capsid__hrtime();
+  if (rc != 0) {
     job_finish_later(job);
     return;
   }
   rc = capsid__prelaunch(job->rt->loop, capsid__runtime_pool(job->rt),
-                         &job->sandbox, &job->mode, prelaunch_done, job,
-                         &job->result.error);
+                         &job->sandbox, &job->mode, &job->prep,
+                         prelaunch_done, job, &job->result.error);
   if (rc < 0) {
     job_finish_later(job);
     return;
@@ -395,8 +435,10 @@ void capsid__job_run(capsid_job_t* job) {
 static void job_launch(capsid_job_t* job) {
   capsid__launch_t launch;
   capsid_mode_t mode = CAPSID_MODE_NONE;
+  uv_timeval64_t now;
   int rc;
 
+  capsid__stage_note(job->data, CAPSID__STAGE_PRELAUNCH, job->stage_ns, 0, 0);
   /* A job under its workspace's own identity works in a tree the real
    * owner owns: git would refuse it as "dubious ownership". Trust the
    * workspace root for this job only, unless the caller configures git
@@ -413,7 +455,8 @@ static void job_launch(capsid_job_t* job) {
     return;
   }
 
-  rc = capsid__capture_init(&job->capture, job->rt->loop, job->output_limit,
+  rc = capsid__capture_init(&job->capture, job->rt->loop,
+                            job->limits.output,
                             job->stdin_data, job->stdin_len,
                             job->rt->read_buf, sizeof(job->rt->read_buf),
                             &job->result.error);
@@ -436,13 +479,17 @@ static void job_launch(capsid_job_t* job) {
          sizeof(launch.child_stdio));
   launch.sandbox = &job->sandbox;
   launch.mode = job->mode;
-  launch.memory_limit = job->memory_limit;
-  launch.max_processes = job->max_processes;
-  launch.cpu_limit = job->cpu_limit;
+  launch.limits = job->limits;
+  launch.prep = job->prep;
 
   job->start_ns = capsid__hrtime();
+  if (uv_gettimeofday(&now) == 0)
+    job->result.started_at_us = now.tv_sec * 1000000 + now.tv_usec;
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,
                           &job->proc, &mode, &job->result.error);
+  job->result.pid = rc == 0 ? capsid__proc_pid(job->proc) : 0;
+  capsid__stage_note(job->data, CAPSID__STAGE_SPAWN, job->start_ns, rc,
+                     job->result.pid);
   if (rc != 0) {
     job_finish_later(job);
     return;
@@ -450,9 +497,9 @@ static void job_launch(capsid_job_t* job) {
   job->result.mode = mode;
   job->proc_started = 1;
   capsid__capture_start(&job->capture);
-  if (job->timeout_ms > 0) {
+  if (job->limits.timeout_ms > 0) {
     timer_ensure(job);
-    uv_timer_start(&job->timer, timeout_cb, job->timeout_ms, 0);
+    uv_timer_start(&job->timer, timeout_cb, job->limits.timeout_ms, 0);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "capsid-common.h"
 #include "capture.h"
+#include "log.h"
 #include "policy.h"
 #include "pool.h"
 #include "sandbox-int.h"
@@ -68,12 +69,8 @@ struct capsid_job_s {
   capsid__strv_t extra_writable;
   capsid__strv_t extra_read_only;
   int network;
-  capsid_mode_t mode;
-  uint64_t timeout_ms;
-  uint64_t memory_limit;
-  uint32_t max_processes;
-  double cpu_limit;
-  uint64_t output_limit;
+  capsid_mode_t mode;  /* requested; capsid__prelaunch decides auto */
+  capsid__limits_t limits;
 
   /* Running state. */
   capsid__sandbox_t sandbox;
@@ -88,15 +85,22 @@ struct capsid_job_s {
   int grace_live;
   int exited;
   int prelaunching;     /* waiting for capsid__prelaunch's callback */
+  capsid__prep_t* prep; /* capsid__prelaunch's plan for the launch */
   int proc_started;     /* a process ran: capsid__postexit applies */
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;
   uint64_t start_ns;
+  uint64_t stage_ns;     /* when the stage being timed began */
   capsid_result_t result;
 };
 
 /* job.c */
+/* A job from spec, its policy parsed from spec->policy, or taken from
+ * policy (already parsed; policy_err its parse error, reported as the
+ * job's own) when policy is not NULL. */
 int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
+                    const capsid__policy_t* policy,
+                    const capsid_error_t* policy_err,
                     capsid_exit_cb on_exit, void* data, capsid_job_t** out);
 /* Moves a queued job to running: resolves, spawns, captures. Failures
  * complete the job with an error (asynchronously). */

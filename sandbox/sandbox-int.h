@@ -12,6 +12,25 @@
 
 #include <uv.h>
 
+/* What capsid__prelaunch worked out for one job and hands to its launch:
+ * the backend's own (Windows: the job's token SIDs and its ACL plan,
+ * sandbox/win/plan-win.h; Linux: the workspace entry of an elevated job,
+ * so the launch and capsid__postexit need not look it up again), NULL
+ * where a backend keeps nothing. The job
+ * owns it and frees it with capsid__prep_free (NULL is fine). */
+typedef struct capsid__prep_s capsid__prep_t;
+void capsid__prep_free(capsid__prep_t* prep);
+
+/* A job's limits, as one value from the spec to the job, the launch and
+ * the confinement (cgroups, rlimits, the job object). 0 means none. */
+typedef struct capsid__limits_s {
+  uint64_t memory;           /* bytes */
+  uint32_t processes;
+  double cpu;                /* CPUs */
+  uint64_t timeout_ms;       /* the runtime's timer */
+  uint64_t output;           /* bytes kept per stream */
+} capsid__limits_t;
+
 typedef struct capsid__launch_s {
   const char* path;          /* the program, resolved */
   char* const* argv;
@@ -19,10 +38,9 @@ typedef struct capsid__launch_s {
   const char* cwd;           /* canonical */
   uv_file child_stdio[3];    /* the child's ends of the pipes */
   const capsid__sandbox_t* sandbox;
-  capsid_mode_t mode;        /* requested */
-  uint64_t memory_limit;     /* bytes; 0 none */
-  uint32_t max_processes;    /* 0 none */
-  double cpu_limit;          /* CPUs; 0 none */
+  capsid_mode_t mode;        /* decided by capsid__prelaunch */
+  capsid__limits_t limits;
+  const capsid__prep_t* prep; /* capsid__prelaunch's, or NULL */
 } capsid__launch_t;
 
 typedef struct capsid__exit_s {
@@ -48,16 +66,20 @@ typedef void (*capsid__proc_exit_cb)(capsid__proc_t* proc,
 typedef void (*capsid__prelaunch_cb)(void* data, int status,
                                      const capsid_error_t* err);
 
-/* Before launch: resolves *mode (auto becomes the mode that will run) and
- * does what must be in place before the first job of a workspace (elevated
- * mode: its identities and its ACL grants, applied on the worker pool).
+/* Before launch: decides *mode, once (auto becomes the mode that will
+ * run, or stays auto when no mode confines here, which the launch
+ * refuses; capsid__proc_spawn takes the decision as it is), plans what
+ * the launch needs into *prep (NULL when nothing; set even when an error
+ * follows, for the caller to free), and does what must be in place
+ * before the first job of a workspace (elevated mode: its identities and
+ * its ACL grants, applied on the worker pool).
  * Returns 0 when the job can launch now, 1 when cb will be called later
  * (the job waits without blocking the loop), or a negative CAPSID_E* code
  * with err filled. A backend with nothing to prepare returns 0. */
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err);
+                      capsid__prep_t** prep, capsid__prelaunch_cb cb,
+                      void* data, capsid_error_t* err);
 
 /* After the job's processes are gone and before its result is delivered:
  * work on what the job left (elevated mode: an incremental re-apply of the
@@ -67,7 +89,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
  * called later on the loop thread (its status does not fail the job). */
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data);
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data);
 
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage
@@ -83,6 +106,10 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid__proc_exit_cb exit_cb, void* data,
                        capsid__proc_t** out, capsid_mode_t* mode_out,
                        capsid_error_t* err);
+
+/* The OS id of the job's first process (on Linux, with a pid namespace,
+ * the namespace's init, as the host sees it). */
+int64_t capsid__proc_pid(const capsid__proc_t* proc);
 
 /* Kills every process of the job, not just the main one. Safe to call
  * before and after exit (it then kills what the main process left behind). */

@@ -7,8 +7,8 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/confine-linux.c
     sandbox/linux/elevated-linux.c
     sandbox/linux/handback-linux.c
-    sandbox/linux/heldns-linux.c
     sandbox/linux/landlock-linux.c
+    sandbox/linux/modes-linux.c
     sandbox/linux/mounts-linux.c
     sandbox/linux/placeholder-linux.c
     sandbox/linux/seccomp-linux.c

@@ -1,5 +1,6 @@
 #include "jobline.h"
 
+#include "job-submit.h"
 #include "json-util.h"
 
 #include <string.h>
@@ -137,25 +138,18 @@ static int parse_fields(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
 
   if ((rc = get_string(obj, "cwd", &jl->cwd, err)) != 0)
     return rc;
+  /* Parsed here, once: an object is not written back to text for the
+   * runtime to parse again. */
   v = json_object_get(obj, "policy");
   if (v != NULL && !json_is_null(v)) {
-    if (json_is_string(v))
-      jl->policy = capsid__strdup(json_string_value(v));
-    else if (json_is_object(v))
-      jl->policy = json_dumps(v, JSON_COMPACT);
-    else
+    if (!json_is_string(v) && !json_is_object(v))
       return spec_error(err, "policy", "a preset name or an object", v);
-    if (jl->policy == NULL)
-      return CAPSID_ENOMEM;
-    if (json_is_object(v)) {
-      /* json_dumps allocates with malloc; keep ownership uniform. */
-      char* copy = capsid__strdup(jl->policy);
-      free(jl->policy);
-      jl->policy = copy;
-      if (copy == NULL)
-        return CAPSID_ENOMEM;
-    }
+    rc = capsid__policy_from_json(v, &jl->policy, &jl->policy_error);
+  } else {
+    rc = capsid__policy_parse(NULL, &jl->policy, &jl->policy_error);
   }
+  if (rc == CAPSID_ENOMEM)
+    return rc;
   rc = capsid__json_get_strv(obj, "writable_roots", "writable_roots",
                              CAPSID_ESPEC, CAPSID_STAGE_SPEC,
                              &jl->writable_roots, err);
@@ -281,10 +275,10 @@ int cli_jobline_parse(const char* text, size_t len, long line,
   if (rc != 0)
     return rc;
 
+  jl->spec.size = sizeof(jl->spec);
   jl->spec.argv = (const char* const*)jl->argv.v;
   jl->spec.env = (const char* const*)jl->env.v;
   jl->spec.cwd = jl->cwd;
-  jl->spec.policy = jl->policy;
   jl->spec.writable_roots = (const char* const*)jl->writable_roots.v;
   jl->spec.read_only_paths = (const char* const*)jl->read_only_paths.v;
   jl->spec.stdin_data = jl->stdin_data;
@@ -301,7 +295,16 @@ void cli_jobline_free(cli_jobline_t* jl) {
   capsid__strv_free(&jl->writable_roots);
   capsid__strv_free(&jl->read_only_paths);
   capsid__free(jl->cwd);
-  capsid__free(jl->policy);
+  capsid__policy_free(&jl->policy);
+  capsid__error_free(&jl->policy_error);
   capsid__free(jl->stdin_data);
   memset(jl, 0, sizeof(*jl));
+}
+
+
+int cli_jobline_start(capsid_runtime_t* rt, const cli_jobline_t* jl,
+                      capsid_exit_cb on_exit, void* data,
+                      capsid_job_t** job_out) {
+  return capsid__job_start_parsed(rt, &jl->spec, &jl->policy,
+                                  &jl->policy_error, on_exit, data, job_out);
 }

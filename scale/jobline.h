@@ -12,6 +12,7 @@
 #define CAPSID_CLI_JOBLINE_H
 
 #include "capsid-common.h"
+#include "policy.h"
 
 #include <jansson.h>
 
@@ -26,10 +27,15 @@ typedef struct cli_jobline_s {
   capsid__strv_t writable_roots;
   capsid__strv_t read_only_paths;
   char* cwd;
-  char* policy;
+  /* The "policy" value, parsed with the line (the default when absent);
+   * policy_error holds its parse error, which is the job's result, not
+   * the line's: the line itself is well formed. */
+  capsid__policy_t policy;
+  capsid_error_t policy_error;
   char* stdin_data;
   size_t stdin_len;
-  capsid_job_spec_t spec; /* points into the fields above */
+  capsid_job_spec_t spec; /* points into the fields above; spec.policy is
+                             NULL: the job takes the parsed policy */
 } cli_jobline_t;
 
 /* Parses one line. On failure err names the field (err->field) and the
@@ -38,5 +44,11 @@ typedef struct cli_jobline_s {
 int cli_jobline_parse(const char* text, size_t len, long line,
                       cli_jobline_t* out, capsid_error_t* err);
 void cli_jobline_free(cli_jobline_t* jl);
+
+/* capsid_job_start for a parsed line: the job takes jl's parsed policy
+ * (or its parse error) rather than parsing it again. */
+int cli_jobline_start(capsid_runtime_t* rt, const cli_jobline_t* jl,
+                      capsid_exit_cb on_exit, void* data,
+                      capsid_job_t** job_out);
 
 #endif

@@ -1,6 +1,8 @@
 # Above the runtime: the job-line wire format (batch lines, result lines)
-# and the Redis Streams scale-out engine. A library of its own, so that
-# hiredis stays out of libcapsid: only the capsid command links it. Linux
+# and the Redis Streams scale-out engines (worker, submit, collect; the
+# capsid commands of those names are their options and printing). A
+# library of its own, so that hiredis stays out of libcapsid: only the
+# capsid command links it. Linux
 # builds require hiredis (scripts/bootstrap.sh installs libhiredis-dev);
 # other builds get the wire format alone and leave worker/submit/collect
 # out.
@@ -21,9 +23,13 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c
+    ${CMAKE_CURRENT_LIST_DIR}/collect.c
+    ${CMAKE_CURRENT_LIST_DIR}/submit.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-claim.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-entry.c
-    ${CMAKE_CURRENT_LIST_DIR}/worker-output.c)
+    ${CMAKE_CURRENT_LIST_DIR}/worker-output.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-state.c)
   target_link_libraries(capsid_scale PUBLIC PkgConfig::HIREDIS)
   target_compile_definitions(capsid_scale PUBLIC CAPSID_SCALE_OUT)
   set(CAPSID_SCALE_OUT ON)

@@ -10,7 +10,9 @@
  * Heartbeat: a long job must not look dead. Every third of --claim-idle we
  * XCLAIM our own held entries with JUSTID (which resets their idle time
  * and leaves the delivery count alone). */
-#include "worker.h"
+#include "worker-claim.h"
+
+#include "worker-entry.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>

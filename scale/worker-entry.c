@@ -1,9 +1,10 @@
 /* From a stream entry to a running job, and from a finished job to its
  * result line. Bad entries (no "job" field, malformed JSON, an invalid
  * spec) get an error result that names the field, like `capsid batch`. */
-#include "worker.h"
+#include "worker-entry.h"
 
 #include "resultline.h"
+#include "worker-output.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -47,32 +48,6 @@ int worker_entry_parse(const void* reply, worker_entry_t* out) {
     }
   }
   return 0;
-}
-
-
-void worker_entry_free(worker_entry_t* e) {
-  capsid__free(e->id);
-  capsid__free(e->job);
-  memset(e, 0, sizeof(*e));
-}
-
-
-void worker_job_free(worker_job_t* j) {
-  worker_t* w = j->w;
-  int i, k;
-
-  j->prev->next = j->next;
-  j->next->prev = j->prev;
-  w->held_count--;
-  if (j->state == WJ_RUNNING)
-    w->running--;
-  for (i = 0; i < j->nadds; i++)
-    for (k = 0; k < j->adds[i].nfields; k++)
-      capsid__free(j->adds[i].fields[k]);
-  if (j->have_jl)
-    cli_jobline_free(&j->jl);
-  worker_entry_free(&j->entry);
-  capsid__free(j);
 }
 
 
@@ -273,7 +248,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
     error_result(j, &err);
     return;
   }
-  rc = capsid_job_start(w->rt, &j->jl.spec, on_job_exit, j, &j->job);
+  rc = cli_jobline_start(w->rt, &j->jl, on_job_exit, j, &j->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));

@@ -3,7 +3,7 @@
  * XACK. A connection lost in between leaves the job in the held list with
  * what is done recorded; after the reconnect the rest is sent (an XADD
  * whose reply was lost may then land twice: at-least-once). */
-#include "worker.h"
+#include "worker-output.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>

@@ -1,144 +1,63 @@
-/* capsid worker internals: one worker process, one loop, two Redis
- * connections (a blocking XREADGROUP would hold up every other command on
- * its socket, so reads have a connection of their own), one runtime.
+/* The scale-out worker engine: runs the jobs of a Redis stream as one
+ * member of a consumer group, writes each job's result line to a results
+ * stream, and hands its jobs back when stopped. `capsid worker` is this
+ * engine behind its options; docs/scale-out.md gives the guarantees.
  *
- * Life of a job entry:
- *   read (XREADGROUP >) or claimed (XAUTOCLAIM)  -> worker_entry_take
- *   -> running in the runtime (or an error result at once for a bad line)
- *   -> result queued as output: XADD results, then XACK the job
- *   -> freed when the XACK is confirmed.
- * A dead-letter job's output is two XADDs (dead-letter stream, error
- * result) and then the XACK. A job handed back on shutdown is not acked:
- * its idle time is pushed past every worker's claim threshold instead. */
-#ifndef CAPSID_CLI_WORKER_H
-#define CAPSID_CLI_WORKER_H
+ *   scale_worker_config_t cfg;
+ *   scale_worker_config_init(&cfg);
+ *   cfg.redis = "redis://127.0.0.1:6379";
+ *   cfg.stream = "jobs";
+ *   if (scale_worker_check(&cfg, err, sizeof(err)) == 0)
+ *     status = scale_worker_run(&cfg);
+ *
+ * The engine says what it does on stderr, each line prefixed
+ * "capsid worker: ". */
+#ifndef CAPSID_SCALE_WORKER_H
+#define CAPSID_SCALE_WORKER_H
 
-#include "jobline.h"
-#include "redis-conn.h"
-#include "redis-retry.h"
+#include <stddef.h>
+#include <stdint.h>
 
-#include <uv.h>
+/* The bounds scale_worker_check holds a configuration to. */
+#define SCALE_WORKER_MAX_JOBS 4096u
+#define SCALE_WORKER_MAX_DURATION_MS 86400000u /* 24 h */
+#define SCALE_WORKER_MAX_DELIVERIES 1000000L
 
-#define WORKER_MAX_ADDS 2
-#define WORKER_MAX_FIELDS 10
-
-/* A stream entry as the worker needs it, copied out of a reply. */
-typedef struct worker_entry_s {
-  char* id;
-  char* job;     /* the "job" field, or NULL when missing */
-  size_t job_len;
-  long line;     /* the "line" field, or 0 */
-} worker_entry_t;
-
-/* One XADD: the stream and field/value pairs (owned). */
-typedef struct worker_add_s {
-  const char* stream; /* borrowed from the worker */
-  int nfields;        /* names and values, so even */
-  char* fields[WORKER_MAX_FIELDS];
-  size_t lens[WORKER_MAX_FIELDS];
-} worker_add_t;
-
-enum {
-  WJ_RUNNING,  /* in the runtime (queued or running) */
-  WJ_OUTPUT,   /* result ready: XADDs then XACK */
-  WJ_REQUEUE   /* hand back to the group without a result */
-};
-
-typedef struct worker_s worker_t;
-
-typedef struct worker_job_s {
-  struct worker_job_s* prev;
-  struct worker_job_s* next;
-  worker_t* w;
-  worker_entry_t entry;
-  cli_jobline_t jl;
-  int have_jl;
-  capsid_job_t* job;  /* while WJ_RUNNING and started */
-  int state;
-  int inflight;       /* a command for this job awaits its reply */
-  uint64_t retry_at;  /* after an error reply: not before this time */
-  int kill_sent;
-  worker_add_t adds[WORKER_MAX_ADDS];
-  int nadds;
-  int adds_done;
-} worker_job_t;
-
-struct worker_s {
-  uv_loop_t loop;
-  capsid_runtime_t* rt;
-  cli_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
-  cli_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
-  const char* stream;
-  char* results;
-  char* dead;
-  const char* group;
-  char* consumer;
-  unsigned jobs;
+typedef struct scale_worker_config_s {
+  const char* redis;       /* a Redis URL (redis-url.h); required */
+  const char* stream;      /* the job stream; required */
+  const char* results;     /* NULL: "STREAM-results" */
+  const char* dead_letter; /* NULL: "STREAM-dead" */
+  const char* group;       /* the consumer group */
+  const char* consumer;    /* this worker's name; NULL: "HOST-PID" */
+  unsigned jobs;           /* run at once; 0: the available parallelism */
+  /* A job held this long without a sign of life from its worker is taken
+   * over; also sets how often this worker shows its own are alive. */
   uint64_t claim_idle_ms;
+  /* A job delivered more often than this is dead-lettered, not run. */
   long max_deliveries;
+  /* After SIGTERM or SIGINT, how long running jobs may take to finish
+   * before they are killed and handed back. */
   uint64_t drain_ms;
+} scale_worker_config_t;
 
-  worker_job_t held;      /* list head: every entry this worker holds */
-  unsigned running;       /* held jobs in WJ_RUNNING */
-  unsigned held_count;
+/* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,
+ * everything else NULL or 0. */
+void scale_worker_config_init(scale_worker_config_t* cfg);
 
-  int read_inflight;
-  uint64_t read_retry_at;          /* after a transient error: not before */
-  cli_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
-  cli_redis_backoff_t write_backoff; /* results, acks, claims */
-  int fatal;                       /* a permanent error: stopping */
-  int group_ready;
-  int claim_inflight;
-  char claim_cursor[64];
-  uint64_t last_claim_ms;
-  uint64_t last_beat_ms;
-  int beat_inflight;
+/* Checks cfg without connecting: the names (not empty, no space or control
+ * character), the URL, the bounds above, and that the results and
+ * dead-letter streams differ from the job stream. Returns 0, or
+ * CAPSID_EINVAL with one sentence in err naming the option that is wrong
+ * ("--stream: the name is empty"). */
+int scale_worker_check(const scale_worker_config_t* cfg, char* err,
+                       size_t err_size);
 
-  uv_timer_t tick;        /* claims, heartbeats, retries */
-  uv_timer_t drain;
-  uv_signal_t sigterm;
-  uv_signal_t sigint;
-  int stopping;
-  int killing;            /* the drain deadline passed */
-  int closing;
-  int conns_open;
-  int exit_code;
-  long results_written;
-};
-
-/* worker-entry.c */
-int worker_entry_parse(const void* reply, worker_entry_t* out);
-void worker_entry_free(worker_entry_t* e);
-/* Takes ownership of e: starts the job, or queues its error result (or
- * dead-letters it when deliveries exceed the limit). */
-void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries);
-/* Frees a held job (unlinks it). */
-void worker_job_free(worker_job_t* j);
-
-/* worker-output.c: sends what WJ_OUTPUT/WJ_REQUEUE jobs still need. */
-void worker_output_flush(worker_t* w);
-/* An XADD of name/value pairs into an add slot; values copied. */
-int worker_add_init(worker_add_t* a, const char* stream, int n,
-                    const char* const* fields, const size_t* lens);
-
-/* worker-claim.c */
-void worker_claim_pass(worker_t* w);
-void worker_heartbeat(worker_t* w);
-
-/* cmd-worker.c */
-uint64_t worker_now_ms(void);
-/* A Redis error that retrying cannot cure (what says which): stop as on
- * SIGTERM, and exit 1. */
-void worker_fatal(worker_t* w, const char* what);
-/* An error reply to a write-side command (XADD, XACK, XCLAIM, ...): a
- * transient one is reported (at most every few seconds) and returns the
- * wait before the next try; a permanent one stops the worker and returns
- * a second. */
-unsigned worker_write_failed(worker_t* w, const char* what,
-                             const char* error);
-/* Reads more work when there is room; also ends the worker when it is
- * stopping and nothing is left. */
-void worker_pump(worker_t* w);
-unsigned worker_free_slots(const worker_t* w);
+/* Runs the worker on a loop of its own until SIGTERM or SIGINT (a second
+ * one kills the jobs still running and hands them back) or an error that
+ * retrying cannot cure. Redis going away is ridden out. Returns the exit
+ * status: 0 when stopped cleanly, 1 after a failure (said on stderr), 2
+ * when cfg does not pass scale_worker_check (said on stderr). */
+int scale_worker_run(const scale_worker_config_t* cfg);
 
 #endif

@@ -63,34 +63,6 @@ static const char* env_value(const capsid__strv_t* env, const char* name) {
 }
 
 
-/* The policy as text with its writable roots replaced by canon (in
- * order). NULL on failure. */
-static char* rewrite_policy(const char* text, serve_path_t* paths,
-                            size_t n) {
-  json_t* obj = json_loads(text, 0, NULL);
-  json_t* arr = json_array();
-  char* out = NULL;
-  char* copy;
-  size_t i;
-
-  if (obj == NULL || arr == NULL)
-    goto done;
-  for (i = 0; i < n; i++)
-    json_array_append_new(arr, json_string(paths[i].canon));
-  json_object_del(obj, "workspace_roots");
-  json_object_set(obj, "writable_roots", arr);
-  out = json_dumps(obj, JSON_COMPACT);
-done:
-  json_decref(obj);
-  json_decref(arr);
-  if (out == NULL)
-    return NULL;
-  copy = capsid__strdup(out);
-  free(out);
-  return copy;
-}
-
-
 static int check_mode(serve_t* srv, const serve_peer_t* peer,
                       cli_jobline_t* jl, capsid_error_t* err) {
   if (peer->uid == srv->self_uid || peer->uid == 0)
@@ -124,24 +96,23 @@ static int own_environment(cli_jobline_t* jl) {
 
 int serve__authorize(serve_t* srv, const serve_peer_t* peer,
                      cli_jobline_t* jl, capsid_error_t* err) {
-  capsid__policy_t policy;
+  const capsid__policy_t* policy = &jl->policy;
   serve_path_t* paths = NULL;
   char fields[64][64];
   size_t n = 0, i, n_policy, first_policy;
   int foreign = peer->uid != srv->self_uid && peer->uid != 0;
   int rc;
 
-  memset(&policy, 0, sizeof(policy));
-  rc = capsid__policy_parse(jl->policy, &policy, err);
-  if (rc != 0)
-    return rc;
+  /* A policy that did not parse fails the job with its own error. */
+  if (jl->policy_error.code != 0)
+    return 0;
   if ((rc = check_mode(srv, peer, jl, err)) != 0)
     goto done;
   if (foreign && (rc = own_environment(jl)) != 0)
     goto done;
   if ((rc = need_absolute(jl->cwd, "cwd", err)) != 0)
     goto done;
-  n_policy = policy.writable_roots.n;
+  n_policy = policy->writable_roots.n;
   if (1 + jl->writable_roots.n + n_policy + 3 > CAPSID__ARRAY_SIZE(fields)) {
     rc = capsid__error_set(err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL,
                            "writable_roots", "a job of a shared server may "
@@ -157,7 +128,7 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
   /* The workspace: written under workspace-write, read otherwise. */
   paths[n].given = jl->cwd;
   paths[n].field = "cwd";
-  paths[n].want_write = policy.kind == CAPSID__POLICY_WORKSPACE_WRITE;
+  paths[n].want_write = policy->kind == CAPSID__POLICY_WORKSPACE_WRITE;
   paths[n].want_owner = foreign && paths[n].want_write;
   n++;
   for (i = 0; i < jl->writable_roots.n; i++, n++) {
@@ -170,7 +141,7 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
   first_policy = n;
   for (i = 0; i < n_policy; i++, n++) {
     snprintf(fields[n], sizeof(fields[n]), "policy.writable_roots[%zu]", i);
-    paths[n].given = policy.writable_roots.v[i];
+    paths[n].given = policy->writable_roots.v[i];
     paths[n].field = fields[n];
     paths[n].want_write = 1;
     paths[n].want_owner = foreign;
@@ -178,8 +149,8 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
   /* Temporary directories from the job's own environment become
    * writable roots too (shared ones like /tmp pass: the client can write
    * them; a directory of someone else's inside them does not). */
-  if (policy.kind == CAPSID__POLICY_WORKSPACE_WRITE &&
-      !policy.exclude_tmpdir_env_var)
+  if (policy->kind == CAPSID__POLICY_WORKSPACE_WRITE &&
+      !policy->exclude_tmpdir_env_var)
     for (i = 0; i < CAPSID__TMP_ENV_MAX && capsid__tmp_env_names[i]; i++) {
       const char* value = env_value(&jl->env, capsid__tmp_env_names[i]);
       if (value == NULL || value[0] == '\0')
@@ -208,25 +179,20 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
     if (jl->writable_roots.v[i] == NULL)
       rc = CAPSID_ENOMEM;
   }
-  if (n_policy > 0 && rc == 0) {
-    char* text = rewrite_policy(jl->policy, paths + first_policy, n_policy);
-    if (text == NULL) {
+  for (i = 0; i < n_policy; i++) {
+    capsid__free(jl->policy.writable_roots.v[i]);
+    jl->policy.writable_roots.v[i] = capsid__strdup(paths[first_policy + i].canon);
+    if (jl->policy.writable_roots.v[i] == NULL)
       rc = CAPSID_ENOMEM;
-    } else {
-      capsid__free(jl->policy);
-      jl->policy = text;
-    }
   }
   if (jl->cwd == NULL)
     rc = CAPSID_ENOMEM;
   jl->spec.cwd = jl->cwd;
-  jl->spec.policy = jl->policy;
 
 done:
   for (i = 0; paths != NULL && i < n; i++)
     capsid__free(paths[i].canon);
   capsid__free(paths);
-  capsid__policy_free(&policy);
   if (rc == CAPSID_ENOMEM && err->code == 0)
     capsid__error_set(err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL, NULL);
   return rc;

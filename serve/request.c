@@ -157,7 +157,7 @@ static void job_start(serve_job_t* sj) {
   memset(&err, 0, sizeof(err));
   sj->state = SJ_STARTED;
   sj->jl.spec.on_output = sj->stream ? on_job_output : NULL;
-  rc = capsid_job_start(sj->srv->rt, &sj->jl.spec, on_job_exit, sj, &sj->job);
+  rc = cli_jobline_start(sj->srv->rt, &sj->jl, on_job_exit, sj, &sj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));

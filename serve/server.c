@@ -431,10 +431,13 @@ int serve_run(const serve_options_t* opt) {
     capsid__free(srv);
     return CAPSID_EIO;
   }
-  memset(&ropt, 0, sizeof(ropt));
+  ropt = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ropt.loop = &srv->loop;
   ropt.max_concurrency = opt->jobs;
   rc = capsid_runtime_new(&ropt, &srv->rt);
+  if (rc != 0)
+    fprintf(stderr, "capsid serve: cannot start the runtime: %s\n",
+            capsid_strerror(rc));
   if (rc == 0)
     rc = opt->stdio ? start_stdio(srv) : start_listening(srv);
   if (rc != 0) {

@@ -3,7 +3,7 @@
  * people: it takes one argument, the pipe capsid created for it, and
  * refuses anything else. Install it next to capsid.exe (or the program
  * embedding the library), in a directory the sandbox users can read. */
-#include "capsid-win.h"
+#include "runner-win.h"
 
 int main(int argc, char** argv) {
   return capsid__runner_main(argc, argv);

@@ -1,15 +1,12 @@
-/* Privilege drops done in the child just before execve, and bringing the
- * job's own loopback up. */
-#include "confine-linux.h"
+/* Privilege drops done in the child just before execve. (The loopback of a
+ * job's own network namespace is net/linux/netns-linux.c's.) */
+#include "caps-linux.h"
 
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
-#include <net/if.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,23 +52,3 @@ int capsid__nnp_child(void) {
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ? errno : 0;
 }
 
-
-int capsid__loopback_up_child(void) {
-  struct ifreq ifr;
-  int fd, rc = 0;
-
-  fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return errno;
-  memset(&ifr, 0, sizeof(ifr));
-  memcpy(ifr.ifr_name, "lo", 3);
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
-    rc = errno;
-  if (rc == 0) {
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
-      rc = errno;
-  }
-  close(fd);
-  return rc;
-}

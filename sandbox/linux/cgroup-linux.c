@@ -16,7 +16,7 @@
  * The child joins by writing "0" to each cgroup.procs it was handed open:
  * about 13 us per write, and it works on the fast CLONE_VM|CLONE_VFORK
  * path, which CLONE_INTO_CGROUP (clone3, v2 only) does not. */
-#include "confine-linux.h"
+#include "cgroup-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,8 +215,8 @@ static int enable_v2_controllers(void) {
 }
 
 
-int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
-                           uint32_t max_processes, double cpu_limit,
+int capsid__cgroup_prepare(capsid__cgroup_t* cg,
+                           const capsid__limits_t* limits,
                            capsid_error_t* err) {
   const capsid__cgroup_layout_t* lo = capsid__cgroup_layout();
   int want[3], i, e = 0;
@@ -227,12 +227,10 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
   memset(cg, 0, sizeof(*cg));
   for (i = 0; i < CAPSID__CG_MAX_FDS; i++)
     cg->procs_fd[i] = -1;
-  cg->memory_limit = memory_limit;
-  cg->max_processes = max_processes;
-  cg->cpu_limit = cpu_limit;
-  want[V1_MEMORY] = memory_limit > 0;
-  want[V1_PIDS] = max_processes > 0;
-  want[V1_CPU] = cpu_limit > 0;
+  cg->limits = *limits;
+  want[V1_MEMORY] = limits->memory > 0;
+  want[V1_PIDS] = limits->processes > 0;
+  want[V1_CPU] = limits->cpu > 0;
   if (!lo->writable) {
     cg->kind = (want[0] || want[1] || want[2]) ? CAPSID__LIMITS_RLIMIT
                                                : CAPSID__LIMITS_NONE;
@@ -268,7 +266,7 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
     goto fail;
 
   if (want[V1_MEMORY]) {
-    snprintf(value, sizeof(value), "%llu", (unsigned long long)memory_limit);
+    snprintf(value, sizeof(value), "%llu", (unsigned long long)limits->memory);
     if (lo->controllers_v2) {
       where = cg->v2;
       e = set_value(cg->v2, "memory.max", value, 0);
@@ -287,13 +285,13 @@ int capsid__cgroup_prepare(capsid__cgroup_t* cg, uint64_t memory_limit,
     }
   }
   if (e == 0 && want[V1_PIDS]) {
-    snprintf(value, sizeof(value), "%u", (unsigned)max_processes);
+    snprintf(value, sizeof(value), "%u", (unsigned)limits->processes);
     where = lo->controllers_v2 ? cg->v2 : cg->v1[V1_PIDS];
     if (where != NULL)
       e = set_value(where, "pids.max", value, 0);
   }
   if (e == 0 && want[V1_CPU]) {
-    long quota = (long)(cpu_limit * 100000.0);
+    long quota = (long)(limits->cpu * 100000.0);
     if (quota < 1000)
       quota = 1000; /* the kernel's minimum is 1 ms per period */
     if (lo->controllers_v2) {
@@ -335,15 +333,15 @@ int capsid__cgroup_child(const capsid__cgroup_t* cg) {
     return 0;
   /* Last resort. RLIMIT_AS caps address space, not resident memory, and
    * RLIMIT_NPROC counts every process of the uid, not of the job. */
-  if (cg->memory_limit > 0 && cg->v1[V1_MEMORY] == NULL &&
+  if (cg->limits.memory > 0 && cg->v1[V1_MEMORY] == NULL &&
       !layout.controllers_v2) {
-    rl.rlim_cur = rl.rlim_max = (rlim_t)cg->memory_limit;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)cg->limits.memory;
     if (setrlimit(RLIMIT_AS, &rl) != 0)
       return errno;
   }
-  if (cg->max_processes > 0 && cg->v1[V1_PIDS] == NULL &&
+  if (cg->limits.processes > 0 && cg->v1[V1_PIDS] == NULL &&
       !layout.controllers_v2) {
-    rl.rlim_cur = rl.rlim_max = (rlim_t)cg->max_processes;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)cg->limits.processes;
     if (setrlimit(RLIMIT_NPROC, &rl) != 0)
       return errno;
   }

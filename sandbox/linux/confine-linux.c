@@ -32,30 +32,17 @@
  * job.
  *
  * Limits (cgroup-linux.c) are independent of the mode. */
-#include "launch-linux.h"
+#include "confine-linux.h"
+
+#include "caps-linux.h"
+#include "seccomp-linux.h"
+#include "verify-linux.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Landlock's calls answer ENOSYS under valgrind, which does not know
- * them; the valgrind step checks capsid's own memory, not confinement, so
- * there (and only there: RUNNING_ON_VALGRIND is false in any real run)
- * jobs run without Landlock, as they did before modes failed closed. */
-int capsid__landlock_missing(void) {
-  return capsid__landlock_abi() <= 0 && !CAPSID__ON_VALGRIND();
-}
-
-
-capsid_mode_t capsid__unprivileged_auto(void) {
-  if (capsid__landlock_missing())
-    return CAPSID_MODE_AUTO; /* nothing: choose_mode says so */
-  return capsid__userns_available() ? CAPSID_MODE_UNPRIVILEGED
-                                    : CAPSID_MODE_LANDLOCK_ONLY;
-}
-
 
 /* Refuses a mode this host cannot give in full. */
 static int refuse(capsid_error_t* err, int stage, const char* mode,
@@ -72,21 +59,20 @@ static int refuse(capsid_error_t* err, int stage, const char* mode,
 #define NO_LANDLOCK "Landlock is off in this kernel"
 
 
-/* Which confinement runs. capsid__prelaunch resolved auto to the mode it
- * can have in full (elevated, unprivileged or landlock-only, the result
- * says which); a mode asked for by name either runs with every
- * restriction it promises or is refused: unprivileged never turns into
- * landlock-only, nor runs without Landlock (its abstract-socket scope and
- * write rules are part of what it promises). */
-static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
-                       const capsid__launch_t* launch, int* ll_flags,
-                       int* sc_profile, capsid_error_t* err) {
+/* How the mode runs. The mode itself was decided once, by
+ * capsid__prelaunch: auto became the mode it can have in full (elevated,
+ * unprivileged or landlock-only, the result says which), or stayed auto
+ * when nothing confines here, which is refused; a mode asked for by name
+ * either runs with every restriction it promises or is refused:
+ * unprivileged never turns into landlock-only, nor runs without Landlock
+ * (its abstract-socket scope and write rules are part of what it
+ * promises). */
+static int choose_mode(capsid__confine_t* c, const capsid__launch_t* launch,
+                       int* ll_flags, int* sc_profile, capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
   capsid_mode_t mode = launch->mode;
   int no_landlock = capsid__landlock_missing(), rc;
 
-  if (mode == CAPSID_MODE_AUTO)
-    mode = capsid__unprivileged_auto();
   if (mode == CAPSID_MODE_AUTO)
     return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_LANDLOCK, 0,
                              NULL, "mode",
@@ -96,7 +82,7 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
     if (no_landlock)
       return refuse(err, CAPSID_STAGE_LANDLOCK, "elevated", NO_LANDLOCK);
     /* capsid__prelaunch put the grants in place and made the netns. */
-    rc = capsid__elevated_identity(loop, sb, &c->identity, err);
+    rc = capsid__elevated_identity(launch->prep, sb, &c->identity, err);
     if (rc != 0)
       return rc;
     c->mode = CAPSID_MODE_ELEVATED;
@@ -110,10 +96,8 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
     /* No IPC namespace: the host's SysV IPC and message queues are the
      * caller's own, so the job gets none. */
     *sc_profile |= CAPSID__SC_IPC_DENIED;
-    if (!sb->network) {
+    if (!sb->network)
       *ll_flags |= CAPSID__LL_DENY_TCP;
-      *sc_profile |= CAPSID__SC_INET_DENIED;
-    }
   } else {
     if (!capsid__userns_available())
       return refuse(err, CAPSID_STAGE_USERNS, "unprivileged", NO_USERNS);
@@ -141,9 +125,10 @@ static int choose_mode(capsid__confine_t* c, uv_loop_t* loop,
       }
     }
   }
-  /* Offline is no host socket of any kind: see seccomp-linux.c. */
-  if (!sb->network)
-    *sc_profile |= CAPSID__SC_UNIX_DENIED;
+  /* Offline is no host socket of any kind; which families that takes is
+   * net.h's decision (landlock-only has no network namespace). */
+  *sc_profile |= (int)capsid__net_offline_denials(
+      !sb->network, c->mode != CAPSID_MODE_LANDLOCK_ONLY);
   return 0;
 }
 
@@ -164,8 +149,8 @@ static void prepare_readbacks(capsid__confine_t* c, const capsid__sandbox_t* sb,
 }
 
 
-static int prepare(capsid__confine_t* c, uv_loop_t* loop,
-                   const capsid__launch_t* launch, capsid_error_t* err) {
+static int prepare(capsid__confine_t* c, const capsid__launch_t* launch,
+                   capsid_error_t* err) {
   const capsid__sandbox_t* sb = launch->sandbox;
   int rc, ll_flags = 0, sc_profile = 0;
 
@@ -177,7 +162,7 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   c->identity.netns_fd = -1;
   c->identity.ipcns_fd = -1;
   c->held_ipc_fd = -1;
-  rc = choose_mode(c, loop, launch, &ll_flags, &sc_profile, err);
+  rc = choose_mode(c, launch, &ll_flags, &sc_profile, err);
   if (rc != 0)
     return rc;
   prepare_readbacks(c, sb, &ll_flags);
@@ -203,11 +188,10 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
   /* With a pid namespace, the kernel already ends every process of the
    * job with its init, so a job without limits needs no cgroup: creating
    * and removing one is most of a cgroup's cost per job. */
-  if (c->pidns && launch->memory_limit == 0 && launch->max_processes == 0 &&
-      launch->cpu_limit <= 0)
+  if (c->pidns && launch->limits.memory == 0 &&
+      launch->limits.processes == 0 && launch->limits.cpu <= 0)
     return 0;
-  rc = capsid__cgroup_prepare(&c->cgroup, launch->memory_limit,
-                              launch->max_processes, launch->cpu_limit, err);
+  rc = capsid__cgroup_prepare(&c->cgroup, &launch->limits, err);
   if (rc != 0) {
     capsid__confine_release(c);
     return rc;
@@ -216,10 +200,10 @@ static int prepare(capsid__confine_t* c, uv_loop_t* loop,
 }
 
 
-int capsid__confine_prepare(capsid__confine_t* c, uv_loop_t* loop,
+int capsid__confine_prepare(capsid__confine_t* c,
                             const capsid__launch_t* launch,
                             capsid_error_t* err) {
-  int rc = prepare(c, loop, launch, err);
+  int rc = prepare(c, launch, err);
 
   /* A failed prepare leaves nothing for release to do but this. */
   if (rc != 0) {

@@ -15,8 +15,9 @@
 
 #include "acl.h"
 #include "capstore.h"
-#include "confine-linux.h"
+#include "modes-linux.h"
 #include "elevated-linux.h"
+#include "net.h"
 #include "system.h"
 
 #include <errno.h>
@@ -25,13 +26,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct waiter_s {
@@ -102,6 +98,14 @@ int capsid__elevated_usable(capsid_error_t* why) {
 }
 
 
+/* What prelaunch hands an elevated job's launch and post-job pass: the
+ * workspace entry it found, so neither looks it up by path again. */
+struct capsid__prep_s {
+  ws_t* ws;
+};
+
+
+/* Looked up once per job, by capsid__prelaunch. */
 static ws_t* ws_find(uv_loop_t* loop, const char* key) {
   ws_t* w;
 
@@ -111,6 +115,22 @@ static ws_t* ws_find(uv_loop_t* loop, const char* key) {
       break;
   pthread_mutex_unlock(&ws_lock);
   return w;
+}
+
+
+/* 1 while the entry a job holds is still listed: uninstall forgets every
+ * workspace (capsid__elevated_forget_all), and a job's entry must not be
+ * used after that. A pointer check, not a lookup by path. */
+static int ws_known(const ws_t* w) {
+  ws_t* it;
+
+  if (w == NULL)
+    return 0;
+  pthread_mutex_lock(&ws_lock);
+  for (it = workspaces; it != NULL && it != w; it = it->next)
+    ;
+  pthread_mutex_unlock(&ws_lock);
+  return it != NULL;
 }
 
 
@@ -155,103 +175,20 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
 
 
 /* A network namespace of the workspace's own with its loopback up, or an
- * IPC namespace of its own: made by a short-lived child, whose namespace
- * we keep as an fd passed back over a socket pair (so it works where
- * clone degrades to fork). */
-typedef struct ns_req_s {
-  int sock;
-  int flag; /* CLONE_NEWNET or CLONE_NEWIPC */
-} ns_req_t;
-
-static int ns_child(void* arg) {
-  const ns_req_t* req = arg;
-  int sock = req->sock;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  struct iovec iov;
-  struct cmsghdr* cm;
-  char byte = 'n';
-  int fd;
-
-  if (req->flag == CLONE_NEWNET)
-    capsid__loopback_up_child();
-  fd = open(req->flag == CLONE_NEWNET ? "/proc/self/ns/net"
-                                      : "/proc/self/ns/ipc",
-            O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    _exit(1);
-  memset(&msg, 0, sizeof(msg));
-  memset(cbuf, 0, sizeof(cbuf));
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof(cbuf);
-  cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  _exit(sendmsg(sock, &msg, 0) == 1 ? 0 : 1);
-  return 0;
-}
-
-
-static int make_ns(int flag, int* out, capsid_error_t* err) {
-  const char* what = flag == CLONE_NEWNET ? "network" : "IPC";
-  int stage = flag == CLONE_NEWNET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
-  size_t size = 64 * 1024;
-  ns_req_t req;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  struct iovec iov;
-  struct cmsghdr* cm;
-  int sv[2], status, e = 0;
-  char byte;
-  void* stack;
-  pid_t pid;
+ * IPC namespace of its own, from the one namespace maker (net.h). */
+static int make_ns(unsigned kind, int* out, capsid_error_t* err) {
+  const char* what = kind == CAPSID__NS_NET ? "network" : "IPC";
+  int stage = kind == CAPSID__NS_NET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
+  capsid__ns_set_t ns;
+  int e;
 
   *out = -1;
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return capsid__error_set(err, capsid__translate_os_error(errno), stage,
-                             errno, NULL, NULL,
-                             "cannot make the workspace's %s namespace",
-                             what);
-  req.sock = sv[1];
-  req.flag = flag;
-  stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  pid = stack == MAP_FAILED
-            ? -1
-            : clone(ns_child, (char*)stack + size,
-                    CLONE_VM | CLONE_VFORK | flag | SIGCHLD, &req);
-  if (pid < 0)
-    e = errno;
-  if (stack != MAP_FAILED)
-    munmap(stack, size);
-  if (pid > 0) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-      ;
-    memset(&msg, 0, sizeof(msg));
-    iov.iov_base = &byte;
-    iov.iov_len = 1;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof(cbuf);
-    if (recvmsg(sv[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == 1 &&
-        (cm = CMSG_FIRSTHDR(&msg)) != NULL && cm->cmsg_type == SCM_RIGHTS)
-      memcpy(out, CMSG_DATA(cm), sizeof(int));
-    else
-      e = EIO;
-  }
-  close(sv[0]);
-  close(sv[1]);
-  if (*out < 0)
+  e = capsid__netns_make(kind, &ns);
+  if (e != 0)
     return capsid__error_set(err, CAPSID_ECONFINE, stage, e, NULL, NULL,
                              "cannot make the workspace's %s namespace",
                              what);
+  *out = kind == CAPSID__NS_NET ? ns.net_fd : ns.ipc_fd;
   return 0;
 }
 
@@ -378,10 +315,15 @@ static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
 }
 
 
+void capsid__prep_free(capsid__prep_t* prep) {
+  capsid__free(prep); /* the entry itself is the workspace's, kept */
+}
+
+
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err) {
+                      capsid__prep_t** prep, capsid__prelaunch_cb cb,
+                      void* data, capsid_error_t* err) {
   capsid_error_t why = {0};
   capsid__acl_plan_t plan;
   capsid__acl_opts_t opts;
@@ -389,6 +331,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   ws_t* w;
   int rc;
 
+  *prep = NULL;
   if (*mode == CAPSID_MODE_AUTO)
     *mode = capsid__elevated_usable(&why) ? CAPSID_MODE_ELEVATED
                                           : capsid__unprivileged_auto();
@@ -427,14 +370,19 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     workspaces = w;
     pthread_mutex_unlock(&ws_lock);
   }
+  *prep = capsid__malloc(sizeof(**prep));
+  if (*prep == NULL)
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_CAPABILITY, 0,
+                             NULL, NULL, NULL);
+  (*prep)->ws = w;
   if (!sb->network && w->id.netns_fd < 0) {
-    rc = make_ns(CLONE_NEWNET, &w->id.netns_fd, err);
+    rc = make_ns(CAPSID__NS_NET, &w->id.netns_fd, err);
     if (rc != 0)
       return rc;
   }
   /* Every job, online too: SysV IPC and message queues per workspace. */
   if (w->id.ipcns_fd < 0) {
-    rc = make_ns(CLONE_NEWIPC, &w->id.ipcns_fd, err);
+    rc = make_ns(CAPSID__NS_IPC, &w->id.ipcns_fd, err);
     if (rc != 0)
       return rc;
   }
@@ -497,15 +445,15 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data) {
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data) {
   capsid__acl_opts_t opts;
   fixup_t* f;
-  ws_t* w;
+  ws_t* w = prep != NULL ? prep->ws : NULL;
 
   if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
     return 0;
-  w = ws_find(loop, sb->cwd);
-  if (w == NULL || w->state != WS_READY || !w->have_plan)
+  if (!ws_known(w) || w->state != WS_READY || !w->have_plan)
     return 0;
   /* Nothing created, removed or renamed in any recorded directory: the
    * op would find every directory unchanged and write nothing. */
@@ -540,11 +488,12 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
 }
 
 
-int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
+int capsid__elevated_identity(const capsid__prep_t* prep,
+                              const capsid__sandbox_t* sb,
                               capsid__identity_t* out, capsid_error_t* err) {
-  ws_t* w = ws_find(loop, sb->cwd);
+  ws_t* w = prep != NULL ? prep->ws : NULL;
 
-  if (w == NULL || w->state != WS_READY)
+  if (!ws_known(w) || w->state != WS_READY)
     return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_CAPABILITY,
                              0, sb->cwd, NULL,
                              "the workspace's grants are not in place");
@@ -558,17 +507,13 @@ int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
 
 
 void capsid__elevated_release(capsid__identity_t* id) {
-  ws_t* w;
+  ws_t* w = id->running;
 
-  if (id->running == NULL)
+  if (w == NULL)
     return;
   /* Still known (uninstall forgets every workspace). The count itself is
    * only used on the loop thread that launched the job. */
-  pthread_mutex_lock(&ws_lock);
-  for (w = workspaces; w != NULL && w != id->running; w = w->next)
-    ;
-  pthread_mutex_unlock(&ws_lock);
-  if (w != NULL && w->running > 0)
+  if (ws_known(w) && w->running > 0)
     w->running--;
   id->running = NULL;
 }

@@ -31,7 +31,8 @@ int capsid__elevated_usable(capsid_error_t* why);
 
 /* The identity of a workspace whose grants are in place (after
  * capsid__prelaunch said so). */
-int capsid__elevated_identity(uv_loop_t* loop, const capsid__sandbox_t* sb,
+int capsid__elevated_identity(const capsid__prep_t* prep,
+                              const capsid__sandbox_t* sb,
                               capsid__identity_t* out, capsid_error_t* err);
 
 /* The job that capsid__elevated_identity counted is over (its process is

@@ -9,7 +9,7 @@
  *
  * The kernel headers of Debian 12 stop at ABI 3; the later constants are
  * defined here. */
-#include "confine-linux.h"
+#include "landlock-linux.h"
 
 #include "fault.h"
 

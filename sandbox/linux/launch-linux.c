@@ -11,7 +11,8 @@
  * The parent watches the child through a pidfd on the loop (uv_poll), and
  * reaps it with wait4 to collect its resource usage. */
 #include "sandbox-int.h"
-#include "launch-linux.h"
+#include "confine-linux.h"
+#include "verify-linux.h"
 
 #include "fault.h"
 
@@ -595,7 +596,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                              NULL, NULL);
   p->pidfd = -1;
   p->status_fd = -1;
-  rc = capsid__confine_prepare(&p->confine, loop, launch, err);
+  rc = capsid__confine_prepare(&p->confine, launch, err);
   if (rc != 0) {
     capsid__free(p);
     return rc;
@@ -671,14 +672,14 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     p->pidfd = -1;
     /* At a tiny limit any step may fail for want of memory (a read-back
      * cannot even open its file): say what it is. */
-    if (launch->memory_limit > 0 &&
+    if (launch->limits.memory > 0 &&
         (report[1] == ENOMEM ||
          capsid__cgroup_memory_hit(&p->confine.cgroup))) {
       rc = capsid__error_set(err, CAPSID_ELIMIT, report[0], ENOMEM,
                              launch->path, "memory_limit",
                              "the memory limit of %llu bytes is too small "
                              "to start the program",
-                             (unsigned long long)launch->memory_limit);
+                             (unsigned long long)launch->limits.memory);
       goto fail;
     }
     if (report[0] == CAPSID_STAGE_VERIFY) {
@@ -859,4 +860,9 @@ int capsid__proc_resolve(const char* program, const char* path_env,
   return capsid__error_set(err, CAPSID_ENOTFOUND, CAPSID_STAGE_EXEC, ENOENT,
                            program, "argv[0]",
                            "%s: program not found in PATH", program);
+}
+
+
+int64_t capsid__proc_pid(const capsid__proc_t* p) {
+  return p->pid;
 }

@@ -26,7 +26,7 @@
  *   7. /proc is the job's own pid namespace's.
  *
  * The plan is built in the parent; the child only walks it. */
-#include "confine-linux.h"
+#include "mounts-linux.h"
 #include "system.h"
 
 #include <errno.h>

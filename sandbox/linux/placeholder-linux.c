@@ -28,7 +28,7 @@
  * shared lock took starts over. A placeholder is marked (its sticky
  * bit) so that the last job to hold it removes it even when another
  * capsid made it. */
-#include "launch-linux.h"
+#include "placeholder-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

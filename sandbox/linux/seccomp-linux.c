@@ -10,6 +10,9 @@
  * namespace (unshare, setns, clone with CLONE_NEW*). clone3 answers ENOSYS
  * so libc falls back to clone, whose flags the filter can see.
  *
+ * Which socket families an offline job loses is network lockdown's
+ * decision (capsid__net_offline_denials, net.h); this filter enforces it:
+ *
  * Profile CAPSID__SC_INET_DENIED (an offline job without a network
  * namespace of its own) also refuses every socket family but AF_UNIX.
  *
@@ -30,7 +33,7 @@
  * Profile CAPSID__SC_IPC_DENIED (a job without an IPC namespace of its
  * own: landlock-only mode) refuses SysV shared memory, semaphores and
  * message queues and POSIX message queues, which the host's user shares. */
-#include "confine-linux.h"
+#include "seccomp-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

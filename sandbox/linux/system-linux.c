@@ -4,10 +4,13 @@
 
 #include "acl.h"
 #include "capstore.h"
-#include "confine-linux.h"
+#include "cgroup-linux.h"
 #include "elevated-linux.h"
 #include "handback-linux.h"
-#include "heldns-linux.h"
+#include "landlock-linux.h"
+#include "net.h"
+#include "seccomp-linux.h"
+#include "userns-linux.h"
 
 #include <dirent.h>
 #include <fcntl.h>

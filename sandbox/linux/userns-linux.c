@@ -1,17 +1,13 @@
-/* User namespaces: whether this host lets us create one, and the identity
- * map a job's namespace gets (the caller's own uid and gid, nothing else,
- * which an unprivileged process may write for itself). */
-#include "confine-linux.h"
+/* User namespaces: whether this host lets us create one. The identity map
+ * a job's namespace gets is base/linux/idmap-linux.c. */
+#include "userns-linux.h"
 
 #include "fault.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,42 +61,3 @@ int capsid__userns_available(void) {
   return probe_result;
 }
 
-
-void capsid__idmap_init(capsid__idmap_t* m) {
-  snprintf(m->uid_map, sizeof(m->uid_map), "%u %u 1\n", (unsigned)geteuid(),
-           (unsigned)geteuid());
-  snprintf(m->gid_map, sizeof(m->gid_map), "%u %u 1\n", (unsigned)getegid(),
-           (unsigned)getegid());
-}
-
-
-static int write_proc(const char* path, const char* text) {
-  size_t len = strlen(text);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  ssize_t n;
-
-  if (fd < 0)
-    return errno;
-  n = write(fd, text, len);
-  if (n != (ssize_t)len) {
-    int e = n < 0 ? errno : EIO;
-    close(fd);
-    return e;
-  }
-  close(fd);
-  return 0;
-}
-
-
-int capsid__idmap_child(const capsid__idmap_t* m) {
-  int rc;
-
-  /* The kernel lets an unprivileged process map its own gid only once
-   * setgroups is denied (else it could drop a group that denies it). */
-  rc = write_proc("/proc/self/setgroups", "deny");
-  if (rc == 0)
-    rc = write_proc("/proc/self/uid_map", m->uid_map);
-  if (rc == 0)
-    rc = write_proc("/proc/self/gid_map", m->gid_map);
-  return rc;
-}

@@ -30,7 +30,7 @@
  * Tests prove each check by skipping the matching restriction through the
  * fault sites "skip.<name>" (compiled in Debug builds only) and expecting
  * the job to be refused. */
-#include "launch-linux.h"
+#include "verify-linux.h"
 
 #include "fault.h"
 
@@ -120,11 +120,11 @@ static int limits_hold(const capsid__cgroup_t* cg) {
       cgroup_memberships(leaf(dir)) < (int)cg->n_fds)
     return 0;
   if (cg->kind == CAPSID__LIMITS_RLIMIT) {
-    if (cg->memory_limit > 0 && getrlimit(RLIMIT_AS, &rl) == 0 &&
-        rl.rlim_cur > (rlim_t)cg->memory_limit)
+    if (cg->limits.memory > 0 && getrlimit(RLIMIT_AS, &rl) == 0 &&
+        rl.rlim_cur > (rlim_t)cg->limits.memory)
       return 0;
-    if (cg->max_processes > 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
-        rl.rlim_cur > (rlim_t)cg->max_processes)
+    if (cg->limits.processes > 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 &&
+        rl.rlim_cur > (rlim_t)cg->limits.processes)
       return 0;
   }
   return 1;

@@ -13,7 +13,7 @@
  * so two capsid processes never create two domains). Keys are canonical
  * paths upper-cased with the system's case table, since NTFS compares
  * names without case: "c:/work/WS" and "C:/Work/ws" are one workspace. */
-#include "capsid-win.h"
+#include "capstore-win.h"
 
 #include "capstore.h"
 #include "file.h"

@@ -9,7 +9,17 @@
  * such job (fail closed: a missing rule refuses the job, never runs it
  * online). An explicit `--mode elevated` that cannot be met is refused
  * with CAPSID_ENOSETUP, never silently downgraded. */
-#include "capsid-win.h"
+#include "elevated-win.h"
+
+#include "grant-win.h"
+#include "helper-win.h"
+#include "net.h"
+#include "plan-win.h"
+#include "runner-win.h"
+#include "sandbox-int.h"
+#include "system.h"
+#include "users-win.h"
+#include "verify-win.h"
 
 #include <string.h>
 
@@ -133,13 +143,14 @@ static int resolve_mode(const capsid__sandbox_t* sb, capsid_mode_t* mode,
 
 int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       const capsid__sandbox_t* sb, capsid_mode_t* mode,
-                      capsid__prelaunch_cb cb, void* data,
-                      capsid_error_t* err) {
-  capsid__win_plan_t* plan;
-  capsid__launch_t l;
+                      capsid__prep_t** prep, capsid__prelaunch_cb cb,
+                      void* data, capsid_error_t* err) {
   int rc;
 
+  *prep = NULL;
   rc = resolve_mode(sb, mode, err);
+  if (rc == 0) /* the one plan of the job: the launcher follows it */
+    rc = capsid__win_plan_build(sb, *mode, prep, err);
   if (rc != 0 || pool == NULL ||
       (*mode != CAPSID_MODE_UNPRIVILEGED && *mode != CAPSID_MODE_ELEVATED))
     return rc;
@@ -147,31 +158,21 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
    * walk: on the worker pool, like Linux's grants, not on the loop thread
    * the launcher runs on. The launcher then finds them in place (one read
    * per path) and reads them back. */
-  plan = capsid__calloc(1, sizeof(*plan));
-  if (plan == NULL)
-    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
-                             NULL, NULL);
-  memset(&l, 0, sizeof(l));
-  l.sandbox = sb;
-  l.mode = *mode;
-  rc = capsid__win_plan_build(&l, plan, err);
-  if (rc == 0)
-    rc = capsid__grant_ahead(loop, pool, plan->aces, plan->n_aces, cb, data,
-                             err);
-  capsid__free(plan);
-  return rc;
+  return capsid__grant_ahead(loop, pool, &(*prep)->acl, cb, data, err);
 }
 
 
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     capsid__prelaunch_cb cb, void* data) {
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data) {
   /* Files a job creates inherit the root's ACEs, and the real user keeps
    * its own access through them: no ownership to hand back. */
   (void)loop;
   (void)pool;
   (void)sb;
   (void)mode;
+  (void)prep;
   (void)cb;
   (void)data;
   return 0;

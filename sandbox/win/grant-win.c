@@ -11,9 +11,10 @@
  * propagating SetNamedSecurityInfoW per root: it rewrites the whole tree
  * on one thread and keeps no record, so the deny ACE on a carve-out deep
  * in a root was left behind by uninstall. */
-#include "capsid-win.h"
+#include "grant-win.h"
 
 #include "acl.h"
+#include "env.h"
 #include "win-dacl.h"
 #include "win-util.h"
 
@@ -24,48 +25,65 @@
 
 #define INHERIT (OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE)
 
-static DWORD wanted_mask(const capsid__ace_plan_t* a) {
-  return a->deny ? CAPSID__DENY_MASK
-                 : a->read ? CAPSID__READ_MASK : CAPSID__ALLOW_MASK;
+static int is_deny(const capsid__acl_entry_t* e) {
+  return (e->perms & CAPSID__ACL_DENY) != 0;
+}
+
+
+static DWORD wanted_mask(const capsid__acl_entry_t* e) {
+  return is_deny(e)                     ? CAPSID__DENY_MASK
+         : (e->perms & CAPSID__ACL_W) ? CAPSID__ALLOW_MASK
+                                        : CAPSID__READ_MASK;
+}
+
+
+/* The entries whose ACE confines the job and is read back: all but the
+ * read entries that accompany a deny (a protected directory's, for
+ * revoke: acl/plan.c). */
+static int checked(const capsid__acl_target_t* t,
+                   const capsid__acl_entry_t* e) {
+  return t->kind != CAPSID__ACL_T_READ_ONLY || is_deny(e);
 }
 
 
 /* Does the explicit ACE at ace equal the wanted one (type, SID, inherit
  * flags where asked, and a mask covering the wanted rights)? */
-static int ace_matches(const ACE_HEADER* h, const capsid__ace_plan_t* a,
+static int ace_matches(const ACE_HEADER* h, const capsid__acl_entry_t* e,
                        PSID sid, int inherits) {
   const ACCESS_ALLOWED_ACE* ace = (const ACCESS_ALLOWED_ACE*)h;
-  BYTE want_type = a->deny ? ACCESS_DENIED_ACE_TYPE : ACCESS_ALLOWED_ACE_TYPE;
+  BYTE want_type = is_deny(e) ? ACCESS_DENIED_ACE_TYPE
+                              : ACCESS_ALLOWED_ACE_TYPE;
 
   if (h->AceType != want_type || (h->AceFlags & INHERITED_ACE))
     return 0;
   if (inherits && (h->AceFlags & INHERIT) != INHERIT)
     return 0;
-  if ((ace->Mask & wanted_mask(a)) != wanted_mask(a))
+  if ((ace->Mask & wanted_mask(e)) != wanted_mask(e))
     return 0;
   return EqualSid(capsid__ace_sid(h), sid);
 }
 
 
-static int has_ace(const ACL* acl, const capsid__ace_plan_t* a,
+static int has_ace(const ACL* acl, const capsid__acl_entry_t* e,
                    int inherits) {
   PSID sid;
   DWORD i;
   void* ace;
   int found = 0;
 
-  if (acl == NULL || !ConvertStringSidToSidA(a->sid, &sid))
+  if (acl == NULL || e->who.sid == NULL ||
+      !ConvertStringSidToSidA(e->who.sid, &sid))
     return 0;
   for (i = 0; !found && i < acl->AceCount; i++)
     if (GetAce((ACL*)acl, i, &ace))
-      found = ace_matches(ace, a, sid, inherits);
+      found = ace_matches(ace, e, sid, inherits);
   LocalFree(sid);
   return found;
 }
 
 
-int capsid__acl_has(const ACL* acl, const capsid__ace_plan_t* a) {
-  return has_ace(acl, a, 1);
+int capsid__acl_has(const ACL* acl, const capsid__acl_entry_t* e) {
+  return has_ace(acl, e, 1);
 }
 
 
@@ -78,12 +96,11 @@ static DWORD read_dacl(const WCHAR* path, ACL** dacl,
 }
 
 
-/* The deny ACEs of aces[0..n) (one path) written straight onto the
- * placeholder make_missing just created: one empty object, so no walk
- * and no record (the ACL engine would record a target that comes and
- * goes with every job, and walk for it before each). */
-static void deny_new(const capsid__ace_plan_t* aces, size_t n,
-                     const WCHAR* wpath) {
+/* The deny ACEs of target t written straight onto the placeholder
+ * make_missing just created: one empty object, so no walk and no record
+ * (the ACL engine would record a target that comes and goes with every
+ * job, and walk for it before each). */
+static void deny_new(const capsid__acl_target_t* t, const WCHAR* wpath) {
   EXPLICIT_ACCESS_W ea[4];
   PSECURITY_DESCRIPTOR sd = NULL;
   PSID sids[4];
@@ -92,8 +109,9 @@ static void deny_new(const capsid__ace_plan_t* aces, size_t n,
   size_t i, k = 0;
 
   memset(ea, 0, sizeof(ea));
-  for (i = 0; i < n && k < CAPSID__ARRAY_SIZE(ea); i++) {
-    if (!aces[i].deny || !ConvertStringSidToSidA(aces[i].sid, &sids[k]))
+  for (i = 0; i < t->n_entries && k < CAPSID__ARRAY_SIZE(ea); i++) {
+    if (!is_deny(&t->entries[i]) || t->entries[i].who.sid == NULL ||
+        !ConvertStringSidToSidA(t->entries[i].who.sid, &sids[k]))
       continue;
     ea[k].grfAccessPermissions = CAPSID__DENY_MASK;
     ea[k].grfAccessMode = DENY_ACCESS;
@@ -128,66 +146,64 @@ static void deny_new(const capsid__ace_plan_t* aces, size_t n,
  * job. A path that appears meanwhile (made by someone else) is used as
  * it is. Called only when reading the DACL found no object: a path that
  * exists costs nothing more. */
-static int make_missing(const capsid__ace_plan_t* aces, size_t n,
-                        const WCHAR* wpath, capsid_error_t* err) {
+static int make_missing(const capsid__acl_target_t* t, const WCHAR* wpath,
+                        capsid_error_t* err) {
   DWORD e;
 
   if (CreateDirectoryW(wpath, NULL)) {
-    deny_new(aces, n, wpath);
+    deny_new(t, wpath);
     return 0;
   }
   e = GetLastError();
   if (GetFileAttributesW(wpath) != INVALID_FILE_ATTRIBUTES)
     return 0;
   return capsid__error_set(err, capsid__translate_os_error((int)e),
-                           CAPSID_STAGE_ACL, (int)e, aces[0].path,
+                           CAPSID_STAGE_ACL, (int)e, t->path,
                            "read_only_paths",
-                           "cannot create the read-only path %s",
-                           aces[0].path);
+                           "cannot create the read-only path %s", t->path);
 }
 
 
 /* Is the wanted ACE in dacl? On a file the engine writes it without
  * inheritance flags (they mean nothing there), so a file is asked only for
  * type, SID and mask. */
-static int has_on(const ACL* dacl, const capsid__ace_plan_t* a,
+static int has_on(const ACL* dacl, const capsid__acl_entry_t* e,
                   const WCHAR* wpath) {
   DWORD attrs;
 
-  if (has_ace(dacl, a, 1))
+  if (has_ace(dacl, e, 1))
     return 1;
   attrs = GetFileAttributesW(wpath);
   return attrs != INVALID_FILE_ATTRIBUTES &&
-         !(attrs & FILE_ATTRIBUTE_DIRECTORY) && has_ace(dacl, a, 0);
+         !(attrs & FILE_ATTRIBUTE_DIRECTORY) && has_ace(dacl, e, 0);
 }
 
 
-/* Reads the DACL of each path of aces: *missing says whether an ACE is not
- * there yet. A deny ACE's path that does not exist is created first
+/* Reads the DACL of each target of plan: *missing says whether an ACE is
+ * not there yet. A protected path that does not exist is created first
  * (make_missing). With verify, a missing ACE is CAPSID_EVERIFY naming it:
  * the read-back after the walk. */
-static int check_all(const capsid__ace_plan_t* aces, size_t n, int verify,
+static int check_all(const capsid__acl_plan_t* plan, int verify,
                      int* missing, capsid_error_t* err) {
-  size_t i, j, k;
+  size_t i, k;
   int rc = 0;
 
   *missing = 0;
-  for (i = 0; rc == 0 && i < n; i = j) {
+  for (i = 0; rc == 0 && i < plan->n_targets; i++) {
+    const capsid__acl_target_t* t = &plan->targets[i];
     PSECURITY_DESCRIPTOR sd = NULL;
     ACL* dacl = NULL;
     WCHAR* wpath;
     DWORD e;
 
-    for (j = i; j < n && strcmp(aces[j].path, aces[i].path) == 0; j++)
-      ;
-    wpath = capsid__utf16(aces[i].path);
+    wpath = capsid__utf16(t->path);
     if (wpath == NULL)
       return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0,
-                               aces[i].path, NULL, NULL);
+                               t->path, NULL, NULL);
     e = read_dacl(wpath, &dacl, &sd);
     if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
-        aces[i].deny && !verify) {
-      rc = make_missing(&aces[i], j - i, wpath, err);
+        t->kind == CAPSID__ACL_T_READ_ONLY && !verify) {
+      rc = make_missing(t, wpath, err);
       if (rc == 0)
         e = read_dacl(wpath, &dacl, &sd);
     }
@@ -195,22 +211,23 @@ static int check_all(const capsid__ace_plan_t* aces, size_t n, int verify,
       rc = capsid__error_set(err, verify ? CAPSID_EVERIFY
                                          : capsid__translate_os_error((int)e),
                              verify ? CAPSID_STAGE_VERIFY : CAPSID_STAGE_ACL,
-                             (int)e, aces[i].path, NULL,
+                             (int)e, t->path, NULL,
                              verify ? "cannot read the DACL of %s back"
                                     : "cannot read the DACL of %s",
-                             aces[i].path);
-    for (k = i; rc == 0 && k < j; k++) {
-      if (has_on(dacl, &aces[k], wpath))
+                             t->path);
+    for (k = 0; rc == 0 && k < t->n_entries; k++) {
+      const capsid__acl_entry_t* en = &t->entries[k];
+      if (!checked(t, en) || has_on(dacl, en, wpath))
         continue;
       *missing = 1;
       if (verify)
         rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
-                               aces[k].path, NULL,
+                               t->path, NULL,
                                "the %s ACE for %s on %s did not take effect",
-                               aces[k].deny   ? "deny-write"
-                               : aces[k].read ? "allow-read"
-                                              : "allow",
-                               aces[k].sid, aces[k].path);
+                               is_deny(en) ? "deny-write"
+                               : !(en->perms & CAPSID__ACL_W) ? "allow-read"
+                                                              : "allow",
+                               en->who.sid ? en->who.sid : "?", t->path);
     }
     if (sd != NULL)
       LocalFree(sd);
@@ -220,80 +237,32 @@ static int check_all(const capsid__ace_plan_t* aces, size_t n, int verify,
 }
 
 
-/* The ACL engine's plan of the grants: a write target (rwx, inherited) per
- * allow path, a read target per read grant, and per protected path a
- * read-only target: a deny-write entry and, on a directory, a read entry
- * too, so that revoke (which takes back a target's entries) also takes
- * back the copies of the root's grant its objects inherited. A protected
- * path that is a file is that file alone, and only denied: the root's walk
- * gives it the root's allow, which the deny overrides. Recorded under the
- * first path (the workspace), or the read helper's key. */
-static int engine_plan(const capsid__ace_plan_t* aces, size_t n,
-                       capsid__acl_plan_t* plan) {
-  capsid__acl_entry_t e[2];
-  capsid__acl_target_kind_t kind;
-  size_t i, n_e;
-  int rc = 0, all_read = 1, recursive, os_error;
-
-  memset(plan, 0, sizeof(*plan));
-  for (i = 0; i < n; i++)
-    all_read = all_read && aces[i].read;
-  plan->key = capsid__strdup(all_read ? CAPSID__ACL_READ_KEY : aces[0].path);
-  if (plan->key == NULL)
-    return CAPSID_ENOMEM;
-  for (i = 0; rc == 0 && i < n; i++) {
-    memset(e, 0, sizeof(e));
-    e[0].who.kind = e[1].who.kind = CAPSID__ACL_GROUP;
-    e[0].who.sid = e[1].who.sid = aces[i].sid;
-    e[0].scope = e[1].scope = CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT;
-    recursive = 1;
-    n_e = 1;
-    if (aces[i].deny) {
-      kind = CAPSID__ACL_T_READ_ONLY;
-      e[0].perms = CAPSID__ACL_W | CAPSID__ACL_DENY;
-      recursive = capsid__path_is_dir(aces[i].path, &os_error) == 1;
-      e[1].perms = CAPSID__ACL_R | CAPSID__ACL_X;
-      n_e = recursive ? 2 : 1;
-    } else if (aces[i].read) {
-      kind = CAPSID__ACL_T_READ;
-      e[0].perms = CAPSID__ACL_R | CAPSID__ACL_X;
-    } else {
-      kind = CAPSID__ACL_T_WRITE;
-      e[0].perms = CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_X;
-    }
-    rc = capsid__acl_plan_add(plan, kind, aces[i].path, recursive, 0, e, n_e);
-  }
-  if (rc != 0)
-    capsid__acl_plan_free(plan);
-  return rc;
-}
-
-
-/* The plan the engine writes when some ACE of aces is missing: 0 with
- * *need 0 when all are there, 0 with *need 1 and *plan filled (freed by
+/* The plan the engine writes when some ACE of plan is missing: 0 with
+ * *need 0 when all are there, 0 with *need 1 and *out filled (freed by
  * the caller), or an error. */
-static int plan_missing(const capsid__ace_plan_t* aces, size_t n,
-                        capsid__acl_plan_t* plan, int* need,
+static int plan_missing(const capsid__acl_plan_t* plan,
+                        capsid__acl_plan_t* out, int* need,
                         capsid_error_t* err) {
   int rc;
 
   /* Every path already has its ACEs: one GetNamedSecurityInfoW each, and
    * no walk (what a workspace's second job costs). */
-  rc = check_all(aces, n, 0, need, err);
+  rc = check_all(plan, 0, need, err);
   if (rc != 0 || !*need)
     return rc;
   /* Grants accumulate, as ACEs did before the engine wrote them: a job's
    * plan names only its own extra roots and carve-outs, and the engine
    * takes back what a record lists and a plan does not, which would pull
    * the grants from under another job of the workspace. */
-  rc = engine_plan(aces, n, plan);
+  rc = capsid__acl_plan_copy(plan, out);
   if (rc == 0 &&
-      (rc = capsid__acl_plan_keep_recorded(plan, capsid__state_dir())) != 0)
-    capsid__acl_plan_free(plan);
+      (rc = capsid__acl_plan_keep_recorded(out, capsid__state_dir())) != 0)
+    capsid__acl_plan_free(out);
   if (rc != 0)
-    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
-                             NULL, "cannot plan the grants of %s",
-                             aces[0].path);
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0,
+                             plan->targets[0].path, NULL,
+                             "cannot plan the grants of %s",
+                             plan->targets[0].path);
   return 0;
 }
 
@@ -325,28 +294,29 @@ static void ahead_done(capsid__acl_op_t* op, int status,
 
 
 int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
-                        const capsid__ace_plan_t* aces, size_t n,
+                        const capsid__acl_plan_t* plan,
                         capsid__prelaunch_cb cb, void* data,
                         capsid_error_t* err) {
-  capsid__acl_plan_t plan;
+  capsid__acl_plan_t todo;
   capsid__acl_opts_t opts;
   ahead_t* a;
   int need, rc;
 
-  rc = plan_missing(aces, n, &plan, &need, err);
+  rc = plan_missing(plan, &todo, &need, err);
   if (rc != 0 || !need)
     return rc;
   a = capsid__calloc(1, sizeof(*a));
   engine_opts(&opts);
   rc = a == NULL ? CAPSID_ENOMEM
-                 : capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan,
+                 : capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &todo,
                                         &opts, ahead_done, a, NULL);
-  capsid__acl_plan_free(&plan);
+  capsid__acl_plan_free(&todo);
   if (rc != 0) {
     capsid__free(a);
-    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, aces[0].path,
-                             NULL, "cannot start the grants of %s",
-                             aces[0].path);
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0,
+                             plan->targets[0].path, NULL,
+                             "cannot start the grants of %s",
+                             plan->targets[0].path);
   }
   a->cb = cb;
   a->data = data;
@@ -354,23 +324,23 @@ int capsid__grant_ahead(uv_loop_t* loop, capsid__pool_t* pool,
 }
 
 
-int capsid__grant_ensure(const capsid__ace_plan_t* aces, size_t n,
+int capsid__grant_ensure(const capsid__acl_plan_t* plan,
                          capsid_error_t* err) {
-  capsid__acl_plan_t plan;
+  capsid__acl_plan_t todo;
   capsid__acl_opts_t opts;
   int need, rc;
 
-  rc = plan_missing(aces, n, &plan, &need, err);
+  rc = plan_missing(plan, &todo, &need, err);
   if (rc != 0 || !need)
     return rc;
   engine_opts(&opts);
-  rc = capsid__acl_run(CAPSID__ACL_APPLY, &plan, &opts, NULL, err);
-  capsid__acl_plan_free(&plan);
+  rc = capsid__acl_run(CAPSID__ACL_APPLY, &todo, &opts, NULL, err);
+  capsid__acl_plan_free(&todo);
   if (rc != 0)
     return rc;
   /* Read back: Wine accepts the writes and keeps no ACE for a capability
    * SID. */
-  return check_all(aces, n, 1, &need, err);
+  return check_all(plan, 1, &need, err);
 }
 
 

@@ -3,7 +3,10 @@
  * as a job's cwd while read ACLs on the real path are still pending (a
  * process cannot start in a directory whose ancestors it cannot traverse;
  * a junction in a place it can read points at the same files). */
-#include "capsid-win.h"
+#include "helper-win.h"
+
+#include "acl.h"
+#include "grant-win.h"
 
 #include "win-util.h"
 
@@ -173,7 +176,7 @@ out:
 
 int capsid__read_helper_run(const char* const* roots, size_t n,
                             const char* group_sid, capsid_error_t* err) {
-  capsid__ace_plan_t* aces;
+  capsid__acl_plan_t plan;
   HANDLE mutex;
   size_t i;
   int abandoned, rc;
@@ -183,19 +186,23 @@ int capsid__read_helper_run(const char* const* roots, size_t n,
     return rc;
   /* An abandoned mutex means a helper died half-way: the grants below are
    * idempotent (present ones are skipped), so its work is simply redone. */
-  aces = capsid__calloc(n ? n : 1, sizeof(*aces));
-  if (aces == NULL) {
+  /* One read target per root, under the read helper's key (shared with
+   * an elevated read-only job's grant on its cwd: acl/plan.c). */
+  memset(&plan, 0, sizeof(plan));
+  plan.key = capsid__strdup(CAPSID__ACL_READ_KEY);
+  rc = plan.key == NULL ? CAPSID_ENOMEM : 0;
+  for (i = 0; rc == 0 && i < n; i++)
+    rc = capsid__acl_plan_add_sid(&plan, CAPSID__ACL_T_READ, roots[i], 1,
+                                  group_sid);
+  if (rc != 0) {
+    capsid__acl_plan_free(&plan);
     capsid__mutex_release(mutex);
-    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_ACL, 0, NULL,
-                             NULL, NULL);
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, NULL, NULL,
+                             "cannot plan the read grants: %s",
+                             capsid_strerror(rc));
   }
-  for (i = 0; i < n; i++) {
-    aces[i].path = roots[i];
-    aces[i].read = 1;
-    snprintf(aces[i].sid, sizeof(aces[i].sid), "%s", group_sid);
-  }
-  rc = capsid__grant_ensure(aces, n, err);
-  capsid__free(aces);
+  rc = capsid__grant_ensure(&plan, err);
+  capsid__acl_plan_free(&plan);
   capsid__mutex_release(mutex);
   return rc;
 }

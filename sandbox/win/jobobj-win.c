@@ -9,7 +9,7 @@
  * A job's cpu_limit (CPUs, as on Linux's cpu.max) becomes a hard CPU-rate
  * cap of the job object (JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | HARD_CAP):
  * Windows counts it in 1/10000 of all processors' cycles. */
-#include "capsid-win.h"
+#include "jobobj-win.h"
 
 #include <stdio.h>
 #include <string.h>

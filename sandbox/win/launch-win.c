@@ -1,6 +1,6 @@
 /* Starting a job's process on Windows.
  *
- * Order (each step verified before the next; see capsid-win.h):
+ * Order (each step verified before the next; see plan-win.h):
  *   capability SIDs -> job object -> DACL grants -> then
  *   unprivileged: restricted token of capsid's own token ->
  *     CreateProcessAsUserW (spawn-win.c) -> ResumeThread;
@@ -11,7 +11,17 @@
  * a system thread) only wakes the loop through a uv_async_t, as libuv does
  * for its own processes. In elevated mode the process watched is the
  * runner, which exits with the job's exit code. */
-#include "capsid-win.h"
+#include "sandbox-int.h"
+
+#include "grant-win.h"
+#include "jobobj-win.h"
+#include "nul-win.h"
+#include "placeholder-win.h"
+#include "plan-win.h"
+#include "runner-win.h"
+#include "spawn-win.h"
+#include "token-win.h"
+#include "verify-win.h"
 
 #include "win-util.h"
 
@@ -145,8 +155,8 @@ static int stdio_handles(const capsid__launch_t* l, HANDLE out[3],
 
 /* Unprivileged: the restricted token of capsid's own token, made and
  * verified before any DACL is touched. */
-static int token_direct(const capsid__win_plan_t* plan, HANDLE* token, int* overridden,
-                        capsid_error_t* err) {
+static int token_direct(const capsid__prep_t* plan, HANDLE* token,
+                        int* overridden, capsid_error_t* err) {
   int rc = capsid__token_create(&plan->token, token, err);
 
   if (rc == 0)
@@ -156,39 +166,52 @@ static int token_direct(const capsid__win_plan_t* plan, HANDLE* token, int* over
 }
 
 
+/* The job object's limits of a launch. */
+static void jobobj_plan(const capsid__launch_t* l, capsid__jobobj_plan_t* j) {
+  memset(j, 0, sizeof(*j));
+  j->memory_limit = l->limits.memory;
+  /* In elevated mode the runner is one of the job object's processes. */
+  j->max_processes =
+      l->limits.processes + (l->limits.processes > 0 && elevated(l) ? 1 : 0);
+  j->cpu_rate = capsid__jobobj_cpu_rate(
+      l->limits.cpu, (uint32_t)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS));
+}
+
+
 /* Everything up to a created (suspended, or in elevated mode running)
- * process in its verified job object. */
+ * process in its verified job object, following the plan prelaunch
+ * made. */
 static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
                  PROCESS_INFORMATION* pi, int* overridden,
                  capsid__win_placeholders_t* ph, capsid_error_t* err) {
   HANDLE stdio[3] = {NULL, NULL, NULL}, token = NULL;
+  const capsid__prep_t* plan = launch->prep;
+  capsid__jobobj_plan_t jobobj;
   capsid__spawn_t s;
-  capsid__win_plan_t* plan;
-  int rc, i;
+  int rc = 0, i;
 
   memset(&s, 0, sizeof(s));
-  plan = capsid__calloc(1, sizeof(*plan));
   if (plan == NULL)
-    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
-                             NULL, NULL);
-  rc = capsid__win_plan_build(launch, plan, err);
-  if (rc == 0 && !elevated(launch))
+    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_SPAWN, 0, NULL,
+                             NULL, "the job was launched without its plan "
+                             "(capsid__prelaunch)");
+  jobobj_plan(launch, &jobobj);
+  if (!elevated(launch))
     rc = token_direct(plan, &token, overridden, err);
   if (rc == 0)
-    rc = capsid__jobobj_create(&plan->jobobj, job, err);
+    rc = capsid__jobobj_create(&jobobj, job, err);
   if (rc == 0)
-    rc = capsid__verify_checked(
-        capsid__jobobj_verify(*job, &plan->jobobj, err), err, overridden);
+    rc = capsid__verify_checked(capsid__jobobj_verify(*job, &jobobj, err),
+                                err, overridden);
   if (rc == 0)
-    rc = capsid__verify_checked(
-        capsid__grant_ensure(plan->aces, plan->n_aces, err), err,
-        overridden);
+    rc = capsid__verify_checked(capsid__grant_ensure(&plan->acl, err), err,
+                                overridden);
   /* The placeholders grant_ensure made: held for the job's life. */
   if (rc == 0)
     rc = capsid__win_placeholders_hold(ph, launch->sandbox, err);
   if (rc == 0) /* best effort: see nul-win.c */
     (void)capsid__nul_grant(&plan->token, NULL);
-  if (rc == 0 && launch->memory_limit > 0)
+  if (rc == 0 && launch->limits.memory > 0)
     *port = memory_port(*job);
   if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)
     rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
@@ -213,7 +236,6 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     if (stdio[i] != NULL)
       CloseHandle(stdio[i]);
   capsid__spawn_free(&s);
-  capsid__free(plan);
   return rc;
 }
 
@@ -340,4 +362,9 @@ void capsid__proc_close(capsid__proc_t* p, void (*close_cb)(void* data),
   p->close_cb = close_cb;
   p->close_data = data;
   uv_close((uv_handle_t*)&p->async, proc_closed);
+}
+
+
+int64_t capsid__proc_pid(const capsid__proc_t* p) {
+  return (int64_t)GetProcessId(p->process);
 }

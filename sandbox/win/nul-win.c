@@ -20,7 +20,8 @@
  * did not store it). Always the exact name \\.\NUL: a spelling Windows
  * takes for a UNC path ("\\NUL\") goes to the network redirector (Codex
  * users saw 15 s per command). */
-#include "capsid-win.h"
+#include "nul-win.h"
+#include "grant-win.h"
 
 #include "win-dacl.h"
 

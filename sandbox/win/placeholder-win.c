@@ -15,7 +15,7 @@
  * listed the path as missing, removes it. A placeholder that another
  * capsid process made and ended before this one is left (Windows has no
  * cheap mark to tell it from a directory the owner made). */
-#include "capsid-win.h"
+#include "placeholder-win.h"
 
 #include "win-util.h"
 

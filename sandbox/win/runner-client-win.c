@@ -15,7 +15,10 @@
  * This waits on the loop thread for the logon and the runner's answer
  * (bounded by CAPSID__WIRE_TIMEOUT_MS), as the Linux launcher waits for
  * its child's exec. */
+#include "runner-win.h"
 #include "runner-wire-win.h"
+#include "users-win.h"
+#include "verify-win.h"
 #include "win-util.h"
 
 #include <bcrypt.h>

@@ -12,7 +12,9 @@
  * process id or the error. Then it waits for the process and exits with
  * its exit code. Both live in the job
  * object capsid put the runner in, so a kill or timeout ends both. */
+#include "runner-win.h"
 #include "runner-wire-win.h"
+#include "verify-win.h"
 
 #include <string.h>
 

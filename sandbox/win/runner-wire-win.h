@@ -15,7 +15,10 @@
 #ifndef CAPSID_RUNNER_WIRE_WIN_H
 #define CAPSID_RUNNER_WIRE_WIN_H
 
-#include "capsid-win.h"
+#include "capsid-common.h"
+
+#include <winsock2.h> /* before windows.h, as libuv includes it */
+#include <windows.h>
 
 #include <stdint.h>
 

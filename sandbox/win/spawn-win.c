@@ -8,7 +8,7 @@
  * first instruction where Windows supports PROC_THREAD_ATTRIBUTE_JOB_LIST,
  * and receives only its three stdio handles
  * (PROC_THREAD_ATTRIBUTE_HANDLE_LIST). The caller resumes it. */
-#include "capsid-win.h"
+#include "spawn-win.h"
 
 #include "fault.h"
 #include "win-util.h"

@@ -9,7 +9,12 @@
 #include "system.h"
 
 #include "acl.h"
-#include "capsid-win.h"
+#include "capstore-win.h"
+#include "elevated-win.h"
+#include "grant-win.h"
+#include "jobobj-win.h"
+#include "nul-win.h"
+#include "token-win.h"
 #include "win-util.h"
 
 #include <stdarg.h>

@@ -12,7 +12,7 @@
  * The default DACL (used for objects the job creates without an explicit
  * descriptor: its threads, events, pipes) grants the user, SYSTEM and the
  * capability SIDs, so the write check passes on the job's own objects. */
-#include "capsid-win.h"
+#include "token-win.h"
 
 #include <sddl.h>
 

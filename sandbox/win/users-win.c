@@ -9,8 +9,9 @@
  * (CryptProtectData, bound to the user who ran setup) and kept in
  * STATE/sandbox-users.json with the account's SID. Only that user can
  * unprotect it, which is what starting a job as the sandbox user needs. */
-#include "capsid-win.h"
+#include "users-win.h"
 
+#include "env.h"
 #include "file.h"
 #include "win-util.h"
 

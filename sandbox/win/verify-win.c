@@ -5,7 +5,7 @@
  * without this switch nothing past verification could be exercised there.
  * capsid.exe and the installed libraries do not contain it: a real run
  * under Wine is refused (exit 125). */
-#include "capsid-win.h"
+#include "verify-win.h"
 
 #include <string.h>
 

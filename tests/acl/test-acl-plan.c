@@ -1,5 +1,6 @@
 /* The ACL plan is pure data: these tests assert exactly what would be
- * granted, without touching a file. */
+ * granted, without touching a file, for uid/gid principals (Linux) and for
+ * SID principals (Windows). */
 #include "acl-test-util.h"
 
 #include <string.h>
@@ -263,6 +264,231 @@ static void test_copy_and_digest(void** state) {
 }
 
 
+/* ---- SID principals (Windows ACEs) ---- */
+
+#define WS_SID "S-1-5-21-1-2-3-100"
+#define GEN_SID "S-1-5-21-1-2-3-101"
+#define GROUP_SID "S-1-5-21-9-9-9-1001"
+
+static capsid__acl_principal_t sid(const char* s) {
+  capsid__acl_principal_t p;
+
+  memset(&p, 0, sizeof(p));
+  p.kind = CAPSID__ACL_GROUP;
+  p.sid = s;
+  return p;
+}
+
+
+/* What the paths of make_sid_sandbox are on disk; the planner asks, it
+ * does not look. */
+static capsid__acl_path_kind_t sid_path_kind(const char* path) {
+  if (strcmp(path, "C:/w/ws/notes.txt") == 0)
+    return CAPSID__ACL_PATH_FILE;
+  if (strcmp(path, "C:/w/ws/.git") == 0)
+    return CAPSID__ACL_PATH_DIR;
+  return CAPSID__ACL_PATH_MISSING;
+}
+
+
+static void make_sid_sandbox(capsid__sandbox_t* sb) {
+  memset(sb, 0, sizeof(*sb));
+  sb->kind = CAPSID__POLICY_WORKSPACE_WRITE;
+  sb->cwd = capsid__strdup("C:/w/ws");
+  capsid__strv_push(&sb->writable, "C:/w/ws");
+  capsid__strv_push(&sb->writable, "C:/w/extra");
+  capsid__strv_push(&sb->writable, "C:/Temp");
+  sb->first_tmp = 2;
+  capsid__strv_push(&sb->protected_paths, "C:/w/ws/.git");
+  capsid__strv_push(&sb->protected_paths, "C:/w/ws/notes.txt");
+  capsid__strv_push(&sb->protected_paths, "C:/w/ws/gone");
+  capsid__strv_push(&sb->protected_paths, "C:/w/extra/.agents");
+  capsid__strv_push(&sb->missing_protected, "C:/w/extra/.agents");
+  capsid__strv_push(&sb->missing_protected, "C:/w/ws/out");
+}
+
+
+static void make_sid_in(capsid__acl_plan_in_t* in, capsid__sandbox_t* sb,
+                        capsid__acl_principal_t roots[2]) {
+  memset(in, 0, sizeof(*in));
+  in->sandbox = sb;
+  in->ids.workspace = sid(WS_SID);
+  roots[0] = roots[1] = sid(GEN_SID);
+  in->ids.roots = roots;
+  in->ids.n_roots = 2;
+  in->rules = CAPSID__ACL_RULES_WIN_JOB;
+  in->path_kind = sid_path_kind;
+}
+
+
+static void assert_sid_entry(const capsid__acl_entry_t* e, const char* s,
+                             unsigned perms) {
+  assert_int_equal(e->who.kind, CAPSID__ACL_GROUP);
+  assert_string_equal(e->who.sid, s);
+  assert_int_equal(e->perms, perms);
+  assert_int_equal(e->scope, CAPSID__ACL_ACCESS | CAPSID__ACL_DEFAULT);
+}
+
+
+/* A SID plan is Windows' ACEs: one inherited entry per SID on every
+ * writable root (the temp dir too), a deny of W for both SIDs on each
+ * protected path that exists or is a placeholder (with R|X on a
+ * directory), none on a missing one that is not, and no owner, traverse
+ * or optional target. */
+static void test_sid_workspace_write_plan(void** state) {
+  const unsigned RWX = CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_X;
+  const unsigned DENY = CAPSID__ACL_W | CAPSID__ACL_DENY;
+  const unsigned RX = CAPSID__ACL_R | CAPSID__ACL_X;
+  const char* denied[] = {"C:/w/ws/.git", "C:/w/ws/notes.txt",
+                          "C:/w/extra/.agents", "C:/w/ws/out"};
+  capsid__acl_principal_t roots[2];
+  capsid__acl_plan_in_t in;
+  capsid__acl_plan_t plan;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+  const capsid__acl_target_t* t;
+  size_t i;
+
+  (void)state;
+  make_sid_sandbox(&sb);
+  make_sid_in(&in, &sb, roots);
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_string_equal(plan.key, "C:/w/ws");
+  assert_int_equal(plan.n_targets, 7);
+  for (i = 0; i < 3; i++) {
+    t = &plan.targets[i];
+    assert_int_equal(t->kind, CAPSID__ACL_T_WRITE);
+    assert_string_equal(t->path, sb.writable.v[i]);
+    assert_true(t->recursive);
+    assert_false(t->optional);
+    assert_int_equal(t->n_entries, 1);
+    assert_sid_entry(&t->entries[0], i == 0 ? WS_SID : GEN_SID, RWX);
+  }
+  for (i = 0; i < 4; i++) {
+    int is_file = i == 1;
+    t = &plan.targets[3 + i];
+    assert_int_equal(t->kind, CAPSID__ACL_T_READ_ONLY);
+    assert_string_equal(t->path, denied[i]);
+    assert_false(t->optional);
+    /* A placeholder is made as a directory; a file is that file alone. */
+    assert_int_equal(t->recursive, !is_file);
+    assert_int_equal(t->n_entries, is_file ? 2 : 4);
+    assert_sid_entry(&t->entries[0], WS_SID, DENY);
+    if (is_file) {
+      assert_sid_entry(&t->entries[1], GEN_SID, DENY);
+    } else {
+      assert_sid_entry(&t->entries[1], WS_SID, RX);
+      assert_sid_entry(&t->entries[2], GEN_SID, DENY);
+      assert_sid_entry(&t->entries[3], GEN_SID, RX);
+    }
+  }
+  capsid__acl_plan_free(&plan);
+
+  /* One root: one SID, denied once. */
+  sb.writable.n = 1;
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.n_targets, 5);
+  assert_int_equal(plan.targets[1].n_entries, 2);
+  assert_sid_entry(&plan.targets[1].entries[0], WS_SID, DENY);
+  assert_sid_entry(&plan.targets[1].entries[1], WS_SID, RX);
+  capsid__acl_plan_free(&plan);
+  sb.writable.n = 3;
+  capsid__sandbox_free(&sb);
+}
+
+
+/* An elevated job's sandbox group comes first on every root (its user is
+ * checked before its restricting SIDs); a read-only elevated job reads its
+ * cwd through the group, under the read helper's key; a read-only job
+ * that is not elevated gets nothing. */
+static void test_sid_elevated_and_read_only(void** state) {
+  const unsigned RWX = CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_X;
+  capsid__acl_principal_t roots[2];
+  capsid__acl_plan_in_t in;
+  capsid__acl_plan_t plan;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+
+  (void)state;
+  make_sid_sandbox(&sb);
+  make_sid_in(&in, &sb, roots);
+  in.ids.users = sid(GROUP_SID);
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.targets[0].n_entries, 2);
+  assert_sid_entry(&plan.targets[0].entries[0], GROUP_SID, RWX);
+  assert_sid_entry(&plan.targets[0].entries[1], WS_SID, RWX);
+  assert_sid_entry(&plan.targets[2].entries[0], GROUP_SID, RWX);
+  assert_sid_entry(&plan.targets[2].entries[1], GEN_SID, RWX);
+  /* The group is not denied the protected paths: the SIDs are. */
+  assert_int_equal(plan.targets[3].n_entries, 4);
+  capsid__acl_plan_free(&plan);
+
+  sb.kind = CAPSID__POLICY_READ_ONLY;
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_string_equal(plan.key, CAPSID__ACL_READ_KEY);
+  assert_int_equal(plan.n_targets, 1);
+  assert_int_equal(plan.targets[0].kind, CAPSID__ACL_T_READ);
+  assert_string_equal(plan.targets[0].path, "C:/w/ws");
+  assert_true(plan.targets[0].recursive);
+  assert_false(plan.targets[0].optional);
+  assert_int_equal(plan.targets[0].n_entries, 1);
+  assert_sid_entry(&plan.targets[0].entries[0], GROUP_SID,
+                   CAPSID__ACL_R | CAPSID__ACL_X);
+  capsid__acl_plan_free(&plan);
+
+  memset(&in.ids.users, 0, sizeof(in.ids.users));
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.n_targets, 0);
+  assert_string_equal(plan.key, "C:/w/ws");
+  capsid__acl_plan_free(&plan);
+  capsid__sandbox_free(&sb);
+}
+
+
+/* The rules are chosen, not guessed from the principals: `capsid acl` on
+ * Windows plans setfacl-like entries for SIDs, as on Linux;
+ * a Windows job's rules refuse a uid among its SIDs. */
+static void test_sid_rules_are_explicit(void** state) {
+  capsid__acl_principal_t rp[2];
+  capsid__acl_plan_in_t in;
+  capsid__acl_plan_t plan;
+  capsid__sandbox_t sb;
+  capsid_error_t err = {0};
+
+  (void)state;
+  make_sid_sandbox(&sb);
+  make_sid_in(&in, &sb, rp);
+  in.rules = CAPSID__ACL_RULES_ENTRIES;
+  in.ids.owner = sid("S-1-5-21-1-2-3-1000");
+  in.ids.users = sid(GROUP_SID);
+  in.ids.read_only = sid("S-1-5-21-1-2-3-102");
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), 0);
+  assert_int_equal(plan.targets[0].kind, CAPSID__ACL_T_WRITE);
+  assert_int_equal(plan.targets[0].n_entries, 3);
+  assert_string_equal(plan.targets[0].entries[0].who.sid, WS_SID);
+  assert_int_equal(plan.targets[0].entries[0].perms,
+                   CAPSID__ACL_R | CAPSID__ACL_W | CAPSID__ACL_XCOND);
+  /* A protected path is read-only, not denied: no Windows job's ACEs. */
+  assert_int_equal(plan.targets[2].kind, CAPSID__ACL_T_READ_ONLY);
+  assert_string_equal(plan.targets[2].path, "C:/w/ws/.git");
+  assert_int_equal(plan.targets[2].entries[0].perms,
+                   CAPSID__ACL_R | CAPSID__ACL_XCOND);
+  capsid__acl_plan_free(&plan);
+
+  make_sid_in(&in, &sb, rp);
+  rp[1] = who(CAPSID__ACL_GROUP, 61003);
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), CAPSID_EINVAL);
+  assert_null(plan.targets);
+  capsid__error_free(&err);
+  make_sid_in(&in, &sb, rp);
+  in.ids.workspace = who(CAPSID__ACL_USER, 61001);
+  assert_int_equal(capsid__acl_plan_build(&in, &plan, &err), CAPSID_EINVAL);
+  assert_string_equal(err.field, "ids.workspace");
+  capsid__error_free(&err);
+  capsid__sandbox_free(&sb);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_workspace_write_plan),
@@ -270,6 +496,9 @@ int main(void) {
       cmocka_unit_test(test_read_roots_with_traverse),
       cmocka_unit_test(test_plan_errors_name_the_field),
       cmocka_unit_test(test_copy_and_digest),
+      cmocka_unit_test(test_sid_workspace_write_plan),
+      cmocka_unit_test(test_sid_elevated_and_read_only),
+      cmocka_unit_test(test_sid_rules_are_explicit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (jl.spec.argv == NULL || jl.spec.argv[0] == NULL ||
         jl.spec.argv[0][0] == '\0')
       abort();
-    if (capsid__policy_parse(jl.spec.policy, &policy, &err) == 0)
+    /* The line's policy, parsed with it, resolves as a job's would. */
+    if (jl.policy_error.code == 0 &&
+        capsid__policy_copy(&policy, &jl.policy) == 0)
       capsid__policy_free(&policy);
   } else if (err.code == 0 || err.message == NULL) {
     abort(); /* every refusal must say why */

@@ -4,6 +4,7 @@
 #include "policy.h"
 #include "workspace-rule.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,129 @@ static void test_resolve_missing_and_links(void** state) {
 }
 
 
+static void assert_strv_equal(const capsid__strv_t* a,
+                              const capsid__strv_t* b) {
+  size_t i;
+
+  assert_int_equal(a->n, b->n);
+  for (i = 0; i < a->n; i++)
+    assert_string_equal(a->v[i], b->v[i]);
+}
+
+
+/* A batch line's policy object is parsed as a JSON value with the line
+ * (scale/jobline.c), not written back to text: the sandbox it gives must
+ * be the one the same policy as text gives, root for root, carve-out for
+ * carve-out, network included; its errors must be the text's too. */
+static void test_policy_object_is_the_text(void** state) {
+  static const char* const texts[] = {
+      ("{\"mode\":\"workspace-write\",\"writable_roots\":[\"../extra\"],"
+       "\"read_only_paths\":[\"sub/config\",\"sub\"],"
+       "\"network_access\":true,\"exclude_tmpdir_env_var\":true}"),
+      ("{\"type\":\"workspace-write\",\"exclude_slash_tmp\":true,"
+       "\"read_only_paths\":[\"sub/missing/deep\"]}"),
+      "{\"mode\":\"read-only\",\"network_access\":false}",
+      "\"read-only\"",
+      "\"workspace-write\"",
+  };
+  static const char* const bad[] = {
+      "{\"mode\":\"workspace-write\",\"bogus\":1}",
+      "{\"mode\":\"read-only\",\"writable_roots\":[\"/x\"]}",
+      "\"\"",
+      "\"frobnicate\"",
+  };
+  fixture_t* f = *state;
+  capsid__resolve_in_t in;
+  char cwd[PATH_MAX], tmpdir[PATH_MAX];
+  size_t i;
+
+  snprintf(cwd, sizeof(cwd), "%s/ws", f->dir);
+  snprintf(tmpdir, sizeof(tmpdir), "%s/tmpdir", f->dir);
+  memset(&in, 0, sizeof(in));
+  in.cwd = cwd;
+  in.network = -1;
+  in.tmpdirs[0] = tmpdir;
+  for (i = 0; i < CAPSID__ARRAY_SIZE(texts); i++) {
+    capsid__policy_t from_text, from_json;
+    capsid__sandbox_t a, b;
+    capsid_error_t err;
+    json_error_t jerr;
+    json_t* v = json_loads(texts[i], JSON_DECODE_ANY, &jerr);
+    const char* text;
+
+    assert_non_null(v);
+    /* A preset is a JSON string on the line and bare text elsewhere. */
+    text = json_is_string(v) ? json_string_value(v) : texts[i];
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(capsid__policy_parse(text, &from_text, &err), 0);
+    assert_int_equal(capsid__policy_from_json(v, &from_json, &err), 0);
+    if (capsid__sandbox_resolve(&from_text, &in, &a, &err) != 0)
+      fail_msg("%s: %s", texts[i], err.message);
+    assert_int_equal(capsid__sandbox_resolve(&from_json, &in, &b, &err), 0);
+    assert_int_equal(a.kind, b.kind);
+    assert_int_equal(a.network, b.network);
+    assert_string_equal(a.cwd, b.cwd);
+    assert_int_equal(a.first_tmp, b.first_tmp);
+    assert_strv_equal(&a.writable, &b.writable);
+    assert_strv_equal(&a.protected_paths, &b.protected_paths);
+    assert_strv_equal(&a.missing_protected, &b.missing_protected);
+    assert_int_equal(a.cwd_untrusted, b.cwd_untrusted);
+    capsid__sandbox_free(&a);
+    capsid__sandbox_free(&b);
+    capsid__policy_free(&from_text);
+    capsid__policy_free(&from_json);
+    json_decref(v);
+  }
+  for (i = 0; i < CAPSID__ARRAY_SIZE(bad); i++) {
+    capsid__policy_t p;
+    capsid_error_t e1, e2;
+    json_error_t jerr;
+    json_t* v = json_loads(bad[i], JSON_DECODE_ANY, &jerr);
+
+    assert_non_null(v);
+    memset(&e1, 0, sizeof(e1));
+    memset(&e2, 0, sizeof(e2));
+    assert_int_equal(capsid__policy_parse(json_is_string(v)
+                                              ? json_string_value(v)
+                                              : bad[i],
+                                          &p, &e1),
+                     CAPSID_EPOLICY);
+    assert_int_equal(capsid__policy_from_json(v, &p, &e2), CAPSID_EPOLICY);
+    assert_int_equal(e1.stage, e2.stage);
+    assert_string_equal(e1.field, e2.field);
+    assert_string_equal(e1.message, e2.message);
+    capsid__error_free(&e1);
+    capsid__error_free(&e2);
+    json_decref(v);
+  }
+}
+
+
+/* The copy a job takes of a line's parsed policy owns its strings. */
+static void test_policy_copy(void** state) {
+  capsid__policy_t p, c;
+
+  (void)state;
+  assert_int_equal(
+      parse_ok("{\"mode\":\"workspace-write\",\"writable_roots\":[\"a\"],"
+               "\"network_access\":true,\"exclude_slash_tmp\":true,"
+               "\"read_only_paths\":[\"cfg\",\"b\"]}",
+               &p),
+      0);
+  assert_int_equal(capsid__policy_copy(&c, &p), 0);
+  capsid__policy_free(&p);
+  assert_int_equal(c.kind, CAPSID__POLICY_WORKSPACE_WRITE);
+  assert_true(c.network_access);
+  assert_false(c.exclude_tmpdir_env_var);
+  assert_true(c.exclude_slash_tmp);
+  assert_int_equal(c.writable_roots.n, 1);
+  assert_string_equal(c.writable_roots.v[0], "a");
+  assert_int_equal(c.read_only_paths.n, 2);
+  assert_string_equal(c.read_only_paths.v[1], "b");
+  capsid__policy_free(&c);
+}
+
+
 static void test_path_is_within(void** state) {
   (void)state;
   assert_true(capsid__path_is_within("/a/b", "/a/b"));
@@ -468,6 +592,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resolve_missing_and_links, setup,
                                       teardown),
       cmocka_unit_test(test_path_is_within),
+      cmocka_unit_test_setup_teardown(test_policy_object_is_the_text, setup,
+                                      teardown),
+      cmocka_unit_test(test_policy_copy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

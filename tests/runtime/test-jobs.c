@@ -1,13 +1,19 @@
 /* The runtime end to end: real child processes, real pipes, real timers. */
 #include "test-common.h"
 
+#include "job-submit.h"
+#include "policy.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <uv.h>
 
 #define CHILD CAPSID_TEST_HELPER
@@ -60,14 +66,23 @@ static void test_exit_codes_and_signals(void** state) {
   capsid_job_spec_t spec;
   outcome_t o;
 
+  struct timeval before, after;
+
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = ok;
+  gettimeofday(&before, NULL);
   run_one(&spec, &o);
+  gettimeofday(&after, NULL);
   assert_int_equal(o.result.error.code, 0);
   assert_int_equal(o.result.exit_code, 0);
   assert_int_equal(o.result.signal, 0);
   assert_true(o.result.wall_ms > 0);
+  /* The result says which process ran and when it was started. */
+  assert_true(o.result.pid > 0);
+  assert_in_range(o.result.started_at_us,
+                  before.tv_sec * 1000000LL + before.tv_usec,
+                  after.tv_sec * 1000000LL + after.tv_usec);
   /* auto confines: unprivileged, or Landlock only where user namespaces
    * are blocked. */
   assert_true(o.result.mode == CAPSID_MODE_UNPRIVILEGED ||
@@ -99,7 +114,7 @@ static void test_stdin_delivered(void** state) {
   (void)state;
   for (i = 0; i < n; i++)
     data[i] = (char)(i * 31 + 7);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.stdin_data = data;
   spec.stdin_len = n;
@@ -131,7 +146,7 @@ static void test_env_modes(void** state) {
 
   (void)state;
   setenv("CAPSID_T_FOO", "inherited", 1);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv_foo;
   run_one(&spec, &o);
   assert_string_equal(o.result.out.data, "inherited");
@@ -169,7 +184,7 @@ static void test_capture_cap_keeps_head_and_tail(void** state) {
   size_t i;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.on_output = on_output_count;
   run_one(&spec, &o);
@@ -198,7 +213,7 @@ static void test_capture_drains_past_cap(void** state) {
   outcome_t o;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.output_limit = 1024;
   spec.timeout_ms = 60000;
@@ -219,7 +234,7 @@ static void test_binary_output_is_exact(void** state) {
   outcome_t o;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   run_one(&spec, &o);
   assert_int_equal(o.result.out.len, 6);
@@ -239,7 +254,7 @@ static void test_timeout_kills_tree(void** state) {
 
   (void)state;
   snprintf(pidfile, sizeof(pidfile), "%s/pids", dir);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = dir; /* the pid file is written in the workspace */
   spec.timeout_ms = 500;
@@ -274,7 +289,7 @@ static void test_exit_kills_leftovers(void** state) {
   /* A sleep whose argument no other process has. */
   snprintf(marker, sizeof(marker), "30.%d", (int)getpid());
   snprintf(script, sizeof(script), "sleep %s & echo $!", marker);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   run_one(&spec, &o);
   assert_int_equal(o.result.exit_code, 0);
@@ -300,7 +315,7 @@ static void test_start_failures_report(void** state) {
   /* A plain file, mode 0644: not executable even for root. */
   snprintf(plain, sizeof(plain), "%s/plain", dir);
   test_write_file(plain, "", 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = missing;
   run_one(&spec, &o);
   assert_int_equal(o.result.error.code, CAPSID_ENOTFOUND);
@@ -376,7 +391,7 @@ static void test_concurrency_limit_200_jobs(void** state) {
 
   (void)state;
   memset(&c, 0, sizeof(c));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   assert_int_equal(uv_loop_init(&loop), 0);
   opts.loop = &loop;
   opts.max_concurrency = 4;
@@ -385,7 +400,7 @@ static void test_concurrency_limit_200_jobs(void** state) {
   check.data = &c;
   uv_check_start(&check, conc_sample);
   uv_unref((uv_handle_t*)&check);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   for (i = 0; i < 200; i++)
     assert_int_equal(capsid_job_start(c.rt, &spec, conc_exit, &c, NULL), 0);
@@ -420,11 +435,11 @@ static void test_kill_running_job(void** state) {
 
   (void)state;
   memset(&o, 0, sizeof(o));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   uv_loop_init(&loop);
   opts.loop = &loop;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &o, &job), 0);
   uv_timer_init(&loop, &t);
@@ -479,12 +494,12 @@ static void test_runtime_close_kills_and_cancels(void** state) {
 
   (void)state;
   memset(&c, 0, sizeof(c));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   uv_loop_init(&loop);
   opts.loop = &loop;
   opts.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   for (i = 0; i < 5; i++)
     assert_int_equal(capsid_job_start(rt, &spec, close_exit, &c, NULL), 0);
@@ -553,10 +568,10 @@ static void test_signal_job(void** state) {
 
   (void)state;
   memset(s, 0, sizeof(s));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.on_output = stop_when_ready;
   s[0].grace_ms = 60000; /* ends long before: the trap exits */
   s[1].grace_ms = 100;
@@ -596,7 +611,7 @@ static void test_run_capture(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   assert_int_equal(capsid_run_capture(&spec, &r), 0);
   assert_int_equal(r.exit_code, 5);
@@ -607,12 +622,132 @@ static void test_run_capture(void** state) {
 }
 
 
+/* Runs spec with its policy given as text, then with the same policy
+ * parsed as a batch line parses it (a JSON value, handed to the runtime
+ * parsed): both jobs must end the same way. Returns the text job's exit
+ * code (-1 with its error in *code when it did not run). */
+static int run_both_ways(capsid_job_spec_t* spec, const char* policy_json,
+                         int* code, capsid_mode_t* mode) {
+  capsid__policy_t policy;
+  capsid_error_t perr;
+  capsid_runtime_t* rt;
+  json_error_t jerr;
+  json_t* v;
+  outcome_t text, parsed;
+
+  spec->policy = policy_json;
+  run_one(spec, &text);
+  spec->policy = "read-only"; /* ignored by the parsed entry */
+  v = json_loads(policy_json, 0, &jerr);
+  assert_non_null(v);
+  memset(&perr, 0, sizeof(perr));
+  capsid__policy_from_json(v, &policy, &perr);
+  json_decref(v);
+  memset(&parsed, 0, sizeof(parsed));
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  assert_int_equal(capsid__job_start_parsed(rt, spec, &policy, &perr,
+                                            on_exit_keep, &parsed, NULL),
+                   0);
+  capsid__policy_free(&policy); /* the job holds its own copy */
+  capsid__error_free(&perr);
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+  assert_int_equal(parsed.calls, 1);
+
+  assert_int_equal(parsed.result.exit_code, text.result.exit_code);
+  assert_int_equal(parsed.result.error.code, text.result.error.code);
+  assert_int_equal(parsed.result.error.stage, text.result.error.stage);
+  if (text.result.error.field != NULL)
+    assert_string_equal(parsed.result.error.field, text.result.error.field);
+  if (text.result.error.message != NULL)
+    assert_string_equal(parsed.result.error.message,
+                        text.result.error.message);
+  assert_int_equal(parsed.result.mode, text.result.mode);
+  assert_int_equal(parsed.result.out.len, text.result.out.len);
+  if (text.result.out.len > 0)
+    assert_memory_equal(parsed.result.out.data, text.result.out.data,
+                        text.result.out.len);
+  *code = text.result.error.code;
+  *mode = text.result.mode;
+  capsid_result_free(&text.result);
+  capsid_result_free(&parsed.result);
+  return *code != 0 ? -1 : 0;
+}
+
+
+/* A batch line's policy object travels parsed (scale/jobline.c hands it
+ * to capsid__job_start_parsed): the job it gives is the job the same
+ * policy as text gives, a refusal included, and so is its error. */
+static void test_parsed_policy_runs_as_text(void** state) {
+  char* dir = test_mkdtemp();
+  char ws[256], cmd[1400];
+  const char* argv[] = {"sh", "-c", cmd, NULL};
+  capsid_job_spec_t spec;
+  capsid_mode_t mode;
+  int code;
+
+  (void)state;
+  snprintf(ws, sizeof(ws), "%s/ws", dir);
+  test_system("mkdir -p '%s/keep'", ws);
+  /* Each write is reported, so the output says what the policy let the
+   * job do. */
+  snprintf(cmd, sizeof(cmd),
+           "(echo a > '%s/w1') 2>/dev/null && echo ws-ok; "
+           "(echo a > '%s/keep/w1') 2>/dev/null && echo keep-ok; true",
+           ws, ws);
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  spec.argv = argv;
+  spec.cwd = ws;
+
+  /* Writable workspace with a carve-out: the control write succeeds. */
+  run_both_ways(&spec,
+                "{\"mode\":\"workspace-write\","
+                "\"read_only_paths\":[\"keep\"]}",
+                &code, &mode);
+  assert_int_equal(code, 0);
+  {
+    char* got;
+    size_t len;
+    char path[600];
+    snprintf(path, sizeof(path), "%s/w1", ws);
+    got = test_read_file(path, &len);
+    assert_non_null(got); /* the text job wrote it; the parsed one too */
+    free(got);
+    snprintf(path, sizeof(path), "%s/keep/w1", ws);
+    got = test_read_file(path, &len);
+    /* Landlock-only mode cannot hold a carve-out (docs/security.md). */
+    if (mode != CAPSID_MODE_LANDLOCK_ONLY)
+      assert_null(got);
+    free(got);
+  }
+
+  /* Read-only: the same write is refused both ways. */
+  snprintf(cmd, sizeof(cmd), "(echo a > '%s/w2') 2>/dev/null && echo ws-ok;"
+           " true", ws);
+  run_both_ways(&spec, "{\"mode\":\"read-only\"}", &code, &mode);
+  assert_int_equal(code, 0);
+  {
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/w2", ws);
+    assert_int_equal(stat(path, &st), -1);
+  }
+
+  /* A policy that does not parse: the job's error, the same both ways. */
+  run_both_ways(&spec, "{\"mode\":\"workspace-write\",\"bogus\":1}", &code,
+                &mode);
+  assert_int_equal(code, CAPSID_EPOLICY);
+  test_rmtree(dir);
+  free(dir);
+}
+
+
 static void test_api_misuse(void** state) {
   capsid_runtime_t* rt;
   capsid_job_spec_t spec;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   assert_int_equal(capsid_runtime_new(NULL, NULL), CAPSID_EINVAL);
   assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
   assert_int_equal(capsid_job_start(rt, NULL, on_exit_keep, NULL, NULL),
@@ -641,6 +776,7 @@ int main(void) {
       cmocka_unit_test(test_signal_job),
       cmocka_unit_test(test_run_capture),
       cmocka_unit_test(test_api_misuse),
+      cmocka_unit_test(test_parsed_policy_runs_as_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,9 @@ static void test_jobline_minimal(void** state) {
   assert_null(jl.spec.argv[1]);
   assert_null(jl.spec.cwd);
   assert_null(jl.spec.policy);
+  /* No "policy": the default, parsed with the line. */
+  assert_int_equal(jl.policy.kind, CAPSID__POLICY_WORKSPACE_WRITE);
+  assert_int_equal(jl.policy_error.code, 0);
   assert_int_equal(jl.spec.network, -1);
   assert_int_equal(jl.spec.timeout_ms, 0);
   cli_jobline_free(&jl);
@@ -65,7 +68,8 @@ static void test_jobline_every_field(void** state) {
   assert_string_equal(json_string_value(jl.id), "a1");
   assert_string_equal(jl.spec.argv[2], "make");
   assert_string_equal(jl.spec.cwd, "/src");
-  assert_string_equal(jl.spec.policy, "read-only");
+  assert_null(jl.spec.policy);
+  assert_int_equal(jl.policy.kind, CAPSID__POLICY_READ_ONLY);
   assert_string_equal(jl.spec.writable_roots[0], "/w");
   assert_string_equal(jl.spec.read_only_paths[0], "/w/cfg");
   assert_int_equal(jl.spec.network, 1);
@@ -81,12 +85,15 @@ static void test_jobline_every_field(void** state) {
   assert_int_equal(jl.spec.mode, CAPSID_MODE_UNPRIVILEGED);
   cli_jobline_free(&jl);
 
-  /* An object policy is passed on as JSON text; ids may be numbers. */
+  /* An object policy is parsed with the line, not passed on as text;
+   * ids may be numbers. */
   parse_ok("{\"id\":42,\"argv\":[\"x\"],\"policy\":{\"mode\":\"read-only\"},"
            "\"timeout\":\"2s\"}",
            &jl);
   assert_int_equal(json_integer_value(jl.id), 42);
-  assert_non_null(strstr(jl.spec.policy, "\"read-only\""));
+  assert_null(jl.spec.policy);
+  assert_int_equal(jl.policy.kind, CAPSID__POLICY_READ_ONLY);
+  assert_int_equal(jl.policy_error.code, 0);
   assert_int_equal(jl.spec.timeout_ms, 2000);
   cli_jobline_free(&jl);
 }

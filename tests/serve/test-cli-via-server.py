@@ -53,12 +53,14 @@ def run_suite(binary, env):
           % (os.path.basename(binary), len(ok)))
 
 
-MEASURED = re.compile(rb'"(duration_ms|cpu_ms|peak_memory)":[0-9.e+-]+')
+MEASURED = re.compile(
+    rb'"(duration_ms|cpu_ms|user_cpu_ms|system_cpu_ms|peak_memory|pid)":'
+    rb'[0-9.e+-]+|"(started_at)":"[^"]*"')
 
 
 def same(x):
     """What must match: everything but the measurements of a run."""
-    return MEASURED.sub(rb'"\1":M', x)
+    return MEASURED.sub(rb'"\1\2":M', x)
 
 
 # ASan's note about the job's clone child, printed by whichever process
@@ -67,6 +69,10 @@ ASAN_NOTE = re.compile(
     rb"==\d+==WARNING: ASan is ignoring requested __asan_handle_no_return.*\n"
     rb"False positive error reports may follow\n"
     rb"For details see https://github.com/google/sanitizers/issues/189\n")
+
+
+# The batch summary's wall time and rate.
+SUMMARY_TIME = re.compile(rb"; [0-9.]+ s, [0-9.]+ jobs/s")
 
 
 def both_ways(capsid, env, server_env, cwd, args, stdin=b""):
@@ -78,8 +84,8 @@ def both_ways(capsid, env, server_env, cwd, args, stdin=b""):
     # Batch results come in completion order, the server's own.
     key = (lambda out: sorted(same(out).splitlines())) \
         if args[0] == "batch" else same
-    a.stderr = ASAN_NOTE.sub(b"", a.stderr)
-    b.stderr = ASAN_NOTE.sub(b"", b.stderr)
+    a.stderr = SUMMARY_TIME.sub(b"", ASAN_NOTE.sub(b"", a.stderr))
+    b.stderr = SUMMARY_TIME.sub(b"", ASAN_NOTE.sub(b"", b.stderr))
     for out in (a.stderr, b.stderr):
         check(b"Sanitizer" not in out and b"runtime error:" not in out,
               "sanitizer report:\n%s" % out.decode(errors="replace"))
@@ -125,6 +131,8 @@ def main():
                 (["run", "-e", "X=1", "--", "sh", "-c", "echo $X"], b""),
                 (["run", "-p", "read-only", "--", "sh", "-c",
                   "touch f || echo refused"], b""),
+                (["batch", "-e", "X=7", "-t", "20s"],
+                 b'{"id":"d","argv":["sh","-c","echo $X"]}\n'),
                 (["batch", "-j", "1"],
                  b'{"id":1,"argv":["echo","a"]}\nnot json\n'
                  b'{"id":2,"argv":["sh","-c","exit 2"]}\n')]:

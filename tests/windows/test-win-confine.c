@@ -7,7 +7,15 @@
 #include "wintest-util.h"
 
 #include "acl.h"
-#include "capsid-win.h"
+#include "env.h"
+#include "grant-win.h"
+#include "helper-win.h"
+#include "jobobj-win.h"
+#include "nul-win.h"
+#include "placeholder-win.h"
+#include "sid-win.h"
+#include "token-win.h"
+#include "verify-win.h"
 #include "win-util.h"
 
 #include <uv.h>
@@ -140,13 +148,27 @@ static void ahead_cb(void* data, int status, const capsid_error_t* err) {
 }
 
 
+/* A SID plan of one target (acl/plan.c's entries for sid), keyed by its
+ * path as the launcher's plan of that one path would be. */
+static void one_grant(capsid__acl_plan_t* plan,
+                      capsid__acl_target_kind_t kind, const char* path,
+                      int is_dir, const char* sid) {
+  memset(plan, 0, sizeof(*plan));
+  plan->key = capsid__strdup(path);
+  assert_non_null(plan->key);
+  assert_int_equal(capsid__acl_plan_add_sid(plan, kind, path, is_dir, sid),
+                   0);
+}
+
+
 /* Prelaunch's grants: a missing ACE starts the engine's walk on the worker
  * pool and returns at once (1); the callback comes later from the loop,
  * and the engine's record then lists the root. Real Windows keeps the
  * ACE, so a second call has nothing to do (0); Wine keeps none, so there
  * it walks again. */
 static void test_grant_ahead_on_pool(void** state) {
-  capsid__ace_plan_t plan;
+  capsid__acl_plan_t plan;
+  char sid[CAPSID__SID_MAX];
   capsid__acl_info_t info;
   capsid_error_t err = {0};
   ahead_result_t r = {0, -1};
@@ -156,12 +178,11 @@ static void test_grant_ahead_on_pool(void** state) {
   int rc;
 
   (void)state;
-  memset(&plan, 0, sizeof(plan));
-  plan.path = root;
-  assert_int_equal(wt_random_sid(plan.sid), 0);
+  assert_int_equal(wt_random_sid(sid), 0);
+  one_grant(&plan, CAPSID__ACL_T_WRITE, root, 1, sid);
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(capsid__pool_new(&loop, 2, &pool), 0);
-  assert_int_equal(capsid__grant_ahead(&loop, pool, &plan, 1, ahead_cb, &r,
+  assert_int_equal(capsid__grant_ahead(&loop, pool, &plan, ahead_cb, &r,
                                        &err), 1);
   assert_int_equal(r.called, 0); /* not on this thread, not yet */
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -173,7 +194,7 @@ static void test_grant_ahead_on_pool(void** state) {
   assert_int_equal(info.plan.n_targets, 1);
   assert_string_equal(info.plan.targets[0].path, root);
   capsid__acl_info_free(&info);
-  rc = capsid__grant_ahead(&loop, pool, &plan, 1, ahead_cb, &r, &err);
+  rc = capsid__grant_ahead(&loop, pool, &plan, ahead_cb, &r, &err);
   if (wt_enforcing()) {
     assert_int_equal(rc, 0);
   } else {
@@ -184,13 +205,15 @@ static void test_grant_ahead_on_pool(void** state) {
   capsid__pool_close(pool);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
+  capsid__acl_plan_free(&plan);
   wt_rmtree(root);
   capsid__free(root);
 }
 
 
 static void test_grant_read_back(void** state) {
-  capsid__ace_plan_t plan[3];
+  capsid__acl_plan_t plan, none;
+  char sid[CAPSID__SID_MAX];
   capsid_error_t err = {0};
   char* root = wt_mkdtemp();
   char* git = capsid__sprintf("%s/.git", root);
@@ -198,20 +221,19 @@ static void test_grant_read_back(void** state) {
 
   (void)state;
   assert_true(CreateDirectoryA(git, NULL));
-  memset(plan, 0, sizeof(plan));
-  plan[0].path = root;
-  assert_int_equal(wt_random_sid(plan[0].sid), 0);
-  plan[1].path = git;
-  strcpy(plan[1].sid, plan[0].sid);
-  plan[1].deny = 1;
-  rc = capsid__grant_ensure(plan, 2, &err);
+  assert_int_equal(wt_random_sid(sid), 0);
+  one_grant(&plan, CAPSID__ACL_T_WRITE, root, 1, sid);
+  assert_int_equal(capsid__acl_plan_add_sid(&plan, CAPSID__ACL_T_READ_ONLY,
+                                            git, 1, sid),
+                   0);
+  rc = capsid__grant_ensure(&plan, &err);
   if (wt_enforcing()) {
     assert_int_equal(rc, 0);
-    assert_int_equal(capsid__grant_ensure(plan, 2, &err), 0);
+    assert_int_equal(capsid__grant_ensure(&plan, &err), 0);
   } else {
     assert_int_equal(rc, CAPSID_EVERIFY);
     assert_int_equal(err.stage, CAPSID_STAGE_VERIFY);
-    assert_non_null(strstr(err.message, plan[0].sid));
+    assert_non_null(strstr(err.message, sid));
     assert_non_null(strstr(err.message, "did not take effect"));
   }
   capsid__error_free(&err);
@@ -230,7 +252,7 @@ static void test_grant_read_back(void** state) {
       const capsid__acl_target_t* t = &info.plan.targets[i];
       if (t->kind == CAPSID__ACL_T_WRITE && strcmp(t->path, root) == 0)
         saw_write = t->n_entries == 1 && t->recursive &&
-                    strcmp(t->entries[0].who.sid, plan[0].sid) == 0;
+                    strcmp(t->entries[0].who.sid, sid) == 0;
       if (t->kind == CAPSID__ACL_T_READ_ONLY && strcmp(t->path, git) == 0)
         saw_deny = t->n_entries == 2 && t->recursive &&
                    t->entries[0].perms ==
@@ -244,14 +266,16 @@ static void test_grant_read_back(void** state) {
     /* Grants accumulate: a later job's plan without .git but with a
      * carve-out of its own keeps .git's target in the record. */
     {
-      capsid__ace_plan_t later[2];
+      capsid__acl_plan_t later;
       char* carve = capsid__sprintf("%s/carve", root);
       int saw_git = 0, saw_carve = 0;
 
-      later[0] = plan[0];
-      later[1] = plan[1];
-      later[1].path = carve;
-      rc = capsid__grant_ensure(later, 2, &err);
+      one_grant(&later, CAPSID__ACL_T_WRITE, root, 1, sid);
+      assert_int_equal(capsid__acl_plan_add_sid(
+                           &later, CAPSID__ACL_T_READ_ONLY, carve, 1, sid),
+                       0);
+      rc = capsid__grant_ensure(&later, &err);
+      capsid__acl_plan_free(&later);
       assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
       capsid__error_free(&err);
       assert_int_equal(capsid__acl_info(capsid__state_dir(), root, &info,
@@ -270,12 +294,13 @@ static void test_grant_read_back(void** state) {
     }
   }
   /* A path that does not exist is an ACL-stage error naming it. */
-  plan[2].path = "C:/capsid-no-such-root";
-  strcpy(plan[2].sid, plan[0].sid);
-  assert_int_equal(capsid__grant_ensure(&plan[2], 1, &err), CAPSID_ENOENT);
+  one_grant(&none, CAPSID__ACL_T_WRITE, "C:/capsid-no-such-root", 1, sid);
+  assert_int_equal(capsid__grant_ensure(&none, &err), CAPSID_ENOENT);
   assert_int_equal(err.stage, CAPSID_STAGE_ACL);
   assert_string_equal(err.path, "C:/capsid-no-such-root");
   capsid__error_free(&err);
+  capsid__acl_plan_free(&none);
+  capsid__acl_plan_free(&plan);
   wt_rmtree(root);
   capsid__free(git);
   capsid__free(root);
@@ -289,7 +314,8 @@ static void test_grant_read_back(void** state) {
  * Windows the DACL read back carries the deny ACE. A path whose parent is
  * missing is refused and nothing is created. */
 static void test_missing_carve_out_created(void** state) {
-  capsid__ace_plan_t plan[2];
+  capsid__acl_plan_t plan, other;
+  char sid[CAPSID__SID_MAX];
   capsid_error_t err = {0};
   PSECURITY_DESCRIPTOR sd = NULL;
   ACL* dacl = NULL;
@@ -304,11 +330,10 @@ static void test_missing_carve_out_created(void** state) {
   int rc;
 
   (void)state;
-  memset(plan, 0, sizeof(plan));
-  plan[0].path = carve;
-  assert_int_equal(wt_random_sid(plan[0].sid), 0);
-  plan[0].deny = 1;
-  rc = capsid__grant_ensure(plan, 1, &err);
+  assert_int_equal(wt_random_sid(sid), 0);
+  /* A placeholder is planned as the directory it becomes. */
+  one_grant(&plan, CAPSID__ACL_T_READ_ONLY, carve, 1, sid);
+  rc = capsid__grant_ensure(&plan, &err);
   attrs = GetFileAttributesW(wcarve);
   assert_true(attrs != INVALID_FILE_ATTRIBUTES &&
               (attrs & FILE_ATTRIBUTE_DIRECTORY));
@@ -318,7 +343,7 @@ static void test_missing_carve_out_created(void** state) {
                                            DACL_SECURITY_INFORMATION, NULL,
                                            NULL, &dacl, NULL, &sd),
                      ERROR_SUCCESS);
-    assert_true(capsid__acl_has(dacl, &plan[0]));
+    assert_true(capsid__acl_has(dacl, &plan.targets[0].entries[0]));
     LocalFree(sd);
   } else {
     assert_int_equal(rc, CAPSID_EVERIFY);
@@ -331,9 +356,9 @@ static void test_missing_carve_out_created(void** state) {
   f = fopen(file, "w");
   assert_non_null(f);
   fclose(f);
-  plan[1] = plan[0];
-  plan[1].path = file;
-  rc = capsid__grant_ensure(&plan[1], 1, &err);
+  one_grant(&other, CAPSID__ACL_T_READ_ONLY, file, 0, sid);
+  rc = capsid__grant_ensure(&other, &err);
+  capsid__acl_plan_free(&other);
   assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
   assert_true(GetFileAttributesA(file) != INVALID_FILE_ATTRIBUTES &&
               !(GetFileAttributesA(file) & FILE_ATTRIBUTE_DIRECTORY));
@@ -341,22 +366,25 @@ static void test_missing_carve_out_created(void** state) {
 
   /* One that cannot be created (beneath a file) refuses the job, naming
    * the path. */
-  plan[1].path = under_file;
-  rc = capsid__grant_ensure(&plan[1], 1, &err);
+  one_grant(&other, CAPSID__ACL_T_READ_ONLY, under_file, 1, sid);
+  rc = capsid__grant_ensure(&other, &err);
+  capsid__acl_plan_free(&other);
   assert_true(rc != 0 && rc != CAPSID_EVERIFY);
   assert_int_equal(err.stage, CAPSID_STAGE_ACL);
   assert_string_equal(err.path, under_file);
   capsid__error_free(&err);
 
   /* No parents are made. */
-  plan[1].path = deep;
-  assert_int_not_equal(capsid__grant_ensure(&plan[1], 1, &err), 0);
+  one_grant(&other, CAPSID__ACL_T_READ_ONLY, deep, 1, sid);
+  assert_int_not_equal(capsid__grant_ensure(&other, &err), 0);
+  capsid__acl_plan_free(&other);
   assert_string_equal(err.path, deep);
   capsid__error_free(&err);
   assert_true(GetFileAttributesA(deep) == INVALID_FILE_ATTRIBUTES);
   *strrchr(deep, '/') = '\0';
   assert_true(GetFileAttributesA(deep) == INVALID_FILE_ATTRIBUTES);
 
+  capsid__acl_plan_free(&plan);
   capsid__free(wcarve);
   capsid__free(deep);
   wt_rmtree(root);
@@ -373,7 +401,8 @@ static void test_missing_carve_out_created(void** state) {
  * the placeholder to the second. */
 static void test_placeholders_released(void** state) {
   capsid__win_placeholders_t first, second;
-  capsid__ace_plan_t plan;
+  capsid__acl_plan_t plan;
+  char sid[CAPSID__SID_MAX];
   capsid__sandbox_t sb;
   capsid_error_t err = {0};
   char* root = wt_mkdtemp();
@@ -387,15 +416,15 @@ static void test_placeholders_released(void** state) {
   memset(&sb, 0, sizeof(sb));
   assert_int_equal(capsid__strv_push(&sb.missing_protected, git), 0);
   assert_int_equal(capsid__strv_push(&sb.missing_protected, kept), 0);
-  memset(&plan, 0, sizeof(plan));
-  assert_int_equal(wt_random_sid(plan.sid), 0);
-  plan.deny = 1;
-  plan.path = git;
-  rc = capsid__grant_ensure(&plan, 1, &err);
+  assert_int_equal(wt_random_sid(sid), 0);
+  one_grant(&plan, CAPSID__ACL_T_READ_ONLY, git, 1, sid);
+  rc = capsid__grant_ensure(&plan, &err);
+  capsid__acl_plan_free(&plan);
   assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
   capsid__error_free(&err);
-  plan.path = kept;
-  rc = capsid__grant_ensure(&plan, 1, &err);
+  one_grant(&plan, CAPSID__ACL_T_READ_ONLY, kept, 1, sid);
+  rc = capsid__grant_ensure(&plan, &err);
+  capsid__acl_plan_free(&plan);
   assert_true(rc == 0 || (!wt_enforcing() && rc == CAPSID_EVERIFY));
   capsid__error_free(&err);
   assert_true(GetFileAttributesA(git) & FILE_ATTRIBUTE_DIRECTORY);
@@ -586,7 +615,7 @@ static void test_unverified_job_refused(void** state) {
   if (wt_enforcing())
     skip(); /* real Windows: the token verifies, nothing to refuse */
   capsid__win_test_unverified_ok = 0;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = wt_state_dir;
   spec.network = -1;
@@ -621,7 +650,7 @@ static void test_write_outside_workspace_denied(void** state) {
   outside_file = capsid__sprintf("%s/outside.txt", outside);
   {
     const char* argv[] = {wt_child(), "write", inside_file, NULL};
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argv;
     spec.cwd = ws;
     spec.network = -1;
@@ -668,6 +697,6 @@ int main(void) {
       cmocka_unit_test(test_write_outside_workspace_denied),
   };
 
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

@@ -3,7 +3,8 @@
  * canonicalisation. */
 #include "wintest-util.h"
 
-#include "capsid-win.h"
+#include "capstore-win.h"
+#include "grant-win.h"
 #include "env.h"
 #include "file.h"
 #include "policy.h"
@@ -183,37 +184,38 @@ static void test_capstore_concurrent(void** state) {
 static void test_acl_has(void** state) {
   BYTE old_buf[1024];
   ACL* old = (ACL*)old_buf;
-  capsid__ace_plan_t plan[2];
+  capsid__acl_entry_t allow[2], deny[2];
   const BYTE oici = OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE;
 
   (void)state;
-  memset(plan, 0, sizeof(plan));
-  plan[0].path = "C:/ws";
-  strcpy(plan[0].sid, "S-1-5-21-1-2-3-4");
-  plan[1].path = "C:/ws";
-  strcpy(plan[1].sid, "S-1-5-21-1-2-3-4");
-  plan[1].deny = 1;
+  /* A SID plan's allow on a root and its deny on a protected file. */
+  assert_int_equal(capsid__acl_sid_entries(CAPSID__ACL_T_WRITE,
+                                           "S-1-5-21-1-2-3-4", 1, allow),
+                   1);
+  assert_int_equal(capsid__acl_sid_entries(CAPSID__ACL_T_READ_ONLY,
+                                           "S-1-5-21-1-2-3-4", 0, deny),
+                   1);
 
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
   wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__DENY_MASK, oici, 1);
   wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__ALLOW_MASK, oici, 0);
-  assert_true(capsid__acl_has(old, &plan[0]));
-  assert_true(capsid__acl_has(old, &plan[1]));
+  assert_true(capsid__acl_has(old, &allow[0]));
+  assert_true(capsid__acl_has(old, &deny[0]));
 
   /* An inherited copy of the wanted ACE does not count as present: only an
    * explicit ACE survives a change of the parent. */
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
   wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__ALLOW_MASK,
              INHERITED_ACE | oici, 0);
-  assert_false(capsid__acl_has(old, &plan[0]));
+  assert_false(capsid__acl_has(old, &allow[0]));
   /* Nor does a narrower mask, an ACE that is not inherited by children,
    * or an allow where a deny is wanted. */
   assert_true(InitializeAcl(old, sizeof(old_buf), ACL_REVISION));
   wt_add_ace(old, "S-1-5-21-1-2-3-4", FILE_GENERIC_READ, oici, 0);
   wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__ALLOW_MASK, 0, 0);
   wt_add_ace(old, "S-1-5-21-1-2-3-4", CAPSID__DENY_MASK, oici, 0);
-  assert_false(capsid__acl_has(old, &plan[0]));
-  assert_false(capsid__acl_has(old, &plan[1]));
+  assert_false(capsid__acl_has(old, &allow[0]));
+  assert_false(capsid__acl_has(old, &deny[0]));
 }
 
 
@@ -556,6 +558,6 @@ int main(void) {
       cmocka_unit_test(test_path_canonical),
   };
 
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

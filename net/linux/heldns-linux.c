@@ -1,6 +1,6 @@
 /* Unprivileged mode: one user namespace, one offline network namespace and
  * one IPC namespace per workspace, made on the workspace's first job and
- * held open.
+ * held open (made by net/linux/netns-linux.c, the one namespace maker).
  *
  * Creating a network namespace per job cost ~0.6 ms of CPU in the spawn
  * path (plus ~0.3 ms of asynchronous teardown in a kernel worker, on a
@@ -9,7 +9,7 @@
  * per workspace; this gives unprivileged mode the same: a job's first
  * child joins the workspace's user namespace (which owns the netns and
  * so lets it join that too), unshares a mount and a pid namespace, and
- * starts the job's init from there (launch-linux.c).
+ * starts the job's init from there (sandbox/linux/launch-linux.c).
  *
  * What is shared, and why that is the design's own boundary: jobs of one
  * workspace share a loopback (as in elevated mode: "loopback of its own,
@@ -29,126 +29,39 @@
  * its descriptors only when its last job has used them; a descriptor
  * number is never reused under a running spawn. The descriptors are
  * close-on-exec, and the job's child closes everything above 2 anyway. */
-#include "confine-linux.h"
-#include "heldns-linux.h"
+#include "net.h"
 
 #include "fault.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 /* Workspaces whose namespaces stay held; beyond that the least recently
  * used entry is dropped (its jobs keep their namespaces alive). */
 #define HELD_MAX 64
 
 struct capsid__heldns_s {
-  char* key;     /* the workspace root (the sandbox's cwd) */
-  int user_fd;   /* /proc/<helper>/ns/user */
-  int net_fd;    /* /proc/<helper>/ns/net, loopback up */
-  int ipc_fd;    /* /proc/<helper>/ns/ipc */
-  unsigned refs; /* the table's own, plus one per spawn using it */
-  uint64_t used; /* for eviction: higher is more recent */
+  char* key;            /* the workspace root (the sandbox's cwd) */
+  capsid__ns_set_t ns;  /* user, net (loopback up) and ipc */
+  unsigned refs;        /* the table's own, plus one per spawn using it */
+  uint64_t used;        /* for eviction: higher is more recent */
 };
 
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 static capsid__heldns_t* held[HELD_MAX];
 static uint64_t held_clock;
 
-typedef struct make_ctx_s {
-  capsid__idmap_t idmap;
-  int user_fd;
-  int net_fd;
-  int ipc_fd;
-  int error;
-} make_ctx_t;
-
-
-/* Runs in new user and network namespaces, sharing the parent's memory
- * and descriptor table (CLONE_VM | CLONE_VFORK | CLONE_FILES): what it
- * opens lands in the parent's table, and the namespaces outlive it through
- * those descriptors. */
-static int make_child(void* arg) {
-  make_ctx_t* m = arg;
-  int rc;
-
-  rc = capsid__idmap_child(&m->idmap);
-  if (rc == 0)
-    rc = capsid__loopback_up_child();
-  if (rc == 0) {
-    m->user_fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
-    if (m->user_fd < 0)
-      rc = errno;
-  }
-  if (rc == 0) {
-    m->net_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (m->net_fd < 0)
-      rc = errno;
-  }
-  if (rc == 0) {
-    m->ipc_fd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
-    if (m->ipc_fd < 0)
-      rc = errno;
-  }
-  m->error = rc;
-  _exit(rc == 0 ? 0 : 1);
-  return 0;
-}
-
 
 static int make(capsid__heldns_t* h) {
-  size_t size = 64 * 1024;
-  make_ctx_t m;
-  sigset_t all, old;
-  void* stack;
-  int status, e = 0;
-  pid_t pid;
+  int e;
 
   if ((e = capsid__fault("heldns")) != 0)
     return e;
-  memset(&m, 0, sizeof(m));
-  capsid__idmap_init(&m.idmap);
-  m.user_fd = m.net_fd = m.ipc_fd = -1;
-  m.error = EIO;
-  stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED)
-    return errno;
-  /* No handler of ours may run in the child, which shares our memory. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  pid = clone(make_child, (char*)stack + size,
-              CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWUSER |
-                  CLONE_NEWNET | CLONE_NEWIPC | SIGCHLD,
-              &m);
-  if (pid < 0)
-    e = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (pid > 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-      ;
-  munmap(stack, size);
-  if (pid > 0)
-    e = m.error;
-  if (e != 0) {
-    if (m.user_fd >= 0)
-      close(m.user_fd);
-    if (m.net_fd >= 0)
-      close(m.net_fd);
-    if (m.ipc_fd >= 0)
-      close(m.ipc_fd);
-    return e;
-  }
-  h->user_fd = m.user_fd;
-  h->net_fd = m.net_fd;
-  h->ipc_fd = m.ipc_fd;
-  return 0;
+  /* The user namespace owns the other two, so a job's first child that
+   * joins it may join them as well. */
+  return capsid__netns_make(CAPSID__NS_USER | CAPSID__NS_NET | CAPSID__NS_IPC,
+                            &h->ns);
 }
 
 
@@ -156,9 +69,7 @@ static void unref(capsid__heldns_t* h) {
   /* Under held_lock. */
   if (--h->refs > 0)
     return;
-  close(h->user_fd);
-  close(h->net_fd);
-  close(h->ipc_fd);
+  capsid__ns_set_close(&h->ns);
   capsid__free(h->key);
   capsid__free(h);
 }
@@ -211,17 +122,17 @@ int capsid__heldns_get(const char* key, capsid__heldns_t** out) {
 
 
 int capsid__heldns_user_fd(const capsid__heldns_t* h) {
-  return h->user_fd;
+  return h->ns.user_fd;
 }
 
 
 int capsid__heldns_net_fd(const capsid__heldns_t* h) {
-  return h->net_fd;
+  return h->ns.net_fd;
 }
 
 
 int capsid__heldns_ipc_fd(const capsid__heldns_t* h) {
-  return h->ipc_fd;
+  return h->ns.ipc_fd;
 }
 
 

@@ -1,0 +1,31 @@
+/* Verification (verify-linux.c): the clone child reads back each
+ * restriction the confinement asked for before it execs the job, so a
+ * step that silently did nothing fails the launch instead. */
+#ifndef CAPSID_VERIFY_LINUX_H
+#define CAPSID_VERIFY_LINUX_H
+
+#include "confine-linux.h"
+
+/* The restrictions verify-linux.c reads back in the child. */
+enum {
+  CAPSID__VERIFY_NNP = 1,
+  CAPSID__VERIFY_SECCOMP,
+  CAPSID__VERIFY_LANDLOCK,
+  CAPSID__VERIFY_IDENTITY,
+  CAPSID__VERIFY_CAPS,
+  CAPSID__VERIFY_LIMITS,
+  CAPSID__VERIFY_IPC,
+  CAPSID__VERIFY_SCOPE
+};
+#define CAPSID__SKIPPED(c, check) (((c)->test_skips >> (check)) & 1)
+
+/* Child: 0 when every restriction c asked for is in force, else the
+ * CAPSID__VERIFY_* check that failed. */
+int capsid__verify_child(const capsid__confine_t* c, int seccomp_applied);
+/* What a check verifies, for the error message. */
+const char* capsid__verify_name(int check);
+/* Parent: the restrictions the fault sites "skip.*" say to leave out, so
+ * tests can show that verification catches each; 0 in release builds. */
+int capsid__verify_test_skips(void);
+
+#endif

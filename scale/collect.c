@@ -1,0 +1,263 @@
+/* The collect engine (collect.h). */
+#include "collect.h"
+
+#include "capsid-common.h"
+#include "redis-retry.h"
+#include "redis-sync.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A set of strings, open addressing, never shrinks. */
+typedef struct strset_s {
+  char** slots;
+  size_t cap; /* power of two */
+  size_t n;
+} strset_t;
+
+
+static uint64_t hash(const char* s, size_t len) {
+  uint64_t h = 1469598103934665603u;
+  size_t i;
+
+  for (i = 0; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  return h;
+}
+
+
+/* Returns 1 if added, 0 if present, -1 on no memory. */
+static int strset_add(strset_t* set, const char* s, size_t len) {
+  size_t i, j;
+
+  if ((set->n + 1) * 2 > set->cap) {
+    size_t cap = set->cap ? set->cap * 2 : 1024;
+    char** slots = capsid__calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+      return -1;
+    for (i = 0; i < set->cap; i++) {
+      char* k = set->slots[i];
+      if (k == NULL)
+        continue;
+      for (j = hash(k, strlen(k)) & (cap - 1); slots[j] != NULL;
+           j = (j + 1) & (cap - 1))
+        ;
+      slots[j] = k;
+    }
+    capsid__free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+  }
+  for (j = hash(s, len) & (set->cap - 1); set->slots[j] != NULL;
+       j = (j + 1) & (set->cap - 1))
+    if (strlen(set->slots[j]) == len && memcmp(set->slots[j], s, len) == 0)
+      return 0;
+  set->slots[j] = capsid__strndup(s, len);
+  if (set->slots[j] == NULL)
+    return -1;
+  set->n++;
+  return 1;
+}
+
+
+static void strset_free(strset_t* set) {
+  size_t i;
+
+  for (i = 0; i < set->cap; i++)
+    capsid__free(set->slots[i]);
+  capsid__free(set->slots);
+}
+
+
+/* The value of field name in a stream entry's [f, v, f, v...] array. */
+static const redisReply* field(const redisReply* fields, const char* name) {
+  size_t i;
+
+  if (fields == NULL || fields->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  for (i = 0; i + 1 < fields->elements; i += 2)
+    if (fields->element[i]->type == REDIS_REPLY_STRING &&
+        strcmp(fields->element[i]->str, name) == 0 &&
+        fields->element[i + 1]->type == REDIS_REPLY_STRING)
+      return fields->element[i + 1];
+  return NULL;
+}
+
+
+typedef struct collect_s {
+  const scale_collect_config_t* cfg;
+  strset_t seen;
+  long duplicates;
+  long foreign; /* entries that are not capsid results */
+  char last_id[SCALE_COLLECT_ID_SIZE];
+} collect_t;
+
+
+/* Handles one XREAD reply: [[stream, [[id, fields], ...]]]. */
+static int take(collect_t* co, const redisReply* r) {
+  const scale_collect_config_t* cfg = co->cfg;
+  const redisReply* entries;
+  size_t i;
+
+  if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+    return 0;
+  entries = r->element[0]->type == REDIS_REPLY_ARRAY &&
+                    r->element[0]->elements == 2
+                ? r->element[0]->element[1]
+                : NULL;
+  if (entries == NULL || entries->type != REDIS_REPLY_ARRAY)
+    return 0;
+  for (i = 0; i < entries->elements; i++) {
+    const redisReply* e = entries->element[i];
+    const redisReply* entry;
+    const redisReply* result;
+    int added;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+      continue;
+    snprintf(co->last_id, sizeof(co->last_id), "%s", e->element[0]->str);
+    if ((long)co->seen.n >= cfg->count)
+      continue;
+    entry = field(e->element[1], "entry");
+    result = field(e->element[1], "result");
+    if (entry == NULL || result == NULL) {
+      co->foreign++;
+      continue;
+    }
+    added = strset_add(&co->seen, entry->str, entry->len);
+    if (added < 0)
+      return CAPSID_ENOMEM;
+    if (added == 0) {
+      co->duplicates++;
+      continue;
+    }
+    cfg->on_result(result->str, result->len, cfg->data);
+  }
+  if (cfg->on_batch != NULL)
+    cfg->on_batch(cfg->data);
+  return 0;
+}
+
+
+static uint64_t now_ms(void) {
+  return capsid__hrtime() / 1000000u;
+}
+
+
+static int check(const scale_collect_config_t* cfg, char* err,
+                 size_t err_size) {
+  if (cfg->redis == NULL || cfg->results == NULL ||
+      cfg->results[0] == '\0' || cfg->on_result == NULL) {
+    snprintf(err, err_size, "--redis URL, --results NAME and a way to "
+             "hand over results are required");
+    return CAPSID_EINVAL;
+  }
+  if (cfg->count < 1 || cfg->count > SCALE_COLLECT_MAX_COUNT) {
+    snprintf(err, err_size, "--count: %ld is not a number of results from "
+             "1 to %ld", cfg->count, SCALE_COLLECT_MAX_COUNT);
+    return CAPSID_EINVAL;
+  }
+  if (cfg->from != NULL &&
+      (cfg->from[0] == '\0' || strlen(cfg->from) >= SCALE_COLLECT_ID_SIZE)) {
+    snprintf(err, err_size, "--from: \"%s\" is not a stream entry id",
+             cfg->from);
+    return CAPSID_EINVAL;
+  }
+  return 0;
+}
+
+
+/* Reads until cfg->count results were handed over, the deadline passed
+ * or Redis failed for good. */
+static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
+                   size_t err_size) {
+  const scale_collect_config_t* cfg = co->cfg;
+  redisContext* c = NULL;
+  cli_redis_backoff_t backoff;
+  uint64_t deadline = 0;
+  int rc = 0, transient;
+
+  memset(&backoff, 0, sizeof(backoff));
+  if (cfg->timeout_ms != 0)
+    deadline = now_ms() + cfg->timeout_ms;
+  while ((long)co->seen.n < cfg->count) {
+    redisReply* r;
+    const char* cmd[8];
+
+    if (deadline != 0 && now_ms() >= deadline) {
+      snprintf(err, err_size, "timed out with %zu of %ld results from "
+               "\"%s\"", co->seen.n, cfg->count, cfg->results);
+      rc = CAPSID_ETIMEDOUT;
+      break;
+    }
+    /* Workers ride out a Redis restart; so does collect. Transient
+     * failures (redis-retry.h) are retried with backoff until --timeout;
+     * the others end the command. */
+    if (c == NULL)
+      c = cli_redis_sync_connect(url, 5000, err, err_size, &transient);
+    r = NULL;
+    if (c != NULL) {
+      cmd[0] = "XREAD";
+      cmd[1] = "COUNT";
+      cmd[2] = "1000";
+      cmd[3] = "BLOCK";
+      cmd[4] = "1000";
+      cmd[5] = "STREAMS";
+      cmd[6] = cfg->results;
+      cmd[7] = co->last_id;
+      r = cli_redis_sync_command(&c, url, cfg->results, 8, cmd, err,
+                                 err_size, &transient);
+    }
+    if (r == NULL) {
+      if (!transient) {
+        rc = CAPSID_EIO;
+        break;
+      }
+      cli_redis_sync_sleep(
+          cli_redis_backoff_failed(&backoff, "capsid collect", err),
+          deadline);
+      continue;
+    }
+    cli_redis_backoff_ok(&backoff, "capsid collect", "redis answers again");
+    rc = take(co, r);
+    freeReplyObject(r);
+    if (rc != 0) {
+      snprintf(err, err_size, "out of memory");
+      break;
+    }
+  }
+  if (c != NULL)
+    redisFree(c);
+  return rc;
+}
+
+
+int scale_collect_run(const scale_collect_config_t* cfg,
+                      scale_collect_stats_t* stats, char* err,
+                      size_t err_size) {
+  cli_redis_url_t url;
+  collect_t co;
+  char url_err[512];
+  int rc;
+
+  memset(stats, 0, sizeof(*stats));
+  rc = check(cfg, err, err_size);
+  if (rc != 0)
+    return rc;
+  if (cli_redis_url_parse(cfg->redis, &url, url_err, sizeof(url_err)) != 0) {
+    snprintf(err, err_size, "--redis: %s", url_err);
+    return CAPSID_EINVAL;
+  }
+  memset(&co, 0, sizeof(co));
+  co.cfg = cfg;
+  snprintf(co.last_id, sizeof(co.last_id), "%s",
+           cfg->from != NULL ? cfg->from : "0");
+  rc = collect(&co, &url, err, err_size);
+  stats->results = (long)co.seen.n;
+  stats->duplicates = co.duplicates;
+  stats->foreign = co.foreign;
+  cli_redis_url_free(&url);
+  strset_free(&co.seen);
+  return rc;
+}

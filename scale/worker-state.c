@@ -1,0 +1,60 @@
+/* The bottom of the worker engine: the held list and the two ways up to
+ * the loop (worker-state.h says why they are hooks). */
+#include "worker-state.h"
+
+#include <string.h>
+
+uint64_t worker_now_ms(void) {
+  return capsid__hrtime() / 1000000u;
+}
+
+
+unsigned worker_free_slots(const worker_t* w) {
+  return w->running >= w->jobs ? 0 : w->jobs - w->running;
+}
+
+
+void worker_entry_free(worker_entry_t* e) {
+  capsid__free(e->id);
+  capsid__free(e->job);
+  memset(e, 0, sizeof(*e));
+}
+
+
+void worker_job_free(worker_job_t* j) {
+  worker_t* w = j->w;
+  int i, k;
+
+  j->prev->next = j->next;
+  j->next->prev = j->prev;
+  w->held_count--;
+  if (j->state == WJ_RUNNING)
+    w->running--;
+  for (i = 0; i < j->nadds; i++)
+    for (k = 0; k < j->adds[i].nfields; k++)
+      capsid__free(j->adds[i].fields[k]);
+  if (j->have_jl)
+    cli_jobline_free(&j->jl);
+  worker_entry_free(&j->entry);
+  capsid__free(j);
+}
+
+
+void worker_pump(worker_t* w) {
+  w->pump_hook(w);
+}
+
+
+void worker_fatal(worker_t* w, const char* what) {
+  w->fatal_hook(w, what);
+}
+
+
+unsigned worker_write_failed(worker_t* w, const char* what,
+                             const char* error) {
+  if (error != NULL && !cli_redis_reply_transient(error)) {
+    worker_fatal(w, what);
+    return 1000;
+  }
+  return cli_redis_backoff_failed(&w->write_backoff, "capsid worker", what);
+}

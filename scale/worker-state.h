@@ -1,0 +1,142 @@
+/* What one worker holds, shared by the files of the worker engine. One
+ * worker process, one loop, two Redis connections (a blocking XREADGROUP
+ * would hold up every other command on its socket, so reads have a
+ * connection of their own), one runtime.
+ *
+ * Life of a job entry:
+ *   read (XREADGROUP >) or claimed (XAUTOCLAIM)  -> worker_entry_take
+ *   -> running in the runtime (or an error result at once for a bad line)
+ *   -> result queued as output: XADD results, then XACK the job
+ *   -> freed when the XACK is confirmed.
+ * A dead-letter job's output is two XADDs (dead-letter stream, error
+ * result) and then the XACK. A job handed back on shutdown is not acked:
+ * its idle time is pushed past every worker's claim threshold instead.
+ *
+ * The engine's files call one another in one direction only:
+ *   worker.c (the loop: reading, ticks, signals, shutdown)
+ *     -> worker-claim.c (XAUTOCLAIM, heartbeat)
+ *       -> worker-entry.c (entry to job, job to result)
+ *         -> worker-output.c (XADD-then-XACK)
+ *           -> worker-state.c (this header: the held list, errors)
+ * A lower file reaches the loop only through the hooks worker.c sets in
+ * worker_t (worker_pump and worker_fatal below call them). */
+#ifndef CAPSID_SCALE_WORKER_STATE_H
+#define CAPSID_SCALE_WORKER_STATE_H
+
+#include "jobline.h"
+#include "redis-conn.h"
+#include "redis-retry.h"
+
+#include <uv.h>
+
+#define WORKER_MAX_ADDS 2
+#define WORKER_MAX_FIELDS 10
+
+/* A stream entry as the worker needs it, copied out of a reply. */
+typedef struct worker_entry_s {
+  char* id;
+  char* job;     /* the "job" field, or NULL when missing */
+  size_t job_len;
+  long line;     /* the "line" field, or 0 */
+} worker_entry_t;
+
+/* One XADD: the stream and field/value pairs (owned). */
+typedef struct worker_add_s {
+  const char* stream; /* borrowed from the worker */
+  int nfields;        /* names and values, so even */
+  char* fields[WORKER_MAX_FIELDS];
+  size_t lens[WORKER_MAX_FIELDS];
+} worker_add_t;
+
+enum {
+  WJ_RUNNING,  /* in the runtime (queued or running) */
+  WJ_OUTPUT,   /* result ready: XADDs then XACK */
+  WJ_REQUEUE   /* hand back to the group without a result */
+};
+
+typedef struct worker_s worker_t;
+
+typedef struct worker_job_s {
+  struct worker_job_s* prev;
+  struct worker_job_s* next;
+  worker_t* w;
+  worker_entry_t entry;
+  cli_jobline_t jl;
+  int have_jl;
+  capsid_job_t* job;  /* while WJ_RUNNING and started */
+  int state;
+  int inflight;       /* a command for this job awaits its reply */
+  uint64_t retry_at;  /* after an error reply: not before this time */
+  int kill_sent;
+  worker_add_t adds[WORKER_MAX_ADDS];
+  int nadds;
+  int adds_done;
+} worker_job_t;
+
+struct worker_s {
+  uv_loop_t loop;
+  capsid_runtime_t* rt;
+  cli_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
+  cli_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
+  const char* stream;
+  char* results;
+  char* dead;
+  const char* group;
+  char* consumer;
+  unsigned jobs;
+  uint64_t claim_idle_ms;
+  long max_deliveries;
+  uint64_t drain_ms;
+
+  worker_job_t held;      /* list head: every entry this worker holds */
+  unsigned running;       /* held jobs in WJ_RUNNING */
+  unsigned held_count;
+
+  int read_inflight;
+  uint64_t read_retry_at;          /* after a transient error: not before */
+  cli_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
+  cli_redis_backoff_t write_backoff; /* results, acks, claims */
+  int fatal;                       /* a permanent error: stopping */
+  int group_ready;
+  int claim_inflight;
+  char claim_cursor[64];
+  uint64_t last_claim_ms;
+  uint64_t last_beat_ms;
+  int beat_inflight;
+
+  uv_timer_t tick;        /* claims, heartbeats, retries */
+  uv_timer_t drain;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  int stopping;
+  int killing;            /* the drain deadline passed */
+  int closing;
+  int conns_open;
+  int exit_code;
+  long results_written;
+
+  /* The loop's own (worker.c sets them before anything runs). */
+  void (*pump_hook)(worker_t* w);
+  void (*fatal_hook)(worker_t* w, const char* what);
+};
+
+/* worker-state.c */
+uint64_t worker_now_ms(void);
+unsigned worker_free_slots(const worker_t* w);
+void worker_entry_free(worker_entry_t* e);
+/* Frees a held job (unlinks it). */
+void worker_job_free(worker_job_t* j);
+/* Reads more work when there is room; also ends the worker when it is
+ * stopping and nothing is left (the loop's pump_hook). */
+void worker_pump(worker_t* w);
+/* A Redis error that retrying cannot cure (what says which): stop as on
+ * SIGTERM, and exit 1 (the loop's fatal_hook). */
+void worker_fatal(worker_t* w, const char* what);
+/* An error reply to a write-side command (XADD, XACK, XCLAIM, ...): a
+ * transient one is reported (at most every few seconds) and returns the
+ * wait before the next try; a permanent one stops the worker and returns
+ * a second. */
+unsigned worker_write_failed(worker_t* w, const char* what,
+                             const char* error);
+
+#endif
