@@ -25,6 +25,10 @@ const char* cli_state_dir(void);
 int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
+/* One long-lived server for many clients (Linux builds). */
+int cli_cmd_serve(int argc, char** argv);
+void cli_help_serve(void);
+void cli_help_main_serve(void);
 
 /* How long a stopped job has to end after SIGTERM before it is killed
  * (`--grace` of run and batch). */

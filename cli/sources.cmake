@@ -24,3 +24,10 @@ if(WIN32)
   enable_language(RC)
   list(APPEND CAPSID_CLI_SOURCES cli/win/capsid.rc)
 endif()
+# `capsid serve` and the thin-client mode of run and batch (--server).
+if(CAPSID_SERVE)
+  list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c cli/client.c
+    cli/client-batch.c cli/client-run.c)
+else()
+  list(APPEND CAPSID_CLI_SOURCES cli/client-none.c)
+endif()
