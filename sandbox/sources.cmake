@@ -5,6 +5,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/caps-linux.c
     sandbox/linux/cgroup-linux.c
     sandbox/linux/confine-linux.c
+    sandbox/linux/denyread-linux.c
     sandbox/linux/elevated-linux.c
     sandbox/linux/handback-linux.c
     sandbox/linux/landlock-linux.c
