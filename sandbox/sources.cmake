@@ -1,5 +1,5 @@
 # Confinement: the capability store, per-OS launch and set-up.
-list(APPEND CAPSID_SOURCES sandbox/capstore.c)
+list(APPEND CAPSID_SOURCES sandbox/capstore.c sandbox/denials.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c
