@@ -251,6 +251,15 @@ typedef struct capsid_result_s {
   /* capsid_job_signal asked the job to stop before it ended; killed says
    * whether it then had to be killed (the grace ran out). */
   int interrupted;
+  /* What the job ran under, as compact JSON owned by the result: the
+   * policy resolved ({"policy", "writable_roots", "protected_paths",
+   * "deny_read", "network"}), NULL when it could not be resolved. */
+  char* sandbox;
+  /* What it was refused, as far as capsid can tell: a JSON array of
+   * {"op", "path", "rule"} (at most 16), one per path the job's stderr
+   * reported refused (read-only file system, permission denied) that a
+   * rule of the policy covers; NULL when the job did not run. */
+  char* denials;
 } capsid_result_t;
 
 /* How a job's limits were enforced. */

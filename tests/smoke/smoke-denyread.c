@@ -187,3 +187,69 @@ void smoke_deny_read(void** state) {
                    0);
   fixture_free(&f);
 }
+
+
+/* 1 when the result's denials list {op, path, rule}. */
+static int lists(const capsid_result_t* r, const char* op, const char* path,
+                 const char* rule) {
+  char want[2400];
+
+  snprintf(want, sizeof(want), "{\"op\":\"%s\",\"path\":\"%s\",\"rule\":"
+                               "\"%s\"}",
+           op, path, rule);
+  return r->denials != NULL && strstr(r->denials, want) != NULL;
+}
+
+
+/* Each kind of refusal the sandbox makes is reported with the path and
+ * the rule; a refusal by a file's own mode inside the roots is not. The
+ * sandbox object names the roots. */
+void smoke_denial_reports(void** state) {
+  fixture_t f;
+  smoke_job_t job;
+  capsid_result_t r;
+  char outside[1400], s[4096], path[1400];
+  const char* write_op;
+  int mounts = smoke_mode_ran != CAPSID_MODE_LANDLOCK_ONLY;
+
+  (void)state;
+  fixture_make(&f);
+  snprintf(outside, sizeof(outside), "%s/outside-%s", smoke_dir(),
+           smoke_token());
+  put(f.ws, "own-000", PUBLIC "\n");
+  snprintf(path, sizeof(path), "%s/own-000", f.ws);
+  chmod(path, 0);
+  job = (smoke_job_t){.cwd = f.ws, .network = -1,
+                      .policy = mounts ? f.policy : NULL};
+  snprintf(s, sizeof(s), "echo x > '%s'; cat own-000; %s exit 0", outside,
+           mounts ? "touch .git-made-not; mkdir -p .git/hooks; "
+                    "cat ~/.ssh/id_ed25519;"
+                  : "");
+  smoke_sh(&job, s, &r);
+  /* A read-only mount answers EROFS, Landlock alone EACCES. */
+  write_op = mounts ? "write" : "open";
+  if (!lists(&r, write_op, outside, "outside writable roots")) {
+    fprintf(stderr, "denials: %s\nstderr: %s\n", r.denials, r.err.data);
+    fail();
+  }
+  if (mounts) {
+    snprintf(path, sizeof(path), "%s/.git", f.ws);
+    mkdir(path, 0755);
+    capsid_result_free(&r);
+    smoke_sh(&job, "touch .git/hook; cat ~/.ssh/id_ed25519; exit 0", &r);
+    snprintf(path, sizeof(path), "%s/.git/hook", f.ws);
+    assert_true(lists(&r, "write", path, "protected"));
+    snprintf(path, sizeof(path), "%s/.ssh/id_ed25519", f.home);
+    assert_true(lists(&r, "read", path, "deny_read"));
+    snprintf(path, sizeof(path), "\"deny_read\":[\"%s/.ssh\"", f.home);
+    assert_non_null(strstr(r.sandbox, path));
+  }
+  /* Control: the file's own mode refused own-000 (the job holds no
+   * capability that overrides modes), inside the roots: not listed. */
+  assert_null(strstr(r.denials, "own-000"));
+  snprintf(path, sizeof(path), "\"writable_roots\":[\"%s\"", f.ws);
+  assert_non_null(strstr(r.sandbox, path));
+  capsid_result_free(&r);
+  unlink(outside);
+  fixture_free(&f);
+}
