@@ -8,6 +8,7 @@ list(APPEND CAPSID_SOURCES
   base/error.c
   base/fault.c
   base/json-util.c
+  base/log.c
   base/path.c
   base/pool.c
   base/report.c
