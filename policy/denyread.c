@@ -57,6 +57,18 @@ int capsid__deny_read_check(const capsid__strv_t* deny,
 }
 
 
+int capsid__deny_read_refuse(const capsid__sandbox_t* sb, const char* why,
+                             capsid_error_t* err) {
+  if (sb->deny_read.n == 0)
+    return 0;
+  return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_POLICY, 0,
+                           sb->deny_read.v[0], "policy.deny_read",
+                           "policy.deny_read cannot be enforced %s; the "
+                           "job was not run",
+                           why);
+}
+
+
 /* The pattern made absolute: "~" is the home, a relative one hangs off
  * the cwd. NULL with *rc set when no home is known for "~". */
 static char* absolute_pattern(const capsid__sandbox_t* sb, const char* home,

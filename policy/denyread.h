@@ -23,6 +23,12 @@ int capsid__deny_read_resolve(capsid__sandbox_t* sb,
                               const capsid__strv_t* deny,
                               capsid_error_t* err);
 
+/* Refuses a job with deny_read where it cannot be enforced (why: "in
+ * landlock-only mode (...)"): CAPSID_ENOTSUP naming policy.deny_read.
+ * Returns 0 when sb denies nothing. */
+int capsid__deny_read_refuse(const capsid__sandbox_t* sb, const char* why,
+                             capsid_error_t* err);
+
 /* The paths a preset names ("@credentials"), NULL-terminated, or NULL
  * for an unknown name. "~" stands for the home, "." for the cwd. */
 const char* const* capsid__deny_read_preset(const char* name);

@@ -21,6 +21,8 @@
  * files created later unreadable. So deny_read is refused there. */
 #include "denyread-linux.h"
 
+#include "denyread.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -103,12 +105,8 @@ int capsid__denyread_step(const capsid__mnt_step_t* s) {
 
 int capsid__denyread_refuse(const capsid__sandbox_t* sb,
                             capsid_error_t* err) {
-  if (sb->deny_read.n == 0)
-    return 0;
-  return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_POLICY, 0,
-                           sb->deny_read.v[0], "policy.deny_read",
-                           "policy.deny_read cannot be enforced in "
-                           "landlock-only mode (it needs a mount namespace, "
-                           "and user namespaces are blocked here); the job "
-                           "was not run");
+  return capsid__deny_read_refuse(sb, "in landlock-only mode (it needs a "
+                                      "mount namespace, and user "
+                                      "namespaces are blocked here)",
+                                  err);
 }

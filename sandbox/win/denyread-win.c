@@ -11,12 +11,9 @@
  * deny_read is refused here rather than run with its secrets readable. */
 #include "denyread-win.h"
 
+#include "denyread.h"
+
 int capsid__denyread_win_check(const capsid__sandbox_t* sb,
                                capsid_error_t* err) {
-  if (sb->deny_read.n == 0)
-    return 0;
-  return capsid__error_set(err, CAPSID_ENOTSUP, CAPSID_STAGE_POLICY, 0,
-                           sb->deny_read.v[0], "policy.deny_read",
-                           "policy.deny_read is not enforced on Windows "
-                           "yet; the job was not run");
+  return capsid__deny_read_refuse(sb, "on Windows yet", err);
 }
