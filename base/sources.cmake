@@ -2,6 +2,7 @@
 # injection, the worker pool, environment blocks, files and paths. It
 # includes nothing of capsid's but the public header.
 list(APPEND CAPSID_SOURCES
+  base/abi.c
   base/alloc.c
   base/args.c
   base/env.c

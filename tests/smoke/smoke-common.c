@@ -16,7 +16,7 @@ void smoke_run_argv(const smoke_job_t* job, const char* const* argv,
                     capsid_result_t* result) {
   capsid_job_spec_t spec;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.env = job->env;
   spec.cwd = job->cwd;

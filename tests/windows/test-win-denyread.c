@@ -22,7 +22,7 @@ static void test_refused_not_ignored(void** state) {
   fputs("secret\n", f);
   fclose(f);
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = wt_ws;
   spec.network = -1;
