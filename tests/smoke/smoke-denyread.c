@@ -180,6 +180,11 @@ void smoke_deny_read(void** state) {
   refused(&job, "rename", "mv .env moved; cat moved");
   refused(&job, "unmount", "umount .env; umount ~/.ssh; "
                            "cat .env ~/.ssh/id_ed25519");
+  /* Nor from a user namespace of its own, where it would hold
+   * CAP_SYS_ADMIN (the kernel locks mounts copied into one too). */
+  refused(&job, "unmount in a new user namespace",
+          "unshare -Urm sh -c 'umount .env; umount -l ~/.ssh; "
+          "cat .env ~/.ssh/id_ed25519'");
   /* Nothing changed on the host: the files are still there. */
   assert_int_equal(test_system("grep -q %s '%s/.env' && grep -q %s "
                                "'%s/.ssh/id_ed25519'",
