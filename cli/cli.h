@@ -42,6 +42,10 @@ int cli_exit_status(const capsid_result_t* r);
 /* Says once per process, on stderr, that `auto` fell back to a mode that
  * enforces less (landlock-only), so nobody learns it only from --json. */
 void cli_note_mode(capsid_mode_t requested, const capsid_result_t* r);
+/* On a failed job the sandbox refused something: one line on stderr
+ * naming the refused paths, their rules and the writable roots
+ * (cli/denial-hint.c). */
+void cli_denial_hint(const capsid_result_t* r);
 
 /* Help texts. */
 void cli_help_main(void);

@@ -402,6 +402,7 @@ int cli_cmd_run(int argc, char** argv) {
             (unsigned long long)spec.memory_limit);
   }
   cli_passthru_report(&ctx.pass);
+  cli_denial_hint(&ctx.result);
   status = cli_exit_status(&ctx.result);
 
 done:

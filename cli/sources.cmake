@@ -9,6 +9,7 @@ set(CAPSID_CLI_SOURCES
   cli/batch-summary.c
   cli/cmd-batch.c
   cli/cmd-run.c
+  cli/denial-hint.c
   cli/help.c
   cli/linereader.c
   cli/main.c

@@ -69,6 +69,8 @@ static const smoke_case_t cases[] = {
     CASE(smoke_ipc_private, ALL),
     CASE(smoke_offline_unix_sockets, ALL),
     CASE(smoke_state_dir_hidden, NEEDS_MOUNTS),
+    CASE(smoke_deny_read, ALL),
+    CASE(smoke_denial_reports, ALL),
 #ifdef CAPSID_FAULT_INJECTION /* it forces features off by failure injection */
     CASE(smoke_modes_fail_closed, ALL),
 #endif

@@ -99,6 +99,8 @@ void smoke_hand_back_waits(void** state);
 void smoke_ipc_private(void** state);
 void smoke_offline_unix_sockets(void** state);
 void smoke_state_dir_hidden(void** state);
+void smoke_deny_read(void** state);
+void smoke_denial_reports(void** state);
 #ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
 #endif
