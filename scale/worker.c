@@ -218,11 +218,13 @@ static void on_ready(cli_redis_conn_t* c, void* data) {
     /* Back after an outage, every job pending in the group looks idle
      * for as long as Redis was away, also those of workers that are
      * alive and still running them. Their owners show them alive again
-     * (the heartbeat below, sent as soon as each owner reconnects, within
-     * the 5 s reconnect backoff); until a whole --claim-idle has passed,
-     * so has every live owner's heartbeat, no claim pass runs here. */
+     * (the heartbeat below, sent as soon as each owner reconnects, at
+     * most one backoff step after Redis is back); until that step and a
+     * whole --claim-idle have passed, so has every live owner's
+     * heartbeat, no claim pass runs here. */
     if (w->wconn_seen)
-      w->claim_fence_ms = worker_now_ms() + w->claim_idle_ms;
+      w->claim_fence_ms = worker_now_ms() + CLI_REDIS_BACKOFF_MAX_MS +
+                          w->claim_idle_ms;
     w->wconn_seen = 1;
     worker_output_flush(w);
     worker_heartbeat(w);
