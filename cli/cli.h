@@ -25,6 +25,7 @@ const char* cli_state_dir(void);
 int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
+int cli_cmd_cancel(int argc, char** argv);
 /* One long-lived server for many clients (Linux builds). */
 int cli_cmd_serve(int argc, char** argv);
 void cli_help_serve(void);
@@ -55,6 +56,7 @@ void cli_help_main_scale_out(void);
 void cli_help_worker(void);
 void cli_help_submit(void);
 void cli_help_collect(void);
+void cli_help_cancel(void);
 
 /* Progress line on stderr (only drawn when stderr is a terminal). */
 typedef struct cli_progress_s {

@@ -10,7 +10,8 @@ void cli_help_main_scale_out(void) {
 "  capsid submit --redis URL --stream NAME [FILE|-]   queue a JSONL batch\n"
 "  capsid worker --redis URL --stream NAME [-j N]     run queued jobs\n"
 "  capsid collect --redis URL --results NAME --count N\n"
-"                                                     print N results\n",
+"                                                     print N results\n"
+"  capsid cancel --redis URL --stream NAME ID...      cancel queued jobs\n",
       stdout);
 }
 
@@ -161,5 +162,31 @@ void cli_help_collect(void) {
 "Example:\n"
 "  capsid collect --redis redis://queue.lan --results jobs-results \\\n"
 "      --batch \"$batch\" --count 2000 --progress > results.jsonl\n",
+      stdout);
+}
+
+
+void cli_help_cancel(void) {
+  fputs(
+"Usage: capsid cancel --redis URL --stream NAME ID...\n"
+"\n"
+"Cancels jobs of the job stream NAME. Each ID is a job's \"id\", its\n"
+"stream entry id, or a batch id printed by 'capsid submit' (all the jobs\n"
+"of that batch). Within a second or two every worker answers the named\n"
+"jobs it holds with an error result (\"code\":\"CAPSID_ECANCELED\") instead\n"
+"of running them, and kills the ones already running; jobs taken later\n"
+"are answered the same way. The ids are kept in the set NAME-cancel for\n"
+"a week after the last cancel.\n"
+"\n"
+"Options:\n"
+"      --redis URL      redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n"
+"      --stream NAME    the job stream the workers read\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 when the ids were recorded; 1 on a Redis error; 2 on\n"
+"usage errors.\n"
+"\n"
+"Example:\n"
+"  capsid cancel --redis redis://queue.lan --stream jobs j17 \"$batch\"\n",
       stdout);
 }

@@ -22,6 +22,7 @@ static const command_t commands[] = {
     {"worker", cli_cmd_worker},
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
+    {"cancel", cli_cmd_cancel},
 #endif
 #ifdef CAPSID_SERVE
     {"serve", cli_cmd_serve},

@@ -2,6 +2,7 @@
 # library; built where that library has its Redis half (Linux).
 if(CAPSID_SCALE_OUT)
   target_sources(capsid PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/cmd-cancel.c
     ${CMAKE_CURRENT_LIST_DIR}/cmd-collect.c
     ${CMAKE_CURRENT_LIST_DIR}/cmd-submit.c
     ${CMAKE_CURRENT_LIST_DIR}/cmd-worker.c

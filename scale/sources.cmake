@@ -23,9 +23,11 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c
+    ${CMAKE_CURRENT_LIST_DIR}/cancel.c
     ${CMAKE_CURRENT_LIST_DIR}/collect.c
     ${CMAKE_CURRENT_LIST_DIR}/submit.c
     ${CMAKE_CURRENT_LIST_DIR}/worker.c
+    ${CMAKE_CURRENT_LIST_DIR}/worker-cancel.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-claim.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-entry.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-output.c

@@ -170,6 +170,7 @@ void worker_claim_pass(worker_t* w) {
   unsigned free_slots = worker_free_slots(w);
 
   if (w->claim_inflight || w->stopping || free_slots == 0 ||
+      !w->cancel_known ||
       !cli_redis_conn_is_ready(w->wconn) ||
       worker_now_ms() < w->claim_fence_ms)
     return;

@@ -297,6 +297,19 @@ void worker_entry_retry_due(worker_t* w) {
 }
 
 
+void worker_entry_cancel(worker_job_t* j) {
+  capsid_error_t err;
+
+  memset(&err, 0, sizeof(err));
+  capsid__error_set(&err, CAPSID_ECANCELED, CAPSID_STAGE_SPEC, 0, NULL,
+                    NULL, "canceled by capsid cancel (set \"%s\")%s",
+                    j->w->cancel_key,
+                    j->canceled ? "; it was killed while running" : "");
+  fprintf(stderr, "capsid worker: entry %s: canceled\n", j->entry.id);
+  error_result(j, &err);
+}
+
+
 static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   worker_job_t* j = data;
@@ -307,6 +320,8 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
    * runs again on another worker. */
   if (j->w->killing) {
     to_requeue(j);
+  } else if (j->canceled) {
+    worker_entry_cancel(j);
   } else if (!j->w->stopping && (unsigned)j->attempt <= j->w->retries &&
              retryable(result)) {
     to_retry(j, result);
@@ -440,6 +455,10 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   j->have_jl = 1;
   if (rc != 0) {
     error_result(j, &err);
+    return;
+  }
+  if (worker_job_canceled(w, j)) {
+    worker_entry_cancel(j);
     return;
   }
   start(j);

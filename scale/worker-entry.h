@@ -21,4 +21,8 @@ void worker_entry_unwritable(worker_job_t* j, const char* why);
  * stopping worker hands them back instead. */
 void worker_entry_retry_due(worker_t* w);
 
+/* capsid cancel named j, which is not running: answer it with an error
+ * result saying so. */
+void worker_entry_cancel(worker_job_t* j);
+
 #endif

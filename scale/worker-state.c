@@ -9,6 +9,36 @@ uint64_t worker_now_ms(void) {
 }
 
 
+static int named(const worker_t* w, const char* id) {
+  size_t i;
+
+  for (i = 0; id != NULL && i < w->ncancel; i++)
+    if (strcmp(w->cancel_ids[i], id) == 0)
+      return 1;
+  return 0;
+}
+
+
+int worker_job_canceled(const worker_t* w, const worker_job_t* j) {
+  char num[32];
+
+  if (w->ncancel == 0)
+    return 0;
+  if (named(w, j->entry.id) || named(w, j->entry.batch))
+    return 1;
+  if (!j->have_jl || j->jl.id == NULL)
+    return 0;
+  if (json_is_string(j->jl.id))
+    return named(w, json_string_value(j->jl.id));
+  if (json_is_integer(j->jl.id)) {
+    snprintf(num, sizeof(num), "%lld",
+             (long long)json_integer_value(j->jl.id));
+    return named(w, num);
+  }
+  return 0;
+}
+
+
 unsigned worker_free_slots(const worker_t* w) {
   return w->running >= w->jobs ? 0 : w->jobs - w->running;
 }

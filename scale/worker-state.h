@@ -15,6 +15,7 @@
  * The engine's files call one another in one direction only:
  *   worker.c (the loop: reading, ticks, signals, shutdown)
  *     -> worker-retention.c (trimming; calls nothing below)
+ *     -> worker-cancel.c (capsid cancel: reading the set, killing)
  *     -> worker-claim.c (XAUTOCLAIM, heartbeat)
  *       -> worker-entry.c (entry to job, job to result)
  *         -> worker-output.c (XADD-then-XACK)
@@ -82,6 +83,7 @@ typedef struct worker_job_s {
   int sent_alone;
   int replaced;
   int attempt;        /* 1 for the first run, then 2, ... */
+  int canceled;       /* killed by capsid cancel: answer so */
 } worker_job_t;
 
 struct worker_s {
@@ -123,6 +125,13 @@ struct worker_s {
   uint64_t claim_fence_ms;
   int wconn_seen;
   uint64_t results_ttl_ms;   /* 0: results are kept */
+  /* The ids of "STREAM-cancel" as last read (worker-cancel.c). */
+  char* cancel_key;
+  char** cancel_ids;
+  size_t ncancel;
+  int cancel_inflight;
+  int cancel_known;   /* read once: jobs may be taken */
+  uint64_t last_cancel_ms;
   uint64_t last_retain_ms;
   int retain_inflight;
 
@@ -147,6 +156,8 @@ struct worker_s {
 
 /* worker-state.c */
 uint64_t worker_now_ms(void);
+/* Whether capsid cancel named j: its entry id, batch or job id. */
+int worker_job_canceled(const worker_t* w, const worker_job_t* j);
 unsigned worker_free_slots(const worker_t* w);
 void worker_entry_free(worker_entry_t* e);
 /* Frees a held job (unlinks it). */

@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include "redis-url.h"
+#include "worker-cancel.h"
 #include "worker-claim.h"
 #include "worker-entry.h"
 #include "worker-output.h"
@@ -144,7 +145,9 @@ static void read_more(worker_t* w) {
   uint64_t block_ms = w->command_timeout_ms / 2;
   unsigned free_slots = worker_free_slots(w);
 
+  /* Not before the cancel set is known, so nothing named there runs. */
   if (w->stopping || w->closing || w->read_inflight || !w->group_ready ||
+      !w->cancel_known ||
       free_slots == 0 || !cli_redis_conn_is_ready(w->rconn) ||
       worker_now_ms() < w->read_retry_at)
     return;
@@ -200,7 +203,7 @@ static void pump(worker_t* w) {
     return;
   read_more(w);
   if (w->stopping && w->held_count == 0 && !w->read_inflight &&
-      !w->claim_inflight && !w->retain_inflight) {
+      !w->claim_inflight && !w->retain_inflight && !w->cancel_inflight) {
     fprintf(stderr, "capsid worker: %s: stopped; %ld results written\n",
             w->consumer, w->results_written);
     finish(w);
@@ -226,6 +229,7 @@ static void on_ready(cli_redis_conn_t* c, void* data) {
       w->claim_fence_ms = worker_now_ms() + CLI_REDIS_BACKOFF_MAX_MS +
                           w->claim_idle_ms;
     w->wconn_seen = 1;
+    worker_cancel_poll(w);
     worker_output_flush(w);
     worker_heartbeat(w);
     worker_claim_pass(w);
@@ -271,6 +275,7 @@ static void on_tick(uv_timer_t* t) {
     create_group(w);
   worker_entry_retry_due(w);
   worker_retention_pass(w);
+  worker_cancel_poll(w);
   worker_output_flush(w);
   pump(w);
 }
@@ -475,7 +480,9 @@ static int worker_init(worker_t* w, const scale_worker_config_t* cfg) {
                             : capsid__sprintf("%s-results", w->stream);
   w->dead = cfg->dead_letter ? capsid__strdup(cfg->dead_letter)
                              : capsid__sprintf("%s-dead", w->stream);
-  if (w->consumer == NULL || w->results == NULL || w->dead == NULL)
+  w->cancel_key = capsid__sprintf("%s-cancel", w->stream);
+  if (w->consumer == NULL || w->results == NULL || w->dead == NULL ||
+      w->cancel_key == NULL)
     return CAPSID_ENOMEM;
   snprintf(w->claim_cursor, sizeof(w->claim_cursor), "0-0");
   w->held.next = w->held.prev = &w->held;
@@ -487,6 +494,7 @@ static void worker_free(worker_t* w) {
   capsid__free(w->consumer);
   capsid__free(w->results);
   capsid__free(w->dead);
+  worker_cancel_free(w);
 }
 
 

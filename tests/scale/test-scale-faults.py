@@ -350,6 +350,47 @@ class Faults(so.ScaleOut):
                     self.pending(stream) == 0, 60)
         self.assertEqual(w.stop(), 0, w.stderr())
 
+    def test_cancel_by_job_id_and_batch(self):
+        stream = "cancel"
+        res = so.run("cancel", "--redis", so.SERVER.url(), "--stream",
+                     stream, "queued")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # "queued" is named before any worker takes it: never run.
+        first = self.submit_batch(stream, [
+            json.dumps({"id": "running", "argv": ["sleep", "60"]}),
+            json.dumps({"id": "queued", "argv": ["echo", "no"]}),
+            json.dumps({"id": "kept", "argv": ["echo", "yes"]})])
+        w = self.worker(stream, "x0", "-j", "4")
+        so.wait_for("the long job running",
+                    lambda: len(self.held_by(stream, "x0")) == 1, 30)
+        res = so.run("cancel", "--redis", so.SERVER.url(), "--stream",
+                     stream, "running")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        results, _ = self.collect(stream + "-results", 3, timeout="60s")
+        by_id = {r["id"]: r for r in results}
+        self.assertEqual(by_id["kept"]["stdout"], "yes\n")
+        self.assertEqual(by_id["queued"]["error"]["code"], "CAPSID_ECANCELED")
+        self.assertEqual(by_id["queued"]["stdout"], "")
+        self.assertEqual(by_id["running"]["error"]["code"],
+                         "CAPSID_ECANCELED")
+        self.assertIn("killed while running",
+                      by_id["running"]["error"]["message"])
+        # A whole batch, by its id.
+        self.assertEqual(w.stop(), 0, w.stderr())
+        second = self.submit_batch(stream, [so.job(i, ["echo", "b"])
+                                            for i in range(3)])
+        self.assertNotEqual(first, second)
+        so.run("cancel", "--redis", so.SERVER.url(), "--stream", stream,
+               second)
+        w = self.worker(stream, "x1")
+        res = so.run("collect", "--redis", so.SERVER.url(), "--results",
+                     stream + "-results", "--count", "3", "--batch", second,
+                     "--timeout", "60s")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        for r in so.parse_lines(res.stdout):
+            self.assertEqual(r["error"]["code"], "CAPSID_ECANCELED")
+        self.assertEqual(w.stop(), 0, w.stderr())
+
 
 # Only the cases above: the inherited ones belong to test-scale-out.py.
 for _name in list(vars(so.ScaleOut)):
