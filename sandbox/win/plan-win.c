@@ -126,6 +126,8 @@ int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
                              NULL, NULL);
   rc = capsid__caps_get((const char* const*)sb->writable.v,
                         read_only ? 0 : sb->writable.n, &caps, err);
+  if (rc == 0)
+    rc = capsid__token_variant_from_env(&pl->token.variant, err);
   if (rc == 0 && mode == CAPSID_MODE_ELEVATED)
     rc = sandbox_group(group, err);
   if (rc == 0)
