@@ -36,5 +36,6 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/users-win.c
-    sandbox/win/verify-win.c)
+    sandbox/win/verify-win.c
+    sandbox/win/wwdeny-win.c)
 endif()

@@ -9,6 +9,7 @@
 #include "path.h"
 #include "users-win.h"
 #include "verify-win.h"
+#include "wwdeny-win.h"
 
 #include <string.h>
 
@@ -145,6 +146,13 @@ int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
     if (sb->writable.n > 1)
       memcpy(pl->token.sids[pl->token.n++], caps.generic,
              sizeof(caps.generic));
+  }
+  /* The default token's Everyone passes the write check wherever a DACL
+   * grants Everyone write: deny those places to the capability SIDs. */
+  rc = capsid__ww_deny_plan(sb, &pl->token, &pl->acl, NULL, err);
+  if (rc != 0) {
+    capsid__prep_free(pl);
+    return rc;
   }
   *out = pl;
   return 0;
