@@ -15,7 +15,8 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
     sandbox/linux/verify-linux.c
-    sandbox/linux/launch-linux.c)
+    sandbox/linux/launch-linux.c
+    sandbox/linux/audit-places-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES

@@ -35,6 +35,17 @@ int capsid__system_read_roots(const char* const* roots,
                               capsid__report_cb cb, void* data,
                               capsid_error_t* err);
 
+/* The places `capsid audit` scans when given no directory: on Windows
+ * the places a job reaches (sandbox/win/wwdeny-win.h); on Linux none are
+ * added, and the audit uses its own (acl.h). cwd may be NULL. 0 or
+ * CAPSID_ENOMEM. */
+int capsid__system_audit_places(const char* cwd, capsid__strv_t* out);
+/* Whether capsid has denied path to its jobs: 1 when an ACE of the
+ * capability store's SIDs sits on it (Windows, where the audit's
+ * findings get deny ACEs), 0 when none does, -1 where the system denies
+ * nothing this way (Linux). */
+int capsid__system_audit_denied(const char* path);
+
 /* Removes everything setup and every job added, then checks that nothing
  * is left; returns 0 or CAPSID_EVERIFY / another code with err filled. */
 int capsid__system_uninstall(capsid__report_cb cb, void* data,

@@ -196,6 +196,26 @@ acl_sids() {
 }
 check "capsid.exe acl takes SIDs and account names, refuses POSIX ids" acl_sids
 
+audit_everyone() {
+  # Wine maps a directory's o+w to an Everyone ACE: the audit must find
+  # it (and not its 0755 sibling), say Everyone, and report it not denied
+  # yet (no job has run); the default places (no DIR) scan without error.
+  local d out
+  d=$(mktemp -d "${TMPDIR:-/tmp}/capsid-audit.XXXXXX")
+  mkdir "$d/open" "$d/closed" && chmod 777 "$d/open" && chmod 755 "$d/closed"
+  CAPSID_STATE_DIR="Z:$d/state" "$wine" "$exe" audit --json "Z:$d" \
+    </dev/null >"$dir/audit.out" 2>&1
+  out=$(tr -d '\r' <"$dir/audit.out")
+  rm -rf "$d"
+  echo "$out"
+  echo "$out" | grep -q '"path":"Z:/.*/open","type":"dir","why":"DACL lets Everyone create files","denied":false' &&
+    ! echo "$out" | grep -q 'closed' &&
+    { "$wine" "$exe" audit </dev/null >"$dir/audit-default.out" 2>&1
+      [ $? -le 1 ]; } &&
+    tr -d '\r' <"$dir/audit-default.out" | grep -q '^capsid audit: [0-9]* found'
+}
+check "capsid.exe audit finds an Everyone-writable directory" audit_everyone
+
 doctor_honest() {
   # Wine drops restricting SIDs and job limits: doctor must say so, name
   # no confining mode and exit 1, as the probe reads the objects back.

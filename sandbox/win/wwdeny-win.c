@@ -12,15 +12,20 @@
  * The workspace's direct children are scanned at every job. */
 #include "wwdeny-win.h"
 
+#include "capstore.h"
+#include "env.h"
+#include "grant-win.h"
 #include "path.h"
+#include "win-util.h"
 #include "win-dacl.h"
 
 #include <uv.h>
+#include <aclapi.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-#define WW_TTL_NS (60ull * 1000000000ull)
+#define WW_TTL_NS (600ull * 1000000000ull)
 #define WW_BUDGET_MS 1000
 
 static uv_once_t ww_once = UV_ONCE_INIT;
@@ -50,6 +55,25 @@ static int add_place(capsid__strv_t* out, const char* path) {
     return 0;
   }
   return capsid__strv_push_owned(out, canon) == 0 ? 0 : CAPSID_ENOMEM;
+}
+
+
+/* Is path (as PATH spells it) root or beneath it? */
+static int under_root(const char* path, const char* root) {
+  char* a = NULL;
+  char* b = NULL;
+  int os_error = 0, within;
+
+  if (root == NULL ||
+      capsid__path_canonical(NULL, path, &a, &os_error) != 0 ||
+      capsid__path_canonical(NULL, root, &b, &os_error) != 0) {
+    capsid__free(a);
+    return 0;
+  }
+  within = capsid__path_is_within(a, b);
+  capsid__free(a);
+  capsid__free(b);
+  return within;
 }
 
 
@@ -123,10 +147,13 @@ int capsid__ww_places(const char* cwd, capsid__strv_t* out) {
     copy = capsid__strdup(path);
     if (copy == NULL)
       return CAPSID_ENOMEM;
-    /* PATH's separator is ';' (Codex's first scan split it on '\'). */
+    /* PATH's separator is ';' (Codex's first scan split it on '\').
+     * Entries under %SystemRoot% (System32: thousands of files, each one
+     * a DACL read) are left to the classics below: the system's own. */
     for (p = strtok_r(copy, ";", &save); rc == 0 && p != NULL;
          p = strtok_r(NULL, ";", &save))
-      rc = add_place(out, p);
+      if (!under_root(p, root))
+        rc = add_place(out, p);
     capsid__free(copy);
   }
   if (rc == 0)
@@ -298,4 +325,33 @@ int capsid__ww_deny_plan(const capsid__sandbox_t* sb,
   if (rc == 0 && n_denied != NULL)
     *n_denied = n;
   return rc;
+}
+
+
+int capsid__ww_denied(const char* path) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  capsid__capstore_t store;
+  capsid_error_t err = {0};
+  ACL* dacl = NULL;
+  ACL* rest = NULL;
+  WCHAR* wpath;
+  int n = 0;
+
+  if (capsid__capstore_load(capsid__state_dir(), &store, &err) != 0) {
+    capsid__error_free(&err);
+    return 0;
+  }
+  wpath = capsid__utf16(path);
+  if (store.sid_domain[0] != '\0' && wpath != NULL &&
+      GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                            NULL, NULL, &dacl, NULL, &sd) == ERROR_SUCCESS &&
+      capsid__acl_strip(dacl, store.sid_domain, &rest, &n) != 0)
+    n = 0;
+  if (rest != NULL)
+    LocalFree(rest);
+  if (sd != NULL)
+    LocalFree(sd);
+  capsid__free(wpath);
+  capsid__capstore_free(&store);
+  return n > 0;
 }

@@ -39,6 +39,10 @@ int capsid__ww_deny_plan(const capsid__sandbox_t* sb,
                          capsid__acl_plan_t* acl, size_t* n_denied,
                          capsid_error_t* err);
 
+/* 1 when an ACE of the capability store's SIDs is on path (capsid's deny:
+ * the audit's targets get nothing else), 0 otherwise. */
+int capsid__ww_denied(const char* path);
+
 /* Tests: forget the cached scan. */
 void capsid__ww_forget(void);
 
