@@ -213,9 +213,8 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     (void)capsid__nul_grant(&plan->token, NULL);
   if (rc == 0 && launch->limits.memory > 0)
     *port = memory_port(*job);
-  if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)
-    rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
-                           NULL, NULL);
+  if (rc == 0)
+    rc = capsid__spawn_prepare(launch, &s, err);
   if (rc == 0)
     rc = stdio_handles(launch, stdio, err);
   if (rc == 0 && elevated(launch)) {
