@@ -16,7 +16,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/userns-linux.c
     sandbox/linux/verify-linux.c
     sandbox/linux/launch-linux.c
-    sandbox/linux/audit-places-linux.c)
+    sandbox/linux/doctor-extras-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
@@ -29,6 +29,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/nul-win.c
     sandbox/win/placeholder-win.c
     sandbox/win/plan-win.c
+    sandbox/win/probe-win.c
     sandbox/win/resolve-win.c
     sandbox/win/runner-client-win.c
     sandbox/win/runner-win.c

@@ -231,6 +231,25 @@ doctor_honest() {
 }
 check "capsid.exe doctor reports Wine's dropped token and limits (exit 1)" \
   doctor_honest
+doctor_probe() {
+  # The probe's matrix: both token variants, every action; under Wine no
+  # job can be confined, so each row must say so (or that its program is
+  # absent), the exit status is 1, and the scratch directories are gone.
+  local out rows bad home
+  "$wine" "$exe" doctor --probe --json </dev/null >"$dir/probe.out" 2>&1
+  echo "exit $?"
+  out=$(tr -d '\r' <"$dir/probe.out")
+  echo "$out"
+  rows=$(echo "$out" | grep -o '"variant":"[a-z]*","action"' | sort | uniq -c)
+  bad=$(echo "$out" | grep -o '"got":"[^"]*"' | grep -v -e 'not enforced by this system' -e '"absent"')
+  home=$WINEPREFIX/drive_c/users/$(whoami)
+  [ -z "$bad" ] && echo "$out" | grep -q '"ok":false' &&
+    echo "$rows" | grep -q '16 "variant":"default"' &&
+    echo "$rows" | grep -q '16 "variant":"strict"' &&
+    ! ls -d "$home"/capsid-probe-* 2>/dev/null
+}
+check "capsid.exe doctor --probe prints both variants, none enforced here" \
+  doctor_probe
 setup_uninstall() {
   # setup creates the state directory, the capability store with its SID
   # domain, the sandbox group and users; Wine keeps the accounts inside

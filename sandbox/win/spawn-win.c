@@ -346,6 +346,10 @@ int capsid__create_process(HANDLE token, const capsid__spawn_t* s,
     in_job_list = UpdateProcThreadAttribute(si.lpAttributeList, 0,
                                             PROC_THREAD_ATTRIBUTE_JOB_LIST,
                                             &job, sizeof(job), NULL, NULL);
+  /* CREATE_NO_WINDOW rather than DETACHED_PROCESS: a console program
+   * started detached has no console at all (console APIs fail, and a
+   * console child it starts opens a visible console window of its own);
+   * with CREATE_NO_WINDOW it has a console without a window. */
   fault = capsid__fault("spawn");
   if (fault ||
       !CreateProcessAsUserW(token, s->app, s->cmdline, NULL, NULL, TRUE,

@@ -177,7 +177,7 @@ static void test_batch_arguments(void** state) {
   assert_non_null(f);
   fputs("@echo off\r\necho [%1]\r\necho [%2]\r\necho [%3]\r\n", f);
   fclose(f);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(literal, &spec, &r);
   print_message("exit %d out [%s] err [%s]\n", r.exit_code,
                 r.out.data ? r.out.data : "", r.err.data ? r.err.data : "");

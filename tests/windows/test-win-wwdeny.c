@@ -283,5 +283,6 @@ int main(void) {
       cmocka_unit_test(test_ww_deny_read_only),
       cmocka_unit_test(test_ww_deny_recorded_and_removed),
   };
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }
