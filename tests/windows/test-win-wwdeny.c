@@ -62,31 +62,6 @@ static const capsid__acl_target_t* find(const capsid__acl_plan_t* p,
 }
 
 
-/* Does path's DACL deny sid write? */
-static int denies(const char* path, const char* sid) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  ACL* dacl = NULL;
-  PSID want = NULL;
-  DWORD i;
-  void* ace;
-  int found = 0;
-
-  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
-                            NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
-    return 0;
-  assert_true(ConvertStringSidToSidA(sid, &want));
-  for (i = 0; dacl != NULL && i < dacl->AceCount; i++)
-    if (GetAce(dacl, i, &ace) &&
-        ((ACE_HEADER*)ace)->AceType == ACCESS_DENIED_ACE_TYPE &&
-        EqualSid((PSID) & ((ACCESS_DENIED_ACE*)ace)->SidStart, want) &&
-        (((ACCESS_DENIED_ACE*)ace)->Mask & FILE_WRITE_DATA))
-      found = 1;
-  LocalFree(want);
-  LocalFree(sd);
-  return found;
-}
-
-
 typedef struct fixture_s {
   char* pub;    /* stands in for %PUBLIC% */
   char* open;   /* pub/open: Everyone-writable */
@@ -245,7 +220,7 @@ static void test_ww_deny_recorded_and_removed(void** state) {
   rc = capsid__grant_ensure(&acl, &err);
   if (wt_enforcing()) {
     assert_int_equal(rc, 0);
-    assert_true(denies(f.open, f.token.sids[0]));
+    assert_true(wt_has_ace(f.open, f.token.sids[0], ACCESS_DENIED_ACE_TYPE));
   } else {
     /* Wine stores no ACE for a capability SID: the read-back names the
      * place and what to do. */
@@ -266,7 +241,7 @@ static void test_ww_deny_recorded_and_removed(void** state) {
   memset(&stats, 0, sizeof(stats));
   assert_int_equal(capsid__acl_remove_all(capsid__state_dir(), 0, &stats,
                                           &err), 0);
-  assert_false(denies(f.open, f.token.sids[0]));
+  assert_false(wt_has_ace(f.open, f.token.sids[0], ACCESS_DENIED_ACE_TYPE));
   assert_int_equal(capsid__acl_info(capsid__state_dir(), f.sb.cwd, &info,
                                     NULL), 0);
   assert_false(info.present);

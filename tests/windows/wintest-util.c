@@ -4,6 +4,7 @@
 #include "verify-win.h"
 
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 #include <shellapi.h>
 
@@ -255,4 +256,26 @@ void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
   assert_true(ConvertSidToStringSidA((PSID)&ace->SidStart, &text));
   assert_string_equal(text, sid_text);
   LocalFree(text);
+}
+
+
+int wt_has_ace(const char* path, const char* sid_text, BYTE type) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  ACL* dacl = NULL;
+  PSID sid = NULL;
+  DWORD i;
+  void* ace;
+  int found = 0;
+
+  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                            NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
+    return 0;
+  if (ConvertStringSidToSidA(sid_text, &sid))
+    for (i = 0; dacl != NULL && i < dacl->AceCount; i++)
+      if (GetAce(dacl, i, &ace) && ((ACE_HEADER*)ace)->AceType == type &&
+          EqualSid((PSID) & ((ACCESS_ALLOWED_ACE*)ace)->SidStart, sid))
+        found = 1;
+  LocalFree(sid);
+  LocalFree(sd);
+  return found;
 }
