@@ -76,6 +76,24 @@ static int aces_fit(const capsid__acl_plan_t* plan, capsid_error_t* err) {
 }
 
 
+/* The temp directories get one inheritable ACE on the directory itself,
+ * not a walk of what is in it: %TEMP% holds other programs' leftovers,
+ * some owned by SYSTEM or an administrator, whose DACL the user may not
+ * change, and one such object would refuse every job (the walk's error).
+ * What a job creates there inherits the ACE; what was there before stays
+ * as it was. */
+static void temp_dirs_shallow(const capsid__sandbox_t* sb,
+                              capsid__acl_plan_t* plan) {
+  size_t i, j;
+
+  for (i = 0; i < plan->n_targets; i++)
+    for (j = sb->first_tmp; j < sb->writable.n; j++)
+      if (plan->targets[i].kind == CAPSID__ACL_T_WRITE &&
+          strcmp(plan->targets[i].path, sb->writable.v[j]) == 0)
+        plan->targets[i].recursive = 0;
+}
+
+
 /* The workspace's own SID writes the first root (the workspace); the
  * generic SID writes the extra roots and temp dirs, which are shared by
  * every workspace. Two SIDs per token however many workspaces exist. */
@@ -104,6 +122,8 @@ static int plan_grants(const capsid__sandbox_t* sb, int read_only,
   in.rules = CAPSID__ACL_RULES_WIN_JOB;
   in.path_kind = path_kind;
   rc = capsid__acl_plan_build(&in, out, err);
+  if (rc == 0)
+    temp_dirs_shallow(sb, out);
   capsid__free(roots);
   if (rc == 0 && (rc = aces_fit(out, err)) != 0)
     capsid__acl_plan_free(out);
