@@ -21,6 +21,7 @@ endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
+    sandbox/win/desktop-win.c
     sandbox/win/elevated-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c

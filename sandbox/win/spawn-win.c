@@ -315,9 +315,10 @@ int capsid__create_process(HANDLE token, const capsid__spawn_t* s,
   si.StartupInfo.hStdInput = stdio[0];
   si.StartupInfo.hStdOutput = stdio[1];
   si.StartupInfo.hStdError = stdio[2];
-  /* An explicit desktop: a token without the logon SID among its
-   * restricting SIDs must not depend on inheriting capsid's. */
-  si.StartupInfo.lpDesktop = desktop;
+  /* An explicit desktop (the job's own, desktop-win.h, or the default):
+   * without one PowerShell failed with STATUS_DLL_INIT_FAILED under a
+   * restricted token (Codex). */
+  si.StartupInfo.lpDesktop = s->desktop ? s->desktop : desktop;
 
   InitializeProcThreadAttributeList(NULL, 2, 0, &attr_size);
   si.lpAttributeList = capsid__malloc(attr_size);

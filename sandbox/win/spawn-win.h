@@ -23,6 +23,7 @@ typedef struct capsid__spawn_s {
   WCHAR* cwd;
   const char* path;   /* borrowed */
   const char* cwd8;   /* borrowed */
+  WCHAR* desktop;     /* borrowed; NULL: winsta0\default */
 } capsid__spawn_t;
 
 /* Builds the strings of a launch: batch files run through cmd.exe (every

@@ -7,6 +7,7 @@
 #include "wintest-util.h"
 
 #include "acl.h"
+#include "desktop-win.h"
 #include "env.h"
 #include "grant-win.h"
 #include "helper-win.h"
@@ -21,6 +22,7 @@
 #include <uv.h>
 #include <windows.h>
 #include <aclapi.h>
+#include <sddl.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +154,63 @@ static void test_token_variant_env(void** state) {
   assert_non_null(strstr(err.message, "\"lax\""));
   capsid__error_free(&err);
   _putenv("CAPSID_WIN_TOKEN=");
+}
+
+
+/* The job's desktop: made with a DACL granting exactly the logon SID, the
+ * user and SYSTEM, its name what lpDesktop gets; or the fallback to
+ * winsta0\default with its reason (no interactive station, SSH, or, under
+ * Wine, a desktop whose DACL does not read back). An SSH session always
+ * takes the fallback. */
+static void test_private_desktop(void** state) {
+  capsid__desktop_t d;
+  char logon[CAPSID__SID_MAX], user[CAPSID__SID_MAX];
+
+  (void)state;
+  capsid__desktop_make(&d);
+  if (d.handle == NULL) {
+    print_message("desktop fallback: %s\n", d.fallback_why);
+    assert_non_null(d.fallback_why);
+    assert_true(wcscmp(d.name, L"winsta0\\default") == 0);
+  } else {
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ACL* dacl = NULL;
+    PSID want = NULL;
+    DWORD i;
+    void* ace;
+    int n_logon = 0, n_other = 0;
+
+    assert_null(d.fallback_why);
+    assert_true(wcsncmp(d.name, L"WinSta0\\capsid-", 15) == 0);
+    assert_int_equal(capsid__token_logon_sid(NULL, logon), 0);
+    assert_int_equal(capsid__token_user_sid(NULL, user), 0);
+    assert_int_equal(GetSecurityInfo(d.handle, SE_WINDOW_OBJECT,
+                                     DACL_SECURITY_INFORMATION, NULL, NULL,
+                                     &dacl, NULL, &sd),
+                     ERROR_SUCCESS);
+    assert_true(ConvertStringSidToSidA(logon, &want));
+    for (i = 0; dacl != NULL && i < dacl->AceCount; i++) {
+      assert_true(GetAce(dacl, i, &ace));
+      if (EqualSid((PSID)&((ACCESS_ALLOWED_ACE*)ace)->SidStart, want))
+        n_logon++;
+      else
+        n_other++;
+    }
+    print_message("desktop %ls: %d logon ACE, %d other\n", d.name, n_logon,
+                  n_other);
+    assert_int_equal(n_logon, 1);
+    assert_true(n_other <= 2); /* the user and SYSTEM */
+    LocalFree(want);
+    LocalFree(sd);
+  }
+  capsid__desktop_close(&d);
+  assert_null(d.handle);
+  _putenv("SSH_CONNECTION=10.0.0.1 22 10.0.0.2 22");
+  capsid__desktop_make(&d);
+  _putenv("SSH_CONNECTION=");
+  assert_null(d.handle);
+  assert_string_equal(d.fallback_why, "an SSH logon");
+  capsid__desktop_close(&d);
 }
 
 
@@ -788,6 +847,7 @@ int main(void) {
       cmocka_unit_test(test_token_verify_other_plan),
       cmocka_unit_test(test_token_verify_unrestricted),
       cmocka_unit_test(test_token_variant_env),
+      cmocka_unit_test(test_private_desktop),
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
       cmocka_unit_test(test_job_object_cpu_rate),
