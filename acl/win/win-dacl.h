@@ -48,6 +48,9 @@ int capsid__ww_job_writable(const char* why);
 
 /* Is h one of the deny ACE types? */
 int capsid__ace_is_deny(const ACE_HEADER* h);
+/* 1 when dacl (may be NULL) holds an ACE of type (ACCESS_ALLOWED_ACE_TYPE,
+ * ACCESS_DENIED_ACE_TYPE) for the SID sid_text. */
+int capsid__dacl_has(const ACL* dacl, const char* sid_text, BYTE type);
 /* The SID of an ACE of the plain (non-object) layouts. */
 PSID capsid__ace_sid(const ACE_HEADER* h);
 

@@ -2,6 +2,7 @@
 #include "desktop-win.h"
 
 #include "token-win.h"
+#include "win-dacl.h"
 
 #include <aclapi.h>
 #include <sddl.h>
@@ -48,21 +49,12 @@ static const char* no_interactive_station(void) {
 static int dacl_grants(HDESK desk, const char* sid_text) {
   PSECURITY_DESCRIPTOR sd = NULL;
   ACL* dacl = NULL;
-  PSID sid = NULL;
-  DWORD i;
-  void* ace;
-  int found = 0;
+  int found;
 
   if (GetSecurityInfo(desk, SE_WINDOW_OBJECT, DACL_SECURITY_INFORMATION,
                       NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
     return 0;
-  if (ConvertStringSidToSidA(sid_text, &sid))
-    for (i = 0; dacl != NULL && i < dacl->AceCount; i++)
-      if (GetAce(dacl, i, &ace) &&
-          ((ACE_HEADER*)ace)->AceType == ACCESS_ALLOWED_ACE_TYPE &&
-          EqualSid((PSID) & ((ACCESS_ALLOWED_ACE*)ace)->SidStart, sid))
-        found = 1;
-  LocalFree(sid);
+  found = capsid__dacl_has(dacl, sid_text, ACCESS_ALLOWED_ACE_TYPE);
   LocalFree(sd);
   return found;
 }

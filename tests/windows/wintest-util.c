@@ -2,6 +2,7 @@
 
 #include "capstore-win.h"
 #include "verify-win.h"
+#include "win-dacl.h"
 
 #include <windows.h>
 #include <aclapi.h>
@@ -262,20 +263,12 @@ void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
 int wt_has_ace(const char* path, const char* sid_text, BYTE type) {
   PSECURITY_DESCRIPTOR sd = NULL;
   ACL* dacl = NULL;
-  PSID sid = NULL;
-  DWORD i;
-  void* ace;
-  int found = 0;
+  int found;
 
   if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
                             NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
     return 0;
-  if (ConvertStringSidToSidA(sid_text, &sid))
-    for (i = 0; dacl != NULL && i < dacl->AceCount; i++)
-      if (GetAce(dacl, i, &ace) && ((ACE_HEADER*)ace)->AceType == type &&
-          EqualSid((PSID) & ((ACCESS_ALLOWED_ACE*)ace)->SidStart, sid))
-        found = 1;
-  LocalFree(sid);
+  found = capsid__dacl_has(dacl, sid_text, type);
   LocalFree(sd);
   return found;
 }
