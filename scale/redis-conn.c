@@ -6,8 +6,10 @@
  * the whole set-up worked: Redis answers in order. */
 #include "redis-conn.h"
 
+#include "redis-endpoint.h"
 #include "redis-retry.h"
 #include "redis-uv.h"
+#include "sentinel.h"
 
 #include "capsid-common.h"
 
@@ -27,7 +29,9 @@ struct cli_redis_conn_s {
   cli_redis_backoff_t backoff;
   int setup_failed;    /* a set-up reply was an error: say why on down */
   int setup_transient; /* ... and retrying may cure it */
-  char why[256];
+  int fatal_pending;   /* gave up while connecting: say so from the loop */
+  cli_redis_endpoint_t ep; /* where this try connects */
+  char why[512];
   void (*on_closed)(void* data);
   void* closed_data;
   int timer_closed;
@@ -67,25 +71,31 @@ static void maybe_closed(cli_redis_conn_t* c) {
 }
 
 
+static void gave_up(cli_redis_conn_t* c);
+
+
 static void on_timer(uv_timer_t* t) {
   cli_redis_conn_t* c = t->data;
 
-  if (c->state == ST_WAITING)
+  if (c->fatal_pending) {
+    c->fatal_pending = 0;
+    gave_up(c);
+  } else if (c->state == ST_WAITING) {
     connect_now(c);
+  }
 }
 
 
 /* The socket is gone (hiredis frees the context right after this). */
 static void went_down(cli_redis_conn_t* c, const char* why) {
-  char what[400];
+  char what[700];
 
   c->ac = NULL;
   if (c->state == ST_CLOSING) {
     maybe_closed(c);
     return;
   }
-  snprintf(what, sizeof(what), "redis %s:%d: %s", c->url.host, c->url.port,
-           why);
+  snprintf(what, sizeof(what), "redis %s: %s", c->url.display, why);
   c->state = ST_WAITING;
   uv_timer_start(&c->timer, on_timer,
                  cli_redis_backoff_failed(&c->backoff, c->label, what), 0);
@@ -96,10 +106,37 @@ static void went_down(cli_redis_conn_t* c, const char* why) {
 
 /* A set-up error that retrying cannot cure: no more tries. */
 static void gave_up(cli_redis_conn_t* c) {
+  char what[sizeof(c->why)];
+
+  snprintf(what, sizeof(what), "redis %.200s: %.300s", c->url.display,
+           c->why);
+  memcpy(c->why, what, sizeof(what));
   c->ac = NULL;
   c->state = ST_FAILED;
   if (c->cbs.on_fatal != NULL)
     c->cbs.on_fatal(c, c->cbs.data, c->why);
+}
+
+
+/* The TLS tunnel saw why the connection failed (a handshake refused, a
+ * certificate not trusted): say that rather than "closed". */
+static int tunnel_failed(cli_redis_conn_t* c) {
+  int permanent;
+
+  if (!cli_redis_endpoint_failure(&c->ep, c->why, sizeof(c->why),
+                                  &permanent))
+    return 0;
+  if (permanent)
+    gave_up(c);
+  else
+    went_down(c, c->why);
+  return 1;
+}
+
+
+static void lost(cli_redis_conn_t* c) {
+  if (!tunnel_failed(c))
+    went_down(c, c->why);
 }
 
 
@@ -113,7 +150,7 @@ static void on_connect(const redisAsyncContext* ac, int status) {
    * it. */
   snprintf(c->why, sizeof(c->why), "cannot connect: %s",
            ac->errstr ? ac->errstr : "error");
-  went_down(c, c->why);
+  lost(c);
 }
 
 
@@ -122,6 +159,10 @@ static void on_disconnect(const redisAsyncContext* ac, int status) {
 
   if (c == NULL) /* closed by cli_redis_conn_close */
     return;
+  if (c->state != ST_CLOSING && tunnel_failed(c)) {
+    c->setup_failed = 0;
+    return;
+  }
   if (c->setup_failed && !c->setup_transient && c->state != ST_CLOSING) {
     gave_up(c);
   } else if (c->setup_failed) {
@@ -172,8 +213,8 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
     on_setup_reply(ac, reply, priv);
     return;
   }
-  snprintf(again, sizeof(again), "redis %s:%d: connected again",
-           c->url.host, c->url.port);
+  snprintf(again, sizeof(again), "redis %s: connected again",
+           c->url.display);
   cli_redis_backoff_ok(&c->backoff, c->label, again);
   c->state = ST_READY;
   if (c->cbs.on_ready != NULL)
@@ -181,14 +222,47 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
 }
 
 
+/* Behind Sentinel: the address given may be a master just demoted. */
+static void on_role(redisAsyncContext* ac, void* reply, void* priv) {
+  cli_redis_conn_t* c = ac->data;
+  redisReply* r = reply;
+
+  (void)priv;
+  if (c == NULL || r == NULL || c->setup_failed ||
+      r->type == REDIS_REPLY_ERROR || cli_sentinel_is_master_role(r))
+    return;
+  snprintf(c->why, sizeof(c->why), "%.300s:%d is not the master (a "
+           "failover is going on)", c->ep.host, c->ep.port);
+  c->setup_failed = 1;
+  c->setup_transient = 1;
+  redisAsyncDisconnect(ac);
+}
+
+
 static void connect_now(cli_redis_conn_t* c) {
   redisAsyncContext* ac;
   char db[16];
   const char* argv[3];
+  int transient;
 
-  /* hiredis resolves a host name with a blocking getaddrinfo here; the
-   * URL is usually an address or a name from /etc/hosts. */
-  ac = redisAsyncConnect(c->url.host, c->url.port);
+  /* A sentinel is asked with blocking one-second tries, and hiredis
+   * resolves a host name with a blocking getaddrinfo; the URL is usually
+   * an address or a name from /etc/hosts. */
+  if (cli_redis_endpoint_resolve(&c->url, &c->ep, c->why, sizeof(c->why),
+                                 &transient) != 0) {
+    if (transient) {
+      went_down(c, c->why);
+    } else {
+      c->state = ST_WAITING;
+      c->fatal_pending = 1;
+      uv_timer_start(&c->timer, on_timer, 0, 0);
+    }
+    return;
+  }
+  if (c->ep.unix_path[0] != '\0')
+    ac = redisAsyncConnectUnix(c->ep.unix_path);
+  else
+    ac = redisAsyncConnect(c->ep.host, c->ep.port);
   if (ac == NULL) {
     went_down(c, "cannot connect: out of memory");
     return;
@@ -229,6 +303,10 @@ static void connect_now(cli_redis_conn_t* c) {
     argv[1] = db;
     redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, argv, NULL);
   }
+  if (c->url.master != NULL) {
+    argv[0] = "ROLE";
+    redisAsyncCommandArgv(ac, on_role, "ROLE", 1, argv, NULL);
+  }
   argv[0] = "PING";
   redisAsyncCommandArgv(ac, on_ping, "PING", 1, argv, NULL);
 }
@@ -255,11 +333,7 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
   if (c == NULL)
     return CAPSID_ENOMEM;
   c->loop = loop;
-  c->url.port = url->port;
-  c->url.db = url->db;
-  c->url.host = dup_or_null(url->host, &oom);
-  c->url.user = dup_or_null(url->user, &oom);
-  c->url.password = dup_or_null(url->password, &oom);
+  oom = cli_redis_url_copy(url, &c->url) != 0;
   c->label = dup_or_null(label, &oom);
   if (oom) {
     cli_redis_url_free(&c->url);
