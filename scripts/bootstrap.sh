@@ -10,6 +10,7 @@ packages=(
   redis-server libhiredis-dev
   libssl-dev openssl redis-sentinel
   bubblewrap
+  man-db file zsh    # the install tests: man -l, cpack shlibdeps, zsh -n
 )
 
 missing=()
