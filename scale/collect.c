@@ -194,8 +194,15 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
     /* Workers ride out a Redis restart; so does collect. Transient
      * failures (redis-retry.h) are retried with backoff until --timeout;
      * the others end the command. */
-    if (c == NULL)
+    if (c == NULL) {
       c = cli_redis_sync_connect(url, 5000, err, err_size, &transient);
+      /* A new master after a Sentinel failover may hold entries older
+       * than the last one read from the old master: read again from the
+       * start; the entries seen are skipped. */
+      if (c != NULL && url->master != NULL)
+        snprintf(co->last_id, sizeof(co->last_id), "%s",
+                 cfg->from != NULL ? cfg->from : "0");
+    }
     r = NULL;
     if (c != NULL) {
       cmd[0] = "XREAD";

@@ -31,6 +31,7 @@ struct cli_redis_conn_s {
   int setup_transient; /* ... and retrying may cure it */
   int fatal_pending;   /* gave up while connecting: say so from the loop */
   cli_redis_endpoint_t ep; /* where this try connects */
+  cli_sentinel_watch_t* watch; /* redis-sentinel://: who the master is */
   char why[512];
   void (*on_closed)(void* data);
   void* closed_data;
@@ -72,6 +73,30 @@ static void maybe_closed(cli_redis_conn_t* c) {
 
 
 static void gave_up(cli_redis_conn_t* c);
+static void went_down(cli_redis_conn_t* c, const char* why);
+
+
+/* Ready behind Sentinel: the sentinels named another master (a
+ * failover): drop this connection now, with the replies in flight, so
+ * that nothing more is written to the old master; the reconnect asks the
+ * sentinels again. */
+static void check_moved(cli_redis_conn_t* c) {
+  char now[300];
+  redisAsyncContext* ac = c->ac;
+
+  if (ac == NULL ||
+      !cli_sentinel_watch_moved(c->watch, c->ep.host, c->ep.port, now,
+                                sizeof(now)))
+    return;
+  snprintf(c->why, sizeof(c->why), "the sentinels name %.100s as the "
+           "master now; leaving %.100s:%d", now, c->ep.host, c->ep.port);
+  /* hiredis calls on_disconnect, then frees; detach so that it is
+   * went_down here that reports, once. */
+  c->ac = NULL;
+  ac->data = NULL;
+  redisAsyncFree(ac);
+  went_down(c, c->why);
+}
 
 
 static void on_timer(uv_timer_t* t) {
@@ -82,6 +107,8 @@ static void on_timer(uv_timer_t* t) {
     gave_up(c);
   } else if (c->state == ST_WAITING) {
     connect_now(c);
+  } else if (c->state == ST_READY) {
+    check_moved(c);
   }
 }
 
@@ -217,6 +244,8 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
            c->url.display);
   cli_redis_backoff_ok(&c->backoff, c->label, again);
   c->state = ST_READY;
+  if (c->watch != NULL)
+    uv_timer_start(&c->timer, on_timer, 200, 200);
   if (c->cbs.on_ready != NULL)
     c->cbs.on_ready(c, c->cbs.data);
 }
@@ -342,6 +371,7 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
     return CAPSID_ENOMEM;
   }
   c->cbs = *cbs;
+  c->watch = cli_sentinel_watch_get(&c->url);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   *out = c;

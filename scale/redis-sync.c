@@ -141,7 +141,22 @@ redisReply* cli_redis_sync_command(redisContext** c,
                                    const char* key, int argc,
                                    const char** argv, char* err,
                                    size_t err_size, int* transient) {
-  redisReply* r = redisCommandArgv(*c, argc, argv, NULL);
+  redisReply* r;
+  char now[300];
+
+  /* Behind Sentinel, leave a master that was just replaced before
+   * writing to it (see cli_sentinel_watch_get). */
+  if (url->master != NULL &&
+      cli_sentinel_watch_moved(cli_sentinel_watch_get(url), (*c)->tcp.host,
+                               (*c)->tcp.port, now, sizeof(now))) {
+    snprintf(err, err_size, "redis %s: the sentinels name %s as the "
+             "master now", url->display, now);
+    redisFree(*c);
+    *c = NULL;
+    *transient = 1;
+    return NULL;
+  }
+  r = redisCommandArgv(*c, argc, argv, NULL);
 
   if (r == NULL) {
     *transient = cli_redis_sync_lost(c, url, err, err_size);
