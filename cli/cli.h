@@ -25,6 +25,7 @@ const char* cli_state_dir(void);
 int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
+int cli_cmd_queue(int argc, char** argv);
 
 /* How long a stopped job has to end after SIGTERM before it is killed
  * (`--grace` of run and batch). */

@@ -22,6 +22,7 @@ static const command_t commands[] = {
     {"worker", cli_cmd_worker},
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
+    {"queue", cli_cmd_queue},
 #endif
     {"doctor", cli_cmd_doctor},
     {"setup", cli_cmd_setup},

@@ -194,8 +194,14 @@ def main():
         print("redis-server not found: run scripts/bootstrap.sh",
               file=sys.stderr)
         return 1
-    prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
-                         exit=False)
+    # The workers' jobs keep their state in a directory of this run.
+    state = tempfile.mkdtemp(prefix="capsid-state-")
+    os.environ["CAPSID_STATE_DIR"] = state
+    try:
+        prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
+                             exit=False)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
     return 0 if prog.result.wasSuccessful() else 1
 
 
