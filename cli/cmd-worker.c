@@ -10,7 +10,7 @@
 
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
-       OPT_DRAIN, OPT_HELP };
+       OPT_DRAIN, OPT_METRICS, OPT_HELP };
 
 static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -23,6 +23,7 @@ static const capsid__option_t worker_options[] = {
     {0, "claim-idle", 1, OPT_CLAIM_IDLE},
     {0, "max-deliveries", 1, OPT_MAX_DELIVERIES},
     {0, "drain-timeout", 1, OPT_DRAIN},
+    {0, "metrics", 1, OPT_METRICS},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -94,6 +95,9 @@ int cli_cmd_worker(int argc, char** argv) {
     case OPT_DRAIN:
       if (parse_duration_opt("--drain-timeout", a.value, &cfg.drain_ms))
         return 2;
+      break;
+    case OPT_METRICS:
+      cfg.metrics = a.value;
       break;
     case OPT_HELP:
       cli_help_worker();

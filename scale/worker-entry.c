@@ -3,6 +3,7 @@
  * spec) get an error result that names the field, like `capsid batch`. */
 #include "worker-entry.h"
 
+#include "metrics.h"
 #include "resultline.h"
 #include "worker-output.h"
 
@@ -61,6 +62,7 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
   size_t lens[6];
   int rc;
 
+  scale_metrics_result(r);
   json_object_set_new(extra, "worker", json_string(w->consumer));
   json_object_set_new(extra, "entry", json_string(j->entry.id));
   rc = cli_result_format(&b, j->have_jl ? j->jl.id : NULL, j->entry.line, r,
@@ -106,7 +108,7 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
 
 static void to_output(worker_job_t* j) {
   if (j->state == WJ_RUNNING)
-    j->w->running--;
+    j->w->running--, scale_metrics_job_stopped();
   j->state = WJ_OUTPUT;
   worker_output_flush(j->w);
 }
@@ -115,7 +117,7 @@ static void to_output(worker_job_t* j) {
 /* Shutting down past the deadline: the job goes back to the group. */
 static void to_requeue(worker_job_t* j) {
   if (j->state == WJ_RUNNING)
-    j->w->running--;
+    j->w->running--, scale_metrics_job_stopped();
   j->state = WJ_REQUEUE;
   worker_output_flush(j->w);
 }
@@ -185,6 +187,7 @@ static void dead_letter(worker_job_t* j, long deliveries) {
     j->nadds++;
   fprintf(stderr, "capsid worker: entry %s: %s; moved to \"%s\"\n",
           j->entry.id, reason, w->dead);
+  scale_metrics_dead_letter();
   memset(&err, 0, sizeof(err));
   capsid__error_set(&err, CAPSID_ECANCELED, CAPSID_STAGE_SPEC, 0,
                     NULL, NULL, "job not run: %s; see stream \"%s\"", reason,
@@ -215,6 +218,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   w->held.prev = j;
   w->held_count++;
   w->running++;
+  scale_metrics_job_started();
 
   memset(&err, 0, sizeof(err));
   if (w->stopping) {

@@ -4,6 +4,7 @@
  * guarantees. */
 #include "worker.h"
 
+#include "metrics.h"
 #include "redis-url.h"
 #include "worker-claim.h"
 #include "worker-entry.h"
@@ -218,6 +219,7 @@ static void on_down(cli_redis_conn_t* c, void* data, const char* why) {
   worker_t* w = data;
 
   (void)why;
+  scale_metrics_redis_down();
   if (c == w->rconn)
     w->group_ready = 0;
 }
@@ -455,6 +457,14 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     fprintf(stderr, "capsid worker: out of memory\n");
     worker_free(&w);
     return 1;
+  }
+  if (cfg->metrics != NULL &&
+      (rc = scale_metrics_start(cfg->metrics, cfg->redis, w.stream, w.group,
+                                w.consumer, err, sizeof(err))) != 0) {
+    fprintf(stderr, "capsid worker: %s\n", err);
+    cli_redis_url_free(&url);
+    worker_free(&w);
+    return rc == CAPSID_EINVAL ? 2 : 1;
   }
 
   opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;

@@ -39,6 +39,9 @@ typedef struct scale_worker_config_s {
   /* After SIGTERM or SIGINT, how long running jobs may take to finish
    * before they are killed and handed back. */
   uint64_t drain_ms;
+  /* HOST:PORT to serve Prometheus metrics on (scale/metrics.h); NULL:
+   * none. */
+  const char* metrics;
 } scale_worker_config_t;
 
 /* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,

@@ -203,6 +203,60 @@ class Queue(unittest.TestCase):
             self.assertEqual(c.getresponse().status, status, (method, path))
             c.close()
 
+    def test_worker_metrics(self):
+        w = so.Worker(self.tmp, "m", "mw", "-j", "2", "--metrics",
+                      "127.0.0.1:0", url=self.url)
+        self.addCleanup(w.kill)
+        m = so.wait_for("the metrics address", lambda: re.search(
+            r"metrics on http://127\.0\.0\.1:(\d+)/metrics", w.stderr()), 30)
+        port = int(m.group(1))
+        lines = [so.job(0, ["true"]), so.job(1, ["true"]),
+                 so.job(2, ["false"]),
+                 so.job(3, ["sh", "-c", "kill -KILL $$"]),
+                 so.job(4, ["sleep", "60"])]
+        res = so.run("submit", "--redis", self.url, "--stream", "m",
+                     input="".join(l + "\n" for l in lines))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        so.wait_for("4 results", lambda:
+                    self.r.cmd("XLEN", "m-results") == 4, 60)
+
+        def scrape():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn("text/plain", r.getheader("Content-Type"))
+            text = r.read().decode()
+            c.close()
+            out = {}
+            for line in text.splitlines():
+                if line and not line.startswith("#"):
+                    name, value = line.rsplit(" ", 1)
+                    out[name] = float(value)
+            return out
+
+        # The result's XADD is seen before the job's bookkeeping ends.
+        v = so.wait_for("the counters", lambda: (lambda v: v if v.get(
+            "capsid_job_duration_seconds_count") == 4 else None)(scrape()),
+                        30)
+        self.assertEqual(v['capsid_jobs_total{outcome="ok"}'], 2)
+        self.assertEqual(v['capsid_jobs_total{outcome="failed"}'], 1)
+        self.assertEqual(v['capsid_jobs_total{outcome="signal"}'], 1)
+        self.assertEqual(v['capsid_jobs_total{outcome="timeout"}'], 0)
+        self.assertEqual(v['capsid_job_duration_seconds_bucket{le="+Inf"}'],
+                         4)
+        self.assertEqual(v["capsid_jobs_running"], 1)
+        self.assertEqual(v["capsid_redis_up"], 1)
+        self.assertEqual(v["capsid_queue_length"], 5)
+        self.assertEqual(v["capsid_queue_depth"], 0)
+        self.assertEqual(v["capsid_queue_pending"], 1)
+        self.assertEqual(v["capsid_dead_letters_total"], 0)
+        self.assertEqual(v["capsid_redis_reconnects_total"], 0)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", "/")
+        self.assertEqual(c.getresponse().status, 404)
+        c.close()
+
     def test_web_page_in_headless_chromium(self):
         if CHROMIUM is None:
             if os.environ.get("CAPSID_NO_SKIP") == "1":
