@@ -156,6 +156,31 @@ class Queue(unittest.TestCase):
         self.assertRegex(out, r'\n"j1" +qw\d +1 ')
         self.assertRegex(out, r'\n"j2" +qw\d +3 ')
 
+    def test_doctor_warns_when_aof_is_off(self):
+        res = so.run("doctor", "--redis", self.url, timeout=60)
+        self.assertRegex(res.stdout, r"\n-- +redis persistence +warning: AOF "
+                         r"off at 127\.0\.0\.1:%d" % self.port)
+        res = so.run("doctor", "--json", "--redis", self.url, timeout=60)
+        check = [c for c in json.loads(res.stdout)["checks"]
+                 if c["name"] == "redis persistence"]
+        self.assertEqual(len(check), 1)
+        self.assertIs(check[0]["ok"], False)
+        self.assertIn("AOF off", check[0]["detail"])
+        # Control: the same Redis with AOF on passes the check.
+        self.assertEqual(self.r.cmd("CONFIG", "SET", "appendonly", "yes"),
+                         "OK")
+        try:
+            res = so.run("doctor", "--redis", self.url, timeout=60)
+            self.assertRegex(res.stdout, r"\nok +redis persistence +AOF on "
+                             r"at 127\.0\.0\.1:%d \(appendfsync " % self.port)
+        finally:
+            self.r.cmd("CONFIG", "SET", "appendonly", "no")
+        # A Redis that cannot be reached fails doctor.
+        res = so.run("doctor", "--redis", "redis://127.0.0.1:%d" %
+                     so.free_port(), timeout=60)
+        self.assertEqual(res.returncode, 1, res.stdout)
+        self.assertIn("cannot connect", res.stdout)
+
     def test_usage_and_unreachable(self):
         for args, code, needle in [
             (["queue"], 2, "expected 'status' or 'web'"),
