@@ -202,6 +202,15 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
       if (c != NULL && url->master != NULL)
         snprintf(co->last_id, sizeof(co->last_id), "%s",
                  cfg->from != NULL ? cfg->from : "0");
+      /* The last result read is gone: Redis lost its data; say so
+       * rather than wait quietly for results that will not come. */
+      else if (c != NULL && co->seen.n > 0 &&
+               !cli_redis_sync_entry_exists(c, cfg->results, co->last_id))
+        fprintf(stderr, "capsid collect: DATA LOSS: result %s of \"%s\" "
+                "is gone after a reconnect: Redis lost its data (restarted "
+                "without persistence?) or the stream was deleted; the "
+                "results of jobs queued before may never come: resubmit "
+                "them\n", co->last_id, cfg->results);
     }
     r = NULL;
     if (c != NULL) {

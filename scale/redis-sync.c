@@ -173,6 +173,20 @@ redisReply* cli_redis_sync_command(redisContext** c,
 }
 
 
+int cli_redis_sync_entry_exists(redisContext* c, const char* key,
+                                const char* id) {
+  const char* argv[4] = {"XRANGE", key, id, id};
+  redisReply* r = redisCommandArgv(c, 4, argv, NULL);
+  int exists = 1;
+
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 0)
+    exists = 0;
+  if (r != NULL)
+    freeReplyObject(r);
+  return exists;
+}
+
+
 void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
   uint64_t now = capsid__hrtime() / 1000000u;
   struct timespec ts;

@@ -73,6 +73,16 @@ static void on_group(redisAsyncContext* ac, void* reply, void* priv) {
   }
   cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
                        "redis answers again");
+  /* Made again although it existed: Redis lost its data. Say so loudly;
+   * "connected again" alone hid 72 lost jobs of 120. */
+  if (r->type != REDIS_REPLY_ERROR && w->group_seen)
+    fprintf(stderr, "capsid worker: %s: DATA LOSS: the consumer group "
+            "\"%s\" of stream \"%s\" was gone and has been made again: "
+            "Redis lost its data (restarted without persistence?) or the "
+            "stream was deleted; jobs queued before, their pending list "
+            "and results are gone: resubmit them\n", w->consumer, w->group,
+            w->stream);
+  w->group_seen = 1;
   w->group_ready = 1;
   read_more(w);
 }

@@ -315,6 +315,65 @@ class Queue(unittest.TestCase):
         self.assertEqual(fails, [("j1", "1"), ("j2", "3")])
 
 
+class DataLoss(unittest.TestCase):
+    """Redis restarted without persistence mid-batch: the worker and
+    collect say DATA LOSS instead of only "connected again"."""
+
+    def start(self, port):
+        p = subprocess.Popen(
+            [so.REDIS, "--port", str(port), "--bind", "127.0.0.1", "--dir",
+             self.tmp, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+
+        def up():
+            try:
+                r = so.Resp(port)
+                try:
+                    return r.cmd("PING") == "PONG"
+                finally:
+                    r.close()
+            except (OSError, RuntimeError, ConnectionError):
+                return False
+        so.wait_for("redis", up, 30)
+        return p
+
+    def test_restart_without_persistence_is_loud(self):
+        self.tmp = tempfile.mkdtemp(prefix="capsid-loss-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        port = so.free_port()
+        redis = self.start(port)
+        url = "redis://127.0.0.1:%d" % port
+        w = so.Worker(self.tmp, "l", "lw", "-j", "2", url=url)
+        self.addCleanup(w.kill)
+        lines = [so.job(i, ["true"]) for i in range(3)]
+        lines += [so.job(i, ["sleep", "60"]) for i in range(3, 6)]
+        res = so.run("submit", "--redis", url, "--stream", "l",
+                     input="".join(l + "\n" for l in lines))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        err = open(os.path.join(self.tmp, "collect.err"), "w")
+        collect = subprocess.Popen(
+            [so.CAPSID, "collect", "--redis", url, "--results", "l-results",
+             "--count", "6", "--timeout", "60s"],
+            stdout=subprocess.DEVNULL, stderr=err)
+        self.addCleanup(lambda: (collect.kill(), collect.wait(), err.close()))
+        r = so.Resp(port)
+        so.wait_for("3 results", lambda: r.cmd("XLEN", "l-results") == 3, 60)
+        r.close()
+        time.sleep(1.5)  # collect has read them (it blocks 1 s at most)
+        redis.kill()
+        redis.wait()
+        self.start(port)
+        so.wait_for("the worker to say DATA LOSS",
+                    lambda: "DATA LOSS" in w.stderr(), 60)
+        self.assertIn('consumer group "capsid" of stream "l" was gone',
+                      w.stderr())
+        so.wait_for("collect to say DATA LOSS",
+                    lambda: "DATA LOSS" in so.read_text(err.name), 60)
+        self.assertIn('of "l-results" is gone after a reconnect',
+                      so.read_text(err.name))
+
+
 def main():
     global CHROMIUM
     if len(sys.argv) < 2:
