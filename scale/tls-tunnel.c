@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -348,6 +349,9 @@ static int load_ctx(cli_tls_tunnel_t* t, const cli_redis_url_t* url,
   char why[256];
   const char* what;
 
+  /* Tunnel threads may be mid-handshake when the process exits: OpenSSL
+   * must not free its global state under them from an atexit handler. */
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
   t->ctx = SSL_CTX_new(TLS_client_method());
   if (t->ctx == NULL) {
     snprintf(err, err_size, "TLS: cannot create a context");
