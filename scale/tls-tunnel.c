@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_S 5
@@ -49,14 +50,26 @@ struct cli_tls_tunnel_s {
   char dir[256];
   char path[300];
   pthread_mutex_t mu;
+  struct pump_s* pumps; /* running connections (under mu) */
   uint64_t seq;        /* failures so far */
   char err[512];
   int err_permanent;
 };
 
+/* The tunnel and pump records hold OpenSSL objects and come from libc's
+ * heap (calloc), as OpenSSL's own allocations do, so that leak checkers,
+ * which do not look inside mimalloc's heap, can follow the pointers. */
+
+/* One tunnelled connection. Listed in its tunnel while its thread runs,
+ * so that what it holds stays reachable (a process may end with a pump
+ * mid-handshake; leak checkers then see no lost memory). */
 typedef struct pump_s {
+  struct pump_s* next;
+  struct pump_s* prev;
   cli_tls_tunnel_t* t;
   int ufd;
+  int tfd;  /* -1 until connected (under the tunnel's mu) */
+  SSL* ssl;
 } pump_t;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -163,11 +176,13 @@ static void ssl_errors(char* buf, size_t size) {
 
 
 /* TLS handshake with verification; NULL after recording why. */
-static SSL* handshake(cli_tls_tunnel_t* t, int fd) {
+static SSL* handshake(pump_t* pm, int fd) {
+  cli_tls_tunnel_t* t = pm->t;
   SSL* ssl = SSL_new(t->ctx);
   char why[256];
   long vr;
 
+  pm->ssl = ssl;
   if (ssl == NULL) {
     record(t, 0, "TLS: out of memory");
     return NULL;
@@ -193,6 +208,7 @@ static SSL* handshake(cli_tls_tunnel_t* t, int fd) {
            why);
   }
   SSL_free(ssl);
+  pm->ssl = NULL;
   return NULL;
 }
 
@@ -262,19 +278,30 @@ static void* pump_main(void* arg) {
   int ufd = pm->ufd, tfd;
   SSL* ssl = NULL;
 
-  capsid__free(pm);
   tfd = tcp_connect(t);
+  pthread_mutex_lock(&t->mu);
+  pm->tfd = tfd;
+  pthread_mutex_unlock(&t->mu);
   if (tfd >= 0)
-    ssl = handshake(t, tfd);
+    ssl = handshake(pm, tfd);
   if (ssl != NULL) {
     pump_loop(ufd, ssl, tfd);
     SSL_shutdown(ssl);
     SSL_free(ssl);
   }
   ERR_clear_error();
+  pthread_mutex_lock(&t->mu);
   if (tfd >= 0)
     close(tfd);
   close(ufd);
+  if (pm->prev != NULL)
+    pm->prev->next = pm->next;
+  else
+    t->pumps = pm->next;
+  if (pm->next != NULL)
+    pm->next->prev = pm->prev;
+  pthread_mutex_unlock(&t->mu);
+  free(pm);
   return NULL;
 }
 
@@ -319,24 +346,60 @@ static void* accept_main(void* arg) {
       close(fd);
       continue;
     }
-    pm = capsid__malloc(sizeof(*pm));
+    pm = calloc(1, sizeof(*pm));
     if (pm == NULL) {
       close(fd);
       continue;
     }
     pm->t = t;
     pm->ufd = fd;
+    pm->tfd = -1;
+    pthread_mutex_lock(&t->mu);
+    pm->next = t->pumps;
+    if (t->pumps != NULL)
+      t->pumps->prev = pm;
+    t->pumps = pm;
+    pthread_mutex_unlock(&t->mu);
     if (start_thread(pump_main, pm) != 0) {
-      capsid__free(pm);
+      pthread_mutex_lock(&t->mu);
+      t->pumps = pm->next;
+      if (pm->next != NULL)
+        pm->next->prev = NULL;
+      pthread_mutex_unlock(&t->mu);
+      free(pm);
       close(fd);
     }
   }
 }
 
 
+/* At exit: end the connections still open (their threads then free
+ * what they hold, for up to a second), and remove the sockets. */
 static void remove_sockets(void) {
+  struct timespec ms = {0, 1000000L};
   cli_tls_tunnel_t* t;
+  pump_t* pm;
+  int i, busy = 1;
 
+  for (t = g_tunnels; t != NULL; t = t->next) {
+    pthread_mutex_lock(&t->mu);
+    for (pm = t->pumps; pm != NULL; pm = pm->next) {
+      shutdown(pm->ufd, SHUT_RDWR);
+      if (pm->tfd >= 0)
+        shutdown(pm->tfd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&t->mu);
+  }
+  for (i = 0; i < 1000 && busy; i++) {
+    busy = 0;
+    for (t = g_tunnels; t != NULL; t = t->next) {
+      pthread_mutex_lock(&t->mu);
+      busy |= t->pumps != NULL;
+      pthread_mutex_unlock(&t->mu);
+    }
+    if (busy)
+      nanosleep(&ms, NULL);
+  }
   for (t = g_tunnels; t != NULL; t = t->next) {
     unlink(t->path);
     rmdir(t->dir);
@@ -444,14 +507,14 @@ static void tunnel_free(cli_tls_tunnel_t* t) {
   capsid__free(t->host);
   capsid__free(t->name);
   pthread_mutex_destroy(&t->mu);
-  capsid__free(t);
+  free(t);
 }
 
 
 static cli_tls_tunnel_t* tunnel_new(const cli_redis_url_t* url,
                                     const char* host, int port, char* key,
                                     char* err, size_t err_size) {
-  cli_tls_tunnel_t* t = capsid__calloc(1, sizeof(*t));
+  cli_tls_tunnel_t* t = calloc(1, sizeof(*t));
   struct in6_addr a6;
 
   if (t == NULL) {
