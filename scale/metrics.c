@@ -3,19 +3,13 @@
 
 #include "redis-sync.h"
 #include "redis-url.h"
+#include "scale-net.h"
 
 #include "capsid-common.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -224,51 +218,25 @@ static void render(capsid__buf_t* b) {
 }
 
 
-static void send_all(int fd, const char* p, size_t n) {
-  ssize_t w;
-
-  while (n > 0) {
-    w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return;
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
-
 static void serve(int fd) {
+  static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0"
+                           "\r\nConnection: close\r\n\r\n";
   char req[4096], head[256];
   capsid__buf_t b = {0};
-  struct pollfd p = {fd, POLLIN, 0};
-  ssize_t n;
-  size_t have = 0;
+  int n;
 
-  while (have + 1 < sizeof(req)) {
-    if (poll(&p, 1, 5000) != 1)
-      return;
-    n = recv(fd, req + have, sizeof(req) - 1 - have, 0);
-    if (n <= 0)
-      return;
-    have += (size_t)n;
-    req[have] = '\0';
-    if (strstr(req, "\r\n\r\n") != NULL)
-      break;
-  }
+  if (cli_net_read_head(fd, req, sizeof(req), 5000) != 0)
+    return;
   if (strncmp(req, "GET /metrics ", 13) != 0) {
-    static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0"
-                             "\r\nConnection: close\r\n\r\n";
-    send_all(fd, nf, sizeof(nf) - 1);
+    cli_net_send_all(fd, nf, sizeof(nf) - 1);
     return;
   }
   render(&b);
   n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
                "text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
                "Connection: close\r\n\r\n", b.len);
-  send_all(fd, head, (size_t)n);
-  send_all(fd, b.data, b.len);
+  cli_net_send_all(fd, head, (size_t)n);
+  cli_net_send_all(fd, b.data, b.len);
   capsid__buf_free(&b);
 }
 
@@ -288,63 +256,15 @@ static void* serve_main(void* arg) {
 }
 
 
-static int listen_on(const char* addr, char* err, size_t err_size) {
-  struct addrinfo hints, *res = NULL, *ai;
-  const char* colon = strrchr(addr, ':');
-  char host[256];
-  size_t n = colon != NULL ? (size_t)(colon - addr) : 0;
-  int fd = -1, one = 1;
-
-  if (colon == NULL || n == 0 || n >= sizeof(host) || colon[1] == '\0') {
-    snprintf(err, err_size, "--metrics: \"%s\" is not HOST:PORT (e.g. "
-             "127.0.0.1:9464)", addr);
-    return CAPSID_EINVAL;
-  }
-  if (addr[0] == '[' && addr[n - 1] == ']')
-    memcpy(host, addr + 1, n - 2), host[n - 2] = '\0';
-  else
-    memcpy(host, addr, n), host[n] = '\0';
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
-    snprintf(err, err_size, "--metrics: \"%s\" is not HOST:PORT", addr);
-    return CAPSID_EINVAL;
-  }
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      continue;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0)
-      break;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    snprintf(err, err_size, "--metrics: cannot listen on %s: %s", addr,
-             strerror(errno));
-    return CAPSID_EIO;
-  }
-  return fd;
-}
-
-
 int scale_metrics_start(const char* addr, const char* redis,
                         const char* stream, const char* group,
                         const char* consumer, char* err, size_t err_size) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  char host[INET6_ADDRSTRLEN], serv[16];
-  pthread_attr_t attr;
-  pthread_t th;
-  sigset_t all, old;
-  int fd, rc;
+  char where[300];
+  int fd;
 
   if (cli_redis_url_parse(redis, &g.url, err, err_size) != 0)
     return CAPSID_EINVAL;
-  fd = listen_on(addr, err, err_size);
+  fd = cli_net_listen(addr, "--metrics", err, err_size);
   if (fd < 0) {
     cli_redis_url_free(&g.url);
     return fd;
@@ -357,24 +277,12 @@ int scale_metrics_start(const char* addr, const char* redis,
     snprintf(err, err_size, "--metrics: out of memory");
     return CAPSID_ENOMEM;
   }
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  rc = pthread_create(&th, &attr, serve_main, NULL);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
+  if (cli_thread_start(serve_main, NULL) != 0) {
     snprintf(err, err_size, "--metrics: cannot start a thread");
     return CAPSID_EIO;
   }
   atomic_store(&g.on, 1);
-  if (getsockname(fd, (struct sockaddr*)&ss, &len) == 0 &&
-      getnameinfo((struct sockaddr*)&ss, len, host, sizeof(host), serv,
-                  sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-    fprintf(stderr, ss.ss_family == AF_INET6
-                        ? "capsid worker: metrics on http://[%s]:%s/metrics\n"
-                        : "capsid worker: metrics on http://%s:%s/metrics\n",
-            host, serv);
+  if (cli_net_where(fd, where, sizeof(where)) == 0)
+    fprintf(stderr, "capsid worker: metrics on http://%s/metrics\n", where);
   return 0;
 }

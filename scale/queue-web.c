@@ -3,12 +3,11 @@
  * a page for a few operators, not a public site. */
 #include "queue-web.h"
 
+#include "scale-net.h"
+
 #include "capsid-common.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,98 +86,6 @@ static const char page[] =
 "</script></body></html>\n";
 
 
-static int parse_listen(const char* text, char* host, size_t host_size,
-                        char* port, size_t port_size) {
-  const char* colon = strrchr(text, ':');
-  const char* h = text;
-  size_t n;
-
-  if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= port_size)
-    return -1;
-  n = (size_t)(colon - text);
-  if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
-    h = text + 1;
-    n -= 2;
-  }
-  if (n == 0 || n >= host_size)
-    return -1;
-  memcpy(host, h, n);
-  host[n] = '\0';
-  snprintf(port, port_size, "%s", colon + 1);
-  return 0;
-}
-
-
-static int listen_on(const char* addr, char* err, size_t err_size) {
-  struct addrinfo hints, *res = NULL, *ai;
-  char host[256], port[16];
-  int fd = -1, one = 1, rc;
-
-  if (parse_listen(addr, host, sizeof(host), port, sizeof(port)) != 0) {
-    snprintf(err, err_size, "--listen: \"%s\" is not HOST:PORT "
-             "(e.g. 127.0.0.1:8080)", addr);
-    return CAPSID_EINVAL;
-  }
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    snprintf(err, err_size, "--listen: \"%s\": %s", addr, gai_strerror(rc));
-    return CAPSID_EINVAL;
-  }
-  for (ai = res; ai != NULL; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                ai->ai_protocol);
-    if (fd < 0)
-      continue;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0)
-      break;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    snprintf(err, err_size, "--listen: cannot listen on %s: %s", addr,
-             strerror(errno));
-    return CAPSID_EIO;
-  }
-  return fd;
-}
-
-
-static void say_where(int fd) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  char host[INET6_ADDRSTRLEN], serv[16];
-
-  if (getsockname(fd, (struct sockaddr*)&ss, &len) != 0 ||
-      getnameinfo((struct sockaddr*)&ss, len, host, sizeof(host), serv,
-                  sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-    return;
-  fprintf(stderr, ss.ss_family == AF_INET6
-                      ? "capsid queue web: serving http://[%s]:%s/\n"
-                      : "capsid queue web: serving http://%s:%s/\n",
-          host, serv);
-}
-
-
-static void send_all(int fd, const char* p, size_t n) {
-  ssize_t w;
-
-  while (n > 0) {
-    w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return;
-    p += w;
-    n -= (size_t)w;
-  }
-}
-
-
 static void reply(int fd, const char* status, const char* type,
                   const char* body, size_t len) {
   char head[512];
@@ -188,31 +95,8 @@ static void reply(int fd, const char* status, const char* type,
                    "nosniff\r\nConnection: close\r\n\r\n",
                    status, type, len);
 
-  send_all(fd, head, (size_t)n);
-  send_all(fd, body, len);
-}
-
-
-/* Reads the request head (bounded in size and time). */
-static int read_head(int fd, char* buf, size_t size) {
-  size_t have = 0;
-  struct pollfd p;
-  ssize_t n;
-
-  p.fd = fd;
-  p.events = POLLIN;
-  while (have + 1 < size) {
-    if (poll(&p, 1, REQUEST_TIMEOUT_MS) != 1)
-      return -1;
-    n = recv(fd, buf + have, size - 1 - have, 0);
-    if (n <= 0)
-      return -1;
-    have += (size_t)n;
-    buf[have] = '\0';
-    if (strstr(buf, "\r\n\r\n") != NULL)
-      return 0;
-  }
-  return -1;
+  cli_net_send_all(fd, head, (size_t)n);
+  cli_net_send_all(fd, body, len);
 }
 
 
@@ -222,7 +106,7 @@ static void serve(const scale_queue_config_t* cfg, int fd) {
   char* text;
   int rc;
 
-  if (read_head(fd, req, sizeof(req)) != 0)
+  if (cli_net_read_head(fd, req, sizeof(req), REQUEST_TIMEOUT_MS) != 0)
     return;
   if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0) {
     reply(fd, "405 Method Not Allowed", "text/plain", "read-only\n", 10);
@@ -250,12 +134,14 @@ static void serve(const scale_queue_config_t* cfg, int fd) {
 
 int scale_queue_web(const scale_queue_config_t* cfg, const char* listen_addr,
                     char* err, size_t err_size) {
-  int lfd = listen_on(listen_addr, err, err_size);
+  int lfd = cli_net_listen(listen_addr, "--listen", err, err_size);
+  char where[300];
   int fd;
 
   if (lfd < 0)
     return lfd;
-  say_where(lfd);
+  if (cli_net_where(lfd, where, sizeof(where)) == 0)
+    fprintf(stderr, "capsid queue web: serving http://%s/\n", where);
   for (;;) {
     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {

@@ -1,11 +1,12 @@
 /* Sentinel queries (see sentinel.h). */
 #include "sentinel.h"
 
+#include "scale-net.h"
+
 #include "capsid-common.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
-#include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,10 +147,6 @@ static int same_sentinels(const cli_redis_url_t* a, const cli_redis_url_t* b) {
 
 static cli_sentinel_watch_t* watch_new(const cli_redis_url_t* url) {
   cli_sentinel_watch_t* w = capsid__calloc(1, sizeof(*w));
-  pthread_attr_t attr;
-  pthread_t th;
-  sigset_t all, old;
-  int rc;
 
   if (w == NULL)
     return NULL;
@@ -158,15 +155,7 @@ static cli_sentinel_watch_t* watch_new(const cli_redis_url_t* url) {
     return NULL;
   }
   pthread_mutex_init(&w->mu, NULL);
-  /* Signals stay with the thread that runs the event loop. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  rc = pthread_create(&th, &attr, watch_main, w);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
+  if (cli_thread_start(watch_main, w) != 0) {
     pthread_mutex_destroy(&w->mu);
     cli_redis_url_free(&w->url);
     capsid__free(w);

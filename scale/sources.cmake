@@ -30,6 +30,7 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c
+    ${CMAKE_CURRENT_LIST_DIR}/scale-net.c
     ${CMAKE_CURRENT_LIST_DIR}/sentinel.c
     ${CMAKE_CURRENT_LIST_DIR}/tls-tunnel.c
     ${CMAKE_CURRENT_LIST_DIR}/collect.c

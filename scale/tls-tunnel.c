@@ -8,6 +8,8 @@
  * midway frees the thread instead of holding it. */
 #include "tls-tunnel.h"
 
+#include "scale-net.h"
+
 #include "capsid-common.h"
 
 #include <arpa/inet.h>
@@ -213,22 +215,6 @@ static SSL* handshake(pump_t* pm, int fd) {
 }
 
 
-static int send_all(int fd, const char* p, size_t n) {
-  ssize_t w;
-
-  while (n > 0) {
-    w = send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-
 /* Copies both ways until either side closes or fails. */
 static void pump_loop(int ufd, SSL* ssl, int tfd) {
   char buf[16384];
@@ -242,7 +228,7 @@ static void pump_loop(int ufd, SSL* ssl, int tfd) {
       r = SSL_read(ssl, buf, sizeof(buf));
       if (r <= 0)
         return;
-      if (send_all(ufd, buf, (size_t)r) != 0)
+      if (cli_net_send_all(ufd, buf, (size_t)r) != 0)
         return;
     }
     p[0].fd = ufd;
@@ -265,7 +251,7 @@ static void pump_loop(int ufd, SSL* ssl, int tfd) {
       r = SSL_read(ssl, buf, sizeof(buf));
       if (r <= 0)
         return;
-      if (send_all(ufd, buf, (size_t)r) != 0)
+      if (cli_net_send_all(ufd, buf, (size_t)r) != 0)
         return;
     }
   }
@@ -306,24 +292,6 @@ static void* pump_main(void* arg) {
 }
 
 
-/* Starts a thread with every signal blocked. */
-static int start_thread(void* (*fn)(void*), void* arg) {
-  pthread_attr_t attr;
-  pthread_t th;
-  sigset_t all, old;
-  int rc;
-
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  rc = pthread_create(&th, &attr, fn, arg);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return rc;
-}
-
-
 static void* accept_main(void* arg) {
   cli_tls_tunnel_t* t = arg;
   struct ucred cred;
@@ -360,7 +328,7 @@ static void* accept_main(void* arg) {
       t->pumps->prev = pm;
     t->pumps = pm;
     pthread_mutex_unlock(&t->mu);
-    if (start_thread(pump_main, pm) != 0) {
+    if (cli_thread_start(pump_main, pm) != 0) {
       pthread_mutex_lock(&t->mu);
       t->pumps = pm->next;
       if (pm->next != NULL)
@@ -537,7 +505,7 @@ static cli_tls_tunnel_t* tunnel_new(const cli_redis_url_t* url,
   if (load_ctx(t, url, err, err_size) != 0 ||
       listen_private(t, err, err_size) != 0)
     goto fail;
-  if (start_thread(accept_main, t) != 0) {
+  if (cli_thread_start(accept_main, t) != 0) {
     snprintf(err, err_size, "TLS tunnel: cannot start a thread");
     close(t->listen_fd);
     unlink(t->path);

@@ -6,7 +6,6 @@ browser (Debian's chromium) and what it shows is read from its DOM.
 Usage: test-scale-queue.py PATH/TO/capsid
 """
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -18,13 +17,23 @@ import time
 import unittest
 from html.parser import HTMLParser
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    "scale_out", os.path.join(HERE, "test-scale-out.py"))
-so = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(so)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scalelib import so  # noqa: E402
+import scalelib  # noqa: E402
 
 CHROMIUM = None
+
+
+def redis_up(port):
+    """A PING answered (a loading Redis answers LOADING)."""
+    try:
+        r = so.Resp(port)
+        try:
+            return r.cmd("PING") == "PONG"
+        finally:
+            r.close()
+    except (OSError, RuntimeError, ConnectionError):
+        return False
 
 
 class Cells(HTMLParser):
@@ -78,7 +87,7 @@ class Queue(unittest.TestCase):
              "--dir", cls.tmp, "--save", "", "--appendonly", "no",
              "--logfile", "redis.log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        so.wait_for("redis", lambda: cls.ping(), 30)
+        so.wait_for("redis", lambda: redis_up(cls.port), 30)
         cls.url = "redis://127.0.0.1:%d" % cls.port
         cls.r = so.Resp(cls.port)
         # A batch that is half done while the checks run: 4 quick jobs
@@ -95,16 +104,6 @@ class Queue(unittest.TestCase):
                     cls.r.cmd("XLEN", "q-results") == 4 and
                     cls.r.cmd("XPENDING", "q", "capsid")[0] == 4, 60)
 
-    @classmethod
-    def ping(cls):
-        try:
-            r = so.Resp(cls.port)
-            try:
-                return r.cmd("PING") == "PONG"
-            finally:
-                r.close()
-        except (OSError, RuntimeError, ConnectionError):
-            return False
 
     @classmethod
     def tearDownClass(cls):
@@ -325,17 +324,7 @@ class DataLoss(unittest.TestCase):
              self.tmp, "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (p.kill(), p.wait()))
-
-        def up():
-            try:
-                r = so.Resp(port)
-                try:
-                    return r.cmd("PING") == "PONG"
-                finally:
-                    r.close()
-            except (OSError, RuntimeError, ConnectionError):
-                return False
-        so.wait_for("redis", up, 30)
+        so.wait_for("redis", lambda: redis_up(port), 30)
         return p
 
     def test_restart_without_persistence_is_loud(self):
@@ -376,25 +365,8 @@ class DataLoss(unittest.TestCase):
 
 def main():
     global CHROMIUM
-    if len(sys.argv) < 2:
-        print("usage: test-scale-queue.py PATH/TO/capsid", file=sys.stderr)
-        return 2
-    so.CAPSID = os.path.abspath(sys.argv[1])
-    so.REDIS = shutil.which("redis-server")
     CHROMIUM = shutil.which("chromium")
-    if so.REDIS is None:
-        print("redis-server not found: run scripts/bootstrap.sh",
-              file=sys.stderr)
-        return 1
-    # The workers' jobs keep their state in a directory of this run.
-    state = tempfile.mkdtemp(prefix="capsid-state-")
-    os.environ["CAPSID_STATE_DIR"] = state
-    try:
-        prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
-                             exit=False)
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
-    return 0 if prog.result.wasSuccessful() else 1
+    return scalelib.main("test-scale-queue.py")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ and its XACK written to the old master after the promotion are discarded
 with it, so the job is run again) are counted and reported, and collect
 prints each job once.
 """
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -23,11 +22,9 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    "scale_out", os.path.join(HERE, "test-scale-out.py"))
-so = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(so)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scalelib import so  # noqa: E402
+import scalelib  # noqa: E402
 
 
 def start(args, port, tmp, name):
@@ -184,25 +181,7 @@ class Sentinel(unittest.TestCase):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print("usage: test-scale-sentinel.py PATH/TO/capsid",
-              file=sys.stderr)
-        return 2
-    so.CAPSID = os.path.abspath(sys.argv[1])
-    so.REDIS = shutil.which("redis-server")
-    if so.REDIS is None:
-        print("redis-server not found: run scripts/bootstrap.sh",
-              file=sys.stderr)
-        return 1
-    # The workers' jobs keep their state in a directory of this run.
-    state = tempfile.mkdtemp(prefix="capsid-state-")
-    os.environ["CAPSID_STATE_DIR"] = state
-    try:
-        prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
-                             exit=False)
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
-    return 0 if prog.result.wasSuccessful() else 1
+    return scalelib.main("test-scale-sentinel.py")
 
 
 if __name__ == "__main__":

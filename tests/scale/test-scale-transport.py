@@ -11,7 +11,6 @@ required) and one on a unix socket only. The batch goes through
 (an untrusted CA, a name that does not match, a missing CA file) must end
 the command with a message saying so, not retry for ever.
 """
-import importlib.util
 import os
 import shutil
 import socket
@@ -22,11 +21,9 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    "scale_out", os.path.join(HERE, "test-scale-out.py"))
-so = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(so)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scalelib import so  # noqa: E402
+import scalelib  # noqa: E402
 
 OPENSSL = None
 
@@ -211,27 +208,15 @@ class Transport(unittest.TestCase):
 
 
 def main():
-    global OPENSSL
-    if len(sys.argv) < 2:
-        print("usage: test-scale-transport.py PATH/TO/capsid",
-              file=sys.stderr)
-        return 2
-    so.CAPSID = os.path.abspath(sys.argv[1])
-    so.REDIS = shutil.which("redis-server")
-    OPENSSL = shutil.which("openssl")
-    if so.REDIS is None or OPENSSL is None:
-        print("redis-server or openssl not found: run scripts/bootstrap.sh",
-              file=sys.stderr)
-        return 1
-    # The workers' jobs keep their state in a directory of this run.
-    state = tempfile.mkdtemp(prefix="capsid-state-")
-    os.environ["CAPSID_STATE_DIR"] = state
-    try:
-        prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[2:],
-                             exit=False)
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
-    return 0 if prog.result.wasSuccessful() else 1
+    def need_openssl():
+        global OPENSSL
+        OPENSSL = shutil.which("openssl")
+        if OPENSSL is None:
+            print("openssl not found: run scripts/bootstrap.sh",
+                  file=sys.stderr)
+            return 1
+        return 0
+    return scalelib.main("test-scale-transport.py", need_openssl)
 
 
 if __name__ == "__main__":
