@@ -10,7 +10,8 @@ void cli_help_main_scale_out(void) {
 "  capsid submit --redis URL --stream NAME [FILE|-]   queue a JSONL batch\n"
 "  capsid worker --redis URL --stream NAME [-j N]     run queued jobs\n"
 "  capsid collect --redis URL --results NAME --count N\n"
-"                                                     print N results\n",
+"                                                     print N results\n"
+"  capsid queue status --redis URL --stream NAME      the queue now\n",
       stdout);
 }
 
@@ -27,7 +28,9 @@ void cli_help_worker(void) {
 "them.\n"
 "\n"
 "Options:\n"
-"      --redis URL            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n"
+"      --redis URL            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];\n"
+"                             also rediss://...?ca=FILE (TLS),\n"
+"                             unix:///PATH, redis-sentinel://H1,H2/MASTER\n"
 "      --stream NAME          the job stream (created if missing)\n"
 "      --results NAME         the results stream (default: NAME-results)\n"
 "      --dead-letter NAME     where poison jobs go (default: NAME-dead)\n"
