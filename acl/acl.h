@@ -278,8 +278,28 @@ typedef enum {
   CAPSID__ACL_RECLAIM_DEFER
 } capsid__acl_reclaim_t;
 
+/* The directories a watcher saw change since it last reported
+ * (acl/linux/watch-linux.c): (device, inode) pairs, unsorted, may repeat.
+ * Whatever changed an entry, a mode or an ACL in a directory is in it. */
+typedef struct capsid__acl_touched_s {
+  uint64_t (*v)[2];
+  size_t n;
+  size_t cap;
+} capsid__acl_touched_t;
+
+int capsid__acl_touched_add(capsid__acl_touched_t* t, uint64_t dev,
+                            uint64_t ino);
+void capsid__acl_touched_free(capsid__acl_touched_t* t);
+
 typedef struct capsid__acl_opts_s {
   const char* state_dir; /* the record and the lock live in STATE/acl/ */
+  /* APPLY with a usable record: NULL checks every recorded directory.
+   * Set, only these recorded directories (and their recorded
+   * subdirectories, poisoned ones too) are checked; every other one is
+   * kept as recorded without a look. Only for a set that covers every
+   * change since the record was written: a watcher's, started before the
+   * apply that wrote it. Must outlive the op. */
+  const capsid__acl_touched_t* touched;
   int reclaim;           /* capsid__acl_reclaim_t (APPLY only) */
   uint32_t reclaim_uid;  /* the job identity whose inodes go back */
   unsigned threads;      /* walkers at once; 0: every pool thread */

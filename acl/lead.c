@@ -329,6 +329,10 @@ static int prepare(capsid__acl_op_t* op) {
       wt->old = NULL; /* recorded while absent: walk it now */
     if (wt->old != NULL && (rc = capsid__acl_slots_build(wt)) != 0)
       return rc;
+    if (wt->old != NULL && op->opts.touched != NULL &&
+        op->action == CAPSID__ACL_APPLY &&
+        (rc = capsid__acl_track_prepare(wt, op->opts.touched)) != 0)
+      return rc;
   }
   for (i = 0; i < w->n_targets; i++) {
     wt = &w->targets[i];
@@ -520,6 +524,13 @@ static void walk_lead(capsid__acl_op_t* op) {
   uv_mutex_unlock(&w->mu);
 
   atomic_store(&op->phase, CAPSID__ACL_PHASE_RECORDING);
+  for (i = 0; i < w->n_targets; i++) {
+    uint64_t kept = 0;
+    /* A tracked apply: the directories nobody touched, as recorded. */
+    if (capsid__acl_track_finish(&w->targets[i], &kept) != 0)
+      w->targets[i].failed = 1;
+    atomic_fetch_add(&op->unchanged_dirs, kept);
+  }
   for (i = 0; i < w->n_targets; i++)
     if (w->targets[i].failed)
       op->status = op->status ? op->status : CAPSID_EIO;
