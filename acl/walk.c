@@ -424,6 +424,12 @@ static void process_dir(local_t* l, item_t* it) {
     after = st, c.bad = 1;
   if (it->mode != ITEM_SINGLE) {
     rc = capsid__acl_fs_list(d, on_entry, &c, &os_error);
+    if (rc == CAPSID_ENOENT) {
+      /* Removed between the open and the listing (a job's placeholder
+       * taken down as another job ends): as if gone before the open. */
+      dref_put(l->w, c.self);
+      return;
+    }
     if (rc == CAPSID_ECANCELED) {
       c.bad = 1;
     } else if (rc != 0) {
