@@ -376,6 +376,10 @@ int capsid__acl_plan_keep_recorded(capsid__acl_plan_t* plan,
  * changed since, which is when an incremental apply would find work. */
 typedef struct capsid__acl_snapshot_s {
   struct capsid__acl_record_s* rec; /* NULL: no snapshot */
+  capsid__buf_t bytes;              /* the record file as loaded */
+  uint64_t (*ids)[2];               /* (dev, ino) of every directory, sorted */
+  size_t n_ids;
+  int poisoned;                     /* a directory to look at again */
 } capsid__acl_snapshot_t;
 
 /* Fails (nonzero, out empty) when the record is missing, incomplete or
@@ -386,6 +390,14 @@ int capsid__acl_snapshot_load(const char* state_dir, const char* key,
  * same ctime; 0 otherwise (or without a snapshot). Blocking: a stat per
  * directory. */
 int capsid__acl_snapshot_unchanged(const capsid__acl_snapshot_t* s);
+/* With a change watch (capsid__acl_opts_t.touched): 1 when the record
+ * may hold something touched names, or has a directory to look at again,
+ * or is no longer the file loaded (another op wrote it); 0 when nothing
+ * the record holds changed, so the op would find nothing to do. Reads the
+ * record file (no parse). */
+int capsid__acl_snapshot_touched(const capsid__acl_snapshot_t* s,
+                                 const char* state_dir, const char* key,
+                                 const capsid__acl_touched_t* touched);
 void capsid__acl_snapshot_free(capsid__acl_snapshot_t* s);
 
 /* ------------------------------------------------------------------------ */

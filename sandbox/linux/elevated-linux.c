@@ -58,6 +58,7 @@ typedef struct ws_s {
   /* What changed since the apply of the plan in force began: the
    * post-job pass looks only there (acl/linux/watch-linux.h). */
   capsid__acl_watch_t* watch;
+  unsigned fixups; /* post-job ops running: the snapshot may be behind */
   waiter_t* waiters;
   size_t n_waiters;
 } ws_t;
@@ -255,7 +256,10 @@ static void notify(ws_t* w, int status, const capsid_error_t* err) {
 /* After an apply of the plan in force: what the record now says. */
 static void snapshot_reload(ws_t* w) {
   capsid__acl_snapshot_free(&w->snap);
-  capsid__acl_snapshot_load(capsid__state_dir(), w->key, SNAPSHOT_MAX_DIRS,
+  /* With a watch, the snapshot is compared with its events, not statted:
+   * any size will do. */
+  capsid__acl_snapshot_load(capsid__state_dir(), w->key,
+                            w->watch != NULL ? SIZE_MAX : SNAPSHOT_MAX_DIRS,
                             &w->snap);
 }
 
@@ -442,6 +446,8 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 
   (void)op;
   (void)stats;
+  if (ws_known(f->w) && f->w->fixups > 0)
+    f->w->fixups--;
   /* Only while that plan is still the one in force: a newer apply
    * reloads the snapshot itself when it is done. */
   if (status == 0 && f->w->state == WS_READY && f->w->digest == f->digest)
@@ -462,17 +468,30 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
   fixup_t* f;
   ws_t* w = prep != NULL ? prep->ws : NULL;
 
+  memset(&opts, 0, sizeof(opts));
   if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
     return 0;
   if (!ws_known(w) || w->state != WS_READY || !w->have_plan)
     return 0;
   /* Nothing created, removed or renamed in any recorded directory: the
    * op would find every directory unchanged and write nothing. */
-  if (capsid__acl_snapshot_unchanged(&w->snap))
+  if (w->watch == NULL && capsid__acl_snapshot_unchanged(&w->snap))
     return 0;
   f = capsid__calloc(1, sizeof(*f));
   if (f == NULL)
     return 0;
+  if (w->watch != NULL &&
+      capsid__acl_watch_drain(w->watch, &f->touched) == 0) {
+    /* The same answer from the watch's events, whatever the size. */
+    if (w->fixups == 0 &&
+        !capsid__acl_snapshot_touched(&w->snap, capsid__state_dir(), w->key,
+                                      &f->touched)) {
+      capsid__acl_touched_free(&f->touched);
+      capsid__free(f);
+      return 0;
+    }
+    opts.touched = &f->touched;
+  }
   f->cb = cb;
   f->data = data;
   f->w = w;
@@ -485,13 +504,10 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
    * grant. While another job of the workspace still runs, its fresh
    * files stay its own (a script it is about to chmod): the engine marks
    * their directories for the next pass instead. */
-  memset(&opts, 0, sizeof(opts));
   opts.state_dir = capsid__state_dir();
   opts.reclaim = w->running == 0 ? CAPSID__ACL_RECLAIM_HAND_BACK
                                  : CAPSID__ACL_RECLAIM_DEFER;
   opts.reclaim_uid = w->id.uid;
-  if (w->watch != NULL && capsid__acl_watch_drain(w->watch, &f->touched) == 0)
-    opts.touched = &f->touched;
   if (capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &w->plan, &opts,
                            fixup_done, f, NULL) != 0) {
     capsid__acl_watch_lost(w->watch);
@@ -499,6 +515,7 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
     capsid__free(f);
     return 0;
   }
+  w->fixups++;
   return 1;
 }
 
