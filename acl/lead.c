@@ -313,8 +313,14 @@ static int prepare(capsid__acl_op_t* op) {
      * owner replaced with a file after the job): nothing of this target
      * to walk; an enclosing root's walk covers what is there now. */
     if ((rc == CAPSID_ENOENT || rc == CAPSID_ENOTDIR) &&
-        (wt->t->optional || op->action == CAPSID__ACL_REVOKE))
+        (wt->t->optional || op->action == CAPSID__ACL_REVOKE)) {
+      /* Nor are its recorded directories there to check (a placeholder
+       * walked while a job had it): checked through no root, they failed
+       * the target, and an incomplete record means a full walk of every
+       * target next time. */
+      wt->old = NULL;
       continue;
+    }
     if (rc != 0)
       return op_fail(op, rc, os_error, wt->t->path,
                      "cannot open the directory to walk");

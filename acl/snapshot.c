@@ -132,7 +132,7 @@ static int target_unchanged(const capsid__acl_rtarget_t* t) {
   capsid__acl_stat_t st;
   const capsid__acl_rdir_t* r;
   size_t i;
-  int os_error, same = 1;
+  int rc, os_error, same = 1;
 
   /* A single inode (an ancestor's traverse entry, a carve-out file) is
    * nothing a job can change: ancestors lie outside the writable roots,
@@ -140,9 +140,15 @@ static int target_unchanged(const capsid__acl_rtarget_t* t) {
    * post-job apply is for is what jobs create, beneath recursive roots. */
   if (!t->t.recursive)
     return 1;
-  if (t->n_dirs == 0)
-    return 0; /* absent when last applied: the op decides */
-  if (capsid__acl_fs_open_root(t->t.path, &root, &st, &os_error) != 0)
+  rc = capsid__acl_fs_open_root(t->t.path, &root, &st, &os_error);
+  if (t->n_dirs == 0) {
+    /* Absent when last applied (a protected path no job made): still
+     * absent is unchanged; anything else is for the op. */
+    if (rc == 0)
+      capsid__acl_fs_close(root);
+    return t->t.optional && (rc == CAPSID_ENOENT || rc == CAPSID_ENOTDIR);
+  }
+  if (rc != 0)
     return 0;
   for (i = 0; same && i < t->n_dirs; i++) {
     r = &t->dirs[i];

@@ -288,12 +288,49 @@ static void test_hand_back_is_recorded_after(void** state) {
 }
 
 
+/* An optional target walked while it existed (a job's placeholder) and
+ * gone now: nothing of it to check, the record stays complete, and the
+ * next apply is incremental, not a full walk of every target. */
+static void test_vanished_optional_target(void** state) {
+  capsid__acl_plan_t plan;
+  capsid__acl_stats_t st;
+  capsid__acl_entry_t e;
+  fixture_t f;
+  char* ph;
+
+  (void)state;
+  fixture_new(&f);
+  simple_plan(f.ws, &plan);
+  ph = capsid__sprintf("%s/.codex", f.ws);
+  memset(&e, 0, sizeof(e));
+  e.who.kind = CAPSID__ACL_USER;
+  e.who.id = TEST_UID;
+  e.perms = CAPSID__ACL_R | CAPSID__ACL_XCOND;
+  e.scope = CAPSID__ACL_ACCESS;
+  assert_int_equal(capsid__acl_plan_add(&plan, CAPSID__ACL_T_READ_ONLY, ph,
+                                        1, 1, &e, 1),
+                   0);
+  assert_int_equal(test_system("mkdir '%s'", ph), 0);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  assert_int_equal(test_system("rmdir '%s'", ph), 0);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  assert_int_equal(st.errors, 0);
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  assert_false(st.full);
+  assert_int_equal(st.files, 0);
+  capsid__free(ph);
+  capsid__acl_plan_free(&plan);
+  fixture_free(&f);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tracked_apply_is_exact),
       cmocka_unit_test(test_unreported_change_is_found_later),
       cmocka_unit_test(test_overflow_reports_lost),
       cmocka_unit_test(test_hand_back_is_recorded_after),
+      cmocka_unit_test(test_vanished_optional_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
