@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -215,35 +216,46 @@ static uint64_t handle_ino(const fs_t* fs, const struct file_handle* fh) {
 }
 
 
-/* One info record: the directory it names. A directory's own change is
- * named by its parent and its name: the tracked apply looks at the
- * recorded subdirectories of every touched directory, so the parent is
- * enough. Returns nonzero when the drain lost track. */
+/* One info record (at rec, len bytes; events are packed, so nothing in
+ * the buffer is read in place): the directory it names. A directory's
+ * own change is named by its parent and its name: the tracked apply
+ * looks at the recorded subdirectories of every touched directory, so
+ * the parent is enough. Returns nonzero when the drain lost track. */
 static int on_fid(capsid__acl_watch_t* w, seen_t* seen,
-                  const struct fanotify_event_info_fid* fid, size_t len,
-                  uint64_t mask, capsid__acl_touched_t* out) {
-  struct file_handle* fh = (struct file_handle*)fid->handle;
+                  const unsigned char* rec, size_t len,
+                  capsid__acl_touched_t* out) {
+  union {
+    struct file_handle fh;
+    unsigned char b[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  } h;
+  const size_t at = offsetof(struct fanotify_event_info_fid, handle);
+  fsid_t fsid;
   uint64_t ino;
   size_t hlen;
   int i, fd, rc, dup;
 
-  (void)mask;
-  if (len < sizeof(*fid) + sizeof(*fh) ||
-      (hlen = sizeof(*fh) + fh->handle_bytes) > len - sizeof(*fid))
+  if (len < at + sizeof(h.fh))
     return 1;
+  memcpy(&fsid, rec + offsetof(struct fanotify_event_info_fid, fsid),
+         sizeof(fsid));
+  memcpy(&h.fh, rec + at, sizeof(h.fh));
+  if (h.fh.handle_bytes > MAX_HANDLE_SZ ||
+      (hlen = sizeof(h.fh) + h.fh.handle_bytes) > len - at)
+    return 1;
+  memcpy(h.b, rec + at, hlen);
   for (i = 0; i < w->n_fs; i++)
-    if (memcmp(&w->fs[i].fsid, &fid->fsid, sizeof(fid->fsid)) == 0)
+    if (memcmp(&w->fs[i].fsid, &fsid, sizeof(fsid)) == 0)
       break;
   if (i == w->n_fs)
     return 0; /* not a filesystem of this workspace */
   /* Noise from the rest of the filesystem costs no call: an inode number
    * the record does not hold matches nothing. */
-  if ((ino = handle_ino(&w->fs[i], fh)) != 0 && w->fs[i].dev != 0)
+  if ((ino = handle_ino(&w->fs[i], &h.fh)) != 0 && w->fs[i].dev != 0)
     return capsid__acl_touched_add(out, w->fs[i].dev, ino) != 0;
-  dup = seen_put(seen, (const unsigned char*)fh, hlen);
+  dup = seen_put(seen, h.b, hlen);
   if (dup != 0)
     return dup < 0;
-  fd = open_by_handle_at(w->fs[i].fd, fh, O_PATH | O_CLOEXEC);
+  fd = open_by_handle_at(w->fs[i].fd, &h.fh, O_PATH | O_CLOEXEC);
   if (fd < 0)
     return errno == ESTALE || errno == ENOENT ? 0 : 1; /* removed since */
   rc = add_stat(out, fd, "");
@@ -252,14 +264,42 @@ static int on_fid(capsid__acl_watch_t* w, seen_t* seen,
 }
 
 
+/* The records of one event (at ev, n bytes left in the buffer). */
+static int on_event(capsid__acl_watch_t* w, seen_t* seen,
+                    const unsigned char* ev, size_t n,
+                    capsid__acl_touched_t* out) {
+  struct fanotify_event_metadata m;
+  struct fanotify_event_info_header h;
+  size_t off;
+
+  memcpy(&m, ev, sizeof(m));
+  if (m.vers != FANOTIFY_METADATA_VERSION || (m.mask & FAN_Q_OVERFLOW) ||
+      m.event_len > n)
+    return 1;
+  /* The apply's own ACL writes and hand-backs. */
+  if (m.pid == w->self && !(m.mask & (EVENTS & ~(FAN_ATTRIB | FAN_ONDIR))))
+    return 0;
+  for (off = m.metadata_len; off + sizeof(h) <= m.event_len; off += h.len) {
+    memcpy(&h, ev + off, sizeof(h));
+    if (h.len < sizeof(h) || off + h.len > m.event_len)
+      return 1;
+    if ((h.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
+         h.info_type == FAN_EVENT_INFO_TYPE_DFID ||
+         h.info_type == FAN_EVENT_INFO_TYPE_FID) &&
+        on_fid(w, seen, ev + off, h.len, out) != 0)
+      return 1;
+  }
+  return 0;
+}
+
+
 int capsid__acl_watch_drain(capsid__acl_watch_t* w,
                             capsid__acl_touched_t* out) {
   union {
     struct fanotify_event_metadata m;
-    char b[65536];
+    unsigned char b[65536];
   } buf;
-  const struct fanotify_event_metadata* m;
-  const struct fanotify_event_info_header* h;
+  struct fanotify_event_metadata m;
   seen_t seen;
   ssize_t n;
   size_t off;
@@ -276,25 +316,12 @@ int capsid__acl_watch_drain(capsid__acl_watch_t* w,
         lost = 1;
       break;
     }
-    for (m = &buf.m; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-      if (m->vers != FANOTIFY_METADATA_VERSION || (m->mask & FAN_Q_OVERFLOW))
+    /* Keep reading after a loss: the queue must be empty again. */
+    for (off = 0; !lost && off + sizeof(m) <= (size_t)n; off += m.event_len) {
+      memcpy(&m, buf.b + off, sizeof(m));
+      if (m.event_len < sizeof(m) ||
+          on_event(w, &seen, buf.b + off, (size_t)n - off, out) != 0)
         lost = 1;
-      /* The apply's own ACL writes and hand-backs. */
-      if (lost || (m->pid == w->self &&
-                   !(m->mask & (EVENTS & ~(FAN_ATTRIB | FAN_ONDIR)))))
-        continue;
-      for (off = m->metadata_len; !lost && off + sizeof(*h) <= m->event_len;
-           off += h->len) {
-        h = (const void*)((const char*)m + off);
-        if (h->len < sizeof(*h) || off + h->len > m->event_len) {
-          lost = 1;
-          break;
-        }
-        if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
-            h->info_type == FAN_EVENT_INFO_TYPE_DFID ||
-            h->info_type == FAN_EVENT_INFO_TYPE_FID)
-          lost = on_fid(w, &seen, (const void*)h, h->len, m->mask, out);
-      }
     }
   }
   seen_free(&seen);
