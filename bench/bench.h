@@ -63,5 +63,6 @@ int bench_capture_main(int argc, char** argv);
 int bench_memory_main(int argc, char** argv);
 int bench_acl_main(int argc, char** argv);
 int bench_workspace_main(int argc, char** argv);
+int bench_serve_main(int argc, char** argv);
 
 #endif
