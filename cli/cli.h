@@ -26,6 +26,13 @@ int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
 int cli_cmd_cancel(int argc, char** argv);
+int cli_cmd_queue(int argc, char** argv);
+/* capsid doctor --redis URL (cli/doctor-redis.c): one check line; -1 when
+ * Redis could not be read. */
+int cli_doctor_redis(const char* url,
+                     void (*check)(void* data, const char* feature, int ok,
+                                   const char* detail),
+                     void* data);
 /* One long-lived server for many clients (Linux builds). */
 int cli_cmd_serve(int argc, char** argv);
 void cli_help_serve(void);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char help[] =
-"Usage: capsid doctor [--json] [--probe] [WORKSPACE]\n"
+"Usage: capsid doctor [--json] [--probe] [--redis URL] [WORKSPACE]\n"
 "\n"
 "Checks each feature confinement uses on this machine (and the POSIX ACL\n"
 "support of WORKSPACE's filesystem, default: the current directory), and\n"
@@ -38,19 +38,40 @@ static const char help[] =
 "               \"exit_code\",\"error\"}],\"ok\":bool}). A row whose job\n"
 "               cannot be confined says \"not enforced by this system\".\n"
 "               Run it first on a new Windows machine.\n"
+"      --redis URL  also check the scale-out queue's Redis: a warning when\n"
+"               its append-only file (AOF) is off; exit 1 when it cannot\n"
+"               be reached\n"
 "  -h, --help   this text\n"
 "\n"
 "Exit status: 0 when a confining mode is available (--probe: every row as\n"
 "expected), 1 if not, 2 on usage errors (an unknown option, a WORKSPACE\n"
 "that is not a directory, --probe on Linux).\n";
 
-enum { OPT_JSON = 1, OPT_PROBE, OPT_HELP };
+enum { OPT_JSON = 1, OPT_PROBE, OPT_REDIS, OPT_HELP };
 
 static const capsid__option_t doctor_options[] = {
     {0, "json", 0, OPT_JSON},
     {0, "probe", 0, OPT_PROBE},
+    {0, "redis", 1, OPT_REDIS},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
+
+/* --redis URL (cli/doctor-redis.c); NULL: not asked. */
+static const char* redis_url;
+
+
+/* Runs the Redis check when asked; 1 when it could not be made. */
+static int check_redis(void (*check)(void*, const char*, int, const char*),
+                       void* data) {
+  if (redis_url == NULL)
+    return 0;
+#ifdef CAPSID_SCALE_OUT
+  return cli_doctor_redis(redis_url, check, data) != 0;
+#else
+  check(data, "redis persistence", 0, "this build has no scale-out");
+  return 1;
+#endif
+}
 
 
 static void print_line(void* data, const char* feature, int ok,
@@ -77,11 +98,12 @@ static int print_json(const char* workspace) {
   int rc;
 
   mode = capsid__system_probe(workspace, add_check, checks);
+  rc = check_redis(add_check, checks);
   obj = json_pack("{s:s,s:o,s:o,s:s}", "version", capsid_version_string(),
                   "workspace",
                   workspace ? cli_json_path(workspace) : json_string("."),
                   "checks", checks, "auto_mode", capsid_mode_name(mode));
-  rc = cli_print_json_line(obj);
+  rc = cli_print_json_line(obj) != 0 || rc != 0;
   json_decref(obj);
   if (rc != 0)
     return 1;
@@ -181,6 +203,8 @@ int cli_cmd_doctor(int argc, char** argv) {
     }
     if (opt == OPT_PROBE)
       probe = 1;
+    else if (opt == OPT_REDIS)
+      redis_url = a.value;
     else
       json = 1;
   }
@@ -205,6 +229,10 @@ int cli_cmd_doctor(int argc, char** argv) {
   if (json)
     return print_json(workspace);
   mode = capsid__system_probe(workspace, print_line, NULL);
+  if (check_redis(print_line, NULL) != 0) {
+    printf("auto mode: %s\n", capsid_mode_name(mode));
+    return 1;
+  }
   if (mode == CAPSID_MODE_NONE) {
     printf("auto mode: none -- no confining mode is available here\n");
     return 1;

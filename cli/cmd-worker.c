@@ -11,7 +11,8 @@
 enum { OPT_REDIS = 1, OPT_STREAM, OPT_RESULTS, OPT_DEAD, OPT_GROUP,
        OPT_CONSUMER, OPT_JOBS, OPT_CLAIM_IDLE, OPT_MAX_DELIVERIES,
        OPT_DRAIN, OPT_COMMAND_TIMEOUT, OPT_MAX_RESULT, OPT_RETRIES,
-       OPT_RETRY_BACKOFF, OPT_RESULTS_TTL, OPT_HELP };
+       OPT_RETRY_BACKOFF, OPT_RESULTS_TTL,
+       OPT_METRICS, OPT_HELP };
 
 static const capsid__option_t worker_options[] = {
     {0, "redis", 1, OPT_REDIS},
@@ -29,6 +30,7 @@ static const capsid__option_t worker_options[] = {
     {0, "retries", 1, OPT_RETRIES},
     {0, "retry-backoff", 1, OPT_RETRY_BACKOFF},
     {0, "results-ttl", 1, OPT_RESULTS_TTL},
+    {0, "metrics", 1, OPT_METRICS},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -134,6 +136,9 @@ int cli_cmd_worker(int argc, char** argv) {
                 "duration such as 0, 30m, 168h\n", a.value);
         return 2;
       }
+      break;
+    case OPT_METRICS:
+      cfg.metrics = a.value;
       break;
     case OPT_HELP:
       cli_help_worker();

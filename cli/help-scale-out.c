@@ -11,7 +11,8 @@ void cli_help_main_scale_out(void) {
 "  capsid worker --redis URL --stream NAME [-j N]     run queued jobs\n"
 "  capsid collect --redis URL --results NAME --count N\n"
 "                                                     print N results\n"
-"  capsid cancel --redis URL --stream NAME ID...      cancel queued jobs\n",
+"  capsid cancel --redis URL --stream NAME ID...      cancel queued jobs\n"
+"  capsid queue status --redis URL --stream NAME      the queue now\n",
       stdout);
 }
 
@@ -28,7 +29,9 @@ void cli_help_worker(void) {
 "them.\n"
 "\n"
 "Options:\n"
-"      --redis URL            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]\n"
+"      --redis URL            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];\n"
+"                             also rediss://...?ca=FILE (TLS),\n"
+"                             unix:///PATH, redis-sentinel://H1,H2/MASTER\n"
 "      --stream NAME          the job stream (created if missing)\n"
 "      --results NAME         the results stream (default: NAME-results)\n"
 "      --dead-letter NAME     where poison jobs go (default: NAME-dead)\n"
@@ -76,6 +79,9 @@ void cli_help_worker(void) {
 "                             trim results and dead letters older than\n"
 "                             DURATION, and acknowledged jobs as old\n"
 "                             (default 168h; 0: keep everything)\n"
+"      --metrics HOST:PORT    serve Prometheus metrics at\n"
+"                             http://HOST:PORT/metrics (no authentication:\n"
+"                             use loopback or a private address)\n"
 "  -h, --help                 this text\n"
 "\n"
 "Order of writes: the result is added to the results stream (XADD) and\n"

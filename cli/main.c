@@ -23,6 +23,7 @@ static const command_t commands[] = {
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
     {"cancel", cli_cmd_cancel},
+    {"queue", cli_cmd_queue},
 #endif
 #ifdef CAPSID_SERVE
     {"serve", cli_cmd_serve},

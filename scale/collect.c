@@ -225,8 +225,24 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
     /* Workers ride out a Redis restart; so does collect. Transient
      * failures (redis-retry.h) are retried with backoff until --timeout;
      * the others end the command. */
-    if (c == NULL)
+    if (c == NULL) {
       c = cli_redis_sync_connect(url, 5000, err, err_size, &transient);
+      /* A new master after a Sentinel failover may hold entries older
+       * than the last one read from the old master: read again from the
+       * start; the entries seen are skipped. */
+      if (c != NULL && url->master != NULL)
+        snprintf(co->last_id, sizeof(co->last_id), "%s",
+                 cfg->from != NULL ? cfg->from : "0");
+      /* The last result read is gone: Redis lost its data; say so
+       * rather than wait quietly for results that will not come. */
+      else if (c != NULL && co->seen.n > 0 &&
+               !cli_redis_sync_entry_exists(c, cfg->results, co->last_id))
+        fprintf(stderr, "capsid collect: DATA LOSS: result %s of \"%s\" "
+                "is gone after a reconnect: Redis lost its data (restarted "
+                "without persistence?) or the stream was deleted; the "
+                "results of jobs queued before may never come: resubmit "
+                "them\n", co->last_id, cfg->results);
+    }
     r = NULL;
     if (c != NULL) {
       cmd[0] = "XREAD";

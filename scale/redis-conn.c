@@ -6,8 +6,10 @@
  * the whole set-up worked: Redis answers in order. */
 #include "redis-conn.h"
 
+#include "redis-endpoint.h"
 #include "redis-retry.h"
 #include "redis-uv.h"
+#include "sentinel.h"
 
 #include "capsid-common.h"
 
@@ -30,7 +32,10 @@ struct cli_redis_conn_s {
   cli_redis_backoff_t backoff;
   int setup_failed;    /* a set-up reply was an error: say why on down */
   int setup_transient; /* ... and retrying may cure it */
-  char why[256];
+  int fatal_pending;   /* gave up while connecting: say so from the loop */
+  cli_redis_endpoint_t ep; /* where this try connects */
+  cli_sentinel_watch_t* watch; /* redis-sentinel://: who the master is */
+  char why[512];
   void (*on_closed)(void* data);
   void* closed_data;
   int timers_open;
@@ -38,7 +43,7 @@ struct cli_redis_conn_s {
    * that stays silent this long with replies owed (or while setting up)
    * is dropped and made again. since_ms: when the wait began (connect,
    * first command sent, or the last reply). */
-  uv_timer_t watch;
+  uv_timer_t deadline_timer;
   unsigned deadline_ms;
   unsigned pending;
   uint64_t since_ms;
@@ -95,25 +100,57 @@ static void maybe_closed(cli_redis_conn_t* c) {
 }
 
 
+static void gave_up(cli_redis_conn_t* c);
+static void went_down(cli_redis_conn_t* c, const char* why);
+
+
+/* Ready behind Sentinel: the sentinels named another master (a
+ * failover): drop this connection now, with the replies in flight, so
+ * that nothing more is written to the old master; the reconnect asks the
+ * sentinels again. */
+static void check_moved(cli_redis_conn_t* c) {
+  char now[300];
+  redisAsyncContext* ac = c->ac;
+
+  if (ac == NULL ||
+      !cli_sentinel_watch_moved(c->watch, c->ep.host, c->ep.port, now,
+                                sizeof(now)))
+    return;
+  snprintf(c->why, sizeof(c->why), "the sentinels name %.100s as the "
+           "master now; leaving %.100s:%d", now, c->ep.host, c->ep.port);
+  /* hiredis calls on_disconnect, then frees; detach so that it is
+   * went_down here that reports, once. */
+  c->ac = NULL;
+  ac->data = NULL;
+  redisAsyncFree(ac);
+  went_down(c, c->why);
+}
+
+
 static void on_timer(uv_timer_t* t) {
   cli_redis_conn_t* c = t->data;
 
-  if (c->state == ST_WAITING)
+  if (c->fatal_pending) {
+    c->fatal_pending = 0;
+    gave_up(c);
+  } else if (c->state == ST_WAITING) {
     connect_now(c);
+  } else if (c->state == ST_READY) {
+    check_moved(c);
+  }
 }
 
 
 /* The socket is gone (hiredis frees the context right after this). */
 static void went_down(cli_redis_conn_t* c, const char* why) {
-  char what[400];
+  char what[700];
 
   c->ac = NULL;
   if (c->state == ST_CLOSING) {
     maybe_closed(c);
     return;
   }
-  snprintf(what, sizeof(what), "redis %s:%d: %s", c->url.host, c->url.port,
-           why);
+  snprintf(what, sizeof(what), "redis %s: %s", c->url.display, why);
   c->state = ST_WAITING;
   uv_timer_start(&c->timer, on_timer,
                  cli_redis_backoff_failed(&c->backoff, c->label, what), 0);
@@ -124,6 +161,11 @@ static void went_down(cli_redis_conn_t* c, const char* why) {
 
 /* A set-up error that retrying cannot cure: no more tries. */
 static void gave_up(cli_redis_conn_t* c) {
+  char what[sizeof(c->why)];
+
+  snprintf(what, sizeof(what), "redis %.200s: %.300s", c->url.display,
+           c->why);
+  memcpy(c->why, what, sizeof(what));
   c->ac = NULL;
   c->state = ST_FAILED;
   if (c->cbs.on_fatal != NULL)
@@ -155,6 +197,28 @@ static void keep_alive(cli_redis_conn_t* c, int fd) {
 }
 
 
+/* The TLS tunnel saw why the connection failed (a handshake refused, a
+ * certificate not trusted): say that rather than "closed". */
+static int tunnel_failed(cli_redis_conn_t* c) {
+  int permanent;
+
+  if (!cli_redis_endpoint_failure(&c->ep, c->why, sizeof(c->why),
+                                  &permanent))
+    return 0;
+  if (permanent)
+    gave_up(c);
+  else
+    went_down(c, c->why);
+  return 1;
+}
+
+
+static void lost(cli_redis_conn_t* c) {
+  if (!tunnel_failed(c))
+    went_down(c, c->why);
+}
+
+
 static void on_connect(const redisAsyncContext* ac, int status) {
   cli_redis_conn_t* c = ac->data;
 
@@ -169,7 +233,7 @@ static void on_connect(const redisAsyncContext* ac, int status) {
    * it. */
   snprintf(c->why, sizeof(c->why), "cannot connect: %s",
            ac->errstr ? ac->errstr : "error");
-  went_down(c, c->why);
+  lost(c);
 }
 
 
@@ -178,6 +242,10 @@ static void on_disconnect(const redisAsyncContext* ac, int status) {
 
   if (c == NULL) /* closed by cli_redis_conn_close */
     return;
+  if (c->state != ST_CLOSING && tunnel_failed(c)) {
+    c->setup_failed = 0;
+    return;
+  }
   if (c->setup_failed && !c->setup_transient && c->state != ST_CLOSING) {
     gave_up(c);
   } else if (c->setup_failed) {
@@ -228,12 +296,31 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
     on_setup_reply(ac, reply, priv);
     return;
   }
-  snprintf(again, sizeof(again), "redis %s:%d: connected again",
-           c->url.host, c->url.port);
+  snprintf(again, sizeof(again), "redis %s: connected again",
+           c->url.display);
   cli_redis_backoff_ok(&c->backoff, c->label, again);
   c->state = ST_READY;
+  if (c->watch != NULL)
+    uv_timer_start(&c->timer, on_timer, 200, 200);
   if (c->cbs.on_ready != NULL)
     c->cbs.on_ready(c, c->cbs.data);
+}
+
+
+/* Behind Sentinel: the address given may be a master just demoted. */
+static void on_role(redisAsyncContext* ac, void* reply, void* priv) {
+  cli_redis_conn_t* c = ac->data;
+  redisReply* r = reply;
+
+  (void)priv;
+  if (c == NULL || r == NULL || c->setup_failed ||
+      r->type == REDIS_REPLY_ERROR || cli_sentinel_is_master_role(r))
+    return;
+  snprintf(c->why, sizeof(c->why), "%.300s:%d is not the master (a "
+           "failover is going on)", c->ep.host, c->ep.port);
+  c->setup_failed = 1;
+  c->setup_transient = 1;
+  redisAsyncDisconnect(ac);
 }
 
 
@@ -241,10 +328,26 @@ static void connect_now(cli_redis_conn_t* c) {
   redisAsyncContext* ac;
   char db[16];
   const char* argv[3];
+  int transient;
 
-  /* hiredis resolves a host name with a blocking getaddrinfo here; the
-   * URL is usually an address or a name from /etc/hosts. */
-  ac = redisAsyncConnect(c->url.host, c->url.port);
+  /* A sentinel is asked with blocking one-second tries, and hiredis
+   * resolves a host name with a blocking getaddrinfo; the URL is usually
+   * an address or a name from /etc/hosts. */
+  if (cli_redis_endpoint_resolve(&c->url, &c->ep, c->why, sizeof(c->why),
+                                 &transient) != 0) {
+    if (transient) {
+      went_down(c, c->why);
+    } else {
+      c->state = ST_WAITING;
+      c->fatal_pending = 1;
+      uv_timer_start(&c->timer, on_timer, 0, 0);
+    }
+    return;
+  }
+  if (c->ep.unix_path[0] != '\0')
+    ac = redisAsyncConnectUnix(c->ep.unix_path);
+  else
+    ac = redisAsyncConnect(c->ep.host, c->ep.port);
   if (ac == NULL) {
     went_down(c, "cannot connect: out of memory");
     return;
@@ -287,6 +390,10 @@ static void connect_now(cli_redis_conn_t* c) {
     argv[1] = db;
     redisAsyncCommandArgv(ac, on_setup_reply, "SELECT", 2, argv, NULL);
   }
+  if (c->url.master != NULL) {
+    argv[0] = "ROLE";
+    redisAsyncCommandArgv(ac, on_role, "ROLE", 1, argv, NULL);
+  }
   argv[0] = "PING";
   redisAsyncCommandArgv(ac, on_ping, "PING", 1, argv, NULL);
 }
@@ -306,7 +413,7 @@ static char* dup_or_null(const char* s, int* oom) {
 
 /* Silent past the deadline: drop the socket (every callback in flight
  * gets NULL now) and reconnect with backoff, as for a lost connection. */
-static void on_watch(uv_timer_t* t) {
+static void on_deadline(uv_timer_t* t) {
   cli_redis_conn_t* c = t->data;
   redisAsyncContext* ac = c->ac;
   uint64_t now = now_ms();
@@ -344,11 +451,7 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
   if (c == NULL)
     return CAPSID_ENOMEM;
   c->loop = loop;
-  c->url.port = url->port;
-  c->url.db = url->db;
-  c->url.host = dup_or_null(url->host, &oom);
-  c->url.user = dup_or_null(url->user, &oom);
-  c->url.password = dup_or_null(url->password, &oom);
+  oom = cli_redis_url_copy(url, &c->url) != 0;
   c->label = dup_or_null(label, &oom);
   if (oom) {
     cli_redis_url_free(&c->url);
@@ -358,12 +461,13 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
   }
   c->cbs = *cbs;
   c->deadline_ms = DEFAULT_DEADLINE_MS;
+  c->watch = cli_sentinel_watch_get(&c->url);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
-  uv_timer_init(loop, &c->watch);
-  c->watch.data = c;
+  uv_timer_init(loop, &c->deadline_timer);
+  c->deadline_timer.data = c;
   c->timers_open = 2;
-  uv_timer_start(&c->watch, on_watch, 250, 250);
+  uv_timer_start(&c->deadline_timer, on_deadline, 250, 250);
   *out = c;
   connect_now(c);
   return 0;
@@ -428,7 +532,7 @@ void cli_redis_conn_close(cli_redis_conn_t* c, int graceful,
   c->on_closed = on_closed;
   c->closed_data = data;
   uv_close((uv_handle_t*)&c->timer, on_timer_closed);
-  uv_close((uv_handle_t*)&c->watch, on_timer_closed);
+  uv_close((uv_handle_t*)&c->deadline_timer, on_timer_closed);
   if (ac == NULL)
     return;
   if (graceful && was_ready) {

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 /* Error replies start with a code word; these say "not now". BUSYGROUP
- * (a group that exists) is not BUSY: the whole word is compared. */
+ * (a group that exists) is not BUSY: the whole word is compared.
+ * READONLY and UNBLOCKED come from a master that Sentinel is turning into
+ * a replica: the next connection goes to the new master. */
 static const char* const transient_codes[] = {
-    "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN",
+    "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN", "READONLY",
+    "UNBLOCKED",
 };
 
 

@@ -2,7 +2,7 @@
  * One classification for capsid submit, worker and collect:
  *   transient  the server is loading its data (LOADING), running a long
  *              script (BUSY), failing over (TRYAGAIN, MASTERDOWN,
- *              CLUSTERDOWN), or the connection was refused, reset, closed
+ *              CLUSTERDOWN, READONLY, UNBLOCKED), or the connection was refused, reset, closed
  *              or timed out: wait and try again, never give up;
  *   permanent  anything else (a wrong password, a key of the wrong type,
  *              an unknown command): retrying cannot help, so say what

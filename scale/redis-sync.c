@@ -2,7 +2,9 @@
 #include "redis-sync.h"
 
 #include "redis-conn.h"
+#include "redis-endpoint.h"
 #include "redis-retry.h"
+#include "sentinel.h"
 
 #include "capsid-common.h"
 
@@ -10,12 +12,18 @@
 #include <string.h>
 #include <time.h>
 
-static int setup_command(redisContext* c, const char* what, int argc,
-                         const char** argv, char* err, size_t err_size,
-                         int* transient) {
+static int setup_command(redisContext* c, cli_redis_endpoint_t* ep,
+                         const char* what, int argc, const char** argv,
+                         char* err, size_t err_size, int* transient) {
   redisReply* r = redisCommandArgv(c, argc, argv, NULL);
+  int permanent;
 
   if (r == NULL) {
+    /* Through TLS, a refused handshake shows here as a closed socket. */
+    if (cli_redis_endpoint_failure(ep, err, err_size, &permanent)) {
+      *transient = !permanent;
+      return -1;
+    }
     snprintf(err, err_size, "%s failed: %s", what, c->errstr);
     *transient = cli_redis_io_transient(c->err);
     return -1;
@@ -23,6 +31,13 @@ static int setup_command(redisContext* c, const char* what, int argc,
   if (r->type == REDIS_REPLY_ERROR) {
     snprintf(err, err_size, "%s failed: %s", what, r->str);
     *transient = cli_redis_reply_transient(r->str);
+    freeReplyObject(r);
+    return -1;
+  }
+  if (strcmp(what, "ROLE") == 0 && !cli_sentinel_is_master_role(r)) {
+    snprintf(err, err_size, "%s:%d is not the master (a failover is going "
+             "on)", ep->host, ep->port);
+    *transient = 1;
     freeReplyObject(r);
     return -1;
   }
@@ -36,22 +51,31 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
                                      size_t err_size, int* transient) {
   struct timeval tv;
   redisContext* c;
+  cli_redis_endpoint_t ep;
   const char* argv[3];
   char db[16];
+  char why[400];
 
   tv.tv_sec = timeout_ms / 1000;
   tv.tv_usec = (timeout_ms % 1000) * 1000;
+  if (cli_redis_endpoint_resolve(url, &ep, why, sizeof(why), transient) !=
+      0) {
+    snprintf(err, err_size, "redis %s: %s", url->display, why);
+    return NULL;
+  }
   *transient = 1;
-  c = redisConnectWithTimeout(url->host, url->port, tv);
+  if (ep.unix_path[0] != '\0')
+    c = redisConnectUnixWithTimeout(ep.unix_path, tv);
+  else
+    c = redisConnectWithTimeout(ep.host, ep.port, tv);
   if (c == NULL) {
     *transient = 0;
-    snprintf(err, err_size, "redis %s:%d: out of memory", url->host,
-             url->port);
+    snprintf(err, err_size, "redis %s: out of memory", url->display);
     return NULL;
   }
   if (c->err) {
-    snprintf(err, err_size, "redis %s:%d: cannot connect: %s", url->host,
-             url->port, c->errstr);
+    snprintf(err, err_size, "redis %s: cannot connect: %s", url->display,
+             c->errstr);
     *transient = cli_redis_io_transient(c->err);
     redisFree(c);
     return NULL;
@@ -67,17 +91,25 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
     if (url->user != NULL)
       argv[n++] = url->user;
     argv[n++] = url->password;
-    if (setup_command(c, "AUTH", n, argv, err, err_size, transient) != 0)
+    if (setup_command(c, &ep, "AUTH", n, argv, err, err_size, transient) !=
+        0)
       goto fail;
   }
   if (url->db != 0) {
     snprintf(db, sizeof(db), "%d", url->db);
     argv[0] = "SELECT";
     argv[1] = db;
-    if (setup_command(c, "SELECT", 2, argv, err, err_size, transient) !=
-        0)
+    if (setup_command(c, &ep, "SELECT", 2, argv, err, err_size,
+                      transient) != 0)
       goto fail;
   }
+  /* Behind Sentinel the address may be a master just demoted; through
+   * TLS the handshake's outcome is known only once a reply came. */
+  argv[0] = url->master != NULL ? "ROLE" : "PING";
+  if ((url->master != NULL || url->tls) &&
+      setup_command(c, &ep, argv[0], 1, argv, err, err_size, transient) !=
+          0)
+    goto fail;
   return c;
 
 fail:
@@ -85,7 +117,7 @@ fail:
     /* Prefix the address, as the connect errors do. */
     char msg[256];
     snprintf(msg, sizeof(msg), "%s", err);
-    snprintf(err, err_size, "redis %s:%d: %s", url->host, url->port, msg);
+    snprintf(err, err_size, "redis %s: %s", url->display, msg);
   }
   redisFree(c);
   return NULL;
@@ -96,8 +128,8 @@ int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
                         char* err, size_t err_size) {
   int transient = cli_redis_io_transient((*c)->err);
 
-  snprintf(err, err_size, "redis %s:%d: connection lost: %s", url->host,
-           url->port, (*c)->errstr);
+  snprintf(err, err_size, "redis %s: connection lost: %s", url->display,
+           (*c)->errstr);
   redisFree(*c);
   *c = NULL;
   return transient;
@@ -109,7 +141,22 @@ redisReply* cli_redis_sync_command(redisContext** c,
                                    const char* key, int argc,
                                    const char** argv, char* err,
                                    size_t err_size, int* transient) {
-  redisReply* r = redisCommandArgv(*c, argc, argv, NULL);
+  redisReply* r;
+  char now[300];
+
+  /* Behind Sentinel, leave a master that was just replaced before
+   * writing to it (see cli_sentinel_watch_get). */
+  if (url->master != NULL &&
+      cli_sentinel_watch_moved(cli_sentinel_watch_get(url), (*c)->tcp.host,
+                               (*c)->tcp.port, now, sizeof(now))) {
+    snprintf(err, err_size, "redis %s: the sentinels name %s as the "
+             "master now", url->display, now);
+    redisFree(*c);
+    *c = NULL;
+    *transient = 1;
+    return NULL;
+  }
+  r = redisCommandArgv(*c, argc, argv, NULL);
 
   if (r == NULL) {
     *transient = cli_redis_sync_lost(c, url, err, err_size);
@@ -123,6 +170,20 @@ redisReply* cli_redis_sync_command(redisContext** c,
     return NULL;
   }
   return r;
+}
+
+
+int cli_redis_sync_entry_exists(redisContext* c, const char* key,
+                                const char* id) {
+  const char* argv[4] = {"XRANGE", key, id, id};
+  redisReply* r = redisCommandArgv(c, 4, argv, NULL);
+  int exists = 1;
+
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 0)
+    exists = 0;
+  if (r != NULL)
+    freeReplyObject(r);
+  return exists;
 }
 
 

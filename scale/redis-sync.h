@@ -30,6 +30,12 @@ redisReply* cli_redis_sync_command(redisContext** c,
                                    const char** argv, char* err,
                                    size_t err_size, int* transient);
 
+/* 0 when stream key no longer holds entry id (after a reconnect: Redis
+ * lost its data, or the stream was deleted or trimmed); 1 when it does or
+ * the check could not be made. */
+int cli_redis_sync_entry_exists(redisContext* c, const char* key,
+                                const char* id);
+
 /* Sleeps ms, but not past deadline_ms (capsid__hrtime's clock, in ms; 0:
  * no deadline). */
 void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms);

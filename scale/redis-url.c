@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+enum { K_PLAIN, K_TLS, K_UNIX, K_SENTINEL };
+
 static int fail(char* err, size_t size, const char* url, const char* fmt,
                 ...) CAPSID__PRINTF(4, 5);
 
@@ -92,16 +94,282 @@ static int host_char_ok(char c) {
 }
 
 
-int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
-                        size_t err_size) {
-  const char* p;
-  const char* end;
-  const char* at;
+/* Decodes s[0..len) into *out (replacing what was there). */
+static int decode_into(char** out, const char* s, size_t len, const char* url,
+                       const char* what, char* err, size_t err_size) {
+  int bad;
+  char* d = decode(s, len, &bad);
+
+  if (d == NULL)
+    return bad ? fail(err, err_size, url, "%s has a bad %%XX escape", what)
+               : CAPSID_ENOMEM;
+  if (*out != NULL)
+    memset(*out, 0, strlen(*out));
+  capsid__free(*out);
+  *out = d;
+  return 0;
+}
+
+
+/* [USER]:PASSWORD@ before the first '/' (the userinfo ends at the last '@'
+ * there: a password may hold '@' only escaped, but be lenient). */
+static int parse_userinfo(const char* url, const char** pp, const char* end,
+                          cli_redis_url_t* out, char* err, size_t err_size) {
+  const char* p = *pp;
+  const char* at = NULL;
+  const char* sep;
+  size_t i;
+  int rc;
+
+  for (i = 0; p + i < end && p[i] != '/'; i++)
+    if (p[i] == '@')
+      at = p + i;
+  if (at == NULL)
+    return 0;
+  sep = memchr(p, ':', (size_t)(at - p));
+  if (sep == NULL)
+    return fail(err, err_size, url, "the part before '@' must be "
+                "[USER]:PASSWORD (a ':' is missing)");
+  if (sep > p) {
+    rc = decode_into(&out->user, p, (size_t)(sep - p), url, "user", err,
+                     err_size);
+    if (rc != 0)
+      return rc;
+  }
+  rc = decode_into(&out->password, sep + 1, (size_t)(at - sep - 1), url,
+                   "password", err, err_size);
+  if (rc != 0)
+    return rc;
+  if (out->password[0] == '\0')
+    return fail(err, err_size, url, "password is empty");
+  *pp = at + 1;
+  return 0;
+}
+
+
+/* HOST[:PORT], ending at ',', '/' or end. */
+static int parse_hostport(const char* url, const char** pp, const char* end,
+                          cli_redis_addr_t* a, int default_port, char* err,
+                          size_t err_size) {
+  const char* p = *pp;
   const char* host;
   const char* colon;
   size_t host_len, i;
   long v;
-  int bad;
+
+  a->port = default_port;
+  if (p < end && *p == '[') {
+    const char* close = memchr(p, ']', (size_t)(end - p));
+    if (close == NULL)
+      return fail(err, err_size, url, "host: '[' without a closing ']'");
+    host = p + 1;
+    host_len = (size_t)(close - host);
+    for (i = 0; i < host_len; i++)
+      if (!(hexval(host[i]) >= 0 || host[i] == ':' || host[i] == '.'))
+        return fail(err, err_size, url, "host: \"%.*s\" is not an IPv6 "
+                    "address", (int)host_len, host);
+    p = close + 1;
+    if (p < end && *p != ':' && *p != '/' && *p != ',')
+      return fail(err, err_size, url, "host: unexpected '%c' after ']'", *p);
+  } else {
+    host = p;
+    while (p < end && *p != ':' && *p != '/' && *p != ',')
+      p++;
+    host_len = (size_t)(p - host);
+    for (i = 0; i < host_len; i++)
+      if (!host_char_ok(host[i]))
+        return fail(err, err_size, url, "host: character '%c' is not "
+                    "allowed in a host name", host[i]);
+  }
+  if (host_len == 0)
+    return fail(err, err_size, url, "host is missing");
+  if (p < end && *p == ':') {
+    colon = ++p;
+    while (p < end && *p != '/' && *p != ',')
+      p++;
+    if (parse_int(colon, (size_t)(p - colon), 1, 65535, &v) != 0)
+      return fail(err, err_size, url, "port \"%.*s\" is not a number from "
+                  "1 to 65535", (int)(p - colon), colon);
+    a->port = (int)v;
+  }
+  a->host = capsid__strndup(host, host_len);
+  if (a->host == NULL)
+    return CAPSID_ENOMEM;
+  *pp = p;
+  return 0;
+}
+
+
+static int parse_db(const char* url, const char* s, size_t len, int* db,
+                    char* err, size_t err_size) {
+  long v;
+
+  if (parse_int(s, len, 0, 1000000, &v) != 0)
+    return fail(err, err_size, url, "database \"%.*s\" is not a number "
+                "from 0 to 1000000", (int)len, s);
+  *db = (int)v;
+  return 0;
+}
+
+
+/* One key=value of the query; which keys a scheme takes is fixed. */
+static int parse_param(const char* url, int kind, const char* s, size_t len,
+                       cli_redis_url_t* out, char* err, size_t err_size) {
+  static const struct {
+    int kind;
+    const char* key;
+    size_t off;
+  } keys[] = {
+      {K_TLS, "ca", offsetof(cli_redis_url_t, tls_ca)},
+      {K_TLS, "cert", offsetof(cli_redis_url_t, tls_cert)},
+      {K_TLS, "key", offsetof(cli_redis_url_t, tls_key)},
+      {K_TLS, "sni", offsetof(cli_redis_url_t, tls_sni)},
+      {K_SENTINEL, "sentinel-user", offsetof(cli_redis_url_t, sentinel_user)},
+      {K_SENTINEL, "sentinel-password",
+       offsetof(cli_redis_url_t, sentinel_password)},
+  };
+  const char* eq = memchr(s, '=', len);
+  size_t klen = eq != NULL ? (size_t)(eq - s) : len;
+  size_t i;
+
+  if (eq == NULL || eq + 1 == s + len)
+    return fail(err, err_size, url, "query parameter \"%.*s\" has no "
+                "value", (int)klen, s);
+  if (kind == K_UNIX && klen == 2 && memcmp(s, "db", 2) == 0)
+    return parse_db(url, eq + 1, len - 3, &out->db, err, err_size);
+  for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    if (keys[i].kind == kind && strlen(keys[i].key) == klen &&
+        memcmp(keys[i].key, s, klen) == 0)
+      return decode_into((char**)((char*)out + keys[i].off), eq + 1,
+                         len - klen - 1, url, keys[i].key, err, err_size);
+  return fail(err, err_size, url, "query parameters: \"%.*s\" is not "
+              "known for this scheme (rediss:// takes ca, cert, key, sni; "
+              "unix:// takes db; redis-sentinel:// takes sentinel-user, "
+              "sentinel-password)", (int)klen, s);
+}
+
+
+static int parse_query(const char* url, int kind, const char* q,
+                       cli_redis_url_t* out, char* err, size_t err_size) {
+  const char* amp;
+  int rc;
+
+  while (*q != '\0') {
+    amp = strchr(q, '&');
+    if (amp == NULL)
+      amp = q + strlen(q);
+    rc = parse_param(url, kind, q, (size_t)(amp - q), out, err, err_size);
+    if (rc != 0)
+      return rc;
+    q = *amp == '&' ? amp + 1 : amp;
+  }
+  if ((out->tls_cert == NULL) != (out->tls_key == NULL))
+    return fail(err, err_size, url, "cert= and key= go together (a client "
+                "certificate needs its key)");
+  return 0;
+}
+
+
+/* HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB] */
+static int parse_sentinel(const char* url, const char* p, const char* end,
+                          cli_redis_url_t* out, char* err, size_t err_size) {
+  const char* name;
+  int rc;
+
+  for (;;) {
+    if (out->n_sentinels == CLI_REDIS_MAX_SENTINELS)
+      return fail(err, err_size, url, "more than %d sentinels",
+                  CLI_REDIS_MAX_SENTINELS);
+    rc = parse_hostport(url, &p, end, &out->sentinels[out->n_sentinels],
+                        CLI_REDIS_SENTINEL_PORT, err, err_size);
+    if (rc != 0)
+      return rc;
+    out->n_sentinels++;
+    if (p == end || *p != ',')
+      break;
+    p++;
+  }
+  if (p == end || p + 1 == end)
+    return fail(err, err_size, url, "the master's name is missing "
+                "(redis-sentinel://HOST[:PORT][,...]/MASTER[/DB])");
+  name = ++p;
+  while (p < end && *p != '/')
+    p++;
+  out->master = capsid__strndup(name, (size_t)(p - name));
+  if (out->master == NULL)
+    return CAPSID_ENOMEM;
+  if (p < end && p + 1 < end)
+    return parse_db(url, p + 1, (size_t)(end - p - 1), &out->db, err,
+                    err_size);
+  return 0;
+}
+
+
+static int parse_rest(const char* url, int kind, const char* p,
+                      cli_redis_url_t* out, char* err, size_t err_size) {
+  const char* q = strchr(p, '?');
+  const char* end = q != NULL ? q : p + strlen(p);
+  cli_redis_addr_t a = {NULL, 0};
+  int rc;
+
+  if (strchr(p, '#') != NULL)
+    return fail(err, err_size, url, "fragments are not supported");
+  if (q != NULL && (kind == K_PLAIN))
+    return fail(err, err_size, url, "query parameters are not taken by "
+                "redis:// (rediss:// takes ca, cert, key, sni)");
+  rc = parse_userinfo(url, &p, end, out, err, err_size);
+  if (rc != 0)
+    return rc;
+  if (kind == K_UNIX) {
+    if (p == end || *p != '/' || p + 1 == end)
+      return fail(err, err_size, url, "the socket's path is missing "
+                  "(unix:///PATH)");
+    out->unix_path = capsid__strndup(p, (size_t)(end - p));
+    if (out->unix_path == NULL)
+      return CAPSID_ENOMEM;
+  } else if (kind == K_SENTINEL) {
+    rc = parse_sentinel(url, p, end, out, err, err_size);
+  } else {
+    rc = parse_hostport(url, &p, end, &a, CLI_REDIS_DEFAULT_PORT, err,
+                        err_size);
+    out->host = a.host;
+    out->port = a.port;
+    if (rc == 0 && p < end && p + 1 < end)
+      rc = parse_db(url, p + 1, (size_t)(end - p - 1), &out->db, err,
+                    err_size);
+  }
+  if (rc == 0 && q != NULL)
+    rc = parse_query(url, kind, q + 1, out, err, err_size);
+  return rc;
+}
+
+
+static int make_display(cli_redis_url_t* u) {
+  char buf[600];
+
+  if (u->unix_path != NULL)
+    snprintf(buf, sizeof(buf), "unix:%s", u->unix_path);
+  else if (u->master != NULL)
+    snprintf(buf, sizeof(buf), "sentinel master \"%s\"", u->master);
+  else
+    snprintf(buf, sizeof(buf), strchr(u->host, ':') ? "[%s]:%d" : "%s:%d",
+             u->host, u->port);
+  u->display = capsid__strdup(buf);
+  return u->display == NULL ? CAPSID_ENOMEM : 0;
+}
+
+
+int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
+                        size_t err_size) {
+  static const struct {
+    const char* prefix;
+    int kind;
+  } schemes[] = {{"redis://", K_PLAIN},
+                 {"rediss://", K_TLS},
+                 {"unix://", K_UNIX},
+                 {"redis-sentinel://", K_SENTINEL}};
+  size_t i;
+  int rc = 0, matched = 0;
 
   memset(out, 0, sizeof(*out));
   out->port = CLI_REDIS_DEFAULT_PORT;
@@ -110,129 +378,91 @@ int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
   if (url == NULL || url[0] == '\0')
     return fail(err, err_size, "", "is empty; expected "
                 "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
-  if (strncmp(url, "rediss://", 9) == 0)
-    return fail(err, err_size, url, "TLS (rediss://) is not supported by "
-                "this build; use redis:// through a TLS tunnel");
-  if (strncmp(url, "unix://", 7) == 0)
-    return fail(err, err_size, url, "unix sockets are not supported by "
-                "this build; use redis://HOST:PORT");
-  if (strncmp(url, "redis://", 8) != 0)
-    return fail(err, err_size, url, "scheme must be redis:// (expected "
-                "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB])");
-  p = url + 8;
-  end = p + strlen(p);
-  if (memchr(p, '?', (size_t)(end - p)) != NULL ||
-      memchr(p, '#', (size_t)(end - p)) != NULL)
-    return fail(err, err_size, url, "query parameters and fragments are "
-                "not supported");
-
-  /* The userinfo ends at the last '@' before the path: a password may hold
-   * '@' only escaped, but be lenient about where the path starts. */
-  at = NULL;
-  for (i = 0; p + i < end && p[i] != '/'; i++)
-    if (p[i] == '@')
-      at = p + i;
-  if (at != NULL) {
-    const char* sep = memchr(p, ':', (size_t)(at - p));
-    if (sep == NULL)
-      return fail(err, err_size, url, "the part before '@' must be "
-                  "[USER]:PASSWORD (a ':' is missing)");
-    if (sep > p) {
-      out->user = decode(p, (size_t)(sep - p), &bad);
-      if (out->user == NULL) {
-        cli_redis_url_free(out);
-        return bad ? fail(err, err_size, url, "user has a bad %%XX escape")
-                   : CAPSID_ENOMEM;
-      }
+  for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    size_t n = strlen(schemes[i].prefix);
+    if (strncmp(url, schemes[i].prefix, n) == 0) {
+      out->tls = schemes[i].kind == K_TLS;
+      matched = 1;
+      rc = parse_rest(url, schemes[i].kind, url + n, out, err, err_size);
+      break;
     }
-    out->password = decode(sep + 1, (size_t)(at - sep - 1), &bad);
-    if (out->password == NULL) {
-      cli_redis_url_free(out);
-      return bad ? fail(err, err_size, url, "password has a bad %%XX escape")
-                 : CAPSID_ENOMEM;
-    }
-    if (out->password[0] == '\0') {
-      cli_redis_url_free(out);
-      return fail(err, err_size, url, "password is empty");
-    }
-    p = at + 1;
   }
-
-  /* Host: bracketed IPv6 or a name/IPv4 address. */
-  if (*p == '[') {
-    const char* close = memchr(p, ']', (size_t)(end - p));
-    if (close == NULL) {
-      cli_redis_url_free(out);
-      return fail(err, err_size, url, "host: '[' without a closing ']'");
-    }
-    host = p + 1;
-    host_len = (size_t)(close - host);
-    for (i = 0; i < host_len; i++)
-      if (!(hexval(host[i]) >= 0 || host[i] == ':' || host[i] == '.')) {
-        cli_redis_url_free(out);
-        return fail(err, err_size, url, "host: \"%.*s\" is not an IPv6 "
-                    "address", (int)host_len, host);
-      }
-    p = close + 1;
-    if (*p != '\0' && *p != ':' && *p != '/') {
-      cli_redis_url_free(out);
-      return fail(err, err_size, url, "host: unexpected '%c' after ']'", *p);
-    }
-  } else {
-    host = p;
-    while (p < end && *p != ':' && *p != '/')
-      p++;
-    host_len = (size_t)(p - host);
-    for (i = 0; i < host_len; i++)
-      if (!host_char_ok(host[i])) {
-        cli_redis_url_free(out);
-        return fail(err, err_size, url, "host: character '%c' is not "
-                    "allowed in a host name", host[i]);
-      }
-  }
-  if (host_len == 0) {
+  if (!matched)
+    rc = fail(err, err_size, url, "scheme must be redis://, rediss://, "
+              "unix:// or redis-sentinel:// (expected "
+              "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB])");
+  if (rc == 0)
+    rc = make_display(out);
+  if (rc != 0)
     cli_redis_url_free(out);
-    return fail(err, err_size, url, "host is missing");
+  return rc;
+}
+
+
+static int copy_str(char** dst, const char* src) {
+  if (src == NULL)
+    return 0;
+  *dst = capsid__strdup(src);
+  return *dst == NULL ? CAPSID_ENOMEM : 0;
+}
+
+
+int cli_redis_url_copy(const cli_redis_url_t* in, cli_redis_url_t* out) {
+  size_t i;
+  int rc = 0;
+
+  memset(out, 0, sizeof(*out));
+  out->port = in->port;
+  out->db = in->db;
+  out->tls = in->tls;
+  out->n_sentinels = in->n_sentinels;
+  rc |= copy_str(&out->host, in->host);
+  rc |= copy_str(&out->user, in->user);
+  rc |= copy_str(&out->password, in->password);
+  rc |= copy_str(&out->unix_path, in->unix_path);
+  rc |= copy_str(&out->tls_ca, in->tls_ca);
+  rc |= copy_str(&out->tls_cert, in->tls_cert);
+  rc |= copy_str(&out->tls_key, in->tls_key);
+  rc |= copy_str(&out->tls_sni, in->tls_sni);
+  rc |= copy_str(&out->master, in->master);
+  rc |= copy_str(&out->sentinel_user, in->sentinel_user);
+  rc |= copy_str(&out->sentinel_password, in->sentinel_password);
+  rc |= copy_str(&out->display, in->display);
+  for (i = 0; i < in->n_sentinels; i++) {
+    out->sentinels[i].port = in->sentinels[i].port;
+    rc |= copy_str(&out->sentinels[i].host, in->sentinels[i].host);
   }
-  out->host = capsid__strndup(host, host_len);
-  if (out->host == NULL) {
+  if (rc != 0) {
     cli_redis_url_free(out);
     return CAPSID_ENOMEM;
-  }
-
-  if (*p == ':') {
-    colon = ++p;
-    while (p < end && *p != '/')
-      p++;
-    if (parse_int(colon, (size_t)(p - colon), 1, 65535, &v) != 0) {
-      fail(err, err_size, url, "port \"%.*s\" is not a number from 1 to "
-           "65535", (int)(p - colon), colon);
-      cli_redis_url_free(out);
-      return CAPSID_EINVAL;
-    }
-    out->port = (int)v;
-  }
-  if (*p == '/') {
-    p++;
-    if (p < end) {
-      if (parse_int(p, (size_t)(end - p), 0, 1000000, &v) != 0) {
-        fail(err, err_size, url, "database \"%s\" is not a number from 0 "
-             "to 1000000", p);
-        cli_redis_url_free(out);
-        return CAPSID_EINVAL;
-      }
-      out->db = (int)v;
-    }
   }
   return 0;
 }
 
 
+static void free_secret(char* s) {
+  if (s != NULL)
+    memset(s, 0, strlen(s));
+  capsid__free(s);
+}
+
+
 void cli_redis_url_free(cli_redis_url_t* u) {
+  size_t i;
+
   capsid__free(u->host);
   capsid__free(u->user);
-  if (u->password != NULL)
-    memset(u->password, 0, strlen(u->password));
-  capsid__free(u->password);
+  free_secret(u->password);
+  capsid__free(u->unix_path);
+  capsid__free(u->tls_ca);
+  capsid__free(u->tls_cert);
+  capsid__free(u->tls_key);
+  capsid__free(u->tls_sni);
+  capsid__free(u->master);
+  capsid__free(u->sentinel_user);
+  free_secret(u->sentinel_password);
+  capsid__free(u->display);
+  for (i = 0; i < u->n_sentinels; i++)
+    capsid__free(u->sentinels[i].host);
   memset(u, 0, sizeof(*u));
 }

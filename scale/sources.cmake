@@ -17,13 +17,23 @@ target_compile_definitions(capsid_scale PRIVATE
 capsid_warnings(capsid_scale)
 if(CAPSID_OS STREQUAL "linux")
   pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+  # TLS beneath hiredis 0.14 (which has none): scale/tls-tunnel.c.
+  pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
+  find_package(Threads REQUIRED)
   target_sources(capsid_scale PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/metrics.c
+    ${CMAKE_CURRENT_LIST_DIR}/queue-status.c
+    ${CMAKE_CURRENT_LIST_DIR}/queue-web.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-conn.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-endpoint.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-retry.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-uv.c
     ${CMAKE_CURRENT_LIST_DIR}/cancel.c
+    ${CMAKE_CURRENT_LIST_DIR}/scale-net.c
+    ${CMAKE_CURRENT_LIST_DIR}/sentinel.c
+    ${CMAKE_CURRENT_LIST_DIR}/tls-tunnel.c
     ${CMAKE_CURRENT_LIST_DIR}/collect.c
     ${CMAKE_CURRENT_LIST_DIR}/submit.c
     ${CMAKE_CURRENT_LIST_DIR}/worker.c
@@ -33,7 +43,8 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/worker-output.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-retention.c
     ${CMAKE_CURRENT_LIST_DIR}/worker-state.c)
-  target_link_libraries(capsid_scale PUBLIC PkgConfig::HIREDIS)
+  target_link_libraries(capsid_scale PUBLIC PkgConfig::HIREDIS
+    PkgConfig::OPENSSL Threads::Threads)
   target_compile_definitions(capsid_scale PUBLIC CAPSID_SCALE_OUT)
   set(CAPSID_SCALE_OUT ON)
 endif()

@@ -3,6 +3,7 @@
  * spec) get an error result that names the field, like `capsid batch`. */
 #include "worker-entry.h"
 
+#include "metrics.h"
 #include "resultline.h"
 #include "worker-output.h"
 
@@ -149,6 +150,7 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
   size_t lens[6];
   int rc;
 
+  scale_metrics_result(r);
   json_object_set_new(extra, "worker", json_string(w->consumer));
   json_object_set_new(extra, "entry", json_string(j->entry.id));
   if (j->entry.batch != NULL)
@@ -191,7 +193,7 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
 
 static void to_output(worker_job_t* j) {
   if (j->state == WJ_RUNNING)
-    j->w->running--;
+    j->w->running--, scale_metrics_job_stopped();
   j->state = WJ_OUTPUT;
   worker_output_flush(j->w);
 }
@@ -200,7 +202,7 @@ static void to_output(worker_job_t* j) {
 /* Shutting down past the deadline: the job goes back to the group. */
 static void to_requeue(worker_job_t* j) {
   if (j->state == WJ_RUNNING)
-    j->w->running--;
+    j->w->running--, scale_metrics_job_stopped();
   j->state = WJ_REQUEUE;
   worker_output_flush(j->w);
 }
@@ -366,6 +368,7 @@ static void dead_letter(worker_job_t* j, const char* reason,
     j->nadds++;
   fprintf(stderr, "capsid worker: entry %s: %s; moved to \"%s\"\n",
           j->entry.id, reason, w->dead);
+  scale_metrics_dead_letter();
   memset(&err, 0, sizeof(err));
   capsid__error_set(&err, CAPSID_ECANCELED, CAPSID_STAGE_SPEC, 0,
                     NULL, NULL, "%s: %s; see stream \"%s\"",
@@ -424,6 +427,7 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   w->held.prev = j;
   w->held_count++;
   w->running++;
+  scale_metrics_job_started();
 
   memset(&err, 0, sizeof(err));
   if (w->stopping) {

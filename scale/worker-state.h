@@ -115,6 +115,7 @@ struct worker_s {
   cli_redis_backoff_t write_backoff; /* results, acks, claims */
   int fatal;                       /* a permanent error: stopping */
   int group_ready;
+  int group_seen;                  /* the group existed or was made once */
   int claim_inflight;
   char claim_cursor[64];
   uint64_t last_claim_ms;

@@ -4,6 +4,7 @@
  * guarantees. */
 #include "worker.h"
 
+#include "metrics.h"
 #include "redis-url.h"
 #include "worker-cancel.h"
 #include "worker-claim.h"
@@ -75,6 +76,16 @@ static void on_group(redisAsyncContext* ac, void* reply, void* priv) {
   }
   cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
                        "redis answers again");
+  /* Made again although it existed: Redis lost its data. Say so loudly;
+   * "connected again" alone hid 72 lost jobs of 120. */
+  if (r->type != REDIS_REPLY_ERROR && w->group_seen)
+    fprintf(stderr, "capsid worker: %s: DATA LOSS: the consumer group "
+            "\"%s\" of stream \"%s\" was gone and has been made again: "
+            "Redis lost its data (restarted without persistence?) or the "
+            "stream was deleted; jobs queued before, their pending list "
+            "and results are gone: resubmit them\n", w->consumer, w->group,
+            w->stream);
+  w->group_seen = 1;
   w->group_ready = 1;
   read_more(w);
 }
@@ -241,6 +252,7 @@ static void on_down(cli_redis_conn_t* c, void* data, const char* why) {
   worker_t* w = data;
 
   (void)why;
+  scale_metrics_redis_down();
   if (c == w->rconn)
     w->group_ready = 0;
 }
@@ -515,6 +527,14 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     fprintf(stderr, "capsid worker: out of memory\n");
     worker_free(&w);
     return 1;
+  }
+  if (cfg->metrics != NULL &&
+      (rc = scale_metrics_start(cfg->metrics, cfg->redis, w.stream, w.group,
+                                w.consumer, err, sizeof(err))) != 0) {
+    fprintf(stderr, "capsid worker: %s\n", err);
+    cli_redis_url_free(&url);
+    worker_free(&w);
+    return rc == CAPSID_EINVAL ? 2 : 1;
   }
 
   opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;

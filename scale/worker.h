@@ -60,6 +60,9 @@ typedef struct scale_worker_config_s {
   uint64_t retry_backoff_ms;
   /* Results and dead letters older than this are trimmed (0: kept). */
   uint64_t results_ttl_ms;
+  /* HOST:PORT to serve Prometheus metrics on (scale/metrics.h); NULL:
+   * none. */
+  const char* metrics;
 } scale_worker_config_t;
 
 /* The defaults: group "capsid", claim-idle 30 s, 5 deliveries, drain 30 s,

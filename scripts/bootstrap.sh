@@ -8,6 +8,7 @@ packages=(
   libuv1-dev libmimalloc-dev libcmocka-dev libjansson-dev libseccomp-dev
   acl attr iproute2 procps util-linux python3 python3-pytest git curl
   redis-server libhiredis-dev
+  libssl-dev openssl redis-sentinel chromium
   bubblewrap
   man-db file zsh    # the install tests: man -l, cpack shlibdeps, zsh -n
 )

@@ -17,6 +17,9 @@ static void test_transient_replies(void** state) {
       "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is "
       "set to 'no'.",
       "CLUSTERDOWN The cluster is down",
+      "READONLY You can't write against a read only replica.",
+      "UNBLOCKED force unblock from blocking operation, instance state "
+      "changed (master -> replica?)",
       "LOADING",
   };
   static const char* const permanent[] = {

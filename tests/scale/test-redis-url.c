@@ -88,8 +88,18 @@ static void test_url_errors(void** state) {
   parse_fails("", "is empty");
   parse_fails("http://h:1", "scheme must be redis://");
   parse_fails("localhost:6379", "scheme must be redis://");
-  parse_fails("rediss://h:6379", "TLS");
-  parse_fails("unix:///run/redis.sock", "unix sockets");
+  parse_fails("rediss://h?ca=", "query parameter \"ca\" has no value");
+  parse_fails("rediss://h?cafile=x", "\"cafile\" is not known");
+  parse_fails("rediss://h?cert=c.pem", "cert= and key= go together");
+  parse_fails("rediss://h?ca=%zz", "ca has a bad %XX escape");
+  parse_fails("unix://", "the socket's path is missing");
+  parse_fails("unix://run/redis.sock", "the socket's path is missing");
+  parse_fails("unix:///run/redis.sock?db=x", "database \"x\"");
+  parse_fails("unix:///s?ca=x", "\"ca\" is not known");
+  parse_fails("redis-sentinel://h1,h2", "the master's name is missing");
+  parse_fails("redis-sentinel://h1:0/m", "port \"0\"");
+  parse_fails("redis-sentinel://h1,/m", "host is missing");
+  parse_fails("redis-sentinel://h/m/x", "database \"x\"");
   parse_fails("redis://", "host is missing");
   parse_fails("redis://:6379", "host is missing");
   parse_fails("redis://h:0", "port \"0\"");
@@ -101,6 +111,7 @@ static void test_url_errors(void** state) {
   parse_fails("redis://h:6379/-1", "database \"-1\"");
   parse_fails("redis://h/1/2", "database \"1/2\"");
   parse_fails("redis://h?db=1", "query parameters");
+  parse_fails("redis://h#x", "fragments");
   parse_fails("redis://pw@h", "[USER]:PASSWORD");
   parse_fails("redis://u:@h", "password is empty");
   parse_fails("redis://u:p%4@h", "password has a bad %XX escape");
@@ -111,6 +122,71 @@ static void test_url_errors(void** state) {
   parse_fails("redis://[::1]x", "unexpected 'x'");
   parse_fails("redis://[::g]", "is not an IPv6 address");
   parse_fails("redis://h o", "character ' '");
+}
+
+
+static void test_url_tls_unix_sentinel(void** state) {
+  cli_redis_url_t u, c;
+
+  (void)state;
+  parse_ok("rediss://:pw@redis.example.org:6380/3?ca=/etc/ca%20x.pem"
+           "&cert=c.pem&key=k.pem&sni=other.example.org", &u);
+  assert_true(u.tls);
+  assert_string_equal(u.host, "redis.example.org");
+  assert_int_equal(u.port, 6380);
+  assert_int_equal(u.db, 3);
+  assert_string_equal(u.password, "pw");
+  assert_string_equal(u.tls_ca, "/etc/ca x.pem");
+  assert_string_equal(u.tls_cert, "c.pem");
+  assert_string_equal(u.tls_key, "k.pem");
+  assert_string_equal(u.tls_sni, "other.example.org");
+  assert_string_equal(u.display, "redis.example.org:6380");
+  /* The copy is deep and whole. */
+  assert_int_equal(cli_redis_url_copy(&u, &c), 0);
+  cli_redis_url_free(&u);
+  assert_string_equal(c.tls_ca, "/etc/ca x.pem");
+  assert_string_equal(c.password, "pw");
+  assert_true(c.tls);
+  cli_redis_url_free(&c);
+
+  parse_ok("rediss://[::1]", &u);
+  assert_true(u.tls);
+  assert_null(u.tls_ca);
+  assert_string_equal(u.display, "[::1]:6379");
+  cli_redis_url_free(&u);
+
+  parse_ok("unix:///run/redis/redis.sock", &u);
+  assert_null(u.host);
+  assert_string_equal(u.unix_path, "/run/redis/redis.sock");
+  assert_int_equal(u.db, 0);
+  assert_string_equal(u.display, "unix:/run/redis/redis.sock");
+  cli_redis_url_free(&u);
+
+  parse_ok("unix://u:p@/tmp/r.sock?db=4", &u);
+  assert_string_equal(u.unix_path, "/tmp/r.sock");
+  assert_string_equal(u.user, "u");
+  assert_string_equal(u.password, "p");
+  assert_int_equal(u.db, 4);
+  cli_redis_url_free(&u);
+
+  parse_ok("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]/mymaster/2"
+           "?sentinel-password=s%26p", &u);
+  assert_int_equal(u.n_sentinels, 3);
+  assert_string_equal(u.sentinels[0].host, "10.0.0.1");
+  assert_int_equal(u.sentinels[0].port, 26379);
+  assert_string_equal(u.sentinels[1].host, "10.0.0.2");
+  assert_int_equal(u.sentinels[1].port, 26380);
+  assert_string_equal(u.sentinels[2].host, "::1");
+  assert_string_equal(u.master, "mymaster");
+  assert_int_equal(u.db, 2);
+  assert_string_equal(u.password, "pw");
+  assert_string_equal(u.sentinel_password, "s&p");
+  assert_false(u.tls);
+  assert_int_equal(cli_redis_url_copy(&u, &c), 0);
+  cli_redis_url_free(&u);
+  assert_string_equal(c.sentinels[2].host, "::1");
+  assert_string_equal(c.master, "mymaster");
+  cli_redis_url_free(&c);
 }
 
 
@@ -131,6 +207,7 @@ int main(void) {
       cmocka_unit_test(test_url_defaults),
       cmocka_unit_test(test_url_every_part),
       cmocka_unit_test(test_url_errors),
+      cmocka_unit_test(test_url_tls_unix_sentinel),
       cmocka_unit_test(test_url_truncated_message),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,7 @@ static const struct {
     NAME(stream, "", "--stream: the name is empty"),
     NAME(group, "a b", "--group: \"a b\" holds a space"),
     NAME(consumer, "w\n1", "--consumer:"),
-    NAME(redis, "rediss://127.0.0.1", "--redis: "),
+    NAME(redis, "http://127.0.0.1", "--redis: "),
     NAME(results, "jobs", "must differ from the job stream \"jobs\""),
     NAME(dead_letter, "jobs", "must differ from the job stream"),
 };
@@ -114,7 +114,7 @@ static void ignore_result(const char* text, size_t len, void* data) {
 
 
 static void test_submit_collect_check(void** state) {
-  scale_submit_config_t sub = {"rediss://127.0.0.1", "jobs", 0};
+  scale_submit_config_t sub = {"http://127.0.0.1", "jobs", 0};
   scale_collect_config_t col;
   scale_collect_stats_t stats;
   scale_submit_t* s = (scale_submit_t*)&s;
@@ -146,7 +146,7 @@ static void test_submit_collect_check(void** state) {
                    CAPSID_EINVAL);
   assert_non_null(strstr(err, "--from: "));
   col.from = NULL;
-  col.redis = "unix:///tmp/redis.sock";
+  col.redis = "redis://h:0";
   assert_int_equal(scale_collect_run(&col, &stats, err, sizeof(err)),
                    CAPSID_EINVAL);
   assert_non_null(strstr(err, "--redis: "));

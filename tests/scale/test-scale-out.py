@@ -786,7 +786,8 @@ class ScaleOut(unittest.TestCase):
         cases = [
             (["worker", "--redis", "redis://h:0", "--stream", "s"], 2,
              'port "0" is not a number from 1 to 65535'),
-            (["worker", "--redis", "rediss://h", "--stream", "s"], 2, "TLS"),
+            (["worker", "--redis", "rediss://h?ca=", "--stream", "s"], 2,
+             "has no value"),
             (["worker", "--redis", SERVER.url()], 2, "--stream NAME"),
             (["worker", "--redis", SERVER.url(), "--stream", "s",
               "--claim-idle", "soon"], 2, '--claim-idle: "soon"'),
