@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "capstore.h"
 #include "modes-linux.h"
+#include "mounts-linux.h"
 #include "elevated-linux.h"
 #include "net.h"
 #include "system.h"
@@ -299,7 +300,7 @@ static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
   const char* dir = capsid__state_dir();
   size_t i;
 
-  if (realpath(dir, real) != NULL)
+  if (capsid__state_dir_real(real, sizeof(real)))
     dir = real;
   for (i = 0; i < sb->first_tmp && i < sb->writable.n; i++)
     if (capsid__path_is_within(dir, sb->writable.v[i]) ||

@@ -46,4 +46,9 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                         capsid_error_t* err);
 int capsid__mounts_child(capsid__mounts_t* m);
 
+/* Copies capsid's state directory, canonical, into out: 1, or 0 when it
+ * does not resolve (not set up) or does not fit. Resolved once per
+ * process and state directory name. */
+int capsid__state_dir_real(char* out, size_t size);
+
 #endif
