@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char help[] =
-"Usage: capsid doctor [--json] [WORKSPACE]\n"
+"Usage: capsid doctor [--json] [--fix] [WORKSPACE]\n"
 "\n"
 "Checks each feature confinement uses on this machine (and the POSIX ACL\n"
 "support of WORKSPACE's filesystem, default: the current directory), and\n"
@@ -25,15 +25,19 @@ static const char help[] =
 "                          ...],\n"
 "                \"auto_mode\":\"unprivileged\"}\n"
 "               \"auto_mode\" is \"none\" when no confining mode is available.\n"
+"      --fix    first remove what capsid keeps between runs and nothing\n"
+"               uses any more (Linux, as root: the network and IPC\n"
+"               namespaces pinned for workspaces that are gone)\n"
 "  -h, --help   this text\n"
 "\n"
 "Exit status: 0 when a confining mode is available, 1 if not, 2 on usage\n"
 "errors (an unknown option, a WORKSPACE that is not a directory).\n";
 
-enum { OPT_JSON = 1, OPT_HELP };
+enum { OPT_JSON = 1, OPT_HELP, OPT_FIX };
 
 static const capsid__option_t doctor_options[] = {
-    {0, "json", 0, OPT_JSON}, {'h', "help", 0, OPT_HELP}, {0, NULL, 0, 0}};
+    {0, "json", 0, OPT_JSON}, {0, "fix", 0, OPT_FIX},
+    {'h', "help", 0, OPT_HELP}, {0, NULL, 0, 0}};
 
 
 static void print_line(void* data, const char* feature, int ok,
@@ -76,7 +80,7 @@ int cli_cmd_doctor(int argc, char** argv) {
   const char* workspace = NULL;
   capsid_mode_t mode;
   capsid__args_t a;
-  int opt, json = 0, os_error = 0;
+  int opt, json = 0, fix = 0, os_error = 0;
 
   capsid__args_init(&a, "capsid doctor", argc, argv);
   while ((opt = capsid__args_next(&a, doctor_options)) > 0) {
@@ -84,7 +88,10 @@ int cli_cmd_doctor(int argc, char** argv) {
       fputs(help, stdout);
       return 0;
     }
-    json = 1;
+    if (opt == OPT_FIX)
+      fix = 1;
+    else
+      json = 1;
   }
   if (opt < 0)
     return 2;
@@ -102,6 +109,9 @@ int cli_cmd_doctor(int argc, char** argv) {
             "directory\n", workspace);
     return 2;
   }
+  /* Each removal (and each failed one) is a line of its own. */
+  if (fix)
+    (void)capsid__system_fix(json ? NULL : print_line, NULL);
   if (json)
     return print_json(workspace);
   mode = capsid__system_probe(workspace, print_line, NULL);

@@ -35,6 +35,12 @@ int capsid__system_read_roots(const char* const* roots,
                               capsid__report_cb cb, void* data,
                               capsid_error_t* err);
 
+/* `capsid doctor --fix`: removes what capsid keeps between processes and
+ * nothing uses any more (Linux: the namespace pins of workspaces that are
+ * gone, sandbox/linux/nspin-linux.c). Reports one line per removal;
+ * returns the number of things it could not remove. */
+int capsid__system_fix(capsid__report_cb cb, void* data);
+
 /* Removes everything setup and every job added, then checks that nothing
  * is left; returns 0 or CAPSID_EVERIFY / another code with err filled. */
 int capsid__system_uninstall(capsid__report_cb cb, void* data,

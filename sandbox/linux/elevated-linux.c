@@ -17,6 +17,7 @@
 #include "capstore.h"
 #include "modes-linux.h"
 #include "mounts-linux.h"
+#include "nspin-linux.h"
 #include "elevated-linux.h"
 #include "net.h"
 #include "system.h"
@@ -176,20 +177,20 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
 
 
 /* A network namespace of the workspace's own with its loopback up, or an
- * IPC namespace of its own, from the one namespace maker (net.h). */
-static int make_ns(unsigned kind, int* out, capsid_error_t* err) {
+ * IPC namespace of its own: the one a former process pinned, else a new
+ * one from the one namespace maker (net.h), pinned for the next
+ * (nspin-linux.c). */
+static int make_ns(const ws_t* w, unsigned kind, int* out,
+                   capsid_error_t* err) {
   const char* what = kind == CAPSID__NS_NET ? "network" : "IPC";
   int stage = kind == CAPSID__NS_NET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
-  capsid__ns_set_t ns;
   int e;
 
-  *out = -1;
-  e = capsid__netns_make(kind, &ns);
+  e = capsid__nspin_get(capsid__state_dir(), w->id.uid, w->key, kind, out);
   if (e != 0)
     return capsid__error_set(err, CAPSID_ECONFINE, stage, e, NULL, NULL,
                              "cannot make the workspace's %s namespace",
                              what);
-  *out = kind == CAPSID__NS_NET ? ns.net_fd : ns.ipc_fd;
   return 0;
 }
 
@@ -377,13 +378,13 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                              NULL, NULL, NULL);
   (*prep)->ws = w;
   if (!sb->network && w->id.netns_fd < 0) {
-    rc = make_ns(CAPSID__NS_NET, &w->id.netns_fd, err);
+    rc = make_ns(w, CAPSID__NS_NET, &w->id.netns_fd, err);
     if (rc != 0)
       return rc;
   }
   /* Every job, online too: SysV IPC and message queues per workspace. */
   if (w->id.ipcns_fd < 0) {
-    rc = make_ns(CAPSID__NS_IPC, &w->id.ipcns_fd, err);
+    rc = make_ns(w, CAPSID__NS_IPC, &w->id.ipcns_fd, err);
     if (rc != 0)
       return rc;
   }
