@@ -215,52 +215,21 @@ CHILD_CODE static int job_main(void* arg) {
 }
 
 
-/* Parses the 16 hex digits after "<name>:\t" in /proc/self/status text:
- * bit n-1 stands for signal n. 0 when the line is missing. */
-CHILD_CODE static unsigned long long status_mask(const char* text,
-                                                 const char* name) {
-  const char* p = strstr(text, name);
-  unsigned long long mask = 0;
-  int i, d;
-
-  if (p == NULL)
-    return 0;
-  p += strlen(name);
-  for (i = 0; i < 16; i++) {
-    d = p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
-        : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10
-                                     : -1;
-    if (d < 0)
-      return 0;
-    mask = (mask << 4) | (unsigned)d;
-  }
-  return mask;
-}
-
-
 /* The signals whose disposition is not the default in this process, from
  * the kernel's own account (SigIgn, SigCgt of /proc/self/status): three
- * system calls instead of one query per signal. Read by the child itself,
- * so it is exactly what the clone copied, whatever another thread of the
- * parent installed meanwhile. 0 when /proc cannot be read (the caller
- * then resets every signal). */
+ * system calls instead of one per signal. Read by the child itself, so it
+ * is exactly what the clone copied, whatever another thread of the parent
+ * installed meanwhile. 0 when /proc cannot be read (the caller then
+ * resets every signal). */
 CHILD_CODE static int changed_signals(unsigned long long* mask) {
+  unsigned long long ign, cgt;
   char buf[4096];
-  ssize_t n, got = 0;
-  int fd;
 
-  fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (!capsid__status_read_child(buf, sizeof(buf)) ||
+      !capsid__status_mask_child(buf, "SigIgn:\t", &ign) ||
+      !capsid__status_mask_child(buf, "SigCgt:\t", &cgt))
     return 0;
-  while ((n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
-    got += n;
-  close(fd);
-  if (n < 0 || got == 0)
-    return 0;
-  buf[got] = '\0';
-  if (strstr(buf, "SigIgn:\t") == NULL || strstr(buf, "SigCgt:\t") == NULL)
-    return 0;
-  *mask = status_mask(buf, "SigIgn:\t") | status_mask(buf, "SigCgt:\t");
+  *mask = ign | cgt;
   return 1;
 }
 
