@@ -787,6 +787,11 @@ int capsid__proc_kill(capsid__proc_t* p) {
    * id stays reserved while any member lives, even after the leader is
    * reaped, so this never hits an unrelated process. */
   capsid__confine_kill(&p->confine);
+  /* A reaped init took its whole pid namespace with it: nothing of the
+   * job is left to signal (and kill would only fail with ESRCH, twice
+   * per job). */
+  if (p->reaped && p->status_fd >= 0)
+    return 0;
   if (kill(-p->pid, SIGKILL) != 0 && errno != ESRCH)
     return capsid__translate_os_error(errno);
   if (!p->reaped)
