@@ -77,7 +77,14 @@ static void* uv_calloc_shim(size_t count, size_t size) {
 }
 
 
-int capsid_init(void) {
+int capsid_init(unsigned flags) {
+  if ((flags & ~CAPSID_INIT_UV_ALLOCATOR) != 0)
+    return CAPSID_EINVAL;
+  /* libuv's allocator is the whole process's: replacing it behind a host
+   * that uses libuv too (or set its own) would have libuv free the host's
+   * memory with mimalloc. So only when asked. */
+  if ((flags & CAPSID_INIT_UV_ALLOCATOR) == 0)
+    return 0;
   /* libuv only accepts the replacement before it has allocated; it does
    * not check, so the contract in capsid.h puts this first. */
   return uv_replace_allocator(mi_malloc, mi_realloc, uv_calloc_shim,

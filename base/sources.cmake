@@ -2,12 +2,14 @@
 # injection, the worker pool, environment blocks, files and paths. It
 # includes nothing of capsid's but the public header.
 list(APPEND CAPSID_SOURCES
+  base/abi.c
   base/alloc.c
   base/args.c
   base/env.c
   base/error.c
   base/fault.c
   base/json-util.c
+  base/log.c
   base/path.c
   base/pool.c
   base/report.c

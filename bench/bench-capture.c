@@ -52,11 +52,11 @@ static double run_capsid(const bench_opts_t* o, const char* ws, int jobs,
   int i;
 
   memset(&c, 0, sizeof(c));
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = (unsigned)jobs;
   if (capsid_runtime_new(&ro, &rt) != 0)
     return -1;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
   spec.mode = o->mode;

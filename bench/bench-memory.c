@@ -70,13 +70,13 @@ int bench_memory_main(int argc, char** argv) {
     return 1;
 
   base_kb = status_kb("VmRSS");
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = (unsigned)running;
   if (capsid_runtime_new(&ro, &rt) != 0) {
     rmdir(ws);
     return 1;
   }
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = sleeper;
   spec.cwd = ws;
   spec.mode = o.mode;

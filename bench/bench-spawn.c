@@ -84,10 +84,11 @@ static int run_capsid(capsid_mode_t mode, long count, double* samples,
   spawn_run_t r;
 
   memset(&r, 0, sizeof(r));
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = 1;
   if (capsid_runtime_new(&ro, &r.rt) != 0)
     return -1;
+  r.spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   r.spec.argv = argv;
   r.spec.mode = mode;
   r.spec.network = 0;

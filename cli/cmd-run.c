@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "cli-log.h"
 #include "passthru.h"
 #include "resultline.h"
 
@@ -18,7 +19,7 @@ enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
   OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU,
-  OPT_GRACE
+  OPT_GRACE, OPT_VERBOSE
 };
 
 static const capsid__option_t run_options[] = {
@@ -38,6 +39,7 @@ static const capsid__option_t run_options[] = {
     {0, "json", 0, OPT_JSON},
     {0, "stdin-file", 1, OPT_STDIN_FILE},
     {0, "grace", 1, OPT_GRACE},
+    {0, "verbose", 0, OPT_VERBOSE},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -45,6 +47,7 @@ typedef struct run_ctx_s {
   int json;
   cli_passthru_t pass;
   capsid_result_t result;
+  capsid__run_info_t info; /* pid and start time, kept from the callback */
   int done;
   uv_signal_t sigint;
   uv_signal_t sigterm;
@@ -145,10 +148,18 @@ static void on_exit_cb(capsid_job_t* job, capsid_result_t* result,
   run_ctx_t* ctx = data;
 
   (void)job;
+  capsid__run_info_of(result, &ctx->info);
+  cli_log_result("capsid run", "job", result);
   capsid_result_move(&ctx->result, result);
   ctx->done = 1;
   ctx->job = NULL;
   close_signals(ctx);
+}
+
+
+static void on_stage(const capsid__stage_event_t* ev, void* data) {
+  (void)data;
+  cli_log_stage("capsid run", "job", ev);
 }
 
 
@@ -215,9 +226,9 @@ int cli_cmd_run(int argc, char** argv) {
   uint64_t n;
   char* stdin_data = NULL;
   size_t stdin_len = 0;
-  int opt, status = CLI_EXIT_CAPSID, rc;
+  int opt, status = CLI_EXIT_CAPSID, rc, verbose = 0;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   memset(&ctx, 0, sizeof(ctx));
   ctx.grace_ms = CLI_DEFAULT_GRACE_MS;
   spec.network = -1;
@@ -306,6 +317,9 @@ int cli_cmd_run(int argc, char** argv) {
       if (cli_parse_grace("capsid run", a.value, &ctx.grace_ms) != 0)
         goto done;
       break;
+    case OPT_VERBOSE:
+      verbose = 1;
+      break;
     case OPT_STDIN_FILE:
       if (read_file(a.value, &stdin_data, &stdin_len) != 0) {
         fprintf(stderr, "capsid run: --stdin-file: cannot read \"%s\": %s\n",
@@ -328,6 +342,9 @@ int cli_cmd_run(int argc, char** argv) {
             "[options] [--] PROGRAM [ARG...])\n");
     goto done;
   }
+  if (cli_log_setup("capsid run", verbose) != 0)
+    goto done;
+  capsid__stage_hook_set(on_stage, NULL);
   spec.argv = (const char* const*)(argv + a.index);
   spec.writable_roots = (const char* const*)writable.v;
   spec.read_only_paths = (const char* const*)read_only.v;
@@ -337,7 +354,7 @@ int cli_cmd_run(int argc, char** argv) {
   spec.on_output = on_output;
   cli_warn_shared_tmp(&spec);
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 1;
   opts.worker_threads = 1;
   rc = capsid_runtime_new(&opts, &rt);
@@ -362,7 +379,7 @@ int cli_cmd_run(int argc, char** argv) {
 
   cli_note_mode(spec.mode, &ctx.result);
   if (ctx.json) {
-    cli_result_write(stdout, NULL, 0, &ctx.result);
+    cli_result_write_ex(stdout, NULL, 0, &ctx.result, &ctx.info, NULL);
   } else if (ctx.result.error.code != 0) {
     char msg[2048];
     fprintf(stderr, "capsid: %s\n",
@@ -382,6 +399,7 @@ int cli_cmd_run(int argc, char** argv) {
 done:
   if (rt != NULL)
     capsid_runtime_close(rt, NULL, NULL);
+  capsid__stage_hook_set(NULL, NULL);
   capsid_result_free(&ctx.result);
   capsid__strv_free(&writable);
   capsid__strv_free(&read_only);

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   size_t i;
 
   /* Before any libuv call: libuv and capsid then share mimalloc. */
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   /* A job closing its stdin early must give us EPIPE, not kill capsid. */
   CLI_IGNORE_SIGPIPE();
   CLI_BINARY_STDIO();

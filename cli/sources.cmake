@@ -1,5 +1,12 @@
 set(CAPSID_CLI_SOURCES
+  cli/cli-log.c
   cli/cmd-bench.c
+  cli/batch-defaults.c
+  cli/batch-halt.c
+  cli/batch-joblog.c
+  cli/batch-options.c
+  cli/batch-resume.c
+  cli/batch-summary.c
   cli/cmd-batch.c
   cli/cmd-run.c
   cli/help.c

@@ -9,6 +9,20 @@
  *
  * Errors: functions return 0 or a negative CAPSID_E* code. A failed job also
  * carries a capsid_error_t naming the stage, the OS error and the path.
+ *
+ * ABI: libcapsid.so.MAJOR exports only the functions marked CAPSID_EXTERN.
+ * A struct the caller fills (capsid_job_spec_t, capsid_runtime_options_t)
+ * starts with its size, which the caller sets to sizeof as its header had
+ * it (the *_INIT macros do). New fields are only ever appended, and their
+ * zero value keeps the old behaviour; the library reads only the bytes the
+ * caller's size covers and takes the rest as zero, so a program built
+ * against an older header keeps working with a newer library. A size
+ * larger than the library knows is accepted when the extra bytes are all
+ * zero, else refused with CAPSID_ENOTSUP (a newer program asked for
+ * something this library cannot do). capsid_result_t, which the library
+ * writes into the caller's memory (capsid_run_capture,
+ * capsid_result_move), never changes size within a major version: a new
+ * result field takes its place from the reserved words at its end.
  */
 #ifndef CAPSID_H
 #define CAPSID_H
@@ -37,12 +51,19 @@ extern "C" {
 /* Returns "MAJOR.MINOR.PATCH". Thread-safe. */
 CAPSID_EXTERN const char* capsid_version_string(void);
 
-/* Installs capsid's allocator (mimalloc) into libuv, so the loop and
- * capsid share one allocator. Optional; if called, it must come before the
- * process makes any other libuv call (libuv would otherwise free memory
- * with a different allocator than it came from). Returns 0 or
- * CAPSID_EINVAL. Not thread-safe. */
-CAPSID_EXTERN int capsid_init(void);
+/* capsid_init flag: point libuv's allocator at capsid's (mimalloc), so
+ * the loop and capsid share one allocator. libuv's allocator is
+ * process-wide: a host that uses libuv itself (Node, for one) or has set
+ * its own must not ask. */
+#define CAPSID_INIT_UV_ALLOCATOR 1u
+
+/* Optional process set-up; capsid works without it. With 0 it changes
+ * nothing outside capsid: libuv keeps whatever allocator the host gave it.
+ * With CAPSID_INIT_UV_ALLOCATOR it must come before the process makes any
+ * other libuv call (libuv would otherwise free memory with a different
+ * allocator than it came from). Returns 0, or CAPSID_EINVAL for an
+ * unknown flag. Not thread-safe. */
+CAPSID_EXTERN int capsid_init(unsigned flags);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
@@ -196,8 +217,13 @@ typedef void (*capsid_output_cb)(capsid_job_t* job, int stream,
                                  const char* bytes, size_t len, void* data);
 
 /* What to run. Borrowed for the duration of capsid_job_start() only: every
- * string is copied. Zero-initialise and set what you need. */
+ * string is copied. Start from CAPSID_JOB_SPEC_INIT (all zero but size)
+ * and set what you need. */
 typedef struct capsid_job_spec_s {
+  /* sizeof(capsid_job_spec_t) in the caller's header (see "ABI" above);
+   * less than the first stable layout's (which ended at on_output) is
+   * CAPSID_EINVAL. */
+  size_t size;
   const char* const* argv;   /* NULL-terminated; argv[0] is required */
   const char* cwd;           /* workspace and working directory; NULL: "." */
   capsid_env_mode_t env_mode;
@@ -217,7 +243,12 @@ typedef struct capsid_job_spec_s {
   uint64_t output_limit;     /* per stream; 0: CAPSID_DEFAULT_OUTPUT_LIMIT */
   capsid_output_cb on_output; /* optional */
   double cpu_limit;          /* CPUs the job may use (0.5: half of one); 0: none */
+  /* New fields go here, at the end; their zero must mean "as before". */
 } capsid_job_spec_t;
+
+/* An empty spec of this header's size:
+ *   capsid_job_spec_t spec = CAPSID_JOB_SPEC_INIT; */
+#define CAPSID_JOB_SPEC_INIT {.size = sizeof(capsid_job_spec_t)}
 
 #define CAPSID_DEFAULT_OUTPUT_LIMIT ((uint64_t)1 << 20)
 
@@ -251,6 +282,10 @@ typedef struct capsid_result_s {
   /* capsid_job_signal asked the job to stop before it ended; killed says
    * whether it then had to be killed (the grace ran out). */
   int interrupted;
+  /* Room for later fields, so that the struct keeps its size (see "ABI"
+   * above): a new field is declared here and reserved_ shrinks by as
+   * much. Zero. */
+  uint64_t reserved_[8];
 } capsid_result_t;
 
 /* How a job's limits were enforced. */
@@ -280,6 +315,9 @@ typedef void (*capsid_exit_cb)(capsid_job_t* job, capsid_result_t* result,
 /* Runtime                                                                   */
 
 typedef struct capsid_runtime_options_s {
+  /* sizeof(capsid_runtime_options_t) in the caller's header (see "ABI"
+   * above); less than the first stable layout's is CAPSID_EINVAL. */
+  size_t size;
   /* The loop to run on. NULL: the runtime creates and owns one, and
    * capsid_runtime_run() drives it. The runtime borrows a caller's loop: it
    * must outlive the runtime. */
@@ -288,10 +326,18 @@ typedef struct capsid_runtime_options_s {
   unsigned max_concurrency;
   /* Threads of capsid's own worker pool (ACL walks). 0: number of CPUs. */
   unsigned worker_threads;
+  /* New fields go here, at the end; their zero must mean "as before". */
 } capsid_runtime_options_t;
 
-/* Creates a runtime. options may be NULL. Returns 0 or CAPSID_ENOMEM /
- * CAPSID_EINVAL / an OS failure creating the loop or the pool. */
+/* Default options of this header's size:
+ *   capsid_runtime_options_t opts = CAPSID_RUNTIME_OPTIONS_INIT; */
+#define CAPSID_RUNTIME_OPTIONS_INIT                                          \
+  {.size = sizeof(capsid_runtime_options_t)}
+
+/* Creates a runtime. options may be NULL (the defaults). Returns 0 or
+ * CAPSID_ENOMEM / CAPSID_EINVAL (also for a wrong options->size) /
+ * CAPSID_ENOTSUP (options of a newer header asking for what this library
+ * lacks) / an OS failure creating the loop or the pool. */
 CAPSID_EXTERN int capsid_runtime_new(const capsid_runtime_options_t* options,
                                      capsid_runtime_t** out);
 
@@ -320,9 +366,10 @@ CAPSID_EXTERN unsigned capsid_runtime_running(const capsid_runtime_t* rt);
 /* Starts a job and returns at once. On 0, on_exit is called exactly once,
  * later, on the loop thread -- also when the job cannot run (bad policy,
  * missing cwd, program not found): then result->error says why. A negative
- * return (CAPSID_EINVAL for a NULL argument, CAPSID_ECLOSING, CAPSID_ENOMEM)
- * means no callback will come. job_out, if not NULL, receives a handle valid
- * until on_exit returns. */
+ * return (CAPSID_EINVAL for a NULL argument or a wrong spec->size,
+ * CAPSID_ENOTSUP for a newer header's spec asking for what this library
+ * lacks, CAPSID_ECLOSING, CAPSID_ENOMEM) means no callback will come.
+ * job_out, if not NULL, receives a handle valid until on_exit returns. */
 CAPSID_EXTERN int capsid_job_start(capsid_runtime_t* rt,
                                    const capsid_job_spec_t* spec,
                                    capsid_exit_cb on_exit, void* data,

@@ -154,9 +154,12 @@ static void job_deliver(capsid_job_t* job);
 
 /* The post-job work is done; its outcome does not change the result. */
 static void postexit_done(void* data, int status, const capsid_error_t* err) {
-  (void)status;
+  capsid_job_t* job = data;
+
   (void)err;
-  job_deliver(data);
+  capsid__stage_note(job->data, CAPSID__STAGE_POSTEXIT, job->stage_ns, status,
+                     0);
+  job_deliver(job);
 }
 
 
@@ -177,6 +180,7 @@ static void job_complete(capsid_job_t* job) {
     job->result.exit_code = -1;
   /* Before the result goes out, so a caller that reads the files next
    * finds them as the owner should (elevated mode's ACL fix-up). */
+  job->stage_ns = capsid__hrtime();
   if (job->proc_started &&
       capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
                        &job->sandbox, job->result.mode, job->prep,
@@ -191,7 +195,9 @@ static void job_deliver(capsid_job_t* job) {
 
   job->state = JOB_DONE;
   capsid__runtime_job_finished(rt, job);
+  capsid__run_info_delivering(&job->result, &job->info);
   job->on_exit(job, &job->result, job->data);
+  capsid__run_info_delivering(NULL, NULL);
   job_free(job);
 }
 
@@ -300,6 +306,7 @@ static void on_exit_status(capsid__proc_t* proc, const capsid__exit_t* st,
   job->result.limits = st->limits;
   job->result.pids_limited = st->pids_limited;
   job->result.wall_ms = (double)(now - job->start_ns) / 1e6;
+  capsid__stage_note(job->data, CAPSID__STAGE_EXIT, job->start_ns, 0, 0);
   /* Kill-on-close, as a job object does: whatever the main process left
    * running in its tree goes with it, so nothing outlives the job. */
   capsid__proc_kill(job->proc);
@@ -401,10 +408,14 @@ static void prelaunch_done(void* data, int status, const capsid_error_t* err) {
 
 
 void capsid__job_run(capsid_job_t* job) {
+  uint64_t t0 = capsid__hrtime();
   int rc;
 
   job->state = JOB_RUNNING;
-  if (job_prepare(job) != 0) {
+  rc = job_prepare(job);
+  capsid__stage_note(job->data, CAPSID__STAGE_RESOLVE, t0, rc, 0);
+  job->stage_ns = capsid__hrtime();
+  if (rc != 0) {
     job_finish_later(job);
     return;
   }
@@ -426,8 +437,10 @@ void capsid__job_run(capsid_job_t* job) {
 static void job_launch(capsid_job_t* job) {
   capsid__launch_t launch;
   capsid_mode_t mode = CAPSID_MODE_NONE;
+  uv_timeval64_t now;
   int rc;
 
+  capsid__stage_note(job->data, CAPSID__STAGE_PRELAUNCH, job->stage_ns, 0, 0);
   /* A job under its workspace's own identity works in a tree the real
    * owner owns: git would refuse it as "dubious ownership". Trust the
    * workspace root for this job only, unless the caller configures git
@@ -472,8 +485,13 @@ static void job_launch(capsid_job_t* job) {
   launch.prep = job->prep;
 
   job->start_ns = capsid__hrtime();
+  if (uv_gettimeofday(&now) == 0)
+    job->info.started_at_us = now.tv_sec * 1000000 + now.tv_usec;
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,
                           &job->proc, &mode, &job->result.error);
+  job->info.pid = rc == 0 ? capsid__proc_pid(job->proc) : 0;
+  capsid__stage_note(job->data, CAPSID__STAGE_SPAWN, job->start_ns, rc,
+                     job->info.pid);
   if (rc != 0) {
     job_finish_later(job);
     return;

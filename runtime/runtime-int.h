@@ -5,6 +5,7 @@
 
 #include "capsid-common.h"
 #include "capture.h"
+#include "log.h"
 #include "policy.h"
 #include "pool.h"
 #include "sandbox-int.h"
@@ -89,6 +90,8 @@ struct capsid_job_s {
   int counted;          /* holds one of the runtime's concurrency slots */
   int pending_closes;
   uint64_t start_ns;
+  uint64_t stage_ns;     /* when the stage being timed began */
+  capsid__run_info_t info; /* pid, start time: see capsid__run_info_of */
   capsid_result_t result;
 };
 

@@ -3,6 +3,8 @@
 #include "runtime-int.h"
 #include "job-submit.h"
 
+#include "abi.h"
+
 #include <string.h>
 
 void capsid__list_init(capsid__list_t* l) {
@@ -33,14 +35,21 @@ int capsid__list_empty(const capsid__list_t* head) {
 #define JOB_OF(l) CAPSID__CONTAINER_OF(l, capsid_job_t, link)
 
 
-int capsid_runtime_new(const capsid_runtime_options_t* options,
+int capsid_runtime_new(const capsid_runtime_options_t* caller_options,
                        capsid_runtime_t** out) {
+  capsid_runtime_options_t full;
+  const capsid_runtime_options_t* options = &full;
   capsid_runtime_t* rt;
   int rc;
 
   if (out == NULL)
     return CAPSID_EINVAL;
   *out = NULL;
+  /* The caller's header may be older: read only what its size covers. */
+  rc = capsid__abi_copy(&full, sizeof(full), caller_options,
+                        CAPSID__RUNTIME_OPTIONS_SIZE_V1);
+  if (rc != 0)
+    return rc;
   rt = capsid__calloc(1, sizeof(*rt));
   if (rt == NULL)
     return CAPSID_ENOMEM;
@@ -115,6 +124,7 @@ static int job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
                      const capsid_error_t* policy_err,
                      capsid_exit_cb on_exit, void* data,
                      capsid_job_t** job_out) {
+  capsid_job_spec_t full;
   capsid_job_t* job;
   int rc;
 
@@ -124,7 +134,11 @@ static int job_start(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
     return CAPSID_EINVAL;
   if (rt->closing)
     return CAPSID_ECLOSING;
-  rc = capsid__job_new(rt, spec, policy, policy_err, on_exit, data, &job);
+  /* The caller's header may be older: read only what its size covers. */
+  rc = capsid__abi_copy(&full, sizeof(full), spec, CAPSID__JOB_SPEC_SIZE_V1);
+  if (rc != 0)
+    return rc;
+  rc = capsid__job_new(rt, &full, policy, policy_err, on_exit, data, &job);
   if (rc != 0)
     return rc;
   rt->n_jobs++;
@@ -300,6 +314,7 @@ int capsid_run_capture(const capsid_job_spec_t* spec,
     return CAPSID_EINVAL;
   memset(result, 0, sizeof(*result));
   memset(&opts, 0, sizeof(opts));
+  opts.size = sizeof(opts);
   opts.max_concurrency = 1;
   opts.worker_threads = 1;
   rc = capsid_runtime_new(&opts, &rt);

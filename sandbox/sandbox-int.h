@@ -107,6 +107,10 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
                        capsid__proc_t** out, capsid_mode_t* mode_out,
                        capsid_error_t* err);
 
+/* The OS id of the job's first process (on Linux, with a pid namespace,
+ * the namespace's init, as the host sees it). */
+int64_t capsid__proc_pid(const capsid__proc_t* proc);
+
 /* Kills every process of the job, not just the main one. Safe to call
  * before and after exit (it then kills what the main process left behind). */
 int capsid__proc_kill(capsid__proc_t* proc);

@@ -275,6 +275,7 @@ int cli_jobline_parse(const char* text, size_t len, long line,
   if (rc != 0)
     return rc;
 
+  jl->spec.size = sizeof(jl->spec);
   jl->spec.argv = (const char* const*)jl->argv.v;
   jl->spec.env = (const char* const*)jl->env.v;
   jl->spec.cwd = jl->cwd;

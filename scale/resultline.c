@@ -1,5 +1,7 @@
 #include "resultline.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -245,9 +247,51 @@ json_t* cli_error_json(const capsid_error_t* err, long line) {
 }
 
 
-/* Everything but the output streams. */
-static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian), after
+ * Howard Hinnant's days_from_civil inverse: no gmtime_r/gmtime_s, so the
+ * same code serves every OS. */
+static void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
+  int64_t era, yoe, doy, mp;
+
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doy = z - era * 146097; /* day of era, for now */
+  yoe = (doy - doy / 1460 + doy / 36524 - doy / 146096) / 365;
+  doy = doy - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+
+char* cli_rfc3339(int64_t unix_us, char* buf, size_t size) {
+  int64_t secs = unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  int64_t ms = (unix_us - secs * 1000000) / 1000;
+  unsigned m, d;
+  int y;
+
+  civil_from_days(days, &y, &m, &d);
+  snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
+           (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)ms);
+  return buf;
+}
+
+
+/* Everything but the output streams. info says when the job started and
+ * its pid; NULL: from the result being delivered, if it is that one. */
+static json_t* result_meta(json_t* id, long line, const capsid_result_t* r,
+                           const capsid__run_info_t* info) {
   json_t* obj = json_object();
+  capsid__run_info_t found;
+  char when[40];
+
+  if (info == NULL) {
+    capsid__run_info_of(r, &found);
+    info = &found;
+  }
 
   json_object_set(obj, "id", id ? id : json_null());
   if (line > 0)
@@ -268,6 +312,16 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_object_set_new(obj, "duration_ms", json_real(r->wall_ms));
   json_object_set_new(obj, "cpu_ms",
                       json_real(r->user_cpu_ms + r->sys_cpu_ms));
+  json_object_set_new(obj, "user_cpu_ms", json_real(r->user_cpu_ms));
+  json_object_set_new(obj, "system_cpu_ms", json_real(r->sys_cpu_ms));
+  /* Only for a job whose process started. */
+  json_object_set_new(obj, "started_at",
+                      info->pid != 0 && info->started_at_us > 0
+                          ? json_string(cli_rfc3339(info->started_at_us,
+                                                    when, sizeof(when)))
+                          : json_null());
+  json_object_set_new(obj, "pid", info->pid != 0 ? json_integer(info->pid)
+                                                 : json_null());
   json_object_set_new(obj, "peak_memory", r->peak_memory >= 0
                                               ? json_integer(r->peak_memory)
                                               : json_null());
@@ -286,7 +340,7 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
 
 
 json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
-  json_t* obj = result_meta(id, line, r);
+  json_t* obj = result_meta(id, line, r, NULL);
 
   set_output(obj, "stdout", &r->out);
   set_output(obj, "stderr", &r->err);
@@ -397,29 +451,50 @@ static int append_output(capsid__buf_t* b, const char* name,
 }
 
 
-int cli_result_write(FILE* f, json_t* id, long line,
-                     const capsid_result_t* r) {
-  json_t* meta = result_meta(id, line, r);
-  char* text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
-  capsid__buf_t b = {0};
+/* The small fields come from jansson; the outputs, which can be
+ * megabytes, are appended by the fast escaper before the closing brace. */
+static int result_build(capsid__buf_t* b, json_t* id, long line,
+                        const capsid_result_t* r,
+                        const capsid__run_info_t* info, json_t* extra) {
+  json_t* meta = result_meta(id, line, r, info);
+  char* text;
   size_t n;
   int rc = -1;
 
+  if (extra != NULL)
+    json_object_update(meta, extra);
+  text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
   json_decref(meta);
   if (text == NULL)
     return -1;
-  /* The small fields come from jansson; the outputs, which can be
-   * megabytes, are appended by the fast escaper before the closing
-   * brace. */
   n = strlen(text);
   if (n >= 2 && text[n - 1] == '}' &&
-      capsid__buf_append(&b, text, n - 1) == 0 &&
-      append_output(&b, "stdout", &r->out) == 0 &&
-      append_output(&b, "stderr", &r->err) == 0 &&
-      capsid__buf_append(&b, "}\n", 2) == 0 &&
-      fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0)
+      capsid__buf_append(b, text, n - 1) == 0 &&
+      append_output(b, "stdout", &r->out) == 0 &&
+      append_output(b, "stderr", &r->err) == 0 &&
+      capsid__buf_append(b, "}", 1) == 0)
     rc = 0;
   free(text);
+  return rc;
+}
+
+
+int cli_result_write(FILE* f, json_t* id, long line,
+                     const capsid_result_t* r) {
+  return cli_result_write_ex(f, id, line, r, NULL, NULL);
+}
+
+
+int cli_result_write_ex(FILE* f, json_t* id, long line,
+                        const capsid_result_t* r,
+                        const capsid__run_info_t* info, json_t* extra) {
+  capsid__buf_t b = {0};
+  int rc = -1;
+
+  if (result_build(&b, id, line, r, info, extra) == 0 &&
+      capsid__buf_append(&b, "\n", 1) == 0 &&
+      fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0)
+    rc = 0;
   capsid__buf_free(&b);
   return rc;
 }
@@ -441,25 +516,5 @@ int cli_print_json_line(json_t* obj) {
 
 int cli_result_format(capsid__buf_t* b, json_t* id, long line,
                       const capsid_result_t* r, json_t* extra) {
-  json_t* meta = result_meta(id, line, r);
-  char* text;
-  size_t n;
-  int rc = -1;
-
-  if (extra != NULL)
-    json_object_update(meta, extra);
-  text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(10));
-  json_decref(meta);
-  if (text == NULL)
-    return -1;
-  /* As cli_result_write: the outputs go in through the fast escaper. */
-  n = strlen(text);
-  if (n >= 2 && text[n - 1] == '}' &&
-      capsid__buf_append(b, text, n - 1) == 0 &&
-      append_output(b, "stdout", &r->out) == 0 &&
-      append_output(b, "stderr", &r->err) == 0 &&
-      capsid__buf_append(b, "}", 1) == 0)
-    rc = 0;
-  free(text);
-  return rc;
+  return result_build(b, id, line, r, NULL, extra);
 }

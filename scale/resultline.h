@@ -2,7 +2,8 @@
  *
  *   {"id":"a1","line":1,"exit_code":0,"signal":null,"timed_out":false,
  *    "oom":false,"killed":false,"duration_ms":12.5,"cpu_ms":3.1,
- *    "peak_memory":1234,"mode":"unprivileged","limits":"cgroup",
+ *    "user_cpu_ms":2.0,"system_cpu_ms":1.1,
+ *    "started_at":"2026-12-06T22:30:01.123Z","pid":4242,"peak_memory":1234,"mode":"unprivileged","limits":"cgroup",
  *    "pids_limited":false,"stdout_truncated":false,
  *    "stderr_truncated":false,"stdout_dropped":0,"stderr_dropped":0,
  *    "error":null,"stdout":"...","stderr":"..."}
@@ -16,6 +17,7 @@
 #define CAPSID_CLI_RESULTLINE_H
 
 #include "capsid-common.h"
+#include "log.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -40,6 +42,15 @@ json_t* cli_error_json(const capsid_error_t* err, long line);
  * JSON tree. Returns 0 or -1. */
 int cli_result_write(FILE* f, json_t* id, long line,
                      const capsid_result_t* r);
+/* As cli_result_write, with info (pid, start time; NULL: those of the
+ * result being delivered, see capsid__run_info_of) and the members of
+ * extra (may be NULL) added after the small fields. */
+int cli_result_write_ex(FILE* f, json_t* id, long line,
+                        const capsid_result_t* r,
+                        const capsid__run_info_t* info, json_t* extra);
+/* A wall-clock time (Unix epoch, µs) as RFC 3339 UTC with milliseconds:
+ * "2026-12-06T22:30:01.123Z". Returns buf. */
+char* cli_rfc3339(int64_t unix_us, char* buf, size_t size);
 /* Appends the same JSON as cli_result_write to b, without a newline, with
  * the members of extra (may be NULL) added after the small fields. Returns
  * 0 or -1. */

@@ -457,7 +457,7 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     return 1;
   }
 
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = w.jobs;
   opts.loop = &w.loop;
   rc = uv_loop_init(&w.loop);

@@ -9,6 +9,7 @@ packages=(
   acl attr iproute2 procps util-linux python3 git curl
   redis-server libhiredis-dev
   bubblewrap
+  man-db file zsh    # the install tests: man -l, cpack shlibdeps, zsh -n
 )
 
 missing=()

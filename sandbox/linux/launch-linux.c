@@ -892,3 +892,8 @@ int capsid__proc_resolve(const char* program, const char* path_env,
                            program, "argv[0]",
                            "%s: program not found in PATH", program);
 }
+
+
+int64_t capsid__proc_pid(const capsid__proc_t* p) {
+  return p->pid;
+}

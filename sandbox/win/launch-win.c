@@ -363,3 +363,8 @@ void capsid__proc_close(capsid__proc_t* p, void (*close_cb)(void* data),
   p->close_data = data;
   uv_close((uv_handle_t*)&p->async, proc_closed);
 }
+
+
+int64_t capsid__proc_pid(const capsid__proc_t* p) {
+  return (int64_t)GetProcessId(p->process);
+}

@@ -320,6 +320,16 @@ static const bad_cli_t bad_cli[] = {
     {"run -C / -w /var -- true", 125, "whole filesystem"},
     {"batch -j x", 2, "-j"},
     {"batch a b", 2, "one input at most"},
+    /* Issue 18: the habits of parallel name their option. */
+    {"batch --halt sometimes", 2, "--halt"},
+    {"batch --retries 0", 2, "--retries"},
+    {"batch --resume /nonexistent/results.jsonl", 2, "--resume"},
+    {"batch --resume-failed /nonexistent/joblog", 2, "--resume-failed"},
+    {"batch --joblog /nonexistent/dir/joblog", 2, "--joblog"},
+    {"batch -t soon", 2, "--timeout"},
+    {"batch -m lots", 2, "--memory-limit"},
+    {"batch --mode root", 2, "--mode"},
+    {"batch -e NOEQUALS", 2, "--env"},
     /* Refused before anything is set up (no root needed to see them). */
     {"setup --read-root /nonexistent/capsid", 2, "--read-root"},
     {"setup --read-root /dev/null", 2, "not an existing directory"},

@@ -35,7 +35,7 @@ static void run(capsid_result_t* r) {
                         NULL};
   capsid_job_spec_t spec;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   capsid_run_capture(&spec, r);
 }

@@ -66,7 +66,7 @@ static void test_exit_codes_and_signals(void** state) {
   outcome_t o;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = ok;
   run_one(&spec, &o);
   assert_int_equal(o.result.error.code, 0);
@@ -104,7 +104,7 @@ static void test_stdin_delivered(void** state) {
   (void)state;
   for (i = 0; i < n; i++)
     data[i] = (char)(i * 31 + 7);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.stdin_data = data;
   spec.stdin_len = n;
@@ -136,7 +136,7 @@ static void test_env_modes(void** state) {
 
   (void)state;
   setenv("CAPSID_T_FOO", "inherited", 1);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv_foo;
   run_one(&spec, &o);
   assert_string_equal(o.result.out.data, "inherited");
@@ -174,7 +174,7 @@ static void test_capture_cap_keeps_head_and_tail(void** state) {
   size_t i;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.on_output = on_output_count;
   run_one(&spec, &o);
@@ -203,7 +203,7 @@ static void test_capture_drains_past_cap(void** state) {
   outcome_t o;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.output_limit = 1024;
   spec.timeout_ms = 60000;
@@ -224,7 +224,7 @@ static void test_binary_output_is_exact(void** state) {
   outcome_t o;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   run_one(&spec, &o);
   assert_int_equal(o.result.out.len, 6);
@@ -244,7 +244,7 @@ static void test_timeout_kills_tree(void** state) {
 
   (void)state;
   snprintf(pidfile, sizeof(pidfile), "%s/pids", dir);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = dir; /* the pid file is written in the workspace */
   spec.timeout_ms = 500;
@@ -279,7 +279,7 @@ static void test_exit_kills_leftovers(void** state) {
   /* A sleep whose argument no other process has. */
   snprintf(marker, sizeof(marker), "30.%d", (int)getpid());
   snprintf(script, sizeof(script), "sleep %s & echo $!", marker);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   run_one(&spec, &o);
   assert_int_equal(o.result.exit_code, 0);
@@ -305,7 +305,7 @@ static void test_start_failures_report(void** state) {
   /* A plain file, mode 0644: not executable even for root. */
   snprintf(plain, sizeof(plain), "%s/plain", dir);
   test_write_file(plain, "", 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = missing;
   run_one(&spec, &o);
   assert_int_equal(o.result.error.code, CAPSID_ENOTFOUND);
@@ -381,7 +381,7 @@ static void test_concurrency_limit_200_jobs(void** state) {
 
   (void)state;
   memset(&c, 0, sizeof(c));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   assert_int_equal(uv_loop_init(&loop), 0);
   opts.loop = &loop;
   opts.max_concurrency = 4;
@@ -390,7 +390,7 @@ static void test_concurrency_limit_200_jobs(void** state) {
   check.data = &c;
   uv_check_start(&check, conc_sample);
   uv_unref((uv_handle_t*)&check);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   for (i = 0; i < 200; i++)
     assert_int_equal(capsid_job_start(c.rt, &spec, conc_exit, &c, NULL), 0);
@@ -425,11 +425,11 @@ static void test_kill_running_job(void** state) {
 
   (void)state;
   memset(&o, 0, sizeof(o));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   uv_loop_init(&loop);
   opts.loop = &loop;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &o, &job), 0);
   uv_timer_init(&loop, &t);
@@ -484,12 +484,12 @@ static void test_runtime_close_kills_and_cancels(void** state) {
 
   (void)state;
   memset(&c, 0, sizeof(c));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   uv_loop_init(&loop);
   opts.loop = &loop;
   opts.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   for (i = 0; i < 5; i++)
     assert_int_equal(capsid_job_start(rt, &spec, close_exit, &c, NULL), 0);
@@ -558,10 +558,10 @@ static void test_signal_job(void** state) {
 
   (void)state;
   memset(s, 0, sizeof(s));
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.on_output = stop_when_ready;
   s[0].grace_ms = 60000; /* ends long before: the trap exits */
   s[1].grace_ms = 100;
@@ -601,7 +601,7 @@ static void test_run_capture(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   assert_int_equal(capsid_run_capture(&spec, &r), 0);
   assert_int_equal(r.exit_code, 5);
@@ -685,7 +685,7 @@ static void test_parsed_policy_runs_as_text(void** state) {
            "(echo a > '%s/w1') 2>/dev/null && echo ws-ok; "
            "(echo a > '%s/keep/w1') 2>/dev/null && echo keep-ok; true",
            ws, ws);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
 
@@ -737,7 +737,7 @@ static void test_api_misuse(void** state) {
   capsid_job_spec_t spec;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   assert_int_equal(capsid_runtime_new(NULL, NULL), CAPSID_EINVAL);
   assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
   assert_int_equal(capsid_job_start(rt, NULL, on_exit_keep, NULL, NULL),

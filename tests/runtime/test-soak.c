@@ -124,7 +124,7 @@ static void test_soak(void** state) {
     test_system("mkdir -p '%s/.git'", ws[w]);
   }
   uv_loop_init(&loop);
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.loop = &loop;
   opts.max_concurrency = 16;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
@@ -142,7 +142,7 @@ static void test_soak(void** state) {
     sj->soak = &warm;
     sj->index = 0;
     sj->kind = K_OK;
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argv;
     spec.cwd = w < 0 ? NULL : ws[w];
     assert_int_equal(capsid_job_start(rt, &spec, on_exit_cb, sj, NULL), 0);
@@ -159,7 +159,7 @@ static void test_soak(void** state) {
     sj->soak = &s;
     sj->index = i;
     sj->kind = (int)(rand_r(&seed) % K_COUNT);
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argv;
     spec.cwd = ws[i % WORKSPACES];
     spec.output_limit = 65536;

@@ -46,7 +46,7 @@ static void test_doctor_reports_every_feature(void** state) {
   at = strstr(out, "auto mode: ");
   sscanf(at + 11, "%63s", mode);
   /* What auto said is what a job in auto mode runs. */
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   capsid_run_capture(&spec, &r);
   assert_int_equal(r.error.code, 0);

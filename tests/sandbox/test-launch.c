@@ -44,7 +44,7 @@ static void run_and_check(capsid_mode_t mode, capsid_mode_t want) {
     sa.sa_handler = i < 2 ? SIG_IGN : on_signal;
     sigaction(sigs[i], &sa, &old[i]);
   }
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.mode = mode;
   spec.network = -1;

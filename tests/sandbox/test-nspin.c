@@ -75,7 +75,7 @@ static char* job_namespaces(const char* ws, int fresh) {
 
   if (fresh)
     capsid__elevated_forget_all();
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
   spec.mode = CAPSID_MODE_ELEVATED;

@@ -92,7 +92,7 @@ static int run_elevated(const char* ws, const char* const* argv,
   capsid_result_t r;
   int code;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
   spec.mode = CAPSID_MODE_ELEVATED;
@@ -422,7 +422,7 @@ static void test_uninstall_after_carve_out_became_a_file(void** state) {
   (void)state;
   need_root();
   fresh_setup(ws, sizeof(ws));
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
   spec.mode = CAPSID_MODE_ELEVATED;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 capsid_mode_t smoke_mode = CAPSID_MODE_UNPRIVILEGED;
@@ -15,7 +16,7 @@ void smoke_run_argv(const smoke_job_t* job, const char* const* argv,
                     capsid_result_t* result) {
   capsid_job_spec_t spec;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.env = job->env;
   spec.cwd = job->cwd;
@@ -149,11 +150,21 @@ void smoke_rmtree(char* dir) {
 }
 
 
+/* Unique per call and per run: fixtures under /var/tmp outlive a run, and
+ * pids come round again, so the pid alone let a later run find an earlier
+ * run's directory of the same name (mkdir: EEXIST). */
 const char* smoke_token(void) {
   static char buf[64];
   static unsigned n;
+  static unsigned run;
 
-  snprintf(buf, sizeof(buf), "smk%ld_%u", (long)getpid(), ++n);
+  /* Short: tokens end up in unix socket paths (108 bytes at most). */
+  if (run == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    run = ((unsigned)ts.tv_sec * 1000003u ^ (unsigned)ts.tv_nsec) | 1u;
+  }
+  snprintf(buf, sizeof(buf), "smk%ld_%x_%u", (long)getpid(), run, ++n);
   return buf;
 }
 

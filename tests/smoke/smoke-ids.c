@@ -145,10 +145,10 @@ void smoke_hand_back_waits(void** state) {
   smoke_give_to_nobody(ws);
   memset(&o, 0, sizeof(o));
   o.ws = ws;
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&ro, &rt), 0);
-  memset(&s, 0, sizeof(s));
+  s = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   s.cwd = ws;
   s.network = -1;
   s.mode = smoke_mode;

@@ -81,7 +81,7 @@ static void run_seq(const char* const* cwds, const char* const* actions,
   int i;
 
   memset(s, 0, sizeof(*s));
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = 1;
   assert_int_equal(capsid_runtime_new(&ro, &rt), 0);
   for (i = 0; i < n; i++) {
@@ -89,7 +89,7 @@ static void run_seq(const char* const* cwds, const char* const* actions,
     argv[i][1] = actions[i];
     argv[i][2] = arg;
     argv[i][3] = NULL;
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argv[i];
     spec.cwd = cwds[i];
     spec.network = 0;
@@ -448,7 +448,7 @@ static int ran_in(capsid_mode_t mode, const char* ws, const char* name,
 
   snprintf(script, sizeof(script), "touch %s", name);
   snprintf(path, sizeof(path), "%s/%s", ws, name);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = ws;
   spec.mode = mode;

@@ -223,11 +223,11 @@ void smoke_loopback_per_workspace(void** state) {
            "except Exception as e: print('refused', e)\n"
            "open('done','w').close()\n",
            a);
-  memset(&ro, 0, sizeof(ro));
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ro.max_concurrency = 2;
   assert_int_equal(capsid_runtime_new(&ro, &rt), 0);
   memset(&pr, 0, sizeof(pr));
-  memset(&s, 0, sizeof(s));
+  s = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   s.argv = sargv;
   s.cwd = a;
   s.network = 0;

@@ -615,7 +615,7 @@ static void test_unverified_job_refused(void** state) {
   if (wt_enforcing())
     skip(); /* real Windows: the token verifies, nothing to refuse */
   capsid__win_test_unverified_ok = 0;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = wt_state_dir;
   spec.network = -1;
@@ -650,7 +650,7 @@ static void test_write_outside_workspace_denied(void** state) {
   outside_file = capsid__sprintf("%s/outside.txt", outside);
   {
     const char* argv[] = {wt_child(), "write", inside_file, NULL};
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argv;
     spec.cwd = ws;
     spec.network = -1;
@@ -697,6 +697,6 @@ int main(void) {
       cmocka_unit_test(test_write_outside_workspace_denied),
   };
 
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

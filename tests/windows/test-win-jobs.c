@@ -46,7 +46,7 @@ static void test_exit_codes(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(zero, &spec, &r);
   assert_int_equal(r.exit_code, 0);
   assert_int_equal(r.signal, 0);
@@ -65,7 +65,7 @@ static void test_stdout_stderr_stdin(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(echo, &spec, &r);
   assert_string_equal(r.out.data, "hello out\n");
   assert_int_equal(r.err.len, 0);
@@ -88,7 +88,7 @@ static void test_large_output_capped(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.output_limit = 100000;
   run(big, &spec, &r);
   assert_int_equal(r.exit_code, 0);
@@ -109,7 +109,7 @@ static void test_argv_quoting(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(args, &spec, &r);
   assert_string_equal(r.out.data,
                       "[plain]\n[two words]\n[]\n[quote\"inside]\n[trail\\]\n"
@@ -126,7 +126,7 @@ static void test_timeout_kills_tree(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.timeout_ms = 2000;
   run(tree, &spec, &r);
   wt_expect_tree_killed(&r, pidfile);
@@ -142,7 +142,7 @@ static void test_system_program_and_not_found(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   /* Found in the system directory through PATHEXT, like CreateProcess. */
   run(cmd, &spec, &r);
   assert_int_equal(r.exit_code, 0);
@@ -162,7 +162,7 @@ static void test_bad_cwd(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = zero;
   spec.cwd = "C:/capsid-no-such-dir/x";
   spec.network = -1;
@@ -183,7 +183,7 @@ static void test_offline_env(void** state) {
 
   (void)state;
   _putenv_s("HTTP_PROXY", "");
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.policy = "{\"type\":\"workspace-write\",\"network_access\":false}";
   run(proxy, &spec, &r);
   assert_int_equal(r.exit_code, 0);
@@ -212,7 +212,7 @@ static void test_cwd_and_replaced_env(void** state) {
   char* c;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(cwd, &spec, &r);
   want = capsid__sprintf("%s\n", wt_ws);
   for (c = r.out.data; *c != '\0'; c++)
@@ -246,7 +246,7 @@ static void test_path_spelled_path(void** state) {
   *slash = '\0';
   vars[0] = want = capsid__sprintf("Path=%s", dir);
   vars[1] = "SystemRoot=C:\\windows";
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.env_mode = CAPSID_ENV_REPLACE;
   spec.env = vars;
   run(bare, &spec, &r);
@@ -311,7 +311,7 @@ static void test_parallel_and_kill(void** state) {
   memset(slots, 0, sizeof(slots));
   /* All seven run at once: the kill must hit a running job, not a queued
    * one (that case is "killed before it started", without a signal). */
-  memset(&opts, 0, sizeof(opts));
+  opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 7;
   assert_int_equal(capsid_runtime_new(&opts, &rt), 0);
   for (i = 0; i < 6; i++) {
@@ -320,14 +320,14 @@ static void test_parallel_and_kill(void** state) {
     argvs[i][1] = "echo";
     argvs[i][2] = texts[i];
     argvs[i][3] = NULL;
-    memset(&spec, 0, sizeof(spec));
+    spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
     spec.argv = argvs[i];
     spec.cwd = wt_ws;
     spec.network = -1;
     assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &slots[i],
                                       NULL), 0);
   }
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = sleeper;
   spec.cwd = wt_ws;
   spec.network = -1;
@@ -372,7 +372,7 @@ static void test_signal_terminates_after_grace(void** state) {
   (void)state;
   memset(&slot, 0, sizeof(slot));
   assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = sleeper;
   spec.cwd = wt_ws;
   spec.network = -1;
@@ -451,7 +451,7 @@ static void test_launch_failures_clean(void** state) {
   size_t i, k;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(echo, &spec, &r); /* warm-up */
   capsid_result_free(&r);
   before = wt_count_handles();
@@ -500,6 +500,6 @@ int main(void) {
 #endif
   };
 
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_jobs_setup, wt_jobs_teardown);
 }

@@ -57,7 +57,7 @@ static void test_output_and_exit_codes(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(echo, &spec, &r);
   assert_int_equal(r.exit_code, 0);
   assert_string_equal(r.out.data, "through the runner\n");
@@ -94,7 +94,7 @@ static void test_request_intact(void** state) {
   size_t i;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   run(args, &spec, &r);
   assert_string_equal(r.out.data, "[two words]\n[q\"uote]\n[trail\\]\n");
   capsid_result_free(&r);
@@ -125,7 +125,7 @@ static void test_timeout_kills_runner_and_tree(void** state) {
   capsid_result_t r;
 
   (void)state;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.timeout_ms = 2000;
   spec.max_processes = 3; /* the runner counts as one of the job's */
   run(tree, &spec, &r);
@@ -153,7 +153,7 @@ static void test_runner_error_reported(void** state) {
   assert_non_null(f);
   fputs("this is text, not a PE image\n", f);
   fclose(f);
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = argv;
   spec.cwd = wt_ws;
   spec.network = -1;
@@ -385,7 +385,7 @@ static void test_elevated_needs_setup(void** state) {
 
   (void)state;
   capsid__win_test_unverified_ok = 0;
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = echo;
   spec.cwd = wt_ws;
   spec.network = -1;

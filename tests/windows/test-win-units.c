@@ -558,6 +558,6 @@ int main(void) {
       cmocka_unit_test(test_path_canonical),
   };
 
-  capsid_init();
+  capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);
 }

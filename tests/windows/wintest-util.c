@@ -208,7 +208,7 @@ void wt_expect_no_handle_leak(wt_run_fn run, int rounds, int vary_memory) {
   unsigned before, after;
   int i;
 
-  memset(&spec, 0, sizeof(spec));
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   /* Warm-up: libuv's and the system's one-time handles. */
   run(echo, &spec, &r);
   capsid_result_free(&r);

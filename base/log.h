@@ -1,0 +1,80 @@
+/* A tiny logger to stderr with levels, and the stages of a job.
+ *
+ * The library never logs on its own: it only reports the stages a job
+ * goes through (capsid__stage_note) to a hook that the program installs
+ * (the capsid command, to log them under --verbose or CAPSID_LOG, and to
+ * learn which jobs have started). Without a hook a stage costs a branch.
+ *
+ * Everything here is process-wide and meant for the loop thread, except
+ * the delivery record, which is per thread. */
+#ifndef CAPSID_BASE_LOG_H
+#define CAPSID_BASE_LOG_H
+
+#include "capsid-common.h"
+
+#include <stdint.h>
+
+typedef enum {
+  CAPSID__LOG_DEBUG = 0, /* every stage of every job, with its duration */
+  CAPSID__LOG_INFO = 1,  /* a line per job: started, ended */
+  CAPSID__LOG_WARN = 2,  /* warnings only (the default) */
+  CAPSID__LOG_OFF = 3
+} capsid__log_level_t;
+
+/* "debug", "info", "warn" (or "warning"), "off"; -1 for anything else. */
+int capsid__log_level_parse(const char* text);
+void capsid__log_set_level(int level);
+int capsid__log_level(void);
+int capsid__log_enabled(int level);
+/* Writes "<prefix>: [level] message\n" to stderr when level is enabled.
+ * prefix names the program ("capsid batch"). */
+void capsid__log(int level, const char* prefix, const char* fmt, ...)
+    CAPSID__PRINTF(3, 4);
+
+/* The stages of a job, in order. */
+typedef enum {
+  CAPSID__STAGE_RESOLVE = 0, /* policy, environment, program */
+  CAPSID__STAGE_PRELAUNCH,   /* what must be in place first (ACL grants) */
+  CAPSID__STAGE_SPAWN,       /* the confined process starts */
+  CAPSID__STAGE_EXIT,        /* spawn to the main process's exit */
+  CAPSID__STAGE_POSTEXIT     /* work on what the job left (ACL fix-up) */
+} capsid__job_stage_t;
+
+const char* capsid__job_stage_name(int stage);
+
+typedef struct capsid__stage_event_s {
+  void* job_data;  /* the data pointer given to capsid_job_start */
+  int stage;       /* capsid__job_stage_t */
+  double ms;       /* how long the stage took */
+  int status;      /* 0, or the CAPSID_E* code the stage failed with */
+  int64_t pid;     /* spawn: the job's first process; else 0 */
+} capsid__stage_event_t;
+
+typedef void (*capsid__stage_hook_t)(const capsid__stage_event_t* ev,
+                                     void* hook_data);
+
+/* Installs the hook (NULL removes it). */
+void capsid__stage_hook_set(capsid__stage_hook_t hook, void* hook_data);
+/* Reports that a stage which began at since_ns (capsid__hrtime) ended. */
+void capsid__stage_note(void* job_data, int stage, uint64_t since_ns,
+                        int status, int64_t pid);
+
+/* What a result says beyond capsid_result_t, whose layout programs are
+ * built against and cannot grow: set by the runtime while it hands a
+ * result to its exit callback, so whoever prints the result during the
+ * callback finds them (the batch, the scale-out worker). */
+typedef struct capsid__run_info_s {
+  int64_t pid;            /* the job's first process; 0 if none ran */
+  int64_t started_at_us;  /* wall clock (Unix epoch, µs) at spawn; 0 */
+} capsid__run_info_t;
+
+/* Around the exit callback: info describes result until the next call
+ * with NULLs. */
+void capsid__run_info_delivering(const capsid_result_t* result,
+                                 const capsid__run_info_t* info);
+/* Fills *out for result when it is the one being delivered on this
+ * thread; else zeroes *out and returns -1. */
+int capsid__run_info_of(const capsid_result_t* result,
+                        capsid__run_info_t* out);
+
+#endif
