@@ -24,12 +24,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct waiter_s {
@@ -521,12 +521,18 @@ void capsid__elevated_release(capsid__identity_t* id) {
 }
 
 
+/* Raw system calls, not libc's wrappers: those apply the change to every
+ * thread of the process, and the clone child shares capsid's memory, so
+ * glibc took its thread-list lock and sent each of capsid's threads a
+ * signal (six tgkill, failing with ESRCH, and a lock per job in a child
+ * that must take none). The child is a process of its own: the call
+ * changes exactly it. */
 int capsid__identity_child(const capsid__identity_t* id) {
-  if (setgroups(id->n_groups, id->groups) != 0)
+  if (syscall(SYS_setgroups, id->n_groups, id->groups) != 0)
     return errno;
-  if (setresgid(id->gid, id->gid, id->gid) != 0)
+  if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) != 0)
     return errno;
-  if (setresuid(id->uid, id->uid, id->uid) != 0)
+  if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) != 0)
     return errno;
   return 0;
 }
