@@ -8,10 +8,6 @@ static int log_level = CAPSID__LOG_WARN;
 static capsid__stage_hook_t stage_hook;
 static void* stage_hook_data;
 
-/* Per thread: capsid_run_capture runs a private loop on any thread. */
-static _Thread_local const capsid_result_t* delivering_result;
-static _Thread_local capsid__run_info_t delivering_info;
-
 static const char* const level_names[] = {"debug", "info", "warn", "off"};
 static const char* const stage_names[] = {"resolve", "prelaunch", "spawn",
                                           "exit", "postexit"};
@@ -89,25 +85,4 @@ void capsid__stage_note(void* job_data, int stage, uint64_t since_ns,
   ev.status = status;
   ev.pid = pid;
   stage_hook(&ev, stage_hook_data);
-}
-
-
-void capsid__run_info_delivering(const capsid_result_t* result,
-                                 const capsid__run_info_t* info) {
-  delivering_result = result;
-  if (info != NULL)
-    delivering_info = *info;
-  else
-    memset(&delivering_info, 0, sizeof(delivering_info));
-}
-
-
-int capsid__run_info_of(const capsid_result_t* result,
-                        capsid__run_info_t* out) {
-  if (result == NULL || result != delivering_result) {
-    memset(out, 0, sizeof(*out));
-    return -1;
-  }
-  *out = delivering_info;
-  return 0;
 }

@@ -59,22 +59,4 @@ void capsid__stage_hook_set(capsid__stage_hook_t hook, void* hook_data);
 void capsid__stage_note(void* job_data, int stage, uint64_t since_ns,
                         int status, int64_t pid);
 
-/* What a result says beyond capsid_result_t, whose layout programs are
- * built against and cannot grow: set by the runtime while it hands a
- * result to its exit callback, so whoever prints the result during the
- * callback finds them (the batch, the scale-out worker). */
-typedef struct capsid__run_info_s {
-  int64_t pid;            /* the job's first process; 0 if none ran */
-  int64_t started_at_us;  /* wall clock (Unix epoch, µs) at spawn; 0 */
-} capsid__run_info_t;
-
-/* Around the exit callback: info describes result until the next call
- * with NULLs. */
-void capsid__run_info_delivering(const capsid_result_t* result,
-                                 const capsid__run_info_t* info);
-/* Fills *out for result when it is the one being delivered on this
- * thread; else zeroes *out and returns -1. */
-int capsid__run_info_of(const capsid_result_t* result,
-                        capsid__run_info_t* out);
-
 #endif

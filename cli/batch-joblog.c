@@ -71,8 +71,7 @@ static void put_arg(FILE* f, const char* s) {
 
 int cli_joblog_write(cli_joblog_t* log, long seq, const json_t* id,
                      const char* const* argv, size_t stdin_len,
-                     const capsid_result_t* r,
-                     const capsid__run_info_t* info) {
+                     const capsid_result_t* r) {
   char* idtext;
   size_t i;
   int ran = r->error.code == 0;
@@ -81,7 +80,7 @@ int cli_joblog_write(cli_joblog_t* log, long seq, const json_t* id,
     return 0;
   idtext = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
   fprintf(log->f, "%ld\t:\t%.3f\t%.3f\t%zu\t%llu\t%d\t%d\t", seq,
-          (double)info->started_at_us / 1e6, r->wall_ms / 1000.0,
+          (double)r->started_at_us / 1e6, r->wall_ms / 1000.0,
           ran ? stdin_len : 0,
           (unsigned long long)(r->out.total + r->err.total),
           ran && r->signal == 0 ? r->exit_code : -1, r->signal);

@@ -56,8 +56,7 @@ int cli_joblog_open(cli_joblog_t* log, const char* path, int append);
 /* One line for a job that ended. */
 int cli_joblog_write(cli_joblog_t* log, long seq, const json_t* id,
                      const char* const* argv, size_t stdin_len,
-                     const capsid_result_t* r,
-                     const capsid__run_info_t* info);
+                     const capsid_result_t* r);
 int cli_joblog_close(cli_joblog_t* log);
 /* The column names, in order (for the reader of batch-resume.c). */
 extern const char* const cli_joblog_columns[];

@@ -83,7 +83,7 @@ static void write_result(batch_t* b, json_t* id, long line,
   /* With --retries, which attempt this result is. */
   if (b->opt.retries > 1 && attempt > 0)
     extra = json_pack("{sI}", "attempt", (json_int_t)attempt);
-  if (cli_result_write_ex(stdout, id, line, r, NULL, extra) != 0)
+  if (cli_result_write_ex(stdout, id, line, r, extra) != 0)
     b->write_failed = 1;
   json_decref(extra);
   cli_batch_count(&b->counts, r);
@@ -208,7 +208,6 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   batch_job_t* bj = data;
   batch_t* b = bj->batch;
-  capsid__run_info_t info;
 
   (void)job;
   cli_note_mode(bj->jl.spec.mode, result);
@@ -228,10 +227,9 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
   write_result(b, bj->jl.id, bj->jl.line, result, bj->attempt);
   /* A job cut short did not finish: the log, as parallel's, lists only
    * what --resume need not run again. */
-  capsid__run_info_of(result, &info);
   if (!result->interrupted &&
       cli_joblog_write(&b->joblog, bj->jl.line, bj->jl.id, bj->jl.spec.argv,
-                       bj->jl.spec.stdin_len, result, &info) != 0)
+                       bj->jl.spec.stdin_len, result) != 0)
     b->write_failed = 1;
 
 forget:

@@ -47,7 +47,6 @@ typedef struct run_ctx_s {
   int json;
   cli_passthru_t pass;
   capsid_result_t result;
-  capsid__run_info_t info; /* pid and start time, kept from the callback */
   int done;
   uv_signal_t sigint;
   uv_signal_t sigterm;
@@ -148,7 +147,6 @@ static void on_exit_cb(capsid_job_t* job, capsid_result_t* result,
   run_ctx_t* ctx = data;
 
   (void)job;
-  capsid__run_info_of(result, &ctx->info);
   cli_log_result("capsid run", "job", result);
   capsid_result_move(&ctx->result, result);
   ctx->done = 1;
@@ -379,7 +377,7 @@ int cli_cmd_run(int argc, char** argv) {
 
   cli_note_mode(spec.mode, &ctx.result);
   if (ctx.json) {
-    cli_result_write_ex(stdout, NULL, 0, &ctx.result, &ctx.info, NULL);
+    cli_result_write_ex(stdout, NULL, 0, &ctx.result, NULL);
   } else if (ctx.result.error.code != 0) {
     char msg[2048];
     fprintf(stderr, "capsid: %s\n",

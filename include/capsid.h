@@ -282,10 +282,12 @@ typedef struct capsid_result_s {
   /* capsid_job_signal asked the job to stop before it ended; killed says
    * whether it then had to be killed (the grace ran out). */
   int interrupted;
+  int64_t pid;           /* the job's first process (host pid); 0: none ran */
+  int64_t started_at_us; /* wall clock at spawn, µs since the Unix epoch; 0 */
   /* Room for later fields, so that the struct keeps its size (see "ABI"
    * above): a new field is declared here and reserved_ shrinks by as
    * much. Zero. */
-  uint64_t reserved_[8];
+  uint64_t reserved_[6];
 } capsid_result_t;
 
 /* How a job's limits were enforced. */

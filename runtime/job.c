@@ -195,9 +195,7 @@ static void job_deliver(capsid_job_t* job) {
 
   job->state = JOB_DONE;
   capsid__runtime_job_finished(rt, job);
-  capsid__run_info_delivering(&job->result, &job->info);
   job->on_exit(job, &job->result, job->data);
-  capsid__run_info_delivering(NULL, NULL);
   job_free(job);
 }
 
@@ -486,12 +484,12 @@ static void job_launch(capsid_job_t* job) {
 
   job->start_ns = capsid__hrtime();
   if (uv_gettimeofday(&now) == 0)
-    job->info.started_at_us = now.tv_sec * 1000000 + now.tv_usec;
+    job->result.started_at_us = now.tv_sec * 1000000 + now.tv_usec;
   rc = capsid__proc_spawn(job->rt->loop, &launch, on_exit_status, job,
                           &job->proc, &mode, &job->result.error);
-  job->info.pid = rc == 0 ? capsid__proc_pid(job->proc) : 0;
+  job->result.pid = rc == 0 ? capsid__proc_pid(job->proc) : 0;
   capsid__stage_note(job->data, CAPSID__STAGE_SPAWN, job->start_ns, rc,
-                     job->info.pid);
+                     job->result.pid);
   if (rc != 0) {
     job_finish_later(job);
     return;

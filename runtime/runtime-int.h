@@ -91,7 +91,6 @@ struct capsid_job_s {
   int pending_closes;
   uint64_t start_ns;
   uint64_t stage_ns;     /* when the stage being timed began */
-  capsid__run_info_t info; /* pid, start time: see capsid__run_info_of */
   capsid_result_t result;
 };
 

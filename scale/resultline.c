@@ -280,18 +280,10 @@ char* cli_rfc3339(int64_t unix_us, char* buf, size_t size) {
 }
 
 
-/* Everything but the output streams. info says when the job started and
- * its pid; NULL: from the result being delivered, if it is that one. */
-static json_t* result_meta(json_t* id, long line, const capsid_result_t* r,
-                           const capsid__run_info_t* info) {
+/* Everything but the output streams. */
+static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_t* obj = json_object();
-  capsid__run_info_t found;
   char when[40];
-
-  if (info == NULL) {
-    capsid__run_info_of(r, &found);
-    info = &found;
-  }
 
   json_object_set(obj, "id", id ? id : json_null());
   if (line > 0)
@@ -316,11 +308,11 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r,
   json_object_set_new(obj, "system_cpu_ms", json_real(r->sys_cpu_ms));
   /* Only for a job whose process started. */
   json_object_set_new(obj, "started_at",
-                      info->pid != 0 && info->started_at_us > 0
-                          ? json_string(cli_rfc3339(info->started_at_us,
+                      r->pid != 0 && r->started_at_us > 0
+                          ? json_string(cli_rfc3339(r->started_at_us,
                                                     when, sizeof(when)))
                           : json_null());
-  json_object_set_new(obj, "pid", info->pid != 0 ? json_integer(info->pid)
+  json_object_set_new(obj, "pid", r->pid != 0 ? json_integer(r->pid)
                                                  : json_null());
   json_object_set_new(obj, "peak_memory", r->peak_memory >= 0
                                               ? json_integer(r->peak_memory)
@@ -340,7 +332,7 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r,
 
 
 json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
-  json_t* obj = result_meta(id, line, r, NULL);
+  json_t* obj = result_meta(id, line, r);
 
   set_output(obj, "stdout", &r->out);
   set_output(obj, "stderr", &r->err);
@@ -455,8 +447,8 @@ static int append_output(capsid__buf_t* b, const char* name,
  * megabytes, are appended by the fast escaper before the closing brace. */
 static int result_build(capsid__buf_t* b, json_t* id, long line,
                         const capsid_result_t* r,
-                        const capsid__run_info_t* info, json_t* extra) {
-  json_t* meta = result_meta(id, line, r, info);
+                        json_t* extra) {
+  json_t* meta = result_meta(id, line, r);
   char* text;
   size_t n;
   int rc = -1;
@@ -481,17 +473,17 @@ static int result_build(capsid__buf_t* b, json_t* id, long line,
 
 int cli_result_write(FILE* f, json_t* id, long line,
                      const capsid_result_t* r) {
-  return cli_result_write_ex(f, id, line, r, NULL, NULL);
+  return cli_result_write_ex(f, id, line, r, NULL);
 }
 
 
 int cli_result_write_ex(FILE* f, json_t* id, long line,
                         const capsid_result_t* r,
-                        const capsid__run_info_t* info, json_t* extra) {
+                        json_t* extra) {
   capsid__buf_t b = {0};
   int rc = -1;
 
-  if (result_build(&b, id, line, r, info, extra) == 0 &&
+  if (result_build(&b, id, line, r, extra) == 0 &&
       capsid__buf_append(&b, "\n", 1) == 0 &&
       fwrite(b.data, 1, b.len, f) == b.len && fflush(f) == 0)
     rc = 0;
@@ -516,5 +508,5 @@ int cli_print_json_line(json_t* obj) {
 
 int cli_result_format(capsid__buf_t* b, json_t* id, long line,
                       const capsid_result_t* r, json_t* extra) {
-  return result_build(b, id, line, r, NULL, extra);
+  return result_build(b, id, line, r, extra);
 }

@@ -42,12 +42,11 @@ json_t* cli_error_json(const capsid_error_t* err, long line);
  * JSON tree. Returns 0 or -1. */
 int cli_result_write(FILE* f, json_t* id, long line,
                      const capsid_result_t* r);
-/* As cli_result_write, with info (pid, start time; NULL: those of the
- * result being delivered, see capsid__run_info_of) and the members of
- * extra (may be NULL) added after the small fields. */
+/* As cli_result_write, with the members of extra (may be NULL) added
+ * after the small fields. */
 int cli_result_write_ex(FILE* f, json_t* id, long line,
                         const capsid_result_t* r,
-                        const capsid__run_info_t* info, json_t* extra);
+                        json_t* extra);
 /* A wall-clock time (Unix epoch, µs) as RFC 3339 UTC with milliseconds:
  * "2026-12-06T22:30:01.123Z". Returns buf. */
 char* cli_rfc3339(int64_t unix_us, char* buf, size_t size);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -65,14 +66,23 @@ static void test_exit_codes_and_signals(void** state) {
   capsid_job_spec_t spec;
   outcome_t o;
 
+  struct timeval before, after;
+
   (void)state;
   spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   spec.argv = ok;
+  gettimeofday(&before, NULL);
   run_one(&spec, &o);
+  gettimeofday(&after, NULL);
   assert_int_equal(o.result.error.code, 0);
   assert_int_equal(o.result.exit_code, 0);
   assert_int_equal(o.result.signal, 0);
   assert_true(o.result.wall_ms > 0);
+  /* The result says which process ran and when it was started. */
+  assert_true(o.result.pid > 0);
+  assert_in_range(o.result.started_at_us,
+                  before.tv_sec * 1000000LL + before.tv_usec,
+                  after.tv_sec * 1000000LL + after.tv_usec);
   /* auto confines: unprivileged, or Landlock only where user namespaces
    * are blocked. */
   assert_true(o.result.mode == CAPSID_MODE_UNPRIVILEGED ||
