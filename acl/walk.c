@@ -417,6 +417,12 @@ static void process_dir(local_t* l, item_t* it) {
     rc = capsid__acl_fs_list(d, on_entry, &c, &os_error);
     if (rc == CAPSID_ECANCELED) {
       c.bad = 1;
+    } else if (rc == CAPSID_ENOENT) {
+      /* Removed while we walked (a job's placeholder .git going with
+       * its job, a directory the owner deleted): nothing is left in it
+       * to grant. Not recorded as good, so a directory made again under
+       * that name is looked at by the next apply. */
+      c.bad = 1;
     } else if (rc != 0) {
       c.bad = 1;
       note_error(l, wt, it->rel, NULL, rc, os_error,

@@ -57,5 +57,6 @@ int bench_batch_main(int argc, char** argv);
 int bench_capture_main(int argc, char** argv);
 int bench_memory_main(int argc, char** argv);
 int bench_acl_main(int argc, char** argv);
+int bench_serve_main(int argc, char** argv);
 
 #endif

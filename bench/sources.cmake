@@ -9,4 +9,7 @@ list(APPEND CAPSID_CLI_SOURCES
   bench/bench-spawn.c
   bench/bench-util.c)
   list(APPEND CAPSID_CLI_SOURCES bench/bench-acl.c)
+  if(CAPSID_SERVE)
+    list(APPEND CAPSID_CLI_SOURCES bench/bench-serve.c)
+  endif()
 endif()

@@ -14,6 +14,7 @@
 enum {
   OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE, OPT_JOBLOG, OPT_RESUME,
   OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_JSON_SUMMARY, OPT_VERBOSE,
+  OPT_SERVER,
   OPT_DEFAULT /* the rest: a default for every line (batch_defaults) */
 };
 
@@ -28,6 +29,7 @@ static const capsid__option_t batch_options[] = {
     {0, "halt", 1, OPT_HALT},
     {0, "json-summary", 1, OPT_JSON_SUMMARY},
     {0, "verbose", 0, OPT_VERBOSE},
+    {0, "server", 1, OPT_SERVER},
     {'C', "cwd", 1, OPT_DEFAULT + 0},
     {'p', "policy", 1, OPT_DEFAULT + 1},
     {'w', "writable-root", 1, OPT_DEFAULT + 2},
@@ -104,6 +106,9 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
       break;
     case OPT_VERBOSE:
       verbose = 1;
+      break;
+    case OPT_SERVER:
+      b->server = a->value;
       break;
     case OPT_HELP:
       cli_help_batch();

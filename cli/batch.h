@@ -120,6 +120,7 @@ typedef struct cli_batch_opts_s {
   cli_halt_t halt;
   json_t* defaults;     /* members every line inherits */
   cli_done_set_t done;  /* --resume: jobs an earlier run finished */
+  const char* server;   /* --server ADDR: run through capsid serve */
 } cli_batch_opts_t;
 
 /* Parses the options (and sets the log level). Returns -1 when the

@@ -25,6 +25,10 @@ const char* cli_state_dir(void);
 int cli_cmd_worker(int argc, char** argv);
 int cli_cmd_submit(int argc, char** argv);
 int cli_cmd_collect(int argc, char** argv);
+/* One long-lived server for many clients (Linux builds). */
+int cli_cmd_serve(int argc, char** argv);
+void cli_help_serve(void);
+void cli_help_main_serve(void);
 
 /* How long a stopped job has to end after SIGTERM before it is killed
  * (`--grace` of run and batch). */
@@ -38,6 +42,10 @@ int cli_exit_status(const capsid_result_t* r);
 /* Says once per process, on stderr, that `auto` fell back to a mode that
  * enforces less (landlock-only), so nobody learns it only from --json. */
 void cli_note_mode(capsid_mode_t requested, const capsid_result_t* r);
+/* On a failed job the sandbox refused something: one line on stderr
+ * naming the refused paths, their rules and the writable roots
+ * (cli/denial-hint.c). */
+void cli_denial_hint(const capsid_result_t* r);
 
 /* Help texts. */
 void cli_help_main(void);

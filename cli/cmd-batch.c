@@ -5,6 +5,7 @@
 #include "args.h"
 #include "batch.h"
 #include "cli-log.h"
+#include "client.h"
 #include "jobline.h"
 #include "linereader.h"
 #include "resultline.h"
@@ -452,6 +453,7 @@ int cli_cmd_batch(int argc, char** argv) {
   batch_t b;
   capsid__args_t a;
   uint64_t t0 = capsid__hrtime();
+  const char* server;
   int fd = -1, progress = 0, rc, status;
 
   memset(&b, 0, sizeof(b));
@@ -466,6 +468,11 @@ int cli_cmd_batch(int argc, char** argv) {
   status = 2;
   if ((fd = cli_input_open(&a)) < 0)
     goto done;
+  server = b.opt.server ? b.opt.server : cli_client_env_addr();
+  if (server != NULL) { /* thin client: the jobs run in `capsid serve` */
+    status = cli_client_batch(server, fd, &b.opt);
+    goto done;
+  }
   if (b.opt.joblog != NULL &&
       cli_joblog_open(&b.joblog, b.opt.joblog, b.opt.done.keys != NULL) != 0)
     goto done;

@@ -23,6 +23,10 @@ static const bench_entry_t benches[] = {
      "resident memory with 10,000 queued jobs"},
     {"acl", bench_acl_main,
      "ACL apply / re-apply on 100k files vs setfacl -R"},
+#ifdef CAPSID_SERVE
+    {"serve", bench_serve_main,
+     "/bin/true through capsid serve vs capsid run vs posix_spawn"},
+#endif
 };
 
 

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "cli-log.h"
+#include "client.h"
 #include "passthru.h"
 #include "resultline.h"
 
@@ -19,7 +20,7 @@ enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
   OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU,
-  OPT_GRACE, OPT_VERBOSE
+  OPT_GRACE, OPT_VERBOSE, OPT_SERVER
 };
 
 static const capsid__option_t run_options[] = {
@@ -40,6 +41,7 @@ static const capsid__option_t run_options[] = {
     {0, "stdin-file", 1, OPT_STDIN_FILE},
     {0, "grace", 1, OPT_GRACE},
     {0, "verbose", 0, OPT_VERBOSE},
+    {0, "server", 1, OPT_SERVER},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -224,6 +226,7 @@ int cli_cmd_run(int argc, char** argv) {
   uint64_t n;
   char* stdin_data = NULL;
   size_t stdin_len = 0;
+  const char* server = cli_client_env_addr();
   int opt, status = CLI_EXIT_CAPSID, rc, verbose = 0;
 
   spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
@@ -325,6 +328,9 @@ int cli_cmd_run(int argc, char** argv) {
         goto done;
       }
       break;
+    case OPT_SERVER:
+      server = a.value;
+      break;
     case OPT_HELP:
       cli_help_run();
       status = 0;
@@ -351,6 +357,10 @@ int cli_cmd_run(int argc, char** argv) {
   spec.stdin_len = stdin_len;
   spec.on_output = on_output;
   cli_warn_shared_tmp(&spec);
+  if (server != NULL) { /* thin client: the job runs in `capsid serve` */
+    status = cli_client_run(server, &spec, ctx.json, ctx.grace_ms, &ctx.pass);
+    goto done;
+  }
 
   opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 1;
@@ -392,6 +402,7 @@ int cli_cmd_run(int argc, char** argv) {
             (unsigned long long)spec.memory_limit);
   }
   cli_passthru_report(&ctx.pass);
+  cli_denial_hint(&ctx.result);
   status = cli_exit_status(&ctx.result);
 
 done:

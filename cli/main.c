@@ -23,6 +23,9 @@ static const command_t commands[] = {
     {"submit", cli_cmd_submit},
     {"collect", cli_cmd_collect},
 #endif
+#ifdef CAPSID_SERVE
+    {"serve", cli_cmd_serve},
+#endif
     {"doctor", cli_cmd_doctor},
     {"setup", cli_cmd_setup},
     {"uninstall", cli_cmd_uninstall},
@@ -82,6 +85,9 @@ int main(int argc, char** argv) {
     cli_help_main();
 #ifdef CAPSID_SCALE_OUT
     cli_help_main_scale_out();
+#endif
+#ifdef CAPSID_SERVE
+    cli_help_main_serve();
 #endif
     return argc < 2 ? 2 : 0;
   }

@@ -9,6 +9,7 @@ set(CAPSID_CLI_SOURCES
   cli/batch-summary.c
   cli/cmd-batch.c
   cli/cmd-run.c
+  cli/denial-hint.c
   cli/help.c
   cli/linereader.c
   cli/main.c
@@ -23,4 +24,11 @@ list(APPEND CAPSID_CLI_SOURCES cli/cmd-doctor.c cli/cmd-setup.c)
 if(WIN32)
   enable_language(RC)
   list(APPEND CAPSID_CLI_SOURCES cli/win/capsid.rc)
+endif()
+# `capsid serve` and the thin-client mode of run and batch (--server).
+if(CAPSID_SERVE)
+  list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c cli/client.c
+    cli/client-batch.c cli/client-run.c)
+else()
+  list(APPEND CAPSID_CLI_SOURCES cli/client-none.c)
 endif()

@@ -284,10 +284,19 @@ typedef struct capsid_result_s {
   int interrupted;
   int64_t pid;           /* the job's first process (host pid); 0: none ran */
   int64_t started_at_us; /* wall clock at spawn, µs since the Unix epoch; 0 */
+  /* What the job ran under, as compact JSON owned by the result: the
+   * policy resolved ({"policy", "writable_roots", "protected_paths",
+   * "deny_read", "network"}), NULL when it could not be resolved. */
+  char* sandbox;
+  /* What it was refused, as far as capsid can tell: a JSON array of
+   * {"op", "path", "rule"} (at most 16), one per path the job's stderr
+   * reported refused (read-only file system, permission denied) that a
+   * rule of the policy covers; NULL when the job did not run. */
+  char* denials;
   /* Room for later fields, so that the struct keeps its size (see "ABI"
    * above): a new field is declared here and reserved_ shrinks by as
    * much. Zero. */
-  uint64_t reserved_[6];
+  uint64_t reserved_[4];
 } capsid_result_t;
 
 /* How a job's limits were enforced. */

@@ -3,6 +3,7 @@
  * cannot name a different directory at launch than it did here. */
 #include "policy.h"
 
+#include "denyread.h"
 #include "env.h"
 #include "json-util.h"
 #include "workspace-rule.h"
@@ -59,7 +60,7 @@ static int parse_object(json_t* obj, capsid__policy_t* out,
       "writable_roots", "workspace_roots",
       "network_access", "exclude_tmpdir_env_var",
       "exclude_slash_tmp", "read_only_paths",
-      NULL};
+      "deny_read",     NULL};
   json_t* mode;
   const char* mode_key = "mode";
   int rc;
@@ -114,6 +115,12 @@ static int parse_object(json_t* obj, capsid__policy_t* out,
                                "policy.read_only_paths", CAPSID_EPOLICY,
                                CAPSID_STAGE_POLICY, &out->read_only_paths,
                                err);
+  if (rc == 0)
+    rc = capsid__json_get_strv(obj, "deny_read", "policy.deny_read",
+                               CAPSID_EPOLICY, CAPSID_STAGE_POLICY,
+                               &out->deny_read, err);
+  if (rc == 0)
+    rc = capsid__deny_read_check(&out->deny_read, err);
   if (rc != 0)
     return rc;
   if (out->kind == CAPSID__POLICY_READ_ONLY && out->writable_roots.n > 0)
@@ -199,6 +206,9 @@ int capsid__policy_copy(capsid__policy_t* dst, const capsid__policy_t* src) {
   if (rc == 0)
     rc = capsid__strv_copy(&dst->read_only_paths,
                            (const char* const*)src->read_only_paths.v);
+  if (rc == 0)
+    rc = capsid__strv_copy(&dst->deny_read,
+                           (const char* const*)src->deny_read.v);
   if (rc != 0)
     capsid__policy_free(dst);
   return rc;
@@ -208,6 +218,7 @@ int capsid__policy_copy(capsid__policy_t* dst, const capsid__policy_t* src) {
 void capsid__policy_free(capsid__policy_t* p) {
   capsid__strv_free(&p->writable_roots);
   capsid__strv_free(&p->read_only_paths);
+  capsid__strv_free(&p->deny_read);
 }
 
 
@@ -507,6 +518,9 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
                                              &why) != 0;
       capsid__error_free(&why);
     }
+    rc = capsid__deny_read_resolve(sb, &policy->deny_read, err);
+    if (rc != 0)
+      goto fail;
     return 0;
   }
 
@@ -577,6 +591,9 @@ int capsid__sandbox_resolve(const capsid__policy_t* policy,
     if (rc != 0)
       goto fail;
   }
+  rc = capsid__deny_read_resolve(sb, &policy->deny_read, err);
+  if (rc != 0)
+    goto fail;
   return 0;
 
 fail:
@@ -591,4 +608,5 @@ void capsid__sandbox_free(capsid__sandbox_t* sb) {
   capsid__strv_free(&sb->writable);
   capsid__strv_free(&sb->protected_paths);
   capsid__strv_free(&sb->missing_protected);
+  capsid__strv_free(&sb->deny_read);
 }

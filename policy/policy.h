@@ -19,6 +19,10 @@ typedef struct capsid__policy_s {
   int exclude_slash_tmp;
   capsid__strv_t writable_roots;
   capsid__strv_t read_only_paths;
+  /* Paths and globs the job must not read, as written: absolute, "~/..."
+   * (the invoking user's home) or relative to the cwd; "@credentials"
+   * and "@workspace-env" name presets (policy/denyread.c). */
+  capsid__strv_t deny_read;
 } capsid__policy_t;
 
 /* Parses a preset name or a JSON object. On error fills err (stage POLICY,
@@ -66,6 +70,12 @@ typedef struct capsid__sandbox_s {
    * read-only job cannot open a traverse path into /root or a 0700 tree;
    * it reaches such a cwd only as far as plain modes let it. */
   int cwd_untrusted;
+  /* What the job must not read: every existing path the policy's
+   * deny_read names or matches, canonical (a link is followed to what it
+   * points at), none holding the cwd or a writable root. The launcher
+   * hides each behind an empty, unreadable mount; where it cannot
+   * (landlock-only) it refuses the job. */
+  capsid__strv_t deny_read;
 } capsid__sandbox_t;
 
 typedef struct capsid__resolve_in_s {

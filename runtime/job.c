@@ -9,6 +9,7 @@
  * callback still comes from the loop, never from inside capsid_job_start. */
 #include "runtime-int.h"
 
+#include "denials.h"
 #include "env.h"
 
 #include <string.h>
@@ -163,6 +164,18 @@ static void postexit_done(void* data, int status, const capsid_error_t* err) {
 }
 
 
+/* The result's sandbox and denials (sandbox/denials.h); without memory
+ * they stay NULL, which the result allows. */
+static void job_report(capsid_job_t* job) {
+  if (job->sandbox.cwd == NULL)
+    return;
+  job->result.sandbox = capsid__sandbox_json(&job->sandbox);
+  if (job->proc_started)
+    job->result.denials = capsid__denials_json(
+        &job->sandbox, job->result.err.data, job->result.err.len);
+}
+
+
 static void job_complete(capsid_job_t* job) {
   capsid__capture_t* cap = &job->capture;
 
@@ -178,6 +191,7 @@ static void job_complete(capsid_job_t* job) {
   if (job->result.error.code != 0 && job->result.exit_code == 0 &&
       !job->exited)
     job->result.exit_code = -1;
+  job_report(job);
   /* Before the result goes out, so a caller that reads the files next
    * finds them as the owner should (elevated mode's ACL fix-up). */
   job->stage_ns = capsid__hrtime();
@@ -574,6 +588,8 @@ void capsid_result_free(capsid_result_t* result) {
     return;
   capsid__free(result->out.data);
   capsid__free(result->err.data);
+  capsid__free(result->sandbox);
+  capsid__free(result->denials);
   capsid__error_free(&result->error);
   memset(result, 0, sizeof(*result));
 }

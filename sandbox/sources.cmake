@@ -1,10 +1,11 @@
 # Confinement: the capability store, per-OS launch and set-up.
-list(APPEND CAPSID_SOURCES sandbox/capstore.c)
+list(APPEND CAPSID_SOURCES sandbox/capstore.c sandbox/denials.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     sandbox/linux/caps-linux.c
     sandbox/linux/cgroup-linux.c
     sandbox/linux/confine-linux.c
+    sandbox/linux/denyread-linux.c
     sandbox/linux/elevated-linux.c
     sandbox/linux/handback-linux.c
     sandbox/linux/landlock-linux.c
@@ -21,6 +22,7 @@ endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
+    sandbox/win/denyread-win.c
     sandbox/win/elevated-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c

@@ -247,6 +247,19 @@ json_t* cli_error_json(const capsid_error_t* err, long line) {
 }
 
 
+/* What the job ran under and was refused (capsid.h: sandbox, denials),
+ * given by the library as JSON text: "sandbox" is null when the policy
+ * was never resolved, "denials" an empty list when nothing was refused
+ * or the job did not run. */
+static void set_report(json_t* obj, const capsid_result_t* r) {
+  json_t* sandbox = r->sandbox ? json_loads(r->sandbox, 0, NULL) : NULL;
+  json_t* denials = r->denials ? json_loads(r->denials, 0, NULL) : NULL;
+
+  json_object_set_new(obj, "sandbox", sandbox ? sandbox : json_null());
+  json_object_set_new(obj, "denials", denials ? denials : json_array());
+}
+
+
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian), after
  * Howard Hinnant's days_from_civil inverse: no gmtime_r/gmtime_s, so the
  * same code serves every OS. */
@@ -327,6 +340,7 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_object_set_new(obj, "error", r->error.code != 0
                                         ? cli_error_json(&r->error, line)
                                         : json_null());
+  set_report(obj, r);
   return obj;
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang valgrind
   libuv1-dev libmimalloc-dev libcmocka-dev libjansson-dev libseccomp-dev
-  acl attr iproute2 procps util-linux python3 git curl
+  acl attr iproute2 procps util-linux python3 python3-pytest git curl
   redis-server libhiredis-dev
   bubblewrap
   man-db file zsh    # the install tests: man -l, cpack shlibdeps, zsh -n

@@ -35,6 +35,7 @@
 #include "confine-linux.h"
 
 #include "caps-linux.h"
+#include "denyread-linux.h"
 #include "seccomp-linux.h"
 #include "verify-linux.h"
 
@@ -92,6 +93,8 @@ static int choose_mode(capsid__confine_t* c, const capsid__launch_t* launch,
   } else if (mode == CAPSID_MODE_LANDLOCK_ONLY) {
     if (no_landlock)
       return refuse(err, CAPSID_STAGE_LANDLOCK, "landlock-only", NO_LANDLOCK);
+    if ((rc = capsid__denyread_refuse(sb, err)) != 0)
+      return rc;
     c->mode = CAPSID_MODE_LANDLOCK_ONLY;
     /* No IPC namespace: the host's SysV IPC and message queues are the
      * caller's own, so the job gets none. */

@@ -27,6 +27,7 @@
  *
  * The plan is built in the parent; the child only walks it. */
 #include "mounts-linux.h"
+#include "denyread-linux.h"
 #include "system.h"
 
 #include <errno.h>
@@ -70,6 +71,12 @@ static int push(capsid__mounts_t* m, capsid__mnt_op_t op, const char* path,
   m->steps[m->n].path = path;
   m->n++;
   return 0;
+}
+
+
+int capsid__mounts_push(capsid__mounts_t* m, capsid__mnt_op_t op,
+                        const char* path, capsid_error_t* err) {
+  return push(m, op, path, err);
 }
 
 
@@ -203,6 +210,8 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                                sb->missing_protected.v[i]) &&
         capsid__path_exists(sb->missing_protected.v[i]))
       rc = push(m, CAPSID__MNT_BIND_RO, sb->missing_protected.v[i], err);
+  if (rc == 0)
+    rc = capsid__denyread_plan(m, sb, err);
   if (rc == 0 && !sb->network && is_dir("/run") &&
       !needs_host(sb, program, "/run", 0))
     rc = push(m, CAPSID__MNT_TMPFS_RO, "/run", err);
@@ -311,6 +320,11 @@ static int step_child(const capsid__mnt_step_t* s) {
                  NULL)
                ? errno
                : 0;
+  case CAPSID__MNT_DENY_SOURCE:
+  case CAPSID__MNT_DENY_DIR:
+  case CAPSID__MNT_DENY_FILE:
+  case CAPSID__MNT_DENY_DONE:
+    return capsid__denyread_step(s);
   }
   return EINVAL;
 }

@@ -18,7 +18,13 @@ typedef enum {
   CAPSID__MNT_PROC,        /* a proc of the job's own pid namespace */
   CAPSID__MNT_HIDE,        /* TMPFS_RO, and nothing to do where the path
                               is already gone from the job's view */
-  CAPSID__MNT_MQUEUE       /* the job's IPC namespace's own mqueue */
+  CAPSID__MNT_MQUEUE,      /* the job's IPC namespace's own mqueue */
+  /* deny_read (denyread-linux.c): make the cover of denied files, cover
+   * a directory, cover a file, unlink the cover's name. */
+  CAPSID__MNT_DENY_SOURCE,
+  CAPSID__MNT_DENY_DIR,
+  CAPSID__MNT_DENY_FILE,
+  CAPSID__MNT_DENY_DONE
 } capsid__mnt_op_t;
 
 typedef struct capsid__mnt_step_s {
@@ -45,6 +51,9 @@ int capsid__mounts_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
                         const char* program, int new_pid_ns,
                         capsid_error_t* err);
 int capsid__mounts_child(capsid__mounts_t* m);
+/* Appends one step; CAPSID_ETOOLONG when the plan is full. */
+int capsid__mounts_push(capsid__mounts_t* m, capsid__mnt_op_t op,
+                        const char* path, capsid_error_t* err);
 
 /* Copies capsid's state directory, canonical, into out: 1, or 0 when it
  * does not resolve (not set up) or does not fit. Resolved once per

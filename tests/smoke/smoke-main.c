@@ -42,6 +42,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_carve_outs, NEEDS_MOUNTS),
     CASE(smoke_missing_names_protected, NEEDS_MOUNTS),
     CASE(smoke_placeholder_concurrent, NEEDS_MOUNTS),
+    CASE(smoke_placeholder_churn, NEEDS_MOUNTS),
     CASE(smoke_placeholder_owner_content, NEEDS_MOUNTS),
     CASE(smoke_missing_carve_out_leaves_nothing, ALL),
     CASE(smoke_carve_out_through_link, ALL),
@@ -68,6 +69,8 @@ static const smoke_case_t cases[] = {
     CASE(smoke_ipc_private, ALL),
     CASE(smoke_offline_unix_sockets, ALL),
     CASE(smoke_state_dir_hidden, NEEDS_MOUNTS),
+    CASE(smoke_deny_read, ALL),
+    CASE(smoke_denial_reports, ALL),
 #ifdef CAPSID_FAULT_INJECTION /* it forces features off by failure injection */
     CASE(smoke_modes_fail_closed, ALL),
 #endif

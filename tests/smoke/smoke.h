@@ -74,6 +74,7 @@ void smoke_git_protected(void** state);
 void smoke_carve_outs(void** state);
 void smoke_missing_names_protected(void** state);
 void smoke_placeholder_concurrent(void** state);
+void smoke_placeholder_churn(void** state);
 void smoke_placeholder_owner_content(void** state);
 void smoke_missing_carve_out_leaves_nothing(void** state);
 void smoke_carve_out_through_link(void** state);
@@ -98,6 +99,8 @@ void smoke_hand_back_waits(void** state);
 void smoke_ipc_private(void** state);
 void smoke_offline_unix_sockets(void** state);
 void smoke_state_dir_hidden(void** state);
+void smoke_deny_read(void** state);
+void smoke_denial_reports(void** state);
 #ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
 #endif

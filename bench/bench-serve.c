@@ -1,0 +1,290 @@
+/* capsid bench serve: what a long-lived server saves an agent that runs
+ * one command at a time. Per-command latency of /bin/true through
+ * `capsid serve` (one connection, one job after another) against a
+ * `capsid run` process per command and against posix_spawn+waitpid in
+ * this process; then jobs/s with 8 clients at once against 8 threads of
+ * posix_spawn. All in the same run, rounds interleaved. */
+#include "bench.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char help[] =
+    "Usage: capsid bench serve [-n N] [-j CLIENTS] [--mode MODE]\n"
+    "\n"
+    "Starts `capsid serve` on a private socket and measures, for /bin/true\n"
+    "with the network off: the median latency of one job through the\n"
+    "server (a client that waits for each result before sending the next),\n"
+    "of one `capsid run` process per command, and of posix_spawn+waitpid;\n"
+    "then jobs/s with -j (default 8) clients at once against as many\n"
+    "threads of posix_spawn. N (default 500) jobs per contender; `capsid\n"
+    "run` gets N/5. --mode picks the jobs' mode (default: the server's\n"
+    "auto: elevated where set up, else unprivileged).\n";
+
+typedef struct conn_s {
+  int fd;
+  char buf[65536];
+  size_t len;
+} conn_t;
+
+static const char* workspace;
+static const char* mode_name = "auto";
+
+
+static int conn_open(conn_t* c, const char* path) {
+  struct sockaddr_un sa;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  c->len = 0;
+  c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c->fd < 0)
+    return -1;
+  if (connect(c->fd, (struct sockaddr*)&sa, sizeof(sa)) != 0) {
+    close(c->fd);
+    return -1;
+  }
+  return 0;
+}
+
+
+/* Sends one run request and reads events until its exit. Returns 0 when
+ * the job exited 0. */
+static int conn_job(conn_t* c) {
+  static const char exit_head[] = "{\"v\":1,\"event\":\"exit\"";
+  char req[4600];
+  char* nl;
+  int n, ok = -1;
+  ssize_t r;
+
+  n = snprintf(req, sizeof(req),
+               "{\"v\":1,\"type\":\"run\",\"job\":{\"argv\":[\"/bin/true\"],"
+               "\"cwd\":\"%s\",\"network\":false,\"mode\":\"%s\"}}\n",
+               workspace, mode_name);
+  if (write(c->fd, req, (size_t)n) != n)
+    return -1;
+  for (;;) {
+    while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+      size_t line = (size_t)(nl - c->buf) + 1;
+      int is_exit = strncmp(c->buf, exit_head, sizeof(exit_head) - 1) == 0;
+      if (is_exit)
+        ok = strstr(c->buf, "\"exit_code\":0,") != NULL &&
+                     memmem(c->buf, line, "\"error\":null", 12) != NULL
+                 ? 0
+                 : -1;
+      memmove(c->buf, c->buf + line, c->len - line);
+      c->len -= line;
+      if (is_exit)
+        return ok;
+    }
+    if (c->len == sizeof(c->buf))
+      c->len = 0; /* an event longer than the buffer: not ours to keep */
+    r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+    if (r <= 0)
+      return -1;
+    c->len += (size_t)r;
+  }
+}
+
+
+static int run_served(const char* sock, long count, double* samples) {
+  conn_t c;
+  long i;
+  double t0;
+  int failures = 0;
+
+  if (conn_open(&c, sock) != 0)
+    return (int)count;
+  for (i = 0; i < count; i++) {
+    t0 = bench_now();
+    failures += conn_job(&c) != 0;
+    samples[i] = (bench_now() - t0) * 1e3;
+  }
+  close(c.fd);
+  return failures;
+}
+
+
+static int run_processes(char* const* argv, long count, double* samples) {
+  long i;
+  double t0;
+  int failures = 0;
+
+  for (i = 0; i < count; i++) {
+    t0 = bench_now();
+    failures += bench_spawn_wait(argv, 0) != 0;
+    samples[i] = (bench_now() - t0) * 1e3;
+  }
+  return failures;
+}
+
+
+typedef struct worker_s {
+  pthread_t t;
+  const char* sock; /* NULL: posix_spawn */
+  long count;
+  int failures;
+} worker_t;
+
+
+static void* worker_main(void* arg) {
+  static char* true_argv[] = {"/bin/true", NULL};
+  worker_t* w = arg;
+  conn_t* c = NULL;
+  long i;
+
+  if (w->sock != NULL) {
+    c = malloc(sizeof(*c));
+    if (c == NULL || conn_open(c, w->sock) != 0) {
+      w->failures = (int)w->count;
+      free(c);
+      return NULL;
+    }
+  }
+  for (i = 0; i < w->count; i++)
+    w->failures += (c ? conn_job(c) : bench_spawn_wait(true_argv, 0)) != 0;
+  if (c != NULL) {
+    close(c->fd);
+    free(c);
+  }
+  return NULL;
+}
+
+
+/* Jobs per second with `clients` at once, each running count/clients
+ * jobs one after another. */
+static double run_parallel(const char* sock, int clients, long count,
+                           int* failures) {
+  worker_t w[64];
+  double t0;
+  int i;
+
+  t0 = bench_now();
+  for (i = 0; i < clients; i++) {
+    memset(&w[i], 0, sizeof(w[i]));
+    w[i].sock = sock;
+    w[i].count = count / clients;
+    pthread_create(&w[i].t, NULL, worker_main, &w[i]);
+  }
+  for (i = 0; i < clients; i++) {
+    pthread_join(w[i].t, NULL);
+    *failures += w[i].failures;
+  }
+  return (double)(count / clients * clients) / (bench_now() - t0);
+}
+
+
+static pid_t start_server(const char* sock) {
+  char* argv[] = {(char*)bench_self(), "serve", "-q", "--socket",
+                  (char*)sock, NULL};
+  struct stat st;
+  pid_t pid = fork();
+  int i;
+
+  if (pid == 0) {
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  for (i = 0; pid > 0 && i < 2000; i++) {
+    if (stat(sock, &st) == 0)
+      return pid;
+    usleep(5000);
+  }
+  if (pid > 0)
+    kill(pid, SIGKILL);
+  return -1;
+}
+
+
+int bench_serve_main(int argc, char** argv) {
+  static char* true_argv[] = {"/bin/true", NULL};
+  char ws_template[] = "/tmp/capsid-bench-serve-XXXXXX";
+  char sock[4200];
+  char* run_argv[] = {(char*)bench_self(), "run", "--mode", NULL, "-C",
+                      NULL, "--", "/bin/true", NULL};
+  bench_opts_t o;
+  bench_stats_t st_plain, st_served, st_run;
+  double *s_plain, *s_served, *s_run, warm, jps_plain, jps_served;
+  long n, n_run, per_round, round, rounds = 5;
+  int clients, failures = 0, rc, status;
+  pid_t server;
+
+  rc = bench_parse("serve", help, argc, argv, &o);
+  if (rc != 0)
+    return rc < 0 ? 2 : 0;
+  if (o.mode != CAPSID_MODE_AUTO)
+    mode_name = capsid_mode_name(o.mode);
+  n = o.n ? o.n : (o.quick ? 40 : 500);
+  per_round = (n + rounds - 1) / rounds;
+  n = per_round * rounds;
+  n_run = n / 5 < rounds ? rounds : n / 5;
+  clients = o.jobs > 0 ? (o.jobs > 64 ? 64 : o.jobs) : 8;
+  workspace = mkdtemp(ws_template);
+  if (workspace == NULL) {
+    bench_note("cannot make a workspace under /tmp");
+    return 1;
+  }
+  snprintf(sock, sizeof(sock), "%s.sock", workspace);
+  server = start_server(sock);
+  if (server < 0) {
+    bench_note("capsid serve did not start");
+    rmdir(workspace);
+    return 1;
+  }
+  run_argv[3] = (char*)mode_name;
+  run_argv[5] = (char*)workspace;
+  s_plain = calloc((size_t)n, sizeof(double));
+  s_served = calloc((size_t)n, sizeof(double));
+  s_run = calloc((size_t)n_run, sizeof(double));
+  /* First jobs: the server builds its seccomp filter, grants the
+   * workspace in elevated mode, holds its network namespace. */
+  failures += run_served(sock, 1, &warm);
+  for (round = 0; round < rounds; round++) {
+    run_processes(true_argv, per_round, s_plain + round * per_round);
+    failures += run_served(sock, per_round, s_served + round * per_round);
+    failures += run_processes(run_argv, n_run / rounds,
+                              s_run + round * (n_run / rounds));
+  }
+  jps_plain = run_parallel(NULL, clients, n, &status);
+  jps_served = run_parallel(sock, clients, n, &failures);
+  kill(server, SIGTERM);
+  waitpid(server, &status, 0);
+
+  bench_stats(s_plain, (size_t)n, &st_plain);
+  bench_stats(s_served, (size_t)n, &st_served);
+  bench_stats(s_run, (size_t)(n_run / rounds * rounds), &st_run);
+  bench_header("serve", "per-command latency of /bin/true (median) and "
+               "jobs/s with concurrent clients");
+  bench_row(&o, "serve", "posix_spawn+waitpid (baseline)", st_plain.median,
+            "ms", 1.0);
+  bench_row(&o, "serve", "through capsid serve", st_served.median, "ms",
+            st_served.median / st_plain.median);
+  bench_row(&o, "serve", "capsid run per command", st_run.median, "ms",
+            st_run.median / st_plain.median);
+  bench_row(&o, "serve", "posix_spawn, threads (baseline)", jps_plain,
+            "jobs/s", 1.0);
+  bench_row(&o, "serve", "capsid serve, concurrent clients", jps_served,
+            "jobs/s", jps_served / jps_plain);
+  bench_note("mode %s, %ld jobs per contender (capsid run: %ld), %d "
+             "clients; `capsid run` per command is %.1fx the server's "
+             "latency",
+             mode_name, n, n_run / rounds * rounds, clients,
+             st_run.median / st_served.median);
+  if (failures > 0)
+    bench_note("%d jobs failed", failures);
+  free(s_plain);
+  free(s_served);
+  free(s_run);
+  rmdir(workspace);
+  return failures > 0 ? 1 : 0;
+}

@@ -1,0 +1,431 @@
+"""A client for `capsid serve` (docs/protocol.md): pure Python, standard
+library only, synchronous and asyncio.
+
+    import capsid
+    c = capsid.Client("unix:/run/user/1000/capsid/capsid.sock")
+    r = c.run(["make", "test"], cwd="/src/ws", timeout_ms=60000)
+    print(r.exit_code, r.stdout)
+
+    job = c.submit(["cat"], cwd="/src/ws", stream=True, stdin_stream=True)
+    job.write_stdin(b"hello\\n", eof=True)
+    for stream, data in job.output():
+        ...
+    print(job.wait().exit_code)
+
+Client() without an address starts a private server over stdio
+(`capsid serve --stdio`), found as `capsid` on PATH or given by
+capsid_bin=. AsyncClient is the same for asyncio.
+"""
+import asyncio
+import base64
+import itertools
+import json
+import os
+import queue
+import socket
+import subprocess
+import threading
+
+__all__ = ["Client", "AsyncClient", "Job", "AsyncJob", "Result",
+           "ServerError", "PROTOCOL_VERSION"]
+__version__ = "0.1.0"
+PROTOCOL_VERSION = 1
+
+
+class ServerError(Exception):
+    """The server refused a request: .field names what was wrong."""
+
+    def __init__(self, event):
+        super().__init__(event.get("message", "request refused"))
+        self.field = event.get("field")
+        self.event = event
+
+
+class Result:
+    """A job's result: every field of a `capsid batch` result object as an
+    attribute (exit_code, signal, timed_out, killed, duration_ms, mode,
+    stdout, stderr, error, ...). stdout and stderr are text; the exact
+    bytes are stdout_bytes and stderr_bytes."""
+
+    def __init__(self, obj):
+        self._obj = obj
+        for k, v in obj.items():
+            setattr(self, k, v)
+        for s in ("stdout", "stderr"):
+            raw = obj.get(s + "_b64")
+            setattr(self, s + "_bytes", base64.b64decode(raw) if raw
+                    else (obj.get(s) or "").encode())
+
+    @property
+    def ok(self):
+        return self.error is None and self.exit_code == 0
+
+    def as_dict(self):
+        return dict(self._obj)
+
+    def __repr__(self):
+        return "Result(exit_code=%r, signal=%r, error=%r)" % (
+            self.exit_code, self.signal, self.error)
+
+
+def _socket_path(addr):
+    if not addr.startswith("unix:") or len(addr) == 5:
+        raise ValueError("address %r: expected unix:/path/to.sock" % addr)
+    return addr[5:]
+
+
+def _job_object(argv, cwd, fields):
+    job = dict(fields)
+    job["argv"] = list(argv)
+    job["cwd"] = os.path.abspath(cwd if cwd is not None else os.getcwd())
+    return job
+
+
+def _run_request(argv, cwd, stream, stdin, stdin_stream, fields, tag):
+    req = {"v": PROTOCOL_VERSION, "type": "run", "tag": tag,
+           "job": _job_object(argv, cwd, fields)}
+    if stream:
+        req["stream"] = True
+    if stdin_stream:
+        req["stdin_stream"] = True
+    if stdin is not None:
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        req["stdin_b64"] = base64.b64encode(stdin).decode()
+    return req
+
+
+def _output_of(ev):
+    if "data_b64" in ev:
+        return base64.b64decode(ev["data_b64"])
+    return ev.get("data", "").encode()
+
+
+def _stdin_request(job, data, eof):
+    req = {"v": PROTOCOL_VERSION, "type": "stdin", "job": job, "eof": eof}
+    if data:
+        if isinstance(data, str):
+            data = data.encode()
+        req["data_b64"] = base64.b64encode(data).decode()
+    return req
+
+
+def _cancel_request(job, signal, grace_ms):
+    req = {"v": PROTOCOL_VERSION, "type": "cancel", "job": job,
+           "signal": signal}
+    if grace_ms is not None:
+        req["grace_ms"] = grace_ms
+    return req
+
+
+def _route(ev, jobs, waiting, new_job):
+    """Where an event goes: (the job's event queue or the waiter of the
+    request it answers, what to give it). An accepted event makes the
+    job."""
+    name = ev.get("event")
+    if name == "accepted":
+        job = jobs[ev["job"]] = new_job(ev["job"])
+        return waiting.pop(ev.get("tag"), None), {"event": "accepted",
+                                                  "job_obj": job}
+    if name in ("started", "output", "exit") and "job" in ev:
+        job = jobs.pop(ev["job"], None) if name == "exit" \
+            else jobs.get(ev["job"])
+        return (job._events if job is not None else None), ev
+    return waiting.pop(ev.get("tag"), None), ev
+
+
+# ---------------------------------------------------------------------------
+# Synchronous
+
+
+class Job:
+    """A submitted job: wait(), cancel(), write_stdin(), output()."""
+
+    def __init__(self, client, number):
+        self._client = client
+        self.id = number
+        self._events = queue.Queue()
+        self._result = None
+
+    def output(self):
+        """Yields (stream, bytes) as the job writes (submit(stream=True)),
+        until it ends."""
+        while True:
+            ev = self._events.get()
+            if ev.get("event") == "output":
+                data = _output_of(ev)
+                if data:
+                    yield ev["stream"], data
+            elif ev.get("event") == "exit":
+                self._result = Result(ev["result"])
+                return
+            elif ev.get("event") == "closed":
+                raise ConnectionError("the server closed the connection")
+
+    def wait(self, timeout=None):
+        """The job's Result, once it ends."""
+        while self._result is None:
+            ev = self._events.get(timeout=timeout)
+            if ev.get("event") == "exit":
+                self._result = Result(ev["result"])
+            elif ev.get("event") == "closed":
+                raise ConnectionError("the server closed the connection")
+        return self._result
+
+    def cancel(self, signal="SIGTERM", grace_ms=None):
+        """Asks the job to stop (SIGTERM, SIGINT, SIGHUP; SIGKILL kills at
+        once); it is killed when grace_ms passes first."""
+        self._client._request(_cancel_request(self.id, signal, grace_ms))
+
+    def write_stdin(self, data, eof=False):
+        """Feeds a job submitted with stdin_stream=True; it starts at
+        eof."""
+        self._client._send(_stdin_request(self.id, data, eof))
+
+
+class Client:
+    def __init__(self, address=None, capsid_bin="capsid", env=None):
+        self._proc = None
+        self._lock = threading.Lock()
+        self._tags = itertools.count(1)
+        self._waiting = {}      # tag -> queue for the answer
+        self._jobs = {}         # job number -> Job
+        self._closed = False
+        if address is None:
+            self._proc = subprocess.Popen(
+                [capsid_bin, "serve", "--stdio", "-q"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self._wfile = self._proc.stdin
+            self._rfile = self._proc.stdout
+        else:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock.connect(_socket_path(address))
+            self._wfile = self._sock.makefile("wb")
+            self._rfile = self._sock.makefile("rb")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _read(self):
+        for line in self._rfile:
+            ev = json.loads(line)
+            self._dispatch(ev)
+        self._closed = True
+        with self._lock:
+            for q in self._waiting.values():
+                q.put({"event": "closed"})
+            for job in self._jobs.values():
+                job._events.put({"event": "closed"})
+
+    def _dispatch(self, ev):
+        with self._lock:
+            target, item = _route(ev, self._jobs, self._waiting,
+                                  lambda n: Job(self, n))
+        if target is not None:
+            target.put(item)
+
+    def _send(self, req):
+        data = (json.dumps(req) + "\n").encode()
+        with self._lock:
+            self._wfile.write(data)
+            self._wfile.flush()
+
+    def _request(self, req):
+        tag = "py%d" % next(self._tags)
+        req["tag"] = tag
+        q = queue.Queue()
+        with self._lock:
+            self._waiting[tag] = q
+        self._send(req)
+        ev = q.get()
+        if ev.get("event") == "error":
+            raise ServerError(ev)
+        if ev.get("event") == "closed":
+            raise ConnectionError("the server closed the connection")
+        return ev
+
+    def submit(self, argv, cwd=None, stream=False, stdin=None,
+               stdin_stream=False, **fields):
+        """Starts a job and returns its Job handle. fields are the job
+        object's (policy, writable_roots, env, timeout_ms, mode, ...)."""
+        ev = self._request(_run_request(argv, cwd, stream, stdin,
+                                        stdin_stream, fields, None))
+        return ev["job_obj"]
+
+    def run(self, argv, cwd=None, stdin=None, **fields):
+        """Runs a job to its end and returns its Result."""
+        return self.submit(argv, cwd=cwd, stdin=stdin, **fields).wait()
+
+    def status(self):
+        return self._request({"v": PROTOCOL_VERSION, "type": "status"})
+
+    def ping(self):
+        return self._request({"v": PROTOCOL_VERSION, "type": "ping"})
+
+    def shutdown(self):
+        return self._request({"v": PROTOCOL_VERSION, "type": "shutdown"})
+
+    def close(self):
+        """Ends the connection (the server kills this client's unfinished
+        jobs) and, for a private server, waits for it to exit."""
+        try:
+            if self._proc is not None:
+                self._proc.stdin.close()
+            else:
+                self._sock.shutdown(socket.SHUT_RDWR)
+                self._sock.close()
+        except OSError:
+            pass
+        if self._proc is not None:
+            self._proc.wait()
+            self._proc.stdout.close()
+
+
+# ---------------------------------------------------------------------------
+# asyncio
+
+
+class AsyncJob:
+    def __init__(self, client, number):
+        self._client = client
+        self.id = number
+        self._events = asyncio.Queue()
+        self._result = None
+
+    async def output(self):
+        """Async iterator of (stream, bytes) until the job ends."""
+        while True:
+            ev = await self._events.get()
+            if ev.get("event") == "output":
+                data = _output_of(ev)
+                if data:
+                    yield ev["stream"], data
+            elif ev.get("event") == "exit":
+                self._result = Result(ev["result"])
+                return
+            elif ev.get("event") == "closed":
+                raise ConnectionError("the server closed the connection")
+
+    def __aiter__(self):
+        return self.output()
+
+    async def wait(self):
+        while self._result is None:
+            ev = await self._events.get()
+            if ev.get("event") == "exit":
+                self._result = Result(ev["result"])
+            elif ev.get("event") == "closed":
+                raise ConnectionError("the server closed the connection")
+        return self._result
+
+    async def cancel(self, signal="SIGTERM", grace_ms=None):
+        await self._client._request(_cancel_request(self.id, signal,
+                                                    grace_ms))
+
+    async def write_stdin(self, data, eof=False):
+        await self._client._send(_stdin_request(self.id, data, eof))
+
+
+class AsyncClient:
+    """await AsyncClient.connect("unix:/path") (or no address: a private
+    server over stdio); then run(), submit(), status(), close()."""
+
+    def __init__(self):
+        self._tags = itertools.count(1)
+        self._waiting = {}
+        self._jobs = {}
+        self._proc = None
+
+    @classmethod
+    async def connect(cls, address=None, capsid_bin="capsid", env=None):
+        self = cls()
+        if address is None:
+            self._proc = await asyncio.create_subprocess_exec(
+                capsid_bin, "serve", "--stdio", "-q",
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                limit=64 << 20)
+            self._reader, self._writer = self._proc.stdout, self._proc.stdin
+        else:
+            self._reader, self._writer = await asyncio.open_unix_connection(
+                _socket_path(address), limit=64 << 20)
+        self._task = asyncio.ensure_future(self._read())
+        return self
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    async def _read(self):
+        while True:
+            line = await self._reader.readline()
+            if not line:
+                break
+            self._dispatch(json.loads(line))
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_result({"event": "closed"})
+        for job in self._jobs.values():
+            job._events.put_nowait({"event": "closed"})
+
+    def _dispatch(self, ev):
+        target, item = _route(ev, self._jobs, self._waiting,
+                              lambda n: AsyncJob(self, n))
+        if isinstance(target, asyncio.Future):
+            if not target.done():
+                target.set_result(item)
+        elif target is not None:
+            target.put_nowait(item)
+
+    async def _send(self, req):
+        self._writer.write((json.dumps(req) + "\n").encode())
+        await self._writer.drain()
+
+    async def _request(self, req):
+        tag = "py%d" % next(self._tags)
+        req["tag"] = tag
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting[tag] = fut
+        await self._send(req)
+        ev = await fut
+        if ev.get("event") == "error":
+            raise ServerError(ev)
+        if ev.get("event") == "closed":
+            raise ConnectionError("the server closed the connection")
+        return ev
+
+    async def submit(self, argv, cwd=None, stream=False, stdin=None,
+                     stdin_stream=False, **fields):
+        ev = await self._request(_run_request(argv, cwd, stream, stdin,
+                                              stdin_stream, fields, None))
+        return ev["job_obj"]
+
+    async def run(self, argv, cwd=None, stdin=None, **fields):
+        job = await self.submit(argv, cwd=cwd, stdin=stdin, **fields)
+        return await job.wait()
+
+    async def status(self):
+        return await self._request({"v": PROTOCOL_VERSION,
+                                    "type": "status"})
+
+    async def ping(self):
+        return await self._request({"v": PROTOCOL_VERSION, "type": "ping"})
+
+    async def shutdown(self):
+        return await self._request({"v": PROTOCOL_VERSION,
+                                    "type": "shutdown"})
+
+    async def close(self):
+        try:
+            self._writer.close()
+        except OSError:
+            pass
+        if self._proc is not None:
+            await self._proc.wait()
+        await self._task

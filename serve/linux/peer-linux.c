@@ -1,0 +1,353 @@
+/* Who a client is (SO_PEERCRED, SO_PEERGROUPS), what its own credentials
+ * let it reach, and the Unix socket the server listens on. */
+#include "serve-int.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+
+uint32_t serve__self_uid(void) {
+  return (uint32_t)geteuid();
+}
+
+
+void serve__peer_self(serve_peer_t* out) {
+  gid_t groups[SERVE_MAX_GROUPS];
+  int i, n;
+
+  memset(out, 0, sizeof(*out));
+  out->uid = (uint32_t)geteuid();
+  out->gid = (uint32_t)getegid();
+  out->pid = (int)getpid();
+  n = getgroups(SERVE_MAX_GROUPS, groups);
+  for (i = 0; i < n; i++)
+    out->groups[i] = (uint32_t)groups[i];
+  out->n_groups = n > 0 ? n : 0;
+}
+
+
+int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
+  struct ucred cred;
+  gid_t groups[SERVE_MAX_GROUPS];
+  socklen_t len = sizeof(cred);
+  uv_os_fd_t fd;
+  int i, n;
+
+  memset(out, 0, sizeof(*out));
+  if (uv_fileno((uv_handle_t*)pipe, &fd) != 0)
+    return -1;
+  /* The kernel's record of who connected: nothing the client says. */
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return -1;
+  out->uid = (uint32_t)cred.uid;
+  out->gid = (uint32_t)cred.gid;
+  out->pid = (int)cred.pid;
+  len = sizeof(groups);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+    return -1; /* a client with too many groups is refused, not trimmed */
+  n = (int)(len / sizeof(gid_t));
+  for (i = 0; i < n; i++)
+    out->groups[i] = (uint32_t)groups[i];
+  out->n_groups = n;
+  return 0;
+}
+
+
+int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
+  size_t i;
+  int g;
+
+  if (peer->uid == srv->self_uid || peer->uid == 0)
+    return 1;
+  for (i = 0; i < srv->opt.n_allow_uids; i++)
+    if (srv->opt.allow_uids[i] == peer->uid)
+      return 1;
+  for (i = 0; i < srv->opt.n_allow_gids; i++) {
+    if (srv->opt.allow_gids[i] == peer->gid)
+      return 1;
+    for (g = 0; g < peer->n_groups; g++)
+      if (srv->opt.allow_gids[i] == peer->groups[g])
+        return 1;
+  }
+  return 0;
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* Checks with the client's credentials                                     */
+
+typedef struct check_s {
+  const serve_peer_t* peer;
+  serve_path_t* paths;
+  size_t n;
+  int switch_ids;     /* take the peer's ids (root server, other user) */
+  int missing_ok;     /* a path that does not exist is not refused */
+  int os_error;       /* setting the ids failed */
+  size_t failed;      /* index of the refused path, or n */
+  int failed_errno;
+  const char* why;
+} check_t;
+
+
+/* Runs on a thread of its own that takes the client's uid, gid and
+ * groups with the raw system calls, which change the calling thread only
+ * (glibc's wrappers would change every thread of the server). Every
+ * lookup below is then the kernel's answer for the client: search
+ * permission on each directory on the way, each symbolic link followed,
+ * ACLs included. The thread ends with those credentials. */
+static void* check_thread(void* arg) {
+  check_t* c = arg;
+  gid_t groups[SERVE_MAX_GROUPS];
+  char buf[PATH_MAX];
+  struct stat st;
+  size_t i;
+  int k, mode;
+
+  c->failed = c->n;
+  if (c->switch_ids) {
+    for (k = 0; k < c->peer->n_groups; k++)
+      groups[k] = (gid_t)c->peer->groups[k];
+    if (syscall(SYS_setgroups, (long)c->peer->n_groups, groups) != 0 ||
+        syscall(SYS_setresgid, (long)c->peer->gid, (long)c->peer->gid,
+                (long)c->peer->gid) != 0 ||
+        syscall(SYS_setresuid, (long)c->peer->uid, (long)c->peer->uid,
+                (long)c->peer->uid) != 0) {
+      c->os_error = errno;
+      return NULL;
+    }
+  }
+  for (i = 0; i < c->n; i++) {
+    serve_path_t* p = &c->paths[i];
+    const char* given = p->given;
+    char joined[PATH_MAX];
+    /* A relative root is relative to the job's cwd (checked first), as
+     * policy resolution takes it. */
+    if (given[0] != '/' && i > 0 && c->paths[0].canon != NULL) {
+      if ((size_t)snprintf(joined, sizeof(joined), "%s/%s",
+                           c->paths[0].canon, given) >= sizeof(joined)) {
+        c->failed = i;
+        c->failed_errno = ENAMETOOLONG;
+        c->why = "the path is too long";
+        return NULL;
+      }
+      given = joined;
+    }
+    if (realpath(given, buf) == NULL) {
+      /* Missing for the client is missing for the server too: the
+       * owner's job then fails in the library, as a local run would. */
+      if (c->missing_ok && (errno == ENOENT || errno == ENOTDIR))
+        continue;
+      c->failed = i;
+      c->failed_errno = errno;
+      c->why = "the client cannot reach it";
+      return NULL;
+    }
+    if (c->missing_ok && (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)))
+      continue; /* the library says what is wrong with it */
+    p->canon = capsid__strdup(buf);
+    if (p->canon == NULL || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      c->failed = i;
+      c->failed_errno = p->canon == NULL ? ENOMEM : errno ? errno : ENOTDIR;
+      c->why = "it is not a directory";
+      return NULL;
+    }
+    mode = p->want_write ? (W_OK | X_OK) : (R_OK | X_OK);
+    if (access(buf, mode) != 0) {
+      c->failed = i;
+      c->failed_errno = errno;
+      c->why = p->want_write ? "the client may not write it"
+                             : "the client may not read it";
+      return NULL;
+    }
+    if (p->want_owner && st.st_uid != (uid_t)c->peer->uid) {
+      c->failed = i;
+      c->failed_errno = EPERM;
+      c->why = "it is not owned by the client (another user's job may "
+               "write only its own directories)";
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+
+int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
+                       size_t n, int missing_ok, capsid_error_t* err) {
+  check_t c;
+  pthread_t t;
+  int rc;
+
+  memset(&c, 0, sizeof(c));
+  c.peer = peer;
+  c.paths = paths;
+  c.n = n;
+  c.switch_ids = geteuid() == 0 && peer->uid != 0;
+  c.missing_ok = missing_ok;
+  /* Short and bounded: a few lookups. The loop waits for it. */
+  rc = pthread_create(&t, NULL, check_thread, &c);
+  if (rc != 0)
+    return capsid__error_set(err, CAPSID_EAGAIN, CAPSID_STAGE_POLICY, rc,
+                             NULL, NULL, "cannot start the credential check");
+  pthread_join(t, NULL);
+  if (c.os_error != 0)
+    return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_IDENTITY,
+                             c.os_error, NULL, NULL,
+                             "cannot take the client's credentials (uid %u) "
+                             "to check its paths",
+                             peer->uid);
+  if (c.failed < n)
+    return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_POLICY,
+                             c.failed_errno, paths[c.failed].given,
+                             paths[c.failed].field,
+                             "%s \"%s\" is refused: %s (checked as uid %u)",
+                             paths[c.failed].field, paths[c.failed].given,
+                             c.why, peer->uid);
+  return 0;
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* The socket                                                               */
+
+char* serve_default_socket(void) {
+  const char* dir;
+
+  if (geteuid() == 0)
+    return capsid__strdup("/run/capsid/capsid.sock");
+  dir = getenv("XDG_RUNTIME_DIR");
+  if (dir == NULL || dir[0] != '/')
+    return NULL;
+  return capsid__sprintf("%s/capsid/capsid.sock", dir);
+}
+
+
+int serve_activation_fd(void) {
+  const char* pid = getenv("LISTEN_PID");
+  const char* fds = getenv("LISTEN_FDS");
+  int fd = 3; /* SD_LISTEN_FDS_START */
+  struct stat st;
+
+  if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid())
+    return -1;
+  /* Activation was meant for us: never fall back to another socket. */
+  if (strtol(fds, NULL, 10) < 1 || fstat(fd, &st) != 0 ||
+      !S_ISSOCK(st.st_mode))
+    return -2;
+  /* Not for the jobs' children: systemd's variables name this process. */
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  return fd;
+}
+
+
+/* A socket left by a server that died: nobody answers on it. */
+static int stale_socket(const char* path) {
+  struct sockaddr_un sa;
+  int fd, rc;
+
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return 0;
+  memset(&sa, 0, sizeof(sa));
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  rc = connect(fd, (struct sockaddr*)&sa, sizeof(sa));
+  close(fd);
+  return rc != 0 && errno == ECONNREFUSED;
+}
+
+
+int serve__listen(serve_t* srv, const char* path, int mode) {
+  char dir[PATH_MAX];
+  struct stat st;
+  char* slash;
+  mode_t old;
+  int rc;
+
+  if (path == NULL || strlen(path) >= sizeof(dir)) {
+    fprintf(stderr, "capsid serve: no socket path (give --socket PATH)\n");
+    return CAPSID_EINVAL;
+  }
+  snprintf(dir, sizeof(dir), "%s", path);
+  slash = strrchr(dir, '/');
+  if (slash != NULL && slash != dir) {
+    *slash = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+      fprintf(stderr, "capsid serve: cannot create %s: %s\n", dir,
+              strerror(errno));
+      return CAPSID_EIO;
+    }
+  }
+  if (lstat(path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode) || !stale_socket(path)) {
+      fprintf(stderr, "capsid serve: %s exists and %s\n", path,
+              S_ISSOCK(st.st_mode) ? "a server answers on it"
+                                   : "is not a socket");
+      return CAPSID_EEXIST;
+    }
+    unlink(path);
+  }
+  if (mode < 0)
+    mode = srv->opt.n_allow_uids + srv->opt.n_allow_gids > 0 ? 0666 : 0600;
+  /* Created with the mode itself, never more open than asked, and with
+   * no chmod by name afterwards (in a directory others can write, the
+   * name could be a link by then). */
+  old = umask((mode_t)(~mode & 0777));
+  rc = uv_pipe_bind(&srv->listener, path);
+  umask(old);
+  if (rc != 0) {
+    fprintf(stderr, "capsid serve: cannot listen on %s: %s\n", path,
+            uv_strerror(rc));
+    return CAPSID_EIO;
+  }
+  srv->socket_path = capsid__strdup(path);
+  return 0;
+}
+
+
+int serve_user_id(const char* name, uint32_t* uid) {
+  struct passwd* pw;
+  char* end;
+  unsigned long v = strtoul(name, &end, 10);
+
+  if (*name != '\0' && *end == '\0') {
+    *uid = (uint32_t)v;
+    return 0;
+  }
+  pw = getpwnam(name);
+  if (pw == NULL)
+    return -1;
+  *uid = (uint32_t)pw->pw_uid;
+  return 0;
+}
+
+
+int serve_group_id(const char* name, uint32_t* gid) {
+  struct group* gr;
+  char* end;
+  unsigned long v = strtoul(name, &end, 10);
+
+  if (*name != '\0' && *end == '\0') {
+    *gid = (uint32_t)v;
+    return 0;
+  }
+  gr = getgrnam(name);
+  if (gr == NULL)
+    return -1;
+  *gid = (uint32_t)gr->gr_gid;
+  return 0;
+}

@@ -1,0 +1,149 @@
+/* The server's objects, shared by server.c (listener, connections,
+ * writes), request.c (the protocol's requests), authorize.c (what a
+ * client may ask for) and serve/<os>/peer-<os>.c (who the client is). */
+#ifndef CAPSID_SERVE_INT_H
+#define CAPSID_SERVE_INT_H
+
+#include "serve.h"
+
+#include "jobline.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+#define SERVE_MAX_GROUPS 256
+
+/* Who is on the other end of a connection, from the socket itself. */
+typedef struct serve_peer_s {
+  uint32_t uid;
+  uint32_t gid;
+  int pid;
+  uint32_t groups[SERVE_MAX_GROUPS]; /* supplementary groups */
+  int n_groups;
+} serve_peer_t;
+
+typedef struct serve_s serve_t;
+typedef struct serve_client_s serve_client_t;
+typedef struct serve_job_s serve_job_t;
+
+struct serve_s {
+  uv_loop_t loop;
+  capsid_runtime_t* rt;
+  serve_options_t opt;
+  uint32_t self_uid;       /* the server's effective uid */
+  uv_pipe_t listener;
+  int listening;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  serve_client_t* clients;
+  serve_job_t* jobs;       /* every job not yet finished */
+  uint64_t next_job;
+  uint64_t next_client;
+  int stopping;            /* shutdown asked: no new jobs, no new clients */
+  int finished;            /* everything closed */
+  char* socket_path;       /* ours to unlink at exit, or NULL */
+};
+
+struct serve_client_s {
+  serve_client_t* prev;
+  serve_client_t* next;
+  serve_t* srv;
+  uint64_t id;
+  uv_pipe_t pipe;          /* the connection (the stdin end for stdio) */
+  uv_pipe_t out;           /* stdio: stdout; else unused */
+  int split;               /* reads from pipe, writes to out */
+  serve_peer_t peer;
+  int owner;               /* the server's own user or root */
+  capsid__buf_t in;        /* a request line not yet complete */
+  size_t queued;           /* event bytes handed to uv_write, not written */
+  int paused;              /* reading stopped: the queue is full */
+  int closing;
+  int pending_closes;
+  unsigned n_jobs;         /* this client's unfinished jobs */
+};
+
+typedef enum {
+  SJ_WAIT_STDIN = 1,       /* held until its stdin ends */
+  SJ_STARTED,              /* handed to the runtime */
+} serve_job_state_t;
+
+struct serve_job_s {
+  serve_job_t* prev;
+  serve_job_t* next;
+  serve_t* srv;
+  serve_client_t* client;  /* NULL once the client went away */
+  uint64_t id;
+  uint32_t uid;            /* whose job it is */
+  serve_job_state_t state;
+  capsid_job_t* job;
+  cli_jobline_t jl;
+  long line;               /* "line" of the request, for the result */
+  int stream;              /* send output events */
+  capsid__buf_t stdin_buf; /* stdin_stream: bytes so far */
+  uint64_t dropped[2];     /* streamed bytes not sent (back-pressure) */
+};
+
+/* server.c */
+/* Queues one event line (text without its newline) to the client; takes
+ * ownership of nothing. droppable events (output) are refused, returning
+ * 1, when the client's queue is over its limit. Returns 0, 1, or -1. */
+int serve__send(serve_client_t* c, const char* text, size_t len,
+                int droppable);
+/* Builds {"v":1,"event":NAME, ...members of extra} and sends it; steals
+ * extra. */
+int serve__event(serve_client_t* c, const char* name, json_t* extra);
+/* An error event naming the request's field, with the request's tag. */
+int serve__error(serve_client_t* c, json_t* tag, const char* field,
+                 const char* fmt, ...) CAPSID__PRINTF(4, 5);
+void serve__log(serve_t* srv, const char* fmt, ...) CAPSID__PRINTF(2, 3);
+/* Stops the server: no new clients or jobs, running jobs get SIGTERM
+ * and the grace, then everything closes. */
+void serve__stop(serve_t* srv);
+/* Everything that held the loop open is gone: close what is left. */
+void serve__maybe_finish(serve_t* srv);
+
+/* request.c */
+/* Handles one request line from c. */
+void serve__request(serve_client_t* c, const char* text, size_t len);
+/* The client is going away: cancel its jobs, detach them from it. */
+void serve__client_gone(serve_client_t* c);
+/* Sends every running job SIGTERM with grace_ms (0: kill). */
+void serve__signal_all(serve_t* srv, uint64_t grace_ms);
+
+/* authorize.c */
+/* Checks a parsed job against what the client could do itself and
+ * rewrites its paths to the canonical ones that were checked. Returns 0,
+ * or fills err (field named) and returns its code. */
+int serve__authorize(serve_t* srv, const serve_peer_t* peer,
+                     cli_jobline_t* jl, capsid_error_t* err);
+
+/* serve/<os>/peer-<os>.c */
+int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out);
+/* This process as a peer (the stdio client). */
+void serve__peer_self(serve_peer_t* out);
+uint32_t serve__self_uid(void);
+/* May this peer connect at all (the owner, root, or an allowed user or
+ * group)? */
+int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer);
+
+/* One path a job would be given, as the client named it. */
+typedef struct serve_path_s {
+  const char* given;  /* absolute */
+  const char* field;  /* "cwd", "writable_roots[0]" */
+  int want_write;     /* 1: must be writable (a root); 0: readable (cwd) */
+  int want_owner;     /* also owned by the client */
+  char* canon;        /* out: the canonical path that was checked */
+} serve_path_t;
+
+/* Resolves every path and checks it with the peer's own credentials
+ * (its uid, gid and groups, not the server's), so a path the client could
+ * not reach or write, also through a symbolic link, is refused. Fills
+ * canon of each (NULL for a path that does not exist when missing_ok).
+ * Returns 0 or CAPSID_EPERM with err naming the field. */
+int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
+                       size_t n, int missing_ok, capsid_error_t* err);
+
+/* Listening: creates the socket's directory, binds, sets the mode. */
+int serve__listen(serve_t* srv, const char* path, int mode);
+
+#endif

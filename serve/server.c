@@ -1,0 +1,483 @@
+/* capsid serve: the listener, the connections, and the writes to them
+ * with their bounded queues. Requests are request.c's. */
+#include "serve-int.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct serve_write_s {
+  uv_write_t req;
+  serve_client_t* client;
+  size_t len;
+  char data[];
+} serve_write_t;
+
+
+void serve__log(serve_t* srv, const char* fmt, ...) {
+  va_list ap;
+
+  if (srv->opt.quiet)
+    return;
+  va_start(ap, fmt);
+  fputs("capsid serve: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n", stderr);
+  va_end(ap);
+}
+
+
+static void client_unlink(serve_client_t* c) {
+  serve_t* srv = c->srv;
+
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else if (srv->clients == c)
+    srv->clients = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+}
+
+
+static void on_client_closed(uv_handle_t* h) {
+  serve_client_t* c = h->data;
+  serve_t* srv = c->srv;
+
+  if (--c->pending_closes > 0)
+    return;
+  capsid__buf_free(&c->in);
+  capsid__free(c);
+  serve__maybe_finish(srv);
+}
+
+
+static void client_close(serve_client_t* c) {
+  if (c->closing)
+    return;
+  c->closing = 1;
+  serve__client_gone(c);
+  client_unlink(c);
+  c->pending_closes = c->split ? 2 : 1;
+  uv_close((uv_handle_t*)&c->pipe, on_client_closed);
+  if (c->split)
+    uv_close((uv_handle_t*)&c->out, on_client_closed);
+}
+
+
+static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  static char slab[65536];
+
+  (void)h;
+  (void)suggested;
+  /* One connection's read completes before the next one starts, and
+   * the bytes are copied out at once. */
+  buf->base = slab;
+  buf->len = sizeof(slab);
+}
+
+
+static void client_resume(serve_client_t* c);
+
+
+/* Splits what arrived into request lines. A line that grows past the
+ * limit ends the connection: there is no way to skip to its end without
+ * reading it all. */
+static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  serve_client_t* c = s->data;
+  const char* p;
+  const char* nl;
+  size_t start = 0, len;
+
+  if (n < 0) {
+    client_close(c);
+    return;
+  }
+  if (n == 0 || c->closing)
+    return;
+  if (capsid__buf_append(&c->in, buf->base, (size_t)n) != 0) {
+    client_close(c);
+    return;
+  }
+  p = c->in.data;
+  len = c->in.len;
+  while (!c->closing && !c->paused &&
+         (nl = memchr(p + start, '\n', len - start)) != NULL) {
+    size_t line_len = (size_t)(nl - (p + start));
+    c->in.data[start + line_len] = '\0';
+    if (line_len > 0)
+      serve__request(c, p + start, line_len);
+    start += line_len + 1;
+    /* serve__request may have closed the connection; c stays valid
+     * until its close callback, which runs later on the loop. */
+  }
+  if (c->closing)
+    return;
+  memmove(c->in.data, c->in.data + start, c->in.len - start);
+  c->in.len -= start;
+  if (c->in.len > SERVE_MAX_REQUEST) {
+    serve__error(c, NULL, "request", "a request line is longer than %zu "
+                 "bytes; closing the connection",
+                 (size_t)SERVE_MAX_REQUEST);
+    client_close(c);
+  }
+}
+
+
+/* Requests left in the buffer when reading was paused. */
+static void client_drain_buffer(serve_client_t* c) {
+  char* nl;
+  size_t start = 0, line_len;
+
+  while (!c->closing && !c->paused && c->in.len > start &&
+         (nl = memchr(c->in.data + start, '\n', c->in.len - start)) != NULL) {
+    line_len = (size_t)(nl - (c->in.data + start));
+    c->in.data[start + line_len] = '\0';
+    if (line_len > 0)
+      serve__request(c, c->in.data + start, line_len);
+    start += line_len + 1;
+  }
+  if (c->closing)
+    return;
+  memmove(c->in.data, c->in.data + start, c->in.len - start);
+  c->in.len -= start;
+}
+
+
+static void client_resume(serve_client_t* c) {
+  if (!c->paused || c->closing)
+    return;
+  c->paused = 0;
+  client_drain_buffer(c);
+  if (!c->paused && !c->closing)
+    uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+}
+
+
+static void on_written(uv_write_t* req, int status) {
+  serve_write_t* w = CAPSID__CONTAINER_OF(req, serve_write_t, req);
+  serve_client_t* c = w->client;
+
+  c->queued -= w->len;
+  capsid__free(w);
+  if (status != 0 && status != UV_ECANCELED) {
+    client_close(c);
+    return;
+  }
+  /* Half empty again: take requests once more. */
+  if (c->paused && c->queued <= SERVE_CLIENT_QUEUE_LIMIT / 2)
+    client_resume(c);
+  if (c->srv->stopping && c->queued == 0)
+    serve__maybe_finish(c->srv);
+}
+
+
+int serve__send(serve_client_t* c, const char* text, size_t len,
+                int droppable) {
+  serve_write_t* w;
+  uv_buf_t buf;
+  uv_stream_t* s;
+
+  if (c == NULL || c->closing)
+    return -1;
+  if (droppable && c->queued >= SERVE_CLIENT_QUEUE_LIMIT)
+    return 1;
+  w = capsid__malloc(sizeof(*w) + len + 1);
+  if (w == NULL)
+    return -1;
+  memcpy(w->data, text, len);
+  w->data[len] = '\n';
+  w->len = len + 1;
+  w->client = c;
+  buf = uv_buf_init(w->data, (unsigned)w->len);
+  s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
+  if (uv_write(&w->req, s, &buf, 1, on_written) != 0) {
+    capsid__free(w);
+    client_close(c);
+    return -1;
+  }
+  c->queued += w->len;
+  /* A client that does not read its events must not make the server
+   * hold without bound: stop taking its requests until it catches up. */
+  if (c->queued > SERVE_CLIENT_QUEUE_LIMIT && !c->paused) {
+    c->paused = 1;
+    uv_read_stop((uv_stream_t*)&c->pipe);
+  }
+  return 0;
+}
+
+
+int serve__event(serve_client_t* c, const char* name, json_t* extra) {
+  json_t* obj = json_object();
+  char* text;
+  int rc;
+
+  json_object_set_new(obj, "v", json_integer(SERVE_PROTOCOL_VERSION));
+  json_object_set_new(obj, "event", json_string(name));
+  if (extra != NULL) {
+    json_object_update(obj, extra);
+    json_decref(extra);
+  }
+  text = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  if (text == NULL)
+    return -1;
+  rc = serve__send(c, text, strlen(text), 0);
+  free(text);
+  return rc;
+}
+
+
+int serve__error(serve_client_t* c, json_t* tag, const char* field,
+                 const char* fmt, ...) {
+  json_t* extra = json_object();
+  char msg[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (tag != NULL)
+    json_object_set(extra, "tag", tag);
+  if (field != NULL)
+    json_object_set_new(extra, "field", json_string(field));
+  json_object_set_new(extra, "message", json_string(msg));
+  return serve__event(c, "error", extra);
+}
+
+
+static serve_client_t* client_new(serve_t* srv) {
+  serve_client_t* c = capsid__calloc(1, sizeof(*c));
+
+  if (c == NULL)
+    return NULL;
+  c->srv = srv;
+  c->id = ++srv->next_client;
+  c->pipe.data = c;
+  c->out.data = c;
+  return c;
+}
+
+
+static void client_add(serve_t* srv, serve_client_t* c) {
+  c->next = srv->clients;
+  if (srv->clients != NULL)
+    srv->clients->prev = c;
+  srv->clients = c;
+}
+
+
+static void on_connection(uv_stream_t* server, int status) {
+  serve_t* srv = server->data;
+  serve_client_t* c;
+
+  if (status != 0 || srv->stopping)
+    return;
+  c = client_new(srv);
+  if (c == NULL)
+    return;
+  uv_pipe_init(&srv->loop, &c->pipe, 0);
+  if (uv_accept(server, (uv_stream_t*)&c->pipe) != 0) {
+    c->pending_closes = 1;
+    c->closing = 1;
+    uv_close((uv_handle_t*)&c->pipe, on_client_closed);
+    return;
+  }
+  client_add(srv, c);
+  if (serve__peer_of(&c->pipe, &c->peer) != 0) {
+    serve__log(srv, "cannot read the credentials of a connection; closed");
+    client_close(c);
+    return;
+  }
+  if (!serve__peer_allowed(srv, &c->peer)) {
+    serve__log(srv, "uid %u (pid %d) is not allowed to connect",
+               c->peer.uid, c->peer.pid);
+    serve__error(c, NULL, NULL, "uid %u may not use this server (see "
+                 "--allow-user and --allow-group)", c->peer.uid);
+    client_close(c);
+    return;
+  }
+  c->owner = c->peer.uid == srv->self_uid || c->peer.uid == 0;
+  uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+}
+
+
+static void on_signal(uv_signal_t* h, int signum) {
+  serve_t* srv = h->data;
+
+  if (srv->stopping) {
+    serve__log(srv, "signal %d again: killing the running jobs", signum);
+    serve__signal_all(srv, 0);
+    return;
+  }
+  serve__log(srv, "signal %d: stopping", signum);
+  serve__stop(srv);
+}
+
+
+void serve__stop(serve_t* srv) {
+  if (srv->stopping)
+    return;
+  srv->stopping = 1;
+  if (srv->listening) {
+    srv->listening = 0;
+    uv_close((uv_handle_t*)&srv->listener, NULL);
+  }
+  serve__signal_all(srv, srv->opt.grace_ms);
+  serve__maybe_finish(srv);
+}
+
+
+static void on_runtime_closed(void* data) {
+  (void)data;
+}
+
+
+/* Once stopping and every job has its result, close the connections
+ * (after their queued events are written) and the runtime. */
+void serve__maybe_finish(serve_t* srv) {
+  serve_client_t* c;
+  serve_client_t* next;
+
+  if (!srv->stopping || srv->jobs != NULL || srv->finished)
+    return;
+  for (c = srv->clients; c != NULL; c = next) {
+    next = c->next;
+    if (c->queued == 0)
+      client_close(c);
+    else
+      uv_read_stop((uv_stream_t*)&c->pipe);
+  }
+  if (srv->clients != NULL)
+    return; /* on_written of the last write closes them */
+  srv->finished = 1;
+  uv_close((uv_handle_t*)&srv->sigint, NULL);
+  uv_close((uv_handle_t*)&srv->sigterm, NULL);
+  if (srv->rt != NULL) {
+    capsid_runtime_close(srv->rt, on_runtime_closed, NULL);
+    srv->rt = NULL;
+  }
+}
+
+
+static int start_stdio(serve_t* srv) {
+  serve_client_t* c = client_new(srv);
+  int rc;
+
+  if (c == NULL)
+    return CAPSID_ENOMEM;
+  c->split = 1;
+  uv_pipe_init(&srv->loop, &c->pipe, 0);
+  uv_pipe_init(&srv->loop, &c->out, 0);
+  rc = uv_pipe_open(&c->pipe, 0);
+  if (rc == 0)
+    rc = uv_pipe_open(&c->out, 1);
+  client_add(srv, c);
+  if (rc != 0) {
+    fprintf(stderr, "capsid serve: --stdio: %s\n", uv_strerror(rc));
+    client_close(c);
+    return CAPSID_EIO;
+  }
+  serve__peer_self(&c->peer);
+  c->owner = 1;
+  uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  return 0;
+}
+
+
+static int start_listening(serve_t* srv) {
+  int rc;
+
+  uv_pipe_init(&srv->loop, &srv->listener, 0);
+  srv->listener.data = srv;
+  if (srv->opt.listen_fd >= 0) {
+    rc = uv_pipe_open(&srv->listener, srv->opt.listen_fd);
+    if (rc != 0) {
+      fprintf(stderr, "capsid serve: the inherited socket (fd %d): %s\n",
+              srv->opt.listen_fd, uv_strerror(rc));
+      uv_close((uv_handle_t*)&srv->listener, NULL);
+      return CAPSID_EIO;
+    }
+  } else {
+    rc = serve__listen(srv, srv->opt.socket_path, srv->opt.socket_mode);
+    if (rc != 0) {
+      uv_close((uv_handle_t*)&srv->listener, NULL);
+      return rc;
+    }
+  }
+  rc = uv_listen((uv_stream_t*)&srv->listener, 128, on_connection);
+  if (rc != 0) {
+    fprintf(stderr, "capsid serve: cannot listen: %s\n", uv_strerror(rc));
+    uv_close((uv_handle_t*)&srv->listener, NULL);
+    return CAPSID_EIO;
+  }
+  srv->listening = 1;
+  return 0;
+}
+
+
+int serve_run(const serve_options_t* opt) {
+  capsid_runtime_options_t ropt;
+  serve_t* srv;
+  int rc;
+
+  srv = capsid__calloc(1, sizeof(*srv));
+  if (srv == NULL)
+    return CAPSID_ENOMEM;
+  srv->opt = *opt;
+  srv->self_uid = serve__self_uid();
+  rc = uv_loop_init(&srv->loop);
+  if (rc != 0) {
+    capsid__free(srv);
+    return CAPSID_EIO;
+  }
+  ropt = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
+  ropt.loop = &srv->loop;
+  ropt.max_concurrency = opt->jobs;
+  rc = capsid_runtime_new(&ropt, &srv->rt);
+  if (rc != 0)
+    fprintf(stderr, "capsid serve: cannot start the runtime: %s\n",
+            capsid_strerror(rc));
+  if (rc == 0)
+    rc = opt->stdio ? start_stdio(srv) : start_listening(srv);
+  if (rc != 0) {
+    if (srv->rt != NULL)
+      capsid_runtime_close(srv->rt, NULL, NULL);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&srv->loop);
+    capsid__free(srv->socket_path);
+    capsid__free(srv);
+    return rc;
+  }
+  uv_signal_init(&srv->loop, &srv->sigint);
+  uv_signal_init(&srv->loop, &srv->sigterm);
+  srv->sigint.data = srv->sigterm.data = srv;
+  uv_signal_start(&srv->sigint, on_signal, SIGINT);
+  uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+  if (opt->stdio)
+    uv_unref((uv_handle_t*)&srv->sigint), uv_unref((uv_handle_t*)&srv->sigterm);
+  else
+    serve__log(srv, "listening on %s (protocol %d)",
+               srv->socket_path ? srv->socket_path : "an inherited socket",
+               SERVE_PROTOCOL_VERSION);
+  uv_run(&srv->loop, UV_RUN_DEFAULT);
+  /* stdio: the client hung up; stop like a shutdown. */
+  if (!srv->finished) {
+    serve__stop(srv);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+  }
+  if (!srv->finished) {
+    srv->finished = 1;
+    uv_close((uv_handle_t*)&srv->sigint, NULL);
+    uv_close((uv_handle_t*)&srv->sigterm, NULL);
+    if (srv->rt != NULL)
+      capsid_runtime_close(srv->rt, NULL, NULL);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&srv->loop);
+  if (srv->socket_path != NULL)
+    remove(srv->socket_path);
+  capsid__free(srv->socket_path);
+  capsid__free(srv);
+  return 0;
+}

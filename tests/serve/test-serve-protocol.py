@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""capsid serve's protocol (docs/protocol.md): malformed requests get an
+error event naming the field; a client that disconnects has its jobs
+killed; a client that does not read cannot make the server buffer
+without bound (its streamed output is dropped and counted, its exit
+events still come); stdio mode; socket activation (LISTEN_FDS).
+
+  test-serve-protocol.py CAPSID"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serveclient import Agent  # noqa: E402
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def pids_with(marker):
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(p))
+        except OSError:
+            pass
+    return found
+
+
+def wait_for(cond, what, limit=120):
+    # A bound on how long to wait for something that must happen, not a
+    # measure of how fast it happens.
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise Failure("never happened: " + what)
+
+
+def vm_hwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_malformed(sock, ws):
+    a = Agent(sock)
+    cases = [
+        ("not json", "request"),
+        (json.dumps({"type": "ping"}), "v"),
+        (json.dumps({"v": 2, "type": "ping"}), "v"),
+        (json.dumps({"v": 1}), "type"),
+        (json.dumps({"v": 1, "type": "launch"}), "type"),
+        (json.dumps({"v": 1, "type": "ping", "tagg": 1}), "tagg"),
+        (json.dumps({"v": 1, "type": "run"}), "job"),
+        (json.dumps({"v": 1, "type": "run", "job": {"argv": ["true"]},
+                     "stream": "yes"}), "stream"),
+        (json.dumps({"v": 1, "type": "cancel", "job": "x"}), "job"),
+        (json.dumps({"v": 1, "type": "cancel", "job": 999999}), "job"),
+        (json.dumps({"v": 1, "type": "cancel", "job": 1,
+                     "signal": "SIGSTOP"}), "signal"),
+        (json.dumps({"v": 1, "type": "stdin", "job": 999999}), "job"),
+    ]
+    for text, field in cases:
+        a.send_raw(text)
+        e = a.next()
+        check(e.get("event") == "error" and e.get("field") == field,
+              "%s: expected an error naming %s, got %s" % (text, field, e))
+    print("ok   %d malformed requests, each an error naming its field"
+          % len(cases))
+    r = a.run({"argv": ["true"], "cwd": ws, "timeout_ms": "soon"})
+    err = r["result"]["error"]
+    check(err["field"] == "timeout_ms", "a bad job field: %s" % r)
+    r = a.run({"argv": [], "cwd": ws})
+    check(r["result"]["error"]["field"] == "argv", "no argv: %s" % r)
+    print("ok   a bad job object ends in an exit event naming the field")
+    a.send(type="ping", tag="p")
+    check(a.next().get("event") == "pong", "no pong after the errors")
+    print("ok   the connection still serves after every error")
+    a.close()
+
+
+def test_disconnect(sock, ws):
+    marker = "capsid-serve-" + uuid.uuid4().hex
+    a = Agent(sock)
+    n = a.submit({"argv": ["sh", "-c", "sleep 600; : " + marker],
+                  "cwd": ws})
+    a.next(lambda e: e.get("event") == "started" and e.get("job") == n)
+    wait_for(lambda: pids_with(marker), "the job to start")
+    a.close()
+    wait_for(lambda: not pids_with(marker),
+             "the job of a client that went away to be killed")
+    print("ok   a client that disconnects has its jobs killed")
+
+
+def test_backpressure(sock, ws, server_pid):
+    total = 64 << 20
+    before = vm_hwm(server_pid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(sock)
+    req = {"v": 1, "type": "run", "stream": True,
+           "job": {"argv": ["sh", "-c", "yes | head -c %d" % total],
+                   "cwd": ws}}
+    s.sendall((json.dumps(req) + "\n").encode())
+    watcher = Agent(sock)
+
+    def job_done():
+        watcher.send(type="status", tag="st")
+        st = watcher.next(lambda e: e.get("tag") == "st")
+        return st.get("running") == 0 and st.get("queued") == 0
+    # The client reads nothing until its job has ended.
+    time.sleep(0.5)
+    wait_for(job_done, "the streaming job to end", limit=600)
+    f = s.makefile("rb")
+    got = dropped = 0
+    exit_ev = None
+    for line in f:
+        e = json.loads(line)
+        if e.get("event") == "output":
+            got += len(e.get("data", "").encode())
+            dropped += e.get("dropped", 0)
+        elif e.get("event") == "exit":
+            exit_ev = e
+            break
+    s.close()
+    watcher.close()
+    grew = vm_hwm(server_pid) - before
+    check(exit_ev is not None and exit_ev["result"]["exit_code"] == 0,
+          "no exit event for the slow client: %s" % exit_ev)
+    check(dropped > 0, "nothing was dropped for a client that read "
+          "nothing (%d bytes came)" % got)
+    check(got < total, "all %d bytes were queued" % got)
+    check(got + dropped == total, "streamed %d + dropped %d is not the "
+          "%d bytes written" % (got, dropped, total))
+    check(grew < total // 2, "the server grew by %d bytes for %d bytes "
+          "of output" % (grew, total))
+    print("ok   a slow client: %d of %d bytes streamed, the rest dropped "
+          "and counted in later events, server peak grew %d KiB, exit "
+          "event delivered" % (got, total, grew // 1024))
+
+
+def test_stdio(capsid, env, ws):
+    p = subprocess.Popen([capsid, "serve", "--stdio"], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    req = {"v": 1, "type": "run", "job": {"argv": ["echo", "hi"],
+                                          "cwd": ws}}
+    p.stdin.write((json.dumps(req) + "\n").encode())
+    p.stdin.flush()
+    ev = None
+    for line in p.stdout:
+        ev = json.loads(line)
+        if ev.get("event") == "exit":
+            break
+    p.stdin.close()
+    check(p.wait(timeout=120) == 0, "serve --stdio did not exit 0 at EOF")
+    check(ev and ev["result"]["stdout"] == "hi\n", "stdio: %s" % ev)
+    print("ok   serve --stdio runs a job and exits at the client's EOF")
+
+
+def test_activation(capsid, env, base, ws):
+    """What systemd does: a bound, listening socket on fd 3, LISTEN_FDS=1
+    and LISTEN_PID naming the server's own pid."""
+    path = os.path.join(base, "activated.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(16)
+    fd = ls.fileno()
+    env = dict(env, LISTEN_FDS="1")
+    # LISTEN_PID must be the server's pid: set in the child before exec.
+    # fd 3 is kept open across exec (pass_fds), the socket moved there
+    # first; --socket is not given, and a server that finds no socket on
+    # fd 3 refuses to start rather than take the default path.
+    p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$0" serve -q',
+                          capsid], env=env, pass_fds=(3,),
+                         preexec_fn=lambda: os.dup2(fd, 3))
+    ls.close()
+    a = Agent(path)
+    r = a.run({"argv": ["echo", "activated"], "cwd": ws})
+    check(r.get("result", {}).get("stdout") == "activated\n",
+          "a job through the activated socket: %s" % r)
+    a.send(type="shutdown", tag="x")
+    a.next(lambda e: e.get("tag") == "x")
+    a.close()
+    check(p.wait(timeout=120) == 0, "the activated server did not exit 0")
+    print("ok   socket activation: the server takes fd 3 (LISTEN_FDS, "
+          "LISTEN_PID), serves and shuts down")
+
+
+def test_systemd(capsid, env, base, ws):
+    """PID 1 is not systemd in every test machine (containers): the units
+    are checked with systemd-analyze, and activation is run by
+    systemd-socket-activate, systemd's own tool that passes a listening
+    socket the way systemd does."""
+    units = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "..", "..", "contrib", "systemd")
+    tool = shutil.which("systemd-socket-activate")
+    analyze = shutil.which("systemd-analyze")
+    if tool is None or analyze is None:
+        print("skip systemd: systemd-socket-activate or systemd-analyze "
+              "is not installed")
+        if os.environ.get("CAPSID_NO_SKIP") == "1":
+            raise Failure("CAPSID_NO_SKIP is set and systemd tools are "
+                          "missing")
+        return
+    d = os.path.join(base, "units")
+    os.mkdir(d)
+    for name in ("capsid.socket", "capsid.service", "capsid-user.service"):
+        with open(os.path.join(units, name)) as f:
+            text = f.read().replace("/usr/local/bin/capsid", capsid)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    v = subprocess.run([analyze, "verify"] +
+                       [os.path.join(d, n) for n in sorted(os.listdir(d))],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(v.returncode == 0, "systemd-analyze verify: %s" % v.stdout)
+    print("ok   contrib/systemd units pass systemd-analyze verify")
+    path = os.path.join(base, "sd.sock")
+    p = subprocess.Popen([tool, "-l", path, "-E", "CAPSID_STATE_DIR",
+                          capsid, "serve", "-q"], env=env,
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(path), "systemd-socket-activate")
+    a = Agent(path)
+    r = a.run({"argv": ["echo", "via systemd"], "cwd": ws})
+    check(r.get("result", {}).get("stdout") == "via systemd\n",
+          "a job through systemd-socket-activate: %s" % r)
+    a.send(type="shutdown", tag="x")
+    a.next(lambda e: e.get("tag") == "x")
+    a.close()
+    check(p.wait(timeout=120) == 0, "capsid serve under "
+          "systemd-socket-activate did not exit 0")
+    print("ok   started by systemd-socket-activate, served, stopped")
+
+
+def main():
+    capsid = os.path.abspath(sys.argv[1])
+    base = tempfile.mkdtemp(prefix="capsid-serve-proto-")
+    env = dict(os.environ)
+    env["CAPSID_STATE_DIR"] = os.path.join(base, "state")
+    ws = os.path.join(base, "ws")
+    os.mkdir(ws)
+    sock = os.path.join(base, "s", "capsid.sock")
+    p = subprocess.Popen([capsid, "serve", "-q", "--socket", sock], env=env)
+    try:
+        wait_for(lambda: os.path.exists(sock), "the socket")
+        check(os.stat(sock).st_mode & 0o777 == 0o600,
+              "the default socket mode is not 0600")
+        test_malformed(sock, ws)
+        test_disconnect(sock, ws)
+        test_backpressure(sock, ws, p.pid)
+        a = Agent(sock)
+        a.send(type="shutdown", tag="x")
+        a.next(lambda e: e.get("tag") == "x")
+        a.close()
+        check(p.wait(timeout=120) == 0, "capsid serve did not exit 0")
+        test_stdio(capsid, env, ws)
+        test_activation(capsid, env, base, ws)
+        test_systemd(capsid, env, base, ws)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Failure as e:
+        print("FAIL " + str(e))
+        sys.exit(1)
