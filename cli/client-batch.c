@@ -301,7 +301,10 @@ int cli_client_batch(const char* addr, int fd, const cli_batch_opts_t* opt) {
   b.opt = opt;
   b.grace_ms = opt->grace_ms;
   b.counts.skipped_ids = json_array();
-  b.max_outstanding = opt->jobs * 4 < 1024 ? 1024 : opt->jobs * 4;
+  /* -j means here what it means locally: at most that many of this
+   * batch's jobs run at once (the server may run other clients' jobs
+   * beside them). */
+  b.max_outstanding = opt->jobs ? opt->jobs : uv_available_parallelism();
   if (uv_loop_init(&b.loop) != 0)
     return 1;
   if (cli_client_connect(&b.c, &b.loop, addr, on_event, &b) != 0) {

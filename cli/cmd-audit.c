@@ -4,6 +4,7 @@
 #include "acl.h"
 #include "args.h"
 #include "resultline.h"
+#include "system.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -21,6 +22,16 @@ static const char help[] =
 "/var/tmp, $TMPDIR, $HOME, every $PATH entry, and / and /usr one level\n"
 "deep. Paths inside --writable-root are not reported. The scan is\n"
 "time-boxed and says when the budget ran out. It only reads.\n"
+"\n"
+"On Windows it looks for DACLs that let Everyone, Users or Authenticated\n"
+"Users write; without DIR it scans the places a job reaches: the\n"
+"workspace, %TEMP%, %TMP%, %USERPROFILE%, %PUBLIC%, %ProgramData%, every\n"
+"%PATH% entry, %SystemRoot% and its Tasks, Temp, tracing,\n"
+"System32\\Tasks and System32\\spool\\drivers\\color, and every directory\n"
+"under the system drive's root, each one level deep. Those Everyone may\n"
+"write, a job could write too (its token holds Everyone): capsid denies\n"
+"them to its jobs before each job, and says \"denied\" where that deny is\n"
+"in place (`capsid uninstall` takes it back).\n"
 "\n"
 "Options:\n"
 "  -C, --cwd DIR            the workspace (its direct children are scanned)\n"
@@ -100,6 +111,10 @@ int cli_cmd_audit(int argc, char** argv) {
     return 2;
   for (; a.index < argc; a.index++)
     capsid__strv_push(&dirs, argv[a.index]);
+  if (dirs.n == 0 && capsid__system_audit_places(o.workspace, &dirs) != 0) {
+    fprintf(stderr, "%s: %s\n", cmd, capsid_strerror(CAPSID_ENOMEM));
+    return 2;
+  }
   o.dirs = dirs.n ? (const char* const*)dirs.v : NULL;
   o.writable = (const char* const*)writable.v;
   o.gids = gids;
@@ -112,11 +127,16 @@ int cli_cmd_audit(int argc, char** argv) {
   if (json) {
     json_t* arr = json_array();
     json_t* obj;
-    for (i = 0; i < found.n; i++)
-      json_array_append_new(arr, json_pack("{s:o,s:s,s:s}", "path",
-                                           cli_json_path(found.v[i].path), "type",
-                                           found.v[i].is_dir ? "dir" : "file",
-                                           "why", found.v[i].why));
+    for (i = 0; i < found.n; i++) {
+      json_t* f = json_pack("{s:o,s:s,s:s}", "path",
+                            cli_json_path(found.v[i].path), "type",
+                            found.v[i].is_dir ? "dir" : "file", "why",
+                            found.v[i].why);
+      int denied = capsid__system_audit_denied(found.v[i].path);
+      if (denied >= 0) /* only where the system denies findings */
+        json_object_set_new(f, "denied", json_boolean(denied));
+      json_array_append_new(arr, f);
+    }
     obj = json_pack("{s:o,s:I,s:b,s:f}", "findings", arr, "scanned",
                     (json_int_t)found.scanned, "timed_out", found.timed_out,
                     "seconds", found.elapsed_ms / 1e3);
@@ -124,8 +144,11 @@ int cli_cmd_audit(int argc, char** argv) {
     json_decref(obj);
   } else {
     for (i = 0; i < found.n; i++)
-      printf("%s%s  (%s)\n", found.v[i].path, found.v[i].is_dir ? "/" : "",
-             found.v[i].why);
+      printf("%s%s  (%s%s)\n", found.v[i].path, found.v[i].is_dir ? "/" : "",
+             found.v[i].why,
+             capsid__system_audit_denied(found.v[i].path) == 1
+                 ? "; denied to capsid's jobs"
+                 : "");
     fprintf(stderr, "capsid audit: %zu found, %llu checked in %.3f s%s\n",
             found.n, (unsigned long long)found.scanned,
             found.elapsed_ms / 1e3,

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char help[] =
-"Usage: capsid doctor [--json] [--fix] [WORKSPACE]\n"
+"Usage: capsid doctor [--json] [--probe] [--fix] [WORKSPACE]\n"
 "\n"
 "Checks each feature confinement uses on this machine (and the POSIX ACL\n"
 "support of WORKSPACE's filesystem, default: the current directory), and\n"
@@ -25,19 +25,36 @@ static const char help[] =
 "                          ...],\n"
 "                \"auto_mode\":\"unprivileged\"}\n"
 "               \"auto_mode\" is \"none\" when no confining mode is available.\n"
+"      --probe  Windows: run the first-run matrix instead. Under each token\n"
+"               variant (default, strict: CAPSID_WIN_TOKEN) it starts jobs\n"
+"               that must work (cmd, PowerShell, user32, a named mutex,\n"
+"               node, git, python where present, a pipeline, NUL, a write\n"
+"               in the workspace) and jobs that must be refused (write and\n"
+"               delete outside, icacls on .git, an Everyone-writable\n"
+"               directory, an alternate data stream, .GiT), in a scratch\n"
+"               directory under %USERPROFILE% it removes afterwards, and\n"
+"               prints each row with its exit code (a table, or with\n"
+"               --json {\"probe\":[{\"variant\",\"action\",\"expect\",\"got\",\n"
+"               \"exit_code\",\"error\"}],\"ok\":bool}). A row whose job\n"
+"               cannot be confined says \"not enforced by this system\".\n"
+"               Run it first on a new Windows machine.\n"
 "      --fix    first remove what capsid keeps between runs and nothing\n"
 "               uses any more (Linux, as root: the network and IPC\n"
 "               namespaces pinned for workspaces that are gone)\n"
 "  -h, --help   this text\n"
 "\n"
-"Exit status: 0 when a confining mode is available, 1 if not, 2 on usage\n"
-"errors (an unknown option, a WORKSPACE that is not a directory).\n";
+"Exit status: 0 when a confining mode is available (--probe: every row as\n"
+"expected), 1 if not, 2 on usage errors (an unknown option, a WORKSPACE\n"
+"that is not a directory, --probe on Linux).\n";
 
-enum { OPT_JSON = 1, OPT_HELP, OPT_FIX };
+enum { OPT_JSON = 1, OPT_PROBE, OPT_HELP, OPT_FIX };
 
 static const capsid__option_t doctor_options[] = {
-    {0, "json", 0, OPT_JSON}, {0, "fix", 0, OPT_FIX},
-    {'h', "help", 0, OPT_HELP}, {0, NULL, 0, 0}};
+    {0, "json", 0, OPT_JSON},
+    {0, "probe", 0, OPT_PROBE},
+    {0, "fix", 0, OPT_FIX},
+    {'h', "help", 0, OPT_HELP},
+    {0, NULL, 0, 0}};
 
 
 static void print_line(void* data, const char* feature, int ok,
@@ -76,11 +93,89 @@ static int print_json(const char* workspace) {
 }
 
 
+/* One row of the probe: what the job did, in words. */
+static const char* probe_got(const capsid__probe_case_t* c,
+                             const capsid_result_t* r, int rc) {
+  if (rc == CAPSID_ENOTFOUND && c->optional)
+    return "absent";
+  if (rc == CAPSID_EVERIFY || rc == CAPSID_ECONFINE)
+    return "not enforced by this system";
+  if (rc != 0)
+    return "job error";
+  return r->exit_code == 0 ? "allowed" : "refused";
+}
+
+
+static int run_probe(int json) {
+  capsid__probe_t p;
+  capsid_error_t err = {0};
+  json_t* rows = json_array();
+  int v, all_ok = 1;
+  size_t i;
+
+  if (capsid__probe_make(&p, &err) != 0) {
+    fprintf(stderr, "capsid doctor: %s\n",
+            err.message ? err.message : capsid_strerror(err.code));
+    capsid__error_free(&err);
+    json_decref(rows);
+    return 2;
+  }
+  if (!json)
+    printf("%-8s %-38s %-8s %-28s %s\n", "token", "action", "expect",
+           "got", "code");
+  for (v = 0; v < p.n_variants; v++) {
+    const char* variant = capsid__probe_variant(&p, v);
+    for (i = 0; i < p.n; i++) {
+      const capsid__probe_case_t* c = &p.cases[i];
+      capsid_job_spec_t spec = CAPSID_JOB_SPEC_INIT;
+      capsid_result_t r;
+      const char* got;
+      int rc;
+
+      spec.argv = (const char* const*)c->argv;
+      spec.cwd = p.workspace;
+      rc = capsid_run_capture(&spec, &r);
+      got = probe_got(c, &r, rc);
+      if (strcmp(got, "absent") != 0 &&
+          strcmp(got, c->expect_ok ? "allowed" : "refused") != 0)
+        all_ok = 0;
+      if (json)
+        json_array_append_new(
+            rows, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s?}", "variant", variant,
+                            "action", c->name, "expect",
+                            c->expect_ok ? "allowed" : "refused", "got", got,
+                            "exit_code", r.exit_code, "error",
+                            r.error.message));
+      else if (rc != 0) /* no process: no exit code */
+        printf("%-8s %-38s %-8s %-28s -  %s\n", variant, c->name,
+               c->expect_ok ? "allowed" : "refused", got,
+               r.error.message ? r.error.message : capsid_strerror(rc));
+      else /* NTSTATUS-sized codes (0xC0000142) read best in hex */
+        printf("%-8s %-38s %-8s %-28s 0x%08x\n", variant, c->name,
+               c->expect_ok ? "allowed" : "refused", got,
+               (unsigned)r.exit_code);
+      capsid_result_free(&r);
+    }
+  }
+  capsid__probe_free(&p);
+  if (json) {
+    json_t* obj = json_pack("{s:o,s:b}", "probe", rows, "ok", all_ok);
+    cli_print_json_line(obj);
+    json_decref(obj);
+  } else {
+    json_decref(rows);
+    printf("probe: %s\n", all_ok ? "every row as expected"
+                                  : "some rows differ (see above)");
+  }
+  return all_ok ? 0 : 1;
+}
+
+
 int cli_cmd_doctor(int argc, char** argv) {
   const char* workspace = NULL;
   capsid_mode_t mode;
   capsid__args_t a;
-  int opt, json = 0, fix = 0, os_error = 0;
+  int opt, json = 0, probe = 0, fix = 0, os_error = 0;
 
   capsid__args_init(&a, "capsid doctor", argc, argv);
   while ((opt = capsid__args_next(&a, doctor_options)) > 0) {
@@ -88,7 +183,9 @@ int cli_cmd_doctor(int argc, char** argv) {
       fputs(help, stdout);
       return 0;
     }
-    if (opt == OPT_FIX)
+    if (opt == OPT_PROBE)
+      probe = 1;
+    else if (opt == OPT_FIX)
       fix = 1;
     else
       json = 1;
@@ -109,6 +206,8 @@ int cli_cmd_doctor(int argc, char** argv) {
             "directory\n", workspace);
     return 2;
   }
+  if (probe)
+    return run_probe(json);
   /* Each removal (and each failed one) is a line of its own. */
   if (fix)
     (void)capsid__system_fix(json ? NULL : print_line, NULL);

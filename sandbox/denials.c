@@ -35,6 +35,40 @@ static json_t* strv_json(const capsid__strv_t* sv) {
 }
 
 
+static int cmp_str(const void* a, const void* b) {
+  return strcmp(*(const char* const*)a, *(const char* const*)b);
+}
+
+
+/* Every path the job could not change: the protected paths that exist
+ * and the missing ones it ran with placeholders for, sorted. Whether
+ * .git exists when a job starts depends on its neighbours (a placeholder
+ * another job of the workspace holds looks like an existing directory),
+ * so the report names both kinds as one list: the same policy gives the
+ * same list, whichever job ran first. */
+static json_t* protected_json(const capsid__sandbox_t* sb) {
+  size_t n = sb->protected_paths.n + sb->missing_protected.n, i, k = 0;
+  const char** v = capsid__malloc((n ? n : 1) * sizeof(*v));
+  json_t* a = json_array();
+
+  if (v == NULL || a == NULL) {
+    capsid__free(v);
+    json_decref(a);
+    return NULL;
+  }
+  for (i = 0; i < sb->protected_paths.n; i++)
+    v[k++] = sb->protected_paths.v[i];
+  for (i = 0; i < sb->missing_protected.n; i++)
+    v[k++] = sb->missing_protected.v[i];
+  qsort(v, n, sizeof(*v), cmp_str);
+  for (i = 0; i < n; i++)
+    if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+      json_array_append_new(a, json_string(v[i]));
+  capsid__free(v);
+  return a;
+}
+
+
 /* json_dumps allocates with malloc: hand out capsid's allocator's copy. */
 static char* dump(json_t* j) {
   char* text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -56,7 +90,7 @@ char* capsid__sandbox_json(const capsid__sandbox_t* sb) {
                                       ? "read-only"
                                       : "workspace-write"));
   json_object_set_new(o, "writable_roots", strv_json(&sb->writable));
-  json_object_set_new(o, "protected_paths", strv_json(&sb->protected_paths));
+  json_object_set_new(o, "protected_paths", protected_json(sb));
   json_object_set_new(o, "deny_read", strv_json(&sb->deny_read));
   json_object_set_new(o, "network", json_boolean(sb->network));
   return dump(o);

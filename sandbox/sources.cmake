@@ -17,12 +17,14 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/system-linux.c
     sandbox/linux/userns-linux.c
     sandbox/linux/verify-linux.c
-    sandbox/linux/launch-linux.c)
+    sandbox/linux/launch-linux.c
+    sandbox/linux/doctor-extras-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES
     sandbox/win/capstore-win.c
     sandbox/win/denyread-win.c
+    sandbox/win/desktop-win.c
     sandbox/win/elevated-win.c
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
@@ -31,6 +33,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/nul-win.c
     sandbox/win/placeholder-win.c
     sandbox/win/plan-win.c
+    sandbox/win/probe-win.c
     sandbox/win/resolve-win.c
     sandbox/win/runner-client-win.c
     sandbox/win/runner-win.c
@@ -39,5 +42,6 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/system-win.c
     sandbox/win/token-win.c
     sandbox/win/users-win.c
-    sandbox/win/verify-win.c)
+    sandbox/win/verify-win.c
+    sandbox/win/wwdeny-win.c)
 endif()

@@ -196,6 +196,26 @@ acl_sids() {
 }
 check "capsid.exe acl takes SIDs and account names, refuses POSIX ids" acl_sids
 
+audit_everyone() {
+  # Wine maps a directory's o+w to an Everyone ACE: the audit must find
+  # it (and not its 0755 sibling), say Everyone, and report it not denied
+  # yet (no job has run); the default places (no DIR) scan without error.
+  local d out
+  d=$(mktemp -d "${TMPDIR:-/tmp}/capsid-audit.XXXXXX")
+  mkdir "$d/open" "$d/closed" && chmod 777 "$d/open" && chmod 755 "$d/closed"
+  CAPSID_STATE_DIR="Z:$d/state" "$wine" "$exe" audit --json "Z:$d" \
+    </dev/null >"$dir/audit.out" 2>&1
+  out=$(tr -d '\r' <"$dir/audit.out")
+  rm -rf "$d"
+  echo "$out"
+  echo "$out" | grep -q '"path":"Z:/.*/open","type":"dir","why":"DACL lets Everyone create files","denied":false' &&
+    ! echo "$out" | grep -q 'closed' &&
+    { "$wine" "$exe" audit </dev/null >"$dir/audit-default.out" 2>&1
+      [ $? -le 1 ]; } &&
+    tr -d '\r' <"$dir/audit-default.out" | grep -q '^capsid audit: [0-9]* found'
+}
+check "capsid.exe audit finds an Everyone-writable directory" audit_everyone
+
 doctor_honest() {
   # Wine drops restricting SIDs and job limits: doctor must say so, name
   # no confining mode and exit 1, as the probe reads the objects back.
@@ -211,6 +231,25 @@ doctor_honest() {
 }
 check "capsid.exe doctor reports Wine's dropped token and limits (exit 1)" \
   doctor_honest
+doctor_probe() {
+  # The probe's matrix: both token variants, every action; under Wine no
+  # job can be confined, so each row must say so (or that its program is
+  # absent), the exit status is 1, and the scratch directories are gone.
+  local out rows bad home
+  "$wine" "$exe" doctor --probe --json </dev/null >"$dir/probe.out" 2>&1
+  echo "exit $?"
+  out=$(tr -d '\r' <"$dir/probe.out")
+  echo "$out"
+  rows=$(echo "$out" | grep -o '"variant":"[a-z]*","action"' | sort | uniq -c)
+  bad=$(echo "$out" | grep -o '"got":"[^"]*"' | grep -v -e 'not enforced by this system' -e '"absent"')
+  home=$WINEPREFIX/drive_c/users/$(whoami)
+  [ -z "$bad" ] && echo "$out" | grep -q '"ok":false' &&
+    echo "$rows" | grep -q '16 "variant":"default"' &&
+    echo "$rows" | grep -q '16 "variant":"strict"' &&
+    ! ls -d "$home"/capsid-probe-* 2>/dev/null
+}
+check "capsid.exe doctor --probe prints both variants, none enforced here" \
+  doctor_probe
 setup_uninstall() {
   # setup creates the state directory, the capability store with its SID
   # domain, the sandbox group and users; Wine keeps the accounts inside

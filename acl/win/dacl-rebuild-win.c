@@ -11,6 +11,8 @@
 
 #include "capsid-common.h"
 
+#include <sddl.h>
+
 int capsid__ace_is_deny(const ACE_HEADER* h) {
   return h->AceType == ACCESS_DENIED_ACE_TYPE ||
          h->AceType == ACCESS_DENIED_OBJECT_ACE_TYPE ||
@@ -21,6 +23,23 @@ int capsid__ace_is_deny(const ACE_HEADER* h) {
 
 PSID capsid__ace_sid(const ACE_HEADER* h) {
   return (PSID)&((const ACCESS_ALLOWED_ACE*)h)->SidStart;
+}
+
+
+int capsid__dacl_has(const ACL* dacl, const char* sid_text, BYTE type) {
+  PSID sid = NULL;
+  DWORD i;
+  void* ace;
+  int found = 0;
+
+  if (dacl == NULL || !ConvertStringSidToSidA(sid_text, &sid))
+    return 0;
+  for (i = 0; i < dacl->AceCount && !found; i++)
+    found = GetAce((ACL*)dacl, i, &ace) &&
+            ((ACE_HEADER*)ace)->AceType == type &&
+            EqualSid(capsid__ace_sid(ace), sid);
+  LocalFree(sid);
+  return found;
 }
 
 

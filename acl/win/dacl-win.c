@@ -317,17 +317,38 @@ static int is_everybody(PSID sid) {
 }
 
 
+/* Which kind of everybody an effective allow ACE with any of rights
+ * names: 2 Everyone, 1 Authenticated Users or Users, 0 none. */
 static int everybody_has(const ACL* acl, DWORD rights) {
   DWORD i;
   void* ace;
+  int found = 0;
 
   for (i = 0; acl != NULL && i < acl->AceCount; i++)
     if (GetAce((ACL*)acl, i, &ace) && is_allow(ace) &&
         !(((ACE_HEADER*)ace)->AceFlags & INHERIT_ONLY_ACE) &&
         (((ACCESS_ALLOWED_ACE*)ace)->Mask & rights) &&
-        is_everybody(capsid__ace_sid(ace)))
-      return 1;
-  return 0;
+        is_everybody(capsid__ace_sid(ace))) {
+      if (IsWellKnownSid(capsid__ace_sid(ace), WinWorldSid))
+        return 2;
+      found = 1;
+    }
+  return found;
+}
+
+
+const char capsid__ww_no_dacl[] = "no DACL: everyone has full access";
+const char capsid__ww_everyone_dir[] = "DACL lets Everyone create files";
+const char capsid__ww_everyone_file[] = "DACL lets Everyone write";
+static const char users_dir[] =
+    "DACL lets Users or Authenticated Users create files";
+static const char users_file[] =
+    "DACL lets Users or Authenticated Users write";
+
+
+int capsid__ww_job_writable(const char* why) {
+  return why == capsid__ww_no_dacl || why == capsid__ww_everyone_dir ||
+         why == capsid__ww_everyone_file;
 }
 
 
@@ -445,7 +466,10 @@ int capsid__acl_fs_apply_dir(const capsid__acl_fsplan_t* p,
 
 
 /* The Everyone-writable audit: does the DACL let everybody (Everyone,
- * Authenticated Users, Users) write or create here? POSIX group ids mean
+ * Authenticated Users, Users) write or create here? Only Everyone (or no
+ * DACL) passes a default job token's restricting check
+ * (capsid__ww_job_writable); the others are reported all the same. POSIX
+ * group ids mean
  * nothing on Windows: the job's capability SIDs never appear outside the
  * roots capsid granted. */
 const char* capsid__acl_fs_audit_entry(capsid__acl_dir_t d, const char* name,
@@ -467,11 +491,14 @@ const char* capsid__acl_fs_audit_entry(capsid__acl_dir_t d, const char* name,
     *is_dir = st.type == CAPSID__ACL_FT_DIR;
     if (GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL,
                         NULL, &dacl, NULL, &sd) == ERROR_SUCCESS) {
-      if (dacl == NULL)
-        why = "no DACL: everyone has full access";
-      else if (everybody_has(dacl, FILE_WRITE_DATA | FILE_APPEND_DATA))
-        why = *is_dir ? "DACL lets everyone create files"
-                      : "DACL lets everyone write";
+      int who = dacl == NULL ? 3
+                : everybody_has(dacl, FILE_WRITE_DATA | FILE_APPEND_DATA);
+      if (who == 3)
+        why = capsid__ww_no_dacl;
+      else if (who == 2)
+        why = *is_dir ? capsid__ww_everyone_dir : capsid__ww_everyone_file;
+      else if (who == 1)
+        why = *is_dir ? users_dir : users_file;
       LocalFree(sd);
     }
   }

@@ -37,8 +37,20 @@ int capsid__dacl_rebuild(const ACL* old, const capsid__ace_t* add,
                          size_t n_add, capsid__ace_drop_fn drop, void* data,
                          ACL** out);
 
+/* The Windows audit's reasons (capsid__acl_fs_audit_entry): compared by
+ * address. Those three name a grant that a default job token's restricting
+ * list (Everyone) passes, so capsid denies them to the job. */
+extern const char capsid__ww_no_dacl[];
+extern const char capsid__ww_everyone_dir[];
+extern const char capsid__ww_everyone_file[];
+/* 1 when the finding's why is one of the three above. */
+int capsid__ww_job_writable(const char* why);
+
 /* Is h one of the deny ACE types? */
 int capsid__ace_is_deny(const ACE_HEADER* h);
+/* 1 when dacl (may be NULL) holds an ACE of type (ACCESS_ALLOWED_ACE_TYPE,
+ * ACCESS_DENIED_ACE_TYPE) for the SID sid_text. */
+int capsid__dacl_has(const ACL* dacl, const char* sid_text, BYTE type);
 /* The SID of an ACE of the plain (non-object) layouts. */
 PSID capsid__ace_sid(const ACE_HEADER* h);
 

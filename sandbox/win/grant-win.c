@@ -202,6 +202,11 @@ static int check_all(const capsid__acl_plan_t* plan, int verify,
                                t->path, NULL, NULL);
     e = read_dacl(wpath, &dacl, &sd);
     if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
+        t->optional) {
+      capsid__free(wpath); /* an audit finding gone since: nothing to deny */
+      continue;
+    }
+    if ((e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) &&
         t->kind == CAPSID__ACL_T_READ_ONLY && !verify) {
       rc = make_missing(t, wpath, err);
       if (rc == 0)
@@ -220,7 +225,13 @@ static int check_all(const capsid__acl_plan_t* plan, int verify,
       if (!checked(t, en) || has_on(dacl, en, wpath))
         continue;
       *missing = 1;
-      if (verify)
+      if (verify && t->kind == CAPSID__ACL_T_DENY)
+        rc = capsid__error_set(
+            err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, t->path, NULL,
+            "%s is writable by Everyone and capsid could not deny it to the "
+            "job (no WRITE_DAC there?): fix its DACL, let an administrator "
+            "run the job once, or set CAPSID_WIN_TOKEN=strict", t->path);
+      else if (verify)
         rc = capsid__error_set(err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0,
                                t->path, NULL,
                                "the %s ACE for %s on %s did not take effect",

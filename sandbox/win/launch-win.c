@@ -13,6 +13,7 @@
  * runner, which exits with the job's exit code. */
 #include "sandbox-int.h"
 
+#include "desktop-win.h"
 #include "grant-win.h"
 #include "jobobj-win.h"
 #include "nul-win.h"
@@ -35,6 +36,7 @@ struct capsid__proc_s {
   HANDLE port;   /* the job object's messages (memory limit hits) */
   HANDLE wait;
   capsid__win_placeholders_t placeholders;
+  capsid__desktop_t desktop; /* the job's own, closed after it */
   int reaped;
   int killed;
   capsid__proc_exit_cb exit_cb;
@@ -183,7 +185,8 @@ static void jobobj_plan(const capsid__launch_t* l, capsid__jobobj_plan_t* j) {
  * made. */
 static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
                  PROCESS_INFORMATION* pi, int* overridden,
-                 capsid__win_placeholders_t* ph, capsid_error_t* err) {
+                 capsid__win_placeholders_t* ph, capsid__desktop_t* desk,
+                 capsid_error_t* err) {
   HANDLE stdio[3] = {NULL, NULL, NULL}, token = NULL;
   const capsid__prep_t* plan = launch->prep;
   capsid__jobobj_plan_t jobobj;
@@ -213,9 +216,15 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     (void)capsid__nul_grant(&plan->token, NULL);
   if (rc == 0 && launch->limits.memory > 0)
     *port = memory_port(*job);
-  if (rc == 0 && capsid__spawn_prepare(launch, &s) != 0)
-    rc = capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
-                           NULL, NULL);
+  if (rc == 0)
+    rc = capsid__spawn_prepare(launch, &s, err);
+  /* Unprivileged jobs get a desktop of their own; the runner of elevated
+   * mode starts its job on the default one (the sandbox user's logon SID
+   * is not the one this desktop would grant). */
+  if (rc == 0 && !elevated(launch)) {
+    capsid__desktop_make(desk);
+    s.desktop = desk->name;
+  }
   if (rc == 0)
     rc = stdio_handles(launch, stdio, err);
   if (rc == 0 && elevated(launch)) {
@@ -248,12 +257,14 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
   capsid__proc_t* p = NULL;
   HANDLE job = NULL, port = NULL;
   capsid__win_placeholders_t ph;
+  capsid__desktop_t desk;
   int rc, overridden = 0;
 
   *out = NULL;
   memset(&pi, 0, sizeof(pi));
   memset(&ph, 0, sizeof(ph));
-  rc = start(launch, &job, &port, &pi, &overridden, &ph, err);
+  memset(&desk, 0, sizeof(desk));
+  rc = start(launch, &job, &port, &pi, &overridden, &ph, &desk, err);
   if (rc != 0)
     goto fail;
 
@@ -271,6 +282,8 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
     goto fail;
   }
   p->process = pi.hProcess;
+  p->desktop = desk;
+  desk.handle = NULL;
   p->placeholders = ph;
   ph.n = 0;
   ph.sb = NULL;
@@ -306,6 +319,7 @@ int capsid__proc_spawn(uv_loop_t* loop, const capsid__launch_t* launch,
 fail:
   /* After a failed start the job never ran: what it made goes. */
   capsid__win_placeholders_release(&ph);
+  capsid__desktop_close(&desk);
   if (port != NULL)
     CloseHandle(port);
   if (job != NULL)
@@ -357,6 +371,7 @@ void capsid__proc_close(capsid__proc_t* p, void (*close_cb)(void* data),
   CloseHandle(p->job);
   /* The job object is gone, its processes with it (kill-on-close). */
   capsid__win_placeholders_release(&p->placeholders);
+  capsid__desktop_close(&p->desktop);
   if (p->port != NULL)
     CloseHandle(p->port);
   p->close_cb = close_cb;

@@ -9,6 +9,7 @@
 #include "path.h"
 #include "users-win.h"
 #include "verify-win.h"
+#include "wwdeny-win.h"
 
 #include <string.h>
 
@@ -75,6 +76,24 @@ static int aces_fit(const capsid__acl_plan_t* plan, capsid_error_t* err) {
 }
 
 
+/* The temp directories get one inheritable ACE on the directory itself,
+ * not a walk of what is in it: %TEMP% holds other programs' leftovers,
+ * some owned by SYSTEM or an administrator, whose DACL the user may not
+ * change, and one such object would refuse every job (the walk's error).
+ * What a job creates there inherits the ACE; what was there before stays
+ * as it was. */
+static void temp_dirs_shallow(const capsid__sandbox_t* sb,
+                              capsid__acl_plan_t* plan) {
+  size_t i, j;
+
+  for (i = 0; i < plan->n_targets; i++)
+    for (j = sb->first_tmp; j < sb->writable.n; j++)
+      if (plan->targets[i].kind == CAPSID__ACL_T_WRITE &&
+          strcmp(plan->targets[i].path, sb->writable.v[j]) == 0)
+        plan->targets[i].recursive = 0;
+}
+
+
 /* The workspace's own SID writes the first root (the workspace); the
  * generic SID writes the extra roots and temp dirs, which are shared by
  * every workspace. Two SIDs per token however many workspaces exist. */
@@ -103,6 +122,8 @@ static int plan_grants(const capsid__sandbox_t* sb, int read_only,
   in.rules = CAPSID__ACL_RULES_WIN_JOB;
   in.path_kind = path_kind;
   rc = capsid__acl_plan_build(&in, out, err);
+  if (rc == 0)
+    temp_dirs_shallow(sb, out);
   capsid__free(roots);
   if (rc == 0 && (rc = aces_fit(out, err)) != 0)
     capsid__acl_plan_free(out);
@@ -126,6 +147,8 @@ int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
                              NULL, NULL);
   rc = capsid__caps_get((const char* const*)sb->writable.v,
                         read_only ? 0 : sb->writable.n, &caps, err);
+  if (rc == 0)
+    rc = capsid__token_variant_from_env(&pl->token.variant, err);
   if (rc == 0 && mode == CAPSID_MODE_ELEVATED)
     rc = sandbox_group(group, err);
   if (rc == 0)
@@ -143,6 +166,13 @@ int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
     if (sb->writable.n > 1)
       memcpy(pl->token.sids[pl->token.n++], caps.generic,
              sizeof(caps.generic));
+  }
+  /* The default token's Everyone passes the write check wherever a DACL
+   * grants Everyone write: deny those places to the capability SIDs. */
+  rc = capsid__ww_deny_plan(sb, &pl->token, &pl->acl, NULL, err);
+  if (rc != 0) {
+    capsid__prep_free(pl);
+    return rc;
   }
   *out = pl;
   return 0;

@@ -10,16 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Not in every SDK's headers: the reparse tag of an App Execution Alias
+ * (documented in "Reparse Point Tags", [MS-FSCC] 2.1.2.1). */
+#ifndef IO_REPARSE_TAG_APPEXECLINK
+#define IO_REPARSE_TAG_APPEXECLINK 0x8000001BL
+#endif
+
+/* A regular file the search may pick. App Execution Aliases (the 0-byte
+ * stubs in %LOCALAPPDATA%\Microsoft\WindowsApps: python.exe, pwsh.exe,
+ * winget.exe) are passed over: they start a packaged app, which a
+ * restricted token cannot (CreateProcessAsUserW fails with error 5, as
+ * Codex users report), and python's stub opens the Store. The search goes
+ * on to a real program later in PATH. FindFirstFileW gives the reparse tag
+ * in dwReserved0. */
 static int is_file(const char* path) {
   WCHAR* w = capsid__utf16(path);
-  DWORD attrs;
+  WIN32_FIND_DATAW fd;
+  HANDLE h;
 
-  if (w == NULL)
+  if (w == NULL || wcspbrk(w, L"*?") != NULL) { /* no wildcards: one file */
+    capsid__free(w);
     return 0;
-  attrs = GetFileAttributesW(w);
+  }
+  h = FindFirstFileW(w, &fd);
   capsid__free(w);
-  return attrs != INVALID_FILE_ATTRIBUTES &&
-         !(attrs & FILE_ATTRIBUTE_DIRECTORY);
+  if (h == INVALID_HANDLE_VALUE)
+    return 0;
+  FindClose(h);
+  if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
+    return 0;
+  return !((fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
+           fd.dwReserved0 == (DWORD)IO_REPARSE_TAG_APPEXECLINK);
 }
 
 

@@ -113,6 +113,8 @@ static int request_build(const capsid__runner_req_t* rq, const char* sid,
   int rc;
   size_t i;
 
+  if (rq->token->variant == CAPSID__TOKEN_STRICT)
+    flags |= CAPSID__WIRE_STRICT_TOKEN;
   rc = capsid__wire_u32(b, CAPSID__WIRE_VERSION);
   rc |= capsid__wire_u32(b, flags);
   rc |= capsid__wire_bytes(b, s->app, (wcslen(s->app) + 1) * sizeof(WCHAR));

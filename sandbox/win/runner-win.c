@@ -67,6 +67,9 @@ static int request_parse(const capsid__buf_t* frame, request_t* rq) {
     capsid__free(sid);
   }
   rq->token.n = n;
+  rq->token.variant = (rq->flags & CAPSID__WIRE_STRICT_TOKEN)
+                          ? CAPSID__TOKEN_STRICT
+                          : CAPSID__TOKEN_DEFAULT;
   rq->path = capsid__wire_get_str(&r);
   rq->cwd8 = capsid__wire_get_str(&r);
   rq->spawn.path = rq->path;

@@ -32,6 +32,8 @@
 /* Request flag: let verification failures through (honoured only by a
  * runner built for the Wine tests). */
 #define CAPSID__WIRE_UNVERIFIED_OK 1u
+/* Request flag: the job's token is the STRICT variant (token-win.h). */
+#define CAPSID__WIRE_STRICT_TOKEN 2u
 
 /* Appending fields; each returns 0 or CAPSID_ENOMEM. */
 int capsid__wire_u32(capsid__buf_t* b, uint32_t v);

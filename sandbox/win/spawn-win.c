@@ -54,6 +54,36 @@ static int ends_with_ci(const char* s, const char* suffix) {
 }
 
 
+/* A batch file's arguments are parsed twice: by cmd.exe, which expands
+ * %VAR% (and !VAR! with delayed expansion) even inside quotes and ends a
+ * quoted string at any '"', and then by the script. The C runtime's
+ * escaping (\") means nothing to cmd.exe, so an argument with a quote can
+ * end the quoting and run a command of its own ("BatBadBut",
+ * CVE-2024-24576 and its siblings). capsid quotes every argument whole,
+ * where cmd.exe's metacharacters (& | < > ^ ( ) , ; =) are literal, runs
+ * cmd.exe with /v:off so '!' is literal too, and refuses what no quoting
+ * makes literal: '"', '%', CR and LF. Returns the index of the first
+ * such argument (the path is 0), or -1. */
+static int batch_unsafe(const capsid__launch_t* l) {
+  size_t i;
+
+  for (i = 0; i == 0 || l->argv[i] != NULL; i++)
+    if (strpbrk(i == 0 ? l->path : l->argv[i], "\"%\r\n") != NULL)
+      return (int)i;
+  return -1;
+}
+
+
+/* Appends arg for cmd.exe: whole in double quotes, unchanged inside
+ * (batch_unsafe let no quote or percent sign through). */
+static int quote_batch_arg(capsid__buf_t* b, const char* arg) {
+  int rc = capsid__buf_append(b, "\"", 1);
+
+  rc |= capsid__buf_append(b, arg, strlen(arg));
+  return rc | capsid__buf_append(b, "\"", 1);
+}
+
+
 /* The application and command line. Batch files run through cmd.exe,
  * which CreateProcess does not do by itself. */
 static int build_cmdline(const capsid__launch_t* l, WCHAR** app,
@@ -64,18 +94,22 @@ static int build_cmdline(const capsid__launch_t* l, WCHAR** app,
   int rc = 0, batch;
   char nul = '\0';
 
-  batch = ends_with_ci(l->path, ".bat") || ends_with_ci(l->path, ".cmd");
+  batch = capsid__spawn_is_batch(l->path);
   if (batch) {
     const char* comspec = getenv("ComSpec");
     app8 = capsid__strdup(comspec ? comspec : "C:\\Windows\\System32\\cmd.exe");
-    rc |= capsid__buf_append(&b, "cmd.exe /d /s /c \"", 18);
+    static const char pre[] = "cmd.exe /d /v:off /s /c \"";
+    rc |= capsid__buf_append(&b, pre, sizeof(pre) - 1);
   } else {
     app8 = capsid__strdup(l->path);
   }
   for (i = 0; l->argv[i] != NULL; i++) {
     if (i > 0)
       rc |= capsid__buf_append(&b, " ", 1);
-    rc |= quote_arg(&b, i == 0 ? l->path : l->argv[i]);
+    if (batch)
+      rc |= quote_batch_arg(&b, i == 0 ? l->path : l->argv[i]);
+    else
+      rc |= quote_arg(&b, i == 0 ? l->path : l->argv[i]);
   }
   if (batch)
     rc |= capsid__buf_append(&b, "\"", 1);
@@ -93,6 +127,11 @@ static int build_cmdline(const capsid__launch_t* l, WCHAR** app,
   capsid__free(app8);
   capsid__buf_free(&b);
   return *app && *cmdline ? 0 : CAPSID_ENOMEM;
+}
+
+
+int capsid__spawn_is_batch(const char* path) {
+  return ends_with_ci(path, ".bat") || ends_with_ci(path, ".cmd");
 }
 
 
@@ -174,18 +213,27 @@ static WCHAR* build_env(char* const* envp, int offline) {
 }
 
 
-int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s) {
+int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s,
+                          capsid_error_t* err) {
   char* cwd8;
   size_t i;
+  int bad;
 
   memset(s, 0, sizeof(*s));
   s->path = l->path;
   s->cwd8 = l->cwd;
+  if (capsid__spawn_is_batch(l->path) && (bad = batch_unsafe(l)) >= 0)
+    return capsid__error_set(
+        err, CAPSID_EINVAL, CAPSID_STAGE_EXEC, 0, l->path, "argv",
+        "argument %d of the batch file %s holds a quote, a percent sign or "
+        "a line break, which cmd.exe would interpret: run it through a "
+        "program that is not a batch file", bad, l->path);
   if (build_cmdline(l, &s->app, &s->cmdline) != 0 ||
       (s->env = build_env(l->envp, !l->sandbox->network)) == NULL ||
       (cwd8 = capsid__strdup(l->cwd)) == NULL) {
     capsid__spawn_free(s);
-    return CAPSID_ENOMEM;
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
+                             NULL, NULL);
   }
   for (i = 0; cwd8[i] != '\0'; i++)
     if (cwd8[i] == '/')
@@ -194,7 +242,8 @@ int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s) {
   capsid__free(cwd8);
   if (s->cwd == NULL) {
     capsid__spawn_free(s);
-    return CAPSID_ENOMEM;
+    return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_SPAWN, 0, NULL,
+                             NULL, NULL);
   }
   return 0;
 }
@@ -266,9 +315,10 @@ int capsid__create_process(HANDLE token, const capsid__spawn_t* s,
   si.StartupInfo.hStdInput = stdio[0];
   si.StartupInfo.hStdOutput = stdio[1];
   si.StartupInfo.hStdError = stdio[2];
-  /* An explicit desktop: a token without the logon SID among its
-   * restricting SIDs must not depend on inheriting capsid's. */
-  si.StartupInfo.lpDesktop = desktop;
+  /* An explicit desktop (the job's own, desktop-win.h, or the default):
+   * without one PowerShell failed with STATUS_DLL_INIT_FAILED under a
+   * restricted token (Codex). */
+  si.StartupInfo.lpDesktop = s->desktop ? s->desktop : desktop;
 
   InitializeProcThreadAttributeList(NULL, 2, 0, &attr_size);
   si.lpAttributeList = capsid__malloc(attr_size);
@@ -297,6 +347,10 @@ int capsid__create_process(HANDLE token, const capsid__spawn_t* s,
     in_job_list = UpdateProcThreadAttribute(si.lpAttributeList, 0,
                                             PROC_THREAD_ATTRIBUTE_JOB_LIST,
                                             &job, sizeof(job), NULL, NULL);
+  /* CREATE_NO_WINDOW rather than DETACHED_PROCESS: a console program
+   * started detached has no console at all (console APIs fail, and a
+   * console child it starts opens a visible console window of its own);
+   * with CREATE_NO_WINDOW it has a console without a window. */
   fault = capsid__fault("spawn");
   if (fault ||
       !CreateProcessAsUserW(token, s->app, s->cmdline, NULL, NULL, TRUE,

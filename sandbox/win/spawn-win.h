@@ -23,12 +23,18 @@ typedef struct capsid__spawn_s {
   WCHAR* cwd;
   const char* path;   /* borrowed */
   const char* cwd8;   /* borrowed */
+  WCHAR* desktop;     /* borrowed; NULL: winsta0\default */
 } capsid__spawn_t;
 
-/* Builds the strings of a launch: batch files run through cmd.exe, the
- * offline variables are added to an offline job's environment.
- * CAPSID_ENOMEM or 0. */
-int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s);
+/* Builds the strings of a launch: batch files run through cmd.exe (every
+ * argument quoted whole, delayed expansion off; an argument with '"', '%',
+ * CR or LF is refused with CAPSID_EINVAL, as cmd.exe would interpret it),
+ * the offline variables are added to an offline job's environment. 0,
+ * CAPSID_EINVAL or CAPSID_ENOMEM, with err filled. */
+int capsid__spawn_prepare(const capsid__launch_t* l, capsid__spawn_t* s,
+                          capsid_error_t* err);
+/* 1 when path names a batch file (.bat, .cmd: run through cmd.exe). */
+int capsid__spawn_is_batch(const char* path);
 void capsid__spawn_free(capsid__spawn_t* s);
 /* Bytes of an environment block, both final NULs included. */
 size_t capsid__env_block_size(const WCHAR* env);

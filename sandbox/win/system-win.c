@@ -16,6 +16,7 @@
 #include "nul-win.h"
 #include "token-win.h"
 #include "win-util.h"
+#include "wwdeny-win.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,4 +221,14 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
                              "above)", left);
   capsid__say(cb, data, "verified", 1, "nothing capsid added is left");
   return 0;
+}
+
+
+int capsid__system_audit_places(const char* cwd, capsid__strv_t* out) {
+  return capsid__ww_places(cwd, out);
+}
+
+
+int capsid__system_audit_denied(const char* path) {
+  return capsid__ww_denied(path);
 }

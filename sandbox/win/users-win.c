@@ -217,6 +217,46 @@ static int add_member(const WCHAR* user, capsid_error_t* err) {
 }
 
 
+#define USER_LIST_KEY                                                      \
+  L"SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\"            \
+  L"SpecialAccounts\\UserList"
+
+int capsid__users_hide(const char* name, int hide) {
+  WCHAR* w = capsid__utf16(name);
+  DWORD zero = 0, value = 1, size = sizeof(value), type = 0;
+  HKEY key = NULL;
+  LONG e;
+  int ok = 0;
+
+  if (w == NULL)
+    return -1;
+  e = hide ? RegCreateKeyExW(HKEY_LOCAL_MACHINE, USER_LIST_KEY, 0, NULL, 0,
+                             KEY_SET_VALUE | KEY_QUERY_VALUE, NULL, &key,
+                             NULL)
+           : RegOpenKeyExW(HKEY_LOCAL_MACHINE, USER_LIST_KEY, 0,
+                           KEY_SET_VALUE | KEY_QUERY_VALUE, &key);
+  if (e == ERROR_FILE_NOT_FOUND && !hide) {
+    capsid__free(w);
+    return 0; /* no list, nothing hidden */
+  }
+  if (e == ERROR_SUCCESS) {
+    if (hide) {
+      RegSetValueExW(key, w, 0, REG_DWORD, (const BYTE*)&zero, sizeof(zero));
+      ok = RegQueryValueExW(key, w, NULL, &type, (BYTE*)&value, &size) ==
+               ERROR_SUCCESS &&
+           type == REG_DWORD && value == 0;
+    } else {
+      RegDeleteValueW(key, w);
+      ok = RegQueryValueExW(key, w, NULL, NULL, NULL, NULL) ==
+           ERROR_FILE_NOT_FOUND;
+    }
+    RegCloseKey(key);
+  }
+  capsid__free(w);
+  return ok ? 0 : -1;
+}
+
+
 static char* secrets_path(void) {
   return capsid__sprintf("%s/%s", capsid__state_dir(), SECRETS_FILE);
 }
@@ -273,6 +313,9 @@ int capsid__users_setup(capsid__report_cb cb, void* data,
     capsid__say(cb, data, "sandbox user", 1, "%s %s (%s), in %s", name,
                 created ? "created" : "kept, password reset", sid,
                 CAPSID__SANDBOX_GROUP);
+    /* Not fatal: the account works shown or not; the line says which. */
+    capsid__say(cb, data, "logon screen", capsid__users_hide(name, 1) == 0,
+                "%s hidden from the logon screen", name);
   }
   text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
   rc = text ? capsid__file_write_atomic(path, text, strlen(text), 0600,
@@ -383,6 +426,12 @@ int capsid__users_uninstall(capsid__report_cb cb, void* data) {
     st = w ? NetUserDel(NULL, w) : ERROR_NOT_ENOUGH_MEMORY;
     capsid__free(w);
     left += report_removed(cb, data, "sandbox user", name, st);
+    if (capsid__users_hide(name, 0) != 0) {
+      capsid__say(cb, data, "logon screen", 0,
+                  "%s is still listed under SpecialAccounts\\UserList",
+                  name);
+      left++;
+    }
   }
   st = NetLocalGroupDel(NULL, CAPSID__SANDBOX_GROUP_W);
   left += report_removed(cb, data, "sandbox group", CAPSID__SANDBOX_GROUP, st);

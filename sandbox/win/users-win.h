@@ -29,6 +29,11 @@ int capsid__users_probe(char offline_sid[CAPSID__SID_MAX]);
 /* Deletes both users, the group and the secrets; verified by looking the
  * names up again. Returns the number left behind. */
 int capsid__users_uninstall(capsid__report_cb cb, void* data);
+/* Hides (hide 1) or shows again (hide 0) a local account on the logon
+ * screen: a DWORD 0 named after it under HKLM\...\Winlogon\
+ * SpecialAccounts\UserList (what Codex's setup does), read back. 0, or
+ * -1 (needs an administrator). Exposed for tests. */
+int capsid__users_hide(const char* name, int hide);
 /* The SID of a local account or group, as a string. */
 int capsid__account_sid(const char* name, char out[CAPSID__SID_MAX]);
 /* DPAPI (CryptProtectData, current user) of data, hex-encoded; and back.

@@ -82,7 +82,11 @@ class Denials(unittest.TestCase):
         sb = res["sandbox"]
         self.assertEqual(sb["policy"], "workspace-write")
         self.assertEqual(sb["writable_roots"], [self.ws])
-        self.assertEqual(sb["protected_paths"], [self.ws + "/.git"])
+        # .git exists; .agents and .codex are missing (placeholders): the
+        # job could change none of them, so all three are listed, sorted.
+        self.assertEqual(sb["protected_paths"],
+                         [self.ws + "/.agents", self.ws + "/.codex",
+                          self.ws + "/.git"])
         self.assertEqual(sb["deny_read"], [self.home + "/.ssh"])
         self.assertFalse(sb["network"])
         # The file's own mode refused own-000: not the sandbox's doing.

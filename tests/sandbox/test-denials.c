@@ -54,7 +54,8 @@ static void test_sandbox_object(void** state) {
   assert_non_null(s);
   assert_string_equal(s, "{\"policy\":\"workspace-write\",\"writable_roots\":"
                          "[\"/w/ws\",\"/tmp\"],\"protected_paths\":"
-                         "[\"/w/ws/.git\"],\"deny_read\":[\"/home/u/.ssh\"],"
+                         "[\"/w/ws/.codex\",\"/w/ws/.git\"],\"deny_read\":"
+                         "[\"/home/u/.ssh\"],"
                          "\"network\":false}");
   capsid__free(s);
   capsid__sandbox_free(&sb);

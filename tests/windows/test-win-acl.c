@@ -289,30 +289,6 @@ static void write_file(const char* path) {
 }
 
 
-/* Does the DACL of path hold an explicit allow ACE for sid? */
-static int has_ace(const char* path, const char* sid_text) {
-  PSECURITY_DESCRIPTOR sd = NULL;
-  ACL* dacl = NULL;
-  PSID sid;
-  DWORD i;
-  void* ace;
-  int found = 0;
-
-  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
-                            NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
-    return 0;
-  ConvertStringSidToSidA(sid_text, &sid);
-  for (i = 0; dacl != NULL && i < dacl->AceCount; i++)
-    if (GetAce(dacl, i, &ace) &&
-        ((ACE_HEADER*)ace)->AceType == ACCESS_ALLOWED_ACE_TYPE &&
-        EqualSid((PSID)&((ACCESS_ALLOWED_ACE*)ace)->SidStart, sid))
-      found = 1;
-  LocalFree(sid);
-  LocalFree(sd);
-  return found;
-}
-
-
 static int run_op(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
                   int full, capsid__acl_stats_t* st) {
   capsid__acl_opts_t opts;
@@ -383,7 +359,7 @@ static void test_walk_incremental(void** state) {
   assert_int_equal(st.errors, 0);
   p = capsid__sprintf("%s/b/c/f3", root);
   if (wt_enforcing())
-    assert_true(has_ace(p, sid));
+    assert_true(wt_has_ace(p, sid, ACCESS_ALLOWED_ACE_TYPE));
   capsid__free(p);
 
   assert_int_equal(capsid__acl_info(wt_state_dir, plan.key, &info, &err), 0);
@@ -417,7 +393,7 @@ static void test_walk_incremental(void** state) {
   /* Revoke: entries gone (on Windows) and the record with them. */
   assert_int_equal(run_op(CAPSID__ACL_REVOKE, &plan, 0, &st), 0);
   p = capsid__sprintf("%s/a/f1", root);
-  assert_false(has_ace(p, sid));
+  assert_false(wt_has_ace(p, sid, ACCESS_ALLOWED_ACE_TYPE));
   capsid__free(p);
   assert_int_equal(capsid__acl_info(wt_state_dir, plan.key, &info, &err), 0);
   assert_false(info.present);

@@ -7,6 +7,7 @@
 #include "wintest-util.h"
 
 #include "acl.h"
+#include "desktop-win.h"
 #include "env.h"
 #include "grant-win.h"
 #include "helper-win.h"
@@ -21,36 +22,195 @@
 #include <uv.h>
 #include <windows.h>
 #include <aclapi.h>
+#include <sddl.h>
 
 #include <stdio.h>
 #include <string.h>
 
-static void test_token_read_back(void** state) {
+/* Both variants are built and read back. Real Windows: exactly the
+ * planned restricting SIDs, privileges stripped, the planned default DACL.
+ * Wine drops restricting SIDs and keeps privileges, so the refusal must
+ * name every planned SID; the default DACL and the deny-only
+ * Administrators group do read back there. */
+static void token_read_back(capsid__token_variant_t variant) {
   capsid__token_plan_t plan;
   capsid_error_t err = {0};
+  char logon[CAPSID__SID_MAX];
   HANDLE token;
   int rc;
 
-  (void)state;
   memset(&plan, 0, sizeof(plan));
+  plan.variant = variant;
   plan.n = 2;
   assert_int_equal(wt_random_sid(plan.sids[0]), 0);
   assert_int_equal(wt_random_sid(plan.sids[1]), 0);
   assert_int_equal(capsid__token_create(&plan, &token, &err), 0);
   rc = capsid__token_verify(token, &plan, &err);
   if (wt_enforcing()) {
-    /* Real Windows: exactly the plan's SIDs, privileges stripped. */
     assert_int_equal(rc, 0);
   } else {
-    /* Wine: the refusal names every SID that was dropped. */
     assert_int_equal(rc, CAPSID_EVERIFY);
     assert_int_equal(err.stage, CAPSID_STAGE_VERIFY);
+    print_message("%s: %s\n", capsid__token_variant_name(variant),
+                  err.message);
     assert_non_null(strstr(err.message, "restricting SIDs missing"));
     assert_non_null(strstr(err.message, plan.sids[0]));
     assert_non_null(strstr(err.message, plan.sids[1]));
+    assert_int_equal(capsid__token_logon_sid(NULL, logon), 0);
+    if (variant == CAPSID__TOKEN_DEFAULT) {
+      assert_non_null(strstr(err.message, "S-1-1-0"));
+      assert_non_null(strstr(err.message, logon));
+    } else {
+      assert_null(strstr(err.message, "S-1-1-0"));
+      assert_null(strstr(err.message, logon));
+    }
+    assert_null(strstr(err.message, "default DACL"));
+    assert_null(strstr(err.message, "deny-only"));
   }
   capsid__error_free(&err);
   CloseHandle(token);
+}
+
+
+static void test_token_read_back(void** state) {
+  (void)state;
+  token_read_back(CAPSID__TOKEN_DEFAULT);
+}
+
+
+static void test_token_strict_read_back(void** state) {
+  (void)state;
+  token_read_back(CAPSID__TOKEN_STRICT);
+}
+
+
+/* A token made for one plan does not verify against another: the
+ * read-back compares SIDs, not counts. */
+static void test_token_verify_other_plan(void** state) {
+  capsid__token_plan_t plan, other;
+  capsid_error_t err = {0};
+  HANDLE token;
+
+  (void)state;
+  memset(&plan, 0, sizeof(plan));
+  plan.n = 1;
+  assert_int_equal(wt_random_sid(plan.sids[0]), 0);
+  other = plan;
+  assert_int_equal(wt_random_sid(other.sids[0]), 0);
+  assert_int_equal(capsid__token_create(&plan, &token, &err), 0);
+  assert_int_equal(capsid__token_verify(token, &other, &err), CAPSID_EVERIFY);
+  /* The default DACL was made for plan's SID: other's is missing. */
+  assert_non_null(strstr(err.message, "default DACL lacks: "));
+  assert_non_null(strstr(err.message, other.sids[0]));
+  capsid__error_free(&err);
+  CloseHandle(token);
+}
+
+
+/* capsid's own token is not what a job gets: the read-back says so, and
+ * names Administrators when it is an enabled group (Wine runs programs as
+ * an administrator; the restricted token made from the same token has it
+ * deny-only, test_token_read_back). */
+static void test_token_verify_unrestricted(void** state) {
+  capsid__token_plan_t plan;
+  capsid_error_t err = {0};
+  HANDLE self;
+  BYTE admins[SECURITY_MAX_SID_SIZE];
+  DWORD size = sizeof(admins);
+  BOOL is_admin = FALSE;
+
+  (void)state;
+  memset(&plan, 0, sizeof(plan));
+  plan.n = 1;
+  assert_int_equal(wt_random_sid(plan.sids[0]), 0);
+  assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &self));
+  assert_int_equal(capsid__token_verify(self, &plan, &err), CAPSID_EVERIFY);
+  print_message("%s\n", err.message);
+  assert_non_null(strstr(err.message, "restricting SIDs missing"));
+  assert_non_null(strstr(err.message, "default DACL lacks: "));
+  assert_true(CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, admins,
+                                 &size));
+  assert_true(CheckTokenMembership(NULL, admins, &is_admin));
+  if (is_admin)
+    assert_non_null(strstr(err.message, "not deny-only: S-1-5-32-544"));
+  capsid__error_free(&err);
+  CloseHandle(self);
+}
+
+
+static void test_token_variant_env(void** state) {
+  capsid__token_variant_t v;
+  capsid_error_t err = {0};
+
+  (void)state;
+  _putenv("CAPSID_WIN_TOKEN=");
+  assert_int_equal(capsid__token_variant_from_env(&v, &err), 0);
+  assert_int_equal(v, CAPSID__TOKEN_DEFAULT);
+  _putenv("CAPSID_WIN_TOKEN=strict");
+  assert_int_equal(capsid__token_variant_from_env(&v, &err), 0);
+  assert_int_equal(v, CAPSID__TOKEN_STRICT);
+  _putenv("CAPSID_WIN_TOKEN=lax");
+  assert_int_equal(capsid__token_variant_from_env(&v, &err), CAPSID_EINVAL);
+  assert_non_null(strstr(err.message, "\"lax\""));
+  capsid__error_free(&err);
+  _putenv("CAPSID_WIN_TOKEN=");
+}
+
+
+/* The job's desktop: made with a DACL granting exactly the logon SID, the
+ * user and SYSTEM, its name what lpDesktop gets; or the fallback to
+ * winsta0\default with its reason (no interactive station, SSH, or, under
+ * Wine, a desktop whose DACL does not read back). An SSH session always
+ * takes the fallback. */
+static void test_private_desktop(void** state) {
+  capsid__desktop_t d;
+  char logon[CAPSID__SID_MAX], user[CAPSID__SID_MAX];
+
+  (void)state;
+  capsid__desktop_make(&d);
+  if (d.handle == NULL) {
+    print_message("desktop fallback: %s\n", d.fallback_why);
+    assert_non_null(d.fallback_why);
+    assert_true(wcscmp(d.name, L"winsta0\\default") == 0);
+  } else {
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ACL* dacl = NULL;
+    PSID want = NULL;
+    DWORD i;
+    void* ace;
+    int n_logon = 0, n_other = 0;
+
+    assert_null(d.fallback_why);
+    assert_true(wcsncmp(d.name, L"WinSta0\\capsid-", 15) == 0);
+    assert_int_equal(capsid__token_logon_sid(NULL, logon), 0);
+    assert_int_equal(capsid__token_user_sid(NULL, user), 0);
+    assert_int_equal(GetSecurityInfo(d.handle, SE_WINDOW_OBJECT,
+                                     DACL_SECURITY_INFORMATION, NULL, NULL,
+                                     &dacl, NULL, &sd),
+                     ERROR_SUCCESS);
+    assert_true(ConvertStringSidToSidA(logon, &want));
+    for (i = 0; dacl != NULL && i < dacl->AceCount; i++) {
+      assert_true(GetAce(dacl, i, &ace));
+      if (EqualSid((PSID)&((ACCESS_ALLOWED_ACE*)ace)->SidStart, want))
+        n_logon++;
+      else
+        n_other++;
+    }
+    print_message("desktop %ls: %d logon ACE, %d other\n", d.name, n_logon,
+                  n_other);
+    assert_int_equal(n_logon, 1);
+    assert_true(n_other <= 2); /* the user and SYSTEM */
+    LocalFree(want);
+    LocalFree(sd);
+  }
+  capsid__desktop_close(&d);
+  assert_null(d.handle);
+  _putenv("SSH_CONNECTION=10.0.0.1 22 10.0.0.2 22");
+  capsid__desktop_make(&d);
+  _putenv("SSH_CONNECTION=");
+  assert_null(d.handle);
+  assert_string_equal(d.fallback_why, "an SSH logon");
+  capsid__desktop_close(&d);
 }
 
 
@@ -683,6 +843,11 @@ static void test_write_outside_workspace_denied(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_token_read_back),
+      cmocka_unit_test(test_token_strict_read_back),
+      cmocka_unit_test(test_token_verify_other_plan),
+      cmocka_unit_test(test_token_verify_unrestricted),
+      cmocka_unit_test(test_token_variant_env),
+      cmocka_unit_test(test_private_desktop),
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
       cmocka_unit_test(test_job_object_cpu_rate),

@@ -65,6 +65,32 @@ static void test_dpapi_round_trip(void** state) {
  * them. Under Wine the accounts never become visible to
  * LookupAccountNameW, and setup must fail naming the account, not report
  * success. */
+/* The logon-screen entry: written as a DWORD 0, read back, removed and
+ * gone (Wine keeps HKLM in its prefix; the test runs as an
+ * administrator there). Removing an entry that is not there is fine. */
+static void test_users_hidden(void** state) {
+  const WCHAR* key = L"SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\"
+                     L"Winlogon\\SpecialAccounts\\UserList";
+  DWORD value = 1, size = sizeof(value);
+
+  (void)state;
+  if (!IsUserAnAdmin()) {
+    print_message("skipped: the logon screen's list needs an administrator\n");
+    skip();
+  }
+  assert_int_equal(capsid__users_hide("CapsidTestHidden", 1), 0);
+  assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, key, L"CapsidTestHidden",
+                                RRF_RT_REG_DWORD, NULL, &value, &size),
+                   ERROR_SUCCESS);
+  assert_int_equal(value, 0);
+  assert_int_equal(capsid__users_hide("CapsidTestHidden", 0), 0);
+  assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, key, L"CapsidTestHidden",
+                                RRF_RT_REG_DWORD, NULL, &value, &size),
+                   ERROR_FILE_NOT_FOUND);
+  assert_int_equal(capsid__users_hide("CapsidTestHidden", 0), 0);
+}
+
+
 static void test_users_setup(void** state) {
   capsid_error_t err = {0};
   char sid[CAPSID__SID_MAX];
@@ -192,6 +218,7 @@ static void test_read_helper(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dpapi_round_trip),
+      cmocka_unit_test(test_users_hidden),
       cmocka_unit_test(test_users_setup),
       cmocka_unit_test(test_firewall_rules),
       cmocka_unit_test(test_read_helper),

@@ -156,6 +156,52 @@ static void test_system_program_and_not_found(void** state) {
 }
 
 
+/* A batch file's arguments reach it as given: cmd.exe's metacharacters
+ * and '!' stay literal (control), and an argument that could end cmd.exe's
+ * quoting or expand a variable ('"', '%') is refused before anything runs,
+ * where the C runtime's escaping would have let "&" start a second
+ * command ("BatBadBut"). */
+static void test_batch_arguments(void** state) {
+  char* script = capsid__sprintf("%s/args.cmd", wt_ws);
+  char* marker = capsid__sprintf("%s/pwned", wt_ws);
+  const char* literal[] = {script, "a&b|c", "(x) ^y!", "two words", NULL};
+  const char* quote[] = {script, "x\"&echo pwned>pwned&\"", NULL};
+  const char* percent[] = {script, "%PATH%", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  FILE* f;
+
+  (void)state;
+  /* %1 keeps the argument's quotes, so echo prints it literally. */
+  f = fopen(script, "wb");
+  assert_non_null(f);
+  fputs("@echo off\r\necho [%1]\r\necho [%2]\r\necho [%3]\r\n", f);
+  fclose(f);
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  run(literal, &spec, &r);
+  print_message("exit %d out [%s] err [%s]\n", r.exit_code,
+                r.out.data ? r.out.data : "", r.err.data ? r.err.data : "");
+  assert_int_equal(r.exit_code, 0);
+  assert_non_null(strstr(r.out.data, "[\"a&b|c\"]"));
+  assert_non_null(strstr(r.out.data, "[\"(x) ^y!\"]"));
+  assert_non_null(strstr(r.out.data, "[\"two words\"]"));
+  capsid_result_free(&r);
+
+  spec.argv = quote;
+  assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EINVAL);
+  assert_int_equal(r.error.stage, CAPSID_STAGE_EXEC);
+  assert_non_null(strstr(r.error.message, "argument 1 of the batch file"));
+  capsid_result_free(&r);
+  assert_int_equal(GetFileAttributesA(marker), INVALID_FILE_ATTRIBUTES);
+  spec.argv = percent;
+  assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EINVAL);
+  capsid_result_free(&r);
+  DeleteFileA(script);
+  capsid__free(script);
+  capsid__free(marker);
+}
+
+
 static void test_bad_cwd(void** state) {
   const char* zero[] = {wt_child(), "exit", "0", NULL};
   capsid_job_spec_t spec;
@@ -482,6 +528,7 @@ static void test_launch_failures_clean(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes),
+      cmocka_unit_test(test_batch_arguments),
       cmocka_unit_test(test_stdout_stderr_stdin),
       cmocka_unit_test(test_large_output_capped),
       cmocka_unit_test(test_argv_quoting),

@@ -5,6 +5,7 @@
 
 #include "capstore-win.h"
 #include "grant-win.h"
+#include "plan-win.h"
 #include "env.h"
 #include "file.h"
 #include "policy.h"
@@ -450,6 +451,29 @@ static void test_temp_is_writable_root(void** state) {
   assert_int_equal(sb.first_tmp, 1);
   assert_string_equal(sb.writable.v[0], ws_canon);
   assert_string_equal(sb.writable.v[1], tmp_canon);
+  {
+    /* The job's plan: the workspace walked, the temp dir granted on the
+     * directory alone (its old contents may not be the user's to
+     * re-ACL). */
+    capsid__prep_t* prep = NULL;
+    size_t i;
+    int saw_ws = 0, saw_tmp = 0;
+
+    assert_int_equal(capsid__win_plan_build(&sb, CAPSID_MODE_UNPRIVILEGED,
+                                            &prep, &err), 0);
+    for (i = 0; i < prep->acl.n_targets; i++) {
+      const capsid__acl_target_t* t = &prep->acl.targets[i];
+      if (t->kind != CAPSID__ACL_T_WRITE)
+        continue;
+      if (strcmp(t->path, ws_canon) == 0)
+        saw_ws = t->recursive ? 1 : -1;
+      if (strcmp(t->path, tmp_canon) == 0)
+        saw_tmp = t->recursive ? -1 : 1;
+    }
+    assert_int_equal(saw_ws, 1);
+    assert_int_equal(saw_tmp, 1);
+    capsid__prep_free(prep);
+  }
   capsid__sandbox_free(&sb);
   capsid__policy_free(&p);
 

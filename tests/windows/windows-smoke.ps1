@@ -184,6 +184,63 @@ Case "token: only SeChangeNotifyPrivilege left" ($WW + @("--", "whoami", "/priv"
   param($r) $r.rc -eq 0 -and $r.out -match "SeChangeNotifyPrivilege" -and
     -not ($r.out -match "SeShutdownPrivilege|SeUndockPrivilege|SeIncreaseWorkingSetPrivilege|SeTimeZonePrivilege") }
 
+# 17b: issue 16's first-run cases. Pipelines and named objects need the
+# default token's logon SID / Everyone and its default DACL.
+Case "WS: cmd pipeline a | b allowed" ($WW + @("--", "cmd", "/c", "echo piped| findstr piped")) {
+  param($r) $r.rc -eq 0 -and $r.out -match "piped" }
+Case "WS: PowerShell pipeline allowed" ($WW + @("--") + $PS + @("Get-ChildItem | Select-Object -First 1 | Out-Null; exit 0")) {
+  param($r) $r.rc -eq 0 }
+Case "WS: PowerShell named mutex allowed" ($WW + @("--") + $PS + @("`$m = New-Object Threading.Mutex(`$false, 'Local\capsid-smoke'); exit 0")) {
+  param($r) $r.rc -eq 0 }
+Set-Content -LiteralPath "$Outside\ads-target.txt" -Value "x"
+Case "WS: alternate data stream outside denied" ($WW + @("--", "cmd", "/c", "echo x> `"$Outside\ads-target.txt:evil`"")) {
+  param($r) $r.rc -ne 0 -and -not (Get-Item -LiteralPath "$Outside\ads-target.txt" -Stream evil -ErrorAction SilentlyContinue) }
+Case "control: alternate data stream in the workspace allowed" ($WW + @("--", "cmd", "/c", "echo x> ws_ok.txt:fine")) {
+  param($r) $r.rc -eq 0 }
+Case "WS: .GiT (case variant of .git) denied" ($WW + @("--", "cmd", "/c", "echo x> .GiT\case-evil")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\.git\case-evil") }
+Case "WS: icacls (WRITE_DAC) on .git denied" ($WW + @("--", "icacls", "$WS\.git", "/grant", "*S-1-1-0:F")) {
+  param($r) $r.rc -ne 0 }
+# An Everyone-writable directory outside the roots: a direct child of
+# %USERPROFILE%, a place the audit scans, so it gets the deny ACE.
+$EveryoneDir = Join-Path $env:USERPROFILE "capsid-smoke-everyone"
+if (Test-Path $EveryoneDir) { Remove-Item -Recurse -Force $EveryoneDir }
+New-Item -ItemType Directory -Force $EveryoneDir | Out-Null
+$acl = Get-Acl $EveryoneDir
+$acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule("Everyone", "FullControl", "ContainerInherit,ObjectInherit", "None", "Allow")))
+Set-Acl $EveryoneDir $acl
+Case "WS: write into an Everyone-writable directory denied (deny ACE)" ($WW + @("--", "cmd", "/c", "echo x> `"$EveryoneDir\evil.txt`"")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$EveryoneDir\evil.txt") }
+$own = $false
+try { Set-Content -LiteralPath "$EveryoneDir\user.txt" -Value "x"; $own = $true } catch {}
+Report "control: the user (outside capsid) still writes the Everyone-writable directory" $own "Set-Content failed"
+$ErrorActionPreference = "Continue"
+$audit = & $Capsid audit --json $env:USERPROFILE 2>$null | Out-String
+$ErrorActionPreference = "Stop"
+Report "audit: the Everyone-writable directory is found and denied" ($audit -match 'capsid-smoke-everyone","type":"dir","why":"DACL lets Everyone create files","denied":true') $audit.Trim()
+# Batch files: arguments reach the script literally, or are refused.
+Set-Content -LiteralPath "$WS\args.cmd" -Value "@echo off`r`necho [%1]" -Encoding ASCII
+Case "WS: batch argument with & | reaches the script literally" ($WW + @("--", "$WS\args.cmd", "a&b|c")) {
+  param($r) $r.rc -eq 0 -and $r.out -match '\["a&b\|c"\]' }
+Case "WS: batch argument with a quote refused, nothing run" ($WW + @("--", "$WS\args.cmd", 'x"&echo pwned> pwned.txt&"')) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$WS\pwned.txt") }
+# The strict token (capability SIDs only): refusals hold; whether
+# PowerShell starts is recorded, not judged (the reason the default is the
+# Codex seed's token).
+$env:CAPSID_WIN_TOKEN = "strict"
+Case "strict: write outside workspace denied" ($WW + @("--", "cmd", "/c", "echo nope> `"$Outside\strict.txt`"")) {
+  param($r) $r.rc -ne 0 -and -not (Test-Path "$Outside\strict.txt") }
+Case "strict: control write in CWD allowed" ($WW + @("--", "cmd", "/c", "echo ok> strict_ok.txt")) {
+  param($r) $r.rc -eq 0 -and (Test-Path "$WS\strict_ok.txt") }
+$r = Invoke-Capsid ($WW + @("--") + $PS + @("exit 0"))
+Write-Host "[INFO] strict: PowerShell start: rc=$($r.rc) $($r.out.Trim())"
+$env:CAPSID_WIN_TOKEN = $null
+# Start-Process of a URL asks the user's shell (explorer, over COM) to
+# open it: that runs outside the job, unconfined. Not closed by capsid
+# (docs/windows.md); recorded here, not judged.
+$r = Invoke-Capsid ($WW + @("--") + $PS + @("try { Start-Process 'https://example.com/capsid-smoke'; exit 0 } catch { exit 1 }"))
+Write-Host "[INFO] Start-Process of a URL from a job: rc=$($r.rc) (0: the shell was asked; a browser may have opened)"
+
 # 18-20: job object limits and tree kill.
 Case "limits: job memory limit stops a 512 MB allocation" ($WW + @("-m", "128M", "--") + $PS + @("`$a = New-Object byte[] (512MB); `$a[0] = 1; exit 0")) {
   param($r) $r.rc -ne 0 }
@@ -250,6 +307,8 @@ if (-not $admin) {
 } else {
   $r = Invoke-CapsidCmd @("setup")
   Report "setup: exits 0" ($r.rc -eq 0) $r.out
+  $left = @((Get-Acl $EveryoneDir).Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
+  Report "uninstall: the deny ACE on the Everyone-writable directory is gone" ($left.Count -eq 0) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   Report "setup: CapsidOffline and CapsidOnline exist" ($users.Count -eq 2) "$($users.Count) found"
   $members = @(Get-LocalGroupMember -Group CapsidSandboxUsers -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
@@ -341,6 +400,8 @@ if (-not $admin) {
   # placeholders went with their jobs.
   $left = @((Get-Acl "$WS\carve").Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
   Report "uninstall: no capsid ACE left on a directory inside the workspace" ($left.Count -eq 0 -and -not (Test-Path "$WS\carve\out")) "$($left.Count) left"
+  $left = @((Get-Acl $EveryoneDir).Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
+  Report "uninstall: the deny ACE on the Everyone-writable directory is gone" ($left.Count -eq 0) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
   $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)
@@ -349,6 +410,7 @@ if (-not $admin) {
   New-Item -ItemType Directory -Force $env:CAPSID_STATE_DIR | Out-Null
 }
 
+Remove-Item -Recurse -Force $EveryoneDir -ErrorAction SilentlyContinue
 Write-Host ""
 Write-Host "$script:passed passed, $script:failed failed, $script:skipped skipped"
 if ($script:failed -gt 0) { exit 1 }

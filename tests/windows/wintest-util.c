@@ -2,8 +2,10 @@
 
 #include "capstore-win.h"
 #include "verify-win.h"
+#include "win-dacl.h"
 
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 #include <shellapi.h>
 
@@ -255,4 +257,18 @@ void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
   assert_true(ConvertSidToStringSidA((PSID)&ace->SidStart, &text));
   assert_string_equal(text, sid_text);
   LocalFree(text);
+}
+
+
+int wt_has_ace(const char* path, const char* sid_text, BYTE type) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  ACL* dacl = NULL;
+  int found;
+
+  if (GetNamedSecurityInfoA(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                            NULL, NULL, &dacl, NULL, &sd) != ERROR_SUCCESS)
+    return 0;
+  found = capsid__dacl_has(dacl, sid_text, type);
+  LocalFree(sd);
+  return found;
 }

@@ -60,6 +60,9 @@ void wt_expect_no_handle_leak(wt_run_fn run, int rounds, int vary_memory);
 
 /* Appends an allow (or deny) ACE for sid to acl; asserts it worked. */
 void wt_add_ace(ACL* acl, const char* sid, DWORD mask, BYTE flags, int deny);
+/* 1 when path's DACL holds an explicit ACE of type (ACCESS_ALLOWED_ACE_TYPE,
+ * ACCESS_DENIED_ACE_TYPE) for sid_text. */
+int wt_has_ace(const char* path, const char* sid_text, BYTE type);
 /* Asserts ACE i of acl is exactly (type, flags, mask, sid). */
 void wt_expect_ace(ACL* acl, DWORD i, BYTE type, BYTE flags, DWORD mask,
                    const char* sid);
