@@ -278,8 +278,28 @@ typedef enum {
   CAPSID__ACL_RECLAIM_DEFER
 } capsid__acl_reclaim_t;
 
+/* The directories a watcher saw change since it last reported
+ * (acl/linux/watch-linux.c): (device, inode) pairs, unsorted, may repeat.
+ * Whatever changed an entry, a mode or an ACL in a directory is in it. */
+typedef struct capsid__acl_touched_s {
+  uint64_t (*v)[2];
+  size_t n;
+  size_t cap;
+} capsid__acl_touched_t;
+
+int capsid__acl_touched_add(capsid__acl_touched_t* t, uint64_t dev,
+                            uint64_t ino);
+void capsid__acl_touched_free(capsid__acl_touched_t* t);
+
 typedef struct capsid__acl_opts_s {
   const char* state_dir; /* the record and the lock live in STATE/acl/ */
+  /* APPLY with a usable record: NULL checks every recorded directory.
+   * Set, only these recorded directories (and their recorded
+   * subdirectories, poisoned ones too) are checked; every other one is
+   * kept as recorded without a look. Only for a set that covers every
+   * change since the record was written: a watcher's, started before the
+   * apply that wrote it. Must outlive the op. */
+  const capsid__acl_touched_t* touched;
   int reclaim;           /* capsid__acl_reclaim_t (APPLY only) */
   uint32_t reclaim_uid;  /* the job identity whose inodes go back */
   unsigned threads;      /* walkers at once; 0: every pool thread */
@@ -356,6 +376,10 @@ int capsid__acl_plan_keep_recorded(capsid__acl_plan_t* plan,
  * changed since, which is when an incremental apply would find work. */
 typedef struct capsid__acl_snapshot_s {
   struct capsid__acl_record_s* rec; /* NULL: no snapshot */
+  capsid__buf_t bytes;              /* the record file as loaded */
+  uint64_t (*ids)[2];               /* (dev, ino) of every directory, sorted */
+  size_t n_ids;
+  int poisoned;                     /* a directory to look at again */
 } capsid__acl_snapshot_t;
 
 /* Fails (nonzero, out empty) when the record is missing, incomplete or
@@ -366,6 +390,14 @@ int capsid__acl_snapshot_load(const char* state_dir, const char* key,
  * same ctime; 0 otherwise (or without a snapshot). Blocking: a stat per
  * directory. */
 int capsid__acl_snapshot_unchanged(const capsid__acl_snapshot_t* s);
+/* With a change watch (capsid__acl_opts_t.touched): 1 when the record
+ * may hold something touched names, or has a directory to look at again,
+ * or is no longer the file loaded (another op wrote it); 0 when nothing
+ * the record holds changed, so the op would find nothing to do. Reads the
+ * record file (no parse). */
+int capsid__acl_snapshot_touched(const capsid__acl_snapshot_t* s,
+                                 const char* state_dir, const char* key,
+                                 const capsid__acl_touched_t* touched);
 void capsid__acl_snapshot_free(capsid__acl_snapshot_t* s);
 
 /* ------------------------------------------------------------------------ */

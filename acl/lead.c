@@ -313,8 +313,14 @@ static int prepare(capsid__acl_op_t* op) {
      * owner replaced with a file after the job): nothing of this target
      * to walk; an enclosing root's walk covers what is there now. */
     if ((rc == CAPSID_ENOENT || rc == CAPSID_ENOTDIR) &&
-        (wt->t->optional || op->action == CAPSID__ACL_REVOKE))
+        (wt->t->optional || op->action == CAPSID__ACL_REVOKE)) {
+      /* Nor are its recorded directories there to check (a placeholder
+       * walked while a job had it): checked through no root, they failed
+       * the target, and an incomplete record means a full walk of every
+       * target next time. */
+      wt->old = NULL;
       continue;
+    }
     if (rc != 0)
       return op_fail(op, rc, os_error, wt->t->path,
                      "cannot open the directory to walk");
@@ -328,6 +334,10 @@ static int prepare(capsid__acl_op_t* op) {
     if (wt->old != NULL && wt->old->n_dirs == 0)
       wt->old = NULL; /* recorded while absent: walk it now */
     if (wt->old != NULL && (rc = capsid__acl_slots_build(wt)) != 0)
+      return rc;
+    if (wt->old != NULL && op->opts.touched != NULL &&
+        op->action == CAPSID__ACL_APPLY &&
+        (rc = capsid__acl_track_prepare(wt, op->opts.touched)) != 0)
       return rc;
   }
   for (i = 0; i < w->n_targets; i++) {
@@ -520,6 +530,13 @@ static void walk_lead(capsid__acl_op_t* op) {
   uv_mutex_unlock(&w->mu);
 
   atomic_store(&op->phase, CAPSID__ACL_PHASE_RECORDING);
+  for (i = 0; i < w->n_targets; i++) {
+    uint64_t kept = 0;
+    /* A tracked apply: the directories nobody touched, as recorded. */
+    if (capsid__acl_track_finish(&w->targets[i], &kept) != 0)
+      w->targets[i].failed = 1;
+    atomic_fetch_add(&op->unchanged_dirs, kept);
+  }
   for (i = 0; i < w->n_targets; i++)
     if (w->targets[i].failed)
       op->status = op->status ? op->status : CAPSID_EIO;

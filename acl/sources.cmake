@@ -8,12 +8,14 @@ list(APPEND CAPSID_SOURCES
   acl/record.c
   acl/snapshot.c
   acl/test-hook.c
+  acl/track.c
   acl/walk.c)
 if(CAPSID_OS STREQUAL "linux")
   list(APPEND CAPSID_SOURCES
     acl/linux/fs-linux.c
     acl/linux/posix-acl-linux.c
-    acl/linux/principal-linux.c)
+    acl/linux/principal-linux.c
+    acl/linux/watch-linux.c)
 endif()
 if(CAPSID_OS STREQUAL "win")
   list(APPEND CAPSID_SOURCES

@@ -50,21 +50,27 @@ int capsid__acl_slots_build(wtarget_t* wt) {
     while (wt->slots[j].rel != NULL)
       j = (j + 1) & wt->mask;
     wt->slots[j].rel = wt->old->dirs[i].rel;
+    wt->slots[j].i = i;
   }
   return 0;
 }
 
 
-static int slots_has(const wtarget_t* wt, const char* rel) {
+long capsid__acl_slots_find(const wtarget_t* wt, const char* rel) {
   size_t j;
 
   if (wt->slots == NULL || rel == NULL)
-    return 0;
+    return -1;
   for (j = hash_str(rel) & wt->mask; wt->slots[j].rel != NULL;
        j = (j + 1) & wt->mask)
     if (strcmp(wt->slots[j].rel, rel) == 0)
-      return 1;
-  return 0;
+      return (long)wt->slots[j].i;
+  return -1;
+}
+
+
+static int slots_has(const wtarget_t* wt, const char* rel) {
+  return capsid__acl_slots_find(wt, rel) >= 0;
 }
 
 
@@ -344,6 +350,7 @@ static void process_dir(local_t* l, item_t* it) {
   capsid__acl_stat_t st, after;
   capsid__acl_dir_t d;
   dirctx_t c;
+  uint64_t handed;
   int rc, os_error = 0;
 
   if (it->parent != NULL) {
@@ -396,13 +403,6 @@ static void process_dir(local_t* l, item_t* it) {
     c.bad = 1;
     note_error(l, wt, it->rel, NULL, rc, os_error, "cannot set the ACL");
   }
-  /* The state recorded is taken after our own write (which moves ctime)
-   * and before the listing, so an entry added while we list shows up as a
-   * change next time. */
-  if (rc != CAPSID__ACL_R_CHANGED || l->w->dry_run)
-    after = st; /* nothing written: ctime did not move */
-  else if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
-    after = st, c.bad = 1;
   c.self = capsid__malloc(sizeof(*c.self));
   if (c.self == NULL) {
     capsid__acl_fs_close(d);
@@ -412,16 +412,25 @@ static void process_dir(local_t* l, item_t* it) {
   }
   c.self->fd = d;
   c.self->refs = 1;
+  handed = l->changed;
   reclaim(&c, NULL);
+  /* The state recorded is taken after our own writes (the ACL, the
+   * hand-back: both move ctime) and before the listing, so an entry added
+   * while we list shows up as a change next time. */
+  if ((rc != CAPSID__ACL_R_CHANGED && l->changed == handed) ||
+      l->w->dry_run)
+    after = st; /* nothing written: ctime did not move */
+  else if (capsid__acl_fs_stat_dir(d, &after, &os_error) != 0)
+    after = st, c.bad = 1;
   if (it->mode != ITEM_SINGLE) {
     rc = capsid__acl_fs_list(d, on_entry, &c, &os_error);
+    if (rc == CAPSID_ENOENT) {
+      /* Removed between the open and the listing (a job's placeholder
+       * taken down as another job ends): as if gone before the open. */
+      dref_put(l->w, c.self);
+      return;
+    }
     if (rc == CAPSID_ECANCELED) {
-      c.bad = 1;
-    } else if (rc == CAPSID_ENOENT) {
-      /* Removed while we walked (a job's placeholder .git going with
-       * its job, a directory the owner deleted): nothing is left in it
-       * to grant. Not recorded as good, so a directory made again under
-       * that name is looked at by the next apply. */
       c.bad = 1;
     } else if (rc != 0) {
       c.bad = 1;
@@ -478,6 +487,16 @@ static void process_single(local_t* l, item_t* it) {
 }
 
 
+/* A tracked apply found the recorded directory rel gone or replaced:
+ * nothing recorded beneath it is kept unseen. */
+static void drop(local_t* l, wtarget_t* wt, const char* rel) {
+  uv_mutex_lock(&l->w->mu);
+  if (capsid__strv_push(&wt->dropped, rel) != 0)
+    wt->failed = 1; /* the next apply walks the target in full */
+  uv_mutex_unlock(&l->w->mu);
+}
+
+
 /* Checks recorded directories [from, to) of target ti. */
 static void check_recorded(local_t* l, size_t ti, size_t from, size_t to) {
   wtarget_t* wt = &l->w->targets[ti];
@@ -485,9 +504,11 @@ static void check_recorded(local_t* l, size_t ti, size_t from, size_t to) {
   capsid__acl_stat_t st;
   item_t* it;
   size_t i;
-  int rc, os_error;
+  int rc, os_error, replaced;
 
   for (i = from; i < to; i++) {
+    if (wt->check != NULL && !wt->check[i])
+      continue; /* a tracked apply keeps it as recorded (track.c) */
     r = &wt->old->dirs[i];
     rc = capsid__acl_fs_stat_rel(wt->root, r->rel, &st, &os_error);
     if (rc == 0 && st.type == CAPSID__ACL_FT_DIR && st.dev == r->dev &&
@@ -497,6 +518,11 @@ static void check_recorded(local_t* l, size_t ti, size_t from, size_t to) {
       record_dir(l, wt, r->rel, &st, 0);
       continue;
     }
+    replaced = rc == 0 && st.type == CAPSID__ACL_FT_DIR &&
+               (st.dev != r->dev || st.ino != r->ino);
+    if (wt->check != NULL && (rc != 0 || st.type != CAPSID__ACL_FT_DIR ||
+                              replaced))
+      drop(l, wt, r->rel); /* its recorded subtree is not kept unseen */
     if (rc == CAPSID_ENOENT || rc == CAPSID_ENOTDIR ||
         (rc == 0 && st.type != CAPSID__ACL_FT_DIR))
       continue; /* gone, or no longer a directory: nothing to keep */
@@ -508,7 +534,8 @@ static void check_recorded(local_t* l, size_t ti, size_t from, size_t to) {
       continue;
     }
     it->ti = (int)ti;
-    it->mode = ITEM_SHALLOW;
+    /* Another directory in a tracked apply: what is beneath it is new. */
+    it->mode = wt->check != NULL && replaced ? ITEM_FULL : ITEM_SHALLOW;
     push(l->w, it);
   }
 }
@@ -607,6 +634,8 @@ void capsid__acl_walk_free(capsid__acl_walk_t* w) {
     capsid__free(wt->set);
     capsid__free(wt->rm);
     capsid__free(wt->slots);
+    capsid__free(wt->check);
+    capsid__strv_free(&wt->dropped);
     capsid__free(wt->skip);
     for (j = 0; j < wt->out.n_dirs; j++)
       capsid__free(wt->out.dirs[j].rel);

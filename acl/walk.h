@@ -34,6 +34,7 @@ typedef struct item_s {
 
 typedef struct rslot_s {
   const char* rel;
+  size_t i; /* its index in old->dirs */
 } rslot_t;
 
 typedef struct wtarget_s {
@@ -55,6 +56,12 @@ typedef struct wtarget_s {
   size_t n_skip;
   capsid__acl_rtarget_t out; /* directories for the new record */
   int failed;
+  /* A tracked apply (opts.touched, track.c): per old->dirs[i], nonzero
+   * when the record cursor looks at it; the others are kept as recorded
+   * unless beneath a directory in dropped (found gone or replaced; under
+   * walk->mu). NULL: every recorded directory is looked at. */
+  unsigned char* check;
+  capsid__strv_t dropped;
 } wtarget_t;
 
 struct capsid__acl_walk_s {
@@ -89,7 +96,15 @@ int capsid__acl_slots_build(wtarget_t* wt);
 int capsid__acl_has_entry(const capsid__acl_entry_t* v, size_t n,
                           const capsid__acl_entry_t* e);
 void capsid__acl_item_free(capsid__acl_walk_t* w, item_t* it);
+/* The index in old->dirs of the recorded directory rel, or -1. */
+long capsid__acl_slots_find(const wtarget_t* wt, const char* rel);
 /* Takes directories and record chunks until the walk is finished. */
 void capsid__acl_walk_loop(local_t* l);
+
+/* track.c: a tracked apply. prepare marks which recorded directories of
+ * wt the cursor looks at (after the slots are built); finish keeps the
+ * others in wt->out once the walkers are done, and counts them. */
+int capsid__acl_track_prepare(wtarget_t* wt, const capsid__acl_touched_t* t);
+int capsid__acl_track_finish(wtarget_t* wt, uint64_t* kept);
 
 #endif

@@ -57,8 +57,8 @@ static const capsid__option_t options[] = {
 
 
 /* dirs directories in a two-level layout (about sqrt(dirs) top-level
- * directories), files spread evenly over all of them. */
-static int make_tree(const char* root, long files, long dirs) {
+ * directories), files spread evenly over all of them (bench.h). */
+int bench_make_tree(const char* root, long files, long dirs) {
   long top = 1, i, j, made = 0, per, fi = 0, extra;
   char path[8192];
   int fd;
@@ -319,8 +319,8 @@ int bench_acl_main(int argc, char** argv) {
   printf("capsid bench acl: building two trees of %ld files in %ld "
          "directories under %s\n", files, dirs, base);
   fflush(stdout);
-  if (make_tree(a_dir, files, dirs) != 0 ||
-      make_tree(b_dir, files, dirs) != 0) {
+  if (bench_make_tree(a_dir, files, dirs) != 0 ||
+      bench_make_tree(b_dir, files, dirs) != 0) {
     fprintf(stderr, "capsid bench acl: cannot build the trees: %s\n",
             strerror(errno));
     failed = 1;

@@ -48,6 +48,11 @@ void bench_note(const char* fmt, ...) CAPSID__PRINTF(1, 2);
  * sent to /dev/null unless keep_output. Returns the exit status or -1. */
 int bench_spawn_wait(char* const* argv, int keep_output);
 
+/* A synthetic tree at root: dirs directories in two levels (about
+ * sqrt(dirs) top-level ones, dNNNN/sNNNN), files spread evenly over them,
+ * one in ten executable (bench-acl.c). Returns 0 or -1. */
+int bench_make_tree(const char* root, long files, long dirs);
+
 /* Path of the running capsid binary. */
 const char* bench_self(void);
 
@@ -57,6 +62,7 @@ int bench_batch_main(int argc, char** argv);
 int bench_capture_main(int argc, char** argv);
 int bench_memory_main(int argc, char** argv);
 int bench_acl_main(int argc, char** argv);
+int bench_workspace_main(int argc, char** argv);
 int bench_serve_main(int argc, char** argv);
 
 #endif

@@ -8,7 +8,7 @@ list(APPEND CAPSID_CLI_SOURCES
   bench/bench-memory.c
   bench/bench-spawn.c
   bench/bench-util.c)
-  list(APPEND CAPSID_CLI_SOURCES bench/bench-acl.c)
+  list(APPEND CAPSID_CLI_SOURCES bench/bench-acl.c bench/bench-workspace.c)
   if(CAPSID_SERVE)
     list(APPEND CAPSID_CLI_SOURCES bench/bench-serve.c)
   endif()

@@ -23,6 +23,8 @@ static const bench_entry_t benches[] = {
      "resident memory with 10,000 queued jobs"},
     {"acl", bench_acl_main,
      "ACL apply / re-apply on 100k files vs setfacl -R"},
+    {"workspace", bench_workspace_main,
+     "per-command cost in 100k and 1M-file workspaces"},
 #ifdef CAPSID_SERVE
     {"serve", bench_serve_main,
      "/bin/true through capsid serve vs capsid run vs posix_spawn"},

@@ -364,7 +364,9 @@ int cli_cmd_run(int argc, char** argv) {
 
   opts = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   opts.max_concurrency = 1;
-  opts.worker_threads = 1;
+  /* 0: every core. The pool is the ACL engine's: a workspace's first
+   * elevated job walks it on all of them (one thread took 2x as long). */
+  opts.worker_threads = 0;
   rc = capsid_runtime_new(&opts, &rt);
   if (rc != 0) {
     fprintf(stderr, "capsid run: cannot start: %s\n", capsid_strerror(rc));

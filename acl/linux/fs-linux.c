@@ -226,6 +226,10 @@ int capsid__acl_fs_list(capsid__acl_dir_t d, capsid__acl_list_cb cb,
   int type, rc;
 
   /* d was just opened: its position is at the start. */
+  if ((rc = capsid__fault("acl.list")) != 0) {
+    *os_error = rc; /* e.g. ENOENT: removed since it was opened */
+    return capsid__translate_os_error(rc);
+  }
   for (;;) {
     n = syscall(SYS_getdents64, (int)d, buf, sizeof(buf));
     if (n < 0)

@@ -45,3 +45,10 @@ int bench_acl_main(int argc, char** argv) {
   (void)argv;
   return not_here("acl");
 }
+
+
+int bench_workspace_main(int argc, char** argv) {
+  (void)argc;
+  (void)argv;
+  return not_here("workspace");
+}

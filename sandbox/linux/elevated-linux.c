@@ -14,6 +14,7 @@
 #include "sandbox-int.h"
 
 #include "acl.h"
+#include "watch-linux.h"
 #include "capstore.h"
 #include "modes-linux.h"
 #include "mounts-linux.h"
@@ -56,6 +57,10 @@ typedef struct ws_s {
   /* The record's directories as the last apply left them: a job that
    * changed none of them needs no re-apply after it (acl/snapshot.c). */
   capsid__acl_snapshot_t snap;
+  /* What changed since the apply of the plan in force began: the
+   * post-job pass looks only there (acl/linux/watch-linux.h). */
+  capsid__acl_watch_t* watch;
+  unsigned fixups; /* post-job ops running: the snapshot may be behind */
   waiter_t* waiters;
   size_t n_waiters;
 } ws_t;
@@ -253,7 +258,10 @@ static void notify(ws_t* w, int status, const capsid_error_t* err) {
 /* After an apply of the plan in force: what the record now says. */
 static void snapshot_reload(ws_t* w) {
   capsid__acl_snapshot_free(&w->snap);
-  capsid__acl_snapshot_load(capsid__state_dir(), w->key, SNAPSHOT_MAX_DIRS,
+  /* With a watch, the snapshot is compared with its events, not statted:
+   * any size will do. */
+  capsid__acl_snapshot_load(capsid__state_dir(), w->key,
+                            w->watch != NULL ? SIZE_MAX : SNAPSHOT_MAX_DIRS,
                             &w->snap);
 }
 
@@ -403,6 +411,9 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   w->pending = digest;
   w->state = WS_APPLYING;
   capsid__acl_snapshot_free(&w->snap); /* of a plan no longer in force */
+  capsid__acl_watch_free(w->watch); /* before the apply: it sees the rest */
+  if (capsid__acl_watch_start(&plan, &w->watch) != 0)
+    w->watch = NULL;
   rc = add_waiter(w, cb, data);
   if (rc == 0)
     rc = capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &plan, &opts,
@@ -426,6 +437,7 @@ typedef struct fixup_s {
   void* data;
   ws_t* w;
   uint64_t digest; /* of the plan the op applied */
+  capsid__acl_touched_t touched;
 } fixup_t;
 
 
@@ -436,11 +448,16 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 
   (void)op;
   (void)stats;
+  if (ws_known(f->w) && f->w->fixups > 0)
+    f->w->fixups--;
   /* Only while that plan is still the one in force: a newer apply
    * reloads the snapshot itself when it is done. */
   if (status == 0 && f->w->state == WS_READY && f->w->digest == f->digest)
     snapshot_reload(f->w);
+  if (status != 0 && ws_known(f->w))
+    capsid__acl_watch_lost(f->w->watch); /* what it drained goes unchecked */
   f->cb(f->data, status, err);
+  capsid__acl_touched_free(&f->touched);
   capsid__free(f);
 }
 
@@ -453,17 +470,30 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
   fixup_t* f;
   ws_t* w = prep != NULL ? prep->ws : NULL;
 
+  memset(&opts, 0, sizeof(opts));
   if (mode != CAPSID_MODE_ELEVATED || pool == NULL || sb->cwd == NULL)
     return 0;
   if (!ws_known(w) || w->state != WS_READY || !w->have_plan)
     return 0;
   /* Nothing created, removed or renamed in any recorded directory: the
    * op would find every directory unchanged and write nothing. */
-  if (capsid__acl_snapshot_unchanged(&w->snap))
+  if (w->watch == NULL && capsid__acl_snapshot_unchanged(&w->snap))
     return 0;
-  f = capsid__malloc(sizeof(*f));
+  f = capsid__calloc(1, sizeof(*f));
   if (f == NULL)
     return 0;
+  if (w->watch != NULL &&
+      capsid__acl_watch_drain(w->watch, &f->touched) == 0) {
+    /* The same answer from the watch's events, whatever the size. */
+    if (w->fixups == 0 &&
+        !capsid__acl_snapshot_touched(&w->snap, capsid__state_dir(), w->key,
+                                      &f->touched)) {
+      capsid__acl_touched_free(&f->touched);
+      capsid__free(f);
+      return 0;
+    }
+    opts.touched = &f->touched;
+  }
   f->cb = cb;
   f->data = data;
   f->w = w;
@@ -476,16 +506,18 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
    * grant. While another job of the workspace still runs, its fresh
    * files stay its own (a script it is about to chmod): the engine marks
    * their directories for the next pass instead. */
-  memset(&opts, 0, sizeof(opts));
   opts.state_dir = capsid__state_dir();
   opts.reclaim = w->running == 0 ? CAPSID__ACL_RECLAIM_HAND_BACK
                                  : CAPSID__ACL_RECLAIM_DEFER;
   opts.reclaim_uid = w->id.uid;
   if (capsid__acl_op_start(loop, pool, CAPSID__ACL_APPLY, &w->plan, &opts,
                            fixup_done, f, NULL) != 0) {
+    capsid__acl_watch_lost(w->watch);
+    capsid__acl_touched_free(&f->touched);
     capsid__free(f);
     return 0;
   }
+  w->fixups++;
   return 1;
 }
 
@@ -554,6 +586,7 @@ void capsid__elevated_forget_all(void) {
       capsid__acl_plan_free(&w->plan);
     capsid__acl_plan_free(&w->pending_plan);
     capsid__acl_snapshot_free(&w->snap);
+    capsid__acl_watch_free(w->watch);
     capsid__free(w);
   }
   pthread_mutex_unlock(&ws_lock);

@@ -245,10 +245,37 @@ static void test_killed_apply_is_revoked_from_its_record(void** state) {
 }
 
 
+/* A directory removed between its open and its listing (a parallel
+ * job's placeholder taken down) is gone, not an error: the apply, and
+ * the job whose post-job pass it is, succeed. */
+static void test_directory_gone_before_listing(void** state) {
+  capsid__acl_plan_t plan;
+  capsid__acl_stats_t st;
+  fixture_t f;
+
+  (void)state;
+  fixture_new(&f);
+  simple_plan(f.ws, &plan);
+  capsid__fault_set("acl.list=2:ENOENT");
+  assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  capsid__fault_set(NULL);
+  assert_int_equal(st.errors, 0);
+  /* The control: any other listing failure is an error. */
+  assert_int_equal(test_system("rm -rf '%s'", f.state), 0);
+  capsid__fault_set("acl.list=2:EIO");
+  assert_int_not_equal(
+      run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
+  capsid__fault_set(NULL);
+  capsid__acl_plan_free(&plan);
+  fixture_free(&f);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_interrupted_apply_is_old_or_new),
       cmocka_unit_test(test_killed_apply_is_revoked_from_its_record),
+      cmocka_unit_test(test_directory_gone_before_listing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
