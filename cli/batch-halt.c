@@ -4,6 +4,7 @@
  * are accepted too: "never", and 1 or 2 for soon,fail=1 and now,fail=1. */
 #include "batch.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +91,25 @@ void cli_halt_format(const cli_halt_t* h, char* buf, size_t size) {
   else
     snprintf(buf, size, "%s,%s=%ld", h->when == HALT_NOW ? "now" : "soon",
              on[h->on], h->count);
+}
+
+
+int cli_batch_signal(int signum, uint64_t grace_ms, int* interrupted,
+                     int* killed_all) {
+  const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+
+  if (*interrupted && *killed_all)
+    return -1;
+  if (*interrupted)
+    *killed_all = 1;
+  else
+    *interrupted = signum;
+  if (*killed_all)
+    fprintf(stderr, "\ncapsid batch: %s again; killing the running jobs\n",
+            name);
+  else
+    fprintf(stderr, "\ncapsid batch: %s; stopping: running jobs get "
+            "SIGTERM and %llu ms to end (signal again to kill them now)\n",
+            name, (unsigned long long)grace_ms);
+  return 0;
 }

@@ -79,6 +79,12 @@ int cli_halt_parse(const char* value, cli_halt_t* h);
 int cli_halt_reached(const cli_halt_t* h, long done, long ok, long failed);
 /* "now,fail=1" back, for messages. */
 void cli_halt_format(const cli_halt_t* h, char* buf, size_t size);
+/* A SIGINT or SIGTERM to a batch: the first stops taking lines and lets
+ * the running jobs end within grace_ms, a second kills them. Updates
+ * *interrupted (the first signal) and *killed_all, says which on stderr;
+ * returns 0, or -1 when everything is being killed already. */
+int cli_batch_signal(int signum, uint64_t grace_ms, int* interrupted,
+                     int* killed_all);
 
 /* ---- batch-summary.c: the closing counts. */
 

@@ -84,18 +84,7 @@ static void send_line(batch_client_t* b, cli_line_t* line) {
   int rc;
 
   memset(&err, 0, sizeof(err));
-  if (line->read_error != 0) {
-    capsid__error_set(&err, CAPSID_EIO, CAPSID_STAGE_SPEC, line->read_error,
-                      NULL, NULL, "reading the input failed at line %ld",
-                      line->number);
-    line_error(b, NULL, line->number, &err);
-    return;
-  }
-  if (line->too_long) {
-    capsid__error_set(&err, CAPSID_ETOOLONG, CAPSID_STAGE_SPEC, 0, NULL,
-                      NULL, "line %ld is longer than %zu bytes and was "
-                      "skipped",
-                      line->number, CLI_MAX_LINE);
+  if (cli_line_unreadable(line, &err)) {
     line_error(b, NULL, line->number, &err);
     return;
   }
@@ -242,21 +231,10 @@ static void on_signal(uv_signal_t* h, int signum) {
   long long* ids = (long long*)b->jobs.data;
   size_t i, count = b->jobs.len / sizeof(long long);
 
-  if (b->interrupted && b->killed_all)
+  if (cli_batch_signal(signum, b->grace_ms, &b->interrupted,
+                       &b->killed_all) != 0)
     return;
-  if (b->interrupted)
-    b->killed_all = 1;
-  else
-    b->interrupted = signum;
   b->input_done = 1;
-  if (b->killed_all)
-    fprintf(stderr, "\ncapsid batch: %s again; killing the running jobs\n",
-            signum == SIGINT ? "SIGINT" : "SIGTERM");
-  else
-    fprintf(stderr, "\ncapsid batch: %s; stopping: running jobs get "
-            "SIGTERM and %llu ms to end (signal again to kill them now)\n",
-            signum == SIGINT ? "SIGINT" : "SIGTERM",
-            (unsigned long long)b->grace_ms);
   for (i = 0; i < count; i++) {
     json_t* req = json_object();
     json_object_set_new(req, "type", json_string("cancel"));

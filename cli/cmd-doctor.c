@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char help[] =
-"Usage: capsid doctor [--json] [--probe] [--redis URL] [WORKSPACE]\n"
+"Usage: capsid doctor [--json] [--probe] [--fix] [--redis URL] [WORKSPACE]\n"
 "\n"
 "Checks each feature confinement uses on this machine (and the POSIX ACL\n"
 "support of WORKSPACE's filesystem, default: the current directory), and\n"
@@ -38,6 +38,9 @@ static const char help[] =
 "               \"exit_code\",\"error\"}],\"ok\":bool}). A row whose job\n"
 "               cannot be confined says \"not enforced by this system\".\n"
 "               Run it first on a new Windows machine.\n"
+"      --fix    first remove what capsid keeps between runs and nothing\n"
+"               uses any more (Linux, as root: the network and IPC\n"
+"               namespaces pinned for workspaces that are gone)\n"
 "      --redis URL  also check the scale-out queue's Redis: a warning when\n"
 "               its append-only file (AOF) is off; exit 1 when it cannot\n"
 "               be reached\n"
@@ -47,12 +50,13 @@ static const char help[] =
 "expected), 1 if not, 2 on usage errors (an unknown option, a WORKSPACE\n"
 "that is not a directory, --probe on Linux).\n";
 
-enum { OPT_JSON = 1, OPT_PROBE, OPT_REDIS, OPT_HELP };
+enum { OPT_JSON = 1, OPT_PROBE, OPT_REDIS, OPT_FIX, OPT_HELP };
 
 static const capsid__option_t doctor_options[] = {
     {0, "json", 0, OPT_JSON},
     {0, "probe", 0, OPT_PROBE},
     {0, "redis", 1, OPT_REDIS},
+    {0, "fix", 0, OPT_FIX},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -193,7 +197,7 @@ int cli_cmd_doctor(int argc, char** argv) {
   const char* workspace = NULL;
   capsid_mode_t mode;
   capsid__args_t a;
-  int opt, json = 0, probe = 0, os_error = 0;
+  int opt, json = 0, probe = 0, fix = 0, os_error = 0;
 
   capsid__args_init(&a, "capsid doctor", argc, argv);
   while ((opt = capsid__args_next(&a, doctor_options)) > 0) {
@@ -205,6 +209,8 @@ int cli_cmd_doctor(int argc, char** argv) {
       probe = 1;
     else if (opt == OPT_REDIS)
       redis_url = a.value;
+    else if (opt == OPT_FIX)
+      fix = 1;
     else
       json = 1;
   }
@@ -226,6 +232,9 @@ int cli_cmd_doctor(int argc, char** argv) {
   }
   if (probe)
     return run_probe(json);
+  /* Each removal (and each failed one) is a line of its own. */
+  if (fix)
+    (void)capsid__system_fix(json ? NULL : print_line, NULL);
   if (json)
     return print_json(workspace);
   mode = capsid__system_probe(workspace, print_line, NULL);

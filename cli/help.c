@@ -13,7 +13,7 @@ void cli_help_main(void) {
 "  capsid bench NAME [options]                  benchmarks with baselines\n"
 "  capsid acl apply|status|revoke -C DIR --uid UID   workspace ACLs\n"
 "  capsid audit [DIR...]                        world-writable audit\n"
-"  capsid doctor [--json] [WORKSPACE]           what confinement works here\n"
+"  capsid doctor [--json] [--fix] [WORKSPACE]   what confinement works here\n"
 "  capsid setup | uninstall                     elevated mode's set-up (root)\n"
 "  capsid help COMMAND                          options of a command\n"
 "  capsid --version\n"

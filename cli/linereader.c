@@ -274,3 +274,20 @@ void cli_linereader_close(cli_linereader_t* r) {
   if (!uv_is_closing((uv_handle_t*)&r->async))
     uv_close((uv_handle_t*)&r->async, r->joined ? reader_closed : NULL);
 }
+
+
+int cli_line_unreadable(const cli_line_t* line, capsid_error_t* err) {
+  if (line->read_error != 0) {
+    capsid__error_set(err, CAPSID_EIO, CAPSID_STAGE_SPEC, line->read_error,
+                      NULL, NULL, "reading the input failed at line %ld",
+                      line->number);
+    return 1;
+  }
+  if (line->too_long) {
+    capsid__error_set(err, CAPSID_ETOOLONG, CAPSID_STAGE_SPEC, 0, NULL, NULL,
+                      "line %ld is longer than %zu bytes and was skipped",
+                      line->number, (size_t)CLI_MAX_LINE);
+    return 1;
+  }
+  return 0;
+}

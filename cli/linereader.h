@@ -43,6 +43,11 @@ int cli_linereader_start(uv_loop_t* loop, int fd, unsigned capacity,
  * ended and every line was taken. The caller frees lines with
  * capsid__free. */
 cli_line_t* cli_linereader_take(cli_linereader_t* r, int* eof);
+
+/* A line that cannot become a job because of how it was read (a read
+ * error, or longer than CLI_MAX_LINE): fills err (stage spec, naming the
+ * line) and returns 1; 0 for a line to parse. */
+int cli_line_unreadable(const cli_line_t* line, capsid_error_t* err);
 /* Stops the thread (it may be blocked in read: it is detached from the
  * input by closing nothing the caller owns) and frees the reader after the
  * loop has closed its handle. */

@@ -11,6 +11,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/landlock-linux.c
     sandbox/linux/modes-linux.c
     sandbox/linux/mounts-linux.c
+    sandbox/linux/nspin-linux.c
     sandbox/linux/placeholder-linux.c
     sandbox/linux/seccomp-linux.c
     sandbox/linux/system-linux.c

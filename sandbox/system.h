@@ -35,6 +35,12 @@ int capsid__system_read_roots(const char* const* roots,
                               capsid__report_cb cb, void* data,
                               capsid_error_t* err);
 
+/* `capsid doctor --fix`: removes what capsid keeps between processes and
+ * nothing uses any more (Linux: the namespace pins of workspaces that are
+ * gone, sandbox/linux/nspin-linux.c). Reports one line per removal;
+ * returns the number of things it could not remove. */
+int capsid__system_fix(capsid__report_cb cb, void* data);
+
 /* The places `capsid audit` scans when given no directory: on Windows
  * the places a job reaches (sandbox/win/wwdeny-win.h); on Linux none are
  * added, and the audit uses its own (acl.h). cwd may be NULL. 0 or

@@ -3,6 +3,9 @@
 #include "caps-linux.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <string.h>
@@ -16,8 +19,37 @@
 #endif
 
 
+/* The highest capability this kernel knows, read once per process (the
+ * parent's side): the drop loop below then needs no failing call to find
+ * the end. -1 until read, or where it cannot be. */
+static int last_cap = -1;
+static pthread_once_t last_cap_once = PTHREAD_ONCE_INIT;
+
+static void read_last_cap(void) {
+  char buf[16];
+  ssize_t n;
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n > 0) {
+    buf[n] = '\0';
+    last_cap = atoi(buf);
+    if (last_cap <= 0 || last_cap > 63)
+      last_cap = -1;
+  }
+}
+
+
+void capsid__caps_prepare(void) {
+  pthread_once(&last_cap_once, read_last_cap);
+}
+
+
 void capsid__caps_bound_child(void) {
-  int cap;
+  int cap, last = last_cap >= 0 ? last_cap : 63;
 
   /* In a user namespace the job may be uid 0 there (when the caller is
    * root): NOROOT makes execve grant it nothing, and the locks stop it
@@ -28,7 +60,7 @@ void capsid__caps_bound_child(void) {
             SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
             SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
         0, 0, 0);
-  for (cap = 0; cap <= 63; cap++)
+  for (cap = 0; cap <= last; cap++)
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL)
       break; /* past the last capability this kernel knows */
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

@@ -12,6 +12,9 @@
  * there is then nothing to drop); clear_child empties the effective,
  * permitted and inheritable sets. */
 void capsid__caps_bound_child(void);
+/* Parent side, before the first clone: reads the highest capability the
+ * kernel knows (once per process), so bound_child stops there. */
+void capsid__caps_prepare(void);
 int capsid__caps_clear_child(void);
 int capsid__nnp_child(void);
 

@@ -182,6 +182,7 @@ static int prepare(capsid__confine_t* c, const capsid__launch_t* launch,
     if (rc != 0)
       return rc;
   }
+  capsid__caps_prepare();
   c->seccomp = capsid__seccomp_filter(sc_profile, err);
   if (c->seccomp == NULL)
     return CAPSID_ECONFINE;

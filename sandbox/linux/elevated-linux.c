@@ -17,18 +17,20 @@
 #include "watch-linux.h"
 #include "capstore.h"
 #include "modes-linux.h"
+#include "mounts-linux.h"
+#include "nspin-linux.h"
 #include "elevated-linux.h"
 #include "net.h"
 #include "system.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct waiter_s {
@@ -180,20 +182,20 @@ static int ws_identities(ws_t* w, const capsid__sandbox_t* sb,
 
 
 /* A network namespace of the workspace's own with its loopback up, or an
- * IPC namespace of its own, from the one namespace maker (net.h). */
-static int make_ns(unsigned kind, int* out, capsid_error_t* err) {
+ * IPC namespace of its own: the one a former process pinned, else a new
+ * one from the one namespace maker (net.h), pinned for the next
+ * (nspin-linux.c). */
+static int make_ns(const ws_t* w, unsigned kind, int* out,
+                   capsid_error_t* err) {
   const char* what = kind == CAPSID__NS_NET ? "network" : "IPC";
   int stage = kind == CAPSID__NS_NET ? CAPSID_STAGE_NETNS : CAPSID_STAGE_SPAWN;
-  capsid__ns_set_t ns;
   int e;
 
-  *out = -1;
-  e = capsid__netns_make(kind, &ns);
+  e = capsid__nspin_get(capsid__state_dir(), w->id.uid, w->key, kind, out);
   if (e != 0)
     return capsid__error_set(err, CAPSID_ECONFINE, stage, e, NULL, NULL,
                              "cannot make the workspace's %s namespace",
                              what);
-  *out = kind == CAPSID__NS_NET ? ns.net_fd : ns.ipc_fd;
   return 0;
 }
 
@@ -307,7 +309,7 @@ static int state_dir_apart(const capsid__sandbox_t* sb, capsid_error_t* err) {
   const char* dir = capsid__state_dir();
   size_t i;
 
-  if (realpath(dir, real) != NULL)
+  if (capsid__state_dir_real(real, sizeof(real)))
     dir = real;
   for (i = 0; i < sb->first_tmp && i < sb->writable.n; i++)
     if (capsid__path_is_within(dir, sb->writable.v[i]) ||
@@ -384,13 +386,13 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                              NULL, NULL, NULL);
   (*prep)->ws = w;
   if (!sb->network && w->id.netns_fd < 0) {
-    rc = make_ns(CAPSID__NS_NET, &w->id.netns_fd, err);
+    rc = make_ns(w, CAPSID__NS_NET, &w->id.netns_fd, err);
     if (rc != 0)
       return rc;
   }
   /* Every job, online too: SysV IPC and message queues per workspace. */
   if (w->id.ipcns_fd < 0) {
-    rc = make_ns(CAPSID__NS_IPC, &w->id.ipcns_fd, err);
+    rc = make_ns(w, CAPSID__NS_IPC, &w->id.ipcns_fd, err);
     if (rc != 0)
       return rc;
   }
@@ -551,12 +553,18 @@ void capsid__elevated_release(capsid__identity_t* id) {
 }
 
 
+/* Raw system calls, not libc's wrappers: those apply the change to every
+ * thread of the process, and the clone child shares capsid's memory, so
+ * glibc took its thread-list lock and sent each of capsid's threads a
+ * signal (six tgkill, failing with ESRCH, and a lock per job in a child
+ * that must take none). The child is a process of its own: the call
+ * changes exactly it. */
 int capsid__identity_child(const capsid__identity_t* id) {
-  if (setgroups(id->n_groups, id->groups) != 0)
+  if (syscall(SYS_setgroups, id->n_groups, id->groups) != 0)
     return errno;
-  if (setresgid(id->gid, id->gid, id->gid) != 0)
+  if (syscall(SYS_setresgid, id->gid, id->gid, id->gid) != 0)
     return errno;
-  if (setresuid(id->uid, id->uid, id->uid) != 0)
+  if (syscall(SYS_setresuid, id->uid, id->uid, id->uid) != 0)
     return errno;
   return 0;
 }

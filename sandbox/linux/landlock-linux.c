@@ -62,11 +62,19 @@ void capsid__landlock_force_off(int on) {
 #endif
 
 
+/* The kernel's answer, asked once per process (it cannot change while
+ * the kernel runs): a launch asked it four times, twice in the child. */
+static int kernel_abi_seen = -1;
+
 /* What the kernel says, with no test hook: safe in the clone child (the
- * fault sites take a lock). */
+ * fault sites take a lock), which only reads what the parent stored. */
 static int kernel_abi(void) {
-  long v = syscall(SYS_landlock_create_ruleset, NULL, 0,
-                   LANDLOCK_CREATE_RULESET_VERSION);
+  long v;
+
+  if (kernel_abi_seen >= 0)
+    return kernel_abi_seen;
+  v = syscall(SYS_landlock_create_ruleset, NULL, 0,
+              LANDLOCK_CREATE_RULESET_VERSION);
   return v < 0 ? 0 : (int)v;
 }
 
@@ -74,7 +82,9 @@ static int kernel_abi(void) {
 int capsid__landlock_abi(void) {
   if (forced_off || capsid__fault("landlock") != 0)
     return 0;
-  return kernel_abi();
+  if (kernel_abi_seen < 0)
+    kernel_abi_seen = kernel_abi();
+  return kernel_abi_seen;
 }
 
 

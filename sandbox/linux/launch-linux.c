@@ -215,16 +215,42 @@ CHILD_CODE static int job_main(void* arg) {
 }
 
 
+/* The signals whose disposition is not the default in this process, from
+ * the kernel's own account (SigIgn, SigCgt of /proc/self/status): three
+ * system calls instead of one per signal. Read by the child itself, so it
+ * is exactly what the clone copied, whatever another thread of the parent
+ * installed meanwhile. 0 when /proc cannot be read (the caller then
+ * resets every signal). */
+CHILD_CODE static int changed_signals(unsigned long long* mask) {
+  unsigned long long ign, cgt;
+  char buf[4096];
+
+  if (!capsid__status_read_child(buf, sizeof(buf)) ||
+      !capsid__status_mask_child(buf, "SigIgn:\t", &ign) ||
+      !capsid__status_mask_child(buf, "SigCgt:\t", &cgt))
+    return 0;
+  *mask = ign | cgt;
+  return 1;
+}
+
+
 CHILD_CODE static void reset_signals(void) {
+  unsigned long long mask = ~0ULL;
   struct sigaction sa;
   int sig;
 
   /* Handlers of the parent must not run in the child, which shares its
-   * memory; and the job should start with default dispositions. */
+   * memory; and the job should start with default dispositions, not the
+   * parent's ignored ones (SIGPIPE). Only the signals that are not at
+   * their default already (a handful: the CLI's stop signals and SIGPIPE)
+   * cost a call; glibc keeps 32 and 33 for itself. */
+  changed_signals(&mask);
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
-  for (sig = 1; sig < _NSIG; sig++)
-    sigaction(sig, &sa, NULL);
+  for (sig = 1; sig < _NSIG && sig <= 64; sig++)
+    if ((mask >> (sig - 1)) & 1 && sig != SIGKILL && sig != SIGSTOP &&
+        sig != 32 && sig != 33)
+      sigaction(sig, &sa, NULL);
 }
 
 
@@ -761,6 +787,11 @@ int capsid__proc_kill(capsid__proc_t* p) {
    * id stays reserved while any member lives, even after the leader is
    * reaped, so this never hits an unrelated process. */
   capsid__confine_kill(&p->confine);
+  /* A reaped init took its whole pid namespace with it: nothing of the
+   * job is left to signal (and kill would only fail with ESRCH, twice
+   * per job). */
+  if (p->reaped && p->status_fd >= 0)
+    return 0;
   if (kill(-p->pid, SIGKILL) != 0 && errno != ESRCH)
     return capsid__translate_os_error(errno);
   if (!p->reaped)

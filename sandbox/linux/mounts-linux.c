@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -111,19 +112,64 @@ static int needs_host(const capsid__sandbox_t* sb, const char* program,
 #define MQUEUE_MAGIC 0x19800202
 #endif
 
+/* The canonical state directory and whether the host mounts message
+ * queues, looked up once per process rather than per job: realpath()
+ * costs a readlink per component, and a missing /dev/mqueue a failed
+ * statfs, on every launch. Keyed by the state directory's name (a test
+ * may point CAPSID_STATE_DIR elsewhere between jobs); a name that did
+ * not resolve is looked up again by the next job, so a state directory
+ * made later (setup) is hidden from then on, and one removed later is
+ * skipped by the child (CAPSID__MNT_HIDE). */
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+static char host_state_name[PATH_MAX];
+static char host_state_real[PATH_MAX];
+static int host_mqueue = -1;
+
+int capsid__state_dir_real(char* out, size_t size) {
+  const char* name = capsid__state_dir();
+  int ok;
+
+  pthread_mutex_lock(&host_lock);
+  ok = host_state_name[0] != '\0' && strcmp(host_state_name, name) == 0;
+  if (!ok && strlen(name) < sizeof(host_state_name) &&
+      realpath(name, host_state_real) != NULL && is_dir(host_state_real)) {
+    memcpy(host_state_name, name, strlen(name) + 1);
+    ok = 1;
+  }
+  if (ok && strlen(host_state_real) < size)
+    memcpy(out, host_state_real, strlen(host_state_real) + 1);
+  else
+    ok = 0;
+  pthread_mutex_unlock(&host_lock);
+  return ok;
+}
+
+
+static int host_has_mqueue(void) {
+  struct statfs fs;
+  int has;
+
+  pthread_mutex_lock(&host_lock);
+  if (host_mqueue < 0)
+    host_mqueue =
+        statfs("/dev/mqueue", &fs) == 0 && fs.f_type == MQUEUE_MAGIC;
+  has = host_mqueue;
+  pthread_mutex_unlock(&host_lock);
+  return has;
+}
+
+
 /* What the job must not see of the host, whatever its policy: capsid's
  * state directory, even inside a writable root (the mount point cannot
  * be removed or renamed, and nothing can be written beneath it), and the
  * host IPC namespace's message queues, which /dev/mqueue would show. */
 static int push_hidden(capsid__mounts_t* m, capsid_error_t* err) {
-  struct statfs fs;
   int rc = 0;
 
-  if (realpath(capsid__state_dir(), m->state_dir) != NULL &&
-      is_dir(m->state_dir) && strcmp(m->state_dir, "/") != 0)
+  if (capsid__state_dir_real(m->state_dir, sizeof(m->state_dir)) &&
+      strcmp(m->state_dir, "/") != 0)
     rc = push(m, CAPSID__MNT_HIDE, m->state_dir, err);
-  if (rc == 0 && statfs("/dev/mqueue", &fs) == 0 &&
-      fs.f_type == MQUEUE_MAGIC)
+  if (rc == 0 && host_has_mqueue())
     rc = push(m, CAPSID__MNT_MQUEUE, "/dev/mqueue", err);
   return rc;
 }

@@ -55,4 +55,9 @@ int capsid__mounts_child(capsid__mounts_t* m);
 int capsid__mounts_push(capsid__mounts_t* m, capsid__mnt_op_t op,
                         const char* path, capsid_error_t* err);
 
+/* Copies capsid's state directory, canonical, into out: 1, or 0 when it
+ * does not resolve (not set up) or does not fit. Resolved once per
+ * process and state directory name. */
+int capsid__state_dir_real(char* out, size_t size);
+
 #endif

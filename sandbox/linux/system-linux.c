@@ -9,6 +9,7 @@
 #include "handback-linux.h"
 #include "landlock-linux.h"
 #include "net.h"
+#include "nspin-linux.h"
 #include "seccomp-linux.h"
 #include "userns-linux.h"
 
@@ -239,9 +240,26 @@ int capsid__system_setup(capsid__report_cb cb, void* data,
         "cgroups are not writable: limits will use setrlimit");
   }
   capsid__say(cb, data, "network namespaces", 1,
-      "made per workspace on first use, held open by the capsid process "
-      "(nothing persistent)");
+      "made per workspace on first use, pinned under %s/ns for the next "
+      "capsid process (uninstall removes them)", dir);
   return 0;
+}
+
+
+int capsid__system_fix(capsid__report_cb cb, void* data) {
+  capsid__capstore_t store;
+  capsid_error_t err = {0};
+  int left;
+
+  /* Without a store nothing can be told live: leave the pins alone
+   * (uninstall removes them). */
+  if (capsid__capstore_load(capsid__state_dir(), &store, &err) != 0) {
+    capsid__error_free(&err);
+    return 0;
+  }
+  left = capsid__nspin_clean(capsid__state_dir(), &store, cb, data);
+  capsid__capstore_free(&store);
+  return left;
 }
 
 
@@ -454,8 +472,11 @@ int capsid__system_uninstall(capsid__report_cb cb, void* data,
   }
   capsid__elevated_forget_all();
   capsid__heldns_clear();
-  capsid__say(cb, data, "network namespaces", 1,
-      "none persistent (held by capsid processes only)");
+  i = capsid__nspin_clean(dir, NULL, cb, data);
+  capsid__say(cb, data, "namespaces", i == 0,
+      i == 0 ? "no workspace namespace pinned any more"
+             : "%d namespace pin(s) could not be removed", i);
+  left += i;
   if (lo->v2_root[0])
     left += uninstall_cgroup_parent(lo->v2_root, cb, data);
   for (i = 0; i < 3; i++)

@@ -66,6 +66,14 @@ static int probe_jobobj(char* why, size_t size) {
 }
 
 
+/* Windows keeps nothing between processes for doctor --fix to clean. */
+int capsid__system_fix(capsid__report_cb cb, void* data) {
+  (void)cb;
+  (void)data;
+  return 0;
+}
+
+
 capsid_mode_t capsid__system_probe(const char* workspace,
                                    capsid__report_cb cb, void* data) {
   char why[1024];
