@@ -49,8 +49,8 @@ static void line_error(batch_client_t* b, json_t* id, long line,
                        capsid_error_t* err) {
   capsid_result_t r;
 
-  cli_result_of_error(&r, err);
-  if (cli_result_write(stdout, id, line, &r) != 0)
+  scale_result_of_error(&r, err);
+  if (scale_result_write(stdout, id, line, &r) != 0)
     b->write_failed = 1;
   cli_batch_count(&b->counts, &r);
   capsid_result_free(&r);
@@ -76,7 +76,7 @@ static void maybe_finish(batch_client_t* b) {
 /* One line: an error result here, or a run request to the server. */
 static void send_line(batch_client_t* b, cli_line_t* line) {
   capsid_error_t err;
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   char* with_defaults = NULL;
   json_t* obj;
   const char* text;
@@ -103,13 +103,13 @@ static void send_line(batch_client_t* b, cli_line_t* line) {
     text = with_defaults;
     len = with_len;
   }
-  rc = cli_jobline_parse(text, len, line->number, &jl, &err);
+  rc = scale_jobline_parse(text, len, line->number, &jl, &err);
   /* The policy goes as the line wrote it; the parsed one stays here. */
   obj = rc == 0 ? json_loadb(text, len, 0, NULL) : NULL;
   capsid__free(with_defaults);
   if (rc != 0) {
     line_error(b, jl.id, line->number, &err);
-    cli_jobline_free(&jl);
+    scale_jobline_free(&jl);
     return;
   }
   cli_warn_shared_tmp_parsed(&jl.spec, &jl.policy, &jl.policy_error);
@@ -121,7 +121,7 @@ static void send_line(batch_client_t* b, cli_line_t* line) {
   else
     b->lost = 1; /* the connection's end says why */
   json_decref(obj);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
 }
 
 

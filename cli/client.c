@@ -233,7 +233,7 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id,
               ? capsid__strdup(buf)
               : capsid__sprintf("%s/%s", buf, spec->cwd);
   if (cwd != NULL)
-    json_object_set_new(job, "cwd", cli_json_path(cwd));
+    json_object_set_new(job, "cwd", scale_json_path(cwd));
   capsid__free(cwd);
   if (policy != NULL)
     json_object_set(job, "policy", policy);
@@ -241,11 +241,11 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id,
     json_object_set_new(job, "policy", json_string(spec->policy));
   arr = json_array();
   for (i = 0; spec->writable_roots != NULL && spec->writable_roots[i]; i++)
-    json_array_append_new(arr, cli_json_path(spec->writable_roots[i]));
+    json_array_append_new(arr, scale_json_path(spec->writable_roots[i]));
   json_object_set_new(job, "writable_roots", arr);
   arr = json_array();
   for (i = 0; spec->read_only_paths != NULL && spec->read_only_paths[i]; i++)
-    json_array_append_new(arr, cli_json_path(spec->read_only_paths[i]));
+    json_array_append_new(arr, scale_json_path(spec->read_only_paths[i]));
   json_object_set_new(job, "read_only_paths", arr);
   if (spec->network >= 0)
     json_object_set_new(job, "network", json_boolean(spec->network));
@@ -297,7 +297,7 @@ json_t* cli_client_run_request(const capsid_job_spec_t* spec, json_t* id,
     json_object_set_new(req, "stream", json_true());
   /* Bytes, not text: base64 carries any. */
   if (spec->stdin_len > 0) {
-    char* b64 = cli_base64(spec->stdin_data, spec->stdin_len);
+    char* b64 = scale_base64(spec->stdin_data, spec->stdin_len);
     json_object_set_new(req, "stdin_b64", json_string(b64 ? b64 : ""));
     capsid__free(b64);
   }

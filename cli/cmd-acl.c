@@ -230,7 +230,7 @@ static json_t* plan_json(const capsid__acl_plan_t* p) {
     json_array_append_new(
         arr, json_pack("{s:s,s:o,s:b,s:o}", "kind",
                        kind_name(p->targets[i].kind), "path",
-                       cli_json_path(p->targets[i].path), "recursive",
+                       scale_json_path(p->targets[i].path), "recursive",
                        p->targets[i].recursive, "entries", ents));
   }
   return arr;
@@ -449,7 +449,8 @@ int cli_cmd_acl(int argc, char** argv) {
     capsid__acl_info(opts.state_dir, plan.key, &info, NULL);
   if (json) {
     json_t* o = json_pack("{s:s,s:o,s:o}", "action", argv[1], "workspace",
-                          cli_json_path(plan.key), "stats", stats_json(&stats));
+                          scale_json_path(plan.key), "stats",
+                          stats_json(&stats));
     if (action == CAPSID__ACL_STATUS) {
       json_object_set_new(o, "recorded", json_boolean(info.present));
       json_object_set_new(o, "complete", json_boolean(info.complete));
@@ -460,8 +461,8 @@ int cli_cmd_acl(int argc, char** argv) {
     }
     if (rc != 0)
       json_object_set_new(o, "error",
-                          cli_json_path(capsid_error_format(&err, msg, sizeof(msg))));
-    cli_print_json_line(o);
+                          scale_json_path(capsid_error_format(&err, msg, sizeof(msg))));
+    scale_print_json_line(o);
     json_decref(o);
   } else {
     if (action == CAPSID__ACL_STATUS) {

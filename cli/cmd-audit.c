@@ -129,7 +129,7 @@ int cli_cmd_audit(int argc, char** argv) {
     json_t* obj;
     for (i = 0; i < found.n; i++) {
       json_t* f = json_pack("{s:o,s:s,s:s}", "path",
-                            cli_json_path(found.v[i].path), "type",
+                            scale_json_path(found.v[i].path), "type",
                             found.v[i].is_dir ? "dir" : "file", "why",
                             found.v[i].why);
       int denied = capsid__system_audit_denied(found.v[i].path);
@@ -140,7 +140,7 @@ int cli_cmd_audit(int argc, char** argv) {
     obj = json_pack("{s:o,s:I,s:b,s:f}", "findings", arr, "scanned",
                     (json_int_t)found.scanned, "timed_out", found.timed_out,
                     "seconds", found.elapsed_ms / 1e3);
-    cli_print_json_line(obj);
+    scale_print_json_line(obj);
     json_decref(obj);
   } else {
     for (i = 0; i < found.n; i++)

@@ -51,7 +51,7 @@ typedef struct batch_job_s {
   struct batch_job_s* next;
   batch_t* batch;
   capsid_job_t* job;
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   unsigned attempt;     /* 1 for the first run */
   int spawned;          /* its process started (the stage hook said so) */
   int dropped;          /* --halt took it off before it started */
@@ -84,7 +84,7 @@ static void write_result(batch_t* b, json_t* id, long line,
   /* With --retries, which attempt this result is. */
   if (b->opt.retries > 1 && attempt > 0)
     extra = json_pack("{sI}", "attempt", (json_int_t)attempt);
-  if (cli_result_write_ex(stdout, id, line, r, extra) != 0)
+  if (scale_result_write_ex(stdout, id, line, r, extra) != 0)
     b->write_failed = 1;
   json_decref(extra);
   cli_batch_count(&b->counts, r);
@@ -235,7 +235,7 @@ static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
 
 forget:
   started_remove(b, bj);
-  cli_jobline_free(&bj->jl);
+  scale_jobline_free(&bj->jl);
   capsid__free(bj);
   b->outstanding--;
   b->progress.done++;
@@ -247,11 +247,11 @@ forget:
 }
 
 
-static void line_error(batch_t* b, cli_jobline_t* jl, long line,
+static void line_error(batch_t* b, scale_jobline_t* jl, long line,
                        capsid_error_t* err) {
   capsid_result_t r;
 
-  cli_result_of_error(&r, err);
+  scale_result_of_error(&r, err);
   write_result(b, jl ? jl->id : NULL, line, &r, 0);
   capsid_result_free(&r);
   b->failed_lines++;
@@ -304,12 +304,12 @@ static void start_line(batch_t* b, cli_line_t* line) {
   rc = cli_batch_apply_defaults(b->opt.defaults, line->text, line->len, &merged,
                                 &merged_len);
   if (rc == 0)
-    rc = cli_jobline_parse(merged ? merged : line->text,
-                           merged ? merged_len : line->len, line->number,
-                           &bj->jl, &err);
+    rc = scale_jobline_parse(merged ? merged : line->text,
+                             merged ? merged_len : line->len, line->number,
+                             &bj->jl, &err);
   capsid__free(merged);
   if (rc == 0 && skip_done(b, bj)) {
-    cli_jobline_free(&bj->jl);
+    scale_jobline_free(&bj->jl);
     capsid__free(bj);
     return;
   }
@@ -320,16 +320,16 @@ static void start_line(batch_t* b, cli_line_t* line) {
     if (err.code == 0)
       capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL, NULL);
     line_error(b, &bj->jl, line->number, &err);
-    cli_jobline_free(&bj->jl);
+    scale_jobline_free(&bj->jl);
     capsid__free(bj);
     return;
   }
-  rc = cli_jobline_start(b->rt, &bj->jl, on_job_exit, bj, &bj->job);
+  rc = scale_jobline_start(b->rt, &bj->jl, on_job_exit, bj, &bj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));
     line_error(b, &bj->jl, line->number, &err);
-    cli_jobline_free(&bj->jl);
+    scale_jobline_free(&bj->jl);
     capsid__free(bj);
     return;
   }

@@ -91,7 +91,7 @@ static void add_check(void* data, const char* feature, int ok,
 
   json_array_append_new(checks, json_pack("{s:s,s:b,s:o}", "name", feature,
                                           "ok", ok, "detail",
-                                          cli_json_path(detail)));
+                                          scale_json_path(detail)));
 }
 
 
@@ -105,9 +105,9 @@ static int print_json(const char* workspace) {
   rc = check_redis(add_check, checks);
   obj = json_pack("{s:s,s:o,s:o,s:s}", "version", capsid_version_string(),
                   "workspace",
-                  workspace ? cli_json_path(workspace) : json_string("."),
+                  workspace ? scale_json_path(workspace) : json_string("."),
                   "checks", checks, "auto_mode", capsid_mode_name(mode));
-  rc = cli_print_json_line(obj) != 0 || rc != 0;
+  rc = scale_print_json_line(obj) != 0 || rc != 0;
   json_decref(obj);
   if (rc != 0)
     return 1;
@@ -182,7 +182,7 @@ static int run_probe(int json) {
   capsid__probe_free(&p);
   if (json) {
     json_t* obj = json_pack("{s:o,s:b}", "probe", rows, "ok", all_ok);
-    cli_print_json_line(obj);
+    scale_print_json_line(obj);
     json_decref(obj);
   } else {
     json_decref(rows);

@@ -389,7 +389,7 @@ int cli_cmd_run(int argc, char** argv) {
 
   cli_note_mode(spec.mode, &ctx.result);
   if (ctx.json) {
-    cli_result_write_ex(stdout, NULL, 0, &ctx.result, NULL);
+    scale_result_write_ex(stdout, NULL, 0, &ctx.result, NULL);
   } else if (ctx.result.error.code != 0) {
     char msg[2048];
     fprintf(stderr, "capsid: %s\n",

@@ -12,7 +12,7 @@
 #define CANCEL_RETRY_MS 30000u
 
 
-static int add_ids(const cli_redis_url_t* url, const char* key,
+static int add_ids(const scale_redis_url_t* url, const char* key,
                    const char* const* ids, int n, char* err,
                    size_t err_size, int* transient) {
   const char* argv[2 + SCALE_CANCEL_MAX_IDS];
@@ -21,19 +21,19 @@ static int add_ids(const cli_redis_url_t* url, const char* key,
   redisReply* r;
   int i;
 
-  c = cli_redis_sync_connect(url, 5000, err, err_size, transient);
+  c = scale_redis_sync_connect(url, 5000, err, err_size, transient);
   if (c == NULL)
     return -1;
   argv[0] = "SADD";
   argv[1] = key;
   for (i = 0; i < n; i++)
     argv[2 + i] = ids[i];
-  r = cli_redis_sync_command(&c, url, key, 2 + n, argv, err, err_size,
-                             transient);
+  r = scale_redis_sync_command(&c, url, key, 2 + n, argv, err, err_size,
+                               transient);
   if (r != NULL) {
     freeReplyObject(r);
-    r = cli_redis_sync_command(&c, url, key, 3, expire, err, err_size,
-                               transient);
+    r = scale_redis_sync_command(&c, url, key, 3, expire, err, err_size,
+                                 transient);
   }
   if (r != NULL)
     freeReplyObject(r);
@@ -45,8 +45,8 @@ static int add_ids(const cli_redis_url_t* url, const char* key,
 
 int scale_cancel(const char* redis, const char* stream,
                  const char* const* ids, int n, char* err, size_t err_size) {
-  cli_redis_backoff_t backoff;
-  cli_redis_url_t url;
+  scale_redis_backoff_t backoff;
+  scale_redis_url_t url;
   char url_err[512];
   char* key;
   uint64_t deadline;
@@ -58,13 +58,13 @@ int scale_cancel(const char* redis, const char* stream,
              "are required", SCALE_CANCEL_MAX_IDS);
     return CAPSID_EINVAL;
   }
-  if (cli_redis_url_parse(redis, &url, url_err, sizeof(url_err)) != 0) {
+  if (scale_redis_url_parse(redis, &url, url_err, sizeof(url_err)) != 0) {
     snprintf(err, err_size, "--redis: %s", url_err);
     return CAPSID_EINVAL;
   }
   key = capsid__sprintf("%s-cancel", stream);
   if (key == NULL) {
-    cli_redis_url_free(&url);
+    scale_redis_url_free(&url);
     snprintf(err, err_size, "out of memory");
     return CAPSID_ENOMEM;
   }
@@ -75,10 +75,10 @@ int scale_cancel(const char* redis, const char* stream,
       rc = CAPSID_EIO;
       break;
     }
-    cli_redis_sync_sleep(
-        cli_redis_backoff_failed(&backoff, "capsid cancel", err), deadline);
+    scale_redis_sync_sleep(
+        scale_redis_backoff_failed(&backoff, "capsid cancel", err), deadline);
   }
   capsid__free(key);
-  cli_redis_url_free(&url);
+  scale_redis_url_free(&url);
   return rc;
 }

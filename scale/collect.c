@@ -197,11 +197,11 @@ static int check(const scale_collect_config_t* cfg, char* err,
 
 /* Reads until cfg->count results were handed over, the deadline passed
  * or Redis failed for good. */
-static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
+static int collect(collect_t* co, const scale_redis_url_t* url, char* err,
                    size_t err_size) {
   const scale_collect_config_t* cfg = co->cfg;
   redisContext* c = NULL;
-  cli_redis_backoff_t backoff;
+  scale_redis_backoff_t backoff;
   uint64_t deadline = 0;
   int rc = 0, transient;
 
@@ -226,7 +226,7 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
      * failures (redis-retry.h) are retried with backoff until --timeout;
      * the others end the command. */
     if (c == NULL) {
-      c = cli_redis_sync_connect(url, 5000, err, err_size, &transient);
+      c = scale_redis_sync_connect(url, 5000, err, err_size, &transient);
       /* A new master after a Sentinel failover may hold entries older
        * than the last one read from the old master: read again from the
        * start; the entries seen are skipped. */
@@ -236,7 +236,7 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
       /* The last result read is gone: Redis lost its data; say so
        * rather than wait quietly for results that will not come. */
       else if (c != NULL && co->seen.n > 0 &&
-               !cli_redis_sync_entry_exists(c, cfg->results, co->last_id))
+               !scale_redis_sync_entry_exists(c, cfg->results, co->last_id))
         fprintf(stderr, "capsid collect: DATA LOSS: result %s of \"%s\" "
                 "is gone after a reconnect: Redis lost its data (restarted "
                 "without persistence?) or the stream was deleted; the "
@@ -253,20 +253,20 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
       cmd[5] = "STREAMS";
       cmd[6] = cfg->results;
       cmd[7] = co->last_id;
-      r = cli_redis_sync_command(&c, url, cfg->results, 8, cmd, err,
-                                 err_size, &transient);
+      r = scale_redis_sync_command(&c, url, cfg->results, 8, cmd, err,
+                                   err_size, &transient);
     }
     if (r == NULL) {
       if (!transient) {
         rc = CAPSID_EIO;
         break;
       }
-      cli_redis_sync_sleep(
-          cli_redis_backoff_failed(&backoff, "capsid collect", err),
+      scale_redis_sync_sleep(
+          scale_redis_backoff_failed(&backoff, "capsid collect", err),
           deadline);
       continue;
     }
-    cli_redis_backoff_ok(&backoff, "capsid collect", "redis answers again");
+    scale_redis_backoff_ok(&backoff, "capsid collect", "redis answers again");
     rc = take(co, r);
     freeReplyObject(r);
     if (rc != 0) {
@@ -283,7 +283,7 @@ static int collect(collect_t* co, const cli_redis_url_t* url, char* err,
 int scale_collect_run(const scale_collect_config_t* cfg,
                       scale_collect_stats_t* stats, char* err,
                       size_t err_size) {
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   collect_t co;
   char url_err[512];
   int rc;
@@ -292,7 +292,7 @@ int scale_collect_run(const scale_collect_config_t* cfg,
   rc = check(cfg, err, err_size);
   if (rc != 0)
     return rc;
-  if (cli_redis_url_parse(cfg->redis, &url, url_err, sizeof(url_err)) != 0) {
+  if (scale_redis_url_parse(cfg->redis, &url, url_err, sizeof(url_err)) != 0) {
     snprintf(err, err_size, "--redis: %s", url_err);
     return CAPSID_EINVAL;
   }
@@ -312,7 +312,7 @@ int scale_collect_run(const scale_collect_config_t* cfg,
   stats->duplicates = co.duplicates;
   stats->foreign = co.foreign;
   stats->other = co.other;
-  cli_redis_url_free(&url);
+  scale_redis_url_free(&url);
   strset_free(&co.seen);
   return rc;
 }

@@ -70,7 +70,7 @@ static int get_count(json_t* obj, const char* key, uint64_t max,
 }
 
 
-static int get_env(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
+static int get_env(json_t* obj, scale_jobline_t* jl, capsid_error_t* err) {
   json_t* v = json_object_get(obj, "env");
   const char* key;
   json_t* value;
@@ -98,7 +98,7 @@ static int get_env(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
 }
 
 
-static int parse_fields(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
+static int parse_fields(json_t* obj, scale_jobline_t* jl, capsid_error_t* err) {
   capsid_job_spec_t* s = &jl->spec;
   json_t* v;
   uint64_t n;
@@ -241,8 +241,8 @@ static int parse_fields(json_t* obj, cli_jobline_t* jl, capsid_error_t* err) {
 }
 
 
-int cli_jobline_parse(const char* text, size_t len, long line,
-                      cli_jobline_t* jl, capsid_error_t* err) {
+int scale_jobline_parse(const char* text, size_t len, long line,
+                      scale_jobline_t* jl, capsid_error_t* err) {
   json_error_t jerr;
   json_t* obj;
   json_t* id;
@@ -287,7 +287,7 @@ int cli_jobline_parse(const char* text, size_t len, long line,
 }
 
 
-void cli_jobline_free(cli_jobline_t* jl) {
+void scale_jobline_free(scale_jobline_t* jl) {
   if (jl->id != NULL)
     json_decref(jl->id);
   capsid__strv_free(&jl->argv);
@@ -302,9 +302,9 @@ void cli_jobline_free(cli_jobline_t* jl) {
 }
 
 
-int cli_jobline_start(capsid_runtime_t* rt, const cli_jobline_t* jl,
-                      capsid_exit_cb on_exit, void* data,
-                      capsid_job_t** job_out) {
+int scale_jobline_start(capsid_runtime_t* rt, const scale_jobline_t* jl,
+                        capsid_exit_cb on_exit, void* data,
+                        capsid_job_t** job_out) {
   return capsid__job_start_parsed(rt, &jl->spec, &jl->policy,
                                   &jl->policy_error, on_exit, data, job_out);
 }

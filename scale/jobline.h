@@ -8,8 +8,8 @@
  *
  * Only argv is required. The same parser serves `capsid batch` and the
  * scale-out worker. */
-#ifndef CAPSID_CLI_JOBLINE_H
-#define CAPSID_CLI_JOBLINE_H
+#ifndef CAPSID_SCALE_JOBLINE_H
+#define CAPSID_SCALE_JOBLINE_H
 
 #include "capsid-common.h"
 #include "policy.h"
@@ -19,7 +19,7 @@
 /* Longest input line accepted; longer lines are refused, not buffered. */
 #define CLI_MAX_LINE ((size_t)16 << 20)
 
-typedef struct cli_jobline_s {
+typedef struct scale_jobline_s {
   json_t* id;  /* the "id" value as given (string or number), or NULL */
   long line;   /* 1-based line number in the input */
   capsid__strv_t argv;
@@ -36,19 +36,19 @@ typedef struct cli_jobline_s {
   size_t stdin_len;
   capsid_job_spec_t spec; /* points into the fields above; spec.policy is
                              NULL: the job takes the parsed policy */
-} cli_jobline_t;
+} scale_jobline_t;
 
 /* Parses one line. On failure err names the field (err->field) and the
  * returned code is CAPSID_EJSON or CAPSID_ESPEC; out->id and out->line are
  * still set when they could be read, so the error result can carry them. */
-int cli_jobline_parse(const char* text, size_t len, long line,
-                      cli_jobline_t* out, capsid_error_t* err);
-void cli_jobline_free(cli_jobline_t* jl);
+int scale_jobline_parse(const char* text, size_t len, long line,
+                      scale_jobline_t* out, capsid_error_t* err);
+void scale_jobline_free(scale_jobline_t* jl);
 
 /* capsid_job_start for a parsed line: the job takes jl's parsed policy
  * (or its parse error) rather than parsing it again. */
-int cli_jobline_start(capsid_runtime_t* rt, const cli_jobline_t* jl,
-                      capsid_exit_cb on_exit, void* data,
-                      capsid_job_t** job_out);
+int scale_jobline_start(capsid_runtime_t* rt, const scale_jobline_t* jl,
+                        capsid_exit_cb on_exit, void* data,
+                        capsid_job_t** job_out);
 
 #endif

@@ -32,7 +32,7 @@ typedef struct metrics_s {
   atomic_llong dead;
   atomic_llong redis_down;
   int listen_fd;
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   char* stream;
   char* group;
   char* consumer;
@@ -104,7 +104,7 @@ static void queue_numbers(long long* lag, long long* pending,
 
   *lag = *pending = *length = -1;
   if (g.c == NULL)
-    g.c = cli_redis_sync_connect(&g.url, 2000, err, sizeof(err), &transient);
+    g.c = scale_redis_sync_connect(&g.url, 2000, err, sizeof(err), &transient);
   if (g.c == NULL)
     return;
   r = redisCommandArgv(g.c, 3, argv, NULL);
@@ -225,18 +225,18 @@ static void serve(int fd) {
   capsid__buf_t b = {0};
   int n;
 
-  if (cli_net_read_head(fd, req, sizeof(req), 5000) != 0)
+  if (scale_net_read_head(fd, req, sizeof(req), 5000) != 0)
     return;
   if (strncmp(req, "GET /metrics ", 13) != 0) {
-    cli_net_send_all(fd, nf, sizeof(nf) - 1);
+    scale_net_send_all(fd, nf, sizeof(nf) - 1);
     return;
   }
   render(&b);
   n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
                "text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
                "Connection: close\r\n\r\n", b.len);
-  cli_net_send_all(fd, head, (size_t)n);
-  cli_net_send_all(fd, b.data, b.len);
+  scale_net_send_all(fd, head, (size_t)n);
+  scale_net_send_all(fd, b.data, b.len);
   capsid__buf_free(&b);
 }
 
@@ -262,11 +262,11 @@ int scale_metrics_start(const char* addr, const char* redis,
   char where[300];
   int fd;
 
-  if (cli_redis_url_parse(redis, &g.url, err, err_size) != 0)
+  if (scale_redis_url_parse(redis, &g.url, err, err_size) != 0)
     return CAPSID_EINVAL;
-  fd = cli_net_listen(addr, "--metrics", err, err_size);
+  fd = scale_net_listen(addr, "--metrics", err, err_size);
   if (fd < 0) {
-    cli_redis_url_free(&g.url);
+    scale_redis_url_free(&g.url);
     return fd;
   }
   g.listen_fd = fd;
@@ -277,12 +277,12 @@ int scale_metrics_start(const char* addr, const char* redis,
     snprintf(err, err_size, "--metrics: out of memory");
     return CAPSID_ENOMEM;
   }
-  if (cli_thread_start(serve_main, NULL) != 0) {
+  if (scale_thread_start(serve_main, NULL) != 0) {
     snprintf(err, err_size, "--metrics: cannot start a thread");
     return CAPSID_EIO;
   }
   atomic_store(&g.on, 1);
-  if (cli_net_where(fd, where, sizeof(where)) == 0)
+  if (scale_net_where(fd, where, sizeof(where)) == 0)
     fprintf(stderr, "capsid worker: metrics on http://%s/metrics\n", where);
   return 0;
 }

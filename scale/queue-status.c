@@ -17,7 +17,7 @@
 
 typedef struct q_s {
   redisContext* c;
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   char* err;
   size_t err_size;
   int failed;
@@ -33,7 +33,7 @@ static redisReply* cmd(q_t* q, int argc, const char** argv) {
     return NULL;
   r = redisCommandArgv(q->c, argc, argv, NULL);
   if (r == NULL) {
-    cli_redis_sync_lost(&q->c, &q->url, q->err, q->err_size);
+    scale_redis_sync_lost(&q->c, &q->url, q->err, q->err_size);
     q->failed = 1;
   }
   return r;
@@ -296,11 +296,11 @@ static int q_open(q_t* q, const char* redis, char* err, size_t err_size) {
   memset(q, 0, sizeof(*q));
   q->err = err;
   q->err_size = err_size;
-  if (cli_redis_url_parse(redis, &q->url, err, err_size) != 0)
+  if (scale_redis_url_parse(redis, &q->url, err, err_size) != 0)
     return CAPSID_EINVAL;
-  q->c = cli_redis_sync_connect(&q->url, 5000, err, err_size, &transient);
+  q->c = scale_redis_sync_connect(&q->url, 5000, err, err_size, &transient);
   if (q->c == NULL) {
-    cli_redis_url_free(&q->url);
+    scale_redis_url_free(&q->url);
     return CAPSID_EIO;
   }
   return 0;
@@ -310,7 +310,7 @@ static int q_open(q_t* q, const char* redis, char* err, size_t err_size) {
 static void q_close(q_t* q) {
   if (q->c != NULL)
     redisFree(q->c);
-  cli_redis_url_free(&q->url);
+  scale_redis_url_free(&q->url);
 }
 
 

@@ -95,8 +95,8 @@ static void reply(int fd, const char* status, const char* type,
                    "nosniff\r\nConnection: close\r\n\r\n",
                    status, type, len);
 
-  cli_net_send_all(fd, head, (size_t)n);
-  cli_net_send_all(fd, body, len);
+  scale_net_send_all(fd, head, (size_t)n);
+  scale_net_send_all(fd, body, len);
 }
 
 
@@ -106,7 +106,7 @@ static void serve(const scale_queue_config_t* cfg, int fd) {
   char* text;
   int rc;
 
-  if (cli_net_read_head(fd, req, sizeof(req), REQUEST_TIMEOUT_MS) != 0)
+  if (scale_net_read_head(fd, req, sizeof(req), REQUEST_TIMEOUT_MS) != 0)
     return;
   if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0) {
     reply(fd, "405 Method Not Allowed", "text/plain", "read-only\n", 10);
@@ -134,13 +134,13 @@ static void serve(const scale_queue_config_t* cfg, int fd) {
 
 int scale_queue_web(const scale_queue_config_t* cfg, const char* listen_addr,
                     char* err, size_t err_size) {
-  int lfd = cli_net_listen(listen_addr, "--listen", err, err_size);
+  int lfd = scale_net_listen(listen_addr, "--listen", err, err_size);
   char where[300];
   int fd;
 
   if (lfd < 0)
     return lfd;
-  if (cli_net_where(lfd, where, sizeof(where)) == 0)
+  if (scale_net_where(lfd, where, sizeof(where)) == 0)
     fprintf(stderr, "capsid queue web: serving http://%s/\n", where);
   for (;;) {
     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

@@ -21,25 +21,25 @@
 
 enum { ST_WAITING, ST_CONNECTING, ST_READY, ST_FAILED, ST_CLOSING };
 
-struct cli_redis_conn_s {
+struct scale_redis_conn_s {
   uv_loop_t* loop;
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   char* label;
-  cli_redis_conn_cbs_t cbs;
+  scale_redis_conn_cbs_t cbs;
   redisAsyncContext* ac;
   uv_timer_t timer;
   int state;
-  cli_redis_backoff_t backoff;
+  scale_redis_backoff_t backoff;
   int setup_failed;    /* a set-up reply was an error: say why on down */
   int setup_transient; /* ... and retrying may cure it */
   int fatal_pending;   /* gave up while connecting: say so from the loop */
-  cli_redis_endpoint_t ep; /* where this try connects */
-  cli_sentinel_watch_t* watch; /* redis-sentinel://: who the master is */
+  scale_redis_endpoint_t ep; /* where this try connects */
+  scale_sentinel_watch_t* watch; /* redis-sentinel://: who the master is */
   char why[512];
   void (*on_closed)(void* data);
   void* closed_data;
   int timers_open;
-  /* The deadline on every reply (cli_redis_conn_set_deadline): a socket
+  /* The deadline on every reply (scale_redis_conn_set_deadline): a socket
    * that stays silent this long with replies owed (or while setting up)
    * is dropped and made again. since_ms: when the wait began (connect,
    * first command sent, or the last reply). */
@@ -51,7 +51,7 @@ struct cli_redis_conn_s {
 
 /* A command's callback, wrapped to count the replies still owed. */
 typedef struct conn_cmd_s {
-  cli_redis_conn_t* c;
+  scale_redis_conn_t* c;
   redisCallbackFn* fn;
   void* priv;
 } conn_cmd_t;
@@ -62,7 +62,7 @@ typedef struct conn_cmd_s {
 #define DEFAULT_DEADLINE_MS 15000u
 
 
-const char* cli_redis_reply_text(const redisReply* r) {
+const char* scale_redis_reply_text(const redisReply* r) {
   if (r == NULL)
     return "no reply (connection lost)";
   switch (r->type) {
@@ -81,7 +81,7 @@ const char* cli_redis_reply_text(const redisReply* r) {
 }
 
 
-static void connect_now(cli_redis_conn_t* c);
+static void connect_now(scale_redis_conn_t* c);
 
 
 static uint64_t now_ms(void) {
@@ -89,32 +89,32 @@ static uint64_t now_ms(void) {
 }
 
 
-static void maybe_closed(cli_redis_conn_t* c) {
+static void maybe_closed(scale_redis_conn_t* c) {
   if (c->state != ST_CLOSING || c->ac != NULL || c->timers_open > 0)
     return;
   if (c->on_closed != NULL)
     c->on_closed(c->closed_data);
-  cli_redis_url_free(&c->url);
+  scale_redis_url_free(&c->url);
   capsid__free(c->label);
   capsid__free(c);
 }
 
 
-static void gave_up(cli_redis_conn_t* c);
-static void went_down(cli_redis_conn_t* c, const char* why);
+static void gave_up(scale_redis_conn_t* c);
+static void went_down(scale_redis_conn_t* c, const char* why);
 
 
 /* Ready behind Sentinel: the sentinels named another master (a
  * failover): drop this connection now, with the replies in flight, so
  * that nothing more is written to the old master; the reconnect asks the
  * sentinels again. */
-static void check_moved(cli_redis_conn_t* c) {
+static void check_moved(scale_redis_conn_t* c) {
   char now[300];
   redisAsyncContext* ac = c->ac;
 
   if (ac == NULL ||
-      !cli_sentinel_watch_moved(c->watch, c->ep.host, c->ep.port, now,
-                                sizeof(now)))
+      !scale_sentinel_watch_moved(c->watch, c->ep.host, c->ep.port, now,
+                                  sizeof(now)))
     return;
   snprintf(c->why, sizeof(c->why), "the sentinels name %.100s as the "
            "master now; leaving %.100s:%d", now, c->ep.host, c->ep.port);
@@ -128,7 +128,7 @@ static void check_moved(cli_redis_conn_t* c) {
 
 
 static void on_timer(uv_timer_t* t) {
-  cli_redis_conn_t* c = t->data;
+  scale_redis_conn_t* c = t->data;
 
   if (c->fatal_pending) {
     c->fatal_pending = 0;
@@ -142,7 +142,7 @@ static void on_timer(uv_timer_t* t) {
 
 
 /* The socket is gone (hiredis frees the context right after this). */
-static void went_down(cli_redis_conn_t* c, const char* why) {
+static void went_down(scale_redis_conn_t* c, const char* why) {
   char what[700];
 
   c->ac = NULL;
@@ -153,14 +153,14 @@ static void went_down(cli_redis_conn_t* c, const char* why) {
   snprintf(what, sizeof(what), "redis %s: %s", c->url.display, why);
   c->state = ST_WAITING;
   uv_timer_start(&c->timer, on_timer,
-                 cli_redis_backoff_failed(&c->backoff, c->label, what), 0);
+                 scale_redis_backoff_failed(&c->backoff, c->label, what), 0);
   if (c->cbs.on_down != NULL)
     c->cbs.on_down(c, c->cbs.data, why);
 }
 
 
 /* A set-up error that retrying cannot cure: no more tries. */
-static void gave_up(cli_redis_conn_t* c) {
+static void gave_up(scale_redis_conn_t* c) {
   char what[sizeof(c->why)];
 
   snprintf(what, sizeof(what), "redis %.200s: %.300s", c->url.display,
@@ -177,7 +177,7 @@ static void gave_up(cli_redis_conn_t* c) {
  * off, a cut cable) is noticed also while nothing is owed: probes after
  * 5 s of silence, and unacknowledged data fails the socket after the
  * deadline. Best effort: the per-reply deadline covers the rest. */
-static void keep_alive(cli_redis_conn_t* c, int fd) {
+static void keep_alive(scale_redis_conn_t* c, int fd) {
   int on = 1, idle = 5, intvl = 2, cnt = 3;
 
   if (fd < 0)
@@ -199,11 +199,11 @@ static void keep_alive(cli_redis_conn_t* c, int fd) {
 
 /* The TLS tunnel saw why the connection failed (a handshake refused, a
  * certificate not trusted): say that rather than "closed". */
-static int tunnel_failed(cli_redis_conn_t* c) {
+static int tunnel_failed(scale_redis_conn_t* c) {
   int permanent;
 
-  if (!cli_redis_endpoint_failure(&c->ep, c->why, sizeof(c->why),
-                                  &permanent))
+  if (!scale_redis_endpoint_failure(&c->ep, c->why, sizeof(c->why),
+                                    &permanent))
     return 0;
   if (permanent)
     gave_up(c);
@@ -213,14 +213,14 @@ static int tunnel_failed(cli_redis_conn_t* c) {
 }
 
 
-static void lost(cli_redis_conn_t* c) {
+static void lost(scale_redis_conn_t* c) {
   if (!tunnel_failed(c))
     went_down(c, c->why);
 }
 
 
 static void on_connect(const redisAsyncContext* ac, int status) {
-  cli_redis_conn_t* c = ac->data;
+  scale_redis_conn_t* c = ac->data;
 
   if (c == NULL)
     return;
@@ -238,9 +238,9 @@ static void on_connect(const redisAsyncContext* ac, int status) {
 
 
 static void on_disconnect(const redisAsyncContext* ac, int status) {
-  cli_redis_conn_t* c = ac->data;
+  scale_redis_conn_t* c = ac->data;
 
-  if (c == NULL) /* closed by cli_redis_conn_close */
+  if (c == NULL) /* closed by scale_redis_conn_close */
     return;
   if (c->state != ST_CLOSING && tunnel_failed(c)) {
     c->setup_failed = 0;
@@ -255,7 +255,7 @@ static void on_disconnect(const redisAsyncContext* ac, int status) {
              status == REDIS_OK ? "closed"
                                 : (ac->errstr ? ac->errstr : "error"));
     /* A protocol error: the peer does not speak Redis. */
-    if (status != REDIS_OK && !cli_redis_io_transient(ac->err) &&
+    if (status != REDIS_OK && !scale_redis_io_transient(ac->err) &&
         c->state != ST_CLOSING)
       gave_up(c);
     else
@@ -269,7 +269,7 @@ static void on_disconnect(const redisAsyncContext* ac, int status) {
  * retry (or the give-up) says why, and the owner sees on_down (or
  * on_fatal) with the reason. */
 static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
-  cli_redis_conn_t* c = ac->data;
+  scale_redis_conn_t* c = ac->data;
   redisReply* r = reply;
 
   if (c == NULL || r == NULL || r->type != REDIS_REPLY_ERROR ||
@@ -278,13 +278,13 @@ static void on_setup_reply(redisAsyncContext* ac, void* reply, void* priv) {
   snprintf(c->why, sizeof(c->why), "%s failed: %s", (const char*)priv,
            r->str);
   c->setup_failed = 1;
-  c->setup_transient = cli_redis_reply_transient(r->str);
+  c->setup_transient = scale_redis_reply_transient(r->str);
   redisAsyncDisconnect(ac);
 }
 
 
 static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
-  cli_redis_conn_t* c = ac->data;
+  scale_redis_conn_t* c = ac->data;
   redisReply* r = reply;
   char again[400];
 
@@ -298,7 +298,7 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
   }
   snprintf(again, sizeof(again), "redis %s: connected again",
            c->url.display);
-  cli_redis_backoff_ok(&c->backoff, c->label, again);
+  scale_redis_backoff_ok(&c->backoff, c->label, again);
   c->state = ST_READY;
   if (c->watch != NULL)
     uv_timer_start(&c->timer, on_timer, 200, 200);
@@ -309,12 +309,12 @@ static void on_ping(redisAsyncContext* ac, void* reply, void* priv) {
 
 /* Behind Sentinel: the address given may be a master just demoted. */
 static void on_role(redisAsyncContext* ac, void* reply, void* priv) {
-  cli_redis_conn_t* c = ac->data;
+  scale_redis_conn_t* c = ac->data;
   redisReply* r = reply;
 
   (void)priv;
   if (c == NULL || r == NULL || c->setup_failed ||
-      r->type == REDIS_REPLY_ERROR || cli_sentinel_is_master_role(r))
+      r->type == REDIS_REPLY_ERROR || scale_sentinel_is_master_role(r))
     return;
   snprintf(c->why, sizeof(c->why), "%.300s:%d is not the master (a "
            "failover is going on)", c->ep.host, c->ep.port);
@@ -324,7 +324,7 @@ static void on_role(redisAsyncContext* ac, void* reply, void* priv) {
 }
 
 
-static void connect_now(cli_redis_conn_t* c) {
+static void connect_now(scale_redis_conn_t* c) {
   redisAsyncContext* ac;
   char db[16];
   const char* argv[3];
@@ -333,8 +333,8 @@ static void connect_now(cli_redis_conn_t* c) {
   /* A sentinel is asked with blocking one-second tries, and hiredis
    * resolves a host name with a blocking getaddrinfo; the URL is usually
    * an address or a name from /etc/hosts. */
-  if (cli_redis_endpoint_resolve(&c->url, &c->ep, c->why, sizeof(c->why),
-                                 &transient) != 0) {
+  if (scale_redis_endpoint_resolve(&c->url, &c->ep, c->why, sizeof(c->why),
+                                   &transient) != 0) {
     if (transient) {
       went_down(c, c->why);
     } else {
@@ -358,7 +358,7 @@ static void connect_now(cli_redis_conn_t* c) {
     went_down(c, c->why);
     return;
   }
-  if (cli_redis_uv_attach(ac, c->loop) != 0) {
+  if (scale_redis_uv_attach(ac, c->loop) != 0) {
     redisAsyncFree(ac);
     went_down(c, "cannot connect: cannot watch the socket");
     return;
@@ -414,7 +414,7 @@ static char* dup_or_null(const char* s, int* oom) {
 /* Silent past the deadline: drop the socket (every callback in flight
  * gets NULL now) and reconnect with backoff, as for a lost connection. */
 static void on_deadline(uv_timer_t* t) {
-  cli_redis_conn_t* c = t->data;
+  scale_redis_conn_t* c = t->data;
   redisAsyncContext* ac = c->ac;
   uint64_t now = now_ms();
 
@@ -437,31 +437,31 @@ static void on_deadline(uv_timer_t* t) {
 }
 
 
-void cli_redis_conn_set_deadline(cli_redis_conn_t* c, unsigned ms) {
+void scale_redis_conn_set_deadline(scale_redis_conn_t* c, unsigned ms) {
   c->deadline_ms = ms;
 }
 
 
-int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
-                       const char* label, const cli_redis_conn_cbs_t* cbs,
-                       cli_redis_conn_t** out) {
-  cli_redis_conn_t* c = capsid__calloc(1, sizeof(*c));
+int scale_redis_conn_new(uv_loop_t* loop, const scale_redis_url_t* url,
+                       const char* label, const scale_redis_conn_cbs_t* cbs,
+                       scale_redis_conn_t** out) {
+  scale_redis_conn_t* c = capsid__calloc(1, sizeof(*c));
   int oom = 0;
 
   if (c == NULL)
     return CAPSID_ENOMEM;
   c->loop = loop;
-  oom = cli_redis_url_copy(url, &c->url) != 0;
+  oom = scale_redis_url_copy(url, &c->url) != 0;
   c->label = dup_or_null(label, &oom);
   if (oom) {
-    cli_redis_url_free(&c->url);
+    scale_redis_url_free(&c->url);
     capsid__free(c->label);
     capsid__free(c);
     return CAPSID_ENOMEM;
   }
   c->cbs = *cbs;
   c->deadline_ms = DEFAULT_DEADLINE_MS;
-  c->watch = cli_sentinel_watch_get(&c->url);
+  c->watch = scale_sentinel_watch_get(&c->url);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   uv_timer_init(loop, &c->deadline_timer);
@@ -474,14 +474,14 @@ int cli_redis_conn_new(uv_loop_t* loop, const cli_redis_url_t* url,
 }
 
 
-int cli_redis_conn_is_ready(const cli_redis_conn_t* c) {
+int scale_redis_conn_is_ready(const scale_redis_conn_t* c) {
   return c->state == ST_READY;
 }
 
 
 static void on_cmd_reply(redisAsyncContext* ac, void* reply, void* priv) {
   conn_cmd_t* cmd = priv;
-  cli_redis_conn_t* c = cmd->c;
+  scale_redis_conn_t* c = cmd->c;
 
   if (c->pending > 0)
     c->pending--;
@@ -491,9 +491,9 @@ static void on_cmd_reply(redisAsyncContext* ac, void* reply, void* priv) {
 }
 
 
-int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
-                        void* privdata, int argc, const char** argv,
-                        const size_t* lens) {
+int scale_redis_conn_send(scale_redis_conn_t* c, redisCallbackFn* fn,
+                          void* privdata, int argc, const char** argv,
+                          const size_t* lens) {
   conn_cmd_t* cmd;
 
   if (c->state != ST_READY || c->ac == NULL)
@@ -516,15 +516,15 @@ int cli_redis_conn_send(cli_redis_conn_t* c, redisCallbackFn* fn,
 
 
 static void on_timer_closed(uv_handle_t* h) {
-  cli_redis_conn_t* c = h->data;
+  scale_redis_conn_t* c = h->data;
 
   c->timers_open--;
   maybe_closed(c);
 }
 
 
-void cli_redis_conn_close(cli_redis_conn_t* c, int graceful,
-                          void (*on_closed)(void* data), void* data) {
+void scale_redis_conn_close(scale_redis_conn_t* c, int graceful,
+                            void (*on_closed)(void* data), void* data) {
   int was_ready = c->state == ST_READY;
   redisAsyncContext* ac = c->ac;
 

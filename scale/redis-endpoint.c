@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int cli_redis_endpoint_resolve(const cli_redis_url_t* url,
-                               cli_redis_endpoint_t* ep, char* err,
+int scale_redis_endpoint_resolve(const scale_redis_url_t* url,
+                               scale_redis_endpoint_t* ep, char* err,
                                size_t err_size, int* transient) {
   memset(ep, 0, sizeof(*ep));
   *transient = 1;
@@ -16,8 +16,8 @@ int cli_redis_endpoint_resolve(const cli_redis_url_t* url,
     return 0;
   }
   if (url->master != NULL) {
-    if (cli_sentinel_master(url, ep->host, sizeof(ep->host), &ep->port, err,
-                            err_size, transient) != 0)
+    if (scale_sentinel_master(url, ep->host, sizeof(ep->host), &ep->port, err,
+                              err_size, transient) != 0)
       return -1;
   } else {
     snprintf(ep->host, sizeof(ep->host), "%s", url->host);
@@ -25,23 +25,23 @@ int cli_redis_endpoint_resolve(const cli_redis_url_t* url,
   }
   if (!url->tls)
     return 0;
-  ep->tunnel = cli_tls_tunnel_get(url, ep->host, ep->port, err, err_size);
+  ep->tunnel = scale_tls_tunnel_get(url, ep->host, ep->port, err, err_size);
   if (ep->tunnel == NULL) {
     *transient = 0;
     return -1;
   }
-  ep->tunnel_seq = cli_tls_tunnel_seq(ep->tunnel);
+  ep->tunnel_seq = scale_tls_tunnel_seq(ep->tunnel);
   snprintf(ep->unix_path, sizeof(ep->unix_path), "%s",
-           cli_tls_tunnel_path(ep->tunnel));
+           scale_tls_tunnel_path(ep->tunnel));
   return 0;
 }
 
 
-int cli_redis_endpoint_failure(cli_redis_endpoint_t* ep, char* why,
-                               size_t why_size, int* permanent) {
+int scale_redis_endpoint_failure(scale_redis_endpoint_t* ep, char* why,
+                                 size_t why_size, int* permanent) {
   *permanent = 0;
   if (ep->tunnel == NULL)
     return 0;
-  return cli_tls_tunnel_error(ep->tunnel, ep->tunnel_seq, why, why_size,
-                              permanent);
+  return scale_tls_tunnel_error(ep->tunnel, ep->tunnel_seq, why, why_size,
+                                permanent);
 }

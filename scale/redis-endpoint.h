@@ -11,24 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct cli_redis_endpoint_s {
+typedef struct scale_redis_endpoint_s {
   char host[256];       /* the server (TCP), also behind a tunnel */
   int port;
   char unix_path[300];  /* set: hiredis connects here instead */
-  cli_tls_tunnel_t* tunnel;
+  scale_tls_tunnel_t* tunnel;
   uint64_t tunnel_seq;
-} cli_redis_endpoint_t;
+} scale_redis_endpoint_t;
 
 /* Returns 0, or -1 with a message in err and *transient set when trying
  * again may succeed. */
-int cli_redis_endpoint_resolve(const cli_redis_url_t* url,
-                               cli_redis_endpoint_t* ep, char* err,
+int scale_redis_endpoint_resolve(const scale_redis_url_t* url,
+                               scale_redis_endpoint_t* ep, char* err,
                                size_t err_size, int* transient);
 
 /* After a connection through ep was lost or refused: when the TLS tunnel
  * saw why (a handshake that failed, a certificate not trusted), writes
  * that into why and sets *permanent; returns 1. Otherwise 0. */
-int cli_redis_endpoint_failure(cli_redis_endpoint_t* ep, char* why,
-                               size_t why_size, int* permanent);
+int scale_redis_endpoint_failure(scale_redis_endpoint_t* ep, char* why,
+                                 size_t why_size, int* permanent);
 
 #endif

@@ -19,7 +19,7 @@ static const char* const transient_codes[] = {
 };
 
 
-int cli_redis_reply_transient(const char* text) {
+int scale_redis_reply_transient(const char* text) {
   size_t i, n;
 
   if (text == NULL)
@@ -34,7 +34,7 @@ int cli_redis_reply_transient(const char* text) {
 }
 
 
-int cli_redis_io_transient(int err) {
+int scale_redis_io_transient(int err) {
   /* A protocol error means the peer is not Redis (or the stream is
    * corrupt); out of memory is ours. Refused, reset, closed, timed out and
    * name lookups that failed may all be over at the next try. */
@@ -48,7 +48,7 @@ static uint64_t now_ms(void) {
 
 
 /* xorshift32: jitter needs no quality, only to differ between clients. */
-static uint32_t next_random(cli_redis_backoff_t* b) {
+static uint32_t next_random(scale_redis_backoff_t* b) {
   uint32_t x = b->rng;
 
   if (x == 0)
@@ -76,8 +76,8 @@ static uint64_t cause_of(const char* what) {
 }
 
 
-unsigned cli_redis_backoff_failed(cli_redis_backoff_t* b, const char* label,
-                                  const char* what) {
+unsigned scale_redis_backoff_failed(scale_redis_backoff_t* b, const char* label,
+                                    const char* what) {
   uint64_t now = now_ms();
   uint64_t cause = cause_of(what);
   unsigned wait, half;
@@ -107,8 +107,8 @@ unsigned cli_redis_backoff_failed(cli_redis_backoff_t* b, const char* label,
 }
 
 
-void cli_redis_backoff_ok(cli_redis_backoff_t* b, const char* label,
-                          const char* again) {
+void scale_redis_backoff_ok(scale_redis_backoff_t* b, const char* label,
+                            const char* again) {
   if (b->base_ms != 0 && again != NULL)
     fprintf(stderr, "%s: %s\n", label, again);
   b->base_ms = 0;
@@ -116,6 +116,6 @@ void cli_redis_backoff_ok(cli_redis_backoff_t* b, const char* label,
 }
 
 
-int cli_redis_backoff_failing(const cli_redis_backoff_t* b) {
+int scale_redis_backoff_failing(const scale_redis_backoff_t* b) {
   return b->base_ms != 0;
 }

@@ -7,8 +7,8 @@
  *   permanent  anything else (a wrong password, a key of the wrong type,
  *              an unknown command): retrying cannot help, so say what
  *              failed and stop. */
-#ifndef CAPSID_CLI_REDIS_RETRY_H
-#define CAPSID_CLI_REDIS_RETRY_H
+#ifndef CAPSID_SCALE_REDIS_RETRY_H
+#define CAPSID_SCALE_REDIS_RETRY_H
 
 #include <stdint.h>
 
@@ -18,20 +18,20 @@
 #define CLI_REDIS_LOG_EVERY_MS 5000
 
 /* 1 when an error reply ("LOADING Redis is loading ...") is transient. */
-int cli_redis_reply_transient(const char* text);
+int scale_redis_reply_transient(const char* text);
 /* 1 when a hiredis context error (redisContext.err) is a connection that
  * was refused, lost or timed out, which a new connection may cure. */
-int cli_redis_io_transient(int err);
+int scale_redis_io_transient(int err);
 
 /* The state of one run of failures (zero-initialised or reset = none). */
-typedef struct cli_redis_backoff_s {
+typedef struct scale_redis_backoff_s {
   unsigned base_ms;    /* the next wait before jitter; 0 when no failure */
   uint64_t since_ms;   /* when the first failure of the run happened */
   uint64_t logged_ms;  /* when a line was last printed */
   uint64_t cause;      /* a hash of the cause last printed */
   unsigned long tries;
   uint32_t rng;
-} cli_redis_backoff_t;
+} scale_redis_backoff_t;
 
 /* Counts a failed try and returns how long to wait before the next one:
  * doubling from MIN to MAX, each wait drawn between half and all of that,
@@ -39,13 +39,13 @@ typedef struct cli_redis_backoff_s {
  * "LABEL: WHAT; retrying" at the first failure and whenever the cause
  * (WHAT after its last ": ") changes, and otherwise at most every
  * LOG_EVERY_MS ("...; still retrying after 12 s"). */
-unsigned cli_redis_backoff_failed(cli_redis_backoff_t* b, const char* label,
-                                  const char* what);
+unsigned scale_redis_backoff_failed(scale_redis_backoff_t* b, const char* label,
+                                    const char* what);
 /* A try succeeded: when failures were reported, prints "LABEL: AGAIN" (NULL:
  * nothing) and ends the run. */
-void cli_redis_backoff_ok(cli_redis_backoff_t* b, const char* label,
-                          const char* again);
+void scale_redis_backoff_ok(scale_redis_backoff_t* b, const char* label,
+                            const char* again);
 /* 1 while a run of failures is going on. */
-int cli_redis_backoff_failing(const cli_redis_backoff_t* b);
+int scale_redis_backoff_failing(const scale_redis_backoff_t* b);
 
 #endif

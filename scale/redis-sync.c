@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static int setup_command(redisContext* c, cli_redis_endpoint_t* ep,
+static int setup_command(redisContext* c, scale_redis_endpoint_t* ep,
                          const char* what, int argc, const char** argv,
                          char* err, size_t err_size, int* transient) {
   redisReply* r = redisCommandArgv(c, argc, argv, NULL);
@@ -20,21 +20,21 @@ static int setup_command(redisContext* c, cli_redis_endpoint_t* ep,
 
   if (r == NULL) {
     /* Through TLS, a refused handshake shows here as a closed socket. */
-    if (cli_redis_endpoint_failure(ep, err, err_size, &permanent)) {
+    if (scale_redis_endpoint_failure(ep, err, err_size, &permanent)) {
       *transient = !permanent;
       return -1;
     }
     snprintf(err, err_size, "%s failed: %s", what, c->errstr);
-    *transient = cli_redis_io_transient(c->err);
+    *transient = scale_redis_io_transient(c->err);
     return -1;
   }
   if (r->type == REDIS_REPLY_ERROR) {
     snprintf(err, err_size, "%s failed: %s", what, r->str);
-    *transient = cli_redis_reply_transient(r->str);
+    *transient = scale_redis_reply_transient(r->str);
     freeReplyObject(r);
     return -1;
   }
-  if (strcmp(what, "ROLE") == 0 && !cli_sentinel_is_master_role(r)) {
+  if (strcmp(what, "ROLE") == 0 && !scale_sentinel_is_master_role(r)) {
     snprintf(err, err_size, "%s:%d is not the master (a failover is going "
              "on)", ep->host, ep->port);
     *transient = 1;
@@ -46,19 +46,19 @@ static int setup_command(redisContext* c, cli_redis_endpoint_t* ep,
 }
 
 
-redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
-                                     unsigned timeout_ms, char* err,
-                                     size_t err_size, int* transient) {
+redisContext* scale_redis_sync_connect(const scale_redis_url_t* url,
+                                       unsigned timeout_ms, char* err,
+                                       size_t err_size, int* transient) {
   struct timeval tv;
   redisContext* c;
-  cli_redis_endpoint_t ep;
+  scale_redis_endpoint_t ep;
   const char* argv[3];
   char db[16];
   char why[400];
 
   tv.tv_sec = timeout_ms / 1000;
   tv.tv_usec = (timeout_ms % 1000) * 1000;
-  if (cli_redis_endpoint_resolve(url, &ep, why, sizeof(why), transient) !=
+  if (scale_redis_endpoint_resolve(url, &ep, why, sizeof(why), transient) !=
       0) {
     snprintf(err, err_size, "redis %s: %s", url->display, why);
     return NULL;
@@ -76,7 +76,7 @@ redisContext* cli_redis_sync_connect(const cli_redis_url_t* url,
   if (c->err) {
     snprintf(err, err_size, "redis %s: cannot connect: %s", url->display,
              c->errstr);
-    *transient = cli_redis_io_transient(c->err);
+    *transient = scale_redis_io_transient(c->err);
     redisFree(c);
     return NULL;
   }
@@ -124,9 +124,9 @@ fail:
 }
 
 
-int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
-                        char* err, size_t err_size) {
-  int transient = cli_redis_io_transient((*c)->err);
+int scale_redis_sync_lost(redisContext** c, const scale_redis_url_t* url,
+                          char* err, size_t err_size) {
+  int transient = scale_redis_io_transient((*c)->err);
 
   snprintf(err, err_size, "redis %s: connection lost: %s", url->display,
            (*c)->errstr);
@@ -136,8 +136,8 @@ int cli_redis_sync_lost(redisContext** c, const cli_redis_url_t* url,
 }
 
 
-redisReply* cli_redis_sync_command(redisContext** c,
-                                   const cli_redis_url_t* url,
+redisReply* scale_redis_sync_command(redisContext** c,
+                                   const scale_redis_url_t* url,
                                    const char* key, int argc,
                                    const char** argv, char* err,
                                    size_t err_size, int* transient) {
@@ -145,10 +145,10 @@ redisReply* cli_redis_sync_command(redisContext** c,
   char now[300];
 
   /* Behind Sentinel, leave a master that was just replaced before
-   * writing to it (see cli_sentinel_watch_get). */
+   * writing to it (see scale_sentinel_watch_get). */
   if (url->master != NULL &&
-      cli_sentinel_watch_moved(cli_sentinel_watch_get(url), (*c)->tcp.host,
-                               (*c)->tcp.port, now, sizeof(now))) {
+      scale_sentinel_watch_moved(scale_sentinel_watch_get(url), (*c)->tcp.host,
+                                 (*c)->tcp.port, now, sizeof(now))) {
     snprintf(err, err_size, "redis %s: the sentinels name %s as the "
              "master now", url->display, now);
     redisFree(*c);
@@ -159,13 +159,13 @@ redisReply* cli_redis_sync_command(redisContext** c,
   r = redisCommandArgv(*c, argc, argv, NULL);
 
   if (r == NULL) {
-    *transient = cli_redis_sync_lost(c, url, err, err_size);
+    *transient = scale_redis_sync_lost(c, url, err, err_size);
     return NULL;
   }
   if (r->type == REDIS_REPLY_ERROR) {
     snprintf(err, err_size, "%s on \"%s\" failed: %s", argv[0], key,
              r->str);
-    *transient = cli_redis_reply_transient(r->str);
+    *transient = scale_redis_reply_transient(r->str);
     freeReplyObject(r);
     return NULL;
   }
@@ -173,8 +173,8 @@ redisReply* cli_redis_sync_command(redisContext** c,
 }
 
 
-int cli_redis_sync_entry_exists(redisContext* c, const char* key,
-                                const char* id) {
+int scale_redis_sync_entry_exists(redisContext* c, const char* key,
+                                  const char* id) {
   const char* argv[4] = {"XRANGE", key, id, id};
   redisReply* r = redisCommandArgv(c, 4, argv, NULL);
   int exists = 1;
@@ -187,7 +187,7 @@ int cli_redis_sync_entry_exists(redisContext* c, const char* key,
 }
 
 
-void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
+void scale_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
   uint64_t now = capsid__hrtime() / 1000000u;
   struct timespec ts;
 
@@ -203,11 +203,11 @@ void cli_redis_sync_sleep(unsigned ms, uint64_t deadline_ms) {
 }
 
 
-int cli_redis_sync_parse_url(const char* cmd, const char* text,
-                             cli_redis_url_t* out) {
+int scale_redis_sync_parse_url(const char* cmd, const char* text,
+                             scale_redis_url_t* out) {
   char err[512];
 
-  if (cli_redis_url_parse(text, out, err, sizeof(err)) != 0) {
+  if (scale_redis_url_parse(text, out, err, sizeof(err)) != 0) {
     fprintf(stderr, "%s: --redis: %s\n", cmd, err);
     return -1;
   }

@@ -114,7 +114,7 @@ static int decode_into(char** out, const char* s, size_t len, const char* url,
 /* [USER]:PASSWORD@ before the first '/' (the userinfo ends at the last '@'
  * there: a password may hold '@' only escaped, but be lenient). */
 static int parse_userinfo(const char* url, const char** pp, const char* end,
-                          cli_redis_url_t* out, char* err, size_t err_size) {
+                          scale_redis_url_t* out, char* err, size_t err_size) {
   const char* p = *pp;
   const char* at = NULL;
   const char* sep;
@@ -149,7 +149,7 @@ static int parse_userinfo(const char* url, const char** pp, const char* end,
 
 /* HOST[:PORT], ending at ',', '/' or end. */
 static int parse_hostport(const char* url, const char** pp, const char* end,
-                          cli_redis_addr_t* a, int default_port, char* err,
+                          scale_redis_addr_t* a, int default_port, char* err,
                           size_t err_size) {
   const char* p = *pp;
   const char* host;
@@ -214,19 +214,19 @@ static int parse_db(const char* url, const char* s, size_t len, int* db,
 
 /* One key=value of the query; which keys a scheme takes is fixed. */
 static int parse_param(const char* url, int kind, const char* s, size_t len,
-                       cli_redis_url_t* out, char* err, size_t err_size) {
+                       scale_redis_url_t* out, char* err, size_t err_size) {
   static const struct {
     int kind;
     const char* key;
     size_t off;
   } keys[] = {
-      {K_TLS, "ca", offsetof(cli_redis_url_t, tls_ca)},
-      {K_TLS, "cert", offsetof(cli_redis_url_t, tls_cert)},
-      {K_TLS, "key", offsetof(cli_redis_url_t, tls_key)},
-      {K_TLS, "sni", offsetof(cli_redis_url_t, tls_sni)},
-      {K_SENTINEL, "sentinel-user", offsetof(cli_redis_url_t, sentinel_user)},
+      {K_TLS, "ca", offsetof(scale_redis_url_t, tls_ca)},
+      {K_TLS, "cert", offsetof(scale_redis_url_t, tls_cert)},
+      {K_TLS, "key", offsetof(scale_redis_url_t, tls_key)},
+      {K_TLS, "sni", offsetof(scale_redis_url_t, tls_sni)},
+      {K_SENTINEL, "sentinel-user", offsetof(scale_redis_url_t, sentinel_user)},
       {K_SENTINEL, "sentinel-password",
-       offsetof(cli_redis_url_t, sentinel_password)},
+       offsetof(scale_redis_url_t, sentinel_password)},
   };
   const char* eq = memchr(s, '=', len);
   size_t klen = eq != NULL ? (size_t)(eq - s) : len;
@@ -250,7 +250,7 @@ static int parse_param(const char* url, int kind, const char* s, size_t len,
 
 
 static int parse_query(const char* url, int kind, const char* q,
-                       cli_redis_url_t* out, char* err, size_t err_size) {
+                       scale_redis_url_t* out, char* err, size_t err_size) {
   const char* amp;
   int rc;
 
@@ -272,7 +272,7 @@ static int parse_query(const char* url, int kind, const char* q,
 
 /* HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB] */
 static int parse_sentinel(const char* url, const char* p, const char* end,
-                          cli_redis_url_t* out, char* err, size_t err_size) {
+                          scale_redis_url_t* out, char* err, size_t err_size) {
   const char* name;
   int rc;
 
@@ -306,10 +306,10 @@ static int parse_sentinel(const char* url, const char* p, const char* end,
 
 
 static int parse_rest(const char* url, int kind, const char* p,
-                      cli_redis_url_t* out, char* err, size_t err_size) {
+                      scale_redis_url_t* out, char* err, size_t err_size) {
   const char* q = strchr(p, '?');
   const char* end = q != NULL ? q : p + strlen(p);
-  cli_redis_addr_t a = {NULL, 0};
+  scale_redis_addr_t a = {NULL, 0};
   int rc;
 
   if (strchr(p, '#') != NULL)
@@ -344,7 +344,7 @@ static int parse_rest(const char* url, int kind, const char* p,
 }
 
 
-static int make_display(cli_redis_url_t* u) {
+static int make_display(scale_redis_url_t* u) {
   char buf[600];
 
   if (u->unix_path != NULL)
@@ -359,8 +359,8 @@ static int make_display(cli_redis_url_t* u) {
 }
 
 
-int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
-                        size_t err_size) {
+int scale_redis_url_parse(const char* url, scale_redis_url_t* out, char* err,
+                          size_t err_size) {
   static const struct {
     const char* prefix;
     int kind;
@@ -394,7 +394,7 @@ int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
   if (rc == 0)
     rc = make_display(out);
   if (rc != 0)
-    cli_redis_url_free(out);
+    scale_redis_url_free(out);
   return rc;
 }
 
@@ -407,7 +407,7 @@ static int copy_str(char** dst, const char* src) {
 }
 
 
-int cli_redis_url_copy(const cli_redis_url_t* in, cli_redis_url_t* out) {
+int scale_redis_url_copy(const scale_redis_url_t* in, scale_redis_url_t* out) {
   size_t i;
   int rc = 0;
 
@@ -433,7 +433,7 @@ int cli_redis_url_copy(const cli_redis_url_t* in, cli_redis_url_t* out) {
     rc |= copy_str(&out->sentinels[i].host, in->sentinels[i].host);
   }
   if (rc != 0) {
-    cli_redis_url_free(out);
+    scale_redis_url_free(out);
     return CAPSID_ENOMEM;
   }
   return 0;
@@ -447,7 +447,7 @@ static void free_secret(char* s) {
 }
 
 
-void cli_redis_url_free(cli_redis_url_t* u) {
+void scale_redis_url_free(scale_redis_url_t* u) {
   size_t i;
 
   capsid__free(u->host);

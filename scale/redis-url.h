@@ -14,8 +14,8 @@
  * cert=/key= add a client certificate. In redis-sentinel:// the HOSTs are
  * sentinels, asked in turn for MASTER's address; USER and PASSWORD are
  * the master's. */
-#ifndef CAPSID_CLI_REDIS_URL_H
-#define CAPSID_CLI_REDIS_URL_H
+#ifndef CAPSID_SCALE_REDIS_URL_H
+#define CAPSID_SCALE_REDIS_URL_H
 
 #include <stddef.h>
 
@@ -23,12 +23,12 @@
 #define CLI_REDIS_SENTINEL_PORT 26379
 #define CLI_REDIS_MAX_SENTINELS 16
 
-typedef struct cli_redis_addr_s {
+typedef struct scale_redis_addr_s {
   char* host; /* without brackets */
   int port;
-} cli_redis_addr_t;
+} scale_redis_addr_t;
 
-typedef struct cli_redis_url_s {
+typedef struct scale_redis_url_s {
   char* host;      /* without brackets; NULL for unix:// */
   int port;
   char* user;      /* NULL: none given (AUTH PASSWORD alone) */
@@ -41,19 +41,19 @@ typedef struct cli_redis_url_s {
   char* tls_key;
   char* tls_sni;   /* NULL: HOST when it is a name */
   char* master;    /* redis-sentinel://: the master's name */
-  cli_redis_addr_t sentinels[CLI_REDIS_MAX_SENTINELS];
+  scale_redis_addr_t sentinels[CLI_REDIS_MAX_SENTINELS];
   size_t n_sentinels;
   char* sentinel_user;
   char* sentinel_password;
   char* display;   /* for messages: "HOST:PORT", "unix:PATH", ... */
-} cli_redis_url_t;
+} scale_redis_url_t;
 
 /* Parses url into out. On failure returns CAPSID_EINVAL and writes a
  * message naming the part that is wrong into err (err_size bytes). */
-int cli_redis_url_parse(const char* url, cli_redis_url_t* out, char* err,
-                        size_t err_size);
+int scale_redis_url_parse(const char* url, scale_redis_url_t* out, char* err,
+                          size_t err_size);
 /* A deep copy. Returns 0 or CAPSID_ENOMEM (out is then empty). */
-int cli_redis_url_copy(const cli_redis_url_t* in, cli_redis_url_t* out);
-void cli_redis_url_free(cli_redis_url_t* u);
+int scale_redis_url_copy(const scale_redis_url_t* in, scale_redis_url_t* out);
+void scale_redis_url_free(scale_redis_url_t* u);
 
 #endif

@@ -80,7 +80,7 @@ static void cleanup(void* data) {
 }
 
 
-int cli_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop) {
+int scale_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop) {
   redis_uv_t* p;
   int rc;
 

@@ -2,8 +2,8 @@
  * read/write interest through its ev hooks, and one uv_poll_t on the
  * connection's socket answers them. No thread, no blocking call on the
  * loop. */
-#ifndef CAPSID_CLI_REDIS_UV_H
-#define CAPSID_CLI_REDIS_UV_H
+#ifndef CAPSID_SCALE_REDIS_UV_H
+#define CAPSID_SCALE_REDIS_UV_H
 
 #include <hiredis/async.h>
 #include <uv.h>
@@ -12,6 +12,6 @@
  * command. Returns 0, or a CAPSID_E* code (ac is then left unattached and
  * the caller frees it). The attachment is released by hiredis itself
  * (ev.cleanup) when the context is freed. */
-int cli_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop);
+int scale_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop);
 
 #endif

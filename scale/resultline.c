@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void cli_result_of_error(capsid_result_t* r, capsid_error_t* err) {
+void scale_result_of_error(capsid_result_t* r, capsid_error_t* err) {
   memset(r, 0, sizeof(*r));
   r->exit_code = -1;
   r->peak_memory = -1;
@@ -14,9 +14,9 @@ void cli_result_of_error(capsid_result_t* r, capsid_error_t* err) {
 }
 
 
-json_t* cli_json_path(const char* path) {
+json_t* scale_json_path(const char* path) {
   size_t n;
-  char* lossy = cli_utf8_lossy(path, strlen(path), &n);
+  char* lossy = scale_utf8_lossy(path, strlen(path), &n);
   json_t* j = lossy != NULL ? json_stringn(lossy, n) : json_null();
 
   capsid__free(lossy);
@@ -55,7 +55,7 @@ static size_t utf8_seq(const unsigned char* s, size_t left) {
 }
 
 
-int cli_utf8_valid(const char* s, size_t len) {
+int scale_utf8_valid(const char* s, size_t len) {
   size_t i = 0, n;
 
   while (i < len) {
@@ -68,7 +68,7 @@ int cli_utf8_valid(const char* s, size_t len) {
 }
 
 
-char* cli_utf8_lossy(const char* s, size_t len, size_t* out_len) {
+char* scale_utf8_lossy(const char* s, size_t len, size_t* out_len) {
   capsid__buf_t b = {0};
   size_t i = 0, n;
 
@@ -95,7 +95,7 @@ oom:
 }
 
 
-char* cli_base64(const char* s, size_t len) {
+char* scale_base64(const char* s, size_t len) {
   static const char tbl[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char* p = (const unsigned char*)s;
@@ -208,38 +208,38 @@ static void set_output(json_t* obj, const char* name,
     json_object_set_new(obj, name, json_stringn(o->data, o->len));
     return;
   }
-  text = cli_utf8_lossy(o->data, text_len, &n);
+  text = scale_utf8_lossy(o->data, text_len, &n);
   json_object_set_new(obj, name, text ? json_stringn(text, n) : json_null());
   capsid__free(text);
   snprintf(key, sizeof(key), "%s_b64", name);
-  text = cli_base64(o->data, o->len);
+  text = scale_base64(o->data, o->len);
   json_object_set_new(obj, key, text ? json_string(text) : json_null());
   capsid__free(text);
 }
 
 
-json_t* cli_error_json(const capsid_error_t* err, long line) {
+json_t* scale_error_json(const capsid_error_t* err, long line) {
   json_t* e = json_object();
   char msg[2048];
 
   json_object_set_new(e, "code", json_string(capsid_err_name(err->code)));
   capsid_error_format(err, msg, sizeof(msg));
   /* The message of a bad path or field may hold any bytes. */
-  if (cli_utf8_valid(msg, strlen(msg))) {
+  if (scale_utf8_valid(msg, strlen(msg))) {
     json_object_set_new(e, "message", json_string(msg));
   } else {
     size_t n = 0;
-    char* lossy = cli_utf8_lossy(msg, strlen(msg), &n);
+    char* lossy = scale_utf8_lossy(msg, strlen(msg), &n);
     json_object_set_new(e, "message", lossy ? json_stringn(lossy, n)
                                             : json_null());
     capsid__free(lossy);
   }
   if (line > 0)
     json_object_set_new(e, "line", json_integer(line));
-  if (err->field != NULL && cli_utf8_valid(err->field, strlen(err->field)))
+  if (err->field != NULL && scale_utf8_valid(err->field, strlen(err->field)))
     json_object_set_new(e, "field", json_string(err->field));
   json_object_set_new(e, "stage", json_string(capsid_stage_name(err->stage)));
-  if (err->path != NULL && cli_utf8_valid(err->path, strlen(err->path)))
+  if (err->path != NULL && scale_utf8_valid(err->path, strlen(err->path)))
     json_object_set_new(e, "path", json_string(err->path));
   if (err->os_error != 0)
     json_object_set_new(e, "os_error", json_integer(err->os_error));
@@ -278,7 +278,7 @@ static void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
 }
 
 
-char* cli_rfc3339(int64_t unix_us, char* buf, size_t size) {
+char* scale_rfc3339(int64_t unix_us, char* buf, size_t size) {
   int64_t secs = unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   int64_t rem = secs - days * 86400;
@@ -322,8 +322,8 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   /* Only for a job whose process started. */
   json_object_set_new(obj, "started_at",
                       r->pid != 0 && r->started_at_us > 0
-                          ? json_string(cli_rfc3339(r->started_at_us,
-                                                    when, sizeof(when)))
+                          ? json_string(scale_rfc3339(r->started_at_us,
+                                                      when, sizeof(when)))
                           : json_null());
   json_object_set_new(obj, "pid", r->pid != 0 ? json_integer(r->pid)
                                                  : json_null());
@@ -338,14 +338,14 @@ static json_t* result_meta(json_t* id, long line, const capsid_result_t* r) {
   json_object_set_new(obj, "stdout_dropped", json_integer((json_int_t)r->out.dropped));
   json_object_set_new(obj, "stderr_dropped", json_integer((json_int_t)r->err.dropped));
   json_object_set_new(obj, "error", r->error.code != 0
-                                        ? cli_error_json(&r->error, line)
+                                        ? scale_error_json(&r->error, line)
                                         : json_null());
   set_report(obj, r);
   return obj;
 }
 
 
-json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
+json_t* scale_result_json(json_t* id, long line, const capsid_result_t* r) {
   json_t* obj = result_meta(id, line, r);
 
   set_output(obj, "stdout", &r->out);
@@ -354,8 +354,8 @@ json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r) {
 }
 
 
-int cli_json_escape(capsid__buf_t* b, const char* s, size_t len,
-                    int* valid) {
+int scale_json_escape(capsid__buf_t* b, const char* s, size_t len,
+                      int* valid) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char* p = (const unsigned char*)s;
   size_t i = 0, start, n, worst;
@@ -437,10 +437,10 @@ static int append_output(capsid__buf_t* b, const char* name,
   if (rc == 0)
     rc = capsid__buf_append(b, "\":", 2);
   if (rc == 0)
-    rc = cli_json_escape(b, o->data ? o->data : "", text_len, &valid);
+    rc = scale_json_escape(b, o->data ? o->data : "", text_len, &valid);
   if (rc != 0 || exact)
     return rc;
-  b64 = cli_base64(o->data, o->len);
+  b64 = scale_base64(o->data, o->len);
   if (b64 == NULL)
     return CAPSID_ENOMEM;
   rc = capsid__buf_append(b, ",\"", 2);
@@ -485,15 +485,15 @@ static int result_build(capsid__buf_t* b, json_t* id, long line,
 }
 
 
-int cli_result_write(FILE* f, json_t* id, long line,
-                     const capsid_result_t* r) {
-  return cli_result_write_ex(f, id, line, r, NULL);
+int scale_result_write(FILE* f, json_t* id, long line,
+                       const capsid_result_t* r) {
+  return scale_result_write_ex(f, id, line, r, NULL);
 }
 
 
-int cli_result_write_ex(FILE* f, json_t* id, long line,
-                        const capsid_result_t* r,
-                        json_t* extra) {
+int scale_result_write_ex(FILE* f, json_t* id, long line,
+                          const capsid_result_t* r,
+                          json_t* extra) {
   capsid__buf_t b = {0};
   int rc = -1;
 
@@ -506,7 +506,7 @@ int cli_result_write_ex(FILE* f, json_t* id, long line,
 }
 
 
-int cli_print_json_line(json_t* obj) {
+int scale_print_json_line(json_t* obj) {
   char* text = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10));
   int rc = 0;
 
@@ -520,7 +520,7 @@ int cli_print_json_line(json_t* obj) {
 }
 
 
-int cli_result_format(capsid__buf_t* b, json_t* id, long line,
-                      const capsid_result_t* r, json_t* extra) {
+int scale_result_format(capsid__buf_t* b, json_t* id, long line,
+                        const capsid_result_t* r, json_t* extra) {
   return result_build(b, id, line, r, extra);
 }

@@ -13,8 +13,8 @@
  * as readable text (each bad byte replaced by U+FFFD), cut short where it
  * would make the stream cost more than CLI_RESULT_STREAM_FACTOR times its
  * bytes. */
-#ifndef CAPSID_CLI_RESULTLINE_H
-#define CAPSID_CLI_RESULTLINE_H
+#ifndef CAPSID_SCALE_RESULTLINE_H
+#define CAPSID_SCALE_RESULTLINE_H
 
 #include "capsid-common.h"
 #include "log.h"
@@ -29,42 +29,42 @@
 
 /* Fills r as the result of a job that never ran because of err (moved
  * out of err): exit code -1, no memory figure, mode none. */
-void cli_result_of_error(capsid_result_t* r, capsid_error_t* err);
+void scale_result_of_error(capsid_result_t* r, capsid_error_t* err);
 /* A path as a JSON string: file names need not be UTF-8, JSON strings
  * must be, so invalid sequences become U+FFFD. */
-json_t* cli_json_path(const char* path);
+json_t* scale_json_path(const char* path);
 /* Builds the object. id may be NULL; line <= 0 omits "line". */
-json_t* cli_result_json(json_t* id, long line, const capsid_result_t* r);
+json_t* scale_result_json(json_t* id, long line, const capsid_result_t* r);
 /* The error object {code, message, line, field, stage, path, os_error}. */
-json_t* cli_error_json(const capsid_error_t* err, long line);
+json_t* scale_error_json(const capsid_error_t* err, long line);
 /* Writes a result as one line to f and flushes; the same JSON as
- * cli_result_json, but megabytes of output are escaped without building a
+ * scale_result_json, but megabytes of output are escaped without building a
  * JSON tree. Returns 0 or -1. */
-int cli_result_write(FILE* f, json_t* id, long line,
-                     const capsid_result_t* r);
-/* As cli_result_write, with the members of extra (may be NULL) added
+int scale_result_write(FILE* f, json_t* id, long line,
+                       const capsid_result_t* r);
+/* As scale_result_write, with the members of extra (may be NULL) added
  * after the small fields. */
-int cli_result_write_ex(FILE* f, json_t* id, long line,
-                        const capsid_result_t* r,
-                        json_t* extra);
+int scale_result_write_ex(FILE* f, json_t* id, long line,
+                          const capsid_result_t* r,
+                          json_t* extra);
 /* A wall-clock time (Unix epoch, µs) as RFC 3339 UTC with milliseconds:
  * "2026-12-06T22:30:01.123Z". Returns buf. */
-char* cli_rfc3339(int64_t unix_us, char* buf, size_t size);
-/* Appends the same JSON as cli_result_write to b, without a newline, with
+char* scale_rfc3339(int64_t unix_us, char* buf, size_t size);
+/* Appends the same JSON as scale_result_write to b, without a newline, with
  * the members of extra (may be NULL) added after the small fields. Returns
  * 0 or -1. */
-int cli_result_format(capsid__buf_t* b, json_t* id, long line,
-                      const capsid_result_t* r, json_t* extra);
+int scale_result_format(capsid__buf_t* b, json_t* id, long line,
+                        const capsid_result_t* r, json_t* extra);
 /* Appends s as a quoted JSON string, replacing invalid UTF-8 with U+FFFD;
  * *valid says whether any replacement was needed. */
-int cli_json_escape(capsid__buf_t* b, const char* s, size_t len, int* valid);
+int scale_json_escape(capsid__buf_t* b, const char* s, size_t len, int* valid);
 
 /* Writes obj as one line to stdout and flushes. Returns 0 or -1. */
-int cli_print_json_line(json_t* obj);
+int scale_print_json_line(json_t* obj);
 
 /* Exposed for tests. */
-int cli_utf8_valid(const char* s, size_t len);
-char* cli_utf8_lossy(const char* s, size_t len, size_t* out_len);
-char* cli_base64(const char* s, size_t len);
+int scale_utf8_valid(const char* s, size_t len);
+char* scale_utf8_lossy(const char* s, size_t len, size_t* out_len);
+char* scale_base64(const char* s, size_t len);
 
 #endif

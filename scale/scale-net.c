@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int cli_net_listen(const char* addr, const char* option, char* err,
-                   size_t err_size) {
+int scale_net_listen(const char* addr, const char* option, char* err,
+                     size_t err_size) {
   struct addrinfo hints, *res = NULL, *ai;
   const char* colon = strrchr(addr, ':');
   size_t n = colon != NULL ? (size_t)(colon - addr) : 0;
@@ -60,7 +60,7 @@ int cli_net_listen(const char* addr, const char* option, char* err,
 }
 
 
-int cli_net_where(int fd, char* buf, size_t size) {
+int scale_net_where(int fd, char* buf, size_t size) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   char host[INET6_ADDRSTRLEN], serv[16];
@@ -75,7 +75,7 @@ int cli_net_where(int fd, char* buf, size_t size) {
 }
 
 
-int cli_net_send_all(int fd, const void* data, size_t n) {
+int scale_net_send_all(int fd, const void* data, size_t n) {
   const char* p = data;
   ssize_t w;
 
@@ -92,7 +92,7 @@ int cli_net_send_all(int fd, const void* data, size_t n) {
 }
 
 
-int cli_net_read_head(int fd, char* buf, size_t size, int timeout_ms) {
+int scale_net_read_head(int fd, char* buf, size_t size, int timeout_ms) {
   struct pollfd p;
   size_t have = 0;
   ssize_t n;
@@ -114,7 +114,7 @@ int cli_net_read_head(int fd, char* buf, size_t size, int timeout_ms) {
 }
 
 
-int cli_thread_start(void* (*fn)(void*), void* arg) {
+int scale_thread_start(void* (*fn)(void*), void* arg) {
   pthread_attr_t attr;
   pthread_t th;
   sigset_t all, old;

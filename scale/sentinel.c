@@ -15,20 +15,20 @@
 #define SENTINEL_TIMEOUT_MS 1000
 #define WATCH_EVERY_MS 500
 
-struct cli_sentinel_watch_s {
-  struct cli_sentinel_watch_s* next;
-  cli_redis_url_t url;
+struct scale_sentinel_watch_s {
+  struct scale_sentinel_watch_s* next;
+  scale_redis_url_t url;
   pthread_mutex_t mu;
   char host[256]; /* the master last named; "" before the first answer */
   int port;
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static cli_sentinel_watch_t* g_watches;
+static scale_sentinel_watch_t* g_watches;
 
 /* One sentinel's answer: 1 found, 0 does not know the master, -1 failed
  * (why in err). */
-static int ask(const cli_redis_url_t* url, const cli_redis_addr_t* s,
+static int ask(const scale_redis_url_t* url, const scale_redis_addr_t* s,
                char* host, size_t host_size, int* port, char* err,
                size_t err_size) {
   struct timeval tv = {SENTINEL_TIMEOUT_MS / 1000,
@@ -85,9 +85,9 @@ out:
 }
 
 
-int cli_sentinel_master(const cli_redis_url_t* url, char* host,
-                        size_t host_size, int* port, char* err,
-                        size_t err_size, int* transient) {
+int scale_sentinel_master(const scale_redis_url_t* url, char* host,
+                          size_t host_size, int* port, char* err,
+                          size_t err_size, int* transient) {
   size_t i;
   int unknown = 0, rc;
 
@@ -102,7 +102,7 @@ int cli_sentinel_master(const cli_redis_url_t* url, char* host,
 }
 
 
-int cli_sentinel_is_master_role(const void* role_reply) {
+int scale_sentinel_is_master_role(const void* role_reply) {
   const redisReply* r = role_reply;
 
   return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
@@ -112,15 +112,15 @@ int cli_sentinel_is_master_role(const void* role_reply) {
 
 
 static void* watch_main(void* arg) {
-  cli_sentinel_watch_t* w = arg;
+  scale_sentinel_watch_t* w = arg;
   struct timespec ts = {0, WATCH_EVERY_MS * 1000000L};
   char host[256], err[512];
   int port, transient;
 
   for (;;) {
     /* No answer keeps the last one: a sentinel outage is not a move. */
-    if (cli_sentinel_master(&w->url, host, sizeof(host), &port, err,
-                            sizeof(err), &transient) == 0) {
+    if (scale_sentinel_master(&w->url, host, sizeof(host), &port, err,
+                              sizeof(err), &transient) == 0) {
       pthread_mutex_lock(&w->mu);
       memcpy(w->host, host, sizeof(host));
       w->port = port;
@@ -132,7 +132,8 @@ static void* watch_main(void* arg) {
 }
 
 
-static int same_sentinels(const cli_redis_url_t* a, const cli_redis_url_t* b) {
+static int same_sentinels(const scale_redis_url_t* a,
+                          const scale_redis_url_t* b) {
   size_t i;
 
   if (strcmp(a->master, b->master) != 0 || a->n_sentinels != b->n_sentinels)
@@ -145,19 +146,19 @@ static int same_sentinels(const cli_redis_url_t* a, const cli_redis_url_t* b) {
 }
 
 
-static cli_sentinel_watch_t* watch_new(const cli_redis_url_t* url) {
-  cli_sentinel_watch_t* w = capsid__calloc(1, sizeof(*w));
+static scale_sentinel_watch_t* watch_new(const scale_redis_url_t* url) {
+  scale_sentinel_watch_t* w = capsid__calloc(1, sizeof(*w));
 
   if (w == NULL)
     return NULL;
-  if (cli_redis_url_copy(url, &w->url) != 0) {
+  if (scale_redis_url_copy(url, &w->url) != 0) {
     capsid__free(w);
     return NULL;
   }
   pthread_mutex_init(&w->mu, NULL);
-  if (cli_thread_start(watch_main, w) != 0) {
+  if (scale_thread_start(watch_main, w) != 0) {
     pthread_mutex_destroy(&w->mu);
-    cli_redis_url_free(&w->url);
+    scale_redis_url_free(&w->url);
     capsid__free(w);
     return NULL;
   }
@@ -165,8 +166,8 @@ static cli_sentinel_watch_t* watch_new(const cli_redis_url_t* url) {
 }
 
 
-cli_sentinel_watch_t* cli_sentinel_watch_get(const cli_redis_url_t* url) {
-  cli_sentinel_watch_t* w;
+scale_sentinel_watch_t* scale_sentinel_watch_get(const scale_redis_url_t* url) {
+  scale_sentinel_watch_t* w;
 
   if (url->master == NULL)
     return NULL;
@@ -186,8 +187,8 @@ cli_sentinel_watch_t* cli_sentinel_watch_get(const cli_redis_url_t* url) {
 }
 
 
-int cli_sentinel_watch_moved(cli_sentinel_watch_t* w, const char* host,
-                             int port, char* now, size_t now_size) {
+int scale_sentinel_watch_moved(scale_sentinel_watch_t* w, const char* host,
+                               int port, char* now, size_t now_size) {
   int moved;
 
   if (w == NULL || host == NULL)

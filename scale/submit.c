@@ -44,7 +44,7 @@ static const char ADD_ONCE[] =
  * reconnect the entries added since the last confirmed one tell which
  * lines are already in, and only the others are sent again. */
 struct scale_submit_s {
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   redisContext* c;
   const char* stream;
   /* This run's batch id, "MS-HEX": Redis' clock (in ms) when it began,
@@ -56,7 +56,7 @@ struct scale_submit_s {
   int n;
   size_t bytes;
   int lost_at;       /* >= 0: lines[lost_at..n) may have been applied */
-  cli_redis_backoff_t backoff;
+  scale_redis_backoff_t backoff;
   long added;
   long skipped;
   char window[32];   /* --id-window in ms, as text; "" when off */
@@ -121,8 +121,8 @@ static void compact(submit_t* s) {
 static int make_batch(submit_t* s, char* what, size_t size, int* transient) {
   const char* argv[] = {"TIME"};
   char hex[33];
-  redisReply* r = cli_redis_sync_command(&s->c, &s->url, s->stream, 1, argv,
-                                         what, size, transient);
+  redisReply* r = scale_redis_sync_command(&s->c, &s->url, s->stream, 1, argv,
+                                           what, size, transient);
 
   if (r == NULL)
     return -1;
@@ -150,8 +150,8 @@ static int find_start(submit_t* s, char* what, size_t size, int* transient) {
 
   if (s->token[0] == '\0' && make_batch(s, what, size, transient) != 0)
     return -1;
-  r = cli_redis_sync_command(&s->c, &s->url, s->stream, 6, argv, what, size,
-                             transient);
+  r = scale_redis_sync_command(&s->c, &s->url, s->stream, 6, argv, what, size,
+                               transient);
   if (r == NULL)
     return -1;
   snprintf(s->last_id, sizeof(s->last_id), "0-0");
@@ -178,8 +178,8 @@ static int resolve(submit_t* s, char* what, size_t size, int* transient) {
 
   while (more) {
     snprintf(from, sizeof(from), "(%s", s->last_id);
-    r = cli_redis_sync_command(&s->c, &s->url, s->stream, 6, argv, what,
-                               size, transient);
+    r = scale_redis_sync_command(&s->c, &s->url, s->stream, 6, argv, what,
+                                 size, transient);
     if (r == NULL)
       return -1;
     more = r->type == REDIS_REPLY_ARRAY && r->elements == 1000;
@@ -213,7 +213,7 @@ static int resolve(submit_t* s, char* what, size_t size, int* transient) {
  * finds which lines made it). */
 static int get_ready(submit_t* s, char* what, size_t size, int* transient) {
   if (s->c == NULL) {
-    s->c = cli_redis_sync_connect(&s->url, 5000, what, size, transient);
+    s->c = scale_redis_sync_connect(&s->url, 5000, what, size, transient);
     if (s->c == NULL)
       return -1;
   }
@@ -287,9 +287,9 @@ static int send_once(submit_t* s, char* what, size_t size) {
   for (i = 0; i < s->n; i++) {
     if (redisGetReply(s->c, (void**)&r) != REDIS_OK) {
       s->lost_at = i;
-      return cli_redis_sync_lost(&s->c, &s->url, what, size) ? 1 : -1;
+      return scale_redis_sync_lost(&s->c, &s->url, what, size) ? 1 : -1;
     }
-    if (r->type == REDIS_REPLY_ERROR && cli_redis_reply_transient(r->str)) {
+    if (r->type == REDIS_REPLY_ERROR && scale_redis_reply_transient(r->str)) {
       snprintf(what, size, "line %ld: XADD to \"%s\" failed: %s",
                s->lines[i]->number, s->stream, r->str);
       again = 1; /* not applied: sent again */
@@ -332,10 +332,10 @@ static void flush(submit_t* s) {
       fprintf(stderr, LABEL ": %s\n", what);
       s->fatal = s->failed = 1;
     } else if (rc > 0) {
-      cli_redis_sync_sleep(cli_redis_backoff_failed(&s->backoff, LABEL, what),
-                           0);
+      scale_redis_sync_sleep(
+          scale_redis_backoff_failed(&s->backoff, LABEL, what), 0);
     } else {
-      cli_redis_backoff_ok(&s->backoff, LABEL, "redis answers again");
+      scale_redis_backoff_ok(&s->backoff, LABEL, "redis answers again");
       break;
     }
   }
@@ -357,8 +357,8 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
     snprintf(err, err_size, "out of memory");
     return CAPSID_ENOMEM;
   }
-  if (cli_redis_url_parse(cfg->redis, &s->url, url_err,
-                          sizeof(url_err)) != 0) {
+  if (scale_redis_url_parse(cfg->redis, &s->url, url_err,
+                            sizeof(url_err)) != 0) {
     snprintf(err, err_size, "--redis: %s", url_err);
     capsid__free(s);
     return CAPSID_EINVAL;
@@ -458,6 +458,6 @@ void scale_submit_free(scale_submit_t* s) {
     drop_line(s, --s->n);
   if (s->c != NULL)
     redisFree(s->c);
-  cli_redis_url_free(&s->url);
+  scale_redis_url_free(&s->url);
   capsid__free(s);
 }

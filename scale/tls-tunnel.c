@@ -40,8 +40,8 @@
  * ends the connection. */
 #define IO_TIMEOUT_S 30
 
-struct cli_tls_tunnel_s {
-  struct cli_tls_tunnel_s* next;
+struct scale_tls_tunnel_s {
+  struct scale_tls_tunnel_s* next;
   char* key;           /* host, port and TLS settings: what makes it distinct */
   char* host;
   int port;
@@ -68,21 +68,21 @@ struct cli_tls_tunnel_s {
 typedef struct pump_s {
   struct pump_s* next;
   struct pump_s* prev;
-  cli_tls_tunnel_t* t;
+  scale_tls_tunnel_t* t;
   int ufd;
   int tfd;  /* -1 until connected (under the tunnel's mu) */
   SSL* ssl;
 } pump_t;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static cli_tls_tunnel_t* g_tunnels;
+static scale_tls_tunnel_t* g_tunnels;
 static int g_atexit;
 
 
-static void record(cli_tls_tunnel_t* t, int permanent, const char* fmt, ...)
+static void record(scale_tls_tunnel_t* t, int permanent, const char* fmt, ...)
     CAPSID__PRINTF(3, 4);
 
-static void record(cli_tls_tunnel_t* t, int permanent, const char* fmt,
+static void record(scale_tls_tunnel_t* t, int permanent, const char* fmt,
                    ...) {
   va_list ap;
 
@@ -112,7 +112,7 @@ static void set_timeouts(int fd) {
 
 /* A connected TCP socket to the server (blocking, with timeouts), or -1
  * after recording why. */
-static int tcp_connect(cli_tls_tunnel_t* t) {
+static int tcp_connect(scale_tls_tunnel_t* t) {
   struct addrinfo hints, *res = NULL, *ai;
   char port[16];
   int fd = -1, rc, err = 0, flags;
@@ -179,7 +179,7 @@ static void ssl_errors(char* buf, size_t size) {
 
 /* TLS handshake with verification; NULL after recording why. */
 static SSL* handshake(pump_t* pm, int fd) {
-  cli_tls_tunnel_t* t = pm->t;
+  scale_tls_tunnel_t* t = pm->t;
   SSL* ssl = SSL_new(t->ctx);
   char why[256];
   long vr;
@@ -228,7 +228,7 @@ static void pump_loop(int ufd, SSL* ssl, int tfd) {
       r = SSL_read(ssl, buf, sizeof(buf));
       if (r <= 0)
         return;
-      if (cli_net_send_all(ufd, buf, (size_t)r) != 0)
+      if (scale_net_send_all(ufd, buf, (size_t)r) != 0)
         return;
     }
     p[0].fd = ufd;
@@ -251,7 +251,7 @@ static void pump_loop(int ufd, SSL* ssl, int tfd) {
       r = SSL_read(ssl, buf, sizeof(buf));
       if (r <= 0)
         return;
-      if (cli_net_send_all(ufd, buf, (size_t)r) != 0)
+      if (scale_net_send_all(ufd, buf, (size_t)r) != 0)
         return;
     }
   }
@@ -260,7 +260,7 @@ static void pump_loop(int ufd, SSL* ssl, int tfd) {
 
 static void* pump_main(void* arg) {
   pump_t* pm = arg;
-  cli_tls_tunnel_t* t = pm->t;
+  scale_tls_tunnel_t* t = pm->t;
   int ufd = pm->ufd, tfd;
   SSL* ssl = NULL;
 
@@ -293,7 +293,7 @@ static void* pump_main(void* arg) {
 
 
 static void* accept_main(void* arg) {
-  cli_tls_tunnel_t* t = arg;
+  scale_tls_tunnel_t* t = arg;
   struct ucred cred;
   socklen_t len;
   pump_t* pm;
@@ -328,7 +328,7 @@ static void* accept_main(void* arg) {
       t->pumps->prev = pm;
     t->pumps = pm;
     pthread_mutex_unlock(&t->mu);
-    if (cli_thread_start(pump_main, pm) != 0) {
+    if (scale_thread_start(pump_main, pm) != 0) {
       pthread_mutex_lock(&t->mu);
       t->pumps = pm->next;
       if (pm->next != NULL)
@@ -345,7 +345,7 @@ static void* accept_main(void* arg) {
  * what they hold, for up to a second), and remove the sockets. */
 static void remove_sockets(void) {
   struct timespec ms = {0, 1000000L};
-  cli_tls_tunnel_t* t;
+  scale_tls_tunnel_t* t;
   pump_t* pm;
   int i, busy = 1;
 
@@ -375,7 +375,7 @@ static void remove_sockets(void) {
 }
 
 
-static int load_ctx(cli_tls_tunnel_t* t, const cli_redis_url_t* url,
+static int load_ctx(scale_tls_tunnel_t* t, const scale_redis_url_t* url,
                     char* err, size_t err_size) {
   char why[256];
   const char* what;
@@ -420,7 +420,7 @@ fail:
 }
 
 
-static int listen_private(cli_tls_tunnel_t* t, char* err, size_t err_size) {
+static int listen_private(scale_tls_tunnel_t* t, char* err, size_t err_size) {
   const char* tmp = getenv("TMPDIR");
   struct sockaddr_un sa;
 
@@ -457,7 +457,7 @@ static int listen_private(cli_tls_tunnel_t* t, char* err, size_t err_size) {
 }
 
 
-static char* make_key(const cli_redis_url_t* url, const char* host,
+static char* make_key(const scale_redis_url_t* url, const char* host,
                       int port) {
   char buf[4096];
 
@@ -468,7 +468,7 @@ static char* make_key(const cli_redis_url_t* url, const char* host,
 }
 
 
-static void tunnel_free(cli_tls_tunnel_t* t) {
+static void tunnel_free(scale_tls_tunnel_t* t) {
   if (t->ctx != NULL)
     SSL_CTX_free(t->ctx);
   capsid__free(t->key);
@@ -479,10 +479,10 @@ static void tunnel_free(cli_tls_tunnel_t* t) {
 }
 
 
-static cli_tls_tunnel_t* tunnel_new(const cli_redis_url_t* url,
-                                    const char* host, int port, char* key,
-                                    char* err, size_t err_size) {
-  cli_tls_tunnel_t* t = calloc(1, sizeof(*t));
+static scale_tls_tunnel_t* tunnel_new(const scale_redis_url_t* url,
+                                      const char* host, int port, char* key,
+                                      char* err, size_t err_size) {
+  scale_tls_tunnel_t* t = calloc(1, sizeof(*t));
   struct in6_addr a6;
 
   if (t == NULL) {
@@ -505,7 +505,7 @@ static cli_tls_tunnel_t* tunnel_new(const cli_redis_url_t* url,
   if (load_ctx(t, url, err, err_size) != 0 ||
       listen_private(t, err, err_size) != 0)
     goto fail;
-  if (cli_thread_start(accept_main, t) != 0) {
+  if (scale_thread_start(accept_main, t) != 0) {
     snprintf(err, err_size, "TLS tunnel: cannot start a thread");
     close(t->listen_fd);
     unlink(t->path);
@@ -520,10 +520,10 @@ fail:
 }
 
 
-cli_tls_tunnel_t* cli_tls_tunnel_get(const cli_redis_url_t* url,
-                                     const char* host, int port, char* err,
-                                     size_t err_size) {
-  cli_tls_tunnel_t* t;
+scale_tls_tunnel_t* scale_tls_tunnel_get(const scale_redis_url_t* url,
+                                         const char* host, int port, char* err,
+                                         size_t err_size) {
+  scale_tls_tunnel_t* t;
   char* key = make_key(url, host, port);
 
   if (key == NULL) {
@@ -550,12 +550,12 @@ cli_tls_tunnel_t* cli_tls_tunnel_get(const cli_redis_url_t* url,
 }
 
 
-const char* cli_tls_tunnel_path(const cli_tls_tunnel_t* t) {
+const char* scale_tls_tunnel_path(const scale_tls_tunnel_t* t) {
   return t->path;
 }
 
 
-uint64_t cli_tls_tunnel_seq(cli_tls_tunnel_t* t) {
+uint64_t scale_tls_tunnel_seq(scale_tls_tunnel_t* t) {
   uint64_t s;
 
   pthread_mutex_lock(&t->mu);
@@ -565,8 +565,8 @@ uint64_t cli_tls_tunnel_seq(cli_tls_tunnel_t* t) {
 }
 
 
-int cli_tls_tunnel_error(cli_tls_tunnel_t* t, uint64_t seq, char* err,
-                         size_t err_size, int* permanent) {
+int scale_tls_tunnel_error(scale_tls_tunnel_t* t, uint64_t seq, char* err,
+                           size_t err_size, int* permanent) {
   int failed;
 
   pthread_mutex_lock(&t->mu);

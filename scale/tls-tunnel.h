@@ -17,25 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct cli_tls_tunnel_s cli_tls_tunnel_t;
+typedef struct scale_tls_tunnel_s scale_tls_tunnel_t;
 
 /* The tunnel to host:port with url's TLS settings (ca, cert, key, sni),
  * made on first use. NULL with a message in err when the settings cannot
  * be loaded (a missing CA file, a key that does not match the
  * certificate): retrying cannot cure that. */
-cli_tls_tunnel_t* cli_tls_tunnel_get(const cli_redis_url_t* url,
-                                     const char* host, int port, char* err,
-                                     size_t err_size);
+scale_tls_tunnel_t* scale_tls_tunnel_get(const scale_redis_url_t* url,
+                                         const char* host, int port, char* err,
+                                         size_t err_size);
 /* The unix socket hiredis connects to. */
-const char* cli_tls_tunnel_path(const cli_tls_tunnel_t* t);
+const char* scale_tls_tunnel_path(const scale_tls_tunnel_t* t);
 /* A counter of the tunnel's failures; read it before connecting and pass
- * it to cli_tls_tunnel_error after a loss. */
-uint64_t cli_tls_tunnel_seq(cli_tls_tunnel_t* t);
+ * it to scale_tls_tunnel_error after a loss. */
+uint64_t scale_tls_tunnel_seq(scale_tls_tunnel_t* t);
 /* When a connection of the tunnel failed since seq: 1 and its reason in
  * err ("TLS handshake failed: certificate verify failed: ..."), with
  * *permanent set when it was the certificate (retrying cannot cure it);
  * otherwise 0. */
-int cli_tls_tunnel_error(cli_tls_tunnel_t* t, uint64_t seq, char* err,
-                         size_t err_size, int* permanent);
+int scale_tls_tunnel_error(scale_tls_tunnel_t* t, uint64_t seq, char* err,
+                           size_t err_size, int* permanent);
 
 #endif

@@ -76,12 +76,12 @@ void worker_cancel_poll(worker_t* w) {
   uint64_t now = worker_now_ms();
 
   if (w->cancel_inflight || now - w->last_cancel_ms < POLL_MS ||
-      !cli_redis_conn_is_ready(w->wconn))
+      !scale_redis_conn_is_ready(w->wconn))
     return;
   w->last_cancel_ms = now;
   argv[0] = "SMEMBERS";
   argv[1] = w->cancel_key;
-  if (cli_redis_conn_send(w->wconn, on_members, w, 2, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->wconn, on_members, w, 2, argv, NULL) == 0)
     w->cancel_inflight = 1;
 }
 

@@ -157,7 +157,7 @@ static void on_autoclaim(redisAsyncContext* ac, void* reply, void* priv) {
   argv[4] = c->entries[c->n - 1].id;
   argv[5] = count;
   argv[6] = w->consumer;
-  if (cli_redis_conn_send(w->wconn, on_pending, c, 7, argv, NULL) != 0) {
+  if (scale_redis_conn_send(w->wconn, on_pending, c, 7, argv, NULL) != 0) {
     claim_free(c);
     w->claim_inflight = 0;
   }
@@ -171,7 +171,7 @@ void worker_claim_pass(worker_t* w) {
 
   if (w->claim_inflight || w->stopping || free_slots == 0 ||
       !w->cancel_known ||
-      !cli_redis_conn_is_ready(w->wconn) ||
+      !scale_redis_conn_is_ready(w->wconn) ||
       worker_now_ms() < w->claim_fence_ms)
     return;
   snprintf(idle, sizeof(idle), "%llu", (unsigned long long)w->claim_idle_ms);
@@ -184,7 +184,7 @@ void worker_claim_pass(worker_t* w) {
   argv[5] = w->claim_cursor;
   argv[6] = "COUNT";
   argv[7] = count;
-  if (cli_redis_conn_send(w->wconn, on_autoclaim, w, 8, argv, NULL) == 0) {
+  if (scale_redis_conn_send(w->wconn, on_autoclaim, w, 8, argv, NULL) == 0) {
     w->claim_inflight = 1;
     w->last_claim_ms = worker_now_ms();
   }
@@ -207,7 +207,7 @@ void worker_heartbeat(worker_t* w) {
 
   w->last_beat_ms = worker_now_ms();
   if (w->beat_inflight || w->held_count == 0 ||
-      !cli_redis_conn_is_ready(w->wconn))
+      !scale_redis_conn_is_ready(w->wconn))
     return;
   argv = capsid__calloc(w->held_count + 6, sizeof(*argv));
   if (argv == NULL)
@@ -226,7 +226,7 @@ void worker_heartbeat(worker_t* w) {
     return;
   }
   argv[n++] = "JUSTID";
-  if (cli_redis_conn_send(w->wconn, on_beat, w, (int)n, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->wconn, on_beat, w, (int)n, argv, NULL) == 0)
     w->beat_inflight = 1;
   capsid__free(argv);
 }

@@ -106,7 +106,7 @@ static int format_capped(worker_job_t* j, const capsid_result_t* r,
   size_t keep;
   int rc;
 
-  rc = cli_result_format(b, id, j->entry.line, r, extra);
+  rc = scale_result_format(b, id, j->entry.line, r, extra);
   if (rc != 0 || b->len <= max)
     return rc;
   keep = (size_t)((max - RESULT_META_BYTES) / 2 / CLI_RESULT_STREAM_FACTOR);
@@ -117,7 +117,7 @@ static int format_capped(worker_job_t* j, const capsid_result_t* r,
   if (rc == 0)
     rc = cut_output(&cut.err, keep, &err_buf);
   if (rc == 0)
-    rc = cli_result_format(b, id, j->entry.line, &cut, extra);
+    rc = scale_result_format(b, id, j->entry.line, &cut, extra);
   capsid__free(out_buf);
   capsid__free(err_buf);
   return rc;
@@ -211,7 +211,7 @@ static void to_requeue(worker_job_t* j) {
 static void error_result(worker_job_t* j, capsid_error_t* err) {
   capsid_result_t r;
 
-  cli_result_of_error(&r, err);
+  scale_result_of_error(&r, err);
   if (result_add(j, &r) != 0)
     fprintf(stderr, "capsid worker: entry %s: out of memory building its "
             "result\n", j->entry.id);
@@ -266,7 +266,7 @@ static void start(worker_job_t* j) {
   capsid_error_t err;
   int rc;
 
-  rc = cli_jobline_start(j->w->rt, &j->jl, on_job_exit, j, &j->job);
+  rc = scale_jobline_start(j->w->rt, &j->jl, on_job_exit, j, &j->job);
   if (rc != 0) {
     memset(&err, 0, sizeof(err));
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
@@ -438,8 +438,8 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   if (deliveries > w->max_deliveries) {
     /* Parsed only so that the error result carries the job's id. */
     if (j->entry.job != NULL) {
-      cli_jobline_parse(j->entry.job, j->entry.job_len, j->entry.line,
-                        &j->jl, &err);
+      scale_jobline_parse(j->entry.job, j->entry.job_len, j->entry.line,
+                          &j->jl, &err);
       j->have_jl = 1;
       capsid__error_free(&err);
     }
@@ -454,8 +454,8 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
     error_result(j, &err);
     return;
   }
-  rc = cli_jobline_parse(j->entry.job, j->entry.job_len, j->entry.line,
-                         &j->jl, &err);
+  rc = scale_jobline_parse(j->entry.job, j->entry.job_len, j->entry.line,
+                           &j->jl, &err);
   j->have_jl = 1;
   if (rc != 0) {
     error_result(j, &err);

@@ -42,8 +42,8 @@ static int failed(worker_job_t* j, const redisReply* r, const char* what) {
   if (r == NULL)
     return 1; /* connection lost: resent once it is back */
   if (r->type != REDIS_REPLY_ERROR) {
-    cli_redis_backoff_ok(&j->w->write_backoff, "capsid worker",
-                         "redis takes writes again");
+    scale_redis_backoff_ok(&j->w->write_backoff, "capsid worker",
+                           "redis takes writes again");
     return 0;
   }
   snprintf(msg, sizeof(msg), "entry %s: %s failed: %s", j->entry.id, what,
@@ -95,7 +95,7 @@ static void on_add(redisAsyncContext* ac, void* reply, void* priv) {
   }
   j->sent_alone = 0;
   if (r->type == REDIS_REPLY_ERROR && !j->replaced &&
-      !cli_redis_reply_transient(r->str)) {
+      !scale_redis_reply_transient(r->str)) {
     snprintf(why, sizeof(why), "XADD of its result to \"%s\" was refused: "
              "%s", j->adds[j->adds_done].stream, r->str);
     w->unwritable_hook(j, why);
@@ -151,8 +151,8 @@ static int send_add(worker_job_t* j) {
     argv[3 + i] = a->fields[i];
     lens[3 + i] = a->lens[i];
   }
-  return cli_redis_conn_send(j->w->wconn, on_add, j, 3 + a->nfields, argv,
-                             lens);
+  return scale_redis_conn_send(j->w->wconn, on_add, j, 3 + a->nfields, argv,
+                               lens);
 }
 
 
@@ -163,7 +163,7 @@ static int send_ack(worker_job_t* j) {
   argv[1] = j->w->stream;
   argv[2] = j->w->group;
   argv[3] = j->entry.id;
-  return cli_redis_conn_send(j->w->wconn, on_ack, j, 4, argv, NULL);
+  return scale_redis_conn_send(j->w->wconn, on_ack, j, 4, argv, NULL);
 }
 
 
@@ -182,7 +182,7 @@ static int send_requeue(worker_job_t* j) {
   argv[6] = "IDLE";
   argv[7] = REQUEUE_IDLE;
   argv[8] = "JUSTID";
-  return cli_redis_conn_send(j->w->wconn, on_requeue, j, 9, argv, NULL);
+  return scale_redis_conn_send(j->w->wconn, on_requeue, j, 9, argv, NULL);
 }
 
 
@@ -200,7 +200,7 @@ void worker_output_flush(worker_t* w) {
   uint64_t now;
   int rc, busy = w->claim_inflight || w->beat_inflight;
 
-  if (w->wconn == NULL || !cli_redis_conn_is_ready(w->wconn))
+  if (w->wconn == NULL || !scale_redis_conn_is_ready(w->wconn))
     return;
   for (j = w->held.next; j != &w->held; j = j->next) {
     if (j->inflight && j->sent_alone)

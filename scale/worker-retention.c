@@ -96,7 +96,7 @@ void worker_retention_pass(worker_t* w) {
   if (every > 60000)
     every = 60000;
   if (w->retain_inflight || now - w->last_retain_ms < every ||
-      !w->group_ready || !cli_redis_conn_is_ready(w->wconn))
+      !w->group_ready || !scale_redis_conn_is_ready(w->wconn))
     return;
   w->last_retain_ms = now;
   snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)w->results_ttl_ms);
@@ -112,6 +112,6 @@ void worker_retention_pass(worker_t* w) {
   argv[7] = ttl;
   argv[8] = idle;
   argv[9] = w->consumer;
-  if (cli_redis_conn_send(w->wconn, on_retained, w, 10, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->wconn, on_retained, w, 10, argv, NULL) == 0)
     w->retain_inflight = 1;
 }

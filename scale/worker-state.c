@@ -65,7 +65,7 @@ void worker_job_free(worker_job_t* j) {
     for (k = 0; k < j->adds[i].nfields; k++)
       capsid__free(j->adds[i].fields[k]);
   if (j->have_jl)
-    cli_jobline_free(&j->jl);
+    scale_jobline_free(&j->jl);
   worker_entry_free(&j->entry);
   capsid__free(j);
 }
@@ -83,9 +83,9 @@ void worker_fatal(worker_t* w, const char* what) {
 
 unsigned worker_write_failed(worker_t* w, const char* what,
                              const char* error) {
-  if (error != NULL && !cli_redis_reply_transient(error)) {
+  if (error != NULL && !scale_redis_reply_transient(error)) {
     worker_fatal(w, what);
     return 1000;
   }
-  return cli_redis_backoff_failed(&w->write_backoff, "capsid worker", what);
+  return scale_redis_backoff_failed(&w->write_backoff, "capsid worker", what);
 }

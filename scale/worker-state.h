@@ -65,7 +65,7 @@ typedef struct worker_job_s {
   struct worker_job_s* next;
   worker_t* w;
   worker_entry_t entry;
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   int have_jl;
   capsid_job_t* job;  /* while WJ_RUNNING and started */
   int state;
@@ -89,8 +89,8 @@ typedef struct worker_job_s {
 struct worker_s {
   uv_loop_t loop;
   capsid_runtime_t* rt;
-  cli_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
-  cli_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
+  scale_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
+  scale_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
   const char* stream;
   char* results;
   char* dead;
@@ -111,8 +111,8 @@ struct worker_s {
 
   int read_inflight;
   uint64_t read_retry_at;          /* after a transient error: not before */
-  cli_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
-  cli_redis_backoff_t write_backoff; /* results, acks, claims */
+  scale_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
+  scale_redis_backoff_t write_backoff; /* results, acks, claims */
   int fatal;                       /* a permanent error: stopping */
   int group_ready;
   int group_seen;                  /* the group existed or was made once */

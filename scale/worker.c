@@ -50,10 +50,10 @@ static void fatal(worker_t* w, const char* what) {
 
 /* An error reply on the reading connection: wait and retry, or stop. */
 static void read_failed(worker_t* w, const char* what, const char* error) {
-  if (cli_redis_reply_transient(error))
+  if (scale_redis_reply_transient(error))
     w->read_retry_at =
         worker_now_ms() +
-        cli_redis_backoff_failed(&w->read_backoff, "capsid worker", what);
+        scale_redis_backoff_failed(&w->read_backoff, "capsid worker", what);
   else
     fatal(w, what);
 }
@@ -74,8 +74,8 @@ static void on_group(redisAsyncContext* ac, void* reply, void* priv) {
     read_failed(w, what, r->str); /* the tick retries */
     return;
   }
-  cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
-                       "redis answers again");
+  scale_redis_backoff_ok(&w->read_backoff, "capsid worker",
+                         "redis answers again");
   /* Made again although it existed: Redis lost its data. Say so loudly;
    * "connected again" alone hid 72 lost jobs of 120. */
   if (r->type != REDIS_REPLY_ERROR && w->group_seen)
@@ -103,7 +103,7 @@ static void create_group(worker_t* w) {
   argv[3] = w->group;
   argv[4] = "0";
   argv[5] = "MKSTREAM";
-  if (cli_redis_conn_send(w->rconn, on_group, w, 6, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->rconn, on_group, w, 6, argv, NULL) == 0)
     w->read_inflight = 1;
 }
 
@@ -133,8 +133,8 @@ static void on_read(redisAsyncContext* ac, void* reply, void* priv) {
     }
     return;
   }
-  cli_redis_backoff_ok(&w->read_backoff, "capsid worker",
-                       "redis answers again");
+  scale_redis_backoff_ok(&w->read_backoff, "capsid worker",
+                         "redis answers again");
   if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
       r->element[0]->type == REDIS_REPLY_ARRAY &&
       r->element[0]->elements == 2) {
@@ -159,7 +159,7 @@ static void read_more(worker_t* w) {
   /* Not before the cancel set is known, so nothing named there runs. */
   if (w->stopping || w->closing || w->read_inflight || !w->group_ready ||
       !w->cancel_known ||
-      free_slots == 0 || !cli_redis_conn_is_ready(w->rconn) ||
+      free_slots == 0 || !scale_redis_conn_is_ready(w->rconn) ||
       worker_now_ms() < w->read_retry_at)
     return;
   snprintf(count, sizeof(count), "%u", free_slots);
@@ -180,7 +180,7 @@ static void read_more(worker_t* w) {
   argv[9] = w->stream;
   /* Only entries never delivered; claims bring back the others. */
   argv[10] = ">";
-  if (cli_redis_conn_send(w->rconn, on_read, w, 11, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->rconn, on_read, w, 11, argv, NULL) == 0)
     w->read_inflight = 1;
 }
 
@@ -201,8 +201,8 @@ static void finish(worker_t* w) {
   uv_close((uv_handle_t*)&w->sigint, NULL);
   /* Everything owed was written when we get here normally; after the
    * give-up deadline nothing more is waited for. */
-  cli_redis_conn_close(w->rconn, 0, on_conn_closed, w);
-  cli_redis_conn_close(w->wconn, w->held_count == 0, on_conn_closed, w);
+  scale_redis_conn_close(w->rconn, 0, on_conn_closed, w);
+  scale_redis_conn_close(w->wconn, w->held_count == 0, on_conn_closed, w);
   capsid_runtime_close(w->rt, NULL, NULL);
   w->rt = NULL;
 }
@@ -222,7 +222,7 @@ static void pump(worker_t* w) {
 }
 
 
-static void on_ready(cli_redis_conn_t* c, void* data) {
+static void on_ready(scale_redis_conn_t* c, void* data) {
   worker_t* w = data;
 
   if (c == w->rconn) {
@@ -248,7 +248,7 @@ static void on_ready(cli_redis_conn_t* c, void* data) {
 }
 
 
-static void on_down(cli_redis_conn_t* c, void* data, const char* why) {
+static void on_down(scale_redis_conn_t* c, void* data, const char* why) {
   worker_t* w = data;
 
   (void)why;
@@ -258,7 +258,7 @@ static void on_down(cli_redis_conn_t* c, void* data, const char* why) {
 }
 
 
-static void on_fatal(cli_redis_conn_t* c, void* data, const char* why) {
+static void on_fatal(scale_redis_conn_t* c, void* data, const char* why) {
   worker_t* w = data;
 
   (void)c;
@@ -282,7 +282,7 @@ static void on_tick(uv_timer_t* t) {
     worker_claim_pass(w);
   if (now - w->last_beat_ms >= w->claim_idle_ms / 3)
     worker_heartbeat(w);
-  if (!w->group_ready && cli_redis_conn_is_ready(w->rconn) &&
+  if (!w->group_ready && scale_redis_conn_is_ready(w->rconn) &&
       !w->read_inflight && !w->stopping && now >= w->read_retry_at)
     create_group(w);
   worker_entry_retry_due(w);
@@ -395,7 +395,7 @@ static int check_duration(const char* opt, uint64_t ms, char* err,
 
 int scale_worker_check(const scale_worker_config_t* cfg, char* err,
                        size_t err_size) {
-  cli_redis_url_t url;
+  scale_redis_url_t url;
   char url_err[512];
   const char* group = cfg->group ? cfg->group : "capsid";
 
@@ -445,11 +445,11 @@ int scale_worker_check(const scale_worker_config_t* cfg, char* err,
       (cfg->consumer &&
        check_name("--consumer", cfg->consumer, err, err_size)))
     return CAPSID_EINVAL;
-  if (cli_redis_url_parse(cfg->redis, &url, url_err, sizeof(url_err)) != 0) {
+  if (scale_redis_url_parse(cfg->redis, &url, url_err, sizeof(url_err)) != 0) {
     snprintf(err, err_size, "--redis: %s", url_err);
     return CAPSID_EINVAL;
   }
-  cli_redis_url_free(&url);
+  scale_redis_url_free(&url);
   /* The defaults ("STREAM-results", "STREAM-dead") never equal STREAM. */
   if ((cfg->results && strcmp(cfg->results, cfg->stream) == 0) ||
       (cfg->dead_letter && strcmp(cfg->dead_letter, cfg->stream) == 0)) {
@@ -512,8 +512,8 @@ static void worker_free(worker_t* w) {
 
 int scale_worker_run(const scale_worker_config_t* cfg) {
   capsid_runtime_options_t opts;
-  cli_redis_conn_cbs_t cbs;
-  cli_redis_url_t url;
+  scale_redis_conn_cbs_t cbs;
+  scale_redis_url_t url;
   worker_t w;
   char err[600];
   int rc;
@@ -523,7 +523,7 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     return 2;
   }
   if (worker_init(&w, cfg) != 0 ||
-      cli_redis_url_parse(cfg->redis, &url, err, sizeof(err)) != 0) {
+      scale_redis_url_parse(cfg->redis, &url, err, sizeof(err)) != 0) {
     fprintf(stderr, "capsid worker: out of memory\n");
     worker_free(&w);
     return 1;
@@ -532,7 +532,7 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
       (rc = scale_metrics_start(cfg->metrics, cfg->redis, w.stream, w.group,
                                 w.consumer, err, sizeof(err))) != 0) {
     fprintf(stderr, "capsid worker: %s\n", err);
-    cli_redis_url_free(&url);
+    scale_redis_url_free(&url);
     worker_free(&w);
     return rc == CAPSID_EINVAL ? 2 : 1;
   }
@@ -545,7 +545,7 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
     rc = capsid_runtime_new(&opts, &w.rt);
   if (rc != 0) {
     fprintf(stderr, "capsid worker: cannot start: %s\n", capsid_strerror(rc));
-    cli_redis_url_free(&url);
+    scale_redis_url_free(&url);
     worker_free(&w);
     return 1;
   }
@@ -566,16 +566,16 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
   cbs.on_down = on_down;
   cbs.on_fatal = on_fatal;
   cbs.data = &w;
-  rc = cli_redis_conn_new(&w.loop, &url, "capsid worker", &cbs, &w.rconn);
+  rc = scale_redis_conn_new(&w.loop, &url, "capsid worker", &cbs, &w.rconn);
   if (rc == 0)
-    rc = cli_redis_conn_new(&w.loop, &url, "capsid worker", &cbs, &w.wconn);
-  cli_redis_url_free(&url);
+    rc = scale_redis_conn_new(&w.loop, &url, "capsid worker", &cbs, &w.wconn);
+  scale_redis_url_free(&url);
   if (rc != 0) {
     fprintf(stderr, "capsid worker: out of memory\n");
     return 1;
   }
-  cli_redis_conn_set_deadline(w.rconn, (unsigned)w.command_timeout_ms);
-  cli_redis_conn_set_deadline(w.wconn, (unsigned)w.command_timeout_ms);
+  scale_redis_conn_set_deadline(w.rconn, (unsigned)w.command_timeout_ms);
+  scale_redis_conn_set_deadline(w.wconn, (unsigned)w.command_timeout_ms);
   w.conns_open = 2;
   fprintf(stderr, "capsid worker: %s: taking jobs from \"%s\" (group "
           "\"%s\"), %u at a time; results to \"%s\"\n", w.consumer,

@@ -64,7 +64,7 @@ static const char* env_value(const capsid__strv_t* env, const char* name) {
 
 
 static int check_mode(serve_t* srv, const serve_peer_t* peer,
-                      cli_jobline_t* jl, capsid_error_t* err) {
+                      scale_jobline_t* jl, capsid_error_t* err) {
   if (peer->uid == srv->self_uid || peer->uid == 0)
     return 0;
   if (srv->self_uid != 0)
@@ -82,7 +82,7 @@ static int check_mode(serve_t* srv, const serve_peer_t* peer,
 
 
 /* A job of another user sees only what it sent, plus a PATH. */
-static int own_environment(cli_jobline_t* jl) {
+static int own_environment(scale_jobline_t* jl) {
   if (jl->spec.env_mode == CAPSID_ENV_REPLACE)
     return 0;
   jl->spec.env_mode = CAPSID_ENV_REPLACE;
@@ -95,7 +95,7 @@ static int own_environment(cli_jobline_t* jl) {
 
 
 int serve__authorize(serve_t* srv, const serve_peer_t* peer,
-                     cli_jobline_t* jl, capsid_error_t* err) {
+                     scale_jobline_t* jl, capsid_error_t* err) {
   const capsid__policy_t* policy = &jl->policy;
   serve_path_t* paths = NULL;
   char fields[64][64];

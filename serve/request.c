@@ -33,7 +33,7 @@ static void job_free(serve_job_t* sj) {
     sj->next->prev = sj->prev;
   if (sj->client != NULL)
     sj->client->n_jobs--;
-  cli_jobline_free(&sj->jl);
+  scale_jobline_free(&sj->jl);
   capsid__buf_free(&sj->stdin_buf);
   capsid__free(sj);
   serve__maybe_finish(srv);
@@ -53,7 +53,7 @@ static void send_exit(serve_job_t* sj, const capsid_result_t* r) {
                "\"result\":",
                SERVE_PROTOCOL_VERSION, (unsigned long long)sj->id);
   if (capsid__buf_append(&b, head, (size_t)n) != 0 ||
-      cli_result_format(&b, sj->jl.id, sj->line, r, NULL) != 0 ||
+      scale_result_format(&b, sj->jl.id, sj->line, r, NULL) != 0 ||
       capsid__buf_append(&b, "}", 1) != 0) {
     capsid__buf_free(&b);
     serve__error(sj->client, NULL, "result", "out of memory formatting "
@@ -69,7 +69,7 @@ static void send_exit(serve_job_t* sj, const capsid_result_t* r) {
 static void finish_error(serve_job_t* sj, capsid_error_t* err) {
   capsid_result_t r;
 
-  cli_result_of_error(&r, err);
+  scale_result_of_error(&r, err);
   send_exit(sj, &r);
   capsid_result_free(&r);
   job_free(sj);
@@ -128,10 +128,10 @@ static void on_job_output(capsid_job_t* job, int stream, const char* bytes,
   json_object_set_new(ev, "event", json_string("output"));
   json_object_set_new(ev, "job", json_integer((json_int_t)sj->id));
   json_object_set_new(ev, "stream", json_string(s == 0 ? "stdout" : "stderr"));
-  if (cli_utf8_valid(bytes, len)) {
+  if (scale_utf8_valid(bytes, len)) {
     json_object_set_new(ev, "data", json_stringn(bytes, len));
   } else {
-    char* b64 = cli_base64(bytes, len);
+    char* b64 = scale_base64(bytes, len);
     json_object_set_new(ev, "data_b64", b64 ? json_string(b64) : json_null());
     capsid__free(b64);
   }
@@ -157,7 +157,7 @@ static void job_start(serve_job_t* sj) {
   memset(&err, 0, sizeof(err));
   sj->state = SJ_STARTED;
   sj->jl.spec.on_output = sj->stream ? on_job_output : NULL;
-  rc = cli_jobline_start(sj->srv->rt, &sj->jl, on_job_exit, sj, &sj->job);
+  rc = scale_jobline_start(sj->srv->rt, &sj->jl, on_job_exit, sj, &sj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
                       "cannot start the job: %s", capsid_strerror(rc));
@@ -305,8 +305,8 @@ static void do_run(serve_client_t* c, json_t* req, json_t* tag) {
   serve__event(c, "accepted", ev);
 
   text = json_dumps(job, JSON_COMPACT);
-  rc = text ? cli_jobline_parse(text, strlen(text), line > 0 ? line : 1,
-                                &sj->jl, &err)
+  rc = text ? scale_jobline_parse(text, strlen(text), line > 0 ? line : 1,
+                                  &sj->jl, &err)
             : CAPSID_ENOMEM;
   free(text);
   if (rc == 0 && v != NULL) {
@@ -487,7 +487,7 @@ static void do_status(serve_client_t* c, json_t* tag) {
     if (sj->jl.id != NULL)
       json_object_set(j, "id", sj->jl.id);
     if (sj->jl.cwd != NULL)
-      json_object_set_new(j, "cwd", cli_json_path(sj->jl.cwd));
+      json_object_set_new(j, "cwd", scale_json_path(sj->jl.cwd));
     json_array_append_new(jobs, j);
   }
   if (tag != NULL)

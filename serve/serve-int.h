@@ -76,7 +76,7 @@ struct serve_job_s {
   uint32_t uid;            /* whose job it is */
   serve_job_state_t state;
   capsid_job_t* job;
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   long line;               /* "line" of the request, for the result */
   int stream;              /* send output events */
   capsid__buf_t stdin_buf; /* stdin_stream: bytes so far */
@@ -115,7 +115,7 @@ void serve__signal_all(serve_t* srv, uint64_t grace_ms);
  * rewrites its paths to the canonical ones that were checked. Returns 0,
  * or fills err (field named) and returns its code. */
 int serve__authorize(serve_t* srv, const serve_peer_t* peer,
-                     cli_jobline_t* jl, capsid_error_t* err);
+                     scale_jobline_t* jl, capsid_error_t* err);
 
 /* serve/<os>/peer-<os>.c */
 int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out);

@@ -12,20 +12,20 @@ static void test_rfc3339(void** state) {
   char buf[40];
 
   (void)state;
-  assert_string_equal(cli_rfc3339(0, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(0, buf, sizeof(buf)),
                       "1970-01-01T00:00:00.000Z");
   /* date -u -d @1796596274 */
-  assert_string_equal(cli_rfc3339(1796596274123456LL, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(1796596274123456LL, buf, sizeof(buf)),
                       "2026-12-06T22:31:14.123Z");
   /* A leap day, and the day after. */
-  assert_string_equal(cli_rfc3339(951782400000000LL, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(951782400000000LL, buf, sizeof(buf)),
                       "2000-02-29T00:00:00.000Z");
-  assert_string_equal(cli_rfc3339(951868799999000LL, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(951868799999000LL, buf, sizeof(buf)),
                       "2000-02-29T23:59:59.999Z");
-  assert_string_equal(cli_rfc3339(4107542400000000LL, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(4107542400000000LL, buf, sizeof(buf)),
                       "2100-03-01T00:00:00.000Z");
   /* Before the epoch: the millisecond counts forward from the second. */
-  assert_string_equal(cli_rfc3339(-1000, buf, sizeof(buf)),
+  assert_string_equal(scale_rfc3339(-1000, buf, sizeof(buf)),
                       "1969-12-31T23:59:59.999Z");
 }
 

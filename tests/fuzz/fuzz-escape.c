@@ -17,16 +17,16 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t lossy_len = 0;
   int valid = -1;
 
-  if (cli_json_escape(&b, (const char*)data, size, &valid) != 0)
+  if (scale_json_escape(&b, (const char*)data, size, &valid) != 0)
     abort();
   v = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (v == NULL || !json_is_string(v))
     abort();
-  lossy = cli_utf8_lossy((const char*)data, size, &lossy_len);
+  lossy = scale_utf8_lossy((const char*)data, size, &lossy_len);
   if (json_string_length(v) != lossy_len ||
       memcmp(json_string_value(v), lossy, lossy_len) != 0)
     abort();
-  if (valid != cli_utf8_valid((const char*)data, size))
+  if (valid != scale_utf8_valid((const char*)data, size))
     abort();
   capsid__free(lossy);
   json_decref(v);

@@ -10,12 +10,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   capsid_error_t err;
   capsid__policy_t policy;
 
   memset(&err, 0, sizeof(err));
-  if (cli_jobline_parse((const char*)data, size, 1, &jl, &err) == 0) {
+  if (scale_jobline_parse((const char*)data, size, 1, &jl, &err) == 0) {
     if (jl.spec.argv == NULL || jl.spec.argv[0] == NULL ||
         jl.spec.argv[0][0] == '\0')
       abort();
@@ -27,6 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abort(); /* every refusal must say why */
   }
   capsid__error_free(&err);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
   return 0;
 }

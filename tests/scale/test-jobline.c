@@ -5,22 +5,22 @@
 
 #include <string.h>
 
-static void parse_ok(const char* text, cli_jobline_t* jl) {
+static void parse_ok(const char* text, scale_jobline_t* jl) {
   capsid_error_t err;
 
   memset(&err, 0, sizeof(err));
-  if (cli_jobline_parse(text, strlen(text), 7, jl, &err) != 0)
+  if (scale_jobline_parse(text, strlen(text), 7, jl, &err) != 0)
     fail_msg("unexpected error for %s: %s", text, err.message);
 }
 
 
 static void parse_fails(const char* text, int code, const char* field,
                         const char* needle) {
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   capsid_error_t err;
 
   memset(&err, 0, sizeof(err));
-  assert_int_equal(cli_jobline_parse(text, strlen(text), 3, &jl, &err), code);
+  assert_int_equal(scale_jobline_parse(text, strlen(text), 3, &jl, &err), code);
   assert_int_equal(err.code, code);
   if (field != NULL) {
     assert_non_null(err.field);
@@ -29,12 +29,12 @@ static void parse_fails(const char* text, int code, const char* field,
   if (needle != NULL && strstr(err.message, needle) == NULL)
     fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
   capsid__error_free(&err);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
 }
 
 
 static void test_jobline_minimal(void** state) {
-  cli_jobline_t jl;
+  scale_jobline_t jl;
 
   (void)state;
   parse_ok("{\"argv\":[\"true\"]}", &jl);
@@ -49,12 +49,12 @@ static void test_jobline_minimal(void** state) {
   assert_int_equal(jl.policy_error.code, 0);
   assert_int_equal(jl.spec.network, -1);
   assert_int_equal(jl.spec.timeout_ms, 0);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
 }
 
 
 static void test_jobline_every_field(void** state) {
-  cli_jobline_t jl;
+  scale_jobline_t jl;
 
   (void)state;
   parse_ok("{\"id\":\"a1\",\"argv\":[\"sh\",\"-c\",\"make\"],\"cwd\":\"/src\","
@@ -83,7 +83,7 @@ static void test_jobline_every_field(void** state) {
   assert_int_equal(jl.spec.max_processes, 64);
   assert_int_equal(jl.spec.output_limit, 4096);
   assert_int_equal(jl.spec.mode, CAPSID_MODE_UNPRIVILEGED);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
 
   /* An object policy is parsed with the line, not passed on as text;
    * ids may be numbers. */
@@ -95,7 +95,7 @@ static void test_jobline_every_field(void** state) {
   assert_int_equal(jl.policy.kind, CAPSID__POLICY_READ_ONLY);
   assert_int_equal(jl.policy_error.code, 0);
   assert_int_equal(jl.spec.timeout_ms, 2000);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
 }
 
 
@@ -155,18 +155,18 @@ static void test_jobline_errors(void** state) {
 
 
 static void test_jobline_keeps_id_on_error(void** state) {
-  cli_jobline_t jl;
+  scale_jobline_t jl;
   capsid_error_t err;
   const char* text = "{\"id\":\"keep\",\"argv\":[]}";
 
   (void)state;
   memset(&err, 0, sizeof(err));
-  assert_int_equal(cli_jobline_parse(text, strlen(text), 9, &jl, &err),
+  assert_int_equal(scale_jobline_parse(text, strlen(text), 9, &jl, &err),
                    CAPSID_ESPEC);
   /* The error result can still name the job. */
   assert_string_equal(json_string_value(jl.id), "keep");
   assert_int_equal(jl.line, 9);
-  cli_jobline_free(&jl);
+  scale_jobline_free(&jl);
   capsid__error_free(&err);
 }
 

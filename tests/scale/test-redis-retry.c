@@ -36,56 +36,56 @@ static void test_transient_replies(void** state) {
 
   (void)state;
   for (i = 0; i < CAPSID__ARRAY_SIZE(transient); i++)
-    if (!cli_redis_reply_transient(transient[i]))
+    if (!scale_redis_reply_transient(transient[i]))
       fail_msg("\"%s\" should be transient", transient[i]);
   for (i = 0; i < CAPSID__ARRAY_SIZE(permanent); i++)
-    if (cli_redis_reply_transient(permanent[i]))
+    if (scale_redis_reply_transient(permanent[i]))
       fail_msg("\"%s\" should be permanent", permanent[i]);
-  assert_false(cli_redis_reply_transient(NULL));
+  assert_false(scale_redis_reply_transient(NULL));
 }
 
 
 static void test_connection_errors(void** state) {
   (void)state;
   /* Refused, reset, closed, timed out, a failed lookup: try again. */
-  assert_true(cli_redis_io_transient(REDIS_ERR_IO));
-  assert_true(cli_redis_io_transient(REDIS_ERR_EOF));
-  assert_true(cli_redis_io_transient(REDIS_ERR_OTHER));
+  assert_true(scale_redis_io_transient(REDIS_ERR_IO));
+  assert_true(scale_redis_io_transient(REDIS_ERR_EOF));
+  assert_true(scale_redis_io_transient(REDIS_ERR_OTHER));
   /* Not Redis at the other end, or out of memory here: no. */
-  assert_false(cli_redis_io_transient(REDIS_ERR_PROTOCOL));
-  assert_false(cli_redis_io_transient(REDIS_ERR_OOM));
-  assert_false(cli_redis_io_transient(0));
+  assert_false(scale_redis_io_transient(REDIS_ERR_PROTOCOL));
+  assert_false(scale_redis_io_transient(REDIS_ERR_OOM));
+  assert_false(scale_redis_io_transient(0));
 }
 
 
 /* Waits double from the minimum to the cap, each drawn between half and
  * all of its step; a success ends the run and starts again small. */
 static void test_backoff_grows_to_a_cap(void** state) {
-  cli_redis_backoff_t b;
+  scale_redis_backoff_t b;
   unsigned step = CLI_REDIS_BACKOFF_MIN_MS, wait;
   int i;
 
   (void)state;
   memset(&b, 0, sizeof(b));
-  assert_false(cli_redis_backoff_failing(&b));
+  assert_false(scale_redis_backoff_failing(&b));
   for (i = 0; i < 20; i++) {
-    wait = cli_redis_backoff_failed(&b, "test", "redis: LOADING");
+    wait = scale_redis_backoff_failed(&b, "test", "redis: LOADING");
     if (wait < step / 2 || wait > step)
       fail_msg("try %d: wait %u outside [%u, %u]", i, wait, step / 2, step);
     step = step * 2 > CLI_REDIS_BACKOFF_MAX_MS ? CLI_REDIS_BACKOFF_MAX_MS
                                                : step * 2;
   }
-  assert_true(cli_redis_backoff_failing(&b));
-  cli_redis_backoff_ok(&b, "test", "again");
-  assert_false(cli_redis_backoff_failing(&b));
-  wait = cli_redis_backoff_failed(&b, "test", "redis: LOADING");
+  assert_true(scale_redis_backoff_failing(&b));
+  scale_redis_backoff_ok(&b, "test", "again");
+  assert_false(scale_redis_backoff_failing(&b));
+  wait = scale_redis_backoff_failed(&b, "test", "redis: LOADING");
   assert_true(wait <= CLI_REDIS_BACKOFF_MIN_MS);
 }
 
 
 /* Jitter: two clients failing in step do not wait the same times. */
 static void test_backoff_jitter(void** state) {
-  cli_redis_backoff_t a, b;
+  scale_redis_backoff_t a, b;
   int i, differ = 0;
 
   (void)state;
@@ -94,8 +94,8 @@ static void test_backoff_jitter(void** state) {
   a.rng = 1;
   b.rng = 2;
   for (i = 0; i < 10; i++)
-    differ += cli_redis_backoff_failed(&a, "a", "x") !=
-              cli_redis_backoff_failed(&b, "b", "x");
+    differ += scale_redis_backoff_failed(&a, "a", "x") !=
+              scale_redis_backoff_failed(&b, "b", "x");
   assert_true(differ > 0);
 }
 

@@ -5,20 +5,20 @@
 
 #include <string.h>
 
-static void parse_ok(const char* url, cli_redis_url_t* u) {
+static void parse_ok(const char* url, scale_redis_url_t* u) {
   char err[256];
 
-  if (cli_redis_url_parse(url, u, err, sizeof(err)) != 0)
+  if (scale_redis_url_parse(url, u, err, sizeof(err)) != 0)
     fail_msg("unexpected error for %s: %s", url, err);
 }
 
 
 /* The parse fails, and the message names the URL and holds needle. */
 static void parse_fails(const char* url, const char* needle) {
-  cli_redis_url_t u;
+  scale_redis_url_t u;
   char err[256];
 
-  assert_int_equal(cli_redis_url_parse(url, &u, err, sizeof(err)),
+  assert_int_equal(scale_redis_url_parse(url, &u, err, sizeof(err)),
                    CAPSID_EINVAL);
   if (strstr(err, needle) == NULL)
     fail_msg("message \"%s\" for %s lacks \"%s\"", err, url, needle);
@@ -32,7 +32,7 @@ static void parse_fails(const char* url, const char* needle) {
 
 
 static void test_url_defaults(void** state) {
-  cli_redis_url_t u;
+  scale_redis_url_t u;
 
   (void)state;
   parse_ok("redis://localhost", &u);
@@ -41,18 +41,18 @@ static void test_url_defaults(void** state) {
   assert_int_equal(u.db, 0);
   assert_null(u.user);
   assert_null(u.password);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("redis://127.0.0.1:7000/", &u);
   assert_string_equal(u.host, "127.0.0.1");
   assert_int_equal(u.port, 7000);
   assert_int_equal(u.db, 0);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 }
 
 
 static void test_url_every_part(void** state) {
-  cli_redis_url_t u;
+  scale_redis_url_t u;
 
   (void)state;
   parse_ok("redis://worker:s%40cret%3A1@redis-1.example.org:6380/5", &u);
@@ -61,25 +61,25 @@ static void test_url_every_part(void** state) {
   assert_int_equal(u.db, 5);
   assert_string_equal(u.user, "worker");
   assert_string_equal(u.password, "s@cret:1");
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   /* A password alone (AUTH PASSWORD, the pre-ACL form). */
   parse_ok("redis://:pw@h", &u);
   assert_null(u.user);
   assert_string_equal(u.password, "pw");
   assert_int_equal(u.port, 6379);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("redis://[::1]:6390/2", &u);
   assert_string_equal(u.host, "::1");
   assert_int_equal(u.port, 6390);
   assert_int_equal(u.db, 2);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("redis://[fe80::1]", &u);
   assert_string_equal(u.host, "fe80::1");
   assert_int_equal(u.port, 6379);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 }
 
 
@@ -126,7 +126,7 @@ static void test_url_errors(void** state) {
 
 
 static void test_url_tls_unix_sentinel(void** state) {
-  cli_redis_url_t u, c;
+  scale_redis_url_t u, c;
 
   (void)state;
   parse_ok("rediss://:pw@redis.example.org:6380/3?ca=/etc/ca%20x.pem"
@@ -142,32 +142,32 @@ static void test_url_tls_unix_sentinel(void** state) {
   assert_string_equal(u.tls_sni, "other.example.org");
   assert_string_equal(u.display, "redis.example.org:6380");
   /* The copy is deep and whole. */
-  assert_int_equal(cli_redis_url_copy(&u, &c), 0);
-  cli_redis_url_free(&u);
+  assert_int_equal(scale_redis_url_copy(&u, &c), 0);
+  scale_redis_url_free(&u);
   assert_string_equal(c.tls_ca, "/etc/ca x.pem");
   assert_string_equal(c.password, "pw");
   assert_true(c.tls);
-  cli_redis_url_free(&c);
+  scale_redis_url_free(&c);
 
   parse_ok("rediss://[::1]", &u);
   assert_true(u.tls);
   assert_null(u.tls_ca);
   assert_string_equal(u.display, "[::1]:6379");
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("unix:///run/redis/redis.sock", &u);
   assert_null(u.host);
   assert_string_equal(u.unix_path, "/run/redis/redis.sock");
   assert_int_equal(u.db, 0);
   assert_string_equal(u.display, "unix:/run/redis/redis.sock");
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("unix://u:p@/tmp/r.sock?db=4", &u);
   assert_string_equal(u.unix_path, "/tmp/r.sock");
   assert_string_equal(u.user, "u");
   assert_string_equal(u.password, "p");
   assert_int_equal(u.db, 4);
-  cli_redis_url_free(&u);
+  scale_redis_url_free(&u);
 
   parse_ok("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380,[::1]/mymaster/2"
            "?sentinel-password=s%26p", &u);
@@ -182,21 +182,21 @@ static void test_url_tls_unix_sentinel(void** state) {
   assert_string_equal(u.password, "pw");
   assert_string_equal(u.sentinel_password, "s&p");
   assert_false(u.tls);
-  assert_int_equal(cli_redis_url_copy(&u, &c), 0);
-  cli_redis_url_free(&u);
+  assert_int_equal(scale_redis_url_copy(&u, &c), 0);
+  scale_redis_url_free(&u);
   assert_string_equal(c.sentinels[2].host, "::1");
   assert_string_equal(c.master, "mymaster");
-  cli_redis_url_free(&c);
+  scale_redis_url_free(&c);
 }
 
 
 static void test_url_truncated_message(void** state) {
-  cli_redis_url_t u;
+  scale_redis_url_t u;
   char err[16];
 
   (void)state;
   /* A small buffer gets a cut, terminated message, never an overflow. */
-  assert_int_equal(cli_redis_url_parse("redis://h:0", &u, err, sizeof(err)),
+  assert_int_equal(scale_redis_url_parse("redis://h:0", &u, err, sizeof(err)),
                    CAPSID_EINVAL);
   assert_true(strlen(err) < sizeof(err));
 }

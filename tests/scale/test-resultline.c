@@ -8,14 +8,15 @@
 
 static void test_utf8_validation(void** state) {
   (void)state;
-  assert_true(cli_utf8_valid("plain", 5));
-  assert_true(cli_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
-  assert_true(cli_utf8_valid("nul\0inside", 10));
-  assert_false(cli_utf8_valid("\xff", 1));
-  assert_false(cli_utf8_valid("\xc3", 1));          /* truncated */
-  assert_false(cli_utf8_valid("\xc0\xaf", 2));      /* overlong '/' */
-  assert_false(cli_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
-  assert_false(cli_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+  assert_true(scale_utf8_valid("plain", 5));
+  assert_true(
+      scale_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+  assert_true(scale_utf8_valid("nul\0inside", 10));
+  assert_false(scale_utf8_valid("\xff", 1));
+  assert_false(scale_utf8_valid("\xc3", 1));          /* truncated */
+  assert_false(scale_utf8_valid("\xc0\xaf", 2));      /* overlong '/' */
+  assert_false(scale_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
+  assert_false(scale_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 }
 
 
@@ -24,23 +25,23 @@ static void test_lossy_and_base64(void** state) {
   char* s;
 
   (void)state;
-  s = cli_utf8_lossy("a\xff" "b", 3, &n);
+  s = scale_utf8_lossy("a\xff" "b", 3, &n);
   assert_int_equal(n, 5);
   assert_memory_equal(s, "a\xef\xbf\xbd" "b", 5);
   capsid__free(s);
-  s = cli_base64("", 0);
+  s = scale_base64("", 0);
   assert_string_equal(s, "");
   capsid__free(s);
-  s = cli_base64("f", 1);
+  s = scale_base64("f", 1);
   assert_string_equal(s, "Zg==");
   capsid__free(s);
-  s = cli_base64("fo", 2);
+  s = scale_base64("fo", 2);
   assert_string_equal(s, "Zm8=");
   capsid__free(s);
-  s = cli_base64("foobar", 6);
+  s = scale_base64("foobar", 6);
   assert_string_equal(s, "Zm9vYmFy");
   capsid__free(s);
-  s = cli_base64("ok\xff\xfe\x00z", 6);
+  s = scale_base64("ok\xff\xfe\x00z", 6);
   assert_string_equal(s, "b2v//gB6");
   capsid__free(s);
 }
@@ -63,7 +64,7 @@ static void test_result_json_binary_output(void** state) {
   r.exit_code = 2;
   r.peak_memory = -1;
   id = json_string("id-1");
-  obj = cli_result_json(id, 4, &r);
+  obj = scale_result_json(id, 4, &r);
   json_decref(id);
   text = json_dumps(obj, JSON_COMPACT);
   /* The line parses back, and the exact bytes survive through base64. */
@@ -98,7 +99,7 @@ static void test_result_json_error(void** state) {
   r.exit_code = -1;
   capsid__error_set(&r.error, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, NULL,
                     "argv", "\"argv\" is required");
-  obj = cli_result_json(NULL, 12, &r);
+  obj = scale_result_json(NULL, 12, &r);
   assert_true(json_is_null(json_object_get(obj, "exit_code")));
   e = json_object_get(obj, "error");
   assert_string_equal(json_string_value(json_object_get(e, "code")),
@@ -130,8 +131,8 @@ static void check_writer_matches(const char* out, size_t out_len,
   r.err.len = err_len;
   r.exit_code = 1;
   r.peak_memory = 123;
-  tree = cli_result_json(NULL, 2, &r);
-  assert_int_equal(cli_result_write(f, NULL, 2, &r), 0);
+  tree = scale_result_json(NULL, 2, &r);
+  assert_int_equal(scale_result_write(f, NULL, 2, &r), 0);
   rewind(f);
   text = malloc(out_len * 8 + err_len * 8 + 4096);
   len = fread(text, 1, out_len * 8 + err_len * 8 + 4095, f);
@@ -213,7 +214,7 @@ static void check_bounded(const char* what, const char* data, size_t len,
   r.err.data = (char*)data;
   r.err.len = len / 2;
   r.peak_memory = -1;
-  assert_int_equal(cli_result_write(f, NULL, 1, &r), 0);
+  assert_int_equal(scale_result_write(f, NULL, 1, &r), 0);
   n = (size_t)ftell(f);
   rewind(f);
   text = malloc(n + 1);
@@ -240,7 +241,7 @@ static void check_bounded(const char* what, const char* data, size_t len,
   }
   if (want_text_whole) {
     size_t lossy_len = 0;
-    char* lossy = cli_utf8_lossy(data, len, &lossy_len);
+    char* lossy = scale_utf8_lossy(data, len, &lossy_len);
     if (json_string_length(json_object_get(back, "stdout")) != lossy_len)
       fail_msg("%s: the readable text was cut", what);
     capsid__free(lossy);
