@@ -114,3 +114,18 @@ int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
   a->pending_short = arg + 1;
   return capsid__args_next(a, opts);
 }
+
+
+int capsid__args_count(const char* s, uint64_t* out) {
+  uint64_t v = 0;
+
+  if (s == NULL || *s == '\0')
+    return -1;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+      return -1;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  *out = v;
+  return 0;
+}

@@ -3,6 +3,8 @@
 #ifndef CAPSID_ARGS_H
 #define CAPSID_ARGS_H
 
+#include <stdint.h>
+
 typedef struct capsid__option_s {
   char short_name; /* 0: none */
   const char* long_name;
@@ -25,5 +27,10 @@ void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
 /* Returns an option id, 0 when options end (a.index is then the first
  * operand; "--" is consumed), or -1 after printing an error to stderr. */
 int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts);
+
+/* A count as a user writes one: decimal digits only, no sign, no unit
+ * suffix, no fraction ("1.5" or "2k" jobs are mistakes, not sizes).
+ * Returns 0 with *out set, or -1. */
+int capsid__args_count(const char* s, uint64_t* out);
 
 #endif

@@ -89,7 +89,7 @@ int cli_batch_default(json_t* defaults, const char* option,
       capsid_parse_size(value, &n) != 0)
     return bad(option, value, "a size (examples: 64M, 2G)");
   if (strcmp(member, "max_processes") == 0) {
-    if (capsid_parse_size(value, &n) != 0 || n > (1u << 22))
+    if (capsid__args_count(value, &n) != 0 || n > (1u << 22))
       return bad(option, value, "a number of processes");
     return json_object_set_new(defaults, member, json_integer((json_int_t)n));
   }

@@ -61,7 +61,7 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
   while ((opt = capsid__args_next(a, batch_options)) > 0) {
     switch (opt) {
     case OPT_JOBS:
-      if (capsid_parse_size(a->value, &n) != 0 || n == 0 || n > 4096) {
+      if (capsid__args_count(a->value, &n) != 0 || n == 0 || n > 4096) {
         fprintf(stderr, "capsid batch: -j: \"%s\" is not a number of jobs "
                 "from 1 to 4096\n", a->value);
         return 2;
@@ -90,7 +90,7 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
       resume_option = opt == OPT_RESUME ? "--resume" : "--resume-failed";
       break;
     case OPT_RETRIES:
-      if (capsid_parse_size(a->value, &n) != 0 || n == 0 || n > 1000) {
+      if (capsid__args_count(a->value, &n) != 0 || n == 0 || n > 1000) {
         fprintf(stderr, "capsid batch: --retries: \"%s\" is not a number "
                 "of attempts from 1 to 1000\n", a->value);
         return 2;

@@ -347,7 +347,7 @@ int cli_cmd_acl(int argc, char** argv) {
     case OPT_AUDIT: do_audit = 1; break;
     case OPT_STATE: opts.state_dir = a.value; break;
     case OPT_THREADS:
-      if (capsid_parse_size(a.value, &v) != 0 || v == 0 || v > 256) {
+      if (capsid__args_count(a.value, &v) != 0 || v == 0 || v > 256) {
         fprintf(stderr, "%s: --threads: \"%s\" is not a count from 1 to "
                 "256\n", cmd, a.value);
         goto usage;

@@ -72,7 +72,7 @@ int cli_cmd_collect(int argc, char** argv) {
       cfg.results = a.value;
       break;
     case OPT_COUNT:
-      if (capsid_parse_size(a.value, &n) != 0 || n == 0 ||
+      if (capsid__args_count(a.value, &n) != 0 || n == 0 ||
           n > (uint64_t)SCALE_COLLECT_MAX_COUNT) {
         fprintf(stderr, "capsid collect: --count: \"%s\" is not a number of "
                 "results from 1 to %ld\n", a.value, SCALE_COLLECT_MAX_COUNT);

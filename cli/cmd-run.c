@@ -266,7 +266,7 @@ int cli_cmd_run(int argc, char** argv) {
       }
       break;
     case OPT_MAXPROC:
-      if (capsid_parse_size(a.value, &n) != 0 || n > (1u << 22)) {
+      if (capsid__args_count(a.value, &n) != 0 || n > (1u << 22)) {
         fprintf(stderr, "capsid run: --max-processes: \"%s\" is not a "
                 "number of processes\n", a.value);
         goto done;

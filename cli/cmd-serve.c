@@ -129,7 +129,7 @@ int cli_cmd_serve(int argc, char** argv) {
       break;
     case OPT_JOBS: {
       uint64_t n;
-      if (capsid_parse_size(a.value, &n) != 0 || n == 0 || n > 4096) {
+      if (capsid__args_count(a.value, &n) != 0 || n == 0 || n > 4096) {
         fprintf(stderr, "capsid serve: -j: \"%s\" is not a number of jobs "
                 "from 1 to 4096\n", a.value);
         return 2;

@@ -77,7 +77,7 @@ int cli_cmd_worker(int argc, char** argv) {
       cfg.consumer = a.value;
       break;
     case OPT_JOBS:
-      if (capsid_parse_size(a.value, &n) != 0 || n == 0 ||
+      if (capsid__args_count(a.value, &n) != 0 || n == 0 ||
           n > SCALE_WORKER_MAX_JOBS) {
         fprintf(stderr, "capsid worker: -j: \"%s\" is not a number of jobs "
                 "from 1 to %u\n", a.value, SCALE_WORKER_MAX_JOBS);
@@ -90,7 +90,7 @@ int cli_cmd_worker(int argc, char** argv) {
         return 2;
       break;
     case OPT_MAX_DELIVERIES:
-      if (capsid_parse_size(a.value, &n) != 0 || n == 0 ||
+      if (capsid__args_count(a.value, &n) != 0 || n == 0 ||
           n > (uint64_t)SCALE_WORKER_MAX_DELIVERIES) {
         fprintf(stderr, "capsid worker: --max-deliveries: \"%s\" is not a "
                 "number from 1 to %ld\n", a.value,

@@ -319,6 +319,11 @@ static const bad_cli_t bad_cli[] = {
     {"run -w /usr/local -- true", 125, "writable_roots[0]"},
     {"run -C / -w /var -- true", 125, "whole filesystem"},
     {"batch -j x", 2, "-j"},
+    /* Counts are whole numbers, not sizes: 1.5 or 2k jobs are typos. */
+    {"batch -j 1.5", 2, "-j"},
+    {"batch -j 2k", 2, "-j"},
+    {"batch --retries 2.0", 2, "--retries"},
+    {"run --max-processes 1k -- true", 125, "--max-processes"},
     {"batch a b", 2, "one input at most"},
     /* Issue 18: the habits of parallel name their option. */
     {"batch --halt sometimes", 2, "--halt"},
