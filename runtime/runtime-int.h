@@ -47,6 +47,8 @@ struct capsid_runtime_s {
   void* close_data;
   uv_idle_t kick;         /* starts queued jobs outside of callbacks */
   int kick_active;
+  uv_timer_t idle;        /* lets go of what the sandbox keeps (runtime.c) */
+  int open_handles;       /* of kick and idle, while they close */
   char read_buf[CAPSID__READ_BUF_SIZE];
 };
 

@@ -72,6 +72,11 @@ int capsid_runtime_new(const capsid_runtime_options_t* caller_options,
   rt->worker_threads = options ? options->worker_threads : 0;
   uv_idle_init(rt->loop, &rt->kick);
   rt->kick.data = rt;
+  /* Never what keeps the loop running: when nothing else does, what the
+   * sandbox still keeps goes when the runtime closes. */
+  uv_timer_init(rt->loop, &rt->idle);
+  uv_unref((uv_handle_t*)&rt->idle);
+  rt->idle.data = rt;
   *out = rt;
   return 0;
 }
@@ -184,6 +189,18 @@ int capsid__job_start_parsed(capsid_runtime_t* rt,
 static void runtime_free(capsid_runtime_t* rt);
 
 
+/* What the sandbox keeps between jobs (capsid__sandbox_idle) goes once
+ * unused this long: long enough for the next command of an agent that
+ * runs them back to back, short enough that a placeholder of a protected
+ * path is seldom seen in the workspace between commands. */
+#define CAPSID__KEEP_MS 500
+
+static void idle_cb(uv_timer_t* timer) {
+  if (capsid__sandbox_idle(CAPSID__KEEP_MS) > 0)
+    uv_timer_start(timer, idle_cb, CAPSID__KEEP_MS, 0);
+}
+
+
 void capsid__runtime_job_finished(capsid_runtime_t* rt, capsid_job_t* job) {
   capsid__list_remove(&job->link);
   if (job->counted) {
@@ -191,6 +208,8 @@ void capsid__runtime_job_finished(capsid_runtime_t* rt, capsid_job_t* job) {
     rt->n_running--;
   }
   rt->n_jobs--;
+  if (!rt->closing && !uv_is_active((uv_handle_t*)&rt->idle))
+    uv_timer_start(&rt->idle, idle_cb, CAPSID__KEEP_MS, 0);
   if (rt->closing) {
     if (rt->n_jobs == 0)
       runtime_free(rt);
@@ -218,6 +237,10 @@ static void kick_closed(uv_handle_t* handle) {
   void (*cb)(void*) = rt->close_cb;
   void* data = rt->close_data;
 
+  /* The last of the runtime's two handles frees it. */
+  if (--rt->open_handles > 0)
+    return;
+
   if (!rt->owns_loop) {
     capsid__free(rt);
     if (cb != NULL)
@@ -236,7 +259,10 @@ static void runtime_free(capsid_runtime_t* rt) {
     rt->pool = NULL;
   }
   uv_idle_stop(&rt->kick);
+  rt->open_handles = 2;
   uv_close((uv_handle_t*)&rt->kick, kick_closed);
+  uv_close((uv_handle_t*)&rt->idle, kick_closed);
+  (void)capsid__sandbox_idle(0);
 }
 
 

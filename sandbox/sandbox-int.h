@@ -92,6 +92,14 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__prep_t* prep, capsid__prelaunch_cb cb,
                      void* data);
 
+/* Between jobs: lets go of what the backend keeps for the next job of a
+ * workspace and no job has used for idle_ms (0: all of it). Linux keeps
+ * the placeholders of protected paths (placeholder-linux.c), so back to
+ * back jobs of a workspace do not each make and remove them; Windows
+ * keeps nothing. Returns how many things are still kept: the caller
+ * calls again later while that is not 0. Any thread. */
+unsigned capsid__sandbox_idle(uint64_t idle_ms);
+
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage
  * EXEC, path set) so a job that cannot start says why before anything is

@@ -214,7 +214,7 @@ int capsid__confine_prepare(capsid__confine_t* c,
     capsid__heldns_put(c->held);
     c->held = NULL;
     capsid__elevated_release(&c->identity);
-    capsid__placeholders_release(&c->placeholders);
+    capsid__placeholders_release(&c->placeholders, !c->elevated);
   }
   return rc;
 }
@@ -342,7 +342,7 @@ void capsid__confine_release(capsid__confine_t* c) {
   c->held = NULL;
   capsid__elevated_release(&c->identity);
   /* The job's processes are gone: nothing of it binds them any more. */
-  capsid__placeholders_release(&c->placeholders);
+  capsid__placeholders_release(&c->placeholders, !c->elevated);
   if (c->landlock_fd >= 0) {
     close(c->landlock_fd);
     c->landlock_fd = -1;

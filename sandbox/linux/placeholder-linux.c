@@ -27,11 +27,25 @@
  * still binds it; a job that finds the directory gone before its own
  * shared lock took starts over. A placeholder is marked (its sticky
  * bit) so that the last job to hold it removes it even when another
- * capsid made it. */
+ * capsid made it.
+ *
+ * Parked between jobs: a placeholder is not removed the moment its job
+ * ends but kept, still under a shared lock, for the next job of the
+ * workspace, and removed once no job of this process has used it for a
+ * moment (capsid__sandbox_idle, called by the runtime's idle timer and
+ * when it closes). Not in elevated mode: there the post-job ACL pass
+ * records the workspace directory's state, which a later removal would
+ * make stale. Making and removing three directories per job costs
+ * little CPU, but freeing a directory's block on a filesystem mounted
+ * with `discard` waits for the device: 2-10 ms per job on these
+ * machines while other processes write, most of a job's spawn time. */
 #include "placeholder-linux.h"
+
+#include "sandbox-int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -269,30 +283,127 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
       rc = hold_one(ph, root, sb->protected_paths.v[i], 0, err);
   }
   if (rc != 0)
-    capsid__placeholders_release(ph);
+    capsid__placeholders_release(ph, 0);
   return rc;
 }
 
 
-void capsid__placeholders_release(capsid__placeholders_t* ph) {
+/* What release parks: a guard of a placeholder (made by some job, still
+ * marked) with the time its last job ended. One entry per directory, so
+ * the shared locks this process holds never keep its own sweep from the
+ * exclusive one. Bounded: beyond PARK_MAX the oldest goes at once. */
+#define PARK_MAX 64
+
+typedef struct parked_s {
+  capsid__guard_t g;
+  dev_t dev;
+  ino_t ino;
+  uint64_t at_ms;
+} parked_t;
+
+static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+static parked_t parked[PARK_MAX];
+static size_t n_parked;
+
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+
+static void drop_guard(capsid__guard_t* g) {
+  close(g->fd);
+  close(g->parent_fd);
+  capsid__free(g->name);
+}
+
+
+/* Removes g's directory if some job made it or it is still marked, no
+ * other job holds it, and it is empty and there (rmdir only, so what the owner put there is kept, and
+ * is the owner's from then on: the mark goes), then lets go of g. */
+static void remove_guard(capsid__guard_t* g) {
+  struct stat st;
+
+  if ((g->made || has_mark(g->fd)) && flock(g->fd, LOCK_EX | LOCK_NB) == 0 &&
+      still_there(g->parent_fd, g->name, g->fd) &&
+      unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
+      (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
+    (void)fchmod(g->fd, st.st_mode & 0777);
+  drop_guard(g);
+}
+
+
+/* Under park_lock. Takes g over: parks it, or lets it go when the same
+ * directory is parked already (that entry's time is renewed). */
+static void park(capsid__guard_t* g, const struct stat* st, uint64_t now) {
+  size_t i, oldest = 0;
+
+  for (i = 0; i < n_parked; i++)
+    if (parked[i].dev == st->st_dev && parked[i].ino == st->st_ino) {
+      parked[i].at_ms = now;
+      parked[i].g.made |= g->made;
+      drop_guard(g);
+      return;
+    }
+  if (n_parked == PARK_MAX) {
+    for (i = 1; i < n_parked; i++)
+      if (parked[i].at_ms < parked[oldest].at_ms)
+        oldest = i;
+    remove_guard(&parked[oldest].g);
+    parked[oldest] = parked[--n_parked];
+  }
+  parked[n_parked].g = *g;
+  parked[n_parked].dev = st->st_dev;
+  parked[n_parked].ino = st->st_ino;
+  parked[n_parked].at_ms = now;
+  n_parked++;
+}
+
+
+void capsid__placeholders_release(capsid__placeholders_t* ph, int keep) {
   struct stat st;
   capsid__guard_t* g;
+  uint64_t now = now_ms();
   size_t i;
 
+  pthread_mutex_lock(&park_lock);
   for (i = ph->n; i-- > 0;) {
     g = &ph->v[i];
-    /* Exclusive only when no other job holds it; rmdir only, so what the
-     * owner put there is kept, and is the owner's from then on. */
-    if ((g->made || has_mark(g->fd)) && flock(g->fd, LOCK_EX | LOCK_NB) == 0 &&
-        still_there(g->parent_fd, g->name, g->fd) &&
-        unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
-        (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
-      (void)fchmod(g->fd, st.st_mode & 0777);
-    close(g->fd);
-    close(g->parent_fd);
-    capsid__free(g->name);
+    if (!keep)
+      remove_guard(g);
+    else if ((g->made || has_mark(g->fd)) && fstat(g->fd, &st) == 0 &&
+             st.st_nlink > 0)
+      park(g, &st, now);
+    else
+      drop_guard(g);
   }
+  pthread_mutex_unlock(&park_lock);
   capsid__free(ph->v);
   ph->v = NULL;
   ph->n = 0;
+}
+
+
+unsigned capsid__sandbox_idle(uint64_t idle_ms) {
+  uint64_t now = now_ms();
+  unsigned left;
+  size_t i = 0;
+
+  pthread_mutex_lock(&park_lock);
+  while (i < n_parked) {
+    if (idle_ms == 0 || now - parked[i].at_ms >= idle_ms) {
+      /* A job still holding it keeps it (LOCK_EX fails); that job's
+       * release parks it again. */
+      remove_guard(&parked[i].g);
+      parked[i] = parked[--n_parked];
+    } else {
+      i++;
+    }
+  }
+  left = (unsigned)n_parked;
+  pthread_mutex_unlock(&park_lock);
+  return left;
 }

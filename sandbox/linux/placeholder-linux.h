@@ -27,8 +27,9 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
                               const capsid__sandbox_t* sb,
                               capsid_error_t* err);
 /* After the job's processes are gone: removes each placeholder no other
- * job holds, if still empty (rmdir only), and lets go of the rest.
- * Idempotent. */
-void capsid__placeholders_release(capsid__placeholders_t* ph);
+ * job holds, if still empty (rmdir only), and lets go of the rest; with
+ * keep, parks the placeholders for the next job of the workspace instead
+ * (capsid__sandbox_idle removes them). Idempotent. */
+void capsid__placeholders_release(capsid__placeholders_t* ph, int keep);
 
 #endif

@@ -44,6 +44,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_placeholder_concurrent, NEEDS_MOUNTS),
     CASE(smoke_placeholder_churn, NEEDS_MOUNTS),
     CASE(smoke_placeholder_owner_content, NEEDS_MOUNTS),
+    CASE(smoke_placeholder_parked, NEEDS_MOUNTS),
     CASE(smoke_missing_carve_out_leaves_nothing, ALL),
     CASE(smoke_carve_out_through_link, ALL),
     CASE(smoke_world_writable_outside, ALL),

@@ -449,3 +449,108 @@ void smoke_carve_out_through_link(void** state) {
   smoke_rmtree(ws);
   smoke_rmtree(outside);
 }
+
+
+typedef struct {
+  char* ws;
+  unsigned done, failed;
+  char seen[2][128];    /* each job's view of .git: inode and birth */
+  int there_between;    /* .git was on the host between the two jobs */
+  int there_after_idle; /* .git was there after the runtime sat idle */
+  uv_timer_t wait;
+  capsid_runtime_t* rt;
+  capsid_job_spec_t spec;
+} parked_t;
+
+
+static void after_idle(uv_timer_t* t) {
+  parked_t* p = t->data;
+
+  p->there_after_idle = exists(p->ws, ".git");
+  uv_close((uv_handle_t*)t, NULL);
+}
+
+
+static void on_parked_exit(capsid_job_t* job, capsid_result_t* r,
+                           void* data) {
+  parked_t* p = data;
+
+  (void)job;
+  if (r->error.code != 0 || r->exit_code != 0 || r->out.data == NULL)
+    p->failed++;
+  else if (p->done < 2)
+    snprintf(p->seen[p->done], sizeof(p->seen[0]), "%s", r->out.data);
+  p->done++;
+  capsid_result_free(r);
+  if (p->done == 1) {
+    p->there_between = exists(p->ws, ".git");
+    assert_int_equal(capsid_job_start(p->rt, &p->spec, on_parked_exit, p,
+                                      NULL),
+                     0);
+  } else if (p->done == 2) {
+    /* Then the runtime sits idle for longer than it keeps them. */
+    uv_timer_init(capsid_runtime_loop(p->rt), &p->wait);
+    p->wait.data = p;
+    uv_timer_start(&p->wait, after_idle, 3000, 0);
+  }
+}
+
+
+/* Back-to-back jobs of one workspace in one runtime share its
+ * placeholders (the second job's .git is the directory the first one
+ * had: same inode, same birth time) instead of each making and removing
+ * them; they go once the runtime has been idle for a moment, and at the
+ * latest when it closes. Elevated mode removes them after each job (its
+ * post-job ACL pass records the workspace as the job left it). Each job
+ * still cannot write into or remove .git. */
+void smoke_placeholder_parked(void** state) {
+  const char* argv[] = {"/bin/sh", "-c",
+                        "stat -c '%i %w' .git && ! mkdir .git/x 2>/dev/null "
+                        "&& ! rmdir .git 2>/dev/null",
+                        NULL};
+  capsid_runtime_options_t ro;
+  parked_t p;
+  int keeps;
+
+  (void)state;
+  memset(&p, 0, sizeof(p));
+  p.ws = smoke_workspace();
+  ro = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
+  ro.max_concurrency = 1;
+  p.spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  p.spec.cwd = p.ws;
+  p.spec.network = -1;
+  p.spec.mode = smoke_mode;
+  p.spec.timeout_ms = 60000;
+  p.spec.argv = argv;
+  assert_int_equal(capsid_runtime_new(&ro, &p.rt), 0);
+  assert_int_equal(capsid_job_start(p.rt, &p.spec, on_parked_exit, &p, NULL),
+                   0);
+  capsid_runtime_run(p.rt);
+  keeps = smoke_mode_ran != CAPSID_MODE_ELEVATED;
+  assert_int_equal(p.done, 2);
+  assert_int_equal(p.failed, 0);
+  assert_true(p.seen[0][0] != '\0' && p.seen[1][0] != '\0');
+  assert_int_equal(p.there_between, keeps);
+  if (keeps)
+    assert_string_equal(p.seen[0], p.seen[1]);
+  else
+    assert_string_not_equal(p.seen[0], p.seen[1]);
+  assert_false(p.there_after_idle);
+  capsid_runtime_close(p.rt, NULL, NULL);
+  assert_false(exists(p.ws, ".git"));
+  assert_false(exists(p.ws, ".codex"));
+
+  /* A runtime closed while it keeps them: they go with it. */
+  p.done = 2; /* past the chain above: one job, no idle wait */
+  assert_int_equal(capsid_runtime_new(&ro, &p.rt), 0);
+  assert_int_equal(capsid_job_start(p.rt, &p.spec, on_parked_exit, &p, NULL),
+                   0);
+  capsid_runtime_run(p.rt);
+  assert_int_equal(p.failed, 0);
+  assert_int_equal(exists(p.ws, ".git"), keeps);
+  capsid_runtime_close(p.rt, NULL, NULL);
+  assert_false(exists(p.ws, ".git"));
+  assert_false(exists(p.ws, ".agents"));
+  smoke_rmtree(p.ws);
+}

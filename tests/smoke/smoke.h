@@ -76,6 +76,7 @@ void smoke_missing_names_protected(void** state);
 void smoke_placeholder_concurrent(void** state);
 void smoke_placeholder_churn(void** state);
 void smoke_placeholder_owner_content(void** state);
+void smoke_placeholder_parked(void** state);
 void smoke_missing_carve_out_leaves_nothing(void** state);
 void smoke_carve_out_through_link(void** state);
 void smoke_world_writable_outside(void** state);
