@@ -42,7 +42,8 @@ static int refuse(capsid_error_t* err, const char* field, const char* fmt,
 static int need_absolute(const char* path, const char* field,
                          capsid_error_t* err) {
   /* An empty one is the library's to refuse, with its own words. */
-  if (path != NULL && (path[0] == '\0' || capsid__path_is_absolute(path)))
+  if (path != NULL &&
+      (path[0] == '\0' || capsid__path_is_absolute_written(path)))
     return 0;
   return capsid__error_set(err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, path,
                            field, "\"%s\" must be an absolute path: the "
