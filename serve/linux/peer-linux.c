@@ -37,6 +37,11 @@ void serve__peer_self(serve_peer_t* out) {
 }
 
 
+void serve__peer_release(serve_peer_t* peer) {
+  (void)peer; /* the credentials are numbers: nothing is held */
+}
+
+
 int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
   struct ucred cred;
   gid_t groups[SERVE_MAX_GROUPS];
