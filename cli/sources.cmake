@@ -31,6 +31,4 @@ if(CAPSID_SERVE)
     cli/client-batch.c cli/client-run.c)
   # The named-pipe address of Windows (pipe:NAME); none on Linux.
   list(APPEND CAPSID_CLI_SOURCES cli/${CAPSID_OS}/client-pipe-${CAPSID_OS}.c)
-else()
-  list(APPEND CAPSID_CLI_SOURCES cli/client-none.c)
 endif()
