@@ -64,6 +64,28 @@ static const char* env_value(const capsid__strv_t* env, const char* name) {
 }
 
 
+/* Who may connect: the server's own user, root, the allowed users and
+ * the members of the allowed groups (ids from serve/<os>/peer-<os>.c). */
+int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
+  size_t i;
+  int g;
+
+  if (peer->uid == srv->self_uid || peer->uid == 0)
+    return 1;
+  for (i = 0; i < srv->opt.n_allow_uids; i++)
+    if (srv->opt.allow_uids[i] == peer->uid)
+      return 1;
+  for (i = 0; i < srv->opt.n_allow_gids; i++) {
+    if (srv->opt.allow_gids[i] == peer->gid)
+      return 1;
+    for (g = 0; g < peer->n_groups; g++)
+      if (srv->opt.allow_gids[i] == peer->groups[g])
+        return 1;
+  }
+  return 0;
+}
+
+
 static int check_mode(serve_t* srv, const serve_peer_t* peer,
                       scale_jobline_t* jl, capsid_error_t* err) {
   if (peer->uid == srv->self_uid || peer->uid == 0)

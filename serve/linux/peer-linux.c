@@ -69,26 +69,6 @@ int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
 }
 
 
-int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
-  size_t i;
-  int g;
-
-  if (peer->uid == srv->self_uid || peer->uid == 0)
-    return 1;
-  for (i = 0; i < srv->opt.n_allow_uids; i++)
-    if (srv->opt.allow_uids[i] == peer->uid)
-      return 1;
-  for (i = 0; i < srv->opt.n_allow_gids; i++) {
-    if (srv->opt.allow_gids[i] == peer->gid)
-      return 1;
-    for (g = 0; g < peer->n_groups; g++)
-      if (srv->opt.allow_gids[i] == peer->groups[g])
-        return 1;
-  }
-  return 0;
-}
-
-
 /* ------------------------------------------------------------------------ */
 /* Checks with the client's credentials                                     */
 

@@ -15,7 +15,6 @@
 #include "win-util.h"
 
 #include <aclapi.h>
-#include <stdio.h>
 #include <string.h>
 
 typedef struct check_s {
@@ -92,11 +91,7 @@ static int resolve_as_client(check_t* c, const char* base, const char* given,
   }
   rc = capsid__path_canonical(base, given, canon, &os_error);
   is_dir = rc == 0 ? capsid__path_is_dir(*canon, &os_error) : 0;
-  if (!RevertToSelf()) {
-    /* The loop's thread would go on as the client: never. */
-    fputs("capsid serve: cannot revert from a client's token\n", stderr);
-    TerminateProcess(GetCurrentProcess(), 1);
-  }
+  serve__win_revert();
   if (rc != 0) {
     if (c->missing_ok && (os_error == ERROR_FILE_NOT_FOUND ||
                           os_error == ERROR_PATH_NOT_FOUND))

@@ -222,6 +222,14 @@ void serve__peer_self(serve_peer_t* out) {
 }
 
 
+void serve__win_revert(void) {
+  if (!RevertToSelf()) {
+    fputs("capsid serve: cannot revert from a client's token\n", stderr);
+    TerminateProcess(GetCurrentProcess(), 1);
+  }
+}
+
+
 void serve__peer_release(serve_peer_t* peer) {
   if (peer->token != NULL)
     CloseHandle((HANDLE)peer->token);
@@ -248,36 +256,12 @@ int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
   ok = OpenThreadToken(GetCurrentThread(),
                        TOKEN_QUERY | TOKEN_DUPLICATE | TOKEN_IMPERSONATE,
                        TRUE, &token);
-  if (!RevertToSelf()) {
-    /* The loop's thread would go on as the client: never. */
-    fputs("capsid serve: cannot revert from a client's token\n", stderr);
-    TerminateProcess(GetCurrentProcess(), 1);
-  }
+  serve__win_revert();
   if (!ok)
     return -1;
   if (peer_from_token(token, (int)pid, out) != 0) {
     CloseHandle(token);
     return -1;
-  }
-  return 0;
-}
-
-
-int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
-  size_t i;
-  int g;
-
-  if (peer->uid == srv->self_uid || peer->uid == 0)
-    return 1;
-  for (i = 0; i < srv->opt.n_allow_uids; i++)
-    if (srv->opt.allow_uids[i] == peer->uid)
-      return 1;
-  for (i = 0; i < srv->opt.n_allow_gids; i++) {
-    if (srv->opt.allow_gids[i] == peer->gid)
-      return 1;
-    for (g = 0; g < peer->n_groups; g++)
-      if (srv->opt.allow_gids[i] == peer->groups[g])
-        return 1;
   }
   return 0;
 }

@@ -22,6 +22,9 @@ int serve__win_sid_id(PSID sid, uint32_t* id);
 int serve__win_sid_known(PSID sid, uint32_t* id);
 /* The SID a number stands for (the table's), or NULL. */
 PSID serve__win_id_sid(uint32_t id);
+/* Ends the loop thread's impersonation of a client. When that fails the
+ * process ends: the server must never go on as a client. */
+void serve__win_revert(void);
 /* "S-1-5-21-..." for id into buf, or "uid N" when it is not known. */
 const char* serve__win_id_text(uint32_t id, char* buf, size_t size);
 

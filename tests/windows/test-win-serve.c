@@ -162,6 +162,13 @@ static json_t* conn_wait(conn_t* c, const char* name) {
 }
 
 
+/* Sends line and waits for the event named event. */
+static json_t* ask(conn_t* c, const char* line, const char* event) {
+  assert_int_equal(conn_send(c, line), 0);
+  return conn_wait(c, event);
+}
+
+
 static void connect_ok(conn_t* c) {
   assert_int_equal(conn_open(c, pipe_name), 0);
 }
@@ -315,8 +322,7 @@ static void test_pipe_dacl_allowed(void** state) {
                 "S-1-5-32-545");
   assert_false(SERVE_PIPE_CLIENT_ACCESS & FILE_CREATE_PIPE_INSTANCE);
   LocalFree(sd);
-  assert_int_equal(conn_send(&c, "{\"v\":1,\"type\":\"shutdown\"}"), 0);
-  ev = conn_wait(&c, "ok");
+  ev = ask(&c, "{\"v\":1,\"type\":\"shutdown\"}", "ok");
   json_decref(ev);
   conn_close(&c);
   assert_int_equal(server_join(&s), 0);
@@ -340,9 +346,7 @@ static void test_ping(void** state) {
 
   (void)state;
   connect_ok(&c);
-  assert_int_equal(conn_send(&c, "{\"v\":1,\"type\":\"ping\",\"tag\":\"p1\"}"),
-                   0);
-  ev = conn_wait(&c, "pong");
+  ev = ask(&c, "{\"v\":1,\"type\":\"ping\",\"tag\":\"p1\"}", "pong");
   assert_string_equal(json_string_value(json_object_get(ev, "tag")), "p1");
   assert_non_null(json_string_value(json_object_get(ev, "version")));
   json_decref(ev);
@@ -359,8 +363,7 @@ static void test_status_identity(void** state) {
 
   (void)state;
   connect_ok(&c);
-  assert_int_equal(conn_send(&c, "{\"v\":1,\"type\":\"status\"}"), 0);
-  ev = conn_wait(&c, "status");
+  ev = ask(&c, "{\"v\":1,\"type\":\"status\"}", "status");
   assert_int_equal(json_integer_value(json_object_get(ev, "uid")),
                    serve__self_uid());
   assert_true(json_is_true(json_object_get(ev, "owner")));
@@ -455,8 +458,7 @@ static void expect_error_field(conn_t* c, const char* line,
                                const char* field) {
   json_t* ev;
 
-  assert_int_equal(conn_send(c, line), 0);
-  ev = conn_wait(c, "error");
+  ev = ask(c, line, "error");
   assert_string_equal(json_string_value(json_object_get(ev, "field")),
                       field);
   json_decref(ev);
@@ -475,8 +477,7 @@ static void test_malformed(void** state) {
   expect_error_field(&c, "{\"v\":1,\"type\":\"cancel\",\"job\":\"x\"}",
                      "job");
   expect_error_field(&c, "{\"v\":1,\"type\":\"ping\",\"bogus\":1}", "bogus");
-  assert_int_equal(conn_send(&c, "{\"v\":1,\"type\":\"ping\"}"), 0);
-  ev = conn_wait(&c, "pong");
+  ev = ask(&c, "{\"v\":1,\"type\":\"ping\"}", "pong");
   json_decref(ev);
   conn_close(&c);
 }
@@ -592,8 +593,7 @@ static void test_shutdown_by_owner(void** state) {
 
   (void)state;
   connect_ok(&c);
-  assert_int_equal(conn_send(&c, "{\"v\":1,\"type\":\"shutdown\"}"), 0);
-  ev = conn_wait(&c, "ok");
+  ev = ask(&c, "{\"v\":1,\"type\":\"shutdown\"}", "ok");
   assert_string_equal(json_string_value(json_object_get(ev, "request")),
                       "shutdown");
   json_decref(ev);
