@@ -2,7 +2,8 @@
 .SYNOPSIS
   capsid serve on a real Windows: what Wine cannot check (DACLs, a second
   user, restricted tokens). Dot-sourced by windows-smoke.ps1, whose
-  $Capsid, $WS, Report, Skip, Invoke-Capsid and $admin it uses.
+  $Capsid, $WS, $Root, Report, Skip, Invoke-Capsid, Invoke-CapsidCmd and
+  $admin it uses.
 
   As any user: a job through the server prints and exits as the same job
   run locally; a confined job (restricted token) cannot open the pipe,
@@ -67,6 +68,10 @@ Report "control: the same client outside the sandbox reaches it" ($outer.rc -eq 
 
 $ping = Send-ServeRequest $ServePipe '{"v":1,"type":"ping"}'
 Report "serve: ping answers pong" ($ping -match '"event":"pong"') $ping
+# FILE_FLAG_FIRST_PIPE_INSTANCE (Wine does not honour it): a second
+# server cannot take instances of a name in use and read its clients.
+$dup = Invoke-CapsidCmd @("serve", "--socket", "pipe:$ServePipe")
+Report "serve: a second server on the same pipe is refused" ($dup.rc -eq 1 -and $dup.out -match "a server answers on it") "rc=$($dup.rc) out=$($dup.out)"
 $s = Stop-Serve $srv $ServePipe
 Report "serve: the owner's shutdown stops it (exit 0)" ($s.ev -match '"event":"ok"' -and $s.exited -and $s.rc -eq 0) "ev=$($s.ev) exited=$($s.exited) rc=$($s.rc)"
 
