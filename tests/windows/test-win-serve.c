@@ -17,6 +17,7 @@
 #include "wintest-util.h"
 
 #include "serve-win.h"
+#include "path.h"
 #include "win-util.h"
 
 #include <aclapi.h>
@@ -595,6 +596,21 @@ static void test_paths_checked_with_token(void** state) {
 }
 
 
+/* The server needs an absolute cwd, and on Windows one is written with
+ * either separator; a drive-relative or relative path is not. */
+static void test_absolute_written(void** state) {
+  (void)state;
+  assert_true(capsid__path_is_absolute_written("C:/x"));
+  assert_true(capsid__path_is_absolute_written("c:\\x\\y"));
+  assert_true(capsid__path_is_absolute_written("\\\\srv\\share\\d"));
+  assert_true(capsid__path_is_absolute_written("//srv/share"));
+  assert_false(capsid__path_is_absolute_written("C:x"));
+  assert_false(capsid__path_is_absolute_written("x\\y"));
+  assert_false(capsid__path_is_absolute_written("\\x"));
+  assert_false(capsid__path_is_absolute_written(""));
+}
+
+
 /* The owner's shutdown answers ok and serve_run returns 0. Last. */
 static void test_shutdown_by_owner(void** state) {
   conn_t c;
@@ -643,6 +659,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_paths_checked_with_token),
+      cmocka_unit_test(test_absolute_written),
       cmocka_unit_test(test_shutdown_by_owner),
   };
 
