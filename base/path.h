@@ -15,6 +15,9 @@ int capsid__path_is_absolute(const char* path);
  * Linux; 3 for "C:/..." and the length of "//server/share/" on Windows;
  * 0 for a path that is not absolute. Pure, per OS like the above. */
 size_t capsid__path_root_len(const char* path);
+/* Is path absolute as a user may write it: the canonical spelling, or on
+ * Windows the same with backslashes ("C:\x", "\\server\share")? Pure. */
+int capsid__path_is_absolute_written(const char* path);
 
 /* Is path (canonical) equal to or beneath root (canonical)? */
 int capsid__path_is_within(const char* path, const char* root);

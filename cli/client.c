@@ -3,8 +3,10 @@
  * with everything that depends on the client's process made explicit
  * (absolute cwd, the full environment). */
 #include "client.h"
+#include "client-pipe.h"
 
 #include "env.h"
+#include "path.h"
 #include "resultline.h"
 
 #include <stdlib.h>
@@ -95,7 +97,7 @@ int cli_client_connect(cli_client_t* c, uv_loop_t* loop, const char* addr,
   c->data = data;
   if (strncmp(addr, SERVE_PREFIX, strlen(SERVE_PREFIX)) != 0 ||
       addr[strlen(SERVE_PREFIX)] == '\0')
-    return UV_EINVAL;
+    return cli_client_open_pipe(c, addr, on_connect); /* pipe:NAME */
   uv_pipe_init(loop, &c->pipe, 0);
   c->pipe.data = c;
   c->connect.data = c;
@@ -226,7 +228,8 @@ json_t* cli_client_job_json(const capsid_job_spec_t* spec, json_t* id,
     json_array_append_new(arr, json_string(spec->argv[i]));
   json_object_set_new(job, "argv", arr);
   /* The server does not share our working directory. */
-  if (spec->cwd != NULL && (spec->cwd[0] == '/' || spec->cwd[0] == '\0'))
+  if (spec->cwd != NULL && (spec->cwd[0] == '\0' ||
+                            capsid__path_is_absolute_written(spec->cwd)))
     cwd = capsid__strdup(spec->cwd);
   else if (getcwd(buf, sizeof(buf)) != NULL)
     cwd = spec->cwd == NULL || strcmp(spec->cwd, ".") == 0

@@ -49,6 +49,13 @@ void cli_help_serve(void) {
 "job runs only on a root server, in elevated mode, in directories that\n"
 "user owns. A client sees and cancels only its own user's jobs.\n"
 "\n"
+"On Windows the server listens on a named pipe, \\\\.\\pipe\\capsid-<user> by\n"
+"default (--socket pipe:NAME); clients use --server pipe:NAME. The pipe's\n"
+"DACL admits the server's user and the --allow-user/--allow-group\n"
+"accounts (SIDs or names), never network logons; each client is known by\n"
+"the token it opened the pipe with, and its paths are checked with that\n"
+"token (AccessCheck). --socket-mode does not apply there.\n"
+"\n"
 "options:\n"
 "  --socket PATH         where to listen (default: /run/capsid/capsid.sock\n"
 "                        as root, $XDG_RUNTIME_DIR/capsid/capsid.sock\n"
@@ -74,7 +81,8 @@ void cli_help_main_serve(void) {
 "One long-lived server for many clients (docs/protocol.md):\n"
 "  capsid serve [--socket PATH] [--allow-user U] [--allow-group G]\n"
 "  capsid run|batch --server unix:PATH ...       through that server\n"
-"                                               (or CAPSID_SERVER=unix:PATH)\n",
+"                                               (or CAPSID_SERVER=unix:PATH;\n"
+"                                               pipe:NAME on Windows)\n",
       stdout);
 }
 

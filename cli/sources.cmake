@@ -29,6 +29,6 @@ endif()
 if(CAPSID_SERVE)
   list(APPEND CAPSID_CLI_SOURCES cli/cmd-serve.c cli/client.c
     cli/client-batch.c cli/client-run.c)
-else()
-  list(APPEND CAPSID_CLI_SOURCES cli/client-none.c)
+  # The named-pipe address of Windows (pipe:NAME); none on Linux.
+  list(APPEND CAPSID_CLI_SOURCES cli/${CAPSID_OS}/client-pipe-${CAPSID_OS}.c)
 endif()

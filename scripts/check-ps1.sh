@@ -57,4 +57,5 @@ done
 cp "$here/scripts/ps1-check.mjs" "$dir/ps1-check.mjs"
 node "$dir/ps1-check.mjs" \
   "$dir/node_modules/tree-sitter-powershell/tree-sitter-powershell.wasm" \
-  "$here/tests/windows/windows-smoke.ps1" "$here/scripts/setup-windows.ps1"
+  "$here/tests/windows/windows-smoke.ps1" "$here/scripts/setup-windows.ps1" \
+  "$here/tests/windows/test-win-serve-smoke.ps1"

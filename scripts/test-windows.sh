@@ -47,6 +47,12 @@ check() { # check NAME COMMAND...: one CLI-level test
   fi
 }
 
+# test-win-serve: Wine keeps no DACL of a file and shows its mode bits as
+# one, so the directory this user may not write is made here.
+ro_dir=$WINEPREFIX/drive_c/capsid-serve-ro
+mkdir -p "$ro_dir" && chmod 0555 "$ro_dir"
+export CAPSID_WT_READONLY_DIR='C:/capsid-serve-ro'
+
 step "cmocka suites under Wine"
 for exe in "$dir"/tests/windows/test-win-*.exe; do
   name=$(basename "$exe" .exe)
@@ -272,6 +278,75 @@ setup_uninstall() {
 }
 check "capsid.exe setup fails closed under Wine; uninstall leaves nothing" \
   setup_uninstall
+
+serve_pipe() {
+  # capsid.exe serve on a named pipe; run and batch through it (--server
+  # pipe:NAME, CAPSID_SERVER) print and exit exactly as locally (here
+  # both refuse the job: Wine drops the restricted token); the owner's
+  # shutdown request stops the server with status 0.
+  local pipe=capsid-cli-$$ srv rc out i
+  "$wine" "$exe" serve --socket "pipe:$pipe" </dev/null \
+    >"$dir/serve.out" 2>&1 &
+  srv=$!
+  for i in $(seq 1 100); do
+    grep -q 'listening on' "$dir/serve.out" 2>/dev/null && break
+    sleep 0.2
+  done
+  tr -d '\r' <"$dir/serve.out"
+  grep -qF "listening on \\\\.\\pipe\\$pipe" "$dir/serve.out" || return 1
+  "$wine" "$exe" run -- cmd /c echo hi </dev/null >"$dir/local.out" \
+    2>"$dir/local.err"
+  echo "exit $?" >"$dir/local.rc"
+  "$wine" "$exe" run --server "pipe:$pipe" -- cmd /c echo hi </dev/null \
+    >"$dir/remote.out" 2>"$dir/remote.err"
+  echo "exit $?" >"$dir/remote.rc"
+  cat "$dir/local.rc" "$dir/remote.rc" "$dir/remote.err"
+  cmp "$dir/local.out" "$dir/remote.out" &&
+    cmp "$dir/local.err" "$dir/remote.err" &&
+    cmp "$dir/local.rc" "$dir/remote.rc" || return 1
+  CAPSID_SERVER="pipe:$pipe" "$wine" "$exe" run -- cmd /c echo hi \
+    </dev/null >"$dir/remote.out" 2>"$dir/remote.err"
+  echo "exit $?" >"$dir/remote.rc"
+  cmp "$dir/local.err" "$dir/remote.err" &&
+    cmp "$dir/local.rc" "$dir/remote.rc" || return 1
+  # batch: the same lines, timings aside
+  printf '{"id":"s1","argv":["cmd","/c","echo","hi"]}\n{"id":"s2"}\n' \
+    >"$dir/serve-batch.in"
+  "$wine" "$exe" batch "Z:$dir/serve-batch.in" </dev/null 2>&1 |
+    sed 's/"duration_ms":[0-9.]*//; s/[0-9.]* s, [0-9.]* jobs\/s//' \
+    >"$dir/local-batch.out"
+  "$wine" "$exe" batch --server "pipe:$pipe" "Z:$dir/serve-batch.in" \
+    </dev/null 2>&1 |
+    sed 's/"duration_ms":[0-9.]*//; s/[0-9.]* s, [0-9.]* jobs\/s//' \
+    >"$dir/remote-batch.out"
+  diff "$dir/local-batch.out" "$dir/remote-batch.out" || return 1
+  out=$("$wine" "$dir/tests/windows/test-win-serve.exe" --send \
+          "\\\\.\\pipe\\$pipe" '{"v":1,"type":"shutdown"}' </dev/null | tr -d '\r')
+  echo "shutdown: $out"
+  echo "$out" | grep -q '"event":"ok"' || return 1
+  wait "$srv"
+  rc=$?
+  echo "server exit $rc"
+  [ "$rc" = 0 ]
+}
+check "capsid.exe serve on a named pipe; run/batch --server same as local" \
+  serve_pipe
+serve_not_a_pipe() {
+  # A Unix socket path or mode bits mean nothing for a named pipe: refused.
+  local rc1 rc2
+  "$wine" "$exe" serve --socket /tmp/capsid.sock </dev/null \
+    >"$dir/serve-bad.out" 2>&1
+  rc1=$?
+  "$wine" "$exe" serve --socket pipe:capsid-x --socket-mode 0600 \
+    </dev/null >>"$dir/serve-bad.out" 2>&1
+  rc2=$?
+  tr -d '\r' <"$dir/serve-bad.out"
+  [ "$rc1" = 1 ] && [ "$rc2" = 1 ] &&
+    grep -q 'is not a named pipe' "$dir/serve-bad.out" &&
+    grep -q 'socket-mode is for a Unix socket' "$dir/serve-bad.out"
+}
+check "capsid.exe serve refuses a socket path and --socket-mode" \
+  serve_not_a_pipe
 
 step "PowerShell scripts (no PowerShell here: parsed with tree-sitter)"
 "$here/scripts/check-ps1.sh" "$dir/ps1-check" >>"$log" 2>&1

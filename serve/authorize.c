@@ -42,7 +42,8 @@ static int refuse(capsid_error_t* err, const char* field, const char* fmt,
 static int need_absolute(const char* path, const char* field,
                          capsid_error_t* err) {
   /* An empty one is the library's to refuse, with its own words. */
-  if (path != NULL && (path[0] == '\0' || capsid__path_is_absolute(path)))
+  if (path != NULL &&
+      (path[0] == '\0' || capsid__path_is_absolute_written(path)))
     return 0;
   return capsid__error_set(err, CAPSID_ESPEC, CAPSID_STAGE_SPEC, 0, path,
                            field, "\"%s\" must be an absolute path: the "
@@ -60,6 +61,28 @@ static const char* env_value(const capsid__strv_t* env, const char* name) {
     if (strncmp(env->v[i], name, n) == 0 && env->v[i][n] == '=')
       return env->v[i] + n + 1;
   return NULL;
+}
+
+
+/* Who may connect: the server's own user, root, the allowed users and
+ * the members of the allowed groups (ids from serve/<os>/peer-<os>.c). */
+int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
+  size_t i;
+  int g;
+
+  if (peer->uid == srv->self_uid || peer->uid == 0)
+    return 1;
+  for (i = 0; i < srv->opt.n_allow_uids; i++)
+    if (srv->opt.allow_uids[i] == peer->uid)
+      return 1;
+  for (i = 0; i < srv->opt.n_allow_gids; i++) {
+    if (srv->opt.allow_gids[i] == peer->gid)
+      return 1;
+    for (g = 0; g < peer->n_groups; g++)
+      if (srv->opt.allow_gids[i] == peer->groups[g])
+        return 1;
+  }
+  return 0;
 }
 
 

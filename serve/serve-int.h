@@ -20,6 +20,8 @@ typedef struct serve_peer_s {
   int pid;
   uint32_t groups[SERVE_MAX_GROUPS]; /* supplementary groups */
   int n_groups;
+  void* token;   /* Windows: the client's impersonation token, which
+                    serve__check_paths checks with; NULL on Linux */
 } serve_peer_t;
 
 typedef struct serve_s serve_t;
@@ -121,6 +123,8 @@ int serve__authorize(serve_t* srv, const serve_peer_t* peer,
 int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out);
 /* This process as a peer (the stdio client). */
 void serve__peer_self(serve_peer_t* out);
+/* Releases what serve__peer_of or serve__peer_self holds (the token). */
+void serve__peer_release(serve_peer_t* peer);
 uint32_t serve__self_uid(void);
 /* May this peer connect at all (the owner, root, or an allowed user or
  * group)? */

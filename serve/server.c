@@ -46,6 +46,7 @@ static void on_client_closed(uv_handle_t* h) {
 
   if (--c->pending_closes > 0)
     return;
+  serve__peer_release(&c->peer);
   capsid__buf_free(&c->in);
   capsid__free(c);
   serve__maybe_finish(srv);

@@ -52,3 +52,10 @@ int bench_workspace_main(int argc, char** argv) {
   (void)argv;
   return not_here("workspace");
 }
+
+
+int bench_serve_main(int argc, char** argv) {
+  (void)argc;
+  (void)argv;
+  return not_here("serve");
+}

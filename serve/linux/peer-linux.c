@@ -37,6 +37,11 @@ void serve__peer_self(serve_peer_t* out) {
 }
 
 
+void serve__peer_release(serve_peer_t* peer) {
+  (void)peer; /* the credentials are numbers: nothing is held */
+}
+
+
 int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
   struct ucred cred;
   gid_t groups[SERVE_MAX_GROUPS];
@@ -60,26 +65,6 @@ int serve__peer_of(uv_pipe_t* pipe, serve_peer_t* out) {
   for (i = 0; i < n; i++)
     out->groups[i] = (uint32_t)groups[i];
   out->n_groups = n;
-  return 0;
-}
-
-
-int serve__peer_allowed(const serve_t* srv, const serve_peer_t* peer) {
-  size_t i;
-  int g;
-
-  if (peer->uid == srv->self_uid || peer->uid == 0)
-    return 1;
-  for (i = 0; i < srv->opt.n_allow_uids; i++)
-    if (srv->opt.allow_uids[i] == peer->uid)
-      return 1;
-  for (i = 0; i < srv->opt.n_allow_gids; i++) {
-    if (srv->opt.allow_gids[i] == peer->gid)
-      return 1;
-    for (g = 0; g < peer->n_groups; g++)
-      if (srv->opt.allow_gids[i] == peer->groups[g])
-        return 1;
-  }
   return 0;
 }
 

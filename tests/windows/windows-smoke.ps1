@@ -410,6 +410,9 @@ if (-not $admin) {
   New-Item -ItemType Directory -Force $env:CAPSID_STATE_DIR | Out-Null
 }
 
+# capsid serve on a named pipe (tests/windows/test-win-serve-smoke.ps1).
+. (Join-Path $PSScriptRoot "test-win-serve-smoke.ps1")
+
 Remove-Item -Recurse -Force $EveryoneDir -ErrorAction SilentlyContinue
 Write-Host ""
 Write-Host "$script:passed passed, $script:failed failed, $script:skipped skipped"

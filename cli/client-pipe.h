@@ -1,0 +1,15 @@
+/* The thin client's connection to an address that is not "unix:PATH":
+ * on Windows, "pipe:NAME" (serve/win/serve-pipe.h), opened with no more
+ * rights than a client needs; on Linux, nothing. */
+#ifndef CAPSID_CLI_CLIENT_PIPE_H
+#define CAPSID_CLI_CLIENT_PIPE_H
+
+#include "client.h"
+
+/* Starts connecting c->pipe (not yet initialised) to addr on c->loop; cb
+ * gets c->connect with c->connect.data == c, as uv_pipe_connect's would.
+ * Returns 0, or UV_EINVAL for an address this OS does not serve. */
+int cli_client_open_pipe(cli_client_t* c, const char* addr,
+                         uv_connect_cb cb);
+
+#endif
