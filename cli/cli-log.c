@@ -78,10 +78,11 @@ int cli_log_setup(const char* cmd) {
 void cli_log_help(FILE* f) {
   fputs(
 "\n"
-"Logging: every command takes these, also before it (capsid -v COMMAND).\n"
+"Logging:\n"
 "  -v, --verbose  log each stage with its duration on stderr\n"
 "  -q, --quiet    no log lines (warnings and errors still show)\n"
 "\n"
+"Every command takes these, also before its name (capsid -v COMMAND).\n"
 "CAPSID_LOG=debug|info|warn|off sets the level without them (debug is\n"
 "--verbose; info logs a line per job and one when the command ends; warn\n"
 "is the default); an option wins over it. A bad value is an error.\n",
