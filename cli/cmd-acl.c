@@ -58,7 +58,7 @@ static const char help[] =
 "      --full               ignore the record and walk everything\n"
 "      --no-wait            fail at once if another capsid holds the lock\n"
 "      --progress           a progress line on a terminal\n"
-"      --verbose            list every skipped inode on stderr\n"
+"      --verbose            also list every skipped inode on stderr\n"
 "      --json               one JSON object on stdout\n"
 "\n"
 "On Windows every UID and GID above is a SID (S-1-5-21-...) or an account\n"
