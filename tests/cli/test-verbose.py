@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -187,14 +186,6 @@ def test_setup_uninstall(env, base):
         run(["uninstall"], st)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_for(what, cond, seconds=60):
     end = time.time() + seconds
     while time.time() < end:
@@ -246,25 +237,19 @@ def test_serve(env, ws, base):
 
 
 def start_redis(base):
+    """redis-server on a Unix socket of this run (no port to find)."""
     redis = shutil.which("redis-server")
     if redis is None:
         skip("redis-server is not installed (scripts/bootstrap.sh)")
         return None, None
-    port = free_port()
     d = os.path.join(base, "redis")
     os.makedirs(d)
-    p = subprocess.Popen([redis, "--port", str(port), "--bind", "127.0.0.1",
+    sock = os.path.join(d, "redis.sock")
+    p = subprocess.Popen([redis, "--port", "0", "--unixsocket", sock,
                           "--save", "", "--appendonly", "no", "--dir", d],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait_for("redis-server", up)
-    return p, "redis://127.0.0.1:%d" % port
+    wait_for("redis-server", lambda: os.path.exists(sock))
+    return p, "unix://" + sock
 
 
 def scale_available(env):
