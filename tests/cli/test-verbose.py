@@ -412,6 +412,19 @@ def test_help(env, cmds, base):
         m = re.search(r"^    %s\) opts=\(([^)]*)\)" % c, zsh, re.M)
         check(m and "--verbose" in m.group(1).split(),
               "zsh completion of %s lacks --verbose" % c)
+    # After the options taken before the command, bash completes the
+    # command, then that command's options.
+    for words, want in ((["-v", "doc"], "doctor"),
+                        (["--quiet", "-v", "doctor", "--js"], "--json"),
+                        (["-"], "--verbose")):
+        line = " ".join(["capsid"] + words)
+        b = subprocess.run(
+            ["bash", "-c", 'source "$1"; shift; COMP_WORDS=("$@"); '
+             'COMP_CWORD=$(($# - 1)); _capsid; echo "${COMPREPLY[@]}"',
+             "bash", os.path.join(out, "completions", "capsid.bash"),
+             "capsid"] + words, capture_output=True, text=True)
+        check(want in b.stdout.split(), "bash completes %r as %r, not %r"
+              % (line, b.stdout.strip(), want))
     print("ok   help, man pages, completions of %d commands" % len(cmds))
 
 
