@@ -21,9 +21,20 @@ static int n_seen;
 static int apply(const capsid__args_t* a, int id, const char* value) {
   (void)a;
   (void)value;
-  if (n_seen < (int)CAPSID__ARRAY_SIZE(seen))
+  if (n_seen + 1 < (int)CAPSID__ARRAY_SIZE(seen))
     seen[n_seen++] = id;
+  seen[n_seen] = 0;
   return 0;
+}
+
+
+/* got and want end with 0. */
+static void assert_ids(const int* got, const int* want) {
+  int i;
+
+  for (i = 0; want[i] != 0; i++)
+    assert_int_equal(got[i], want[i]);
+  assert_int_equal(got[i], 0);
 }
 
 
@@ -36,6 +47,7 @@ static int parse(char** argv, const capsid__option_t* own, int* ids,
   while (argv[argc] != NULL)
     argc++;
   n_seen = 0;
+  seen[0] = 0;
   capsid__args_init(&a, "capsid test", argc, argv);
   while ((id = capsid__args_next(&a, own)) > 0)
     ids[n++] = id;
@@ -45,27 +57,36 @@ static int parse(char** argv, const capsid__option_t* own, int* ids,
 }
 
 
+/* Parses argv with the common options registered: the command must see
+ * cmd_saw, the handler log_saw. Returns the index of the first operand. */
+static int parse_with_common(char** argv, const capsid__option_t* own,
+                             const int* cmd_saw, const int* log_saw) {
+  int ids[16], index;
+
+  capsid__args_set_common(common, apply);
+  assert_int_equal(parse(argv, own, ids, &index), 0);
+  capsid__args_set_common(NULL, NULL);
+  assert_ids(ids, cmd_saw);
+  assert_ids(seen, log_saw);
+  return index;
+}
+
+
 static void test_common_options_go_to_their_handler(void** state) {
   static const capsid__option_t own[] = {{'j', "jobs", 1, OWN_JOBS},
                                          {0, NULL, 0, 0}};
   char* argv[] = {"cmd", "-j", "4", "--verbose", "-qj2", "-v", "file",
                   "--quiet", NULL};
-  int ids[16], index;
+  /* The command sees its -j twice and nothing else; the handler the
+   * rest in order, but "--quiet" after the operand, which is the
+   * operand's. */
+  static const int cmd_saw[] = {OWN_JOBS, OWN_JOBS, 0};
+  static const int log_saw[] = {COMMON_VERBOSE, COMMON_QUIET,
+                                COMMON_VERBOSE, 0};
 
   (void)state;
-  capsid__args_set_common(common, apply);
-  assert_int_equal(parse(argv, own, ids, &index), 0);
-  /* The command saw its -j twice and nothing else. */
-  assert_int_equal(ids[0], OWN_JOBS);
-  assert_int_equal(ids[1], OWN_JOBS);
-  assert_int_equal(ids[2], 0);
-  /* In order; "--quiet" after the operand is the operand's. */
-  assert_int_equal(n_seen, 3);
-  assert_int_equal(seen[0], COMMON_VERBOSE);
-  assert_int_equal(seen[1], COMMON_QUIET);
-  assert_int_equal(seen[2], COMMON_VERBOSE);
-  assert_string_equal(argv[index], "file");
-  capsid__args_set_common(NULL, NULL);
+  assert_string_equal(argv[parse_with_common(argv, own, cmd_saw, log_saw)],
+                      "file");
 }
 
 
@@ -73,17 +94,11 @@ static void test_own_option_wins(void** state) {
   static const capsid__option_t own[] = {{'q', "quiet", 0, OWN_QUIET},
                                          {0, NULL, 0, 0}};
   char* argv[] = {"cmd", "--quiet", "-q", "-v", NULL};
-  int ids[16], index;
+  static const int cmd_saw[] = {OWN_QUIET, OWN_QUIET, 0};
+  static const int log_saw[] = {COMMON_VERBOSE, 0};
 
   (void)state;
-  capsid__args_set_common(common, apply);
-  assert_int_equal(parse(argv, own, ids, &index), 0);
-  assert_int_equal(ids[0], OWN_QUIET);
-  assert_int_equal(ids[1], OWN_QUIET);
-  assert_int_equal(ids[2], 0);
-  assert_int_equal(n_seen, 1);
-  assert_int_equal(seen[0], COMMON_VERBOSE);
-  capsid__args_set_common(NULL, NULL);
+  assert_int_equal(parse_with_common(argv, own, cmd_saw, log_saw), 4);
 }
 
 
