@@ -186,11 +186,15 @@ def test_setup_uninstall(env, base):
         run(["uninstall"], st)
 
 
-def wait_for(what, cond, seconds=60):
+def wait_for(what, cond, proc=None, seconds=300):
+    """Waits until cond(); fails at once if proc has exited meanwhile."""
     end = time.time() + seconds
     while time.time() < end:
         if cond():
             return True
+        if proc is not None and proc.poll() is not None:
+            return check(False, "%s: it exited (%d) first" % (what,
+                                                             proc.returncode))
         time.sleep(0.05)
     return check(False, "timed out waiting for " + what)
 
@@ -204,7 +208,8 @@ def test_serve(env, ws, base):
                                stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
         try:
-            if not wait_for("serve's socket", lambda: os.path.exists(sock)):
+            if not wait_for("serve %s's socket" % label,
+                            lambda: os.path.exists(sock), srv):
                 continue
             p = run(["run", "--server", "unix:" + sock, "--", "true"], env,
                     cwd=ws)
@@ -229,7 +234,7 @@ def test_serve(env, ws, base):
         srv = subprocess.Popen([CAPSID] + argv + ["--socket", sock], env=env,
                                text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
-        wait_for("serve's socket", lambda: os.path.exists(sock))
+        wait_for("serve's socket", lambda: os.path.exists(sock), srv)
         srv.send_signal(signal.SIGTERM)
         out, err = srv.communicate(timeout=120)
         check(err == "", "%s: logged %r" % (argv, err))
@@ -248,7 +253,7 @@ def start_redis(base):
     p = subprocess.Popen([redis, "--port", "0", "--unixsocket", sock,
                           "--save", "", "--appendonly", "no", "--dir", d],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for("redis-server", lambda: os.path.exists(sock))
+    wait_for("redis-server", lambda: os.path.exists(sock), p)
     return p, "unix://" + sock
 
 
@@ -296,9 +301,11 @@ def scale_cases(env, ws, url):
         check(p.returncode == 0, "submit to %s: %s" % (stream, p.stderr))
         w = subprocess.Popen([CAPSID] + argv, env=venv, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        c = run(["collect"] + r + ["--results", stream + "-results", "-n",
-                                   "1", "-t", "120s"], env)
-        check(c.returncode == 0, "collect %s: %s" % (stream, c.stderr))
+        def result():  # polled until the worker has written it
+            return run(["collect"] + r + ["--results", stream + "-results",
+                                          "-n", "1", "-t", "2s"],
+                       env).returncode == 0
+        wait_for("the result of worker %s" % label, result, w)
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=120)
         check(out == "", "worker %s printed on stdout: %r" % (label, out))
