@@ -4,6 +4,9 @@
  * deny mirrors; the scan itself only reads. */
 #include "acl-int.h"
 
+#include "log.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,10 +194,14 @@ int capsid__acl_audit(const capsid__acl_audit_opts_t* o,
     dirs = o->dirs;
   }
   for (i = 0; rc == 0 && dirs != NULL && dirs[i] != NULL; i++) {
+    uint64_t t = capsid__hrtime();
+    char what[64];
     /* The place itself, then what is directly in it. */
     rc = check_path(&s, dirs[i]);
     if (rc == 0)
       rc = scan_dir(&s, dirs[i]);
+    snprintf(what, sizeof(what), "audit %.54s", dirs[i]);
+    capsid__log_stage(what, t, rc);
     if (out->timed_out)
       break;
   }

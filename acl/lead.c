@@ -4,6 +4,8 @@
  * safe, lets everyone walk, and writes the new record. */
 #include "walk.h"
 
+#include "log.h"
+
 #include <string.h>
 
 static int op_fail(capsid__acl_op_t* op, int code, int os_error,
@@ -501,8 +503,9 @@ static void walk_lead(capsid__acl_op_t* op) {
   local_t l;
   int rc;
   size_t i;
+  uint64_t t = capsid__hrtime();
 
-  rc = prepare(op);
+  rc = capsid__log_stage("acl plan (lock, record, targets)", t, prepare(op));
   uv_mutex_lock(&w->mu);
   w->ready = rc == 0 ? 1 : -1;
   uv_cond_broadcast(&w->cv);
@@ -512,6 +515,7 @@ static void walk_lead(capsid__acl_op_t* op) {
     goto out;
   }
   atomic_store(&op->phase, CAPSID__ACL_PHASE_WALKING);
+  t = capsid__hrtime();
   memset(&l, 0, sizeof(l));
   l.op = op;
   l.w = w;
@@ -528,8 +532,10 @@ static void walk_lead(capsid__acl_op_t* op) {
     uv_mutex_lock(&w->mu);
   }
   uv_mutex_unlock(&w->mu);
+  capsid__log_stage("acl walk", t, 0);
 
   atomic_store(&op->phase, CAPSID__ACL_PHASE_RECORDING);
+  t = capsid__hrtime();
   for (i = 0; i < w->n_targets; i++) {
     uint64_t kept = 0;
     /* A tracked apply: the directories nobody touched, as recorded. */
@@ -541,7 +547,7 @@ static void walk_lead(capsid__acl_op_t* op) {
     if (w->targets[i].failed)
       op->status = op->status ? op->status : CAPSID_EIO;
   if (!w->dry_run && !record_unchanged(op))
-    rc = write_record(op, 1);
+    rc = capsid__log_stage("acl record write", t, write_record(op, 1));
   if (atomic_load(&op->canceled))
     op->status = CAPSID_ECANCELED;
   else if (op->err.code != 0)

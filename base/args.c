@@ -6,6 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static const capsid__option_t* common_opts;
+static capsid__args_apply_t common_apply;
+
+
+void capsid__args_set_common(const capsid__option_t* opts,
+                             capsid__args_apply_t apply) {
+  common_opts = apply != NULL ? opts : NULL;
+  common_apply = apply;
+}
+
+
 void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
                        char** argv) {
   memset(a, 0, sizeof(*a));
@@ -18,6 +29,7 @@ void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
 
 static void suggest(const capsid__args_t* a, const char* name,
                     const capsid__option_t* opts) {
+  const capsid__option_t* o;
   const char* known[64];
   const char* hint;
   size_t n = 0;
@@ -25,6 +37,9 @@ static void suggest(const capsid__args_t* a, const char* name,
   for (; opts->id != 0 && n + 1 < CAPSID__ARRAY_SIZE(known); opts++)
     if (opts->long_name != NULL)
       known[n++] = opts->long_name;
+  for (o = common_opts; o != NULL && o->id != 0 &&
+                        n + 1 < CAPSID__ARRAY_SIZE(known); o++)
+    known[n++] = o->long_name;
   known[n] = NULL;
   hint = capsid__closest_name(name, known);
   if (hint != NULL)
@@ -33,6 +48,25 @@ static void suggest(const capsid__args_t* a, const char* name,
   else
     fprintf(stderr, "%s: unknown option '--%s' (see '%s --help')\n", a->cmd,
             name, a->cmd);
+}
+
+
+/* The option named c (short) or name (long) in opts, then in the common
+ * table; NULL if neither has it. */
+static const capsid__option_t* find(const capsid__option_t* opts, char c,
+                                    const char* name) {
+  const capsid__option_t* tables[2];
+  const capsid__option_t* o;
+  int t;
+
+  tables[0] = opts;
+  tables[1] = common_opts;
+  for (t = 0; t < 2; t++)
+    for (o = tables[t]; o != NULL && o->id != 0; o++)
+      if (name != NULL ? o->long_name != NULL && strcmp(o->long_name, name) == 0
+                       : o->short_name == c)
+        return o;
+  return NULL;
 }
 
 
@@ -59,7 +93,9 @@ static int take_value(capsid__args_t* a, const capsid__option_t* o,
 }
 
 
-int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
+/* The next option, of the command's table or the common one (*found). */
+static int next_option(capsid__args_t* a, const capsid__option_t* opts,
+                       const capsid__option_t** found) {
   const capsid__option_t* o;
   const char* arg;
   const char* eq;
@@ -68,17 +104,16 @@ int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
 
   if (a->pending_short != NULL && *a->pending_short != '\0') {
     char c = *a->pending_short++;
-    for (o = opts; o->id != 0; o++)
-      if (o->short_name == c)
-        break;
+    o = find(opts, c, NULL);
     a->shortbuf[0] = '-';
     a->shortbuf[1] = c;
     a->shortbuf[2] = '\0';
-    if (o->id == 0) {
+    if (o == NULL) {
       fprintf(stderr, "%s: unknown option '-%c' (see '%s --help')\n", a->cmd,
               c, a->cmd);
       return -1;
     }
+    *found = o;
     if (o->has_arg && *a->pending_short != '\0') {
       const char* v = a->pending_short;
       a->pending_short = NULL;
@@ -105,14 +140,36 @@ int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
       len = sizeof(name) - 1;
     memcpy(name, arg + 2, len);
     name[len] = '\0';
-    for (o = opts; o->id != 0; o++)
-      if (o->long_name != NULL && strcmp(o->long_name, name) == 0)
-        return take_value(a, o, eq ? eq + 1 : NULL, arg);
+    o = find(opts, 0, name);
+    if (o != NULL) {
+      *found = o;
+      return take_value(a, o, eq ? eq + 1 : NULL, arg);
+    }
     suggest(a, name, opts);
     return -1;
   }
   a->pending_short = arg + 1;
-  return capsid__args_next(a, opts);
+  return next_option(a, opts, found);
+}
+
+
+int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts) {
+  const capsid__option_t* o = NULL;
+  const capsid__option_t* own;
+  int id;
+
+  for (;;) {
+    id = next_option(a, opts, &o);
+    if (id <= 0)
+      return id;
+    /* The command's own option, or the common one of that name? */
+    for (own = opts; own->id != 0 && own != o; own++)
+      ;
+    if (own == o)
+      return id;
+    if (common_apply(a, id, a->value) != 0)
+      return -1;
+  }
 }
 
 

@@ -24,6 +24,15 @@ typedef struct capsid__args_s {
 
 void capsid__args_init(capsid__args_t* a, const char* cmd, int argc,
                        char** argv);
+/* Options every command takes besides its own (the log level's:
+ * --verbose, --quiet), registered once by the program: capsid__args_next
+ * hands them to apply and goes on, so no command's table or loop repeats
+ * them. A command's own option of the same name wins. apply returns 0, or
+ * -1 after printing an error. opts ends with an id of 0; NULL removes. */
+typedef int (*capsid__args_apply_t)(const capsid__args_t* a, int id,
+                                    const char* value);
+void capsid__args_set_common(const capsid__option_t* opts,
+                             capsid__args_apply_t apply);
 /* Returns an option id, 0 when options end (a.index is then the first
  * operand; "--" is consumed), or -1 after printing an error to stderr. */
 int capsid__args_next(capsid__args_t* a, const capsid__option_t* opts);

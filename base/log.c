@@ -5,6 +5,8 @@
 #include <string.h>
 
 static int log_level = CAPSID__LOG_WARN;
+static const char* log_program = "capsid";
+static uint64_t last_step_ns;
 static capsid__stage_hook_t stage_hook;
 static void* stage_hook_data;
 
@@ -57,6 +59,53 @@ void capsid__log(int level, const char* prefix, const char* fmt, ...) {
 }
 
 
+void capsid__log_set_program(const char* name) {
+  log_program = name != NULL ? name : "capsid";
+  last_step_ns = capsid__hrtime();
+}
+
+
+const char* capsid__log_program(void) {
+  return log_program;
+}
+
+
+static double ms_since(uint64_t since_ns, uint64_t now) {
+  return since_ns != 0 && now > since_ns ? (double)(now - since_ns) / 1e6
+                                         : 0.0;
+}
+
+
+int capsid__log_stage(const char* stage, uint64_t since_ns, int status) {
+  double ms;
+
+  if (!capsid__log_enabled(CAPSID__LOG_DEBUG))
+    return status;
+  ms = ms_since(since_ns, capsid__hrtime());
+  if (status < 0)
+    capsid__log(CAPSID__LOG_DEBUG, log_program, "%s failed after %.3f ms: %s",
+                stage, ms, capsid_err_name(status));
+  else if (status > 0)
+    capsid__log(CAPSID__LOG_DEBUG, log_program,
+                "%s failed after %.3f ms (status %d)", stage, ms, status);
+  else
+    capsid__log(CAPSID__LOG_DEBUG, log_program, "%s %.3f ms", stage, ms);
+  return status;
+}
+
+
+void capsid__log_step(const char* what, int ok) {
+  uint64_t now;
+
+  if (!capsid__log_enabled(CAPSID__LOG_DEBUG))
+    return;
+  now = capsid__hrtime();
+  capsid__log(CAPSID__LOG_DEBUG, log_program, "%s %.3f ms%s", what,
+              ms_since(last_step_ns, now), ok ? "" : " (not ok)");
+  last_step_ns = now;
+}
+
+
 const char* capsid__job_stage_name(int stage) {
   if (stage < 0 || (size_t)stage >= CAPSID__ARRAY_SIZE(stage_names))
     return "unknown";
@@ -80,8 +129,7 @@ void capsid__stage_note(void* job_data, int stage, uint64_t since_ns,
   now = capsid__hrtime();
   ev.job_data = job_data;
   ev.stage = stage;
-  ev.ms = since_ns != 0 && now > since_ns ? (double)(now - since_ns) / 1e6
-                                          : 0.0;
+  ev.ms = ms_since(since_ns, now);
   ev.status = status;
   ev.pid = pid;
   stage_hook(&ev, stage_hook_data);

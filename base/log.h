@@ -1,9 +1,12 @@
 /* A tiny logger to stderr with levels, and the stages of a job.
  *
- * The library never logs on its own: it only reports the stages a job
- * goes through (capsid__stage_note) to a hook that the program installs
- * (the capsid command, to log them under --verbose or CAPSID_LOG, and to
- * learn which jobs have started). Without a hook a stage costs a branch.
+ * The library reports the stages a job goes through (capsid__stage_note)
+ * to a hook that the program installs (the capsid command, to log them
+ * under --verbose or CAPSID_LOG, and to learn which jobs have started).
+ * Without a hook a stage costs a branch. The engines below the command
+ * (ACL walks, set-up steps, scale-out) log their own stages at debug with
+ * capsid__log_stage; the level is warn unless the program raises it, so a
+ * program embedding libcapsid sees none of those lines.
  *
  * Everything here is process-wide and meant for the loop thread, except
  * the delivery record, which is per thread. */
@@ -30,6 +33,22 @@ int capsid__log_enabled(int level);
  * prefix names the program ("capsid batch"). */
 void capsid__log(int level, const char* prefix, const char* fmt, ...)
     CAPSID__PRINTF(3, 4);
+
+/* The name lines logged from below the command begin with ("capsid
+ * acl"); set by the program once it knows its command. Also starts the
+ * clock of capsid__log_step. Default "capsid". */
+void capsid__log_set_program(const char* name);
+const char* capsid__log_program(void);
+/* Logs at debug that a stage which began at since_ns (capsid__hrtime)
+ * ended: "<program>: [debug] <stage> 1.234 ms", or "<stage> failed after
+ * 1.234 ms: CAPSID_EIO" when status is a CAPSID_E* code. Returns status,
+ * so that a call can wrap the last line of a stage. */
+int capsid__log_stage(const char* stage, uint64_t since_ns, int status);
+/* A step of a command that reports one line per step (each check of
+ * doctor, each step of setup and uninstall, through capsid__say): logs
+ * "<program>: [debug] <what> 1.234 ms" at debug, timed from the step
+ * before (or from capsid__log_set_program), "(not ok)" when it failed. */
+void capsid__log_step(const char* what, int ok);
 
 /* The stages of a job, in order. */
 typedef enum {

@@ -1,6 +1,8 @@
 /* The report lines of doctor, setup and uninstall (base/report.h). */
 #include "report.h"
 
+#include "log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -9,6 +11,8 @@ void capsid__say(capsid__report_cb cb, void* data, const char* feature,
   char buf[1024];
   va_list ap;
 
+  /* Each line ends a step: --verbose times it, reported or not. */
+  capsid__log_step(feature, ok);
   if (cb == NULL)
     return;
   va_start(ap, fmt);

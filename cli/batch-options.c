@@ -1,6 +1,6 @@
 /* The options of `capsid batch`, into a cli_batch_opts_t: what to run
  * and how (-j, --grace, --progress), the habits of GNU parallel
- * (--joblog, --resume, --retries, --halt, --json-summary), --verbose, and
+ * (--joblog, --resume, --retries, --halt, --json-summary), and
  * the defaults every line inherits (the options of `capsid run`). Each
  * bad value is refused here, naming its option. */
 #include "batch.h"
@@ -13,7 +13,7 @@
 
 enum {
   OPT_JOBS = 1, OPT_PROGRESS, OPT_HELP, OPT_GRACE, OPT_JOBLOG, OPT_RESUME,
-  OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_JSON_SUMMARY, OPT_VERBOSE,
+  OPT_RESUME_FAILED, OPT_RETRIES, OPT_HALT, OPT_JSON_SUMMARY,
   OPT_SERVER,
   OPT_DEFAULT /* the rest: a default for every line (batch_defaults) */
 };
@@ -28,7 +28,6 @@ static const capsid__option_t batch_options[] = {
     {0, "retries", 1, OPT_RETRIES},
     {0, "halt", 1, OPT_HALT},
     {0, "json-summary", 1, OPT_JSON_SUMMARY},
-    {0, "verbose", 0, OPT_VERBOSE},
     {0, "server", 1, OPT_SERVER},
     {'C', "cwd", 1, OPT_DEFAULT + 0},
     {'p', "policy", 1, OPT_DEFAULT + 1},
@@ -52,7 +51,7 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
   const char* resume = NULL;
   const char* resume_option = NULL;
   uint64_t n;
-  int opt, verbose = 0;
+  int opt;
 
   memset(b, 0, sizeof(*b));
   b->grace_ms = CLI_DEFAULT_GRACE_MS;
@@ -104,9 +103,6 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
     case OPT_JSON_SUMMARY:
       b->summary = a->value;
       break;
-    case OPT_VERBOSE:
-      verbose = 1;
-      break;
     case OPT_SERVER:
       b->server = a->value;
       break;
@@ -126,7 +122,7 @@ int cli_batch_parse_options(cli_batch_opts_t* b, capsid__args_t* a) {
     }
     }
   }
-  if (opt < 0 || cli_log_setup("capsid batch", verbose) != 0)
+  if (opt < 0)
     return 2;
   if (resume != NULL &&
       cli_done_set_load(&b->done, resume_option, resume,

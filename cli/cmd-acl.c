@@ -3,6 +3,7 @@
 
 #include "acl.h"
 #include "args.h"
+#include "log.h"
 #include "resultline.h"
 
 #include <jansson.h>
@@ -57,7 +58,7 @@ static const char help[] =
 "      --full               ignore the record and walk everything\n"
 "      --no-wait            fail at once if another capsid holds the lock\n"
 "      --progress           a progress line on a terminal\n"
-"      --verbose            list every skipped inode on stderr\n"
+"      --verbose            also list every skipped inode on stderr\n"
 "      --json               one JSON object on stdout\n"
 "\n"
 "On Windows every UID and GID above is a SID (S-1-5-21-...) or an account\n"
@@ -75,7 +76,7 @@ static const char help[] =
 enum {
   OPT_CWD = 1, OPT_WRITABLE, OPT_READ_ONLY, OPT_UID, OPT_ROOT_GID, OPT_OWNER,
   OPT_USERS, OPT_RO, OPT_AUDIT, OPT_STATE, OPT_THREADS, OPT_FULL,
-  OPT_NO_WAIT, OPT_PROGRESS, OPT_VERBOSE, OPT_JSON, OPT_HELP
+  OPT_NO_WAIT, OPT_PROGRESS, OPT_JSON, OPT_HELP
 };
 
 static const capsid__option_t options[] = {
@@ -93,7 +94,6 @@ static const capsid__option_t options[] = {
     {0, "full", 0, OPT_FULL},
     {0, "no-wait", 0, OPT_NO_WAIT},
     {0, "progress", 0, OPT_PROGRESS},
-    {0, "verbose", 0, OPT_VERBOSE},
     {0, "json", 0, OPT_JSON},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
@@ -357,11 +357,11 @@ int cli_cmd_acl(int argc, char** argv) {
     case OPT_FULL: opts.full = 1; break;
     case OPT_NO_WAIT: opts.no_wait = 1; break;
     case OPT_PROGRESS: progress = 1; break;
-    case OPT_VERBOSE: ui.verbose = 1; break;
     case OPT_JSON: json = 1; break;
     case OPT_HELP: fputs(help, stdout); goto out;
     }
   }
+  ui.verbose = capsid__log_enabled(CAPSID__LOG_DEBUG); /* --verbose */
   if (opt < 0)
     goto usage;
   if (a.index < a.argc) {

@@ -20,7 +20,7 @@ enum {
   OPT_POLICY = 1, OPT_CWD, OPT_WRITABLE, OPT_READ_ONLY, OPT_NETWORK,
   OPT_TIMEOUT, OPT_MEMORY, OPT_MAXPROC, OPT_OUTPUT_LIMIT, OPT_ENV,
   OPT_CLEAR_ENV, OPT_MODE, OPT_JSON, OPT_STDIN_FILE, OPT_HELP, OPT_CPU,
-  OPT_GRACE, OPT_VERBOSE, OPT_SERVER
+  OPT_GRACE, OPT_SERVER
 };
 
 static const capsid__option_t run_options[] = {
@@ -40,7 +40,6 @@ static const capsid__option_t run_options[] = {
     {0, "json", 0, OPT_JSON},
     {0, "stdin-file", 1, OPT_STDIN_FILE},
     {0, "grace", 1, OPT_GRACE},
-    {0, "verbose", 0, OPT_VERBOSE},
     {0, "server", 1, OPT_SERVER},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
@@ -227,7 +226,7 @@ int cli_cmd_run(int argc, char** argv) {
   char* stdin_data = NULL;
   size_t stdin_len = 0;
   const char* server = cli_client_env_addr();
-  int opt, status = CLI_EXIT_CAPSID, rc, verbose = 0;
+  int opt, status = CLI_EXIT_CAPSID, rc;
 
   spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
   memset(&ctx, 0, sizeof(ctx));
@@ -318,9 +317,6 @@ int cli_cmd_run(int argc, char** argv) {
       if (cli_parse_grace("capsid run", a.value, &ctx.grace_ms) != 0)
         goto done;
       break;
-    case OPT_VERBOSE:
-      verbose = 1;
-      break;
     case OPT_STDIN_FILE:
       if (read_file(a.value, &stdin_data, &stdin_len) != 0) {
         fprintf(stderr, "capsid run: --stdin-file: cannot read \"%s\": %s\n",
@@ -346,8 +342,6 @@ int cli_cmd_run(int argc, char** argv) {
             "[options] [--] PROGRAM [ARG...])\n");
     goto done;
   }
-  if (cli_log_setup("capsid run", verbose) != 0)
-    goto done;
   capsid__stage_hook_set(on_stage, NULL);
   spec.argv = (const char* const*)(argv + a.index);
   spec.writable_roots = (const char* const*)writable.v;

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "args.h"
+#include "log.h"
 #include "serve.h"
 
 #include <stdio.h>
@@ -10,7 +11,7 @@
 
 enum {
   OPT_SOCKET = 1, OPT_MODE, OPT_ALLOW_USER, OPT_ALLOW_GROUP, OPT_JOBS,
-  OPT_GRACE, OPT_STDIO, OPT_QUIET, OPT_HELP
+  OPT_GRACE, OPT_STDIO, OPT_HELP
 };
 
 static const capsid__option_t serve_options[] = {
@@ -21,7 +22,6 @@ static const capsid__option_t serve_options[] = {
     {'j', "jobs", 1, OPT_JOBS},
     {0, "grace", 1, OPT_GRACE},
     {0, "stdio", 0, OPT_STDIO},
-    {'q', "quiet", 0, OPT_QUIET},
     {'h', "help", 0, OPT_HELP},
     {0, NULL, 0, 0}};
 
@@ -70,7 +70,6 @@ void cli_help_serve(void) {
 "  --grace DURATION      SIGTERM-to-kill grace at shutdown (default 5s)\n"
 "  --stdio               serve one private client on stdin/stdout instead\n"
 "                        of a socket (what the Python client starts)\n"
-"  -q, --quiet           no log lines\n"
 "  -h, --help            this text\n", stdout);
 }
 
@@ -152,9 +151,6 @@ int cli_cmd_serve(int argc, char** argv) {
     case OPT_STDIO:
       opt.stdio = 1;
       break;
-    case OPT_QUIET:
-      opt.quiet = 1;
-      break;
     case OPT_HELP:
       cli_help_serve();
       return 0;
@@ -162,6 +158,7 @@ int cli_cmd_serve(int argc, char** argv) {
   }
   if (o < 0)
     return 2;
+  opt.quiet = capsid__log_level() == CAPSID__LOG_OFF; /* -q, --quiet */
   if (a.index < argc) {
     fprintf(stderr, "capsid serve: unexpected argument \"%s\"\n",
             argv[a.index]);

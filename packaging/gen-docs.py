@@ -227,7 +227,8 @@ def first_sentence(text):
 
 # -------------------------------------------------------------- completions
 
-def bash_completion(commands, opts, actions):
+def bash_completion(commands, opts, actions, lead):
+    """lead: the options capsid takes before the command (-v, --quiet)."""
     cases = []
     for cmd in commands:
         cases.append("    %s) opts=%s ;;" % (cmd, shell_words(opts[cmd])))
@@ -237,15 +238,23 @@ def bash_completion(commands, opts, actions):
     return """# bash completion for capsid (generated from its help text by
 # packaging/gen-docs.py; do not edit).
 _capsid() {
-  local cur cmd opts="" actions=""
+  local cur cmd opts="" actions="" n=1
   cur=${COMP_WORDS[COMP_CWORD]}
-  if [ "$COMP_CWORD" -eq 1 ]; then
+  # The options before the command (capsid -v doctor).
+  while [ "$n" -lt "$COMP_CWORD" ]; do
+    case ${COMP_WORDS[n]} in
+      %s) n=$((n + 1)) ;;
+      *) break ;;
+    esac
+  done
+  if [ "$COMP_CWORD" -eq "$n" ]; then
     COMPREPLY=($(compgen -W %s -- "$cur"))
     return
   fi
-  cmd=${COMP_WORDS[1]}
+  cmd=${COMP_WORDS[n]}
   if [ "$cmd" = help ]; then
-    [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W %s -- "$cur"))
+    [ "$COMP_CWORD" -eq $((n + 1)) ] &&
+      COMPREPLY=($(compgen -W %s -- "$cur"))
     return
   fi
   case $cmd in
@@ -255,14 +264,16 @@ _capsid() {
   case $cmd in
 %s
   esac
-  if [ "$COMP_CWORD" -eq 2 ] && [ -n "$actions" ] && [[ $cur != -* ]]; then
+  if [ "$COMP_CWORD" -eq $((n + 1)) ] && [ -n "$actions" ] &&
+     [[ $cur != -* ]]; then
     COMPREPLY=($(compgen -W "$actions" -- "$cur"))
   elif [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   fi
 }
 complete -o default -F _capsid capsid
-""" % (shell_words(commands + ["help", "--help", "--version"]),
+""" % ("|".join(lead) or "--",
+       shell_words(commands + ["help", "--help", "--version"] + lead),
        shell_words(commands), "\n".join(cases), "\n".join(act))
 
 
@@ -270,7 +281,7 @@ def shell_words(words):
     return '"' + " ".join(words) + '"'
 
 
-def zsh_completion(commands, summary, opts, actions):
+def zsh_completion(commands, summary, opts, actions, lead):
     described = []
     for cmd in commands:
         desc = summary.get(cmd, cmd).replace("'", "'\\''").replace(":", "\\:")
@@ -284,24 +295,30 @@ def zsh_completion(commands, summary, opts, actions):
 # packaging/gen-docs.py; do not edit).
 _capsid() {
   local -a commands opts actions
+  local -i n=2
   commands=(
 %s
   )
-  if (( CURRENT == 2 )); then
+  # The options before the command (capsid -v doctor).
+  while (( n < CURRENT )) && [[ $words[n] == (%s) ]]; do
+    (( n++ ))
+  done
+  if (( CURRENT == n )); then
+    [[ $PREFIX == -* ]] && compadd -- %s
     _describe 'command' commands
     return
   fi
-  if [[ $words[2] == help ]]; then
-    (( CURRENT == 3 )) && _describe 'command' commands
+  if [[ $words[n] == help ]]; then
+    (( CURRENT == n + 1 )) && _describe 'command' commands
     return
   fi
-  case $words[2] in
+  case $words[n] in
 %s
   esac
-  case $words[2] in
+  case $words[n] in
 %s
   esac
-  if (( CURRENT == 3 )) && (( $#actions )) && [[ $PREFIX != -* ]]; then
+  if (( CURRENT == n + 1 )) && (( $#actions )) && [[ $PREFIX != -* ]]; then
     compadd -a actions
   elif [[ $PREFIX == -* ]]; then
     compadd -a opts
@@ -310,7 +327,8 @@ _capsid() {
   fi
 }
 _capsid "$@"
-""" % ("\n".join(described), cases, act)
+""" % ("\n".join(described), "|".join(lead) or "--", " ".join(lead),
+       cases, act)
 
 
 def main():
@@ -354,10 +372,12 @@ def main():
               man_page("capsid-" + c,
                        summary.get(c) or first_sentence(helps[c]),
                        helps[c], a.version, ["capsid"], extras[c]))
+    # `capsid --help` lists as options only those taken before a command.
+    lead = options(main_help)
     write(os.path.join(comp_dir, "capsid.bash"),
-          bash_completion(commands, opts, actions))
+          bash_completion(commands, opts, actions, lead))
     write(os.path.join(comp_dir, "_capsid"),
-          zsh_completion(commands, summary, opts, actions))
+          zsh_completion(commands, summary, opts, actions, lead))
 
 
 def strip_title(text):

@@ -6,6 +6,7 @@
 #include "redis-url.h"
 
 #include "capsid-common.h"
+#include "log.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -28,10 +29,12 @@ typedef struct q_s {
  * not a failure: the caller gets the error reply and decides. */
 static redisReply* cmd(q_t* q, int argc, const char** argv) {
   redisReply* r;
+  uint64_t t = capsid__hrtime();
 
   if (q->failed)
     return NULL;
   r = redisCommandArgv(q->c, argc, argv, NULL);
+  capsid__log_stage(argv[0], t, r == NULL ? CAPSID_EIO : 0);
   if (r == NULL) {
     scale_redis_sync_lost(&q->c, &q->url, q->err, q->err_size);
     q->failed = 1;

@@ -7,6 +7,7 @@
 #include "sentinel.h"
 
 #include "capsid-common.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,7 @@ redisContext* scale_redis_sync_connect(const scale_redis_url_t* url,
   const char* argv[3];
   char db[16];
   char why[400];
+  uint64_t t = capsid__hrtime();
 
   tv.tv_sec = timeout_ms / 1000;
   tv.tv_usec = (timeout_ms % 1000) * 1000;
@@ -110,6 +112,7 @@ redisContext* scale_redis_sync_connect(const scale_redis_url_t* url,
       setup_command(c, &ep, argv[0], 1, argv, err, err_size, transient) !=
           0)
     goto fail;
+  capsid__log_stage("redis connect", t, 0);
   return c;
 
 fail:
@@ -143,6 +146,7 @@ redisReply* scale_redis_sync_command(redisContext** c,
                                    size_t err_size, int* transient) {
   redisReply* r;
   char now[300];
+  uint64_t t = capsid__hrtime();
 
   /* Behind Sentinel, leave a master that was just replaced before
    * writing to it (see scale_sentinel_watch_get). */
@@ -157,7 +161,7 @@ redisReply* scale_redis_sync_command(redisContext** c,
     return NULL;
   }
   r = redisCommandArgv(*c, argc, argv, NULL);
-
+  capsid__log_stage(argv[0], t, r == NULL ? CAPSID_EIO : 0);
   if (r == NULL) {
     *transient = scale_redis_sync_lost(c, url, err, err_size);
     return NULL;

@@ -2,6 +2,7 @@
 #include "submit.h"
 
 #include "capsid-common.h"
+#include "log.h"
 #include "redis-retry.h"
 #include "redis-sync.h"
 
@@ -276,12 +277,16 @@ static void append_xadd(submit_t* s, const submit_line_t* l) {
  * failure of the connection. */
 static int send_once(submit_t* s, char* what, size_t size) {
   redisReply* r;
-  int i, transient, again = 0;
+  int i, n, transient, again = 0;
+  char stage[48];
+  uint64_t t;
 
   if (get_ready(s, what, size, &transient) != 0)
     return transient ? 1 : -1;
   if (s->n == 0)
     return 0;
+  t = capsid__hrtime();
+  n = s->n;
   for (i = 0; i < s->n; i++)
     append_xadd(s, s->lines[i]);
   for (i = 0; i < s->n; i++) {
@@ -316,6 +321,8 @@ static int send_once(submit_t* s, char* what, size_t size) {
     }
     freeReplyObject(r);
   }
+  snprintf(stage, sizeof(stage), "XADD of %d line(s)", n);
+  capsid__log_stage(stage, t, 0);
   compact(s);
   return again;
 }

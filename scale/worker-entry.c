@@ -7,6 +7,8 @@
 #include "resultline.h"
 #include "worker-output.h"
 
+#include "log.h"
+
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,9 +317,13 @@ void worker_entry_cancel(worker_job_t* j) {
 static void on_job_exit(capsid_job_t* job, capsid_result_t* result,
                         void* data) {
   worker_job_t* j = data;
+  char stage[160];
 
   (void)job;
   j->job = NULL;
+  snprintf(stage, sizeof(stage), "entry %s: run", j->entry.id);
+  capsid__log_stage(stage, j->log_ns, 0);
+  j->log_ns = capsid__hrtime();
   /* A job killed because the worker is going away has no result: it
    * runs again on another worker. */
   if (j->w->killing) {
@@ -419,6 +425,9 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   j->w = w;
   j->entry = *e;
   memset(e, 0, sizeof(*e));
+  j->log_ns = capsid__hrtime();
+  capsid__log(CAPSID__LOG_DEBUG, capsid__log_program(),
+              "entry %s: claimed (delivery %ld)", j->entry.id, deliveries);
   j->attempt = 1;
   j->state = WJ_RUNNING;
   j->next = &w->held;

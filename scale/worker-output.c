@@ -5,6 +5,8 @@
  * whose reply was lost may then land twice: at-least-once). */
 #include "worker-output.h"
 
+#include "log.h"
+
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,11 +113,15 @@ static void on_add(redisAsyncContext* ac, void* reply, void* priv) {
 static void on_ack(redisAsyncContext* ac, void* reply, void* priv) {
   worker_job_t* j = priv;
   worker_t* w = j->w;
+  char stage[160];
 
   (void)ac;
   j->inflight = 0;
   if (failed(j, reply, "XACK"))
     return;
+  snprintf(stage, sizeof(stage), "entry %s: result written, XACK",
+           j->entry.id);
+  capsid__log_stage(stage, j->log_ns, 0);
   w->results_written++;
   worker_job_free(j);
   worker_pump(w);

@@ -84,6 +84,7 @@ typedef struct worker_job_s {
   int replaced;
   int attempt;        /* 1 for the first run, then 2, ... */
   int canceled;       /* killed by capsid cancel: answer so */
+  uint64_t log_ns;    /* --verbose: when its current stage began */
 } worker_job_t;
 
 struct worker_s {
@@ -91,6 +92,7 @@ struct worker_s {
   capsid_runtime_t* rt;
   scale_redis_conn_t* rconn; /* XGROUP CREATE, XREADGROUP */
   scale_redis_conn_t* wconn; /* XADD, XACK, XAUTOCLAIM, XPENDING, XCLAIM */
+  uint64_t log_ns;           /* --verbose: start, then the read sent */
   const char* stream;
   char* results;
   char* dead;

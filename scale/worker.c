@@ -12,6 +12,8 @@
 #include "worker-output.h"
 #include "worker-retention.h"
 
+#include "log.h"
+
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,6 +141,7 @@ static void on_read(redisAsyncContext* ac, void* reply, void* priv) {
       r->element[0]->type == REDIS_REPLY_ARRAY &&
       r->element[0]->elements == 2) {
     entries = r->element[0]->element[1];
+    capsid__log_stage("XREADGROUP (entries read)", w->log_ns, 0);
     for (i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements;
          i++) {
       worker_entry_t e;
@@ -182,6 +185,7 @@ static void read_more(worker_t* w) {
   argv[10] = ">";
   if (scale_redis_conn_send(w->rconn, on_read, w, 11, argv, NULL) == 0)
     w->read_inflight = 1;
+  w->log_ns = capsid__hrtime();
 }
 
 
@@ -225,6 +229,8 @@ static void pump(worker_t* w) {
 static void on_ready(scale_redis_conn_t* c, void* data) {
   worker_t* w = data;
 
+  capsid__log_stage(c == w->rconn ? "redis connect (reads)"
+                                  : "redis connect (writes)", w->log_ns, 0);
   if (c == w->rconn) {
     w->group_ready = 0;
     create_group(w);
@@ -466,6 +472,7 @@ static int worker_init(worker_t* w, const scale_worker_config_t* cfg) {
   char host[256];
 
   memset(w, 0, sizeof(*w));
+  w->log_ns = capsid__hrtime();
   w->stream = cfg->stream;
   w->group = cfg->group ? cfg->group : "capsid";
   w->jobs = cfg->jobs;
