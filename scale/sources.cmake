@@ -26,6 +26,7 @@ if(CAPSID_OS STREQUAL "linux")
     ${CMAKE_CURRENT_LIST_DIR}/queue-web.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-conn.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-endpoint.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-guard.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-retry.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c

@@ -190,6 +190,58 @@ class Faults(so.ScaleOut):
         self.assertLessEqual(len(f["result"].encode()), 256 * 1024)
         self.assertEqual(w.stop(), 0, w.stderr())
 
+    def peak_rss_kib(self, w):
+        with open("/proc/%d/status" % w.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM for " + w.name)
+
+    def test_oversized_entry_is_refused_without_being_held(self):
+        stream = "huge"
+        size = 100 << 20
+        pad = json.dumps({"id": "huge", "argv": ["true"], "pad": ""})
+        huge = pad[:-2] + "x" * (size - len(pad)) + pad[-2:]
+        self.r.cmd("XGROUP", "CREATE", stream, "capsid", "0", "MKSTREAM")
+        # One delivered to a worker that then died (a claim takes it
+        # over), one read fresh (XREADGROUP), small jobs around them.
+        first = self.r.cmd("XADD", stream, "*", "job", huge, "line", "1")
+        self.r.cmd("EVAL", "redis.call('XREADGROUP', 'GROUP', 'capsid', "
+                   "'ghost', 'COUNT', '1', 'STREAMS', KEYS[1], '>') "
+                   "return 1", 1, stream)
+        self.r.cmd("XADD", stream, "*", "job", so.job(0, ["echo", "a"]))
+        second = self.r.cmd("XADD", stream, "*", "job", huge, "line", "3")
+        self.r.cmd("XADD", stream, "*", "job", so.job(1, ["echo", "b"]))
+        del huge
+        w = self.worker(stream, "e0", "-j", "2", "--claim-idle", "1s")
+        results, _ = self.collect(stream + "-results", 4, timeout="120s")
+        by_entry = {r["entry"]: r for r in results}
+        self.assertEqual(set(by_entry), {first, second} | {
+            r["entry"] for r in results if r["id"] in ("j0", "j1")})
+        for entry in (first, second):
+            err = by_entry[entry]["error"]
+            self.assertEqual(err["code"], "CAPSID_ECANCELED")
+            self.assertIn("job not run", err["message"])
+            # The fields' names and values: the job and its line.
+            self.assertIn("the entry is %d bytes" % (size + 8),
+                          err["message"])
+        self.assertEqual(by_entry[first]["line"], 1)
+        dead = self.r.cmd("XRANGE", stream + "-dead", "-", "+")
+        self.assertEqual(len(dead), 2)
+        for _, fields in dead:
+            f = dict(zip(fields[::2], fields[1::2]))
+            self.assertIn(f["entry"], (first, second))
+            self.assertIn("larger than", f["reason"])
+            self.assertNotIn("job", f)
+        self.assert_all_acked(stream)
+        # Never held whole: the worker's peak stays far under the entry.
+        peak = self.peak_rss_kib(w)
+        self.assertLess(peak, 64 << 10, "worker peak RSS %d KiB" % peak)
+        self.assertIn("dropping the connection rather than holding it",
+                      w.stderr())
+        self.assertRegex(w.stderr(), r"took back [12] jobs delivered by a read")
+        self.assertEqual(w.stop(), 0, w.stderr())
+
     def test_outage_longer_than_claim_idle_runs_nothing_twice(self):
         stream = "outage"
         ws = [self.worker(stream, "o%d" % i, "-j", "3", "--claim-idle",
