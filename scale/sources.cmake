@@ -21,6 +21,7 @@ if(CAPSID_OS STREQUAL "linux")
   pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
   find_package(Threads REQUIRED)
   target_sources(capsid_scale PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/manifest.c
     ${CMAKE_CURRENT_LIST_DIR}/metrics.c
     ${CMAKE_CURRENT_LIST_DIR}/queue-status.c
     ${CMAKE_CURRENT_LIST_DIR}/queue-web.c

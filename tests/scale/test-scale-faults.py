@@ -14,6 +14,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -92,6 +93,28 @@ class BlackHoleProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class VolatileRedis(so.RedisServer):
+    """A redis-server without persistence: a restart starts it empty."""
+
+    def start(self):
+        self.proc = so.subprocess.Popen(
+            [so.REDIS, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "", "--appendonly", "no",
+             "--logfile", "redis.log"],
+            stdout=so.subprocess.DEVNULL, stderr=so.subprocess.DEVNULL)
+        so.wait_for("redis-server on port %d" % self.port, self._pings, 30)
+
+    def _pings(self):
+        try:
+            r = so.Resp(self.port)
+            try:
+                return r.cmd("PING") == "PONG"
+            finally:
+                r.close()
+        except (OSError, RuntimeError, ConnectionError):
+            return False
 
 
 def setUpModule():
@@ -241,6 +264,56 @@ class Faults(so.ScaleOut):
                       w.stderr())
         self.assertRegex(w.stderr(), r"took back [12] jobs delivered by a read")
         self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_lost_jobs_are_named_and_resubmitted_from_the_manifest(self):
+        stream = "lost"
+        srv = VolatileRedis()
+        srv.start()
+        self.addCleanup(srv.stop)
+        jobs = os.path.join(self.tmp, "jobs.jsonl")
+        manifest = os.path.join(self.tmp, "manifest.jsonl")
+        n = 60
+        with open(jobs, "w") as f:
+            for i in range(n):
+                f.write(so.job(i, ["sleep", "0.2"]) + "\n")
+        res = so.run("submit", "--redis", srv.url(), "--stream", stream,
+                     "--manifest", manifest, jobs)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("manifest of the batch written to " + manifest,
+                      res.stderr)
+        with open(manifest) as f:
+            lines = [json.loads(l) for l in f]
+        self.assertEqual(lines[0], {"capsid_manifest": 1, "stream": stream,
+                                    "batch": res.stdout.strip()})
+        entry_of = {l["id"]: l["entry"] for l in lines[1:]}
+        self.assertEqual(set(entry_of), {"j%d" % i for i in range(n)})
+        for i in range(2):
+            self.worker(stream, "l%d" % i, "-j", "2", url=srv.url())
+        collector = so.subprocess.Popen(
+            [so.CAPSID, "collect", "--redis", srv.url(), "--manifest",
+             manifest, "--resubmit", jobs, "--timeout", "15s"],
+            stdout=so.subprocess.PIPE, stderr=so.subprocess.PIPE, text=True)
+        r = so.Resp(srv.port)
+        so.wait_for("some results",
+                    lambda: r.cmd("XLEN", stream + "-results") >= 10)
+        r.close()
+        # Restarted without persistence: the queue and the results so
+        # far are gone.
+        srv.stop()
+        srv.start()
+        out, err = collector.communicate(timeout=240)
+        self.assertEqual(collector.returncode, 0, err)
+        results = so.parse_lines(out)
+        ids = [x["id"] for x in results]
+        self.assertEqual(sorted(ids), sorted(entry_of), "each id once")
+        missing = set(re.findall(r'no result: line [0-9]+, id "(j[0-9]+)"',
+                                 err))
+        self.assertTrue(missing, err)
+        # Exactly the ones whose result came from a resubmitted entry.
+        again = {x["id"] for x in results if x["entry"] != entry_of[x["id"]]}
+        self.assertEqual(missing, again)
+        self.assertIn("resubmitted %d jobs" % len(missing), err)
+        self.assertIn("%d of %d jobs of batch" % (len(missing), n), err)
 
     def test_outage_longer_than_claim_idle_runs_nothing_twice(self):
         stream = "outage"
