@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -93,28 +94,6 @@ class BlackHoleProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-
-class VolatileRedis(so.RedisServer):
-    """A redis-server without persistence: a restart starts it empty."""
-
-    def start(self):
-        self.proc = so.subprocess.Popen(
-            [so.REDIS, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", self.dir, "--save", "", "--appendonly", "no",
-             "--logfile", "redis.log"],
-            stdout=so.subprocess.DEVNULL, stderr=so.subprocess.DEVNULL)
-        so.wait_for("redis-server on port %d" % self.port, self._pings, 30)
-
-    def _pings(self):
-        try:
-            r = so.Resp(self.port)
-            try:
-                return r.cmd("PING") == "PONG"
-            finally:
-                r.close()
-        except (OSError, RuntimeError, ConnectionError):
-            return False
 
 
 def setUpModule():
@@ -267,8 +246,9 @@ class Faults(so.ScaleOut):
 
     def test_lost_jobs_are_named_and_resubmitted_from_the_manifest(self):
         stream = "lost"
-        srv = VolatileRedis()
+        srv = so.RedisServer(persist=False)
         srv.start()
+        self.addCleanup(shutil.rmtree, srv.dir, True)
         self.addCleanup(srv.stop)
         jobs = os.path.join(self.tmp, "jobs.jsonl")
         manifest = os.path.join(self.tmp, "manifest.jsonl")
