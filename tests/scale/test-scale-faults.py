@@ -267,6 +267,14 @@ class Faults(so.ScaleOut):
                                     "batch": res.stdout.strip()})
         entry_of = {l["id"]: l["entry"] for l in lines[1:]}
         self.assertEqual(set(entry_of), {"j%d" % i for i in range(n)})
+        # No worker yet: at its timeout, collect names every job.
+        res = so.run("collect", "--redis", srv.url(), "--manifest",
+                     manifest, "--timeout", "1s")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("%d of %d jobs of batch" % (n, n), res.stderr)
+        self.assertEqual(set(re.findall(
+            r'no result: line [0-9]+, id "(j[0-9]+)"', res.stderr)),
+            set(entry_of))
         for i in range(2):
             self.worker(stream, "l%d" % i, "-j", "2", url=srv.url())
         collector = so.subprocess.Popen(
