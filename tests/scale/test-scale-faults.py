@@ -457,7 +457,9 @@ class Faults(so.ScaleOut):
         so.wait_for("the gone consumer removed",
                     lambda: "ghost" not in names(), 30)
         self.assertIn("k0", names())
-        self.assertIn("removed 1 consumers", w.stderr())
+        # Said once the script's reply is in, just after the delete.
+        so.wait_for("the removal said",
+                    lambda: "removed 1 consumers" in w.stderr(), 30)
         so.wait_for("the slow job done and trimmed",
                     lambda: self.r.cmd("XLEN", stream) == 0 and
                     self.pending(stream) == 0, 60)
