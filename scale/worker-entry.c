@@ -15,9 +15,7 @@
 int worker_entry_parse(const void* reply, worker_entry_t* out) {
   const redisReply* e = reply;
   const redisReply* f;
-  size_t i;
-
-  size_t total = 0;
+  size_t i, total = 0;
 
   memset(out, 0, sizeof(*out));
   if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
