@@ -31,7 +31,8 @@ void cli_help_worker(void) {
 "Options:\n"
 "      --redis URL            redis://[[USER]:PASSWORD@]HOST[:PORT][/DB];\n"
 "                             also rediss://...?ca=FILE (TLS),\n"
-"                             unix:///PATH, redis-sentinel://H1,H2/MASTER\n"
+"                             unix:///PATH, redis-sentinel://H1,H2/MASTER,\n"
+"                             rediss-sentinel://H1,H2/MASTER?ca=FILE\n"
 "      --stream NAME          the job stream (created if missing)\n"
 "      --results NAME         the results stream (default: NAME-results)\n"
 "      --dead-letter NAME     where poison jobs go (default: NAME-dead)\n"
@@ -108,7 +109,7 @@ void cli_help_worker(void) {
 
 void cli_help_submit(void) {
   fputs(
-"Usage: capsid submit --redis URL --stream NAME [FILE|-]\n"
+"Usage: capsid submit --redis URL --stream NAME [--manifest FILE] [FILE|-]\n"
 "\n"
 "Adds each non-blank line of FILE (default: standard input) to the Redis\n"
 "stream NAME as one entry {job: LINE, line: N, submit: BATCH}, and prints\n"
@@ -125,6 +126,9 @@ void cli_help_submit(void) {
 "                       within DURATION (queued, running or done) is\n"
 "                       skipped, so running submit again adds only new\n"
 "                       ids (default 24h; 0: add every line)\n"
+"      --manifest FILE  write the batch's manifest to FILE: its id and,\n"
+"                       per line, the job id and entry (or why it was not\n"
+"                       added), for 'capsid collect --manifest FILE'\n"
 "  -h, --help           this text\n"
 "\n"
 "Exit status: 0 when every line was added; 1 when a line was refused or\n"
@@ -132,7 +136,9 @@ void cli_help_submit(void) {
 "errors.\n"
 "\n"
 "Example:\n"
-"  batch=$(capsid submit --redis redis://queue.lan --stream jobs jobs.jsonl)\n",
+"  batch=$(capsid submit --redis redis://queue.lan --stream jobs jobs.jsonl)\n"
+"  capsid submit --redis redis://queue.lan --stream jobs \\\n"
+"      --manifest jobs.manifest jobs.jsonl\n",
       stdout);
 }
 
@@ -140,6 +146,8 @@ void cli_help_submit(void) {
 void cli_help_collect(void) {
   fputs(
 "Usage: capsid collect --redis URL --results NAME --count N [options]\n"
+"       capsid collect --redis URL --manifest FILE [--resubmit JOBFILE]\n"
+"                      [options]\n"
 "\n"
 "Reads the results stream NAME from its start and prints one JSON result\n"
 "line per job, the first result of each, until N distinct jobs have a\n"
@@ -160,6 +168,14 @@ void cli_help_collect(void) {
 "      --from ID             start after this stream entry id (default: 0,\n"
 "                            the start of the stream)\n"
 "      --progress            draw a progress bar on stderr (on a terminal)\n"
+"      --manifest FILE       the manifest 'capsid submit --manifest' wrote:\n"
+"                            collects that batch, one result per line of\n"
+"                            it (--results defaults to STREAM-results), and\n"
+"                            on timeout names each job without a result\n"
+"      --resubmit JOBFILE    with --manifest: on timeout, add the lines of\n"
+"                            JOBFILE (the submitted file) that have no\n"
+"                            result to the batch again, then wait one more\n"
+"                            --timeout for them\n"
 "  -h, --help                this text\n"
 "\n"
 "Exit status: 0 when N results were printed; 1 on timeout or a Redis\n"
@@ -167,7 +183,9 @@ void cli_help_collect(void) {
 "\n"
 "Example:\n"
 "  capsid collect --redis redis://queue.lan --results jobs-results \\\n"
-"      --batch \"$batch\" --count 2000 --progress > results.jsonl\n",
+"      --batch \"$batch\" --count 2000 --progress > results.jsonl\n"
+"  capsid collect --redis redis://queue.lan --manifest jobs.manifest \\\n"
+"      --resubmit jobs.jsonl --timeout 30m > results.jsonl\n",
       stdout);
 }
 

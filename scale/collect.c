@@ -5,6 +5,7 @@
 #include "redis-retry.h"
 #include "redis-sync.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +88,48 @@ static const redisReply* field(const redisReply* fields, const char* name) {
 
 typedef struct collect_s {
   const scale_collect_config_t* cfg;
+  const char* batch; /* cfg's, or the manifest's */
+  long count;        /* results wanted in this run */
+  long got;          /* ... and handed over */
   strset_t seen;
   long duplicates;
   long foreign; /* entries that are not capsid results */
   long other;   /* results of other batches */
   char last_id[SCALE_COLLECT_ID_SIZE];
 } collect_t;
+
+
+/* The job's line number: the results stream's "line" field, or the
+ * result line's own (results written before workers added the field). */
+static long result_line(const redisReply* fields, const redisReply* result) {
+  const redisReply* line = field(fields, "line");
+  json_t* o;
+  long n;
+
+  if (line != NULL)
+    return strtol(line->str, NULL, 10);
+  o = json_loadb(result->str, result->len, 0, NULL);
+  n = (long)json_integer_value(json_object_get(o, "line"));
+  json_decref(o);
+  return n;
+}
+
+
+/* Marks the manifest line of a result: 1 when it is the first result of
+ * that line, 0 for a further one, -2 for a line the manifest does not
+ * list. */
+static int manifest_mark(scale_manifest_t* m, const redisReply* fields,
+                         const redisReply* result) {
+  scale_manifest_line_t* l =
+      scale_manifest_find(m, result_line(fields, result));
+
+  if (l == NULL || l->skipped)
+    return -2;
+  if (l->got)
+    return 0;
+  l->got = 1;
+  return 1;
+}
 
 
 /* Handles one XREAD reply: [[stream, [[id, fields], ...]]]. */
@@ -119,7 +156,7 @@ static int take(collect_t* co, const redisReply* r) {
         e->element[0]->type != REDIS_REPLY_STRING)
       continue;
     snprintf(co->last_id, sizeof(co->last_id), "%s", e->element[0]->str);
-    if ((long)co->seen.n >= cfg->count)
+    if (co->got >= co->count)
       continue;
     entry = field(e->element[1], "entry");
     result = field(e->element[1], "result");
@@ -127,20 +164,29 @@ static int take(collect_t* co, const redisReply* r) {
       co->foreign++;
       continue;
     }
-    if (cfg->batch != NULL) {
+    if (co->batch != NULL) {
       const redisReply* batch = field(e->element[1], "batch");
-      if (batch == NULL || strcmp(batch->str, cfg->batch) != 0) {
+      if (batch == NULL || strcmp(batch->str, co->batch) != 0) {
         co->other++;
         continue;
       }
     }
-    added = strset_add(&co->seen, entry->str, entry->len);
-    if (added < 0)
+    if (cfg->manifest != NULL)
+      added = manifest_mark(cfg->manifest, e->element[1], result);
+    else
+      added = strset_add(&co->seen, entry->str, entry->len);
+    if (added < 0) {
+      if (added == -2) {
+        co->other++;
+        continue;
+      }
       return CAPSID_ENOMEM;
+    }
     if (added == 0) {
       co->duplicates++;
       continue;
     }
+    co->got++;
     cfg->on_result(result->str, result->len, cfg->data);
   }
   if (cfg->on_batch != NULL)
@@ -175,6 +221,14 @@ static int check(const scale_collect_config_t* cfg, char* err,
              "hand over results are required");
     return CAPSID_EINVAL;
   }
+  if (cfg->manifest != NULL) {
+    if (batch_start(cfg->manifest->batch) == 0) {
+      snprintf(err, err_size, "--manifest: \"%s\" is not a batch id of "
+               "capsid submit (MS-HEX)", cfg->manifest->batch);
+      return CAPSID_EINVAL;
+    }
+    return 0;
+  }
   if (cfg->count < 1 || cfg->count > SCALE_COLLECT_MAX_COUNT) {
     snprintf(err, err_size, "--count: %ld is not a number of results from "
              "1 to %ld", cfg->count, SCALE_COLLECT_MAX_COUNT);
@@ -208,16 +262,16 @@ static int collect(collect_t* co, const scale_redis_url_t* url, char* err,
   memset(&backoff, 0, sizeof(backoff));
   if (cfg->timeout_ms != 0)
     deadline = now_ms() + cfg->timeout_ms;
-  while ((long)co->seen.n < cfg->count) {
+  while (co->got < co->count) {
     redisReply* r;
     const char* cmd[8];
 
     if (deadline != 0 && now_ms() >= deadline) {
-      snprintf(err, err_size, "timed out with %zu of %ld results from "
+      snprintf(err, err_size, "timed out with %ld of %ld results from "
                "\"%s\"%s%s%s after %llu ms (go on with --from %s)",
-               co->seen.n, cfg->count, cfg->results,
-               cfg->batch ? " of batch \"" : "", cfg->batch ? cfg->batch : "",
-               cfg->batch ? "\"" : "", (unsigned long long)cfg->timeout_ms,
+               co->got, co->count, cfg->results,
+               co->batch ? " of batch \"" : "", co->batch ? co->batch : "",
+               co->batch ? "\"" : "", (unsigned long long)cfg->timeout_ms,
                co->last_id);
       rc = CAPSID_ETIMEDOUT;
       break;
@@ -235,7 +289,7 @@ static int collect(collect_t* co, const scale_redis_url_t* url, char* err,
                  cfg->from != NULL ? cfg->from : "0");
       /* The last result read is gone: Redis lost its data; say so
        * rather than wait quietly for results that will not come. */
-      else if (c != NULL && co->seen.n > 0 &&
+      else if (c != NULL && co->got > 0 &&
                !scale_redis_sync_entry_exists(c, cfg->results, co->last_id))
         fprintf(stderr, "capsid collect: DATA LOSS: result %s of \"%s\" "
                 "is gone after a reconnect: Redis lost its data (restarted "
@@ -298,17 +352,23 @@ int scale_collect_run(const scale_collect_config_t* cfg,
   }
   memset(&co, 0, sizeof(co));
   co.cfg = cfg;
+  co.batch = cfg->batch;
+  co.count = cfg->count;
+  if (cfg->manifest != NULL) {
+    co.batch = cfg->manifest->batch;
+    co.count = scale_manifest_missing(cfg->manifest);
+  }
   /* A batch's results come after its jobs, whose entry ids (like those
    * of the results, from the same clock) are not before the batch
    * began: the stream before that is skipped unread. */
-  if (cfg->from == NULL && cfg->batch != NULL)
+  if (cfg->from == NULL && co.batch != NULL)
     snprintf(co.last_id, sizeof(co.last_id), "%llu-0",
-             (unsigned long long)(batch_start(cfg->batch) - 1));
+             (unsigned long long)(batch_start(co.batch) - 1));
   else
     snprintf(co.last_id, sizeof(co.last_id), "%s",
              cfg->from != NULL ? cfg->from : "0");
   rc = collect(&co, &url, err, err_size);
-  stats->results = (long)co.seen.n;
+  stats->results = co.got;
   stats->duplicates = co.duplicates;
   stats->foreign = co.foreign;
   stats->other = co.other;

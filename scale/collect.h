@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest.h"
+
 #define SCALE_COLLECT_MAX_COUNT 1000000000L
 /* The longest --from accepted, NUL included. */
 #define SCALE_COLLECT_ID_SIZE 64
@@ -29,6 +31,12 @@ typedef struct scale_collect_config_s {
    * read from where it began (its MS) unless from says otherwise; NULL:
    * every result. */
   const char* batch;
+  /* A batch's manifest (manifest.h): its batch and only the lines it
+   * lists are collected, each once (by line number, so a resubmitted
+   * job counts as its line), until every expected line has a result;
+   * count and batch are then ignored. Lines whose result is handed over
+   * are marked got, so a second run goes on where this one stopped. */
+  scale_manifest_t* manifest;
   /* The first result line of a job (text, len bytes, no newline). */
   void (*on_result)(const char* text, size_t len, void* data);
   /* After the results of one read were handed over; may be NULL. */

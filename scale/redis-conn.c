@@ -7,6 +7,7 @@
 #include "redis-conn.h"
 
 #include "redis-endpoint.h"
+#include "redis-guard.h"
 #include "redis-retry.h"
 #include "redis-uv.h"
 #include "sentinel.h"
@@ -47,6 +48,8 @@ struct scale_redis_conn_s {
   unsigned deadline_ms;
   unsigned pending;
   uint64_t since_ms;
+  /* scale_redis_conn_limit_replies: what one reply element may hold. */
+  scale_redis_guard_t guard;
 };
 
 /* A command's callback, wrapped to count the replies still owed. */
@@ -102,6 +105,7 @@ static void maybe_closed(scale_redis_conn_t* c) {
 
 static void gave_up(scale_redis_conn_t* c);
 static void went_down(scale_redis_conn_t* c, const char* why);
+static void after_read(redisAsyncContext* ac, void* data);
 
 
 /* Ready behind Sentinel: the sentinels named another master (a
@@ -365,6 +369,8 @@ static void connect_now(scale_redis_conn_t* c) {
   }
   ac->data = c;
   c->ac = ac;
+  scale_redis_guard_attach(ac, &c->guard);
+  scale_redis_uv_after_read(ac, after_read, c);
   c->state = ST_CONNECTING;
   c->since_ms = now_ms();
   c->pending = 0;
@@ -411,6 +417,20 @@ static char* dup_or_null(const char* s, int* oom) {
 }
 
 
+/* Frees the socket now (every callback in flight gets NULL) and
+ * reconnects with backoff, as for a lost connection; c->why says why. */
+static void drop(scale_redis_conn_t* c) {
+  redisAsyncContext* ac = c->ac;
+
+  c->ac = NULL;
+  ac->data = NULL;
+  c->state = ST_WAITING;
+  redisAsyncFree(ac);
+  c->pending = 0;
+  went_down(c, c->why);
+}
+
+
 /* Silent past the deadline: drop the socket (every callback in flight
  * gets NULL now) and reconnect with backoff, as for a lost connection. */
 static void on_deadline(uv_timer_t* t) {
@@ -428,17 +448,35 @@ static void on_deadline(uv_timer_t* t) {
              "within %u ms", c->deadline_ms);
   else
     return;
-  c->ac = NULL;
-  ac->data = NULL;
-  c->state = ST_WAITING;
-  redisAsyncFree(ac);
-  c->pending = 0;
-  went_down(c, c->why);
+  drop(c);
+}
+
+
+/* An element of a reply grew past the limit: drop the socket before it
+ * is held whole (redis-guard.h). */
+static void after_read(redisAsyncContext* ac, void* data) {
+  scale_redis_conn_t* c = data;
+  size_t held;
+
+  if (ac->data != c || c->ac != ac ||
+      (held = scale_redis_guard_over(ac, &c->guard)) == 0)
+    return;
+  snprintf(c->why, sizeof(c->why), "a reply element of %zu bytes, more "
+           "than the %zu allowed; dropping the connection rather than "
+           "holding it", held, c->guard.max);
+  drop(c);
 }
 
 
 void scale_redis_conn_set_deadline(scale_redis_conn_t* c, unsigned ms) {
   c->deadline_ms = ms;
+}
+
+
+void scale_redis_conn_limit_replies(scale_redis_conn_t* c, size_t max,
+                                    int depth) {
+  c->guard.max = max;
+  c->guard.depth = depth;
 }
 
 

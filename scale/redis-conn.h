@@ -49,6 +49,12 @@ int scale_redis_conn_send(scale_redis_conn_t* c, redisCallbackFn* fn,
  * with backoff, saying so on stderr. Keep it above any BLOCK time sent.
  * Also sets TCP_USER_TIMEOUT on the sockets made after the call. */
 void scale_redis_conn_set_deadline(scale_redis_conn_t* c, unsigned ms);
+/* Bounds what one element at nesting depth `depth` of a reply may hold
+ * (redis-guard.h; an XREADGROUP reply's entries are at depth 3): past max
+ * bytes the connection is dropped and made again, before the element is
+ * held whole, and on_down says so. max 0: no bound (the default). */
+void scale_redis_conn_limit_replies(scale_redis_conn_t* c, size_t max,
+                                    int depth);
 /* Closes for good. graceful: wait for the replies in flight; otherwise
  * their callbacks get NULL at once. on_closed runs once everything is
  * released (c is then freed). */

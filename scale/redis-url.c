@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { K_PLAIN, K_TLS, K_UNIX, K_SENTINEL };
+/* K_TLS_SENTINEL (rediss-sentinel://) takes what K_TLS and K_SENTINEL
+ * take. */
+enum { K_PLAIN, K_TLS, K_UNIX, K_SENTINEL, K_TLS_SENTINEL };
 
 static int fail(char* err, size_t size, const char* url, const char* fmt,
                 ...) CAPSID__PRINTF(4, 5);
@@ -237,15 +239,26 @@ static int parse_param(const char* url, int kind, const char* s, size_t len,
                 "value", (int)klen, s);
   if (kind == K_UNIX && klen == 2 && memcmp(s, "db", 2) == 0)
     return parse_db(url, eq + 1, len - 3, &out->db, err, err_size);
+  if (kind == K_TLS_SENTINEL && klen == 12 &&
+      memcmp(s, "sentinel-tls", 12) == 0) {
+    if (len - klen - 1 == 2 && memcmp(eq + 1, "no", 2) == 0)
+      out->sentinel_plain = 1;
+    else if (len - klen - 1 != 3 || memcmp(eq + 1, "yes", 3) != 0)
+      return fail(err, err_size, url, "sentinel-tls= takes yes or no");
+    return 0;
+  }
   for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-    if (keys[i].kind == kind && strlen(keys[i].key) == klen &&
+    if ((keys[i].kind == kind ||
+         (kind == K_TLS_SENTINEL && keys[i].kind != K_UNIX)) &&
+        strlen(keys[i].key) == klen &&
         memcmp(keys[i].key, s, klen) == 0)
       return decode_into((char**)((char*)out + keys[i].off), eq + 1,
                          len - klen - 1, url, keys[i].key, err, err_size);
   return fail(err, err_size, url, "query parameters: \"%.*s\" is not "
               "known for this scheme (rediss:// takes ca, cert, key, sni; "
               "unix:// takes db; redis-sentinel:// takes sentinel-user, "
-              "sentinel-password)", (int)klen, s);
+              "sentinel-password; rediss-sentinel:// takes all of those "
+              "and sentinel-tls)", (int)klen, s);
 }
 
 
@@ -327,7 +340,7 @@ static int parse_rest(const char* url, int kind, const char* p,
     out->unix_path = capsid__strndup(p, (size_t)(end - p));
     if (out->unix_path == NULL)
       return CAPSID_ENOMEM;
-  } else if (kind == K_SENTINEL) {
+  } else if (kind == K_SENTINEL || kind == K_TLS_SENTINEL) {
     rc = parse_sentinel(url, p, end, out, err, err_size);
   } else {
     rc = parse_hostport(url, &p, end, &a, CLI_REDIS_DEFAULT_PORT, err,
@@ -367,7 +380,8 @@ int scale_redis_url_parse(const char* url, scale_redis_url_t* out, char* err,
   } schemes[] = {{"redis://", K_PLAIN},
                  {"rediss://", K_TLS},
                  {"unix://", K_UNIX},
-                 {"redis-sentinel://", K_SENTINEL}};
+                 {"redis-sentinel://", K_SENTINEL},
+                 {"rediss-sentinel://", K_TLS_SENTINEL}};
   size_t i;
   int rc = 0, matched = 0;
 
@@ -381,7 +395,8 @@ int scale_redis_url_parse(const char* url, scale_redis_url_t* out, char* err,
   for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
     size_t n = strlen(schemes[i].prefix);
     if (strncmp(url, schemes[i].prefix, n) == 0) {
-      out->tls = schemes[i].kind == K_TLS;
+      out->tls = schemes[i].kind == K_TLS ||
+                 schemes[i].kind == K_TLS_SENTINEL;
       matched = 1;
       rc = parse_rest(url, schemes[i].kind, url + n, out, err, err_size);
       break;
@@ -389,7 +404,7 @@ int scale_redis_url_parse(const char* url, scale_redis_url_t* out, char* err,
   }
   if (!matched)
     rc = fail(err, err_size, url, "scheme must be redis://, rediss://, "
-              "unix:// or redis-sentinel:// (expected "
+              "unix://, redis-sentinel:// or rediss-sentinel:// (expected "
               "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB])");
   if (rc == 0)
     rc = make_display(out);
@@ -415,6 +430,7 @@ int scale_redis_url_copy(const scale_redis_url_t* in, scale_redis_url_t* out) {
   out->port = in->port;
   out->db = in->db;
   out->tls = in->tls;
+  out->sentinel_plain = in->sentinel_plain;
   out->n_sentinels = in->n_sentinels;
   rc |= copy_str(&out->host, in->host);
   rc |= copy_str(&out->user, in->user);

@@ -5,6 +5,8 @@
  *   unix://[[USER]:PASSWORD@]/PATH[?db=N]
  *   redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB]
  *                    [?sentinel-user=USER&sentinel-password=PASSWORD]
+ *   rediss-sentinel://... as redis-sentinel://, and ca, cert, key, sni
+ *                    as rediss://, and sentinel-tls=yes|no
  *
  * HOST may be a name, an IPv4 address or a bracketed IPv6 address. USER,
  * PASSWORD and the query values may carry %XX escapes. The default port is
@@ -13,7 +15,9 @@
  * system's store) and its name checked against HOST (or sni=NAME);
  * cert=/key= add a client certificate. In redis-sentinel:// the HOSTs are
  * sentinels, asked in turn for MASTER's address; USER and PASSWORD are
- * the master's. */
+ * the master's. rediss-sentinel:// is TLS to the master (and replicas)
+ * and, unless sentinel-tls=no, to the sentinels too, all with the same
+ * CA and client certificate. */
 #ifndef CAPSID_SCALE_REDIS_URL_H
 #define CAPSID_SCALE_REDIS_URL_H
 
@@ -45,6 +49,7 @@ typedef struct scale_redis_url_s {
   size_t n_sentinels;
   char* sentinel_user;
   char* sentinel_password;
+  int sentinel_plain; /* rediss-sentinel://...?sentinel-tls=no */
   char* display;   /* for messages: "HOST:PORT", "unix:PATH", ... */
 } scale_redis_url_t;
 

@@ -11,6 +11,8 @@ typedef struct redis_uv_s {
   redisAsyncContext* ac;
   int events;  /* UV_READABLE | UV_WRITABLE wanted by hiredis */
   int closing; /* hiredis called cleanup: ac is gone */
+  void (*after_read)(redisAsyncContext* ac, void* data);
+  void* after_read_data;
 } redis_uv_t;
 
 
@@ -23,8 +25,12 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
    * what it asked for: it then reports and tears the connection down. */
   if (status < 0)
     events = p->events;
-  if (events & UV_READABLE)
+  if (events & UV_READABLE) {
     redisAsyncHandleRead(p->ac);
+    /* The hook may free the context (cleanup then sets closing). */
+    if (!p->closing && p->after_read != NULL)
+      p->after_read(p->ac, p->after_read_data);
+  }
   /* Reading may have ended the connection and freed the context. */
   if (!p->closing && (events & UV_WRITABLE))
     redisAsyncHandleWrite(p->ac);
@@ -103,4 +109,16 @@ int scale_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop) {
   ac->ev.cleanup = cleanup;
   ac->ev.data = p;
   return 0;
+}
+
+
+void scale_redis_uv_after_read(redisAsyncContext* ac,
+                               void (*fn)(redisAsyncContext* ac, void* data),
+                               void* data) {
+  redis_uv_t* p = ac->ev.data;
+
+  if (p == NULL)
+    return;
+  p->after_read = fn;
+  p->after_read_data = data;
 }

@@ -14,4 +14,10 @@
  * (ev.cleanup) when the context is freed. */
 int scale_redis_uv_attach(redisAsyncContext* ac, uv_loop_t* loop);
 
+/* Calls fn after each read hiredis handled (its replies' callbacks have
+ * run); fn may free ac. ac must be attached. */
+void scale_redis_uv_after_read(redisAsyncContext* ac,
+                               void (*fn)(redisAsyncContext* ac, void* data),
+                               void* data);
+
 #endif

@@ -2,11 +2,13 @@
 #include "sentinel.h"
 
 #include "scale-net.h"
+#include "tls-tunnel.h"
 
 #include "capsid-common.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +35,24 @@ static int ask(const scale_redis_url_t* url, const scale_redis_addr_t* s,
                size_t err_size) {
   struct timeval tv = {SENTINEL_TIMEOUT_MS / 1000,
                        (SENTINEL_TIMEOUT_MS % 1000) * 1000};
-  redisContext* c = redisConnectWithTimeout(s->host, s->port, tv);
+  scale_tls_tunnel_t* tunnel = NULL;
+  redisContext* c = NULL;
   redisReply* r = NULL;
   const char* argv[3];
-  int n = 0, rc = -1;
+  uint64_t seq = 0;
+  int n = 0, rc = -1, permanent;
 
+  /* rediss-sentinel://: the sentinels speak TLS too (unless
+   * sentinel-tls=no), through the same tunnel as the master's. */
+  if (url->tls && !url->sentinel_plain) {
+    tunnel = scale_tls_tunnel_get(url, s->host, s->port, err, err_size);
+    if (tunnel == NULL)
+      return -1;
+    seq = scale_tls_tunnel_seq(tunnel);
+    c = redisConnectUnixWithTimeout(scale_tls_tunnel_path(tunnel), tv);
+  } else {
+    c = redisConnectWithTimeout(s->host, s->port, tv);
+  }
   if (c == NULL || c->err) {
     snprintf(err, err_size, "sentinel %s:%d: cannot connect: %s", s->host,
              s->port, c ? c->errstr : "out of memory");
@@ -77,6 +92,12 @@ static int ask(const scale_redis_url_t* url, const scale_redis_addr_t* s,
   }
 
 out:
+  /* The tunnel's reason (a handshake refused) beats "connection reset". */
+  if (rc < 0 && tunnel != NULL) {
+    char why[400];
+    if (scale_tls_tunnel_error(tunnel, seq, why, sizeof(why), &permanent))
+      snprintf(err, err_size, "sentinel %s:%d: %s", s->host, s->port, why);
+  }
   if (r != NULL)
     freeReplyObject(r);
   if (c != NULL)

@@ -21,11 +21,13 @@ if(CAPSID_OS STREQUAL "linux")
   pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
   find_package(Threads REQUIRED)
   target_sources(capsid_scale PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/manifest.c
     ${CMAKE_CURRENT_LIST_DIR}/metrics.c
     ${CMAKE_CURRENT_LIST_DIR}/queue-status.c
     ${CMAKE_CURRENT_LIST_DIR}/queue-web.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-conn.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-endpoint.c
+    ${CMAKE_CURRENT_LIST_DIR}/redis-guard.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-retry.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-sync.c
     ${CMAKE_CURRENT_LIST_DIR}/redis-url.c

@@ -3,6 +3,7 @@
 
 #include "capsid-common.h"
 #include "log.h"
+#include "manifest.h"
 #include "redis-retry.h"
 #include "redis-sync.h"
 
@@ -63,6 +64,9 @@ struct scale_submit_s {
   char window[32];   /* --id-window in ms, as text; "" when off */
   int failed;
   int fatal;         /* a permanent error: stop reading */
+  void (*on_line)(long number, const char* text, size_t len, int fate,
+                  const char* what, void* data);
+  void* data;
 };
 
 typedef struct scale_submit_s submit_t;
@@ -96,6 +100,13 @@ static const char* entry_field(const redisReply* fields, const char* name) {
         strcmp(fields->element[i]->str, name) == 0)
       return fields->element[i + 1]->str;
   return NULL;
+}
+
+
+static void tell(submit_t* s, int i, int fate, const char* what) {
+  if (s->on_line != NULL)
+    s->on_line(s->lines[i]->number, s->lines[i]->text, s->lines[i]->len,
+               fate, what, s->data);
 }
 
 
@@ -199,6 +210,7 @@ static int resolve(submit_t* s, char* what, size_t size, int* transient) {
       for (i = s->lost_at; i < s->n; i++)
         if (s->lines[i] != NULL && s->lines[i]->number == number) {
           s->added++;
+          tell(s, i, SCALE_MANIFEST_ADDED, ent->element[0]->str);
           drop_line(s, i);
         }
     }
@@ -302,6 +314,7 @@ static int send_once(submit_t* s, char* what, size_t size) {
       fprintf(stderr, LABEL ": line %ld: XADD to \"%s\" failed: %s\n",
               s->lines[i]->number, s->stream, r->str);
       s->failed = 1;
+      tell(s, i, SCALE_MANIFEST_REFUSED, r->str);
       drop_line(s, i);
     } else if (r->type == REDIS_REPLY_ARRAY) {
       /* The id is in already (queued, running or done): not again. */
@@ -312,11 +325,17 @@ static int send_once(submit_t* s, char* what, size_t size) {
                 r->elements == 1 && r->element[0]->type == REDIS_REPLY_STRING
                     ? r->element[0]->str
                     : "?");
+      tell(s, i, SCALE_MANIFEST_SKIPPED,
+           r->elements == 1 && r->element[0]->type == REDIS_REPLY_STRING
+               ? r->element[0]->str
+               : "?");
       drop_line(s, i);
     } else {
       if (r->type == REDIS_REPLY_STRING)
         snprintf(s->last_id, sizeof(s->last_id), "%s", r->str);
       s->added++;
+      tell(s, i, SCALE_MANIFEST_ADDED,
+           r->type == REDIS_REPLY_STRING ? r->str : "");
       drop_line(s, i);
     }
     freeReplyObject(r);
@@ -359,6 +378,12 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
     snprintf(err, err_size, "--redis URL and --stream NAME are required");
     return CAPSID_EINVAL;
   }
+  if (cfg->batch != NULL &&
+      (cfg->batch[0] == '\0' || strlen(cfg->batch) >= sizeof(s->token))) {
+    snprintf(err, err_size, "batch \"%s\" is not a batch id of capsid "
+             "submit", cfg->batch);
+    return CAPSID_EINVAL;
+  }
   s = capsid__calloc(1, sizeof(*s));
   if (s == NULL) {
     snprintf(err, err_size, "out of memory");
@@ -372,6 +397,10 @@ int scale_submit_new(const scale_submit_config_t* cfg, scale_submit_t** out,
   }
   s->stream = cfg->stream;
   s->lost_at = -1;
+  s->on_line = cfg->on_line;
+  s->data = cfg->data;
+  if (cfg->batch != NULL)
+    snprintf(s->token, sizeof(s->token), "%s", cfg->batch);
   if (cfg->id_window_ms != 0)
     snprintf(s->window, sizeof(s->window), "%llu",
              (unsigned long long)cfg->id_window_ms);
@@ -432,11 +461,15 @@ int scale_submit_line(scale_submit_t* s, long number, const char* text,
 
 
 int scale_submit_finish(scale_submit_t* s) {
+  int i;
+
   flush(s);
   if (s->fatal && s->n > 0)
     fprintf(stderr, LABEL ": %d lines from line %ld on were not confirmed "
             "(submitting them again may run some twice)\n", s->n,
             s->lines[0]->number);
+  for (i = 0; i < s->n; i++)
+    tell(s, i, SCALE_MANIFEST_UNCONFIRMED, NULL);
   while (s->n > 0)
     drop_line(s, --s->n);
   return s->failed ? 1 : 0;

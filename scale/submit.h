@@ -23,6 +23,15 @@ typedef struct scale_submit_config_s {
    * ids are kept as keys "STREAM:id:ID" that expire after the window.
    * 0: every line is added. */
   uint64_t id_window_ms;
+  /* Add the lines to this batch (an id capsid submit printed) instead of
+   * a new one: resubmitting a batch's lost jobs. NULL: a new batch. */
+  const char* batch;
+  /* Told the fate of each line once it is known (manifest.h's
+   * SCALE_MANIFEST_*; what: the entry id, the other batch or the error;
+   * NULL when unconfirmed); may be NULL. */
+  void (*on_line)(long number, const char* text, size_t len, int fate,
+                  const char* what, void* data);
+  void* data;
 } scale_submit_config_t;
 
 typedef struct scale_submit_s scale_submit_t;

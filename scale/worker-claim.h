@@ -7,5 +7,8 @@
 
 void worker_claim_pass(worker_t* w);
 void worker_heartbeat(worker_t* w);
+/* After a read lost with its connection (orphans_since_ms set): fetches
+ * back, size checked, what it delivered to us. */
+void worker_claim_orphans(worker_t* w);
 
 #endif

@@ -17,24 +17,34 @@
 int worker_entry_parse(const void* reply, worker_entry_t* out) {
   const redisReply* e = reply;
   const redisReply* f;
-  size_t i;
+  size_t i, total = 0;
 
   memset(out, 0, sizeof(*out));
-  if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+  if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
       e->element[0]->type != REDIS_REPLY_STRING)
     return CAPSID_EINVAL;
   out->id = capsid__strndup(e->element[0]->str, e->element[0]->len);
   if (out->id == NULL)
     return CAPSID_ENOMEM;
+  /* The claim script's [id, small fields, deliveries, size] of an entry
+   * too large to send. */
+  if (e->elements >= 4 && e->element[3]->type == REDIS_REPLY_INTEGER &&
+      e->element[3]->integer > 0)
+    out->oversize = (size_t)e->element[3]->integer;
   f = e->element[1];
   if (f->type != REDIS_REPLY_ARRAY)
     return 0; /* a deleted entry: no fields, so no "job" */
+  for (i = 0; i < f->elements; i++)
+    if (f->element[i]->type == REDIS_REPLY_STRING)
+      total += f->element[i]->len;
+  if (total > WORKER_MAX_ENTRY && out->oversize == 0)
+    out->oversize = total;
   for (i = 0; i + 1 < f->elements; i += 2) {
     const redisReply* k = f->element[i];
     const redisReply* v = f->element[i + 1];
     if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
       continue;
-    if (strcmp(k->str, "job") == 0 && out->job == NULL) {
+    if (strcmp(k->str, "job") == 0 && out->job == NULL && !out->oversize) {
       out->job = capsid__malloc(v->len + 1);
       if (out->job == NULL) {
         worker_entry_free(out);
@@ -186,6 +196,12 @@ static int result_add(worker_job_t* j, const capsid_result_t* r) {
   /* The batch, so that a collector of one batch skips the others. */
   if (rc == 0 && j->entry.batch != NULL)
     rc = add_field(&j->adds[j->nadds], "batch", j->entry.batch);
+  /* The job file's line, which a collector with a manifest matches. */
+  if (rc == 0 && j->entry.line > 0) {
+    char line[32];
+    snprintf(line, sizeof(line), "%ld", j->entry.line);
+    rc = add_field(&j->adds[j->nadds], "line", line);
+  }
   free(idtext);
   capsid__buf_free(&b);
   j->nadds++;
@@ -396,6 +412,19 @@ static void dead_letter_deliveries(worker_job_t* j, long deliveries) {
 }
 
 
+/* An entry too large to run (or to read whole): put on the stream by
+ * hand, past what submit takes. */
+static void dead_letter_oversize(worker_job_t* j, long deliveries) {
+  char reason[256];
+
+  snprintf(reason, sizeof(reason), "the entry is %zu bytes, larger than "
+           "the %zu an entry may hold (a job line of at most %zu bytes and "
+           "its other fields); not read", j->entry.oversize,
+           (size_t)WORKER_MAX_ENTRY, (size_t)CLI_MAX_LINE);
+  dead_letter(j, reason, deliveries);
+}
+
+
 void worker_entry_unwritable(worker_job_t* j, const char* why) {
   int i, k;
 
@@ -442,6 +471,10 @@ void worker_entry_take(worker_t* w, worker_entry_t* e, long deliveries) {
   if (w->stopping) {
     /* Read or claimed after the stop signal: not ours to run. */
     to_requeue(j);
+    return;
+  }
+  if (j->entry.oversize > 0) {
+    dead_letter_oversize(j, deliveries);
     return;
   }
   if (deliveries > w->max_deliveries) {

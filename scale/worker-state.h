@@ -32,7 +32,12 @@
 #include <uv.h>
 
 #define WORKER_MAX_ADDS 2
-#define WORKER_MAX_FIELDS 10
+#define WORKER_MAX_FIELDS 12
+/* The most a job entry may hold, its field names and values together: a
+ * job line as long as submit takes (CLI_MAX_LINE) and room for the other
+ * fields. A larger entry is dead-lettered without being read whole
+ * (worker-claim.c, redis-guard.h). */
+#define WORKER_MAX_ENTRY (CLI_MAX_LINE + ((size_t)64 << 10))
 
 /* A stream entry as the worker needs it, copied out of a reply. */
 typedef struct worker_entry_s {
@@ -41,6 +46,9 @@ typedef struct worker_entry_s {
   size_t job_len;
   long line;     /* the "line" field, or 0 */
   char* batch;   /* the "submit" field (capsid submit's batch id), or NULL */
+  /* Larger than WORKER_MAX_ENTRY: its size in bytes (job is then NULL:
+   * it was not read, or not kept); 0 otherwise. */
+  size_t oversize;
 } worker_entry_t;
 
 /* One XADD: the stream and field/value pairs (owned). */
@@ -112,6 +120,13 @@ struct worker_s {
   unsigned held_count;
 
   int read_inflight;
+  uint64_t read_sent_ms;           /* when the read in flight was sent */
+  /* A read was lost with its connection (dropped for a reply element
+   * too large, or any loss): the entries it delivered are pending under
+   * our name but not held; since then (> 0) they are to be fetched back,
+   * size checked (worker_claim_orphans). */
+  uint64_t orphans_since_ms;
+  int orphans_inflight;
   uint64_t read_retry_at;          /* after a transient error: not before */
   scale_redis_backoff_t read_backoff;  /* XGROUP CREATE, XREADGROUP */
   scale_redis_backoff_t write_backoff; /* results, acks, claims */

@@ -119,8 +119,13 @@ static void on_read(redisAsyncContext* ac, void* reply, void* priv) {
 
   (void)ac;
   w->read_inflight = 0;
-  if (r == NULL)
-    return; /* connection lost; on_ready resumes */
+  if (r == NULL) {
+    /* Connection lost (or dropped for an entry too large to hold): what
+     * the read delivered is ours in Redis but not here; fetch it back. */
+    if (w->orphans_since_ms == 0)
+      w->orphans_since_ms = w->read_sent_ms;
+    return; /* on_ready resumes */
+  }
   if (r->type == REDIS_REPLY_ERROR) {
     if (strncmp(r->str, "NOGROUP", 7) == 0) {
       /* The stream or the group was deleted (or Redis lost its data):
@@ -183,8 +188,10 @@ static void read_more(worker_t* w) {
   argv[9] = w->stream;
   /* Only entries never delivered; claims bring back the others. */
   argv[10] = ">";
-  if (scale_redis_conn_send(w->rconn, on_read, w, 11, argv, NULL) == 0)
+  if (scale_redis_conn_send(w->rconn, on_read, w, 11, argv, NULL) == 0) {
     w->read_inflight = 1;
+    w->read_sent_ms = worker_now_ms();
+  }
   w->log_ns = capsid__hrtime();
 }
 
@@ -218,7 +225,8 @@ static void pump(worker_t* w) {
     return;
   read_more(w);
   if (w->stopping && w->held_count == 0 && !w->read_inflight &&
-      !w->claim_inflight && !w->retain_inflight && !w->cancel_inflight) {
+      !w->claim_inflight && !w->retain_inflight && !w->cancel_inflight &&
+      !w->orphans_inflight) {
     fprintf(stderr, "capsid worker: %s: stopped; %ld results written\n",
             w->consumer, w->results_written);
     finish(w);
@@ -291,6 +299,7 @@ static void on_tick(uv_timer_t* t) {
   if (!w->group_ready && scale_redis_conn_is_ready(w->rconn) &&
       !w->read_inflight && !w->stopping && now >= w->read_retry_at)
     create_group(w);
+  worker_claim_orphans(w);
   worker_entry_retry_due(w);
   worker_retention_pass(w);
   worker_cancel_poll(w);
@@ -583,6 +592,10 @@ int scale_worker_run(const scale_worker_config_t* cfg) {
   }
   scale_redis_conn_set_deadline(w.rconn, (unsigned)w.command_timeout_ms);
   scale_redis_conn_set_deadline(w.wconn, (unsigned)w.command_timeout_ms);
+  /* Each entry of a read at depth 3: [[stream, [[id, fields], ...]]]. A
+   * larger one drops the read; worker_claim_orphans then fetches it
+   * back measured, and it is dead-lettered unread. */
+  scale_redis_conn_limit_replies(w.rconn, WORKER_MAX_ENTRY + 4096, 3);
   w.conns_open = 2;
   fprintf(stderr, "capsid worker: %s: taking jobs from \"%s\" (group "
           "\"%s\"), %u at a time; results to \"%s\"\n", w.consumer,

@@ -100,6 +100,10 @@ static void test_url_errors(void** state) {
   parse_fails("redis-sentinel://h1:0/m", "port \"0\"");
   parse_fails("redis-sentinel://h1,/m", "host is missing");
   parse_fails("redis-sentinel://h/m/x", "database \"x\"");
+  parse_fails("rediss-sentinel://h/m?sentinel-tls=maybe",
+              "sentinel-tls= takes yes or no");
+  parse_fails("redis-sentinel://h/m?ca=/c.pem", "\"ca\" is not known");
+  parse_fails("rediss-sentinel://h/m?db=1", "\"db\" is not known");
   parse_fails("redis://", "host is missing");
   parse_fails("redis://:6379", "host is missing");
   parse_fails("redis://h:0", "port \"0\"");
@@ -187,6 +191,28 @@ static void test_url_tls_unix_sentinel(void** state) {
   assert_string_equal(c.sentinels[2].host, "::1");
   assert_string_equal(c.master, "mymaster");
   scale_redis_url_free(&c);
+
+  /* TLS to the master and, by default, to the sentinels. */
+  parse_ok("rediss-sentinel://:pw@10.0.0.1,10.0.0.2/m?ca=/c.pem&"
+           "cert=/w.pem&key=/w.key&sentinel-password=sp", &u);
+  assert_true(u.tls);
+  assert_false(u.sentinel_plain);
+  assert_int_equal(u.n_sentinels, 2);
+  assert_string_equal(u.master, "m");
+  assert_string_equal(u.tls_ca, "/c.pem");
+  assert_string_equal(u.tls_key, "/w.key");
+  assert_string_equal(u.sentinel_password, "sp");
+  assert_int_equal(scale_redis_url_copy(&u, &c), 0);
+  scale_redis_url_free(&u);
+  assert_true(c.tls);
+  scale_redis_url_free(&c);
+  parse_ok("rediss-sentinel://h/m?sentinel-tls=no", &u);
+  assert_true(u.tls);
+  assert_true(u.sentinel_plain);
+  assert_int_equal(scale_redis_url_copy(&u, &c), 0);
+  assert_true(c.sentinel_plain);
+  scale_redis_url_free(&c);
+  scale_redis_url_free(&u);
 }
 
 

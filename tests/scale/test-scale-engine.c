@@ -114,7 +114,7 @@ static void ignore_result(const char* text, size_t len, void* data) {
 
 
 static void test_submit_collect_check(void** state) {
-  scale_submit_config_t sub = {"http://127.0.0.1", "jobs", 0};
+  scale_submit_config_t sub = {"http://127.0.0.1", "jobs", 0, NULL, NULL, NULL};
   scale_collect_config_t col;
   scale_collect_stats_t stats;
   scale_submit_t* s = (scale_submit_t*)&s;
@@ -268,7 +268,7 @@ static void count_batch(void* data) {
 
 static void submit_lines(const char* url, const char* stream,
                          const char* const* lines, int n) {
-  scale_submit_config_t cfg = {url, stream, 0};
+  scale_submit_config_t cfg = {url, stream, 0, NULL, NULL, NULL};
   scale_submit_t* s;
   int i;
 
@@ -401,7 +401,8 @@ static void test_engines_end_to_end(void** state) {
   freeReplyObject(rep);
   redisFree(c);
   {
-    scale_submit_config_t cfg = {redis.url, "wrongtype", 0};
+    scale_submit_config_t cfg = {redis.url, "wrongtype", 0, NULL, NULL,
+                                 NULL};
     scale_submit_t* s;
     assert_int_equal(scale_submit_new(&cfg, &s, err, sizeof(err)), 0);
     assert_int_equal(scale_submit_start(s), -1);

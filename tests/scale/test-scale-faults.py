@@ -14,6 +14,8 @@ import collections
 import importlib.util
 import json
 import os
+import re
+import shutil
 import socket
 import sys
 import threading
@@ -190,6 +192,117 @@ class Faults(so.ScaleOut):
         self.assertLessEqual(len(f["result"].encode()), 256 * 1024)
         self.assertEqual(w.stop(), 0, w.stderr())
 
+    def peak_rss_kib(self, w):
+        with open("/proc/%d/status" % w.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM for " + w.name)
+
+    def test_oversized_entry_is_refused_without_being_held(self):
+        stream = "huge"
+        size = 100 << 20
+        pad = json.dumps({"id": "huge", "argv": ["true"], "pad": ""})
+        huge = pad[:-2] + "x" * (size - len(pad)) + pad[-2:]
+        self.r.cmd("XGROUP", "CREATE", stream, "capsid", "0", "MKSTREAM")
+        # One delivered to a worker that then died (a claim takes it
+        # over), one read fresh (XREADGROUP), small jobs around them.
+        first = self.r.cmd("XADD", stream, "*", "job", huge, "line", "1")
+        self.r.cmd("EVAL", "redis.call('XREADGROUP', 'GROUP', 'capsid', "
+                   "'ghost', 'COUNT', '1', 'STREAMS', KEYS[1], '>') "
+                   "return 1", 1, stream)
+        self.r.cmd("XADD", stream, "*", "job", so.job(0, ["echo", "a"]))
+        second = self.r.cmd("XADD", stream, "*", "job", huge, "line", "3")
+        self.r.cmd("XADD", stream, "*", "job", so.job(1, ["echo", "b"]))
+        del huge
+        w = self.worker(stream, "e0", "-j", "2", "--claim-idle", "1s")
+        results, _ = self.collect(stream + "-results", 4, timeout="120s")
+        by_entry = {r["entry"]: r for r in results}
+        self.assertEqual(set(by_entry), {first, second} | {
+            r["entry"] for r in results if r["id"] in ("j0", "j1")})
+        for entry in (first, second):
+            err = by_entry[entry]["error"]
+            self.assertEqual(err["code"], "CAPSID_ECANCELED")
+            self.assertIn("job not run", err["message"])
+            # The fields' names and values: the job and its line.
+            self.assertIn("the entry is %d bytes" % (size + 8),
+                          err["message"])
+        self.assertEqual(by_entry[first]["line"], 1)
+        dead = self.r.cmd("XRANGE", stream + "-dead", "-", "+")
+        self.assertEqual(len(dead), 2)
+        for _, fields in dead:
+            f = dict(zip(fields[::2], fields[1::2]))
+            self.assertIn(f["entry"], (first, second))
+            self.assertIn("larger than", f["reason"])
+            self.assertNotIn("job", f)
+        self.assert_all_acked(stream)
+        # Never held whole: the worker's peak stays far under the entry.
+        peak = self.peak_rss_kib(w)
+        self.assertLess(peak, 64 << 10, "worker peak RSS %d KiB" % peak)
+        self.assertIn("dropping the connection rather than holding it",
+                      w.stderr())
+        self.assertRegex(w.stderr(), r"took back [12] jobs delivered by a read")
+        self.assertEqual(w.stop(), 0, w.stderr())
+
+    def test_lost_jobs_are_named_and_resubmitted_from_the_manifest(self):
+        stream = "lost"
+        srv = so.RedisServer(persist=False)
+        srv.start()
+        self.addCleanup(shutil.rmtree, srv.dir, True)
+        self.addCleanup(srv.stop)
+        jobs = os.path.join(self.tmp, "jobs.jsonl")
+        manifest = os.path.join(self.tmp, "manifest.jsonl")
+        n = 60
+        with open(jobs, "w") as f:
+            for i in range(n):
+                f.write(so.job(i, ["sleep", "0.2"]) + "\n")
+        res = so.run("submit", "--redis", srv.url(), "--stream", stream,
+                     "--manifest", manifest, jobs)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("manifest of the batch written to " + manifest,
+                      res.stderr)
+        with open(manifest) as f:
+            lines = [json.loads(l) for l in f]
+        self.assertEqual(lines[0], {"capsid_manifest": 1, "stream": stream,
+                                    "batch": res.stdout.strip()})
+        entry_of = {l["id"]: l["entry"] for l in lines[1:]}
+        self.assertEqual(set(entry_of), {"j%d" % i for i in range(n)})
+        # No worker yet: at its timeout, collect names every job.
+        res = so.run("collect", "--redis", srv.url(), "--manifest",
+                     manifest, "--timeout", "1s")
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("%d of %d jobs of batch" % (n, n), res.stderr)
+        self.assertEqual(set(re.findall(
+            r'no result: line [0-9]+, id "(j[0-9]+)"', res.stderr)),
+            set(entry_of))
+        for i in range(2):
+            self.worker(stream, "l%d" % i, "-j", "2", url=srv.url())
+        collector = so.subprocess.Popen(
+            [so.CAPSID, "collect", "--redis", srv.url(), "--manifest",
+             manifest, "--resubmit", jobs, "--timeout", "15s"],
+            stdout=so.subprocess.PIPE, stderr=so.subprocess.PIPE, text=True)
+        r = so.Resp(srv.port)
+        so.wait_for("some results",
+                    lambda: r.cmd("XLEN", stream + "-results") >= 10)
+        r.close()
+        # Restarted without persistence: the queue and the results so
+        # far are gone.
+        srv.stop()
+        srv.start()
+        out, err = collector.communicate(timeout=240)
+        self.assertEqual(collector.returncode, 0, err)
+        results = so.parse_lines(out)
+        ids = [x["id"] for x in results]
+        self.assertEqual(sorted(ids), sorted(entry_of), "each id once")
+        missing = set(re.findall(r'no result: line [0-9]+, id "(j[0-9]+)"',
+                                 err))
+        self.assertTrue(missing, err)
+        # Exactly the ones whose result came from a resubmitted entry.
+        again = {x["id"] for x in results if x["entry"] != entry_of[x["id"]]}
+        self.assertEqual(missing, again)
+        self.assertIn("resubmitted %d jobs" % len(missing), err)
+        self.assertIn("%d of %d jobs of batch" % (len(missing), n), err)
+
     def test_outage_longer_than_claim_idle_runs_nothing_twice(self):
         stream = "outage"
         ws = [self.worker(stream, "o%d" % i, "-j", "3", "--claim-idle",
@@ -344,7 +457,9 @@ class Faults(so.ScaleOut):
         so.wait_for("the gone consumer removed",
                     lambda: "ghost" not in names(), 30)
         self.assertIn("k0", names())
-        self.assertIn("removed 1 consumers", w.stderr())
+        # Said once the script's reply is in, just after the delete.
+        so.wait_for("the removal said",
+                    lambda: "removed 1 consumers" in w.stderr(), 30)
         so.wait_for("the slow job done and trimmed",
                     lambda: self.r.cmd("XLEN", stream) == 0 and
                     self.pending(stream) == 0, 60)

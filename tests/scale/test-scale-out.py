@@ -87,16 +87,20 @@ class Resp:
 
 
 class RedisServer:
-    def __init__(self):
+    """persist=False: no AOF, so a restart starts it empty."""
+
+    def __init__(self, persist=True):
         self.dir = tempfile.mkdtemp(prefix="capsid-redis-")
         self.port = free_port()
         self.proc = None
+        self.aof = (["--appendonly", "yes", "--appendfsync", "always"]
+                    if persist else ["--appendonly", "no"])
 
     def start(self):
         self.proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", self.dir, "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--logfile", "redis.log"],
+             "--dir", self.dir, "--save", ""] + self.aof +
+            ["--logfile", "redis.log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while True:

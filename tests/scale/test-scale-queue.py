@@ -259,10 +259,11 @@ class Queue(unittest.TestCase):
                     out[name] = float(value)
             return out
 
-        # The result's XADD is seen before the job's bookkeeping ends.
+        # The result's XADD is seen before the job's bookkeeping ends,
+        # and before its XACK (pending counts the job until then).
         v = so.wait_for("the counters", lambda: (lambda v: v if v.get(
-            "capsid_job_duration_seconds_count") == 4 else None)(scrape()),
-                        30)
+            "capsid_job_duration_seconds_count") == 4 and v.get(
+                "capsid_queue_pending") == 1 else None)(scrape()), 30)
         self.assertEqual(v['capsid_jobs_total{outcome="ok"}'], 2)
         self.assertEqual(v['capsid_jobs_total{outcome="failed"}'], 1)
         self.assertEqual(v['capsid_jobs_total{outcome="signal"}'], 1)

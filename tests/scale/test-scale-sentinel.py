@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Redis Sentinel: a failover in the middle of a batch loses nothing.
+"""Redis Sentinel: a failover in the middle of a batch loses nothing, in clear
+and with TLS everywhere.
 
 Usage: test-scale-sentinel.py PATH/TO/capsid
 
@@ -13,7 +14,14 @@ job must still get a result; results run twice (at-least-once: a result
 and its XACK written to the old master after the promotion are discarded
 with it, so the job is run again) are counted and reported, and collect
 prints each job once.
+
+The TLS case runs the same batch through rediss-sentinel:// against
+servers and sentinels that listen on TLS ports only (certificates made
+here with openssl, client certificates required, replication and the
+sentinels' own links over TLS: `tls-replication yes`).
 """
+import importlib.util
+import ssl
 import os
 import shutil
 import subprocess
@@ -27,7 +35,23 @@ from scalelib import so  # noqa: E402
 import scalelib  # noqa: E402
 
 
-def start(args, port, tmp, name):
+_spec = importlib.util.spec_from_file_location(
+    "scale_transport", os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "test-scale-transport.py"))
+tr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tr)
+
+
+class TlsResp(so.Resp):
+    """so.Resp over TLS, with the test's client certificate."""
+
+    def __init__(self, port, ctx):
+        raw = so.socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.buf = b""
+
+
+def start(args, port, tmp, name, resp=so.Resp):
     log = os.path.join(tmp, name + ".log")
     proc = subprocess.Popen(args + ["--logfile", log],
                             stdout=subprocess.DEVNULL,
@@ -35,13 +59,13 @@ def start(args, port, tmp, name):
     deadline = time.time() + 30
     while True:
         try:
-            r = so.Resp(port)
+            r = resp(port)
             try:
                 if r.cmd("PING") == "PONG":
                     return proc
             finally:
                 r.close()
-        except (OSError, RuntimeError, ConnectionError):
+        except (OSError, RuntimeError, ConnectionError, ssl.SSLError):
             pass
         if proc.poll() is not None or time.time() > deadline:
             raise RuntimeError("%s did not start: %s" %
@@ -54,6 +78,8 @@ class Sentinel(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="capsid-sent-")
         self.procs = []
         self.workers = []
+        self.tls = None
+        self.resp = so.Resp
 
     def tearDown(self):
         for w in self.workers:
@@ -70,47 +96,88 @@ class Sentinel(unittest.TestCase):
         d = os.path.join(self.tmp, name)
         os.mkdir(d)
         self.procs.append(start(
-            [so.REDIS, "--port", str(port), "--bind", "127.0.0.1", "--dir",
-             d, "--save", "", "--appendonly", "yes", "--appendfsync",
-             "always"] + list(extra), port, d, name))
+            [so.REDIS] + self.listen(port) + [
+                "--bind", "127.0.0.1", "--dir", d, "--save", "",
+                "--appendonly", "yes", "--appendfsync", "always"] +
+            list(extra), port, d, name, self.resp))
         return port
+
+    def listen(self, port):
+        """The options that make a server listen on port (TLS only once
+        use_tls ran)."""
+        if self.tls is None:
+            return ["--port", str(port)]
+        return ["--port", "0", "--tls-port", str(port)] + self.tls
+
+    def use_tls(self):
+        """Certificates for the servers, the sentinels and capsid; every
+        server and sentinel started after this speaks TLS only."""
+        tr.OPENSSL = shutil.which("openssl")
+        tr.make_ca(self.tmp, "ca")
+        tr.make_cert(self.tmp, "ca", "server", "IP:127.0.0.1,DNS:localhost")
+        tr.make_cert(self.tmp, "ca", "client", "DNS:capsid-worker")
+        p = lambda f: os.path.join(self.tmp, f)
+        self.tls = ["--tls-cert-file", p("server.pem"),
+                    "--tls-key-file", p("server.key"),
+                    "--tls-ca-cert-file", p("ca.pem"),
+                    "--tls-auth-clients", "yes",
+                    # Replicas and sentinels reach the servers over TLS,
+                    # presenting the server certificate as a client one.
+                    "--tls-replication", "yes"]
+        ctx = ssl.create_default_context(cafile=p("ca.pem"))
+        ctx.load_cert_chain(p("client.pem"), p("client.key"))
+        self.resp = lambda port: TlsResp(port, ctx)
+        return "?ca=%s&cert=%s&key=%s" % (p("ca.pem"), p("client.pem"),
+                                          p("client.key"))
 
     def sentinel(self, i, master_port):
         port = so.free_port()
         conf = os.path.join(self.tmp, "sentinel%d.conf" % i)
         with open(conf, "w") as f:
-            f.write("port %d\nbind 127.0.0.1\ndir %s\n"
+            if self.tls is None:
+                f.write("port %d\n" % port)
+            else:
+                f.write("port 0\ntls-port %d\n" % port)
+                for k, v in zip(self.tls[::2], self.tls[1::2]):
+                    f.write("%s %s\n" % (k[2:], v))
+            f.write("bind 127.0.0.1\ndir %s\n"
                     "sentinel monitor mymaster 127.0.0.1 %d 2\n"
                     "sentinel down-after-milliseconds mymaster 2000\n"
                     "sentinel failover-timeout mymaster 20000\n"
-                    % (port, self.tmp, master_port))
+                    % (self.tmp, master_port))
         self.procs.append(start([so.REDIS, conf, "--sentinel"], port,
-                                self.tmp, "sentinel%d" % i))
+                                self.tmp, "sentinel%d" % i, self.resp))
         return port
 
-    @staticmethod
-    def ask(port, *cmd):
-        r = so.Resp(port)
+    def ask(self, port, *cmd):
+        r = self.resp(port)
         try:
             return r.cmd(*cmd)
         finally:
             r.close()
 
     def test_failover_mid_batch_loses_nothing(self):
+        self.failover_mid_batch("redis-sentinel://", "")
+
+    def test_tls_failover_mid_batch_loses_nothing(self):
+        query = self.use_tls()
+        self.failover_mid_batch("rediss-sentinel://", query)
+
+    def failover_mid_batch(self, scheme, query):
         n = 240
         master = self.server("master")
         replica = self.server("replica", "--replicaof", "127.0.0.1",
                               str(master))
         sports = [self.sentinel(i, master) for i in range(3)]
-        s0 = so.Resp(sports[0])
+        s0 = self.resp(sports[0])
         self.addCleanup(s0.close)
         # The sentinels know the replica before anything depends on it.
         so.wait_for("the sentinels to see the replica", lambda: all(
             any(dict(zip(r[::2], r[1::2])).get("flags") == "slave"
                 for r in self.ask(p, "SENTINEL", "REPLICAS", "mymaster"))
             for p in sports), 60)
-        url = "redis-sentinel://%s/mymaster" % ",".join(
-            "127.0.0.1:%d" % p for p in sports)
+        url = scheme + "%s/mymaster" % ",".join(
+            "127.0.0.1:%d" % p for p in sports) + query
 
         for i in range(2):
             self.workers.append(so.Worker(
@@ -121,7 +188,7 @@ class Sentinel(unittest.TestCase):
         res = so.run("submit", "--redis", url, "--stream", "jobs",
                      input=lines, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr)
-        m = so.Resp(master)
+        m = self.resp(master)
         self.addCleanup(m.close)
         # Every job is on the replica before it is promoted (WAIT).
         self.assertEqual(m.cmd("WAIT", 1, 10000), 1)
@@ -152,7 +219,7 @@ class Sentinel(unittest.TestCase):
         # The new master ends with a result for every job: one written
         # to the old master after the promotion was discarded with it, and
         # its job, never acknowledged there, was run again.
-        new = so.Resp(replica)
+        new = self.resp(replica)
         self.addCleanup(new.close)
 
         def per_entry():
