@@ -9,6 +9,7 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/elevated-linux.c
     sandbox/linux/handback-linux.c
     sandbox/linux/landlock-linux.c
+    sandbox/linux/landlock-deny-linux.c
     sandbox/linux/modes-linux.c
     sandbox/linux/mounts-linux.c
     sandbox/linux/nspin-linux.c
