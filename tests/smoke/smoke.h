@@ -101,6 +101,11 @@ void smoke_offline_unix_sockets(void** state);
 void smoke_state_dir_hidden(void** state);
 void smoke_deny_read(void** state);
 void smoke_denial_reports(void** state);
+void smoke_deny_read_writable_root(void** state);
+void smoke_deny_read_hard_link_beside(void** state);
+void smoke_deny_read_created_later(void** state);
+void smoke_deny_read_rule_bound(void** state);
+void smoke_deny_read_reported(void** state);
 #ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
 #endif
