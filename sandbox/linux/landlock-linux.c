@@ -12,6 +12,7 @@
 #include "landlock-linux.h"
 
 #include "fault.h"
+#include "kdenials-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,6 +37,8 @@
 #define LL_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define LL_SCOPE_SIGNAL (1ULL << 1)
+#define LL_LOG_SAME_EXEC_OFF (1U << 0)
+#define LL_LOG_NEW_EXEC_ON (1U << 1)
 
 /* The ruleset attribute as of ABI 6; older kernels read a prefix. */
 struct ll_ruleset_attr {
@@ -196,6 +200,21 @@ static int denied(const capsid__sandbox_t* sb, const char* path) {
 }
 
 
+/* Where Landlock's audit records can be read (kdenials-linux.c), the
+ * name the job's process takes before it enters its domain, per ruleset
+ * descriptor: the child reads its own slot, written before it was
+ * cloned. "" where the job is not followed. */
+#define N_TAGS 1024
+static char tags[N_TAGS][16];
+
+static void tag_job(int fd, const capsid__sandbox_t* sb) {
+  if (fd >= N_TAGS)
+    return;
+  if (!capsid__kdenials_expect(sb, tags[fd]))
+    tags[fd][0] = '\0';
+}
+
+
 int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
                            capsid_error_t* err) {
   struct ll_ruleset_attr attr;
@@ -267,6 +286,7 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
     close(fd);
     return rc;
   }
+  tag_job(fd, sb);
   *out = fd;
   return 0;
 }
@@ -292,7 +312,16 @@ int capsid__landlock_child_allow(int ruleset_fd, const char* path) {
 
 
 int capsid__landlock_child_restrict(int ruleset_fd) {
-  if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0)
+  unsigned flags = 0;
+
+  /* Followed: the domain's record names the job by this name, and its
+   * refusals are logged once it runs the job's program, not before (the
+   * read-back of verify-linux.c is capsid's own). */
+  if (ruleset_fd < N_TAGS && tags[ruleset_fd][0] != '\0') {
+    prctl(PR_SET_NAME, tags[ruleset_fd], 0, 0, 0);
+    flags = LL_LOG_SAME_EXEC_OFF | LL_LOG_NEW_EXEC_ON;
+  }
+  if (syscall(SYS_landlock_restrict_self, ruleset_fd, flags) != 0)
     return errno;
   return 0;
 }

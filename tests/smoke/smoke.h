@@ -106,6 +106,8 @@ void smoke_deny_read_hard_link_beside(void** state);
 void smoke_deny_read_created_later(void** state);
 void smoke_deny_read_rule_bound(void** state);
 void smoke_deny_read_reported(void** state);
+void smoke_kernel_denials(void** state);
+int smoke_kernel_denials_teardown(void** state);
 #ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
 #endif
