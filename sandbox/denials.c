@@ -15,6 +15,8 @@
  * refusal (a file's own mode) is not the sandbox's and is not listed. */
 #include "denials.h"
 
+#include "denyread.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,25 +101,15 @@ char* capsid__sandbox_json(const capsid__sandbox_t* sb) {
 }
 
 
-static int within_any(const capsid__strv_t* sv, const char* path) {
-  size_t i;
-
-  for (i = 0; i < sv->n; i++)
-    if (capsid__path_is_within(path, sv->v[i]))
-      return 1;
-  return 0;
-}
-
-
 /* The rule of sb that refuses path, or NULL for none. */
 static const char* rule_of(const capsid__sandbox_t* sb, const char* path,
                            const char** op) {
-  if (within_any(&sb->deny_read, path)) {
+  if (capsid__path_within_any(&sb->deny_read, path)) {
     *op = "read";
     return "deny_read";
   }
-  if (within_any(&sb->protected_paths, path) ||
-      within_any(&sb->missing_protected, path))
+  if (capsid__path_within_any(&sb->protected_paths, path) ||
+      capsid__path_within_any(&sb->missing_protected, path))
     return "protected";
   if (capsid__sandbox_root_of(sb, path, 0) == NULL)
     return sb->kind == CAPSID__POLICY_READ_ONLY ? "read-only policy"

@@ -47,22 +47,12 @@ typedef struct deny_s {
 } deny_t;
 
 
-static int within_any(const capsid__strv_t* sv, const char* path) {
-  size_t i;
-
-  for (i = 0; i < sv->n; i++)
-    if (capsid__path_is_within(path, sv->v[i]))
-      return 1;
-  return 0;
-}
-
-
 static int push_ancestor(deny_t* d, const char* p, size_t len) {
   char* prefix = capsid__strndup(p, len);
 
   if (prefix == NULL)
     return CAPSID_ENOMEM;
-  if (within_any(&d->sb->deny_read, prefix) ||
+  if (capsid__path_within_any(&d->sb->deny_read, prefix) ||
       capsid__strv_contains(&d->ancestors, prefix)) {
     capsid__free(prefix);
     return 0;
@@ -141,7 +131,7 @@ static int add_entry(deny_t* d, int dirfd, const char* dir, const char* name,
   if (path == NULL)
     return CAPSID_ENOMEM;
   if (capsid__strv_contains(&d->ancestors, path) ||
-      within_any(&d->sb->deny_read, path))
+      capsid__path_within_any(&d->sb->deny_read, path))
     goto done;
   fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -156,7 +146,7 @@ static int add_entry(deny_t* d, int dirfd, const char* dir, const char* name,
     rc = too_many(d, dir, err);
     goto done;
   }
-  if (within_any(&d->sb->writable, path))
+  if (capsid__path_within_any(&d->sb->writable, path))
     rights |= d->handled;
   rc = capsid__landlock_add_fd(d->ruleset, fd, S_ISDIR(st.st_mode), rights,
                                d->handled);

@@ -11,6 +11,7 @@
  * defined here. */
 #include "landlock-linux.h"
 
+#include "denyread.h"
 #include "fault.h"
 #include "kdenials-linux.h"
 
@@ -190,16 +191,6 @@ static void fixed_open(void) {
 }
 
 
-static int denied(const capsid__sandbox_t* sb, const char* path) {
-  size_t i;
-
-  for (i = 0; i < sb->deny_read.n; i++)
-    if (capsid__path_is_within(path, sb->deny_read.v[i]))
-      return 1;
-  return 0;
-}
-
-
 /* Where Landlock's audit records can be read (kdenials-linux.c), the
  * name the job's process takes before it enters its domain, per ruleset
  * descriptor: the child reads its own slot, written before it was
@@ -263,7 +254,7 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
       rc = i == 0 ? ENOENT : 0;
       continue;
     }
-    if (i > 0 && deny && denied(sb, where))
+    if (i > 0 && deny && capsid__path_within_any(&sb->deny_read, where))
       continue;
     rc = capsid__landlock_add_fd(fd, fixed_fd[i], fixed_dir[i],
                                  i == 0   ? (deny ? LANDLOCK_ACCESS_FS_READ_DIR

@@ -14,61 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SECRET "deny-read-ll-secret-5d21"
-#define PUBLIC "deny-read-ll-public-a8e0"
+#define SECRET SMOKE_DENY_SECRET
+#define PUBLIC SMOKE_DENY_PUBLIC
 
-typedef struct fx_s {
-  char* ws;
-  char home[1200];
-  char policy[2048];
-  char* old_home;
-} fx_t;
-
-
-static void put(const char* dir, const char* name, const char* text) {
-  char path[1400];
-
-  snprintf(path, sizeof(path), "%s/%s", dir, name);
-  assert_int_equal(test_write_file(path, text, strlen(text)), 0);
-  chmod(path, 0644);
-}
-
-
-/* A home (HOME names it) with a denied token beside a public file and a
- * directory; a workspace with a denied .env beside a public file and a
- * subdirectory. */
-static void fx_make(fx_t* f) {
-  const char* home = getenv("HOME");
-
-  memset(f, 0, sizeof(*f));
-  f->old_home = home != NULL ? strdup(home) : NULL;
-  f->ws = smoke_workspace();
-  snprintf(f->home, sizeof(f->home), "%s.home", f->ws);
+/* The shared fixture (smoke.h), with a directory beside the denied token
+ * in the home and a subdirectory beside the denied .env in the
+ * workspace. */
+static void fx_make(smoke_deny_fx_t* f) {
+  smoke_deny_fx_make(f);
   assert_int_equal(test_system("mkdir -p '%s/other' '%s/sub' && chmod 755 "
-                               "'%s' '%s/other'",
-                               f->home, f->ws, f->home, f->home),
+                               "'%s/other'",
+                               f->home, f->ws, f->home),
                    0);
-  put(f->home, "token", SECRET "\n");
-  put(f->home, "plain.txt", PUBLIC "\n");
-  put(f->ws, ".env", SECRET "\n");
-  put(f->ws, "src.txt", PUBLIC "\n");
-  setenv("HOME", f->home, 1);
-  snprintf(f->policy, sizeof(f->policy),
-           "{\"mode\":\"workspace-write\",\"deny_read\":[\"~/token\","
-           "\"@workspace-env\"]}");
-}
-
-
-static void fx_free(fx_t* f) {
-  char* home = strdup(f->home);
-
-  if (f->old_home != NULL)
-    setenv("HOME", f->old_home, 1);
-  else
-    unsetenv("HOME");
-  free(f->old_home);
-  smoke_rmtree(f->ws);
-  smoke_rmtree(home);
 }
 
 
@@ -100,7 +57,7 @@ static int status(const smoke_job_t* job, const char* script,
  * stays fully usable. Landlock-only mode differs for new entries
  * directly in that root: the job can name them but not write them. */
 void smoke_deny_read_writable_root(void** state) {
-  fx_t f;
+  smoke_deny_fx_t f;
   smoke_job_t job;
   char path[1400];
 
@@ -125,7 +82,7 @@ void smoke_deny_read_writable_root(void** state) {
     assert_int_equal(status(&job, "echo x > made && cat made", 1), 0);
     assert_int_equal(access(path, F_OK), 0);
   }
-  fx_free(&f);
+  smoke_deny_fx_free(&f);
 }
 
 
@@ -136,7 +93,7 @@ void smoke_deny_read_writable_root(void** state) {
  * hard link to the denied file made by the job itself is refused in
  * every mode (smoke_deny_read). */
 void smoke_deny_read_hard_link_beside(void** state) {
-  fx_t f;
+  smoke_deny_fx_t f;
   smoke_job_t job;
 
   (void)state;
@@ -151,7 +108,7 @@ void smoke_deny_read_hard_link_beside(void** state) {
   else
     assert_int_equal(status(&job, "cat ~/token-link", 0), 0);
   assert_int_equal(status(&job, "cat ~/plain.txt", 1), 0);
-  fx_free(&f);
+  smoke_deny_fx_free(&f);
 }
 
 
@@ -171,7 +128,7 @@ static void* make_later(void* arg) {
   snprintf(path, sizeof(path), "%s/sub/ready", l->ws);
   for (i = 0; i < 3000 && access(path, F_OK) != 0; i++)
     usleep(10000);
-  put(l->home, "later.txt", PUBLIC "\n");
+  smoke_put(l->home, "later.txt", PUBLIC "\n");
   snprintf(path, sizeof(path), "%s/sub/go", l->ws);
   assert_int_equal(test_write_file(path, "", 0), 0);
   return NULL;
@@ -183,7 +140,7 @@ static void* make_later(void* arg) {
  * rule covers the new entry and the job cannot read it; the next job
  * can. In the other modes only the denied path is covered. */
 void smoke_deny_read_created_later(void** state) {
-  fx_t f;
+  smoke_deny_fx_t f;
   smoke_job_t job;
   later_t l;
   pthread_t t;
@@ -205,7 +162,7 @@ void smoke_deny_read_created_later(void** state) {
     assert_int_equal(rc, 0);
   /* Control: a job started after it was made reads it. */
   assert_int_equal(status(&job, "cat ~/later.txt", 1), 0);
-  fx_free(&f);
+  smoke_deny_fx_free(&f);
 }
 
 
@@ -214,7 +171,7 @@ void smoke_deny_read_created_later(void** state) {
  * runs, naming the field; the other modes cover the path with one mount
  * whatever its neighbours. Control: the same job without deny_read. */
 void smoke_deny_read_rule_bound(void** state) {
-  fx_t f;
+  smoke_deny_fx_t f;
   smoke_job_t job, plain;
   capsid_result_t r;
   char marker[1400], bound[32];
@@ -242,13 +199,13 @@ void smoke_deny_read_rule_bound(void** state) {
   }
   capsid_result_free(&r);
   assert_int_equal(status(&plain, "cat ~/other/1 && cat ~/plain.txt", 0), 0);
-  fx_free(&f);
+  smoke_deny_fx_free(&f);
 }
 
 
 /* A denied read is reported {read, path, deny_read} in every mode. */
 void smoke_deny_read_reported(void** state) {
-  fx_t f;
+  smoke_deny_fx_t f;
   smoke_job_t job;
   capsid_result_t r;
   char want[1600];
@@ -265,5 +222,5 @@ void smoke_deny_read_reported(void** state) {
     fail();
   }
   capsid_result_free(&r);
-  fx_free(&f);
+  smoke_deny_fx_free(&f);
 }
