@@ -161,13 +161,17 @@ done:
 
 
 /* The entries of one ancestor, opened without following a link a job
- * could have put in its place since the policy was resolved. */
+ * could have put in its place since the policy was resolved. One this
+ * process may not list gets no rule for any entry: the job, which runs
+ * as the same user, could read little there anyway. */
 static int add_ancestor(deny_t* d, const char* dir, capsid_error_t* err) {
   struct dirent* e;
   DIR* dp;
   int fd, list_fd, rc;
 
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES)
+    return 0;
   if (fd < 0 || (rc = capsid__landlock_still_at(fd, dir)) != 0) {
     rc = fd < 0 ? errno : rc;
     if (fd >= 0)
@@ -249,5 +253,7 @@ int capsid__landlock_deny_rules(int ruleset, const capsid__sandbox_t* sb,
   if (rc == 0)
     rc = add_roots(&d, err);
   capsid__strv_free(&d.ancestors);
+  if (rc == CAPSID_ENOMEM && err->code == 0)
+    capsid__error_set(err, rc, CAPSID_STAGE_LANDLOCK, 0, NULL, NULL, NULL);
   return rc;
 }
