@@ -42,6 +42,16 @@ const char* const* capsid__deny_read_preset(const char* name) {
 }
 
 
+int capsid__path_within_any(const capsid__strv_t* sv, const char* path) {
+  size_t i;
+
+  for (i = 0; i < sv->n; i++)
+    if (capsid__path_is_within(path, sv->v[i]))
+      return 1;
+  return 0;
+}
+
+
 int capsid__deny_read_check(const capsid__strv_t* deny,
                             capsid_error_t* err) {
   size_t i;

@@ -29,6 +29,9 @@ int capsid__deny_read_resolve(capsid__sandbox_t* sb,
 int capsid__deny_read_refuse(const capsid__sandbox_t* sb, const char* why,
                              capsid_error_t* err);
 
+/* Is path (canonical) equal to or beneath one of sv's paths? */
+int capsid__path_within_any(const capsid__strv_t* sv, const char* path);
+
 /* The paths a preset names ("@credentials"), NULL-terminated, or NULL
  * for an unknown name. "~" stands for the home, "." for the cwd. */
 const char* const* capsid__deny_read_preset(const char* name);

@@ -2,16 +2,20 @@
  * learns nothing about why; the result says which rule of its policy
  * refused which path.
  *
- * The kernel does not tell capsid which of a job's calls it refused: the
- * read-only mounts, the deny_read covers and Landlock answer the job, not
- * capsid (Landlock's audit records go to the audit log, for root only,
- * and name a pid rather than a job). What capsid does see is the job's
+ * The kernel mostly does not tell capsid which of a job's calls it
+ * refused: the read-only mounts, the deny_read covers and file modes
+ * answer the job, not capsid. Landlock does, where it is what refuses
+ * (landlock-only mode, chiefly) and the host lets capsid read its audit
+ * records (sandbox/linux/kdenials-linux.c): those are added, marked
+ * "source":"kernel". What capsid always sees is the job's
  * stderr, where nearly every tool prints the refused path beside the
  * error text, as Codex's own denial detection reads it. So each such line
  * is matched to the policy: a path the policy denies, protects or leaves
  * outside the writable roots is reported with that rule; any other
  * refusal (a file's own mode) is not the sandbox's and is not listed. */
 #include "denials.h"
+
+#include "denyread.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -97,25 +101,15 @@ char* capsid__sandbox_json(const capsid__sandbox_t* sb) {
 }
 
 
-static int within_any(const capsid__strv_t* sv, const char* path) {
-  size_t i;
-
-  for (i = 0; i < sv->n; i++)
-    if (capsid__path_is_within(path, sv->v[i]))
-      return 1;
-  return 0;
-}
-
-
 /* The rule of sb that refuses path, or NULL for none. */
 static const char* rule_of(const capsid__sandbox_t* sb, const char* path,
                            const char** op) {
-  if (within_any(&sb->deny_read, path)) {
+  if (capsid__path_within_any(&sb->deny_read, path)) {
     *op = "read";
     return "deny_read";
   }
-  if (within_any(&sb->protected_paths, path) ||
-      within_any(&sb->missing_protected, path))
+  if (capsid__path_within_any(&sb->protected_paths, path) ||
+      capsid__path_within_any(&sb->missing_protected, path))
     return "protected";
   if (capsid__sandbox_root_of(sb, path, 0) == NULL)
     return sb->kind == CAPSID__POLICY_READ_ONLY ? "read-only policy"
@@ -187,14 +181,40 @@ static const char* find(const char* s, size_t n, const char* needle) {
 }
 
 
+/* Is path listed already? */
+static int listed(json_t* list, const char* path) {
+  json_t* d;
+  size_t i;
+
+  json_array_foreach(list, i, d)
+    if (strcmp(json_string_value(json_object_get(d, "path")), path) == 0)
+      return 1;
+  return 0;
+}
+
+
+static void append(json_t* list, const char* op, const char* path,
+                   const char* rule, const char* source) {
+  json_t* d;
+
+  if (json_array_size(list) >= CAPSID__DENIALS_MAX)
+    return;
+  d = json_object();
+  json_object_set_new(d, "op", json_string(op));
+  json_object_set_new(d, "path", json_string(path));
+  json_object_set_new(d, "rule", json_string(rule));
+  if (source != NULL)
+    json_object_set_new(d, "source", json_string(source));
+  json_array_append_new(list, d);
+}
+
+
 /* One refused path: made absolute against the cwd, classified, listed
  * once. */
 static void add(json_t* list, const capsid__sandbox_t* sb, const char* p,
                 size_t n, const char* op) {
   char* path;
   const char* rule;
-  json_t* d;
-  size_t i;
 
   if (n == 0 || memchr(p, '\0', n) != NULL)
     return;
@@ -210,17 +230,38 @@ static void add(json_t* list, const capsid__sandbox_t* sb, const char* p,
   if (path == NULL)
     return;
   rule = rule_of(sb, path, &op);
-  json_array_foreach(list, i, d)
-    if (strcmp(json_string_value(json_object_get(d, "path")), path) == 0)
-      rule = NULL;
-  if (rule != NULL && json_array_size(list) < CAPSID__DENIALS_MAX) {
-    d = json_object();
-    json_object_set_new(d, "op", json_string(op));
-    json_object_set_new(d, "path", json_string(path));
-    json_object_set_new(d, "rule", json_string(rule));
-    json_array_append_new(list, d);
-  }
+  if (rule != NULL && !listed(list, path))
+    append(list, op, path, rule, NULL);
   capsid__free(path);
+}
+
+
+void capsid__kdenials_free(capsid__kdenial_t* v, size_t n) {
+  size_t i;
+
+  for (i = 0; v != NULL && i < n; i++)
+    capsid__free(v[i].path);
+  capsid__free(v);
+}
+
+
+/* What the kernel reported: every one is the sandbox's doing (Landlock
+ * refused it), so a path no rule of the policy names is listed too. */
+static void add_kernel(json_t* list, const capsid__sandbox_t* sb) {
+  capsid__kdenial_t* v;
+  const char* rule;
+  const char* op;
+  size_t n = capsid__kdenials_take(sb, &v), i;
+
+  for (i = 0; i < n; i++) {
+    op = v[i].op;
+    rule = strncmp(v[i].path, "tcp:", 4) == 0 ? "network"
+                                               : rule_of(sb, v[i].path, &op);
+    if (!listed(list, v[i].path))
+      append(list, op, v[i].path, rule != NULL ? rule : "landlock",
+             "kernel");
+  }
+  capsid__kdenials_free(v, n);
 }
 
 
@@ -250,5 +291,7 @@ char* capsid__denials_json(const capsid__sandbox_t* sb, const char* text,
     }
     line = eol + 1;
   }
+  if (list != NULL)
+    add_kernel(list, sb);
   return dump(list);
 }

@@ -7,8 +7,10 @@ if(CAPSID_OS STREQUAL "linux")
     sandbox/linux/confine-linux.c
     sandbox/linux/denyread-linux.c
     sandbox/linux/elevated-linux.c
+    sandbox/linux/kdenials-linux.c
     sandbox/linux/handback-linux.c
     sandbox/linux/landlock-linux.c
+    sandbox/linux/landlock-deny-linux.c
     sandbox/linux/modes-linux.c
     sandbox/linux/mounts-linux.c
     sandbox/linux/nspin-linux.c
@@ -29,6 +31,7 @@ if(CAPSID_OS STREQUAL "win")
     sandbox/win/grant-win.c
     sandbox/win/helper-win.c
     sandbox/win/jobobj-win.c
+    sandbox/win/kdenials-win.c
     sandbox/win/launch-win.c
     sandbox/win/nul-win.c
     sandbox/win/placeholder-win.c

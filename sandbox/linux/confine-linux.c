@@ -35,7 +35,6 @@
 #include "confine-linux.h"
 
 #include "caps-linux.h"
-#include "denyread-linux.h"
 #include "seccomp-linux.h"
 #include "verify-linux.h"
 
@@ -93,9 +92,9 @@ static int choose_mode(capsid__confine_t* c, const capsid__launch_t* launch,
   } else if (mode == CAPSID_MODE_LANDLOCK_ONLY) {
     if (no_landlock)
       return refuse(err, CAPSID_STAGE_LANDLOCK, "landlock-only", NO_LANDLOCK);
-    if ((rc = capsid__denyread_refuse(sb, err)) != 0)
-      return rc;
     c->mode = CAPSID_MODE_LANDLOCK_ONLY;
+    /* No mount namespace: the Landlock rules hide deny_read. */
+    *ll_flags |= CAPSID__LL_DENY_READ;
     /* No IPC namespace: the host's SysV IPC and message queues are the
      * caller's own, so the job gets none. */
     *sc_profile |= CAPSID__SC_IPC_DENIED;

@@ -15,10 +15,9 @@
  * file that already existed elsewhere before the job is not covered: the
  * policy names paths, not inodes (docs/security.md says so).
  *
- * Landlock-only mode has no mount namespace, and Landlock only ever adds
- * access beneath a rule (it cannot deny /home/u/.ssh beneath a read rule
- * on /); rebuilding the read rules around each denied path would leave
- * files created later unreadable. So deny_read is refused there. */
+ * Landlock-only mode has no mount namespace: there the Landlock ruleset
+ * grants reading around each denied path instead of on "/"
+ * (landlock-deny-linux.c), with the differences docs/security.md lists. */
 #include "denyread-linux.h"
 
 #include "denyread.h"
@@ -102,11 +101,3 @@ int capsid__denyread_step(const capsid__mnt_step_t* s) {
   }
 }
 
-
-int capsid__denyread_refuse(const capsid__sandbox_t* sb,
-                            capsid_error_t* err) {
-  return capsid__deny_read_refuse(sb, "in landlock-only mode (it needs a "
-                                      "mount namespace, and user "
-                                      "namespaces are blocked here)",
-                                  err);
-}

@@ -14,10 +14,7 @@ int capsid__denyread_plan(capsid__mounts_t* m, const capsid__sandbox_t* sb,
 /* One CAPSID__MNT_DENY_* step in the clone child: plain system calls, no
  * allocation. Returns 0 or an errno value. */
 int capsid__denyread_step(const capsid__mnt_step_t* s);
-/* Landlock-only mode has no mount namespace, and Landlock cannot take
- * read access back beneath a tree it lets the job read: a job with
- * deny_read is refused there (CAPSID_ENOTSUP naming policy.deny_read). */
-int capsid__denyread_refuse(const capsid__sandbox_t* sb,
-                            capsid_error_t* err);
+/* Landlock-only mode has no mount namespace: its Landlock rules hide
+ * deny_read instead (landlock-deny-linux.c). */
 
 #endif

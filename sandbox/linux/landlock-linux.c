@@ -11,7 +11,9 @@
  * defined here. */
 #include "landlock-linux.h"
 
+#include "denyread.h"
 #include "fault.h"
+#include "kdenials-linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,6 +38,8 @@
 #define LL_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define LL_SCOPE_SIGNAL (1ULL << 1)
+#define LL_LOG_SAME_EXEC_OFF (1U << 0)
+#define LL_LOG_NEW_EXEC_ON (1U << 1)
 
 /* The ruleset attribute as of ABI 6; older kernels read a prefix. */
 struct ll_ruleset_attr {
@@ -43,9 +48,7 @@ struct ll_ruleset_attr {
   uint64_t scoped;
 };
 
-#define FS_READ                                                              \
-  (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |               \
-   LANDLOCK_ACCESS_FS_READ_DIR)
+#define FS_READ CAPSID__LL_FS_READ
 /* Rights that apply to a file (not a directory) in a path_beneath rule. */
 #define FS_FILE                                                              \
   (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |              \
@@ -100,8 +103,8 @@ static uint64_t fs_rights(int abi) {
 }
 
 
-static int add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
-                  uint64_t handled) {
+int capsid__landlock_add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
+                            uint64_t handled) {
   struct landlock_path_beneath_attr pb;
 
   if (!is_dir)
@@ -119,7 +122,7 @@ static int add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
 /* Is fd the inode at path (canonical) now? A job of the same workspace
  * may have swapped a component for a symbolic link since the policy was
  * resolved; the rule must not follow it (ELOOP then). */
-static int still_at(int fd, const char* path) {
+int capsid__landlock_still_at(int fd, const char* path) {
   char proc[64], real[PATH_MAX];
   ssize_t n;
 
@@ -132,15 +135,15 @@ static int still_at(int fd, const char* path) {
 }
 
 
-static int add_path(int ruleset, const char* path, uint64_t rights,
-                    uint64_t handled) {
+int capsid__landlock_add_path(int ruleset, const char* path, uint64_t rights,
+                              uint64_t handled) {
   struct stat st;
   int fd, rc;
 
   fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? 0 : errno; /* no such device here: fine */
-  if ((rc = still_at(fd, path)) != 0) {
+  if ((rc = capsid__landlock_still_at(fd, path)) != 0) {
     close(fd);
     return rc;
   }
@@ -149,7 +152,8 @@ static int add_path(int ruleset, const char* path, uint64_t rights,
     close(fd);
     return rc;
   }
-  rc = add_fd(ruleset, fd, S_ISDIR(st.st_mode), rights, handled);
+  rc = capsid__landlock_add_fd(ruleset, fd, S_ISDIR(st.st_mode), rights,
+                               handled);
   close(fd);
   return rc;
 }
@@ -187,11 +191,27 @@ static void fixed_open(void) {
 }
 
 
+/* Where Landlock's audit records can be read (kdenials-linux.c), the
+ * name the job's process takes before it enters its domain, per ruleset
+ * descriptor: the child reads its own slot, written before it was
+ * cloned. "" where the job is not followed. */
+#define N_TAGS 1024
+static char tags[N_TAGS][16];
+
+static void tag_job(int fd, const capsid__sandbox_t* sb) {
+  if (fd >= N_TAGS)
+    return;
+  if (!capsid__kdenials_expect(sb, tags[fd]))
+    tags[fd][0] = '\0';
+}
+
+
 int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
                            capsid_error_t* err) {
   struct ll_ruleset_attr attr;
   size_t attr_size, i;
   int abi = capsid__landlock_abi(), fd, rc = 0;
+  int deny = (flags & CAPSID__LL_DENY_READ) && sb->deny_read.n > 0;
   const char* where = "/";
   uint64_t handled;
 
@@ -225,28 +245,39 @@ int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* out,
   pthread_once(&fixed_once, fixed_open);
   for (i = 0; rc == 0 && i < N_FIXED; i++) {
     /* A device this machine lacks is fine; a root we cannot open is not
-     * (that rule is what lets the job read anything at all). */
+     * (that rule is what lets the job read anything at all). With
+     * deny_read in landlock-only mode the root only lets the job list
+     * directories, and landlock-deny-linux.c grants reading around each
+     * denied path. */
     where = fixed_paths[i];
     if (fixed_fd[i] < 0) {
       rc = i == 0 ? ENOENT : 0;
       continue;
     }
-    rc = add_fd(fd, fixed_fd[i], fixed_dir[i],
-                i == 0 ? FS_READ
-                       : FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                             LANDLOCK_ACCESS_FS_TRUNCATE |
-                             LANDLOCK_ACCESS_FS_IOCTL_DEV,
-                handled);
+    if (i > 0 && deny && capsid__path_within_any(&sb->deny_read, where))
+      continue;
+    rc = capsid__landlock_add_fd(fd, fixed_fd[i], fixed_dir[i],
+                                 i == 0   ? (deny ? LANDLOCK_ACCESS_FS_READ_DIR
+                                                  : FS_READ)
+                                 : FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                                       LANDLOCK_ACCESS_FS_TRUNCATE |
+                                       LANDLOCK_ACCESS_FS_IOCTL_DEV,
+                                 handled);
   }
-  for (i = 0; rc == 0 && i < sb->writable.n; i++) {
+  for (i = 0; rc == 0 && !deny && i < sb->writable.n; i++) {
     where = sb->writable.v[i];
-    rc = add_path(fd, where, handled, handled);
+    rc = capsid__landlock_add_path(fd, where, handled, handled);
   }
   if (rc != 0) {
     close(fd);
     return capsid__error_set(err, CAPSID_ECONFINE, CAPSID_STAGE_LANDLOCK, rc,
                              where, NULL, "cannot add a Landlock rule");
   }
+  if (deny && (rc = capsid__landlock_deny_rules(fd, sb, handled, err)) != 0) {
+    close(fd);
+    return rc;
+  }
+  tag_job(fd, sb);
   *out = fd;
   return 0;
 }
@@ -272,7 +303,16 @@ int capsid__landlock_child_allow(int ruleset_fd, const char* path) {
 
 
 int capsid__landlock_child_restrict(int ruleset_fd) {
-  if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0)
+  unsigned flags = 0;
+
+  /* Followed: the domain's record names the job by this name, and its
+   * refusals are logged once it runs the job's program, not before (the
+   * read-back of verify-linux.c is capsid's own). */
+  if (ruleset_fd < N_TAGS && tags[ruleset_fd][0] != '\0') {
+    prctl(PR_SET_NAME, tags[ruleset_fd], 0, 0, 0);
+    flags = LL_LOG_SAME_EXEC_OFF | LL_LOG_NEW_EXEC_ON;
+  }
+  if (syscall(SYS_landlock_restrict_self, ruleset_fd, flags) != 0)
     return errno;
   return 0;
 }

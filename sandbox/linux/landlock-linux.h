@@ -7,6 +7,8 @@
 #include "capsid-common.h"
 #include "policy.h"
 
+#include <linux/landlock.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -23,12 +25,37 @@ void capsid__landlock_force_off(int on);
 #define CAPSID__LL_DENY_TCP 1    /* handle TCP bind/connect, allow none */
 #define CAPSID__LL_ALLOW_SHM 2   /* /dev/shm writable (a private tmpfs) */
 #define CAPSID__LL_NO_SCOPE 4    /* tests only: leave the scopes out */
+#define CAPSID__LL_DENY_READ 8   /* enforce sb->deny_read by the rules */
+
+/* The most rules deny_read may take in landlock-only mode: one per entry
+ * of each directory on the way to a denied path. Each costs an open and
+ * a system call at every start. */
+#define CAPSID__LL_DENY_RULES_MAX 2048
+
+/* Reading and executing. */
+#define CAPSID__LL_FS_READ                                                   \
+  (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |               \
+   LANDLOCK_ACCESS_FS_READ_DIR)
 
 /* Builds a ruleset for sb: read and execute everywhere, every right
  * beneath the writable roots, write to the harmless character devices.
- * *fd is -1 when Landlock is not available. */
+ * With CAPSID__LL_DENY_READ, read everywhere but sb->deny_read
+ * (landlock-deny-linux.c). *fd is -1 when Landlock is not available. */
 int capsid__landlock_build(const capsid__sandbox_t* sb, int flags, int* fd,
                            capsid_error_t* err);
+/* For landlock*.c: a path_beneath rule on fd (rights a file cannot have
+ * dropped when !is_dir), or on path opened without following it; whether
+ * fd is the inode at path now (0 or ELOOP). Each returns 0 or errno. */
+int capsid__landlock_add_fd(int ruleset, int fd, int is_dir, uint64_t rights,
+                            uint64_t handled);
+int capsid__landlock_add_path(int ruleset, const char* path, uint64_t rights,
+                              uint64_t handled);
+int capsid__landlock_still_at(int fd, const char* path);
+/* The rules of deny_read in landlock-only mode: read beside every denied
+ * path, the writable roots split the same way. CAPSID_ENOTSUP naming
+ * policy.deny_read beyond CAPSID__LL_DENY_RULES_MAX rules. */
+int capsid__landlock_deny_rules(int ruleset, const capsid__sandbox_t* sb,
+                                uint64_t handled, capsid_error_t* err);
 /* Child: adds a full-access rule for a path that only exists in the job's
  * mount namespace (a private tmpfs). */
 int capsid__landlock_child_allow(int ruleset_fd, const char* path);

@@ -7,6 +7,7 @@
 #include "cgroup-linux.h"
 #include "elevated-linux.h"
 #include "handback-linux.h"
+#include "kdenials-linux.h"
 #include "landlock-linux.h"
 #include "net.h"
 #include "nspin-linux.h"
@@ -53,6 +54,7 @@ capsid_mode_t capsid__system_probe(const char* workspace,
         abi >= 6 ? ", abstract-unix and signal scopes" : "");
   else
     capsid__say(cb, data, "landlock", 0, "not enabled in this kernel");
+  capsid__kdenials_doctor(cb, data);
   capsid__say(cb, data, "user namespaces", userns,
       userns ? "allowed: user, mount, pid and network namespaces"
              : "blocked (AppArmor restriction, user.max_user_namespaces=0 "

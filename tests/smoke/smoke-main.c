@@ -72,6 +72,13 @@ static const smoke_case_t cases[] = {
     CASE(smoke_state_dir_hidden, NEEDS_MOUNTS),
     CASE(smoke_deny_read, ALL),
     CASE(smoke_denial_reports, ALL),
+    CASE(smoke_deny_read_writable_root, ALL),
+    CASE(smoke_deny_read_hard_link_beside, ALL),
+    CASE(smoke_deny_read_created_later, ALL),
+    CASE(smoke_deny_read_rule_bound, ALL),
+    CASE(smoke_deny_read_reported, ALL),
+    {cmocka_unit_test_teardown(smoke_kernel_denials,
+                               smoke_kernel_denials_teardown), ALL},
 #ifdef CAPSID_FAULT_INJECTION /* it forces features off by failure injection */
     CASE(smoke_modes_fail_closed, ALL),
 #endif

@@ -58,6 +58,23 @@ const char* smoke_token(void);
 /* 1 when the program is installed. */
 int smoke_have(const char* program);
 
+/* deny_read (smoke-denyread.c). A home of its own (HOME names it, until
+ * smoke_deny_fx_free) with keys, a glob's worth of files, a denied token
+ * and a public plain.txt; a workspace with dotenv files, a link into the
+ * home and a public src.txt; the policy denies the secrets. */
+#define SMOKE_DENY_SECRET "deny-read-secret-7f3a"
+#define SMOKE_DENY_PUBLIC "deny-read-public-91c2"
+typedef struct smoke_deny_fx_s {
+  char* ws;
+  char home[1200];
+  char policy[4096];
+  char* old_home;
+} smoke_deny_fx_t;
+void smoke_deny_fx_make(smoke_deny_fx_t* f);
+void smoke_deny_fx_free(smoke_deny_fx_t* f);
+/* Writes dir/name, mode 0644. */
+void smoke_put(const char* dir, const char* name, const char* text);
+
 /* The cases. */
 void smoke_read_only_denies_cwd(void** state);
 void smoke_read_only_denies_tmp(void** state);
@@ -102,6 +119,13 @@ void smoke_offline_unix_sockets(void** state);
 void smoke_state_dir_hidden(void** state);
 void smoke_deny_read(void** state);
 void smoke_denial_reports(void** state);
+void smoke_deny_read_writable_root(void** state);
+void smoke_deny_read_hard_link_beside(void** state);
+void smoke_deny_read_created_later(void** state);
+void smoke_deny_read_rule_bound(void** state);
+void smoke_deny_read_reported(void** state);
+void smoke_kernel_denials(void** state);
+int smoke_kernel_denials_teardown(void** state);
 #ifdef CAPSID_FAULT_INJECTION
 void smoke_modes_fail_closed(void** state);
 #endif
