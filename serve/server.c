@@ -47,6 +47,7 @@ static void on_client_closed(uv_handle_t* h) {
   if (--c->pending_closes > 0)
     return;
   capsid__buf_free(&c->in);
+  capsid__buf_free(&c->stdin_hold);
   capsid__free(c);
   serve__maybe_finish(srv);
 }
@@ -75,9 +76,6 @@ static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   buf->base = slab;
   buf->len = sizeof(slab);
 }
-
-
-static void client_resume(serve_client_t* c);
 
 
 /* Splits what arrived into request lines. A line that grows past the
@@ -144,8 +142,17 @@ static void client_drain_buffer(serve_client_t* c) {
 }
 
 
-static void client_resume(serve_client_t* c) {
-  if (!c->paused || c->closing)
+void serve__client_pause(serve_client_t* c) {
+  if (c->paused || c->closing)
+    return;
+  c->paused = 1;
+  uv_read_stop((uv_stream_t*)&c->pipe);
+}
+
+
+void serve__client_resume(serve_client_t* c) {
+  if (!c->paused || c->closing || c->stdin_job != NULL ||
+      c->queued > SERVE_CLIENT_QUEUE_LIMIT / 2)
     return;
   c->paused = 0;
   client_drain_buffer(c);
@@ -165,8 +172,7 @@ static void on_written(uv_write_t* req, int status) {
     return;
   }
   /* Half empty again: take requests once more. */
-  if (c->paused && c->queued <= SERVE_CLIENT_QUEUE_LIMIT / 2)
-    client_resume(c);
+  serve__client_resume(c);
   if (c->srv->stopping && c->queued == 0)
     serve__maybe_finish(c->srv);
 }
@@ -199,10 +205,8 @@ int serve__send(serve_client_t* c, const char* text, size_t len,
   c->queued += w->len;
   /* A client that does not read its events must not make the server
    * hold without bound: stop taking its requests until it catches up. */
-  if (c->queued > SERVE_CLIENT_QUEUE_LIMIT && !c->paused) {
-    c->paused = 1;
-    uv_read_stop((uv_stream_t*)&c->pipe);
-  }
+  if (c->queued > SERVE_CLIENT_QUEUE_LIMIT)
+    serve__client_pause(c);
   return 0;
 }
 
