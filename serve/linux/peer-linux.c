@@ -194,12 +194,20 @@ int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
   c.n = n;
   c.switch_ids = geteuid() == 0 && peer->uid != 0;
   c.missing_ok = missing_ok;
-  /* Short and bounded: a few lookups. The loop waits for it. */
-  rc = pthread_create(&t, NULL, check_thread, &c);
-  if (rc != 0)
-    return capsid__error_set(err, CAPSID_EAGAIN, CAPSID_STAGE_POLICY, rc,
-                             NULL, NULL, "cannot start the credential check");
-  pthread_join(t, NULL);
+  if (!c.switch_ids) {
+    /* The server's own ids are the client's (its own user), or root's for
+     * a root client: nothing to take, so no thread to start and end for
+     * every request. */
+    check_thread(&c);
+  } else {
+    /* Short and bounded: a few lookups. The loop waits for it. */
+    rc = pthread_create(&t, NULL, check_thread, &c);
+    if (rc != 0)
+      return capsid__error_set(err, CAPSID_EAGAIN, CAPSID_STAGE_POLICY, rc,
+                               NULL, NULL,
+                               "cannot start the credential check");
+    pthread_join(t, NULL);
+  }
   if (c.os_error != 0)
     return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_IDENTITY,
                              c.os_error, NULL, NULL,
