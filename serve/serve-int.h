@@ -35,6 +35,7 @@ struct serve_s {
   int listening;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_prepare_t flush;      /* writes the events of a loop turn */
   serve_client_t* clients;
   serve_job_t* jobs;       /* every job not yet finished */
   uint64_t next_job;
@@ -55,7 +56,9 @@ struct serve_client_s {
   serve_peer_t peer;
   int owner;               /* the server's own user or root */
   capsid__buf_t in;        /* a request line not yet complete */
-  size_t queued;           /* event bytes handed to uv_write, not written */
+  capsid__buf_t pending;   /* event lines of this loop turn, not yet
+                              handed to uv_write */
+  size_t queued;           /* event bytes pending or written, not sent */
   int paused;              /* reading stopped: the queue is full */
   int closing;
   int pending_closes;
