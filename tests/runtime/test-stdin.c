@@ -64,6 +64,24 @@ static void on_output(capsid_job_t* job, int stream, const char* b,
 }
 
 
+/* A runtime of its own with one job of spec started, s its data. */
+static capsid_runtime_t* start_one(const capsid_job_spec_t* spec,
+                                   session_t* s) {
+  capsid_runtime_t* rt;
+
+  memset(s, 0, sizeof(*s));
+  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
+  assert_int_equal(capsid_job_start(rt, spec, on_exit_keep, s, &s->job), 0);
+  return rt;
+}
+
+
+static void run_to_end(capsid_runtime_t* rt) {
+  capsid_runtime_run(rt);
+  capsid_runtime_close(rt, NULL, NULL);
+}
+
+
 static void test_interactive(void** state) {
   const char* argv[] = {"/bin/sh", "-c",
                         "read a; echo \"got $a\"; read b; echo \"then $b\"; "
@@ -74,19 +92,16 @@ static void test_interactive(void** state) {
   session_t s;
 
   (void)state;
-  memset(&s, 0, sizeof(s));
   spec.argv = argv;
   spec.stdin_stream = 1;
   spec.on_output = on_output;
-  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
-  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &s, &s.job), 0);
+  rt = start_one(&spec, &s);
   assert_int_equal(capsid_job_write_stdin(s.job, "one\n", 4, 0, on_written,
                                           &s),
                    0);
   /* Never from inside the call. */
   assert_int_equal(s.written_ok, 0);
-  capsid_runtime_run(rt);
-  capsid_runtime_close(rt, NULL, NULL);
+  run_to_end(rt);
   assert_int_equal(s.exits, 1);
   assert_int_equal(s.result.error.code, 0);
   assert_true(s.answered);
@@ -109,19 +124,16 @@ static void test_reader_gone(void** state) {
   session_t s;
 
   (void)state;
-  memset(&s, 0, sizeof(s));
   spec.argv = argv;
   spec.stdin_stream = 1;
-  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
-  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &s, &s.job), 0);
+  rt = start_one(&spec, &s);
   /* One write of any size when nothing is queued; then the bound. */
   assert_int_equal(capsid_job_write_stdin(s.job, data, big, 0, on_written,
                                           &s),
                    0);
   assert_int_equal(capsid_job_write_stdin(s.job, "x", 1, 0, on_written, &s),
                    CAPSID_EAGAIN);
-  capsid_runtime_run(rt);
-  capsid_runtime_close(rt, NULL, NULL);
+  run_to_end(rt);
   assert_int_equal(s.exits, 1);
   assert_int_equal(s.result.exit_code, 0);
   assert_int_equal(s.written_canceled, 1);
@@ -174,8 +186,7 @@ static void test_held_until_start(void** state) {
   assert_int_equal(capsid_job_write_stdin(b.job, "late", 4, 0, NULL, NULL),
                    CAPSID_EINVAL);
   assert_int_equal(capsid_job_write_stdin(a.job, NULL, 0, 1, NULL, NULL), 0);
-  capsid_runtime_run(rt);
-  capsid_runtime_close(rt, NULL, NULL);
+  run_to_end(rt);
   assert_string_equal(a.result.out.data, "first ");
   assert_string_equal(b.result.out.data, "first held bytes");
   assert_int_equal(b.written_ok, 2);
@@ -193,16 +204,13 @@ static void test_not_streamed(void** state) {
   session_t s;
 
   (void)state;
-  memset(&s, 0, sizeof(s));
   spec.argv = argv;
   assert_int_equal(capsid_job_write_stdin(NULL, "x", 1, 0, NULL, NULL),
                    CAPSID_EINVAL);
-  assert_int_equal(capsid_runtime_new(NULL, &rt), 0);
-  assert_int_equal(capsid_job_start(rt, &spec, on_exit_keep, &s, &s.job), 0);
+  rt = start_one(&spec, &s);
   assert_int_equal(capsid_job_write_stdin(s.job, "x", 1, 0, NULL, NULL),
                    CAPSID_EINVAL);
-  capsid_runtime_run(rt);
-  capsid_runtime_close(rt, NULL, NULL);
+  run_to_end(rt);
   /* Without stdin_stream stdin ends at once, as before. */
   assert_int_equal(s.result.exit_code, 0);
   assert_string_equal(s.result.out.data, "");
