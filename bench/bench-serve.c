@@ -26,8 +26,9 @@ static const char help[] =
     "with the network off: the median latency of one job through the\n"
     "server (a client that waits for each result before sending the next)\n"
     "in a small workspace and in one of 300,000 files (3,000 with --quick)\n"
-    "after its first job, of one `capsid run` process per command, and of\n"
-    "posix_spawn+waitpid;\n"
+    "after its first job, of the same job through the C API in this\n"
+    "process (what the server adds is the difference), of one `capsid run`\n"
+    "process per command, and of posix_spawn+waitpid;\n"
     "then jobs/s with -j (default 8) clients at once against as many\n"
     "threads of posix_spawn. N (default 500) jobs per contender; `capsid\n"
     "run` gets N/5. --mode picks the jobs' mode (default: the server's\n"
@@ -130,6 +131,40 @@ static int run_served_in(const char* sock, const char* ws, long count,
 
 static int run_served(const char* sock, long count, double* samples) {
   return run_served_in(sock, workspace, count, samples);
+}
+
+
+static void on_api_exit(capsid_job_t* job, capsid_result_t* r, void* data) {
+  int* failed = data;
+
+  (void)job;
+  *failed = r->error.code != 0 || r->exit_code != 0;
+}
+
+
+/* The same job through the C API in this process, one after another: what
+ * the library costs without the server around it. */
+static int run_api(capsid_runtime_t* rt, capsid_mode_t mode, long count,
+                   double* samples) {
+  static const char* argv[] = {"/bin/true", NULL};
+  capsid_job_spec_t spec = CAPSID_JOB_SPEC_INIT;
+  int failures = 0, failed;
+  long i;
+  double t0;
+
+  spec.argv = argv;
+  spec.cwd = workspace;
+  spec.network = 0;
+  spec.mode = mode;
+  for (i = 0; i < count; i++) {
+    t0 = bench_now();
+    failed = 1;
+    if (capsid_job_start(rt, &spec, on_api_exit, &failed, NULL) == 0)
+      capsid_runtime_run(rt);
+    failures += failed;
+    samples[i] = (bench_now() - t0) * 1e3;
+  }
+  return failures;
 }
 
 
@@ -238,8 +273,9 @@ int bench_serve_main(int argc, char** argv) {
   char sock[4200];
   char big[4200];
   const char* big_dir;
-  bench_stats_t st_big;
-  double *s_big, first_big, t0;
+  bench_stats_t st_big, st_api;
+  capsid_runtime_t* rt = NULL;
+  double *s_big, *s_api, first_big, t0;
   long big_files;
   char* run_argv[] = {(char*)bench_self(), "run", "--mode", NULL, "-C",
                       NULL, "--", "/bin/true", NULL};
@@ -293,6 +329,13 @@ int bench_serve_main(int argc, char** argv) {
   s_served = calloc((size_t)n, sizeof(double));
   s_run = calloc((size_t)n_run, sizeof(double));
   s_big = calloc((size_t)n, sizeof(double));
+  s_api = calloc((size_t)n, sizeof(double));
+  if (capsid_runtime_new(NULL, &rt) != 0) {
+    bench_note("cannot start a runtime in this process");
+    failures++;
+  } else {
+    failures += run_api(rt, o.mode, 1, &warm);
+  }
   /* First jobs: the server builds its seccomp filter, grants the
    * workspace in elevated mode, holds its network namespace. */
   failures += run_served(sock, 1, &warm);
@@ -304,6 +347,8 @@ int bench_serve_main(int argc, char** argv) {
     failures += run_served(sock, per_round, s_served + round * per_round);
     failures += run_served_in(sock, big, per_round,
                               s_big + round * per_round);
+    if (rt != NULL)
+      failures += run_api(rt, o.mode, per_round, s_api + round * per_round);
     failures += run_processes(run_argv, n_run / rounds,
                               s_run + round * (n_run / rounds));
   }
@@ -316,12 +361,19 @@ int bench_serve_main(int argc, char** argv) {
   bench_stats(s_served, (size_t)n, &st_served);
   bench_stats(s_run, (size_t)(n_run / rounds * rounds), &st_run);
   bench_stats(s_big, (size_t)n, &st_big);
+  bench_stats(s_api, (size_t)n, &st_api);
+  if (rt != NULL)
+    capsid_runtime_close(rt, NULL, NULL);
   bench_header("serve", "per-command latency of /bin/true (median) and "
                "jobs/s with concurrent clients");
   bench_row(&o, "serve", "posix_spawn+waitpid (baseline)", st_plain.median,
             "ms", 1.0);
   bench_row(&o, "serve", "through capsid serve", st_served.median, "ms",
             st_served.median / st_plain.median);
+  bench_row(&o, "serve", "C API in this process (no server)",
+            st_api.median, "ms", st_api.median / st_plain.median);
+  bench_row(&o, "serve", "the server's own: serve minus C API",
+            st_served.median - st_api.median, "ms", 0);
   bench_row(&o, "serve", "through capsid serve, large workspace",
             st_big.median, "ms", st_big.median / st_plain.median);
   bench_row(&o, "serve", "large workspace minus small", st_big.median -
@@ -345,6 +397,7 @@ int bench_serve_main(int argc, char** argv) {
   free(s_served);
   free(s_run);
   free(s_big);
+  free(s_api);
   rmdir(workspace);
   remove_tree(big_dir);
   return failures > 0 ? 1 : 0;
