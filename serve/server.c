@@ -56,14 +56,15 @@ static void on_client_closed(uv_handle_t* h) {
 }
 
 
-static void client_flush(serve_client_t* c);
+static int client_flush(serve_client_t* c);
 
 
 static void client_close(serve_client_t* c) {
   if (c->closing)
     return;
-  /* An error said just before closing still goes out. */
-  client_flush(c);
+  /* An error said just before closing still goes out (if it cannot, the
+   * connection is closing anyway). */
+  (void)client_flush(c);
   c->closing = 1;
   serve__client_gone(c);
   client_unlink(c);
@@ -187,19 +188,18 @@ static void on_written(uv_write_t* req, int status) {
 }
 
 
-/* Hands the events queued for c to one write. */
-static void client_flush(serve_client_t* c) {
+/* Hands the events queued for c to one write. Returns 0, or -1 when
+ * they cannot be written: the caller closes the connection. */
+static int client_flush(serve_client_t* c) {
   serve_write_t* w;
   uv_buf_t buf;
   uv_stream_t* s;
 
   if (c->closing || c->pending.len == 0)
-    return;
+    return 0;
   w = capsid__malloc(sizeof(*w));
-  if (w == NULL) {
-    client_close(c);
-    return;
-  }
+  if (w == NULL)
+    return -1;
   w->client = c;
   w->data = c->pending.data;
   w->len = c->pending.len;
@@ -210,8 +210,9 @@ static void client_flush(serve_client_t* c) {
     c->queued -= w->len;
     capsid__free(w->data);
     capsid__free(w);
-    client_close(c);
+    return -1;
   }
+  return 0;
 }
 
 
@@ -225,7 +226,8 @@ static void on_flush(uv_prepare_t* h) {
   uv_prepare_stop(h);
   for (c = srv->clients; c != NULL; c = next) {
     next = c->next;
-    client_flush(c);
+    if (client_flush(c) != 0)
+      client_close(c);
   }
 }
 
