@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -191,6 +192,76 @@ def test_stdin_reader_gone(sock, ws):
     a.close()
 
 
+def test_stdin_bounded(sock, ws):
+    """A job that never reads its stdin: the server takes one request
+    past its queue, holds it, and stops reading that connection, so it
+    cannot be made to buffer a flood. A ping sent behind the flood is
+    answered only once the job is gone (cancelled from a second
+    connection of the same user); then the connection serves again."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    f = s.makefile("rb")
+    events = []
+    got = threading.Condition()
+
+    def read():
+        for line in f:
+            with got:
+                events.append(json.loads(line))
+                got.notify_all()
+        with got:
+            events.append({"agent": "eof"})
+            got.notify_all()
+
+    def wait_event(pred):
+        with got:
+            ok = got.wait_for(lambda: any(pred(e) for e in events),
+                              timeout=120)
+        check(ok, "no such event from the flooding connection: %s"
+              % events[-3:])
+        return next(e for e in events if pred(e))
+
+    threading.Thread(target=read, daemon=True).start()
+    run = {"v": 1, "type": "run", "tag": "j", "stdin_stream": True,
+           "job": {"argv": ["sleep", "600"], "cwd": ws}}
+    s.sendall((json.dumps(run) + "\n").encode())
+    n = wait_event(lambda e: e.get("tag") == "j")["job"]
+    wait_event(lambda e: e.get("event") == "started" and e.get("job") == n)
+    chunk = base64.b64encode(b"z" * (1 << 20)).decode()
+    flood = b"".join((json.dumps({"v": 1, "type": "stdin", "job": n,
+                                  "data_b64": chunk}) + "\n").encode()
+                     for _ in range(16))
+    flood += b'{"v":1,"type":"ping","tag":"p"}\n'
+
+    def send():
+        try:
+            s.sendall(flood)
+        except OSError:
+            pass
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    b = Agent(sock)
+    b.send(type="status", tag="st")
+    st = b.next(lambda e: e.get("tag") == "st")
+    check([j["job"] for j in st["jobs"]] == [n], "status: %s" % st)
+    with got:
+        early = [e for e in events if e.get("tag") == "p"]
+    check(not early, "the ping behind 16 MiB of stdin for a job that "
+          "never reads was answered: the server buffered it all")
+    b.send(type="cancel", job=n, grace_ms=0, tag="c")
+    check(b.next(lambda e: e.get("tag") == "c").get("event") == "ok",
+          "the second connection could not cancel the job")
+    wait_event(lambda e: e.get("event") == "exit" and e.get("job") == n)
+    check(wait_event(lambda e: e.get("tag") == "p").get("event") == "pong",
+          "the connection did not serve again after the job ended")
+    sender.join(timeout=120)
+    check(not sender.is_alive(), "the rest of the flood was never read")
+    b.close()
+    s.close()
+    print("ok   stdin for a job that never reads: the connection waits "
+          "(a ping behind it answered only after the job ended), bounded")
+
+
 def test_disconnect(sock, ws):
     marker = "capsid-serve-" + uuid.uuid4().hex
     a = Agent(sock)
@@ -359,6 +430,7 @@ def main():
         test_malformed(sock, ws)
         test_interactive_stdin(sock, ws, p.pid)
         test_stdin_reader_gone(sock, ws)
+        test_stdin_bounded(sock, ws)
         test_disconnect(sock, ws)
         test_backpressure(sock, ws, p.pid)
         a = Agent(sock)
