@@ -56,14 +56,50 @@ static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 }
 
 
+/* Every stdin write ends here: the first one (stdin_data) and the
+ * streamed ones. */
 static void write_cb(uv_write_t* req, int status) {
-  capsid__capture_t* cap = req->data;
+  capsid__capture_t* cap = req->handle->data;
 
+  cap->stdin_inflight--;
+  if (req == &cap->write_req)
+    cap->stdin_data = NULL;
   /* EPIPE just means the job did not read all its input: not an error of
-   * capsid's, and the job's exit status tells the story. */
-  (void)status;
-  cap->stdin_data = NULL;
-  close_handle(cap, (uv_handle_t*)&cap->in);
+   * capsid's, and the job's exit status tells the story. The pipe closes
+   * then (what is still queued comes back canceled), or when its last
+   * byte is written and no more will come. */
+  if (status != 0 ||
+      ((!cap->stdin_open || cap->stdin_ended) && cap->stdin_inflight == 0))
+    close_handle(cap, (uv_handle_t*)&cap->in);
+  if (req != &cap->write_req && cap->on_stdin_written != NULL)
+    cap->on_stdin_written(cap, req, status);
+}
+
+
+static int stdin_closed(const capsid__capture_t* cap) {
+  return cap->in.data == NULL || uv_is_closing((const uv_handle_t*)&cap->in);
+}
+
+
+int capsid__capture_stdin_write(capsid__capture_t* cap, uv_write_t* req,
+                                const char* bytes, size_t len) {
+  uv_buf_t buf = uv_buf_init((char*)bytes, (unsigned)len);
+
+  if (!cap->started || stdin_closed(cap) || cap->stdin_ended)
+    return UV_EPIPE;
+  if (uv_write(req, (uv_stream_t*)&cap->in, &buf, 1, write_cb) != 0) {
+    close_handle(cap, (uv_handle_t*)&cap->in);
+    return UV_EPIPE;
+  }
+  cap->stdin_inflight++;
+  return 0;
+}
+
+
+void capsid__capture_stdin_end(capsid__capture_t* cap) {
+  cap->stdin_ended = 1;
+  if (cap->started && cap->stdin_inflight == 0)
+    close_handle(cap, (uv_handle_t*)&cap->in);
 }
 
 
@@ -173,8 +209,10 @@ void capsid__capture_start(capsid__capture_t* cap) {
   uv_read_start((uv_stream_t*)&cap->out, alloc_cb, read_cb);
   uv_read_start((uv_stream_t*)&cap->err, alloc_cb, read_cb);
   if (cap->stdin_len == 0) {
-    /* EOF at once: a job that reads stdin must not wait forever. */
-    close_handle(cap, (uv_handle_t*)&cap->in);
+    /* EOF at once: a job that reads stdin must not wait forever (unless
+     * its stdin is streamed: then capsid__capture_stdin_end closes it). */
+    if (!cap->stdin_open || cap->stdin_ended)
+      close_handle(cap, (uv_handle_t*)&cap->in);
     return;
   }
   buf = uv_buf_init((char*)cap->stdin_data, (unsigned)cap->stdin_len);
@@ -182,6 +220,8 @@ void capsid__capture_start(capsid__capture_t* cap) {
   if (uv_write(&cap->write_req, (uv_stream_t*)&cap->in, &buf, 1, write_cb) !=
       0)
     close_handle(cap, (uv_handle_t*)&cap->in);
+  else
+    cap->stdin_inflight++;
 }
 
 

@@ -20,6 +20,10 @@ typedef struct capsid__capture_s capsid__capture_t;
 typedef void (*capsid__capture_data_cb)(capsid__capture_t* cap, int stream,
                                         const char* bytes, size_t len);
 typedef void (*capsid__capture_cb)(capsid__capture_t* cap);
+/* A write of capsid__capture_stdin_write is done: status 0 (in the pipe)
+ * or a libuv error (the reader went away, or the pipe was closed first). */
+typedef void (*capsid__capture_write_cb)(capsid__capture_t* cap,
+                                         uv_write_t* req, int status);
 
 struct capsid__capture_s {
   uv_pipe_t out;
@@ -38,6 +42,13 @@ struct capsid__capture_s {
   int eof_err;
   int read_error;         /* first read error (libuv code), or 0 */
   int started;
+  /* Streamed stdin: set before capsid__capture_start to keep the pipe
+   * open after stdin_data, for capsid__capture_stdin_write, until
+   * capsid__capture_stdin_end. */
+  int stdin_open;
+  int stdin_ended;
+  unsigned stdin_inflight; /* writes handed to libuv, not yet done */
+  capsid__capture_write_cb on_stdin_written;
   capsid__capture_data_cb on_data;
   capsid__capture_cb on_eof;
   capsid__capture_cb on_closed;
@@ -53,6 +64,16 @@ int capsid__capture_init(capsid__capture_t* cap, uv_loop_t* loop,
                          size_t read_buf_size, capsid_error_t* err);
 /* After the child started: the parent closes the child's ends. */
 void capsid__capture_start(capsid__capture_t* cap);
+/* Streamed stdin (stdin_open), after capsid__capture_start: queues len
+ * bytes, which stay the caller's until on_stdin_written reports req done
+ * (also when the pipe closes first: then with UV_ECANCELED, before
+ * on_closed). Returns 0, or UV_EPIPE when the job's stdin is closed
+ * already (on_stdin_written will not be called). */
+int capsid__capture_stdin_write(capsid__capture_t* cap, uv_write_t* req,
+                                const char* bytes, size_t len);
+/* No more stdin: the pipe closes once the writes queued are done, and
+ * the job reads EOF. */
+void capsid__capture_stdin_end(capsid__capture_t* cap);
 /* Closes everything; on_closed runs when the last handle is closed. Also
  * valid when capsid__capture_start was never called. */
 void capsid__capture_close(capsid__capture_t* cap);

@@ -243,6 +243,9 @@ typedef struct capsid_job_spec_s {
   uint64_t output_limit;     /* per stream; 0: CAPSID_DEFAULT_OUTPUT_LIMIT */
   capsid_output_cb on_output; /* optional */
   double cpu_limit;          /* CPUs the job may use (0.5: half of one); 0: none */
+  /* 1: stdin stays open after stdin_data, fed by capsid_job_write_stdin
+   * while the job runs, until a write with eof; 0: EOF after stdin_data. */
+  int stdin_stream;
   /* New fields go here, at the end; their zero must mean "as before". */
 } capsid_job_spec_t;
 
@@ -420,6 +423,44 @@ CAPSID_EXTERN void* capsid_job_data(const capsid_job_t* job);
  * loop. */
 CAPSID_EXTERN int capsid_run_capture(const capsid_job_spec_t* spec,
                                      capsid_result_t* result);
+
+/* ------------------------------------------------------------------------ */
+/* Streamed stdin                                                            */
+
+/* Bytes of one job's stdin that capsid holds, taken by
+ * capsid_job_write_stdin but not yet read by the job (or not yet in its
+ * pipe), before it answers CAPSID_EAGAIN. */
+#define CAPSID_STDIN_QUEUE_LIMIT ((size_t)1 << 20)
+
+/* A write of capsid_job_write_stdin is done: status 0 (the bytes are in
+ * the job's stdin pipe) or CAPSID_ECANCELED (they never will be: the job
+ * closed its stdin, ended, or did not start). */
+typedef void (*capsid_stdin_cb)(capsid_job_t* job, int status, void* data);
+
+/* Feeds a job started with spec.stdin_stream = 1 while it runs (or waits
+ * in the queue: the bytes go in when it starts). Copies len bytes (len 0
+ * is fine) and returns at once; the job reads them from its stdin in
+ * order. eof = 1 ends the stream after these bytes: the job reads EOF
+ * once it has read them; no write may follow.
+ *
+ * Back-pressure: capsid holds at most CAPSID_STDIN_QUEUE_LIMIT bytes a
+ * job has not read, or one write of any size when it holds none. A write
+ * that would pass the limit takes nothing and returns CAPSID_EAGAIN: try
+ * it again after an earlier write's on_written. on_written (optional)
+ * is called once per write that returned 0, on the loop thread, never
+ * from inside this call, and always before the job's exit callback.
+ *
+ * Returns 0; CAPSID_EAGAIN (full); CAPSID_ECANCELED when the job's stdin
+ * is closed already (it exited or stopped reading: a pipe's EPIPE; the
+ * process must ignore SIGPIPE, as it must for stdin_data); CAPSID_EINVAL
+ * for a NULL job, a job without stdin_stream, a write after eof, or NULL
+ * bytes with len > 0; CAPSID_ENOMEM. On a negative return on_written is
+ * not called. On the loop thread only, like every call here, and only
+ * until the job's exit callback returns. */
+CAPSID_EXTERN int capsid_job_write_stdin(capsid_job_t* job, const char* bytes,
+                                         size_t len, int eof,
+                                         capsid_stdin_cb on_written,
+                                         void* data);
 
 #ifdef __cplusplus
 }

@@ -18,4 +18,15 @@ int capsid__job_start_parsed(capsid_runtime_t* rt,
                              capsid_exit_cb on_exit, void* data,
                              capsid_job_t** job_out);
 
+/* The job's first process has started: its host pid and the mode it runs
+ * in. data is the job's own (capsid_job_data). */
+typedef void (*capsid__spawn_cb)(capsid_job_t* job, int64_t pid,
+                                 capsid_mode_t mode, void* data);
+
+/* Calls cb once the job's process starts -- at once, from this call, when
+ * it has started already (capsid_job_start can start a job before it
+ * returns); never for a job that does not start. For a caller that
+ * reports a job's pid while it runs (capsid serve's "started" event). */
+void capsid__job_on_spawn(capsid_job_t* job, capsid__spawn_cb cb);
+
 #endif

@@ -75,6 +75,8 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
   job->env_mode = spec->env_mode;
   job->network = spec->network;
   job->mode = spec->mode;
+  job->stdin_stream = spec->stdin_stream != 0;
+  capsid__list_init(&job->stdin_held);
   limits_from_spec(&job->limits, spec);
   job->result.peak_memory = -1;
   job->result.mode = CAPSID_MODE_NONE;
@@ -208,6 +210,7 @@ static void job_deliver(capsid_job_t* job) {
   capsid_runtime_t* rt = job->rt;
 
   job->state = JOB_DONE;
+  capsid__job_stdin_cancel(job);
   capsid__runtime_job_finished(rt, job);
   job->on_exit(job, &job->result, job->data);
   job_free(job);
@@ -478,6 +481,8 @@ static void job_launch(capsid_job_t* job) {
   job->capture.on_data = on_capture_data;
   job->capture.on_eof = on_capture_eof;
   job->capture.on_closed = capture_closed;
+  job->capture.stdin_open = job->stdin_stream;
+  job->capture.on_stdin_written = capsid__job_stdin_written;
   job->capture_live = 1;
   if (rc != 0) {
     job_finish_later(job);
@@ -511,10 +516,13 @@ static void job_launch(capsid_job_t* job) {
   job->result.mode = mode;
   job->proc_started = 1;
   capsid__capture_start(&job->capture);
+  capsid__job_stdin_flush(job);
   if (job->limits.timeout_ms > 0) {
     timer_ensure(job);
     uv_timer_start(&job->timer, timeout_cb, job->limits.timeout_ms, 0);
   }
+  if (job->on_spawn != NULL)
+    job->on_spawn(job, job->result.pid, mode, job->data);
 }
 
 

@@ -9,6 +9,7 @@
 #include "policy.h"
 #include "pool.h"
 #include "sandbox-int.h"
+#include "job-submit.h"
 
 #include <uv.h>
 
@@ -94,6 +95,13 @@ struct capsid_job_s {
   uint64_t start_ns;
   uint64_t stage_ns;     /* when the stage being timed began */
   capsid_result_t result;
+
+  /* Streamed stdin (spec.stdin_stream, job-stdin.c). */
+  int stdin_stream;
+  int stdin_eof;         /* the caller ended it */
+  capsid__list_t stdin_held; /* chunks written before the pipe existed */
+  size_t stdin_queued;   /* bytes taken and not yet written or dropped */
+  capsid__spawn_cb on_spawn;
 };
 
 /* job.c */
@@ -109,6 +117,17 @@ int capsid__job_new(capsid_runtime_t* rt, const capsid_job_spec_t* spec,
 void capsid__job_run(capsid_job_t* job);
 /* Completes a job that never ran (canceled or invalid) with err. */
 void capsid__job_abort(capsid_job_t* job, int code, const char* why);
+
+/* job-stdin.c */
+/* After the capture started: hands the chunks written so far to the
+ * pipe, and ends it if the caller has. */
+void capsid__job_stdin_flush(capsid_job_t* job);
+/* Before the exit callback: chunks that never reached the pipe are
+ * reported canceled. */
+void capsid__job_stdin_cancel(capsid_job_t* job);
+/* The capture's callback for a streamed write. */
+void capsid__job_stdin_written(capsid__capture_t* cap, uv_write_t* req,
+                               int status);
 
 /* runtime.c */
 /* The worker pool, created on first use; NULL if it cannot be made. */

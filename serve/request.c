@@ -3,6 +3,7 @@
  * exit. */
 #include "serve-int.h"
 
+#include "job-submit.h"
 #include "json-util.h"
 #include "resultline.h"
 
@@ -22,9 +23,22 @@ static void job_link(serve_t* srv, serve_job_t* sj) {
 }
 
 
+/* The client's held stdin, when it was this job's, is no longer
+ * needed: take its requests again. */
+static void stdin_unhold(serve_client_t* c, serve_job_t* sj) {
+  if (c == NULL || c->stdin_job != sj)
+    return;
+  c->stdin_job = NULL;
+  c->stdin_hold.len = 0;
+  c->stdin_hold_eof = 0;
+  serve__client_resume(c);
+}
+
+
 static void job_free(serve_job_t* sj) {
   serve_t* srv = sj->srv;
 
+  stdin_unhold(sj->client, sj);
   if (sj->prev != NULL)
     sj->prev->next = sj->next;
   else if (srv->jobs == sj)
@@ -34,7 +48,6 @@ static void job_free(serve_job_t* sj) {
   if (sj->client != NULL)
     sj->client->n_jobs--;
   scale_jobline_free(&sj->jl);
-  capsid__buf_free(&sj->stdin_buf);
   capsid__free(sj);
   serve__maybe_finish(srv);
 }
@@ -149,14 +162,31 @@ static void on_job_output(capsid_job_t* job, int stream, const char* bytes,
 }
 
 
+/* The job's process is up: its host pid and the mode it runs in. */
+static void on_job_spawned(capsid_job_t* job, int64_t pid,
+                           capsid_mode_t mode, void* data) {
+  serve_job_t* sj = data;
+  json_t* ev;
+
+  (void)job;
+  sj->spawned = 1;
+  if (sj->client == NULL)
+    return;
+  ev = json_object();
+  json_object_set_new(ev, "job", json_integer((json_int_t)sj->id));
+  json_object_set_new(ev, "pid", json_integer((json_int_t)pid));
+  json_object_set_new(ev, "mode", json_string(capsid_mode_name(mode)));
+  serve__event(sj->client, "started", ev);
+}
+
+
 static void job_start(serve_job_t* sj) {
   capsid_error_t err;
-  json_t* ev;
   int rc;
 
   memset(&err, 0, sizeof(err));
-  sj->state = SJ_STARTED;
   sj->jl.spec.on_output = sj->stream ? on_job_output : NULL;
+  sj->jl.spec.stdin_stream = sj->stdin_stream;
   rc = scale_jobline_start(sj->srv->rt, &sj->jl, on_job_exit, sj, &sj->job);
   if (rc != 0) {
     capsid__error_set(&err, rc, CAPSID_STAGE_SPEC, 0, NULL, NULL,
@@ -164,13 +194,8 @@ static void job_start(serve_job_t* sj) {
     finish_error(sj, &err);
     return;
   }
-  ev = json_object();
-  json_object_set_new(ev, "job", json_integer((json_int_t)sj->id));
-  /* The library does not tell a job's pid before it ends; the mode is
-   * the one asked for (the result says what ran). */
-  json_object_set_new(ev, "pid", json_null());
-  json_object_set_new(ev, "mode", json_string(capsid_mode_name(sj->jl.spec.mode)));
-  serve__event(sj->client, "started", ev);
+  /* At once when the runtime started it already, else when it starts. */
+  capsid__job_on_spawn(sj->job, on_job_spawned);
 }
 
 
@@ -296,6 +321,7 @@ static void do_run(serve_client_t* c, json_t* req, json_t* tag) {
   sj->uid = c->peer.uid;
   sj->line = line;
   sj->stream = stream;
+  sj->stdin_stream = stdin_stream;
   c->n_jobs++;
   job_link(srv, sj);
   ev = json_object();
@@ -332,67 +358,96 @@ static void do_run(serve_client_t* c, json_t* req, json_t* tag) {
     finish_error(sj, &err);
     return;
   }
-  if (stdin_stream) {
-    sj->state = SJ_WAIT_STDIN;
-    return;
-  }
   job_start(sj);
 }
 
 
-static void do_stdin(serve_client_t* c, json_t* req, json_t* tag) {
-  serve_job_t* sj = find_job(c, req, tag);
-  json_t* data;
-  json_t* b64;
-  capsid__buf_t* buf;
-  capsid_error_t err;
-  int eof;
+/* Hands the client's held stdin to its job; what the job's queue has no
+ * room for stays held, and the client's requests wait with it. */
+static void stdin_feed(serve_client_t* c, serve_job_t* sj);
 
-  if (sj == NULL)
-    return;
-  if (sj->state != SJ_WAIT_STDIN) {
-    serve__error(c, tag, "job", "job %llu is not waiting for stdin (ask "
-                 "for it with \"stdin_stream\":true in its run request)",
-                 (unsigned long long)sj->id);
+
+static void on_stdin_written(capsid_job_t* job, int status, void* data) {
+  serve_job_t* sj = data;
+
+  (void)job;
+  (void)status;
+  /* Room again in the job's queue, or it stopped reading. */
+  if (sj->client != NULL && sj->client->stdin_job == sj)
+    stdin_feed(sj->client, sj);
+}
+
+
+static void stdin_feed(serve_client_t* c, serve_job_t* sj) {
+  int rc = capsid_job_write_stdin(sj->job, c->stdin_hold.data,
+                                  c->stdin_hold.len, c->stdin_hold_eof,
+                                  on_stdin_written, sj);
+
+  if (rc == CAPSID_EAGAIN) {
+    c->stdin_job = sj;
+    serve__client_pause(c);
     return;
   }
+  /* Taken; or the job no longer reads its stdin (EPIPE): then the bytes
+   * are dropped, as a pipe drops them, and its exit tells the rest. */
+  if (rc != 0 && rc != CAPSID_ECANCELED)
+    serve__error(c, NULL, "data", "cannot feed job %llu: %s",
+                 (unsigned long long)sj->id, capsid_strerror(rc));
+  c->stdin_hold.len = 0;
+  c->stdin_hold_eof = 0;
+  if (c->stdin_job == sj) {
+    c->stdin_job = NULL;
+    serve__client_resume(c);
+  }
+}
+
+
+static void do_stdin(serve_client_t* c, json_t* req, json_t* tag) {
+  json_t* data = json_object_get(req, "data");
+  json_t* b64 = json_object_get(req, "data_b64");
+  capsid__buf_t* buf = &c->stdin_hold;
+  serve_job_t* sj;
+  int eof;
+
   if (get_flag(c, req, tag, "eof", &eof) != 0)
     return;
-  data = json_object_get(req, "data");
-  b64 = json_object_get(req, "data_b64");
-  buf = &sj->stdin_buf;
   if (data != NULL && !json_is_string(data)) {
     serve__error(c, tag, "data", "\"data\" must be a string");
     return;
   }
-  if (b64 != NULL && (!json_is_string(b64) ||
-                      serve_b64_decode(json_string_value(b64), buf) != 0)) {
+  if (b64 != NULL && !json_is_string(b64)) {
+    serve__error(c, tag, "data_b64", "\"data_b64\" must be base64");
+    return;
+  }
+  if ((sj = find_job(c, req, tag)) == NULL)
+    return;
+  if (!sj->stdin_stream) {
+    serve__error(c, tag, "job", "job %llu does not read a stream (ask for "
+                 "it with \"stdin_stream\":true in its run request)",
+                 (unsigned long long)sj->id);
+    return;
+  }
+  if (sj->stdin_eof) {
+    serve__error(c, tag, "eof", "the stdin of job %llu has ended already",
+                 (unsigned long long)sj->id);
+    return;
+  }
+  buf->len = 0;
+  if (b64 != NULL && serve_b64_decode(json_string_value(b64), buf) != 0) {
+    buf->len = 0;
     serve__error(c, tag, "data_b64", "\"data_b64\" must be base64");
     return;
   }
   if (data != NULL &&
       capsid__buf_append(buf, json_string_value(data),
                          json_string_length(data)) != 0) {
+    buf->len = 0;
     serve__error(c, tag, NULL, "out of memory");
     return;
   }
-  if (buf->len > CLI_MAX_LINE) {
-    memset(&err, 0, sizeof(err));
-    capsid__error_set(&err, CAPSID_ETOOLONG, CAPSID_STAGE_STDIN, 0, NULL,
-                      "data", "stdin of job %llu is longer than %zu bytes",
-                      (unsigned long long)sj->id, CLI_MAX_LINE);
-    finish_error(sj, &err);
-    return;
-  }
-  if (!eof)
-    return;
-  capsid__free(sj->jl.stdin_data);
-  sj->jl.stdin_data = buf->data;
-  sj->jl.stdin_len = buf->len;
-  sj->jl.spec.stdin_data = buf->data;
-  sj->jl.spec.stdin_len = buf->len;
-  memset(buf, 0, sizeof(*buf));
-  job_start(sj);
+  sj->stdin_eof = eof;
+  c->stdin_hold_eof = eof;
+  stdin_feed(c, sj);
 }
 
 
@@ -408,16 +463,6 @@ static int parse_signal(const char* s, int* sig) {
   else
     return -1;
   return 0;
-}
-
-
-static void cancel_waiting(serve_job_t* sj) {
-  capsid_error_t err;
-
-  memset(&err, 0, sizeof(err));
-  capsid__error_set(&err, CAPSID_ECANCELED, CAPSID_STAGE_NONE, 0, NULL, NULL,
-                    "canceled before it started");
-  finish_error(sj, &err);
 }
 
 
@@ -456,9 +501,7 @@ static void do_cancel(serve_client_t* c, json_t* req, json_t* tag) {
   if (tag != NULL)
     json_object_set(ev, "tag", tag);
   serve__event(c, "ok", ev);
-  if (sj->state == SJ_WAIT_STDIN)
-    cancel_waiting(sj);
-  else if (sig == 0)
+  if (sig == 0)
     capsid_job_kill(sj->job);
   else
     capsid_job_signal(sj->job, sig, grace);
@@ -481,9 +524,8 @@ static void do_status(serve_client_t* c, json_t* tag) {
       continue; /* a client sees its own user's jobs only */
     j = json_object();
     json_object_set_new(j, "job", json_integer((json_int_t)sj->id));
-    json_object_set_new(j, "state", json_string(sj->state == SJ_WAIT_STDIN
-                                                    ? "waiting-stdin"
-                                                    : "started"));
+    json_object_set_new(j, "state", json_string(sj->spawned ? "started"
+                                                            : "queued"));
     if (sj->jl.id != NULL)
       json_object_set(j, "id", sj->jl.id);
     if (sj->jl.cwd != NULL)
@@ -578,12 +620,10 @@ void serve__client_gone(serve_client_t* c) {
     next = sj->next;
     if (sj->client != c)
       continue;
+    stdin_unhold(c, sj);
     sj->client = NULL;
     c->n_jobs--;
-    if (sj->state == SJ_WAIT_STDIN)
-      job_free(sj);
-    else
-      capsid_job_kill(sj->job);
+    capsid_job_kill(sj->job);
   }
 }
 
@@ -594,9 +634,7 @@ void serve__signal_all(serve_t* srv, uint64_t grace_ms) {
 
   for (sj = srv->jobs; sj != NULL; sj = next) {
     next = sj->next;
-    if (sj->state == SJ_WAIT_STDIN)
-      cancel_waiting(sj);
-    else if (grace_ms == 0)
+    if (grace_ms == 0)
       capsid_job_kill(sj->job);
     else
       capsid_job_signal(sj->job, CAPSID_SIGTERM, grace_ms);

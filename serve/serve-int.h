@@ -37,6 +37,7 @@ struct serve_s {
   int listening;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_prepare_t flush;      /* writes the events of a loop turn */
   serve_client_t* clients;
   serve_job_t* jobs;       /* every job not yet finished */
   uint64_t next_job;
@@ -57,17 +58,19 @@ struct serve_client_s {
   serve_peer_t peer;
   int owner;               /* the server's own user or root */
   capsid__buf_t in;        /* a request line not yet complete */
-  size_t queued;           /* event bytes handed to uv_write, not written */
+  capsid__buf_t pending;   /* event lines of this loop turn, not yet
+                              handed to uv_write */
+  size_t queued;           /* event bytes pending or written, not sent */
   int paused;              /* reading stopped: the queue is full */
   int closing;
   int pending_closes;
   unsigned n_jobs;         /* this client's unfinished jobs */
+  /* Streamed stdin the job's queue had no room for: reading this
+   * client's requests stops until the job takes it (or ends). */
+  serve_job_t* stdin_job;
+  capsid__buf_t stdin_hold;
+  int stdin_hold_eof;
 };
-
-typedef enum {
-  SJ_WAIT_STDIN = 1,       /* held until its stdin ends */
-  SJ_STARTED,              /* handed to the runtime */
-} serve_job_state_t;
 
 struct serve_job_s {
   serve_job_t* prev;
@@ -76,12 +79,13 @@ struct serve_job_s {
   serve_client_t* client;  /* NULL once the client went away */
   uint64_t id;
   uint32_t uid;            /* whose job it is */
-  serve_job_state_t state;
+  int spawned;             /* its process started ("started" was sent) */
+  int stdin_stream;        /* stdin is fed by stdin requests */
+  int stdin_eof;           /* ... and they ended it */
   capsid_job_t* job;
   scale_jobline_t jl;
   long line;               /* "line" of the request, for the result */
   int stream;              /* send output events */
-  capsid__buf_t stdin_buf; /* stdin_stream: bytes so far */
   uint64_t dropped[2];     /* streamed bytes not sent (back-pressure) */
 };
 
@@ -98,6 +102,11 @@ int serve__event(serve_client_t* c, const char* name, json_t* extra);
 int serve__error(serve_client_t* c, json_t* tag, const char* field,
                  const char* fmt, ...) CAPSID__PRINTF(4, 5);
 void serve__log(serve_t* srv, const char* fmt, ...) CAPSID__PRINTF(2, 3);
+/* Stops reading a client's requests (its buffered ones wait too), and
+ * takes them again once nothing holds it: its event queue is half empty
+ * and no stdin waits for room. */
+void serve__client_pause(serve_client_t* c);
+void serve__client_resume(serve_client_t* c);
 /* Stops the server: no new clients or jobs, running jobs get SIGTERM
  * and the grace, then everything closes. */
 void serve__stop(serve_t* srv);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One write of a client's events: every event line queued for it in one
+ * turn of the loop. */
 typedef struct serve_write_s {
   uv_write_t req;
   serve_client_t* client;
   size_t len;
-  char data[];
+  char* data;
 } serve_write_t;
 
 
@@ -48,14 +50,22 @@ static void on_client_closed(uv_handle_t* h) {
     return;
   serve__peer_release(&c->peer);
   capsid__buf_free(&c->in);
+  capsid__buf_free(&c->stdin_hold);
+  capsid__buf_free(&c->pending);
   capsid__free(c);
   serve__maybe_finish(srv);
 }
 
 
+static int client_flush(serve_client_t* c);
+
+
 static void client_close(serve_client_t* c) {
   if (c->closing)
     return;
+  /* An error said just before closing still goes out (if it cannot, the
+   * connection is closing anyway). */
+  (void)client_flush(c);
   c->closing = 1;
   serve__client_gone(c);
   client_unlink(c);
@@ -76,9 +86,6 @@ static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   buf->base = slab;
   buf->len = sizeof(slab);
 }
-
-
-static void client_resume(serve_client_t* c);
 
 
 /* Splits what arrived into request lines. A line that grows past the
@@ -145,8 +152,17 @@ static void client_drain_buffer(serve_client_t* c) {
 }
 
 
-static void client_resume(serve_client_t* c) {
-  if (!c->paused || c->closing)
+void serve__client_pause(serve_client_t* c) {
+  if (c->paused || c->closing)
+    return;
+  c->paused = 1;
+  uv_read_stop((uv_stream_t*)&c->pipe);
+}
+
+
+void serve__client_resume(serve_client_t* c) {
+  if (!c->paused || c->closing || c->stdin_job != NULL ||
+      c->queued > SERVE_CLIENT_QUEUE_LIMIT / 2)
     return;
   c->paused = 0;
   client_drain_buffer(c);
@@ -160,50 +176,84 @@ static void on_written(uv_write_t* req, int status) {
   serve_client_t* c = w->client;
 
   c->queued -= w->len;
+  capsid__free(w->data);
   capsid__free(w);
   if (status != 0 && status != UV_ECANCELED) {
     client_close(c);
     return;
   }
   /* Half empty again: take requests once more. */
-  if (c->paused && c->queued <= SERVE_CLIENT_QUEUE_LIMIT / 2)
-    client_resume(c);
+  serve__client_resume(c);
   if (c->srv->stopping && c->queued == 0)
     serve__maybe_finish(c->srv);
 }
 
 
-int serve__send(serve_client_t* c, const char* text, size_t len,
-                int droppable) {
+/* Hands the events queued for c to one write. Returns 0, or -1 when
+ * they cannot be written: the caller closes the connection. */
+static int client_flush(serve_client_t* c) {
   serve_write_t* w;
   uv_buf_t buf;
   uv_stream_t* s;
+
+  if (c->closing || c->pending.len == 0)
+    return 0;
+  w = capsid__malloc(sizeof(*w));
+  if (w == NULL)
+    return -1;
+  w->client = c;
+  w->data = c->pending.data;
+  w->len = c->pending.len;
+  memset(&c->pending, 0, sizeof(c->pending));
+  buf = uv_buf_init(w->data, (unsigned)w->len);
+  s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
+  if (uv_write(&w->req, s, &buf, 1, on_written) != 0) {
+    c->queued -= w->len;
+    capsid__free(w->data);
+    capsid__free(w);
+    return -1;
+  }
+  return 0;
+}
+
+
+/* Before the loop waits again: every client's events of this turn go
+ * out, one write each (accepted and started of a job, say, in one). */
+static void on_flush(uv_prepare_t* h) {
+  serve_t* srv = h->data;
+  serve_client_t* c;
+  serve_client_t* next;
+
+  uv_prepare_stop(h);
+  for (c = srv->clients; c != NULL; c = next) {
+    next = c->next;
+    if (client_flush(c) != 0)
+      client_close(c);
+  }
+}
+
+
+int serve__send(serve_client_t* c, const char* text, size_t len,
+                int droppable) {
+  serve_t* srv;
 
   if (c == NULL || c->closing)
     return -1;
   if (droppable && c->queued >= SERVE_CLIENT_QUEUE_LIMIT)
     return 1;
-  w = capsid__malloc(sizeof(*w) + len + 1);
-  if (w == NULL)
-    return -1;
-  memcpy(w->data, text, len);
-  w->data[len] = '\n';
-  w->len = len + 1;
-  w->client = c;
-  buf = uv_buf_init(w->data, (unsigned)w->len);
-  s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
-  if (uv_write(&w->req, s, &buf, 1, on_written) != 0) {
-    capsid__free(w);
+  if (capsid__buf_append(&c->pending, text, len) != 0 ||
+      capsid__buf_append(&c->pending, "\n", 1) != 0) {
     client_close(c);
     return -1;
   }
-  c->queued += w->len;
+  c->queued += len + 1;
+  srv = c->srv;
+  if (!uv_is_active((uv_handle_t*)&srv->flush))
+    uv_prepare_start(&srv->flush, on_flush);
   /* A client that does not read its events must not make the server
    * hold without bound: stop taking its requests until it catches up. */
-  if (c->queued > SERVE_CLIENT_QUEUE_LIMIT && !c->paused) {
-    c->paused = 1;
-    uv_read_stop((uv_stream_t*)&c->pipe);
-  }
+  if (c->queued > SERVE_CLIENT_QUEUE_LIMIT)
+    serve__client_pause(c);
   return 0;
 }
 
@@ -354,6 +404,7 @@ void serve__maybe_finish(serve_t* srv) {
   srv->finished = 1;
   uv_close((uv_handle_t*)&srv->sigint, NULL);
   uv_close((uv_handle_t*)&srv->sigterm, NULL);
+  uv_close((uv_handle_t*)&srv->flush, NULL);
   if (srv->rt != NULL) {
     capsid_runtime_close(srv->rt, on_runtime_closed, NULL);
     srv->rt = NULL;
@@ -432,6 +483,8 @@ int serve_run(const serve_options_t* opt) {
     capsid__free(srv);
     return CAPSID_EIO;
   }
+  uv_prepare_init(&srv->loop, &srv->flush);
+  srv->flush.data = srv;
   ropt = (capsid_runtime_options_t)CAPSID_RUNTIME_OPTIONS_INIT;
   ropt.loop = &srv->loop;
   ropt.max_concurrency = opt->jobs;
@@ -444,6 +497,7 @@ int serve_run(const serve_options_t* opt) {
   if (rc != 0) {
     if (srv->rt != NULL)
       capsid_runtime_close(srv->rt, NULL, NULL);
+    uv_close((uv_handle_t*)&srv->flush, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     uv_loop_close(&srv->loop);
     capsid__free(srv->socket_path);
@@ -471,6 +525,7 @@ int serve_run(const serve_options_t* opt) {
     srv->finished = 1;
     uv_close((uv_handle_t*)&srv->sigint, NULL);
     uv_close((uv_handle_t*)&srv->sigterm, NULL);
+    uv_close((uv_handle_t*)&srv->flush, NULL);
     if (srv->rt != NULL)
       capsid_runtime_close(srv->rt, NULL, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);

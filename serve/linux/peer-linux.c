@@ -85,33 +85,64 @@ typedef struct check_s {
 } check_t;
 
 
-/* Runs on a thread of its own that takes the client's uid, gid and
- * groups with the raw system calls, which change the calling thread only
- * (glibc's wrappers would change every thread of the server). Every
- * lookup below is then the kernel's answer for the client: search
- * permission on each directory on the way, each symbolic link followed,
- * ACLs included. The thread ends with those credentials. */
-static void* check_thread(void* arg) {
-  check_t* c = arg;
+/* Takes the client's uid, gid and groups with the raw system calls, which
+ * change the calling thread only (glibc's wrappers would change every
+ * thread of the server). Every lookup of run_checks is then the kernel's
+ * answer for the client: search permission on each directory on the
+ * way, each symbolic link followed, ACLs included. Returns 0 or errno. */
+static int take_ids(const serve_peer_t* peer) {
   gid_t groups[SERVE_MAX_GROUPS];
+  int k;
+
+  for (k = 0; k < peer->n_groups; k++)
+    groups[k] = (gid_t)peer->groups[k];
+  if (syscall(SYS_setgroups, (long)peer->n_groups, groups) != 0 ||
+      syscall(SYS_setresgid, (long)peer->gid, (long)peer->gid,
+              (long)peer->gid) != 0 ||
+      syscall(SYS_setresuid, (long)peer->uid, (long)peer->uid,
+              (long)peer->uid) != 0)
+    return errno;
+  return 0;
+}
+
+
+/* The calling thread still holds exactly peer's ids. A persistent checker
+ * asks before every check: a glibc set*id call anywhere in the process
+ * would change every thread's ids (the server makes none; this keeps it
+ * failing closed if one ever does). */
+static int ids_held(const serve_peer_t* peer) {
+  uid_t r, e, s;
+  gid_t gr, ge, gs, groups[SERVE_MAX_GROUPS];
+  long n;
+  int k;
+
+  if (syscall(SYS_getresuid, &r, &e, &s) != 0 ||
+      syscall(SYS_getresgid, &gr, &ge, &gs) != 0 ||
+      (n = syscall(SYS_getgroups, SERVE_MAX_GROUPS, groups)) < 0)
+    return 0;
+  if (r != peer->uid || e != peer->uid || s != peer->uid ||
+      gr != peer->gid || ge != peer->gid || gs != peer->gid ||
+      n != peer->n_groups)
+    return 0;
+  /* The kernel keeps groups sorted: compare as sets. */
+  for (k = 0; k < n; k++) {
+    int j;
+    for (j = 0; j < peer->n_groups && groups[k] != peer->groups[j]; j++)
+      ;
+    if (j == peer->n_groups)
+      return 0;
+  }
+  return 1;
+}
+
+
+static void run_checks(check_t* c) {
   char buf[PATH_MAX];
   struct stat st;
   size_t i;
-  int k, mode;
+  int mode;
 
   c->failed = c->n;
-  if (c->switch_ids) {
-    for (k = 0; k < c->peer->n_groups; k++)
-      groups[k] = (gid_t)c->peer->groups[k];
-    if (syscall(SYS_setgroups, (long)c->peer->n_groups, groups) != 0 ||
-        syscall(SYS_setresgid, (long)c->peer->gid, (long)c->peer->gid,
-                (long)c->peer->gid) != 0 ||
-        syscall(SYS_setresuid, (long)c->peer->uid, (long)c->peer->uid,
-                (long)c->peer->uid) != 0) {
-      c->os_error = errno;
-      return NULL;
-    }
-  }
   for (i = 0; i < c->n; i++) {
     serve_path_t* p = &c->paths[i];
     const char* given = p->given;
@@ -124,7 +155,7 @@ static void* check_thread(void* arg) {
         c->failed = i;
         c->failed_errno = ENAMETOOLONG;
         c->why = "the path is too long";
-        return NULL;
+        return;
       }
       given = joined;
     }
@@ -136,7 +167,7 @@ static void* check_thread(void* arg) {
       c->failed = i;
       c->failed_errno = errno;
       c->why = "the client cannot reach it";
-      return NULL;
+      return;
     }
     if (c->missing_ok && (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)))
       continue; /* the library says what is wrong with it */
@@ -145,7 +176,7 @@ static void* check_thread(void* arg) {
       c->failed = i;
       c->failed_errno = p->canon == NULL ? ENOMEM : errno ? errno : ENOTDIR;
       c->why = "it is not a directory";
-      return NULL;
+      return;
     }
     mode = p->want_write ? (W_OK | X_OK) : (R_OK | X_OK);
     if (access(buf, mode) != 0) {
@@ -153,16 +184,147 @@ static void* check_thread(void* arg) {
       c->failed_errno = errno;
       c->why = p->want_write ? "the client may not write it"
                              : "the client may not read it";
-      return NULL;
+      return;
     }
     if (p->want_owner && st.st_uid != (uid_t)c->peer->uid) {
       c->failed = i;
       c->failed_errno = EPERM;
       c->why = "it is not owned by the client (another user's job may "
                "write only its own directories)";
-      return NULL;
+      return;
     }
   }
+}
+
+
+/* A thread that holds one client's credentials for as long as the server
+ * runs, so a user's every request does not start and end a thread: the
+ * credentials are those the kernel gave for the connection (uid, gid and
+ * every group), and only a request with exactly those is handed to it.
+ * Only the loop thread hands work over, and waits for it. */
+typedef struct checker_s {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t thread;
+  serve_peer_t ids;
+  int ready;     /* the thread has tried to take the ids */
+  int ids_error; /* ... and failed with this errno: it has ended */
+  check_t* work; /* a check to run, NULL when done */
+} checker_t;
+
+#define SERVE_CHECKERS_MAX 16
+static checker_t* checkers[SERVE_CHECKERS_MAX];
+static int n_checkers;
+
+
+static void* checker_main(void* arg) {
+  checker_t* k = arg;
+  int err = take_ids(&k->ids);
+
+  pthread_mutex_lock(&k->mu);
+  k->ids_error = err;
+  k->ready = 1;
+  pthread_cond_broadcast(&k->cv);
+  while (err == 0) {
+    while (k->work == NULL)
+      pthread_cond_wait(&k->cv, &k->mu);
+    pthread_mutex_unlock(&k->mu);
+    if (ids_held(&k->ids))
+      run_checks(k->work);
+    else
+      k->work->os_error = EPERM;
+    pthread_mutex_lock(&k->mu);
+    k->work = NULL;
+    pthread_cond_broadcast(&k->cv);
+  }
+  pthread_mutex_unlock(&k->mu);
+  return NULL;
+}
+
+
+static int same_ids(const serve_peer_t* a, const serve_peer_t* b) {
+  return a->uid == b->uid && a->gid == b->gid &&
+         a->n_groups == b->n_groups &&
+         memcmp(a->groups, b->groups,
+                (size_t)a->n_groups * sizeof(a->groups[0])) == 0;
+}
+
+
+/* The checker holding peer's ids, started if need be; NULL when none can
+ * be kept (then a thread is started for this check alone). */
+static checker_t* checker_for(const serve_peer_t* peer) {
+  pthread_attr_t attr;
+  checker_t* k;
+  int i, rc;
+
+  for (i = 0; i < n_checkers; i++)
+    if (same_ids(&checkers[i]->ids, peer))
+      return checkers[i];
+  if (n_checkers == SERVE_CHECKERS_MAX ||
+      (k = capsid__calloc(1, sizeof(*k))) == NULL)
+    return NULL;
+  k->ids = *peer;
+  pthread_mutex_init(&k->mu, NULL);
+  pthread_cond_init(&k->cv, NULL);
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 << 10);
+  rc = pthread_create(&k->thread, &attr, checker_main, k);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->cv);
+    capsid__free(k);
+    return NULL;
+  }
+  checkers[n_checkers++] = k;
+  return k;
+}
+
+
+static void checker_drop(checker_t* k) {
+  int i;
+
+  for (i = 0; i < n_checkers; i++)
+    if (checkers[i] == k)
+      checkers[i] = checkers[--n_checkers];
+  pthread_join(k->thread, NULL);
+  pthread_mutex_destroy(&k->mu);
+  pthread_cond_destroy(&k->cv);
+  capsid__free(k);
+}
+
+
+/* Runs c on the checker of its peer. Returns 0, or -1 when there is no
+ * checker to run it on. */
+static int checker_run(check_t* c) {
+  checker_t* k = checker_for(c->peer);
+
+  if (k == NULL)
+    return -1;
+  pthread_mutex_lock(&k->mu);
+  while (!k->ready)
+    pthread_cond_wait(&k->cv, &k->mu);
+  if (k->ids_error != 0) {
+    c->os_error = k->ids_error;
+    pthread_mutex_unlock(&k->mu);
+    checker_drop(k); /* the next request tries again */
+    return 0;
+  }
+  k->work = c;
+  pthread_cond_broadcast(&k->cv);
+  while (k->work != NULL)
+    pthread_cond_wait(&k->cv, &k->mu);
+  pthread_mutex_unlock(&k->mu);
+  return 0;
+}
+
+
+/* A thread for one check, when no checker can be kept. */
+static void* check_once(void* arg) {
+  check_t* c = arg;
+
+  if ((c->os_error = take_ids(c->peer)) == 0)
+    run_checks(c);
   return NULL;
 }
 
@@ -179,12 +341,19 @@ int serve__check_paths(const serve_peer_t* peer, serve_path_t* paths,
   c.n = n;
   c.switch_ids = geteuid() == 0 && peer->uid != 0;
   c.missing_ok = missing_ok;
-  /* Short and bounded: a few lookups. The loop waits for it. */
-  rc = pthread_create(&t, NULL, check_thread, &c);
-  if (rc != 0)
-    return capsid__error_set(err, CAPSID_EAGAIN, CAPSID_STAGE_POLICY, rc,
-                             NULL, NULL, "cannot start the credential check");
-  pthread_join(t, NULL);
+  /* Short and bounded: a few lookups. The loop waits for them. */
+  if (!c.switch_ids) {
+    /* The server's own ids are the client's (its own user), or root's for
+     * a root client: nothing to take, so no thread at all. */
+    run_checks(&c);
+  } else if (checker_run(&c) != 0) {
+    rc = pthread_create(&t, NULL, check_once, &c);
+    if (rc != 0)
+      return capsid__error_set(err, CAPSID_EAGAIN, CAPSID_STAGE_POLICY, rc,
+                               NULL, NULL,
+                               "cannot start the credential check");
+    pthread_join(t, NULL);
+  }
   if (c.os_error != 0)
     return capsid__error_set(err, CAPSID_EPERM, CAPSID_STAGE_IDENTITY,
                              c.os_error, NULL, NULL,

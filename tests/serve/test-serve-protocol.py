@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """capsid serve's protocol (docs/protocol.md): malformed requests get an
-error event naming the field; a client that disconnects has its jobs
+error event naming the field; stdin streams into a running job (it
+answers before EOF; one that stops reading wedges nothing); started
+carries the job's pid; a client that disconnects has its jobs
 killed; a client that does not read cannot make the server buffer
 without bound (its streamed output is dropped and counted, its exit
 events still come); stdio mode; socket activation (LISTEN_FDS).
 
   test-serve-protocol.py CAPSID"""
+import base64
 import json
 import os
 import shutil
@@ -13,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -79,6 +83,7 @@ def test_malformed(sock, ws):
         (json.dumps({"v": 1, "type": "cancel", "job": 1,
                      "signal": "SIGSTOP"}), "signal"),
         (json.dumps({"v": 1, "type": "stdin", "job": 999999}), "job"),
+        (json.dumps({"v": 1, "type": "stdin", "job": 1, "eof": 1}), "eof"),
     ]
     for text, field in cases:
         a.send_raw(text)
@@ -97,6 +102,164 @@ def test_malformed(sock, ws):
     check(a.next().get("event") == "pong", "no pong after the errors")
     print("ok   the connection still serves after every error")
     a.close()
+
+
+def ancestors(pid):
+    """pid and the pids above it, from /proc/PID/stat."""
+    chain = []
+    while pid > 1:
+        chain.append(pid)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            break
+    return chain
+
+
+def test_interactive_stdin(sock, ws, server_pid):
+    """A job reads its stdin while it runs: it answers the first line
+    before the second is sent, and EOF comes last. Its started event
+    carries the pid of its first process."""
+    marker = "capsid-serve-" + uuid.uuid4().hex
+    a = Agent(sock)
+    n = a.submit({"argv": ["sh", "-c", 'read a; echo "got $a"; read b; '
+                           'echo "then $b"; read c || echo eof; : ' + marker],
+                  "cwd": ws}, stream=True, stdin_stream=True)
+    st = a.next(lambda e: e.get("event") == "started" and e.get("job") == n)
+    pid = st.get("pid")
+    check(isinstance(pid, int) and pid > 0 and pid != server_pid,
+          "started carries no pid of the job: %s" % st)
+    wait_for(lambda: pids_with(marker), "the job to run")
+    for p in pids_with(marker):
+        check(pid in ancestors(p), "the job's process %d is not the pid "
+              "%d of its started event or below it" % (p, pid))
+    check(server_pid in ancestors(pid), "pid %d is not a process of the "
+          "server %d" % (pid, server_pid))
+    print("ok   started carries the job's pid (%d, the job's process or "
+          "its parent)" % pid)
+    a.send(type="stdin", job=n, data="one\n")
+    e = a.next(lambda e: e.get("event") == "output" and e.get("job") == n
+               or e.get("event") == "exit")
+    check(e.get("event") == "output" and e.get("data") == "got one\n",
+          "the job did not answer a line before EOF: %s" % e)
+    a.send(type="stdin", job=n, data="two\n")
+    e = a.next(lambda e: e.get("event") == "output" and e.get("job") == n
+               or e.get("event") == "exit")
+    check(e.get("data") == "then two\n", "no answer to the second line: %s"
+          % e)
+    a.send(type="stdin", job=n, eof=True)
+    e = a.next(lambda e: e.get("event") == "exit" and e.get("job") == n)
+    check(e["result"]["stdout"] == "got one\nthen two\neof\n" and
+          e["result"]["exit_code"] == 0, "interactive job: %s" % e)
+    a.send(type="stdin", job=n, tag="late", data="x")
+    e = a.next(lambda e: e.get("tag") == "late")
+    check(e.get("event") == "error" and e.get("field") == "job",
+          "stdin for an ended job was not refused: %s" % e)
+    m = a.submit({"argv": ["cat"], "cwd": ws})
+    a.send(type="stdin", job=m, tag="ns", data="x")
+    e = a.next(lambda e: e.get("tag") == "ns")
+    check(e.get("event") == "error" and e.get("field") == "job",
+          "stdin for a job without stdin_stream: %s" % e)
+    print("ok   an interactive job answers each line before EOF is sent")
+    a.close()
+
+
+def test_stdin_reader_gone(sock, ws):
+    """The job reads one line and exits while megabytes of stdin are
+    still coming: more than its queue holds, so the server holds the rest
+    and stops reading the connection, then lets go when the job ends
+    (EPIPE). Nothing wedges: the exit comes, the connection serves on."""
+    a = Agent(sock)
+    n = a.submit({"argv": ["head", "-n", "1"], "cwd": ws},
+                 stdin_stream=True)
+    a.send(type="stdin", job=n, data="first\n")
+    chunk = base64.b64encode(b"y" * (1 << 20)).decode()
+    for _ in range(8):
+        a.send(type="stdin", job=n, data_b64=chunk)
+    a.send(type="stdin", job=n, data="last\n", eof=True)
+    e = a.next(lambda e: e.get("event") == "exit" and e.get("job") == n)
+    check(e["result"]["exit_code"] == 0 and
+          e["result"]["stdout"] == "first\n",
+          "the job that stopped reading: %s" % e)
+    a.send(type="ping", tag="p")
+    e = a.next(lambda e: e.get("tag") == "p")
+    check(e.get("event") == "pong", "no pong after a job's EPIPE: %s" % e)
+    r = a.run({"argv": ["echo", "after"], "cwd": ws})
+    check(r["result"]["stdout"] == "after\n", "the next job: %s" % r)
+    print("ok   a job that exits before reading 8 MiB of stdin: no wedge, "
+          "no crash, the connection serves on")
+    a.close()
+
+
+def test_stdin_bounded(sock, ws):
+    """A job that never reads its stdin: the server takes one request
+    past its queue, holds it, and stops reading that connection, so it
+    cannot be made to buffer a flood. A ping sent behind the flood is
+    answered only once the job is gone (cancelled from a second
+    connection of the same user); then the connection serves again."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    f = s.makefile("rb")
+    events = []
+    got = threading.Condition()
+
+    def read():
+        for line in f:
+            with got:
+                events.append(json.loads(line))
+                got.notify_all()
+        with got:
+            events.append({"agent": "eof"})
+            got.notify_all()
+
+    def wait_event(pred):
+        with got:
+            ok = got.wait_for(lambda: any(pred(e) for e in events),
+                              timeout=120)
+        check(ok, "no such event from the flooding connection: %s"
+              % events[-3:])
+        return next(e for e in events if pred(e))
+
+    threading.Thread(target=read, daemon=True).start()
+    run = {"v": 1, "type": "run", "tag": "j", "stdin_stream": True,
+           "job": {"argv": ["sleep", "600"], "cwd": ws}}
+    s.sendall((json.dumps(run) + "\n").encode())
+    n = wait_event(lambda e: e.get("tag") == "j")["job"]
+    wait_event(lambda e: e.get("event") == "started" and e.get("job") == n)
+    chunk = base64.b64encode(b"z" * (1 << 20)).decode()
+    flood = b"".join((json.dumps({"v": 1, "type": "stdin", "job": n,
+                                  "data_b64": chunk}) + "\n").encode()
+                     for _ in range(16))
+    flood += b'{"v":1,"type":"ping","tag":"p"}\n'
+
+    def send():
+        try:
+            s.sendall(flood)
+        except OSError:
+            pass
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    b = Agent(sock)
+    b.send(type="status", tag="st")
+    st = b.next(lambda e: e.get("tag") == "st")
+    check([j["job"] for j in st["jobs"]] == [n], "status: %s" % st)
+    with got:
+        early = [e for e in events if e.get("tag") == "p"]
+    check(not early, "the ping behind 16 MiB of stdin for a job that "
+          "never reads was answered: the server buffered it all")
+    b.send(type="cancel", job=n, grace_ms=0, tag="c")
+    check(b.next(lambda e: e.get("tag") == "c").get("event") == "ok",
+          "the second connection could not cancel the job")
+    wait_event(lambda e: e.get("event") == "exit" and e.get("job") == n)
+    check(wait_event(lambda e: e.get("tag") == "p").get("event") == "pong",
+          "the connection did not serve again after the job ended")
+    sender.join(timeout=120)
+    check(not sender.is_alive(), "the rest of the flood was never read")
+    b.close()
+    s.close()
+    print("ok   stdin for a job that never reads: the connection waits "
+          "(a ping behind it answered only after the job ended), bounded")
 
 
 def test_disconnect(sock, ws):
@@ -265,6 +428,9 @@ def main():
         check(os.stat(sock).st_mode & 0o777 == 0o600,
               "the default socket mode is not 0600")
         test_malformed(sock, ws)
+        test_interactive_stdin(sock, ws, p.pid)
+        test_stdin_reader_gone(sock, ws)
+        test_stdin_bounded(sock, ws)
         test_disconnect(sock, ws)
         test_backpressure(sock, ws, p.pid)
         a = Agent(sock)

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serveclient import Agent  # noqa: E402
 
 ALICE, BOB, EVE = 42101, 42102, 42103
+GATE_GID = 42150
 NO_SKIP = os.environ.get("CAPSID_NO_SKIP") == "1"
 CHECKS = [0]
 
@@ -87,6 +88,15 @@ def make_tree(base):
         os.chown(p, owner, owner)
         os.chmod(p, mode)
         t[name] = p
+    # A tree alice reaches only through a group: root:GATE_GID 0750 above
+    # a workspace of hers.
+    gate = os.path.join(base, "gate")
+    os.mkdir(gate)
+    os.chown(gate, 0, GATE_GID)
+    os.chmod(gate, 0o750)
+    t["gated_ws"] = os.path.join(gate, "ws")
+    os.mkdir(t["gated_ws"])
+    os.chown(t["gated_ws"], ALICE, ALICE)
     inner = os.path.join(t["root_only"], "inner")
     os.mkdir(inner)
     t["inner"] = inner
@@ -205,6 +215,30 @@ def matrix(label, sock, t, mode):
         eve.close()
 
 
+def gated(sock, t, alice):
+    """The server keeps a thread per client credentials for its checks:
+    alice with the gate's group and alice without it are two, never
+    one. Her job behind the gate runs only while she holds the group,
+    also after the server has checked for her group-holding self."""
+    job = {"argv": ["true"], "cwd": t["gated_ws"], "mode": "elevated"}
+    refused(alice.run(job), "cwd", "elevated: alice without the gate's "
+            "group, behind the gate")
+    ga = Agent(sock, ALICE, GATE_GID)
+    try:
+        for i in range(2):
+            r = ga.run(job)
+            err = (r.get("result") or {}).get("error") or {}
+            check(r.get("event") == "exit" and
+                  err.get("code") != "CAPSID_EPERM",
+                  "alice with the gate's group was refused: %s" % r)
+        print("ok   control: elevated: alice with the gate's group passes "
+              "the check, twice (%s)" % (err.get("message") or "ran"))
+        refused(alice.run(job), "cwd", "elevated: alice without the group "
+                "again, after her group-holding self was served")
+    finally:
+        ga.close()
+
+
 def serve(capsid, env, sock, uid, extra):
     def drop():
         if uid is not None:
@@ -267,6 +301,7 @@ def main():
                            "mode": "unprivileged"}),
                     "mode", "elevated: alice asks a root server for an "
                     "unprivileged job (it would run as root)")
+            gated(sock, t, a)
             a.close()
         finally:
             stop(sock, p, 0)

@@ -7,7 +7,8 @@ library only, synchronous and asyncio.
     print(r.exit_code, r.stdout)
 
     job = c.submit(["cat"], cwd="/src/ws", stream=True, stdin_stream=True)
-    job.write_stdin(b"hello\\n", eof=True)
+    job.write_stdin(b"hello\\n")      # read by the job while it runs
+    job.write_stdin(b"", eof=True)
     for stream, data in job.output():
         ...
     print(job.wait().exit_code)
@@ -130,6 +131,8 @@ def _route(ev, jobs, waiting, new_job):
     if name in ("started", "output", "exit") and "job" in ev:
         job = jobs.pop(ev["job"], None) if name == "exit" \
             else jobs.get(ev["job"])
+        if name == "started" and job is not None:
+            job.pid, job.mode = ev.get("pid"), ev.get("mode")
         return (job._events if job is not None else None), ev
     return waiting.pop(ev.get("tag"), None), ev
 
@@ -139,11 +142,14 @@ def _route(ev, jobs, waiting, new_job):
 
 
 class Job:
-    """A submitted job: wait(), cancel(), write_stdin(), output()."""
+    """A submitted job: wait(), cancel(), write_stdin(), output(). pid and
+    mode are its first process's host pid and its mode once it has
+    started (None before)."""
 
     def __init__(self, client, number):
         self._client = client
         self.id = number
+        self.pid = self.mode = None
         self._events = queue.Queue()
         self._result = None
 
@@ -178,8 +184,9 @@ class Job:
         self._client._request(_cancel_request(self.id, signal, grace_ms))
 
     def write_stdin(self, data, eof=False):
-        """Feeds a job submitted with stdin_stream=True; it starts at
-        eof."""
+        """Feeds a job submitted with stdin_stream=True while it runs;
+        eof=True ends its stdin. Blocks while the server holds 1 MiB the
+        job has not read (back-pressure)."""
         self._client._send(_stdin_request(self.id, data, eof))
 
 
@@ -294,6 +301,7 @@ class AsyncJob:
     def __init__(self, client, number):
         self._client = client
         self.id = number
+        self.pid = self.mode = None
         self._events = asyncio.Queue()
         self._result = None
 

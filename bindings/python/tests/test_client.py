@@ -88,6 +88,41 @@ def test_submit_stream_stdin_cancel(server):
         assert st["jobs"] == []
 
 
+def test_interactive_stdin(server):
+    """The job answers a line before its stdin ends; its pid is known
+    while it runs."""
+    addr, ws, _ = server
+    with capsid.Client(addr) as c:
+        job = c.submit(["sh", "-c", 'read a; echo "got $a"; read b; '
+                        'echo "then $b"'], cwd=ws, stream=True,
+                       stdin_stream=True)
+        job.write_stdin("one\n")
+        out = job.output()
+        stream, data = next(out)
+        assert (stream, data) == ("stdout", b"got one\n")
+        assert isinstance(job.pid, int) and job.pid > 0
+        assert os.path.exists("/proc/%d" % job.pid)
+        job.write_stdin(b"two\n", eof=True)
+        assert b"".join(d for s, d in out) == b"then two\n"
+        assert job.wait().exit_code == 0
+
+
+def test_async_interactive_stdin(server):
+    addr, ws, _ = server
+
+    async def main():
+        async with await capsid.AsyncClient.connect(addr) as c:
+            job = await c.submit(["head", "-n", "1"], cwd=ws, stream=True,
+                                 stdin_stream=True)
+            await job.write_stdin("only\n")
+            seen = [d async for s, d in job]
+            assert b"".join(seen) == b"only\n"
+            assert job.pid is not None
+            assert (await job.wait()).exit_code == 0
+
+    asyncio.run(main())
+
+
 def test_private_server_over_stdio(server):
     _, ws, env = server
     with capsid.Client(capsid_bin=CAPSID, env=env) as c:
