@@ -30,6 +30,7 @@
  * capsid made it. */
 #include "placeholder-linux.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -271,6 +272,30 @@ int capsid__placeholders_hold(capsid__placeholders_t* ph,
   if (rc != 0)
     capsid__placeholders_release(ph);
   return rc;
+}
+
+
+/* Declared in placeholder-linux.h. */
+int capsid__placeholder_is(const char* path) {
+  struct dirent* d;
+  struct stat st;
+  DIR* dir;
+  int fd, empty = 1;
+
+  if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+      (st.st_mode & S_ISVTX) == 0)
+    return 0;
+  fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  dir = fd < 0 ? NULL : fdopendir(fd);
+  if (dir == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return 0;
+  }
+  while (empty && (d = readdir(dir)) != NULL)
+    empty = strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0;
+  closedir(dir);
+  return empty;
 }
 
 
