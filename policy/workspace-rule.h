@@ -60,8 +60,5 @@ const char* const* capsid__root_shared_tmp(void);
 int capsid__root_os_check(const char* base, const char* given,
                           const char* canon, const char* field,
                           capsid_error_t* err);
-/* Linux, tests only: the accounts file the owner rule reads instead of
- * /etc/passwd (NULL: that again); forgets what it had read. */
-void capsid__root_passwd_for_test(const char* path);
 
 #endif

@@ -334,7 +334,6 @@ typedef struct home_s {
 } home_t;
 
 static pthread_mutex_t homes_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char* passwd_path = "/etc/passwd";
 static struct {
   int loaded;
   struct stat id;
@@ -385,7 +384,7 @@ static int homes_load(const struct stat* id) {
   struct passwd* res;
   char buf[2048], iobuf[4096];
   home_t* grown;
-  FILE* f = fopen(passwd_path, "re");
+  FILE* f = fopen("/etc/passwd", "re");
   int rc = 0;
 
   homes_clear();
@@ -422,15 +421,6 @@ static int homes_load(const struct stat* id) {
 }
 
 
-/* Declared in workspace-rule.h. */
-void capsid__root_passwd_for_test(const char* path) {
-  pthread_mutex_lock(&homes_lock);
-  homes_clear();
-  passwd_path = path != NULL ? path : "/etc/passwd";
-  pthread_mutex_unlock(&homes_lock);
-}
-
-
 /* canon is, or contains, the home directory of an account other than
  * the invoking user's: say whose. */
 static int check_homes(const char* canon, uid_t me, const char* field,
@@ -441,7 +431,7 @@ static int check_homes(const char* canon, uid_t me, const char* field,
   int rc = 0;
 
   pthread_mutex_lock(&homes_lock);
-  if (stat(passwd_path, &id) != 0)
+  if (stat("/etc/passwd", &id) != 0)
     homes_clear();
   else if (!homes.loaded || !same_file(&id, &homes.id))
     rc = homes_load(&id);
