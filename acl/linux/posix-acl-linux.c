@@ -369,6 +369,54 @@ static int reclaimable(const capsid__acl_fsplan_t* p, const struct statx* st,
 }
 
 
+/* The walk asks for a hand-back of each entry of a directory it lists
+ * and then applies the entry's ACL (walk.c, on_entry): both start with a
+ * statx of the same name, twice the calls per file of every directory a
+ * post-job pass lists again (10,000 more for a job that made a file in
+ * each of 100 directories of 100 files). When the hand-back leaves an
+ * entry alone (not the job's: every file but the few a job made), its
+ * stat is kept for the apply that follows on this thread, nothing having
+ * been done in between; one it hands back is statted again, since its
+ * checks and its chown lie between (a name swapped there is seen for
+ * what it now is: test-acl-attack, hand_back_pass). */
+static _Thread_local struct {
+  int d;
+  int valid;
+  char name[256];
+  struct statx st;
+} last_stat;
+
+static void keep_stat(int d, const char* name, const struct statx* st) {
+  size_t len = strlen(name);
+
+  /* The walk applies nothing to a link: kept, it would go stale. */
+  last_stat.valid = len < sizeof(last_stat.name) && !S_ISLNK(st->stx_mode);
+  if (!last_stat.valid)
+    return;
+  last_stat.d = d;
+  memcpy(last_stat.name, name, len + 1);
+  last_stat.st = *st;
+}
+
+
+/* statx of d/name (of d when name is NULL), no link followed: the hand-
+ * back's, when it was of the same name just before, or a new one. */
+static int entry_stat(int d, const char* name, unsigned want,
+                      struct statx* st) {
+  if (name != NULL && last_stat.valid && last_stat.d == d &&
+      strcmp(last_stat.name, name) == 0 &&
+      (last_stat.st.stx_mask & want) == want) {
+    last_stat.valid = 0;
+    *st = last_stat.st;
+    return 0;
+  }
+  last_stat.valid = 0;
+  return statx(d, name != NULL ? name : "",
+               AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH), want,
+               st);
+}
+
+
 int capsid__acl_fs_reclaim(const capsid__acl_fsplan_t* p,
                            capsid__acl_dir_t dh, const char* name,
                            uint64_t root_mnt, int* os_error) {
@@ -379,16 +427,18 @@ int capsid__acl_fs_reclaim(const capsid__acl_fsplan_t* p,
   int d = (int)dh, fd, rc = 1;
 
   *os_error = 0;
+  last_stat.valid = 0;
   if (p->reclaim == CAPSID__ACL_RECLAIM_NONE)
     return 0;
-  if (statx(d, name != NULL ? name : "",
-            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH), want,
-            &st) != 0)
+  if (entry_stat(d, name, want, &st) != 0)
     return errno == ENOENT ? 0 : os_fail(os_error);
   /* A child directory is handed back when the walk opens it. */
   if ((name != NULL && S_ISDIR(st.stx_mode)) ||
-      !reclaimable(p, &st, root_mnt))
+      !reclaimable(p, &st, root_mnt)) {
+    if (name != NULL)
+      keep_stat(d, name, &st); /* nothing done since: as fresh as a new one */
     return 0;
+  }
   if (p->reclaim == CAPSID__ACL_RECLAIM_DEFER)
     return 2;
   if (name == NULL)
@@ -615,9 +665,9 @@ int capsid__acl_fs_apply(const capsid__acl_fsplan_t* p, capsid__acl_dir_t dh,
   *os_error = 0;
   /* statx rather than fstatat: the mount id tells a bind-mounted file
    * (same st_dev) from one that lives in the tree. */
-  if (statx(d, name != NULL ? name : "",
-            AT_SYMLINK_NOFOLLOW | (name != NULL ? 0 : AT_EMPTY_PATH),
-            STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_MNT_ID, &st) != 0) {
+  if (entry_stat(d, name,
+                 STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_MNT_ID,
+                 &st) != 0) {
     if (errno == ENOENT)
       return CAPSID__ACL_R_GONE;
     return os_fail(os_error);

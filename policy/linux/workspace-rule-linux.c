@@ -41,6 +41,8 @@ static char trees_buf[N_TREES][PATH_MAX];
 static char shared_buf[N_SHARED][PATH_MAX];
 static const char* trees_real[N_TREES];
 static const char* shared_real[N_SHARED];
+static char home_buf[PATH_MAX];
+static const char* home_real; /* /home, canonical; NULL if missing */
 
 static void resolve_list(const char* const* list, char (*buf)[PATH_MAX],
                          const char** out) {
@@ -53,6 +55,7 @@ static void resolve_list(const char* const* list, char (*buf)[PATH_MAX],
 static void lists_init(void) {
   resolve_list(system_trees, trees_buf, trees_real);
   resolve_list(shared_tmp, shared_buf, shared_real);
+  home_real = realpath("/home", home_buf);
 }
 
 
@@ -65,6 +68,13 @@ const char* const* capsid__root_system_trees(void) {
 const char* const* capsid__root_shared_tmp(void) {
   pthread_once(&lists_once, lists_init);
   return shared_real;
+}
+
+
+/* Where every user's home lies, resolved once like the lists above. */
+static const char* home_dirs(void) {
+  pthread_once(&lists_once, lists_init);
+  return home_real;
 }
 
 
@@ -121,8 +131,7 @@ static const char* chain_not_root_only(char* dir) {
  * job ever writes is a root link the administrator's. */
 static int system_place(const char* dir) {
   const char* const* p;
-  char buf[PATH_MAX];
-  const char* home = realpath("/home", buf);
+  const char* home = home_dirs();
   int found = strcmp(dir, "/") == 0 ||
               (home != NULL && strcmp(dir, home) == 0);
 
@@ -307,33 +316,137 @@ static uid_t invoking_user(void) {
 }
 
 
+/* The accounts' home directories, resolved once per version of
+ * /etc/passwd rather than for every root of every job: resolving each
+ * made some 120 failing readlink calls per job. The file's identity
+ * (device, inode, size, mtime, ctime) says when to read it again. A home
+ * missing when it was read is looked for again by every check (one stat),
+ * so a home made after its account (useradd makes the account first) is
+ * not missed; a home found is taken to stay where it resolved, as the
+ * system trees above are, until /etc/passwd changes or the process ends.
+ * Process-wide, under a mutex: policy resolution may run on several
+ * threads (one runtime each). */
+typedef struct home_s {
+  uid_t uid;
+  char* name;
+  char* dir;  /* as /etc/passwd says */
+  char* real; /* canonical, or NULL while missing */
+} home_t;
+
+static pthread_mutex_t homes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  int loaded;
+  struct stat id;
+  home_t* v;
+  size_t n;
+} homes;
+
+static void homes_clear(void) {
+  size_t i;
+
+  for (i = 0; i < homes.n; i++) {
+    capsid__free(homes.v[i].name);
+    capsid__free(homes.v[i].dir);
+    capsid__free(homes.v[i].real);
+  }
+  capsid__free(homes.v);
+  memset(&homes, 0, sizeof(homes));
+}
+
+
+static int same_file(const struct stat* a, const struct stat* b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+         a->st_size == b->st_size &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+         a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+         a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+
+/* Sets real when dir exists now (a stat first: a missing home costs one
+ * failing call, not a readlink per component). */
+static int home_resolve(home_t* h) {
+  char buf[PATH_MAX];
+  struct stat st;
+
+  if (h->real != NULL || stat(h->dir, &st) != 0 ||
+      realpath(h->dir, buf) == NULL)
+    return 0;
+  h->real = capsid__strdup(buf);
+  return h->real == NULL ? CAPSID_ENOMEM : 0;
+}
+
+
+/* Reads /etc/passwd (whose identity is id) into homes. */
+static int homes_load(const struct stat* id) {
+  struct passwd pw;
+  struct passwd* res;
+  char buf[2048], iobuf[4096];
+  home_t* grown;
+  FILE* f = fopen("/etc/passwd", "re");
+  int rc = 0;
+
+  homes_clear();
+  if (f == NULL)
+    return 0; /* nothing to check against, as before */
+  setvbuf(f, iobuf, _IOFBF, sizeof(iobuf)); /* no buffer to allocate */
+  while (rc == 0 && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
+    if (pw.pw_dir[0] != '/' || pw.pw_dir[1] == '\0')
+      continue;
+    grown = capsid__realloc(homes.v, (homes.n + 1) * sizeof(*grown));
+    if (grown == NULL) {
+      rc = CAPSID_ENOMEM;
+      break;
+    }
+    homes.v = grown;
+    memset(&grown[homes.n], 0, sizeof(*grown));
+    grown[homes.n].uid = pw.pw_uid;
+    grown[homes.n].name = capsid__strdup(pw.pw_name);
+    grown[homes.n].dir = capsid__strdup(pw.pw_dir);
+    homes.n++;
+    if (grown[homes.n - 1].name == NULL || grown[homes.n - 1].dir == NULL)
+      rc = CAPSID_ENOMEM;
+    else
+      rc = home_resolve(&grown[homes.n - 1]);
+  }
+  fclose(f);
+  if (rc != 0) {
+    homes_clear();
+    return rc;
+  }
+  homes.id = *id;
+  homes.loaded = 1;
+  return 0;
+}
+
+
 /* canon is, or contains, the home directory of an account other than
  * the invoking user's: say whose. */
 static int check_homes(const char* canon, uid_t me, const char* field,
                        const char* given, capsid_error_t* err) {
-  struct passwd pw;
-  struct passwd* res;
-  char buf[2048], home[PATH_MAX];
-  const char* real;
-  char iobuf[4096];
-  FILE* f = fopen("/etc/passwd", "re");
+  struct stat id;
+  home_t* h;
+  size_t i;
   int rc = 0;
 
-  if (f == NULL)
-    return 0;
-  setvbuf(f, iobuf, _IOFBF, sizeof(iobuf)); /* no buffer to allocate */
-  while (rc == 0 && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
-    if (pw.pw_uid == me || pw.pw_dir[0] != '/' || pw.pw_dir[1] == '\0')
+  pthread_mutex_lock(&homes_lock);
+  if (stat("/etc/passwd", &id) != 0)
+    homes_clear();
+  else if (!homes.loaded || !same_file(&id, &homes.id))
+    rc = homes_load(&id);
+  for (i = 0; rc == 0 && i < homes.n; i++) {
+    h = &homes.v[i];
+    if (h->uid == me || (rc = home_resolve(h)) != 0 || h->real == NULL)
       continue;
-    real = realpath(pw.pw_dir, home);
-    if (real != NULL && capsid__path_is_within(real, canon))
+    if (capsid__path_is_within(h->real, canon))
       rc = refusef(err, field, given,
                    capsid__sprintf("it %s the home directory of %s (%s)",
-                                   strcmp(real, canon) == 0 ? "is"
-                                                             : "contains",
-                                   pw.pw_name, real));
+                                   strcmp(h->real, canon) == 0 ? "is"
+                                                               : "contains",
+                                   h->name, h->real));
   }
-  fclose(f);
+  pthread_mutex_unlock(&homes_lock);
   return rc;
 }
 
@@ -379,8 +492,7 @@ static int check_owner(const char* canon, const char* field,
 int capsid__root_os_check(const char* base, const char* given,
                           const char* canon, const char* field,
                           capsid_error_t* err) {
-  char buf[PATH_MAX];
-  const char* home = realpath("/home", buf);
+  const char* home = home_dirs();
   int rc = 0;
 
   /* Every user's home lies below it; below it is for the owner rule. */

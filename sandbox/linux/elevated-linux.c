@@ -19,6 +19,7 @@
 #include "modes-linux.h"
 #include "mounts-linux.h"
 #include "nspin-linux.h"
+#include "placeholder-linux.h"
 #include "elevated-linux.h"
 #include "net.h"
 #include "system.h"
@@ -200,17 +201,69 @@ static int make_ns(const ws_t* w, unsigned kind, int* out,
 }
 
 
+/* Is path one of the names the policy protects in every root (.git,
+ * .codex, .agents: policy/policy.c) directly beneath a root of sb, rather
+ * than a carve-out, which the plan names whether it exists or not? */
+static int auto_protected(const capsid__sandbox_t* sb, const char* path) {
+  static const char* const names[] = {".git", ".codex", ".agents"};
+  const char* slash = strrchr(path, '/');
+  size_t i, len;
+
+  if (slash == NULL || capsid__strv_contains(&sb->missing_protected, path))
+    return 0;
+  len = (size_t)(slash - path);
+  for (i = 0; i < CAPSID__ARRAY_SIZE(names); i++)
+    if (strcmp(slash + 1, names[i]) == 0)
+      break;
+  if (i == CAPSID__ARRAY_SIZE(names))
+    return 0;
+  for (i = 0; i < sb->first_tmp; i++)
+    if (strlen(sb->writable.v[i]) == len &&
+        strncmp(sb->writable.v[i], path, len) == 0)
+      return 1;
+  return 0;
+}
+
+
+/* The protected paths the plan names: a running job's placeholder of
+ * .git, .codex or .agents counts as what it stands for, a missing path.
+ * Counted as existing (issue 17), it added a target to the plan while
+ * that job ran and took it away after, and every such change of plan
+ * walked the whole root again: a job beside a running one in a 1M-file
+ * workspace re-walked it all. The placeholder keeps its read-only bind
+ * (the policy still lists it) and the ACL every new directory inherits;
+ * the record names none (smoke-protect). v borrows sb's strings. */
+static int plan_protected(const capsid__sandbox_t* sb, capsid__strv_t* out) {
+  size_t i;
+
+  memset(out, 0, sizeof(*out));
+  out->v = capsid__calloc(sb->protected_paths.n + 1, sizeof(*out->v));
+  if (out->v == NULL)
+    return CAPSID_ENOMEM;
+  for (i = 0; i < sb->protected_paths.n; i++)
+    if (!auto_protected(sb, sb->protected_paths.v[i]) ||
+        !capsid__placeholder_is(sb->protected_paths.v[i]))
+      out->v[out->n++] = sb->protected_paths.v[i];
+  out->cap = sb->protected_paths.n + 1;
+  return 0;
+}
+
+
 static int build_plan(ws_t* w, const capsid__sandbox_t* sb,
                       capsid__acl_plan_t* plan, uint64_t* digest,
                       capsid_error_t* err) {
   capsid__acl_principal_t roots[CAPSID__MAX_GROUPS];
   capsid__acl_plan_in_t in;
+  capsid__sandbox_t view = *sb;
   struct stat st;
   size_t i;
   int rc;
 
+  rc = plan_protected(sb, &view.protected_paths);
+  if (rc != 0)
+    return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, NULL, NULL, NULL);
   memset(&in, 0, sizeof(in));
-  in.sandbox = sb;
+  in.sandbox = &view;
   in.ids.workspace.kind = CAPSID__ACL_USER;
   in.ids.workspace.id = w->id.uid;
   /* The owner of the workspace keeps full access to what jobs create. */
@@ -228,6 +281,7 @@ static int build_plan(ws_t* w, const capsid__sandbox_t* sb,
   in.ids.roots = roots;
   in.ids.n_roots = w->n_ids - 1;
   rc = capsid__acl_plan_build(&in, plan, err);
+  capsid__free(view.protected_paths.v); /* the strings are sb's */
   if (rc != 0)
     return rc;
   /* A carve-out may be a file: it is one inode, not a tree to walk. */

@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +106,41 @@ static int has_mark(int fd) {
   struct stat st;
 
   return fstat(fd, &st) == 0 && (st.st_mode & S_ISVTX) != 0;
+}
+
+
+/* Declared in placeholder-linux.h. */
+int capsid__placeholder_is(const char* path) {
+  /* getdents64 into a small buffer: emptiness needs no DIR*. */
+  union {
+    uint64_t align;
+    char b[1024];
+  } buf;
+  struct stat st;
+  long n, off;
+  unsigned short reclen;
+  const char* name;
+  int fd, empty = 1;
+
+  if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+      (st.st_mode & S_ISVTX) == 0)
+    return 0;
+  fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  /* A linux_dirent64: inode (8), offset (8), record length (2), type (1),
+   * then the name. */
+  while (empty && (n = syscall(SYS_getdents64, fd, buf.b, sizeof(buf))) > 0)
+    for (off = 0; empty && off < n; off += reclen) {
+      memcpy(&reclen, buf.b + off + 16, sizeof(reclen));
+      name = buf.b + off + 19;
+      empty = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+      if (reclen == 0)
+        break;
+    }
+  empty &= n >= 0;
+  close(fd);
+  return empty;
 }
 
 

@@ -18,6 +18,11 @@ typedef struct capsid__placeholders_s {
   size_t n;
 } capsid__placeholders_t;
 
+/* Is path, now, a placeholder some job holds: a directory with the mark
+ * (its sticky bit), not a link, and empty? What the owner put into one
+ * makes it theirs. 0 or 1; an error reads as 0. */
+int capsid__placeholder_is(const char* path);
+
 /* Parent, before the mount plan is built: makes each missing protected
  * path of sb an empty directory, never through a link, and holds it and
  * every existing protected directory under a shared lock (so a
