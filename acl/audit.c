@@ -3,6 +3,7 @@
  * may write, outside the writable roots. What it finds becomes the plan's
  * deny mirrors; the scan itself only reads. */
 #include "acl-int.h"
+#include "audit-scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +137,8 @@ static int on_entry(void* arg, const char* name, int type) {
 
 
 /* The places a job can reach, each scanned one level deep. */
-static int default_places(const capsid__acl_audit_opts_t* o,
-                          capsid__strv_t* out) {
+int capsid__acl_audit_places(const capsid__acl_audit_opts_t* o,
+                             capsid__strv_t* out) {
   const char* env[] = {"TMPDIR", "HOME", NULL};
   const char* v;
   char* copy;
@@ -185,7 +186,7 @@ int capsid__acl_audit(const capsid__acl_audit_opts_t* o,
   s.deadline_ns =
       start + (o->budget_ms ? o->budget_ms : 2000) * (uint64_t)1000000;
   if (o->dirs == NULL) {
-    rc = default_places(o, &places);
+    rc = capsid__acl_audit_places(o, &places);
     dirs = (const char* const*)places.v;
   } else {
     dirs = o->dirs;
