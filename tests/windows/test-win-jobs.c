@@ -442,7 +442,7 @@ static void test_signal_terminates_after_grace(void** state) {
 /* The job object alone: closing its last handle kills what is in it, which
  * is what happens to every job if capsid itself dies. */
 static void test_job_object_kill_on_close(void** state) {
-  capsid__jobobj_plan_t plan = {0, 0, 0};
+  capsid__jobobj_plan_t plan = {0, 0, 0, 0};
   capsid_error_t err = {0};
   STARTUPINFOA si;
   PROCESS_INFORMATION pi;
