@@ -229,9 +229,8 @@ static int is_root_dir(const char* path) {
 }
 
 
-static int add_found(item_t* it, const char* path, int is_dir,
-                     const char* why) {
-  capsid__acl_audit_t* a = &it->found;
+int capsid__acl_audit_add(capsid__acl_audit_t* a, const char* path,
+                          int is_dir, const char* why) {
   char* copy = capsid__strdup(path);
 
   if (copy == NULL)
@@ -250,7 +249,6 @@ static int add_found(item_t* it, const char* path, int is_dir,
   a->v[a->n].is_dir = is_dir;
   a->v[a->n].why = why;
   a->n++;
-  atomic_fetch_add(&it->s->found, 1);
   return 0;
 }
 
@@ -268,7 +266,10 @@ static int check_entry(item_t* it, capsid__acl_dir_t d, const char* dir,
   if (why == NULL)
     return 0;
   path = capsid__sprintf("%s%s%s", dir, is_root_dir(dir) ? "" : "/", name);
-  rc = path != NULL ? add_found(it, path, is_dir, why) : CAPSID_ENOMEM;
+  rc = path != NULL ? capsid__acl_audit_add(&it->found, path, is_dir, why)
+                    : CAPSID_ENOMEM;
+  if (rc == 0)
+    atomic_fetch_add(&it->s->found, 1);
   capsid__free(path);
   if (rc == 0 && record)
     rc = capsid__strv_push(&it->rec.names, name) != 0 ? CAPSID_ENOMEM : 0;
@@ -471,19 +472,9 @@ static int merge(const scan_t* s, capsid__acl_audit_t* out) {
         dup = strcmp(out->v[k].path, f->v[j].path) == 0;
       if (dup || is_writable_root(&s->o->audit, f->v[j].path))
         continue;
-      if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 16;
-        void* v = capsid__realloc(out->v, cap * sizeof(*out->v));
-        if (v == NULL)
-          return CAPSID_ENOMEM;
-        out->v = v;
-        out->cap = cap;
-      }
-      out->v[out->n] = f->v[j];
-      out->v[out->n].path = capsid__strdup(f->v[j].path);
-      if (out->v[out->n].path == NULL)
+      if (capsid__acl_audit_add(out, f->v[j].path, f->v[j].is_dir,
+                                f->v[j].why) != 0)
         return CAPSID_ENOMEM;
-      out->n++;
     }
   }
   return 0;

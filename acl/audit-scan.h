@@ -32,6 +32,10 @@ int capsid__acl_audit_scan(const capsid__acl_scan_opts_t* opts,
                            capsid__acl_audit_t* out,
                            capsid__acl_stats_t* stats);
 
+/* Appends a finding (path copied) to a. 0 or CAPSID_ENOMEM. */
+int capsid__acl_audit_add(capsid__acl_audit_t* a, const char* path,
+                          int is_dir, const char* why);
+
 /* The places capsid__acl_audit scans when opts->dirs is NULL (audit.c). */
 int capsid__acl_audit_places(const capsid__acl_audit_opts_t* o,
                              capsid__strv_t* out);

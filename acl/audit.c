@@ -31,27 +31,16 @@ static int is_writable_root(const capsid__acl_audit_opts_t* o,
 static int add_finding(capsid__acl_audit_t* a, char* path, int is_dir,
                        const char* why) {
   size_t i;
+  int rc;
 
+  if (path == NULL)
+    return CAPSID_ENOMEM;
   for (i = 0; i < a->n; i++)
-    if (strcmp(a->v[i].path, path) == 0) {
-      capsid__free(path);
-      return 0;
-    }
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    void* v = capsid__realloc(a->v, cap * sizeof(*a->v));
-    if (v == NULL) {
-      capsid__free(path);
-      return CAPSID_ENOMEM;
-    }
-    a->v = v;
-    a->cap = cap;
-  }
-  a->v[a->n].path = path;
-  a->v[a->n].is_dir = is_dir;
-  a->v[a->n].why = why;
-  a->n++;
-  return 0;
+    if (strcmp(a->v[i].path, path) == 0)
+      break;
+  rc = i < a->n ? 0 : capsid__acl_audit_add(a, path, is_dir, why);
+  capsid__free(path);
+  return rc;
 }
 
 

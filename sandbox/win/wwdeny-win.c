@@ -207,25 +207,8 @@ static int global_findings(capsid__acl_audit_t* out) {
   }
   for (i = 0; rc == 0 && i < ww_cache.n; i++) {
     capsid__acl_finding_t* f = &ww_cache.v[i];
-    if (!capsid__ww_job_writable(f->why))
-      continue;
-    if (out->n == out->cap) {
-      size_t cap = out->cap ? out->cap * 2 : 8;
-      void* v = capsid__realloc(out->v, cap * sizeof(*out->v));
-      if (v == NULL) {
-        rc = CAPSID_ENOMEM;
-        break;
-      }
-      out->v = v;
-      out->cap = cap;
-    }
-    out->v[out->n] = *f;
-    out->v[out->n].path = capsid__strdup(f->path);
-    if (out->v[out->n].path == NULL) {
-      rc = CAPSID_ENOMEM;
-      break;
-    }
-    out->n++;
+    if (capsid__ww_job_writable(f->why))
+      rc = capsid__acl_audit_add(out, f->path, f->is_dir, f->why);
   }
   uv_mutex_unlock(&ww_mutex);
   if (rc != 0)

@@ -71,15 +71,6 @@ static void test_refused_not_ignored(void** state) {
 }
 
 
-static char* canonical(const char* path) {
-  char* out = NULL;
-  int os_error = 0;
-
-  assert_int_equal(capsid__path_canonical(NULL, path, &out, &os_error), 0);
-  return out;
-}
-
-
 static const capsid__acl_target_t* find(const capsid__acl_plan_t* p,
                                         const char* path) {
   size_t i;
@@ -115,7 +106,7 @@ static void test_elevated_deny_ace_recorded_and_removed(void** state) {
   assert_non_null(f);
   fputs("secret\n", f);
   fclose(f);
-  file = canonical(path);
+  file = wt_canonical(path);
   snprintf(path, sizeof(path), "%s/.ssh", wt_ws);
   assert_true(CreateDirectoryA(path, NULL));
   snprintf(path, sizeof(path), "%s/.ssh/id_ed25519", wt_ws);
@@ -123,13 +114,13 @@ static void test_elevated_deny_ace_recorded_and_removed(void** state) {
   assert_non_null(f);
   fclose(f);
   snprintf(path, sizeof(path), "%s/.ssh", wt_ws);
-  dir = canonical(path);
+  dir = wt_canonical(path);
 
   memset(&sb, 0, sizeof(sb));
   assert_int_equal(capsid__strv_push(&sb.deny_read, file), 0);
   assert_int_equal(capsid__strv_push(&sb.deny_read, dir), 0);
   memset(&acl, 0, sizeof(acl));
-  acl.key = canonical(wt_ws);
+  acl.key = wt_canonical(wt_ws);
 
   /* Without the group's SID there is nothing to deny with: refused. */
   assert_int_equal(capsid__denyread_win_plan(&sb, "", &acl, &err),

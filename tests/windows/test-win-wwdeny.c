@@ -42,15 +42,6 @@ static void everyone_writable(const char* dir) {
 }
 
 
-static char* canonical(const char* path) {
-  char* out = NULL;
-  int os_error = 0;
-
-  assert_int_equal(capsid__path_canonical(NULL, path, &out, &os_error), 0);
-  return out;
-}
-
-
 static const capsid__acl_target_t* find(const capsid__acl_plan_t* p,
                                         const char* path) {
   size_t i;
@@ -96,7 +87,7 @@ static void fixture_init(fixture_t* f) {
   capsid__free(env);
   capsid__ww_forget();
   f->sb.kind = CAPSID__POLICY_WORKSPACE_WRITE;
-  f->sb.cwd = canonical(f->ws);
+  f->sb.cwd = wt_canonical(f->ws);
   assert_int_equal(capsid__strv_push(&f->sb.writable, f->sb.cwd), 0);
   f->token.n = 1;
   assert_int_equal(wt_random_sid(f->token.sids[0]), 0);
@@ -127,7 +118,7 @@ static void test_ww_places(void** state) {
 
   (void)state;
   fixture_init(&f);
-  pub = canonical(f.pub);
+  pub = wt_canonical(f.pub);
   assert_int_equal(capsid__ww_places(f.sb.cwd, &places), 0);
   assert_true(capsid__strv_contains(&places, pub));
   assert_true(capsid__strv_contains(&places, f.sb.cwd));
@@ -304,8 +295,8 @@ static void test_ww_scan_incremental(void** state) {
 
   (void)state;
   fixture_init(&f);
-  pub = canonical(f.pub);
-  ws = canonical(f.ws);
+  pub = wt_canonical(f.pub);
+  ws = wt_canonical(f.ws);
   dirs[0] = pub;
   dirs[1] = ws;
   dirs[2] = NULL;
