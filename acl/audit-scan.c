@@ -449,17 +449,6 @@ static int run_items(scan_t* s) {
 }
 
 
-static int is_writable_root(const capsid__acl_audit_opts_t* o,
-                            const char* path) {
-  const char* const* p;
-
-  for (p = o->writable; p != NULL && *p != NULL; p++)
-    if (capsid__path_is_within(path, *p))
-      return 1;
-  return 0;
-}
-
-
 /* Every item's findings, in place order, once each, roots left out. */
 static int merge(const scan_t* s, capsid__acl_audit_t* out) {
   size_t i, j, k;
@@ -470,7 +459,7 @@ static int merge(const scan_t* s, capsid__acl_audit_t* out) {
     for (j = 0; j < f->n; j++) {
       for (dup = 0, k = 0; !dup && k < out->n; k++)
         dup = strcmp(out->v[k].path, f->v[j].path) == 0;
-      if (dup || is_writable_root(&s->o->audit, f->v[j].path))
+      if (dup || capsid__acl_audit_in_roots(&s->o->audit, f->v[j].path))
         continue;
       if (capsid__acl_audit_add(out, f->v[j].path, f->v[j].is_dir,
                                 f->v[j].why) != 0)

@@ -36,6 +36,10 @@ int capsid__acl_audit_scan(const capsid__acl_scan_opts_t* opts,
 int capsid__acl_audit_add(capsid__acl_audit_t* a, const char* path,
                           int is_dir, const char* why);
 
+/* 1 when path is within one of o->writable (not reported), else 0. */
+int capsid__acl_audit_in_roots(const capsid__acl_audit_opts_t* o,
+                               const char* path);
+
 /* The places capsid__acl_audit scans when opts->dirs is NULL (audit.c). */
 int capsid__acl_audit_places(const capsid__acl_audit_opts_t* o,
                              capsid__strv_t* out);

@@ -17,8 +17,8 @@ typedef struct scan_s {
 } scan_t;
 
 
-static int is_writable_root(const capsid__acl_audit_opts_t* o,
-                            const char* path) {
+int capsid__acl_audit_in_roots(const capsid__acl_audit_opts_t* o,
+                               const char* path) {
   const char* const* p;
 
   for (p = o->writable; p != NULL && *p != NULL; p++)
@@ -81,7 +81,7 @@ static int check_path(scan_t* s, const char* path) {
   int is_dir = 0, os_error = 0;
 
   s->out->scanned++;
-  if (strcmp(path, "/") == 0 || is_writable_root(s->o, path))
+  if (strcmp(path, "/") == 0 || capsid__acl_audit_in_roots(s->o, path))
     return 0;
   parent = capsid__strdup(path);
   if (parent == NULL)
