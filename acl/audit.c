@@ -3,6 +3,7 @@
  * may write, outside the writable roots. What it finds becomes the plan's
  * deny mirrors; the scan itself only reads. */
 #include "acl-int.h"
+#include "audit-scan.h"
 
 #include "log.h"
 
@@ -19,8 +20,8 @@ typedef struct scan_s {
 } scan_t;
 
 
-static int is_writable_root(const capsid__acl_audit_opts_t* o,
-                            const char* path) {
+int capsid__acl_audit_in_roots(const capsid__acl_audit_opts_t* o,
+                               const char* path) {
   const char* const* p;
 
   for (p = o->writable; p != NULL && *p != NULL; p++)
@@ -33,27 +34,16 @@ static int is_writable_root(const capsid__acl_audit_opts_t* o,
 static int add_finding(capsid__acl_audit_t* a, char* path, int is_dir,
                        const char* why) {
   size_t i;
+  int rc;
 
+  if (path == NULL)
+    return CAPSID_ENOMEM;
   for (i = 0; i < a->n; i++)
-    if (strcmp(a->v[i].path, path) == 0) {
-      capsid__free(path);
-      return 0;
-    }
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    void* v = capsid__realloc(a->v, cap * sizeof(*a->v));
-    if (v == NULL) {
-      capsid__free(path);
-      return CAPSID_ENOMEM;
-    }
-    a->v = v;
-    a->cap = cap;
-  }
-  a->v[a->n].path = path;
-  a->v[a->n].is_dir = is_dir;
-  a->v[a->n].why = why;
-  a->n++;
-  return 0;
+    if (strcmp(a->v[i].path, path) == 0)
+      break;
+  rc = i < a->n ? 0 : capsid__acl_audit_add(a, path, is_dir, why);
+  capsid__free(path);
+  return rc;
 }
 
 
@@ -94,7 +84,7 @@ static int check_path(scan_t* s, const char* path) {
   int is_dir = 0, os_error = 0;
 
   s->out->scanned++;
-  if (strcmp(path, "/") == 0 || is_writable_root(s->o, path))
+  if (strcmp(path, "/") == 0 || capsid__acl_audit_in_roots(s->o, path))
     return 0;
   parent = capsid__strdup(path);
   if (parent == NULL)
@@ -139,8 +129,8 @@ static int on_entry(void* arg, const char* name, int type) {
 
 
 /* The places a job can reach, each scanned one level deep. */
-static int default_places(const capsid__acl_audit_opts_t* o,
-                          capsid__strv_t* out) {
+int capsid__acl_audit_places(const capsid__acl_audit_opts_t* o,
+                             capsid__strv_t* out) {
   const char* env[] = {"TMPDIR", "HOME", NULL};
   const char* v;
   char* copy;
@@ -188,7 +178,7 @@ int capsid__acl_audit(const capsid__acl_audit_opts_t* o,
   s.deadline_ns =
       start + (o->budget_ms ? o->budget_ms : 2000) * (uint64_t)1000000;
   if (o->dirs == NULL) {
-    rc = default_places(o, &places);
+    rc = capsid__acl_audit_places(o, &places);
     dirs = (const char* const*)places.v;
   } else {
     dirs = o->dirs;

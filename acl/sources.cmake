@@ -2,6 +2,7 @@
 # acl/${CAPSID_OS}/.
 list(APPEND CAPSID_SOURCES
   acl/audit.c
+  acl/audit-scan.c
   acl/lead.c
   acl/op.c
   acl/plan.c

@@ -11,6 +11,7 @@
 
 #include "denials.h"
 #include "env.h"
+#include "path.h"
 
 #include <string.h>
 
@@ -449,6 +450,77 @@ void capsid__job_run(capsid_job_t* job) {
 }
 
 
+/* Does dir hold a repository's .git: a worktree's .git file, or a
+ * directory with a HEAD? An empty .git directory is not one: capsid puts
+ * exactly that (a placeholder) into a workspace that has none, and git's
+ * own discovery walks past it too. -1: out of memory. */
+static int git_holds_repo(const char* dir, size_t root) {
+  const char* sep = strlen(dir) > root ? "/" : "";
+  char* git = capsid__sprintf("%s%s.git", dir, sep);
+  char* head = capsid__sprintf("%s%s.git/HEAD", dir, sep);
+  int os_error = 0, rc = -1;
+
+  if (git != NULL && head != NULL)
+    rc = capsid__path_exists(head) ||
+         (capsid__path_exists(git) && capsid__path_is_dir(git, &os_error) == 0);
+  capsid__free(git);
+  capsid__free(head);
+  return rc;
+}
+
+
+/* The repository holding dir: the nearest of dir and its parents that
+ * holds one, else dir itself. */
+static char* git_repo_root(const char* dir) {
+  char* p = capsid__strdup(dir);
+  char* slash;
+  size_t root;
+  int found;
+
+  if (p == NULL)
+    return NULL;
+  root = capsid__path_root_len(p);
+  while ((found = git_holds_repo(p, root)) == 0) {
+    slash = strrchr(p, '/');
+    if (strlen(p) <= root || slash == NULL) {
+      capsid__free(p);
+      return capsid__strdup(dir);
+    }
+    /* "/a" -> "/", "C:/a" -> "C:/" */
+    slash[(size_t)(slash - p) + 1 <= root ? 1 : 0] = '\0';
+  }
+  if (found < 0) {
+    capsid__free(p);
+    return NULL;
+  }
+  return p;
+}
+
+
+/* A job under its workspace's own identity works in a tree the real
+ * owner owns: git would refuse it as "dubious ownership". Trust the
+ * repository the job works in for this job only, unless the caller
+ * configures git through the environment already. git compares
+ * safe.directory with the repository's top level (the directory holding
+ * .git), not with the cwd: a job started in a subdirectory of the
+ * repository needs the root named. */
+static int git_trust_repo(capsid_job_t* job) {
+  char* root;
+  int rc;
+
+  if (capsid__env_get(&job->envp, "GIT_CONFIG_COUNT") != NULL)
+    return 0;
+  root = git_repo_root(job->sandbox.cwd);
+  rc = root == NULL ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_COUNT", "1") != 0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_KEY_0", "safe.directory") !=
+           0 ||
+       capsid__env_set(&job->envp, "GIT_CONFIG_VALUE_0", root) != 0;
+  capsid__free(root);
+  return rc;
+}
+
+
 static void job_launch(capsid_job_t* job) {
   capsid__launch_t launch;
   capsid_mode_t mode = CAPSID_MODE_NONE;
@@ -456,17 +528,7 @@ static void job_launch(capsid_job_t* job) {
   int rc;
 
   capsid__stage_note(job->data, CAPSID__STAGE_PRELAUNCH, job->stage_ns, 0, 0);
-  /* A job under its workspace's own identity works in a tree the real
-   * owner owns: git would refuse it as "dubious ownership". Trust the
-   * workspace root for this job only, unless the caller configures git
-   * through the environment already. */
-  if (job->mode == CAPSID_MODE_ELEVATED &&
-      capsid__env_get(&job->envp, "GIT_CONFIG_COUNT") == NULL &&
-      (capsid__env_set(&job->envp, "GIT_CONFIG_COUNT", "1") != 0 ||
-       capsid__env_set(&job->envp, "GIT_CONFIG_KEY_0", "safe.directory") !=
-           0 ||
-       capsid__env_set(&job->envp, "GIT_CONFIG_VALUE_0", job->sandbox.cwd) !=
-           0)) {
+  if (job->mode == CAPSID_MODE_ELEVATED && git_trust_repo(job) != 0) {
     fail(job, CAPSID_ENOMEM, CAPSID_STAGE_SPEC, "env", "out of memory");
     job_finish_later(job);
     return;

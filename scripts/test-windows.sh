@@ -250,8 +250,8 @@ doctor_probe() {
   bad=$(echo "$out" | grep -o '"got":"[^"]*"' | grep -v -e 'not enforced by this system' -e '"absent"')
   home=$WINEPREFIX/drive_c/users/$(whoami)
   [ -z "$bad" ] && echo "$out" | grep -q '"ok":false' &&
-    echo "$rows" | grep -q '16 "variant":"default"' &&
-    echo "$rows" | grep -q '16 "variant":"strict"' &&
+    echo "$rows" | grep -q '17 "variant":"default"' &&
+    echo "$rows" | grep -q '17 "variant":"strict"' &&
     ! ls -d "$home"/capsid-probe-* 2>/dev/null
 }
 check "capsid.exe doctor --probe prints both variants, none enforced here" \

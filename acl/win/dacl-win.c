@@ -13,7 +13,8 @@
  *   R -> FILE_GENERIC_READ, W -> FILE_GENERIC_WRITE | DELETE,
  *   X (and setfacl's conditional X) -> FILE_GENERIC_EXECUTE;
  *   W | DENY -> a deny ACE of CAPSID__DENY_WRITE_MASK (every right that
- *   changes the object, its DACL or its children).
+ *   changes the object, its DACL or its children); R | DENY -> one of
+ *   CAPSID__DENY_READ_MASK (deny_read).
  *   FILE_DELETE_CHILD is never granted: it lets a holder delete or rename
  *   any child of a directory whatever the child's DACL says (.git).
  *   Scope ACCESS -> an explicit ACE on the object; DEFAULT -> inheritable
@@ -62,11 +63,17 @@ struct capsid__acl_fsplan_s {
 };
 
 
+DWORD capsid__deny_mask(unsigned perms) {
+  return (perms & CAPSID__ACL_W ? CAPSID__DENY_WRITE_MASK : 0) |
+         (perms & CAPSID__ACL_R ? CAPSID__DENY_READ_MASK : 0);
+}
+
+
 static DWORD perms_mask(unsigned perms) {
   DWORD m = 0;
 
   if (perms & CAPSID__ACL_DENY)
-    return perms & CAPSID__ACL_W ? CAPSID__DENY_WRITE_MASK : 0;
+    return capsid__deny_mask(perms);
   if (perms & CAPSID__ACL_R)
     m |= FILE_GENERIC_READ;
   if (perms & CAPSID__ACL_W)

@@ -15,6 +15,16 @@
    FILE_WRITE_ATTRIBUTES | FILE_DELETE_CHILD | DELETE | WRITE_DAC |          \
    WRITE_OWNER)
 
+/* What a deny-read ACE (deny_read, elevated mode) takes away: the data,
+ * the extended attributes, a directory's listing and running the file.
+ * Attributes and the security descriptor stay readable, as a path's
+ * existence does on Linux. */
+#define CAPSID__DENY_READ_MASK (FILE_READ_DATA | FILE_READ_EA | FILE_EXECUTE)
+
+/* The mask of a deny entry's perms (CAPSID__ACL_W and/or CAPSID__ACL_R):
+ * the union of the two masks above; 0 for neither. */
+DWORD capsid__deny_mask(unsigned perms);
+
 /* One ACE capsid puts into a DACL. */
 typedef struct capsid__ace_s {
   PSID sid;

@@ -149,9 +149,9 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   int rc;
 
   *prep = NULL;
-  rc = capsid__denyread_win_check(sb, err);
+  rc = resolve_mode(sb, mode, err);
   if (rc == 0)
-    rc = resolve_mode(sb, mode, err);
+    rc = capsid__denyread_win_check(sb, *mode, err);
   if (rc == 0) /* the one plan of the job: the launcher follows it */
     rc = capsid__win_plan_build(sb, *mode, prep, err);
   if (rc != 0 || pool == NULL ||

@@ -31,7 +31,7 @@ static int is_deny(const capsid__acl_entry_t* e) {
 
 
 static DWORD wanted_mask(const capsid__acl_entry_t* e) {
-  return is_deny(e)                     ? CAPSID__DENY_MASK
+  return is_deny(e)                     ? capsid__deny_mask(e->perms)
          : (e->perms & CAPSID__ACL_W) ? CAPSID__ALLOW_MASK
                                         : CAPSID__READ_MASK;
 }
@@ -225,7 +225,13 @@ static int check_all(const capsid__acl_plan_t* plan, int verify,
       if (!checked(t, en) || has_on(dacl, en, wpath))
         continue;
       *missing = 1;
-      if (verify && t->kind == CAPSID__ACL_T_DENY)
+      if (verify && is_deny(en) && !(en->perms & CAPSID__ACL_W))
+        rc = capsid__error_set(
+            err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, t->path,
+            "policy.deny_read",
+            "the deny-read ACE for %s on %s did not take effect: the job "
+            "was not run", en->who.sid, t->path);
+      else if (verify && t->kind == CAPSID__ACL_T_DENY)
         rc = capsid__error_set(
             err, CAPSID_EVERIFY, CAPSID_STAGE_VERIFY, 0, t->path, NULL,
             "%s is writable by Everyone and capsid could not deny it to the "

@@ -8,7 +8,25 @@
  *
  * A job's cpu_limit (CPUs, as on Linux's cpu.max) becomes a hard CPU-rate
  * cap of the job object (JOB_OBJECT_CPU_RATE_CONTROL_ENABLE | HARD_CAP):
- * Windows counts it in 1/10000 of all processors' cycles. */
+ * Windows counts it in 1/10000 of all processors' cycles.
+ *
+ * UI restrictions (JOBOBJECT_BASIC_UI_RESTRICTIONS), all that Windows
+ * has, each for a reason:
+ *  - HANDLES: no USER handle (window, hook target) of a process outside
+ *    the job: on the fallback desktop (winsta0\default) it is what stops
+ *    SendMessage/PostMessage to the user's own windows ("shatter").
+ *  - READCLIPBOARD, WRITECLIPBOARD: the clipboard belongs to the window
+ *    station, not the desktop, so a private desktop does not hide it; it
+ *    holds what the user copied (passwords, tokens), and writing it
+ *    plants a command the user may paste.
+ *  - DESKTOP: no CreateDesktop/SwitchDesktop: a job cannot switch the
+ *    user's screen to a desktop of its own (a fake prompt).
+ *  - GLOBALATOMS: the job gets its own atom table: no atom-based
+ *    messaging with (or exhausting the table of) the user's programs.
+ *  - DISPLAYSETTINGS, SYSTEMPARAMETERS, EXITWINDOWS: a job changes no
+ *    machine-wide setting of the user's session and cannot log it off or
+ *    shut the machine down.
+ * The price, and why they are not always set: see capsid__jobobj_ui. */
 #include "jobobj-win.h"
 
 #include <stdio.h>
@@ -50,6 +68,37 @@ static int set_cpu_rate(HANDLE job, uint32_t rate) {
 }
 
 
+int capsid__jobobj_ui(const char* setting, int in_job, int elevated,
+                      uint32_t* out, const char** why) {
+  *out = 0;
+  *why = NULL;
+  if (setting != NULL && setting[0] != '\0' && strcmp(setting, "on") != 0 &&
+      strcmp(setting, "off") != 0)
+    return CAPSID_EINVAL;
+  if (setting != NULL && strcmp(setting, "off") == 0)
+    *why = "CAPSID_WIN_UILIMIT=off";
+  else if (elevated)
+    *why = "elevated mode (the runner may be in the logon service's job)";
+  else if (in_job)
+    *why = "capsid runs in a job object (a job with UI limits cannot nest "
+           "in it)";
+  else
+    *out = CAPSID__JOBOBJ_UI_ALL;
+  return 0;
+}
+
+
+static int set_ui(HANDLE job, uint32_t limits) {
+  JOBOBJECT_BASIC_UI_RESTRICTIONS ui;
+
+  ui.UIRestrictionsClass = limits;
+  return SetInformationJobObject(job, JobObjectBasicUIRestrictions, &ui,
+                                 sizeof(ui))
+             ? 0
+             : -1;
+}
+
+
 int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
                           capsid_error_t* err) {
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
@@ -81,6 +130,15 @@ int capsid__jobobj_create(const capsid__jobobj_plan_t* plan, HANDLE* out,
                              (int)os_error, NULL, "cpu_limit",
                              "cannot set the job object's CPU rate "
                              "(%u/10000)", (unsigned)plan->cpu_rate);
+  }
+  if (plan->ui_limits != 0 && set_ui(job, plan->ui_limits) != 0) {
+    os_error = GetLastError();
+    CloseHandle(job);
+    return capsid__error_set(err, CAPSID_ELIMIT, CAPSID_STAGE_LIMITS,
+                             (int)os_error, NULL, NULL,
+                             "cannot set the job object's UI restrictions "
+                             "(0x%lx; CAPSID_WIN_UILIMIT=off runs without)",
+                             (unsigned long)plan->ui_limits);
   }
   *out = job;
   return 0;
@@ -123,6 +181,14 @@ int capsid__jobobj_verify(HANDLE job, const capsid__jobobj_plan_t* plan,
               (cr.ControlFlags & JOB_OBJECT_CPU_RATE_CONTROL_HARD_CAP) &&
               cr.CpuRate == plan->cpu_rate,
           "CPU rate");
+  }
+  if (plan->ui_limits != 0) {
+    JOBOBJECT_BASIC_UI_RESTRICTIONS ui;
+    memset(&ui, 0, sizeof(ui));
+    CHECK(QueryInformationJobObject(job, JobObjectBasicUIRestrictions, &ui,
+                                    sizeof(ui), NULL) &&
+              (ui.UIRestrictionsClass & plan->ui_limits) == plan->ui_limits,
+          "UI restrictions");
   }
 #undef CHECK
   if (missing[0] == '\0')

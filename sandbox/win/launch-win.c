@@ -169,14 +169,27 @@ static int token_direct(const capsid__prep_t* plan, HANDLE* token,
 
 
 /* The job object's limits of a launch. */
-static void jobobj_plan(const capsid__launch_t* l, capsid__jobobj_plan_t* j) {
+static int jobobj_plan(const capsid__launch_t* l, capsid__jobobj_plan_t* j,
+                       capsid_error_t* err) {
+  const char* ui = getenv("CAPSID_WIN_UILIMIT");
+  const char* why = NULL;
+  BOOL in_job = FALSE;
+
   memset(j, 0, sizeof(*j));
+  if (!IsProcessInJob(GetCurrentProcess(), NULL, &in_job))
+    in_job = TRUE; /* unknown: do not risk a job that cannot nest */
+  if (capsid__jobobj_ui(ui, in_job, elevated(l), &j->ui_limits, &why) != 0)
+    return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_POLICY, 0, NULL,
+                             "CAPSID_WIN_UILIMIT",
+                             "CAPSID_WIN_UILIMIT is \"%s\": use on or off",
+                             ui);
   j->memory_limit = l->limits.memory;
   /* In elevated mode the runner is one of the job object's processes. */
   j->max_processes =
       l->limits.processes + (l->limits.processes > 0 && elevated(l) ? 1 : 0);
   j->cpu_rate = capsid__jobobj_cpu_rate(
       l->limits.cpu, (uint32_t)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS));
+  return 0;
 }
 
 
@@ -198,8 +211,8 @@ static int start(const capsid__launch_t* launch, HANDLE* job, HANDLE* port,
     return capsid__error_set(err, CAPSID_EINVAL, CAPSID_STAGE_SPAWN, 0, NULL,
                              NULL, "the job was launched without its plan "
                              "(capsid__prelaunch)");
-  jobobj_plan(launch, &jobobj);
-  if (!elevated(launch))
+  rc = jobobj_plan(launch, &jobobj, err);
+  if (rc == 0 && !elevated(launch))
     rc = token_direct(plan, &token, overridden, err);
   if (rc == 0)
     rc = capsid__jobobj_create(&jobobj, job, err);

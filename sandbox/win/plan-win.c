@@ -6,6 +6,7 @@
 #include "plan-win.h"
 
 #include "capstore-win.h"
+#include "denyread-win.h"
 #include "path.h"
 #include "users-win.h"
 #include "verify-win.h"
@@ -153,6 +154,11 @@ int capsid__win_plan_build(const capsid__sandbox_t* sb, capsid_mode_t mode,
     rc = sandbox_group(group, err);
   if (rc == 0)
     rc = plan_grants(sb, read_only, &caps, group, &pl->acl, err);
+  /* deny_read: elevated jobs only (capsid__denyread_win_check refused the
+   * rest), a deny-read ACE for the group the sandbox users read with. */
+  if (rc == 0 && mode == CAPSID_MODE_ELEVATED &&
+      (rc = capsid__denyread_win_plan(sb, group, &pl->acl, err)) != 0)
+    capsid__acl_plan_free(&pl->acl);
   if (rc != 0) {
     capsid__free(pl);
     return rc;

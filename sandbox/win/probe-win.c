@@ -59,6 +59,12 @@ static const spec_t specs[] = {
      {"cmd", "/d", "/c", "echo x> \"%O\\keep.txt:ads\""}},
     {".GiT case variant", 0, 0,
      {"cmd", "/d", "/c", "echo x> .GiT\\probe.txt"}},
+    /* The job object's UI restrictions (WRITECLIPBOARD): clip.exe cannot
+     * open the clipboard. Expected to pass where capsid runs in a job of
+     * its own or with CAPSID_WIN_UILIMIT=off (doctor's "job UI
+     * restrictions" line says which). */
+    {"write the clipboard (clip)", 0, 1,
+     {"cmd", "/d", "/c", "echo capsid-probe| clip"}},
 };
 
 

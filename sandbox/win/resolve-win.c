@@ -5,24 +5,45 @@
  * last resort so "cmd" works in a job whose environment has no PATH. */
 #include "sandbox-int.h"
 
+#include "resolve-win.h"
 #include "win-util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Not in every SDK's headers: the reparse tag of an App Execution Alias
- * (documented in "Reparse Point Tags", [MS-FSCC] 2.1.2.1). */
-#ifndef IO_REPARSE_TAG_APPEXECLINK
-#define IO_REPARSE_TAG_APPEXECLINK 0x8000001BL
-#endif
+/* App Execution Aliases (the 0-byte stubs in
+ * %LOCALAPPDATA%\Microsoft\WindowsApps: python.exe, pwsh.exe, winget.exe)
+ * are passed over: they start a packaged app, which a restricted token
+ * cannot (CreateProcessAsUserW fails with error 5, as Codex users report),
+ * and python's stub opens the Store. The search goes on to a real program
+ * later in PATH. */
+const char* capsid__resolve_skip(const char* path, DWORD attrs, DWORD tag) {
+  const char* base = path;
+  const char* dir = NULL;
+  const char* c;
+  static const char apps[] = "windowsapps";
 
-/* A regular file the search may pick. App Execution Aliases (the 0-byte
- * stubs in %LOCALAPPDATA%\Microsoft\WindowsApps: python.exe, pwsh.exe,
- * winget.exe) are passed over: they start a packaged app, which a
- * restricted token cannot (CreateProcessAsUserW fails with error 5, as
- * Codex users report), and python's stub opens the Store. The search goes
- * on to a real program later in PATH. FindFirstFileW gives the reparse tag
- * in dwReserved0. */
+  if (attrs & FILE_ATTRIBUTE_DIRECTORY)
+    return "a directory";
+  if (!(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
+    return NULL;
+  if (tag == (DWORD)IO_REPARSE_TAG_APPEXECLINK)
+    return "an App Execution Alias";
+  /* The last directory's name: "...\WindowsApps\x.exe". */
+  for (c = path; *c != '\0'; c++)
+    if (*c == '/' || *c == '\\') {
+      dir = base;
+      base = c + 1;
+    }
+  if (dir != NULL && (size_t)(base - 1 - dir) == sizeof(apps) - 1 &&
+      _strnicmp(dir, apps, sizeof(apps) - 1) == 0)
+    return "a reparse point in WindowsApps (an App Execution Alias)";
+  return NULL;
+}
+
+
+/* A regular file the search may pick (capsid__resolve_skip says which
+ * not). FindFirstFileW gives the reparse tag in dwReserved0. */
 static int is_file(const char* path) {
   WCHAR* w = capsid__utf16(path);
   WIN32_FIND_DATAW fd;
@@ -37,10 +58,8 @@ static int is_file(const char* path) {
   if (h == INVALID_HANDLE_VALUE)
     return 0;
   FindClose(h);
-  if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-    return 0;
-  return !((fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
-           fd.dwReserved0 == (DWORD)IO_REPARSE_TAG_APPEXECLINK);
+  return capsid__resolve_skip(path, fd.dwFileAttributes, fd.dwReserved0) ==
+         NULL;
 }
 
 

@@ -48,7 +48,7 @@ static int probe_token(char* why, size_t size) {
 
 
 static int probe_jobobj(char* why, size_t size) {
-  capsid__jobobj_plan_t plan = {64u << 20, 8, 0};
+  capsid__jobobj_plan_t plan = {64u << 20, 8, 0, 0};
   capsid_error_t err = {0};
   HANDLE job = NULL;
   int rc;
@@ -63,6 +63,44 @@ static int probe_jobobj(char* why, size_t size) {
     CloseHandle(job);
   capsid__error_free(&err);
   return rc == 0;
+}
+
+
+/* The UI restrictions a job of this process would get, set on a job
+ * object and read back (jobobj-win.h says when there are none). */
+static void probe_ui(capsid__report_cb cb, void* data) {
+  capsid__jobobj_plan_t plan;
+  capsid_error_t err = {0};
+  const char* setting = getenv("CAPSID_WIN_UILIMIT");
+  const char* why = NULL;
+  BOOL in_job = FALSE;
+  HANDLE job = NULL;
+  int rc;
+
+  memset(&plan, 0, sizeof(plan));
+  if (!IsProcessInJob(GetCurrentProcess(), NULL, &in_job))
+    in_job = TRUE;
+  if (capsid__jobobj_ui(setting, in_job, 0, &plan.ui_limits, &why) != 0) {
+    capsid__say(cb, data, "job UI restrictions", 0,
+                "CAPSID_WIN_UILIMIT is \"%s\": use on or off; jobs are "
+                "refused", setting);
+    return;
+  }
+  if (plan.ui_limits == 0) {
+    capsid__say(cb, data, "job UI restrictions", 1, "none: %s", why);
+    return;
+  }
+  rc = capsid__jobobj_create(&plan, &job, &err);
+  if (rc == 0)
+    rc = capsid__jobobj_verify(job, &plan, &err);
+  capsid__say(cb, data, "job UI restrictions", rc == 0, "%s",
+              rc == 0 ? "desktop, display settings, exit windows, global "
+                        "atoms, handles, clipboard read and write, system "
+                        "parameters: read back (elevated jobs get none)"
+              : err.message ? err.message : capsid_strerror(rc));
+  if (job != NULL)
+    CloseHandle(job);
+  capsid__error_free(&err);
 }
 
 
@@ -86,6 +124,7 @@ capsid_mode_t capsid__system_probe(const char* workspace,
   capsid__say(cb, data, "restricted token", token_ok, "%s", why);
   job_ok = probe_jobobj(why, sizeof(why));
   capsid__say(cb, data, "job objects", job_ok, "%s", why);
+  probe_ui(cb, data);
   if (capsid__capstore_load(capsid__state_dir(), &store, &err) == 0) {
     capsid__say(cb, data, "capability store", 1,
                 "%s: %zu workspace SIDs under %s", capsid__state_dir(),

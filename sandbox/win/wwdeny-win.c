@@ -9,9 +9,12 @@
  *
  * The scan of the global places is cached for the process (WW_TTL_NS):
  * they change rarely, and the scan runs on the thread that plans the job.
- * The workspace's direct children are scanned at every job. */
+ * The workspace's direct children are scanned at every job. Both scans
+ * fan out on the worker pool and keep a record in the state directory,
+ * so a new process re-lists only the places that changed since. */
 #include "wwdeny-win.h"
 
+#include "audit-scan.h"
 #include "capstore.h"
 #include "env.h"
 #include "grant-win.h"
@@ -166,13 +169,16 @@ int capsid__ww_places(const char* cwd, capsid__strv_t* out) {
 }
 
 
+/* On the worker pool, incremental: a place whose change time did not move
+ * since the record in the state directory is not listed again. */
 static int scan(const char* const* dirs, capsid__acl_audit_t* out) {
-  capsid__acl_audit_opts_t o;
+  capsid__acl_scan_opts_t o;
 
   memset(&o, 0, sizeof(o));
-  o.dirs = dirs;
-  o.budget_ms = WW_BUDGET_MS;
-  return capsid__acl_audit(&o, out);
+  o.audit.dirs = dirs;
+  o.audit.budget_ms = WW_BUDGET_MS;
+  o.state_dir = capsid__state_dir();
+  return capsid__acl_audit_scan(&o, out, NULL);
 }
 
 
@@ -201,25 +207,8 @@ static int global_findings(capsid__acl_audit_t* out) {
   }
   for (i = 0; rc == 0 && i < ww_cache.n; i++) {
     capsid__acl_finding_t* f = &ww_cache.v[i];
-    if (!capsid__ww_job_writable(f->why))
-      continue;
-    if (out->n == out->cap) {
-      size_t cap = out->cap ? out->cap * 2 : 8;
-      void* v = capsid__realloc(out->v, cap * sizeof(*out->v));
-      if (v == NULL) {
-        rc = CAPSID_ENOMEM;
-        break;
-      }
-      out->v = v;
-      out->cap = cap;
-    }
-    out->v[out->n] = *f;
-    out->v[out->n].path = capsid__strdup(f->path);
-    if (out->v[out->n].path == NULL) {
-      rc = CAPSID_ENOMEM;
-      break;
-    }
-    out->n++;
+    if (capsid__ww_job_writable(f->why))
+      rc = capsid__acl_audit_add(out, f->path, f->is_dir, f->why);
   }
   uv_mutex_unlock(&ww_mutex);
   if (rc != 0)

@@ -69,8 +69,19 @@ static void test_entry_to_ace(void** state) {
   assert_true(mask & FILE_DELETE_CHILD);
   assert_int_equal(flags, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE);
   assert_true(on_files);
-  /* A deny of nothing is no entry. */
+  /* A deny of R (deny_read): contents, listing, EAs, execution; not
+   * the attributes or the security descriptor. */
   e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_R | CAPSID__ACL_DENY,
+            CAPSID__ACL_ACCESS);
+  assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny),
+                   0);
+  assert_true(deny);
+  assert_int_equal(mask, CAPSID__DENY_READ_MASK);
+  assert_int_equal(mask, FILE_READ_DATA | FILE_READ_EA | FILE_EXECUTE);
+  assert_false(mask & (FILE_READ_ATTRIBUTES | READ_CONTROL));
+  assert_true(on_files);
+  /* A deny of nothing (X alone has no deny mask) is no entry. */
+  e = entry("S-1-5-21-1-2-3-4", CAPSID__ACL_X | CAPSID__ACL_DENY,
             CAPSID__ACL_ACCESS);
   assert_int_equal(capsid__acl_win_want(&e, &mask, &flags, &on_files, &deny),
                    CAPSID_EINVAL);

@@ -233,7 +233,7 @@ static void test_token_plan_bounded(void** state) {
 
 
 static void test_job_object_read_back(void** state) {
-  capsid__jobobj_plan_t plan = {64u << 20, 4, 0};
+  capsid__jobobj_plan_t plan = {64u << 20, 4, 0, 0};
   capsid_error_t err = {0};
   HANDLE job;
   int rc;
@@ -253,13 +253,65 @@ static void test_job_object_read_back(void** state) {
   CloseHandle(job);
 }
 
+/* The job object's UI restrictions: which a job gets (pure), then set on
+ * a job object and read back with QueryInformationJobObject. */
+static void test_job_object_ui_limits(void** state) {
+  capsid__jobobj_plan_t plan = {0, 0, 0, 0};
+  JOBOBJECT_BASIC_UI_RESTRICTIONS ui;
+  capsid_error_t err = {0};
+  const char* why = NULL;
+  uint32_t got = 1;
+  HANDLE job = NULL;
+  int rc;
+
+  (void)state;
+  assert_int_equal(capsid__jobobj_ui(NULL, 0, 0, &got, &why), 0);
+  assert_int_equal(got, CAPSID__JOBOBJ_UI_ALL);
+  assert_null(why);
+  assert_int_equal(capsid__jobobj_ui("on", 0, 0, &got, &why), 0);
+  assert_int_equal(got, CAPSID__JOBOBJ_UI_ALL);
+  assert_int_equal(capsid__jobobj_ui("off", 0, 0, &got, &why), 0);
+  assert_int_equal(got, 0);
+  assert_non_null(strstr(why, "CAPSID_WIN_UILIMIT=off"));
+  /* A job with UI limits cannot nest in capsid's own job. */
+  assert_int_equal(capsid__jobobj_ui(NULL, 1, 0, &got, &why), 0);
+  assert_int_equal(got, 0);
+  assert_non_null(strstr(why, "job object"));
+  assert_int_equal(capsid__jobobj_ui("on", 0, 1, &got, &why), 0);
+  assert_int_equal(got, 0);
+  assert_non_null(strstr(why, "elevated"));
+  assert_int_equal(capsid__jobobj_ui("yes", 0, 0, &got, &why),
+                   CAPSID_EINVAL);
+  /* Every one of the eight, none else. */
+  assert_int_equal(CAPSID__JOBOBJ_UI_ALL, 0xff);
+
+  plan.ui_limits = CAPSID__JOBOBJ_UI_ALL;
+  assert_int_equal(capsid__jobobj_create(&plan, &job, &err), 0);
+  memset(&ui, 0, sizeof(ui));
+  rc = capsid__jobobj_verify(job, &plan, &err);
+  if (wt_enforcing()) {
+    assert_int_equal(rc, 0);
+    assert_true(QueryInformationJobObject(job, JobObjectBasicUIRestrictions,
+                                          &ui, sizeof(ui), NULL));
+    assert_int_equal(ui.UIRestrictionsClass, CAPSID__JOBOBJ_UI_ALL);
+  } else {
+    /* Wine accepts the restrictions but cannot read them back: the
+     * read-back says so by name (jobs there run under the test
+     * override, as for the other limits). */
+    assert_int_equal(rc, CAPSID_EVERIFY);
+    assert_non_null(strstr(err.message, "UI restrictions"));
+  }
+  capsid__error_free(&err);
+  CloseHandle(job);
+}
+
 
 /* cpu_limit becomes a hard CPU-rate cap in 1/10000 of the machine, read
  * back like the other limits. Wine refuses to set one: the job object is
  * then not made at all, and the error names the field (a job asking for
  * a CPU limit is refused there, never run without it). */
 static void test_job_object_cpu_rate(void** state) {
-  capsid__jobobj_plan_t plan = {0, 0, 2500};
+  capsid__jobobj_plan_t plan = {0, 0, 2500, 0};
   capsid_error_t err = {0};
   HANDLE job = NULL;
   int rc;
@@ -850,6 +902,7 @@ int main(void) {
       cmocka_unit_test(test_private_desktop),
       cmocka_unit_test(test_token_plan_bounded),
       cmocka_unit_test(test_job_object_read_back),
+      cmocka_unit_test(test_job_object_ui_limits),
       cmocka_unit_test(test_job_object_cpu_rate),
       cmocka_unit_test(test_grant_ahead_on_pool),
       cmocka_unit_test(test_grant_read_back),

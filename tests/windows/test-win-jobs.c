@@ -442,7 +442,7 @@ static void test_signal_terminates_after_grace(void** state) {
 /* The job object alone: closing its last handle kills what is in it, which
  * is what happens to every job if capsid itself dies. */
 static void test_job_object_kill_on_close(void** state) {
-  capsid__jobobj_plan_t plan = {0, 0, 0};
+  capsid__jobobj_plan_t plan = {0, 0, 0, 0};
   capsid_error_t err = {0};
   STARTUPINFOA si;
   PROCESS_INFORMATION pi;
@@ -525,6 +525,41 @@ static void test_launch_failures_clean(void** state) {
 #endif
 
 
+/* CAPSID_WIN_UILIMIT: "off" runs the job without UI restrictions, any
+ * value but on/off refuses it before anything is created, naming the
+ * variable; the job runs again once it is unset (the control). */
+static void test_uilimit_setting(void** state) {
+  const char* echo[] = {wt_child(), "echo", "ui", NULL};
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+
+  (void)state;
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  _putenv("CAPSID_WIN_UILIMIT=off");
+  run(echo, &spec, &r);
+  assert_string_equal(r.out.data, "ui\n");
+  capsid_result_free(&r);
+
+  _putenv("CAPSID_WIN_UILIMIT=maybe");
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  spec.argv = echo;
+  spec.cwd = wt_ws;
+  spec.network = -1;
+  assert_int_equal(capsid_run_capture(&spec, &r), CAPSID_EINVAL);
+  assert_int_equal(r.error.code, CAPSID_EINVAL);
+  assert_string_equal(r.error.field, "CAPSID_WIN_UILIMIT");
+  assert_non_null(strstr(r.error.message, "use on or off"));
+  assert_int_equal(r.out.len, 0);
+  capsid_result_free(&r);
+
+  _putenv("CAPSID_WIN_UILIMIT=");
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  run(echo, &spec, &r);
+  assert_string_equal(r.out.data, "ui\n");
+  capsid_result_free(&r);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_codes),
@@ -544,6 +579,7 @@ int main(void) {
       cmocka_unit_test(test_no_handle_leak),
 #ifdef CAPSID_FAULT_INJECTION
       cmocka_unit_test(test_launch_failures_clean),
+      cmocka_unit_test(test_uilimit_setting),
 #endif
   };
 

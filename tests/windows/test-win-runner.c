@@ -14,6 +14,7 @@
  * a real Windows after `capsid setup`. */
 #include "wintest-util.h"
 
+#include "path.h"
 #include "runner-win.h"
 #include "token-win.h"
 #include "verify-win.h"
@@ -399,6 +400,77 @@ static void test_elevated_needs_setup(void** state) {
 }
 
 
+/* safe.directory names the repository's root (where .git is), not the
+ * job's cwd: git compares it with the top level, so a job started in a
+ * subdirectory of the repository would still be refused as "dubious
+ * ownership" with the cwd named. An empty .git (capsid's placeholder in
+ * a workspace without one) is walked past, as git's discovery does.
+ * Control: without a repository above, the cwd. */
+static void test_git_safe_directory_is_repo_root(void** state) {
+  const char* argv[] = {wt_child(), "env", "GIT_CONFIG_VALUE_0", NULL};
+  const char* envp[] = {"GIT_CONFIG_COUNT=0", NULL};
+  char* git = capsid__sprintf("%s/.git", wt_ws);
+  char* head = capsid__sprintf("%s/.git/HEAD", wt_ws);
+  char* sub = capsid__sprintf("%s/src", wt_ws);
+  char* deep = capsid__sprintf("%s/src/lib", wt_ws);
+  char* empty_git = capsid__sprintf("%s/src/.git", wt_ws);
+  char* deep_c = NULL;
+  char* ws_c = NULL;
+  char* want;
+  capsid_job_spec_t spec;
+  capsid_result_t r;
+  FILE* f;
+  int os_error = 0;
+
+  (void)state;
+  assert_true(CreateDirectoryA(sub, NULL));
+  assert_true(CreateDirectoryA(deep, NULL));
+  assert_int_equal(capsid__path_canonical(NULL, deep, &deep_c, &os_error), 0);
+  assert_int_equal(capsid__path_canonical(NULL, wt_ws, &ws_c, &os_error), 0);
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  spec.cwd = deep;
+  run(argv, &spec, &r); /* no repository anywhere up: the cwd */
+  want = capsid__sprintf("%s\n", deep_c);
+  assert_string_equal(r.out.data, want);
+  capsid__free(want);
+  capsid_result_free(&r);
+
+  assert_true(CreateDirectoryA(git, NULL));
+  f = fopen(head, "w");
+  assert_non_null(f);
+  fputs("ref: refs/heads/main\n", f);
+  fclose(f);
+  assert_true(CreateDirectoryA(empty_git, NULL) ||
+              GetLastError() == ERROR_ALREADY_EXISTS);
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  spec.cwd = deep;
+  run(argv, &spec, &r);
+  want = capsid__sprintf("%s\n", ws_c);
+  assert_string_equal(r.out.data, want);
+  capsid__free(want);
+  capsid_result_free(&r);
+
+  /* A caller's own git configuration is left alone. */
+  spec = (capsid_job_spec_t)CAPSID_JOB_SPEC_INIT;
+  spec.cwd = deep;
+  spec.env = envp;
+  run(argv, &spec, &r);
+  assert_int_equal(r.exit_code, 1); /* win-child: the variable is unset */
+  capsid_result_free(&r);
+
+  assert_true(DeleteFileA(head));
+  assert_true(RemoveDirectoryA(git));
+  wt_rmtree(sub);
+  capsid__free(deep_c);
+  capsid__free(ws_c);
+  capsid__free(git);
+  capsid__free(head);
+  capsid__free(sub);
+  capsid__free(deep);
+  capsid__free(empty_git);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_output_and_exit_codes),
@@ -411,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_runner_refuses_bad_request),
       cmocka_unit_test(test_runner_refuses_other_args),
       cmocka_unit_test(test_elevated_needs_setup),
+      cmocka_unit_test(test_git_safe_directory_is_repo_root),
   };
 
   return cmocka_run_group_tests(tests, wt_jobs_setup, wt_jobs_teardown);

@@ -6,6 +6,7 @@
 #include "capstore-win.h"
 #include "grant-win.h"
 #include "plan-win.h"
+#include "resolve-win.h"
 #include "env.h"
 #include "file.h"
 #include "policy.h"
@@ -566,6 +567,43 @@ static void test_path_canonical(void** state) {
 }
 
 
+/* The program search passes over App Execution Aliases (Wine has no
+ * reparse points, so the decision is tested on its own): the tag alone
+ * decides anywhere, any reparse point in a WindowsApps directory is one,
+ * and plain files, symlinked programs elsewhere and directories are what
+ * they look like. */
+static void test_resolve_skips_app_exec_alias(void** state) {
+  const DWORD rp = FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_ARCHIVE;
+  const char* alias =
+      "C:/Users/u/AppData/Local/Microsoft/WindowsApps/python.exe";
+
+  (void)state;
+  assert_non_null(capsid__resolve_skip(alias, rp, IO_REPARSE_TAG_APPEXECLINK));
+  assert_non_null(strstr(capsid__resolve_skip(alias, rp,
+                                              IO_REPARSE_TAG_APPEXECLINK),
+                         "App Execution Alias"));
+  /* The tag decides outside WindowsApps too. */
+  assert_non_null(capsid__resolve_skip("D:/tools/pwsh.exe", rp,
+                                       IO_REPARSE_TAG_APPEXECLINK));
+  /* In WindowsApps any reparse point is an alias, any case, either
+   * separator. */
+  assert_non_null(capsid__resolve_skip(
+      "C:\\Users\\u\\AppData\\Local\\Microsoft\\WINDOWSAPPS\\winget.exe",
+      rp, 0));
+  /* Controls: a real program in WindowsApps (no reparse point), a
+   * symbolic link elsewhere, a plain file. */
+  assert_null(capsid__resolve_skip(alias, FILE_ATTRIBUTE_ARCHIVE, 0));
+  assert_null(capsid__resolve_skip("C:/tools/python.exe", rp,
+                                   IO_REPARSE_TAG_SYMLINK));
+  assert_null(capsid__resolve_skip("C:/NotWindowsApps/x.exe", rp,
+                                   IO_REPARSE_TAG_SYMLINK));
+  assert_null(capsid__resolve_skip("C:/Python312/python.exe",
+                                   FILE_ATTRIBUTE_NORMAL, 0));
+  assert_non_null(capsid__resolve_skip("C:/tools/git.exe",
+                                       FILE_ATTRIBUTE_DIRECTORY, 0));
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sid_domain),
@@ -580,6 +618,7 @@ int main(void) {
       cmocka_unit_test(test_temp_is_writable_root),
       cmocka_unit_test(test_system_trees_refused),
       cmocka_unit_test(test_path_canonical),
+      cmocka_unit_test(test_resolve_skips_app_exec_alias),
   };
 
   capsid_init(CAPSID_INIT_UV_ALLOCATOR);

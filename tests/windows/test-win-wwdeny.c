@@ -11,6 +11,7 @@
 #include "wintest-util.h"
 
 #include "acl.h"
+#include "audit-scan.h"
 #include "env.h"
 #include "grant-win.h"
 #include "path.h"
@@ -38,15 +39,6 @@ static void everyone_writable(const char* dir) {
                                              PROTECTED_DACL_SECURITY_INFORMATION,
                                          NULL, NULL, acl, NULL),
                    ERROR_SUCCESS);
-}
-
-
-static char* canonical(const char* path) {
-  char* out = NULL;
-  int os_error = 0;
-
-  assert_int_equal(capsid__path_canonical(NULL, path, &out, &os_error), 0);
-  return out;
 }
 
 
@@ -95,7 +87,7 @@ static void fixture_init(fixture_t* f) {
   capsid__free(env);
   capsid__ww_forget();
   f->sb.kind = CAPSID__POLICY_WORKSPACE_WRITE;
-  f->sb.cwd = canonical(f->ws);
+  f->sb.cwd = wt_canonical(f->ws);
   assert_int_equal(capsid__strv_push(&f->sb.writable, f->sb.cwd), 0);
   f->token.n = 1;
   assert_int_equal(wt_random_sid(f->token.sids[0]), 0);
@@ -126,7 +118,7 @@ static void test_ww_places(void** state) {
 
   (void)state;
   fixture_init(&f);
-  pub = canonical(f.pub);
+  pub = wt_canonical(f.pub);
   assert_int_equal(capsid__ww_places(f.sb.cwd, &places), 0);
   assert_true(capsid__strv_contains(&places, pub));
   assert_true(capsid__strv_contains(&places, f.sb.cwd));
@@ -251,12 +243,117 @@ static void test_ww_deny_recorded_and_removed(void** state) {
 }
 
 
+static int has_finding(const capsid__acl_audit_t* a, const char* path) {
+  size_t i;
+
+  for (i = 0; i < a->n; i++)
+    if (capsid__path_is_within(a->v[i].path, path) &&
+        capsid__path_is_within(path, a->v[i].path))
+      return 1;
+  return 0;
+}
+
+
+static void count_progress(const capsid__acl_stats_t* s, void* data) {
+  int* done = data;
+
+  if (s->phase == CAPSID__ACL_PHASE_DONE)
+    (*done)++;
+}
+
+
+static void scan_places(const char* const* dirs, int full, int* done,
+                        capsid__acl_audit_t* out, capsid__acl_stats_t* st) {
+  capsid__acl_scan_opts_t o;
+
+  memset(&o, 0, sizeof(o));
+  o.audit.dirs = dirs;
+  o.audit.budget_ms = 60000; /* a loaded machine must not time it out */
+  o.state_dir = capsid__state_dir();
+  o.full = full;
+  o.threads = 2;
+  o.progress = count_progress;
+  o.data = done;
+  assert_int_equal(capsid__acl_audit_scan(&o, out, st), 0);
+  assert_false(out->timed_out);
+}
+
+
+/* The scan runs its places on the pool, reports progress, and records
+ * them: a re-scan lists no unchanged place again but still finds its
+ * earlier finding, and a directory made Everyone-writable in a place
+ * since is found (the place's change time moved). */
+static void test_ww_scan_incremental(void** state) {
+  capsid__acl_audit_t a;
+  capsid__acl_stats_t st;
+  fixture_t f;
+  char* pub;
+  char* ws;
+  char* later;
+  const char* dirs[3];
+  int done = 0;
+
+  (void)state;
+  fixture_init(&f);
+  pub = wt_canonical(f.pub);
+  ws = wt_canonical(f.ws);
+  dirs[0] = pub;
+  dirs[1] = ws;
+  dirs[2] = NULL;
+
+  scan_places(dirs, 0, &done, &a, &st);
+  assert_int_equal(done, 1);
+  assert_true(st.full); /* no record yet */
+  assert_int_equal(st.unchanged_dirs, 0);
+  assert_true(has_finding(&a, f.open));
+  assert_true(has_finding(&a, f.inner)); /* no roots given: reported */
+  assert_false(has_finding(&a, f.closed));
+  assert_true(st.dirs >= 3); /* open, closed, inner (and the places) */
+  capsid__acl_audit_free(&a);
+
+  /* Nothing moved: both places come from the record, only their
+   * findings are looked at again (one each, plus each place itself). */
+  scan_places(dirs, 0, &done, &a, &st);
+  assert_int_equal(done, 2);
+  assert_false(st.full);
+  assert_int_equal(st.unchanged_dirs, 2);
+  assert_int_equal(st.dirs + st.files, 4);
+  assert_true(has_finding(&a, f.open));
+  assert_true(has_finding(&a, f.inner));
+  assert_false(has_finding(&a, f.closed));
+  capsid__acl_audit_free(&a);
+
+  /* A new Everyone-writable directory in pub: pub is listed again. */
+  later = capsid__sprintf("%s/later", f.pub);
+  assert_true(CreateDirectoryA(later, NULL));
+  everyone_writable(later);
+  scan_places(dirs, 0, &done, &a, &st);
+  assert_int_equal(st.unchanged_dirs, 1); /* ws only */
+  assert_true(has_finding(&a, later));
+  assert_true(has_finding(&a, f.open));
+  capsid__acl_audit_free(&a);
+
+  /* full ignores the record. */
+  scan_places(dirs, 1, &done, &a, &st);
+  assert_true(st.full);
+  assert_int_equal(st.unchanged_dirs, 0);
+  assert_true(has_finding(&a, later));
+  capsid__acl_audit_free(&a);
+
+  capsid__free(later);
+  capsid__free(pub);
+  capsid__free(ws);
+  fixture_free(&f);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ww_places),
       cmocka_unit_test(test_ww_deny_planned),
       cmocka_unit_test(test_ww_deny_read_only),
       cmocka_unit_test(test_ww_deny_recorded_and_removed),
+      cmocka_unit_test(test_ww_scan_incremental),
   };
   capsid_init(CAPSID_INIT_UV_ALLOCATOR);
   return cmocka_run_group_tests(tests, wt_state_setup, wt_state_teardown);

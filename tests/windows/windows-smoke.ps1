@@ -372,6 +372,31 @@ if (-not $admin) {
       param($r) $r.rc -eq 0 -and $r.out -match "shared doc" }
     Case "elevated: the read root's sibling stays unreadable" ($EL + @("--", "cmd", "/c", "type `"$Outside\private.txt`"")) {
       param($r) $r.rc -ne 0 -and -not ($r.out -match "the real user's") }
+    # deny_read (elevated mode only): a deny-read ACE for the sandbox
+    # users' group on the file. The job reads it through type and cannot;
+    # the control, the same job without deny_read, reads it. Through a
+    # batch file: PowerShell versions pass JSON in arguments differently.
+    Set-Content -LiteralPath "$WS\dr-secret.txt" -Value "deny-read secret"
+    $drBatch = Join-Path $Root "denyread.jsonl"
+    $drLines = @(
+      (@{ id = "denied"; cwd = $WS; mode = "elevated"; argv = @("cmd", "/c", "type dr-secret.txt");
+          policy = @{ type = "workspace-write"; deny_read = @("dr-secret.txt") } } | ConvertTo-Json -Compress -Depth 4),
+      (@{ id = "control"; cwd = $WS; mode = "elevated"; argv = @("cmd", "/c", "type dr-secret.txt");
+          policy = @{ type = "workspace-write" } } | ConvertTo-Json -Compress -Depth 4),
+      (@{ id = "unprivileged"; cwd = $WS; mode = "unprivileged"; argv = @("cmd", "/c", "type dr-secret.txt");
+          policy = @{ type = "workspace-write"; deny_read = @("dr-secret.txt") } } | ConvertTo-Json -Compress -Depth 4))
+    Set-Content -LiteralPath $drBatch -Value $drLines -Encoding ASCII
+    $ErrorActionPreference = "Continue"
+    $drRes = @((& $Capsid batch -j 1 $drBatch 2>$null | Out-String) -split "`n" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+    $ErrorActionPreference = "Stop"
+    $denied = $drRes | Where-Object { $_.id -eq "denied" }
+    $control = $drRes | Where-Object { $_.id -eq "control" }
+    Report "elevated: deny_read file unreadable to the job" ($denied -and $denied.exit_code -ne 0 -and -not ("$($denied.stdout)" -match "deny-read secret")) ($denied | ConvertTo-Json -Compress)
+    Report "control: the same read without deny_read works" ($control -and $control.exit_code -eq 0 -and "$($control.stdout)" -match "deny-read secret") ($control | ConvertTo-Json -Compress)
+    $drAce = @((Get-Acl "$WS\dr-secret.txt").Access | Where-Object { $_.AccessControlType -eq "Deny" -and $_.IdentityReference.Value -match "CapsidSandboxUsers" })
+    Report "elevated: the deny-read ACE names the sandbox users' group" ($drAce.Count -ge 1) "$($drAce.Count) found"
+    $unpriv = $drRes | Where-Object { $_.id -eq "unprivileged" }
+    Report "unprivileged: deny_read refused, naming the mode, nothing run" ($unpriv -and $unpriv.error -and $unpriv.error.field -eq "policy.deny_read" -and "$($unpriv.error.message)" -match "unprivileged mode" -and -not ("$($unpriv.stdout)" -match "deny-read secret")) ($unpriv | ConvertTo-Json -Compress)
     Case "elevated: token keeps only SeChangeNotifyPrivilege" ($EL + @("--", "whoami", "/priv")) {
       param($r) $r.rc -eq 0 -and $r.out -match "SeChangeNotifyPrivilege" -and
         -not ($r.out -match "SeShutdownPrivilege|SeUndockPrivilege|SeIncreaseWorkingSetPrivilege|SeTimeZonePrivilege") }
@@ -402,6 +427,11 @@ if (-not $admin) {
   Report "uninstall: no capsid ACE left on a directory inside the workspace" ($left.Count -eq 0 -and -not (Test-Path "$WS\carve\out")) "$($left.Count) left"
   $left = @((Get-Acl $EveryoneDir).Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
   Report "uninstall: the deny ACE on the Everyone-writable directory is gone" ($left.Count -eq 0) "$($left.Count) left"
+  # Recorded with the workspace's grants: uninstall takes it back. By
+  # now the group is gone, so the ACE would show as an unresolved SID:
+  # look for any explicit deny left on the file.
+  $left = @((Get-Acl "$WS\dr-secret.txt").Access | Where-Object { $_.AccessControlType -eq "Deny" -and -not $_.IsInherited })
+  Report "uninstall: the deny-read ACE is gone" ($left.Count -eq 0) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
   $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)

@@ -1,6 +1,7 @@
 #include "wintest-util.h"
 
 #include "capstore-win.h"
+#include "path.h"
 #include "verify-win.h"
 #include "win-dacl.h"
 
@@ -271,4 +272,13 @@ int wt_has_ace(const char* path, const char* sid_text, BYTE type) {
   found = capsid__dacl_has(dacl, sid_text, type);
   LocalFree(sd);
   return found;
+}
+
+
+char* wt_canonical(const char* path) {
+  char* out = NULL;
+  int os_error = 0;
+
+  assert_int_equal(capsid__path_canonical(NULL, path, &out, &os_error), 0);
+  return out;
 }

@@ -29,6 +29,9 @@ int wt_enforcing(void);
 /* A fresh random capability SID (a random domain, id 1000) into out, which
  * holds CAPSID__SID_MAX bytes. Returns 0. */
 int wt_random_sid(char* out);
+/* The canonical form of an existing path (capsid__path_canonical);
+ * asserts it resolves. capsid__free it. */
+char* wt_canonical(const char* path);
 
 /* A group setup/teardown pair: a fresh directory in wt_state_dir, made
  * the process's CAPSID_STATE_DIR; removed afterwards. */
