@@ -19,9 +19,11 @@
 #include "audit-scan.h"
 
 #include "acl-int.h"
+#include "log.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +50,7 @@ typedef struct item_s {
   const place_rec_t* old; /* recorded and still the same: NULL to list */
   capsid__acl_audit_t found;
   place_rec_t rec; /* what the record gets (rec.path NULL: nothing) */
+  uint64_t start_ns; /* when a pool thread took it: its stage's start */
   int rc;
 } item_t;
 
@@ -338,6 +341,7 @@ static void place_work(capsid__work_t* w) {
   size_t i;
   int os_error = 0;
 
+  it->start_ns = capsid__hrtime();
   if (expired(it->s))
     return;
   it->rc = check_place(it);
@@ -396,8 +400,14 @@ static void timer_cb(uv_timer_t* t) {
 static void item_done(capsid__work_t* w, int status) {
   item_t* it = w->data;
   scan_t* s = it->s;
+  char what[64];
 
-  (void)status; /* a dropped item found nothing and records nothing */
+  /* A dropped item found nothing and records nothing. The stage line is
+   * written here, on the loop thread, one per place. */
+  if (status == 0 && it->start_ns != 0) {
+    snprintf(what, sizeof(what), "audit %.54s", it->dir);
+    capsid__log_stage(what, it->start_ns, it->rc);
+  }
   if (++s->n_done == s->n && s->timer_live) {
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t*)&s->timer, NULL);
