@@ -50,10 +50,16 @@ static const char* mode_name = "auto";
 
 static int conn_open(conn_t* c, const char* path) {
   struct sockaddr_un sa;
+  size_t n = strlen(path);
 
+  /* A longer path would be cut short: another socket, or none. */
+  if (n >= sizeof(sa.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sun_family = AF_UNIX;
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  memcpy(sa.sun_path, path, n + 1);
   c->len = 0;
   c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (c->fd < 0)
@@ -275,7 +281,7 @@ int bench_serve_main(int argc, char** argv) {
   const char* big_dir;
   bench_stats_t st_big, st_api;
   capsid_runtime_t* rt = NULL;
-  double *s_big, *s_api, first_big, t0;
+  double *s_big, *s_api, first_big = 0, t0;
   long big_files;
   char* run_argv[] = {(char*)bench_self(), "run", "--mode", NULL, "-C",
                       NULL, "--", "/bin/true", NULL};
