@@ -83,6 +83,13 @@ void cli_progress_init(cli_progress_t* p, int requested, long total);
 void cli_progress_in_flight(cli_progress_t* p, long in_flight);
 void cli_progress_draw(cli_progress_t* p, int force);
 void cli_progress_end(cli_progress_t* p);
+/* The line a tree walk draws (`capsid acl apply --progress`, `capsid audit
+ * --progress`): "<label>: N dirs, N files, N <counted>, N unchanged dirs",
+ * ended on the last call; nothing unless bar is enabled. */
+struct capsid__acl_stats_s;
+void cli_progress_tree(const cli_progress_t* bar, const char* label,
+                       const char* counted,
+                       const struct capsid__acl_stats_s* s);
 
 /* Warns on stderr, once per workspace, when a workspace-write job's
  * workspace lies under a temporary directory its policy grants (other

@@ -146,18 +146,11 @@ typedef struct {
 static void on_progress(const capsid__acl_stats_t* s, void* data) {
   ui_t* ui = data;
 
-  if (!ui->bar.enabled)
-    return;
-  fprintf(stderr, "\r%s: %llu dirs, %llu files, %llu changed, %llu "
-          "unchanged dirs  ",
-          s->phase == CAPSID__ACL_PHASE_LOCKING ? "waiting for the lock"
-                                                : "walking",
-          (unsigned long long)s->dirs, (unsigned long long)s->files,
-          (unsigned long long)s->changed,
-          (unsigned long long)s->unchanged_dirs);
-  if (s->phase == CAPSID__ACL_PHASE_DONE)
-    fputc('\n', stderr);
-  fflush(stderr);
+  cli_progress_tree(&ui->bar,
+                    s->phase == CAPSID__ACL_PHASE_LOCKING
+                        ? "waiting for the lock"
+                        : "walking",
+                    "changed", s);
 }
 
 

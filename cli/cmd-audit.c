@@ -73,18 +73,7 @@ static const capsid__option_t options[] = {
 
 /* The line `capsid acl apply --progress` draws, with the audit's words. */
 static void on_progress(const capsid__acl_stats_t* s, void* data) {
-  cli_progress_t* bar = data;
-
-  if (!bar->enabled)
-    return;
-  fprintf(stderr, "\rscanning: %llu dirs, %llu files, %llu found, %llu "
-          "unchanged dirs  ",
-          (unsigned long long)s->dirs, (unsigned long long)s->files,
-          (unsigned long long)s->changed,
-          (unsigned long long)s->unchanged_dirs);
-  if (s->phase == CAPSID__ACL_PHASE_DONE)
-    fputc('\n', stderr);
-  fflush(stderr);
+  cli_progress_tree(data, "scanning", "found", s);
 }
 
 

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "acl.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,4 +77,19 @@ void cli_progress_end(cli_progress_t* p) {
     return;
   cli_progress_draw(p, 1);
   fputc('\n', stderr);
+}
+
+
+void cli_progress_tree(const cli_progress_t* bar, const char* label,
+                       const char* counted, const capsid__acl_stats_t* s) {
+  if (!bar->enabled)
+    return;
+  fprintf(stderr, "\r%s: %llu dirs, %llu files, %llu %s, %llu unchanged "
+          "dirs  ",
+          label, (unsigned long long)s->dirs, (unsigned long long)s->files,
+          (unsigned long long)s->changed, counted,
+          (unsigned long long)s->unchanged_dirs);
+  if (s->phase == CAPSID__ACL_PHASE_DONE)
+    fputc('\n', stderr);
+  fflush(stderr);
 }
