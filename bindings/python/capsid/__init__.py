@@ -119,6 +119,15 @@ def _cancel_request(job, signal, grace_ms):
     return req
 
 
+def _check_streams_stdin(job):
+    """The server answers a stdin request for a job that does not read a
+    stream with an error event no request waits for: said here instead,
+    rather than the bytes going nowhere."""
+    if not job.streams_stdin:
+        raise ValueError("job %s was submitted without stdin_stream=True: "
+                         "its stdin cannot be written" % job.id)
+
+
 def _route(ev, jobs, waiting, new_job):
     """Where an event goes: (the job's event queue or the waiter of the
     request it answers, what to give it). An accepted event makes the
@@ -150,6 +159,7 @@ class Job:
         self._client = client
         self.id = number
         self.pid = self.mode = None
+        self.streams_stdin = False
         self._events = queue.Queue()
         self._result = None
 
@@ -186,7 +196,9 @@ class Job:
     def write_stdin(self, data, eof=False):
         """Feeds a job submitted with stdin_stream=True while it runs;
         eof=True ends its stdin. Blocks while the server holds 1 MiB the
-        job has not read (back-pressure)."""
+        job has not read (back-pressure). ValueError for a job submitted
+        without stdin_stream (its stdin was given whole, or is empty)."""
+        _check_streams_stdin(self)
         self._client._send(_stdin_request(self.id, data, eof))
 
 
@@ -262,6 +274,7 @@ class Client:
         object's (policy, writable_roots, env, timeout_ms, mode, ...)."""
         ev = self._request(_run_request(argv, cwd, stream, stdin,
                                         stdin_stream, fields, None))
+        ev["job_obj"].streams_stdin = bool(stdin_stream)
         return ev["job_obj"]
 
     def run(self, argv, cwd=None, stdin=None, **fields):
@@ -302,6 +315,7 @@ class AsyncJob:
         self._client = client
         self.id = number
         self.pid = self.mode = None
+        self.streams_stdin = False
         self._events = asyncio.Queue()
         self._result = None
 
@@ -336,6 +350,7 @@ class AsyncJob:
                                                     grace_ms))
 
     async def write_stdin(self, data, eof=False):
+        _check_streams_stdin(self)
         await self._client._send(_stdin_request(self.id, data, eof))
 
 
@@ -412,6 +427,7 @@ class AsyncClient:
                      stdin_stream=False, **fields):
         ev = await self._request(_run_request(argv, cwd, stream, stdin,
                                               stdin_stream, fields, None))
+        ev["job_obj"].streams_stdin = bool(stdin_stream)
         return ev["job_obj"]
 
     async def run(self, argv, cwd=None, stdin=None, **fields):

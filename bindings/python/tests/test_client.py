@@ -107,6 +107,26 @@ def test_interactive_stdin(server):
         assert job.wait().exit_code == 0
 
 
+def test_stdin_needs_stdin_stream(server):
+    """Bytes written to a job whose stdin is not a stream are refused, not
+    dropped; the job reads the empty stdin it was given."""
+    addr, ws, _ = server
+    with capsid.Client(addr) as c:
+        job = c.submit(["sh", "-c", 'read a; echo "got:$a"'], cwd=ws)
+        with pytest.raises(ValueError, match="stdin_stream"):
+            job.write_stdin(b"lost\n", eof=True)
+        assert job.wait().stdout == "got:\n"
+
+    async def main():
+        async with await capsid.AsyncClient.connect(addr) as c:
+            job = await c.submit(["true"], cwd=ws)
+            with pytest.raises(ValueError, match="stdin_stream"):
+                await job.write_stdin(b"lost\n")
+            assert (await job.wait()).exit_code == 0
+
+    asyncio.run(main())
+
+
 def test_async_interactive_stdin(server):
     addr, ws, _ = server
 
