@@ -43,9 +43,13 @@ def fd_count(pid):
 
 def namespaces_held(pid):
     """Namespaces capsid process pid keeps alive beyond its own: open nsfs
-    descriptors (a held netns, say) and nsfs mounts in its mount table.
-    Namespaces of jobs die with their processes, which are checked by
-    marker; anything else that keeps one alive shows here."""
+    descriptors (a held netns, say) and nsfs mounts (pins) under its state
+    directory. Namespaces of jobs die with their processes, which are
+    checked by marker; anything else that keeps one alive shows here. The
+    mount table is the machine's: other capsid state directories' pins
+    (another test, a bench) are not this run's and are not counted."""
+    state = os.path.realpath(os.environ.get("CAPSID_STATE_DIR",
+                                            "/var/lib/capsid")) + "/"
     n = 0
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
@@ -55,7 +59,8 @@ def namespaces_held(pid):
         except OSError:
             pass
     with open("/proc/%d/mountinfo" % pid) as f:
-        n += sum(1 for line in f if " - nsfs " in line)
+        n += sum(1 for line in f if " - nsfs " in line and
+                 line.split()[4].startswith(state))
     return n
 
 
