@@ -8,7 +8,6 @@
 #include "passthru.h"
 #include "serve.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,22 +27,6 @@ typedef struct run_client_s {
   int done;
   uv_signal_t sig[3];
 } run_client_t;
-
-
-static void write_all(int fd, const char* p, size_t len) {
-  ssize_t n;
-
-  while (len > 0) {
-    n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
 
 
 static void finish(run_client_t* rc, int status) {
@@ -74,12 +57,11 @@ static void on_output(run_client_t* rc, json_t* ev) {
   capsid__buf_t b = {0};
 
   if (json_is_string(data)) {
-    write_all(s == CAPSID_STDOUT ? 1 : 2, json_string_value(data),
-              cli_passthru_take(rc->pass, s, json_string_length(data)));
+    cli_passthru_write(rc->pass, s, json_string_value(data),
+                       json_string_length(data));
   } else if (json_is_string(b64) &&
              serve_b64_decode(json_string_value(b64), &b) == 0) {
-    write_all(s == CAPSID_STDOUT ? 1 : 2, b.data,
-              cli_passthru_take(rc->pass, s, b.len));
+    cli_passthru_write(rc->pass, s, b.data, b.len);
   }
   capsid__buf_free(&b);
 }

@@ -103,30 +103,13 @@ void cli_note_mode(capsid_mode_t requested, const capsid_result_t* r) {
 }
 
 
-static void write_all(int fd, const char* p, size_t len) {
-  ssize_t n;
-
-  while (len > 0) {
-    n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return; /* our reader went away; the job's result still counts */
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
-
 static void on_output(capsid_job_t* job, int stream, const char* bytes,
                       size_t len, void* data) {
   run_ctx_t* ctx = data;
 
   (void)job;
   if (!ctx->json)
-    write_all(stream == CAPSID_STDOUT ? 1 : 2, bytes,
-              cli_passthru_take(&ctx->pass, stream, len));
+    cli_passthru_write(&ctx->pass, stream, bytes, len);
 }
 
 

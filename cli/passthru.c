@@ -1,8 +1,10 @@
 #include "passthru.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
-size_t cli_passthru_take(cli_passthru_t* p, int stream, size_t len) {
+static size_t take(cli_passthru_t* p, int stream, size_t len) {
   int i = stream == CAPSID_STDOUT ? 0 : 1;
   size_t keep = len;
 
@@ -16,6 +18,25 @@ size_t cli_passthru_take(cli_passthru_t* p, int stream, size_t len) {
   }
   p->shown[i] += keep;
   return keep;
+}
+
+
+void cli_passthru_write(cli_passthru_t* p, int stream, const char* bytes,
+                        size_t len) {
+  int fd = stream == CAPSID_STDOUT ? 1 : 2;
+  ssize_t n;
+
+  len = take(p, stream, len);
+  while (len > 0) {
+    n = write(fd, bytes, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return; /* our reader went away; the job's result still counts */
+    }
+    bytes += n;
+    len -= (size_t)n;
+  }
 }
 
 

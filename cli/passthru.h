@@ -11,9 +11,11 @@ typedef struct cli_passthru_s {
   uint64_t cut[2];   /* bytes past the limit, not shown */
 } cli_passthru_t;
 
-/* How many of len new bytes of stream (CAPSID_STDOUT or CAPSID_STDERR)
- * fit under the limit and are to be shown; the rest is counted. */
-size_t cli_passthru_take(cli_passthru_t* p, int stream, size_t len);
+/* Writes what of len new bytes of stream (CAPSID_STDOUT or CAPSID_STDERR)
+ * fits under the limit to capsid's own stdout or stderr, whole; the rest
+ * is counted. A reader that went away ends the write, not the run. */
+void cli_passthru_write(cli_passthru_t* p, int stream, const char* bytes,
+                        size_t len);
 /* After the job: one note on stderr per stream that passed the limit. */
 void cli_passthru_report(const cli_passthru_t* p);
 
