@@ -32,6 +32,19 @@ void cli_help_main(void) {
 }
 
 
+/* What run --json and every batch result line say about the run, in the
+ * help of both. */
+#define RESULT_FIELDS \
+  "\"mode\" in the result says which confinement ran (elevated, unprivileged or\n" \
+  "landlock-only); \"limits\" says how limits were held (cgroup, rlimit, none).\n" \
+  "\"sandbox\" is the policy the job ran under (null when it could not be\n" \
+  "resolved); \"denials\" lists, as {\"op\",\"path\",\"rule\"} (at most 16), the\n" \
+  "refusals the job printed on stderr for paths a rule of that policy covers\n" \
+  "(deny_read, protected, outside writable roots, read-only policy), and,\n" \
+  "as root where the kernel's audit is on, what Landlock itself reported\n" \
+  "(\"source\":\"kernel\"; capsid doctor says whether it can).\n"
+
+
 void cli_help_run(void) {
   fputs(
 "Usage: capsid run [options] [--] PROGRAM [ARG...]\n"
@@ -116,14 +129,7 @@ void cli_help_run(void) {
 "ended after --grace it is killed. A second signal kills it at once. capsid\n"
 "exits with the job's status (128+N when signal N ended it).\n"
 "\n"
-"\"mode\" in the result says which confinement ran (elevated, unprivileged or\n"
-"landlock-only); \"limits\" says how limits were held (cgroup, rlimit, none).\n"
-"\"sandbox\" is the policy the job ran under (null when it could not be\n"
-"resolved); \"denials\" lists, as {\"op\",\"path\",\"rule\"} (at most 16), the\n"
-"refusals the job printed on stderr for paths a rule of that policy covers\n"
-"(deny_read, protected, outside writable roots, read-only policy), and,\n"
-"as root where the kernel's audit is on, what Landlock itself reported\n"
-"(\"source\":\"kernel\"; capsid doctor says whether it can).\n"
+RESULT_FIELDS
 "\n"
 "A workspace-write job whose workspace (or writable root) lies under /tmp\n"
 "or $TMPDIR gets a warning on stderr, once: jobs of other workspaces there\n"
@@ -246,14 +252,7 @@ void cli_help_batch(void) {
 "marks the jobs the stop reached, \"killed\":true those that had to be\n"
 "killed or never ran (their \"error\" is CAPSID_ECANCELED).\n"
 "\n"
-"\"mode\" in the result says which confinement ran (elevated, unprivileged or\n"
-"landlock-only); \"limits\" says how limits were held (cgroup, rlimit, none).\n"
-"\"sandbox\" is the policy the job ran under (null when it could not be\n"
-"resolved); \"denials\" lists, as {\"op\",\"path\",\"rule\"} (at most 16), the\n"
-"refusals the job printed on stderr for paths a rule of that policy covers\n"
-"(deny_read, protected, outside writable roots, read-only policy), and,\n"
-"as root where the kernel's audit is on, what Landlock itself reported\n"
-"(\"source\":\"kernel\"; capsid doctor says whether it can).\n"
+RESULT_FIELDS
 "\n"
 "Example:\n"
 "  printf '%s\\n' '{\"id\":1,\"argv\":[\"echo\",\"hi\"]}' | capsid batch -j 8\n"
