@@ -177,6 +177,18 @@ static int still_there(int parent_fd, const char* name, int fd) {
 }
 
 
+/* rmdir of parent_fd/name, which fd holds open, when no other job holds
+ * it (LOCK_EX) and it is still that directory: 0 when removed, else -1
+ * with errno (EBUSY: held or replaced). */
+static int remove_if_free(int parent_fd, const char* name, int fd) {
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !still_there(parent_fd, name, fd)) {
+    errno = EBUSY;
+    return -1;
+  }
+  return unlinkat(parent_fd, name, AT_REMOVEDIR);
+}
+
+
 static int fail(capsid_error_t* err, int e, const char* path,
                 const char* why) {
   return capsid__error_set(err, capsid__translate_os_error(e),
@@ -283,9 +295,8 @@ out:
   if (made && fd < 0)
     fd = openat(parent_fd, name,
                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0 && made && has_mark(fd) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-      still_there(parent_fd, name, fd))
-    unlinkat(parent_fd, name, AT_REMOVEDIR);
+  if (fd >= 0 && made && has_mark(fd))
+    (void)remove_if_free(parent_fd, name, fd);
   if (fd >= 0)
     close(fd);
   close(parent_fd);
@@ -363,9 +374,8 @@ static void drop_guard(capsid__guard_t* g) {
 static void remove_guard(capsid__guard_t* g) {
   struct stat st;
 
-  if ((g->made || has_mark(g->fd)) && flock(g->fd, LOCK_EX | LOCK_NB) == 0 &&
-      still_there(g->parent_fd, g->name, g->fd) &&
-      unlinkat(g->parent_fd, g->name, AT_REMOVEDIR) != 0 &&
+  if ((g->made || has_mark(g->fd)) &&
+      remove_if_free(g->parent_fd, g->name, g->fd) != 0 &&
       (errno == ENOTEMPTY || errno == EEXIST) && fstat(g->fd, &st) == 0)
     (void)fchmod(g->fd, st.st_mode & 0777);
   drop_guard(g);
