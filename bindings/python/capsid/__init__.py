@@ -119,6 +119,31 @@ def _cancel_request(job, signal, grace_ms):
     return req
 
 
+def _take_event(job, ev):
+    """One event of job's queue, for Job and AsyncJob alike: the exit sets
+    job._result, a closed connection raises; returns (stream, bytes) for
+    output that has bytes, else None."""
+    name = ev.get("event")
+    if name == "output":
+        data = _output_of(ev)
+        return (ev["stream"], data) if data else None
+    if name == "exit":
+        job._result = Result(ev["result"])
+    elif name == "closed":
+        raise ConnectionError("the server closed the connection")
+    return None
+
+
+def _answer(ev):
+    """The answer to a request, or the error it was: ServerError for a
+    refusal, ConnectionError when the connection closed first."""
+    if ev.get("event") == "error":
+        raise ServerError(ev)
+    if ev.get("event") == "closed":
+        raise ConnectionError("the server closed the connection")
+    return ev
+
+
 def _check_streams_stdin(job):
     """The server answers a stdin request for a job that does not read a
     stream with an error event no request waits for: said here instead,
@@ -166,26 +191,15 @@ class Job:
     def output(self):
         """Yields (stream, bytes) as the job writes (submit(stream=True)),
         until it ends."""
-        while True:
-            ev = self._events.get()
-            if ev.get("event") == "output":
-                data = _output_of(ev)
-                if data:
-                    yield ev["stream"], data
-            elif ev.get("event") == "exit":
-                self._result = Result(ev["result"])
-                return
-            elif ev.get("event") == "closed":
-                raise ConnectionError("the server closed the connection")
+        while self._result is None:
+            out = _take_event(self, self._events.get())
+            if out:
+                yield out
 
     def wait(self, timeout=None):
         """The job's Result, once it ends."""
         while self._result is None:
-            ev = self._events.get(timeout=timeout)
-            if ev.get("event") == "exit":
-                self._result = Result(ev["result"])
-            elif ev.get("event") == "closed":
-                raise ConnectionError("the server closed the connection")
+            _take_event(self, self._events.get(timeout=timeout))
         return self._result
 
     def cancel(self, signal="SIGTERM", grace_ms=None):
@@ -261,12 +275,7 @@ class Client:
         with self._lock:
             self._waiting[tag] = q
         self._send(req)
-        ev = q.get()
-        if ev.get("event") == "error":
-            raise ServerError(ev)
-        if ev.get("event") == "closed":
-            raise ConnectionError("the server closed the connection")
-        return ev
+        return _answer(q.get())
 
     def submit(self, argv, cwd=None, stream=False, stdin=None,
                stdin_stream=False, **fields):
@@ -321,28 +330,17 @@ class AsyncJob:
 
     async def output(self):
         """Async iterator of (stream, bytes) until the job ends."""
-        while True:
-            ev = await self._events.get()
-            if ev.get("event") == "output":
-                data = _output_of(ev)
-                if data:
-                    yield ev["stream"], data
-            elif ev.get("event") == "exit":
-                self._result = Result(ev["result"])
-                return
-            elif ev.get("event") == "closed":
-                raise ConnectionError("the server closed the connection")
+        while self._result is None:
+            out = _take_event(self, await self._events.get())
+            if out:
+                yield out
 
     def __aiter__(self):
         return self.output()
 
     async def wait(self):
         while self._result is None:
-            ev = await self._events.get()
-            if ev.get("event") == "exit":
-                self._result = Result(ev["result"])
-            elif ev.get("event") == "closed":
-                raise ConnectionError("the server closed the connection")
+            _take_event(self, await self._events.get())
         return self._result
 
     async def cancel(self, signal="SIGTERM", grace_ms=None):
@@ -416,12 +414,7 @@ class AsyncClient:
         fut = asyncio.get_running_loop().create_future()
         self._waiting[tag] = fut
         await self._send(req)
-        ev = await fut
-        if ev.get("event") == "error":
-            raise ServerError(ev)
-        if ev.get("event") == "closed":
-            raise ConnectionError("the server closed the connection")
-        return ev
+        return _answer(await fut)
 
     async def submit(self, argv, cwd=None, stream=False, stdin=None,
                      stdin_stream=False, **fields):
