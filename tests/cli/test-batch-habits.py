@@ -36,21 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from checks import Failure, check  # noqa: E402
 
 CAPSID = sys.argv[1]
 WAIT_S = 60          # bound on any one wait; never a pass/fail threshold
 JOBLOG_COLUMNS = ["Seq", "Host", "Starttime", "JobRuntime", "Send",
                   "Receive", "Exitval", "Signal", "Command", "id", "mode",
                   "oom", "timed_out"]
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 class Env:

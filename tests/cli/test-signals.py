@@ -40,20 +40,14 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from checks import Failure, check, run_main, uninstall  # noqa: E402
 
 SKIP = 77
 NO_SKIP = os.environ.get("CAPSID_NO_SKIP") == "1"
 GRACE = "1s"
 WAIT_S = 60          # bound on any one wait; never a pass/fail threshold
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def _soak_batch():
@@ -464,20 +458,14 @@ def main():
               "after the grace" % (runs, SEEN["trap"], SEEN["grace"]))
     finally:
         if elevated is not None:
-            u = subprocess.run([capsid, "uninstall"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env=elevated)
-            if u.returncode != 0:
-                print(u.stdout.decode())
+            uninstall(capsid, elevated)
         shutil.rmtree(base, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
-    except Failure as e:
-        print("FAIL " + str(e))
-        sys.exit(1)
+        run_main(main)
     finally:
         if TMP_BASE[0] is not None:
             shutil.rmtree(TMP_BASE[0], ignore_errors=True)

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from checks import Failure, check, run_main  # noqa: E402
 
 NOT_THROUGH_A_SERVER = {
     "test_modes_fail_closed": "sets CAPSID_FAULTS for the command's "
@@ -25,15 +28,6 @@ NOT_THROUGH_A_SERVER = {
     "test_cli_roots_as_root": "sets SUDO_UID for the command's process; "
                               "the server has its own",
 }
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def run_suite(binary, env):
@@ -168,8 +162,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failure as e:
-        print("FAIL " + str(e))
-        sys.exit(1)
+    run_main(main)

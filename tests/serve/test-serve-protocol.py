@@ -22,15 +22,9 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serveclient import Agent  # noqa: E402
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from checks import Failure, check, run_main  # noqa: E402
 
 
 def pids_with(marker):
@@ -450,8 +444,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failure as e:
-        print("FAIL " + str(e))
-        sys.exit(1)
+    run_main(main)

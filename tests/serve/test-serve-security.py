@@ -24,6 +24,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serveclient import Agent  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import checks  # noqa: E402
+from checks import Failure, run_main, uninstall  # noqa: E402
 
 ALICE, BOB, EVE = 42101, 42102, 42103
 GATE_GID = 42150
@@ -31,14 +35,9 @@ NO_SKIP = os.environ.get("CAPSID_NO_SKIP") == "1"
 CHECKS = [0]
 
 
-class Failure(Exception):
-    pass
-
-
 def check(cond, what):
     CHECKS[0] += 1
-    if not cond:
-        raise Failure(what)
+    checks.check(cond, what)
 
 
 def refused(res, field, what):
@@ -327,18 +326,11 @@ def main():
             stop(sock, p, ALICE)
     finally:
         if elevated is not None:
-            u = subprocess.run([capsid, "uninstall"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env=elevated)
-            if u.returncode != 0:
-                print(u.stdout.decode())
+            uninstall(capsid, elevated)
         shutil.rmtree(base, ignore_errors=True)
     print("ok   %d checks" % CHECKS[0])
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failure as e:
-        print("FAIL " + str(e))
-        sys.exit(1)
+    run_main(main)
