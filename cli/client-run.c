@@ -97,6 +97,12 @@ static void on_exit_event(run_client_t* rc, const char* text, size_t len) {
     fprintf(stderr, "capsid: the job went over its memory limit (%llu "
             "bytes) and was killed\n",
             (unsigned long long)rc->spec->memory_limit);
+  } else if (r.interrupted && rc->signals == 0) {
+    /* Not this command's signal: the server's own stop reached the job,
+     * which a local run cannot meet; without this line only the exit
+     * status (143) would tell. */
+    fprintf(stderr, "capsid: the server at %s is stopping: it signalled "
+            "the job to end\n", rc->addr);
   }
   cli_passthru_report(rc->pass);
   finish(rc, cli_exit_status(&r));

@@ -153,6 +153,32 @@ def main():
                                                        r.stderr))
         print("ok   with the server gone, capsid run --server exits 125 "
               "and capsid batch 1, each saying so")
+        # A server stopped under a running job: the job is signalled, and
+        # the client says why rather than only exiting 143.
+        server = subprocess.Popen([capsid, "serve", "-q", "--socket", sock],
+                                  env=env)
+        for _ in range(600):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        client = subprocess.Popen(
+            [capsid, "run", "--", "sh", "-c", "touch running; sleep 60"],
+            env=senv, cwd=ws, stderr=subprocess.PIPE)
+        for _ in range(1200):
+            if os.path.exists(os.path.join(ws, "running")):
+                break
+            time.sleep(0.05)
+        check(os.path.exists(os.path.join(ws, "running")),
+              "the job through the server did not start")
+        server.send_signal(15)
+        err = client.communicate(timeout=120)[1]
+        check(client.returncode == 143 and b"is stopping" in err,
+              "server stopped under a job: exit %d, %r" % (client.returncode,
+                                                          err))
+        check(server.wait(timeout=120) == 0, "capsid serve did not exit 0 "
+              "on SIGTERM")
+        print("ok   a server stopped under a job: the client exits 143 and "
+              "says the server is stopping")
     finally:
         if server.poll() is None:
             server.kill()
