@@ -502,11 +502,13 @@ static void on_parked_exit(capsid_job_t* job, capsid_result_t* r,
  * them; they go once the runtime has been idle for a moment, and at the
  * latest when it closes. Elevated mode removes them after each job (its
  * post-job ACL pass records the workspace as the job left it). Each job
- * still cannot write into or remove .git. */
+ * still cannot write into or remove .git; the control: it makes and
+ * removes a directory beside it. */
 void smoke_placeholder_parked(void** state) {
   const char* argv[] = {"/bin/sh", "-c",
                         "stat -c '%i %w' .git && ! mkdir .git/x 2>/dev/null "
-                        "&& ! rmdir .git 2>/dev/null",
+                        "&& ! rmdir .git 2>/dev/null && mkdir -p src/x && "
+                        "rmdir src/x",
                         NULL};
   capsid_runtime_options_t ro;
   parked_t p;
