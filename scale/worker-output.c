@@ -2,7 +2,15 @@
  * result: every XADD of the job first, each confirmed, and only then the
  * XACK. A connection lost in between leaves the job in the held list with
  * what is done recorded; after the reconnect the rest is sent (an XADD
- * whose reply was lost may then land twice: at-least-once). */
+ * whose reply was lost may then land twice: at-least-once).
+ *
+ * "Confirmed" is only true of the server that confirmed it. After a
+ * failover the reconnect reaches another server, which may never have
+ * received the XADD (replication is asynchronous), and an XACK sent
+ * there would end a job whose result exists nowhere. So the XACK is sent
+ * in a script that first looks up each of the job's written entries by
+ * the id Redis gave it, and acknowledges only when all are there; the
+ * ones missing are written again. */
 #include "worker-output.h"
 
 #include "log.h"
@@ -15,6 +23,33 @@
  * is claimable at once. Not larger: Redis treats an idle time that would
  * put the delivery before the epoch as 0. */
 #define REQUEUE_IDLE "8640000000"
+
+/* KEYS[1] the job stream, KEYS[2..] the streams written; ARGV[1] the
+ * group, ARGV[2] the job's entry, ARGV[3..] the id of what was written
+ * to each of KEYS[2..]. An entry counts as there when it holds "entry"
+ * = ARGV[2] (another server could have given the same id to another
+ * entry). Answers the positions (1 = KEYS[2]) of those not there, or
+ * XACK's count when none is missing. */
+static const char ACK_IF_WRITTEN[] =
+    "local missing = {} "
+    "for i = 2, #KEYS do "
+    "  local e = redis.call('XRANGE', KEYS[i], ARGV[i + 1], ARGV[i + 1]) "
+    "  local ok = false "
+    "  if e[1] then "
+    "    local f = e[1][2] "
+    "    for k = 1, #f - 1, 2 do "
+    "      if f[k] == 'entry' and f[k + 1] == ARGV[2] then ok = true end "
+    "    end "
+    "  end "
+    "  if not ok then missing[#missing + 1] = i - 1 end "
+    "end "
+    "if #missing > 0 then return missing end "
+    "return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])";
+
+/* A result found gone this many times is acknowledged without looking
+ * again: only a --results-ttl shorter than a round trip trims a result
+ * that fast, and the job must not be written forever. */
+#define MAX_REWRITES 3
 
 int worker_add_init(worker_add_t* a, const char* stream, int n,
                     const char* const* fields, const size_t* lens) {
@@ -105,20 +140,70 @@ static void on_add(redisAsyncContext* ac, void* reply, void* priv) {
   }
   if (failed(j, reply, "XADD"))
     return;
+  j->adds[j->adds_done].written = 1;
+  if (r->type == REDIS_REPLY_STRING && r->len < sizeof(j->adds[0].rid))
+    memcpy(j->adds[j->adds_done].rid, r->str, r->len + 1);
   j->adds_done++;
   worker_output_flush(w);
+}
+
+
+/* The adds the XACK script looks up: written, with a known id. Also how
+ * a position in its answer maps back to an add. */
+static int checked(const worker_job_t* j, int i) {
+  return j->rewrites < MAX_REWRITES && j->adds[i].written &&
+         j->adds[i].rid[0] != '\0';
+}
+
+
+/* The script found some of what the job wrote gone: write those again,
+ * then try the XACK again. */
+static void rewrite(worker_job_t* j, const redisReply* missing) {
+  int map[WORKER_MAX_ADDS], n = 0, i;
+  size_t k;
+
+  for (i = 0; i < j->nadds; i++)
+    if (checked(j, i))
+      map[n++] = i;
+  for (k = 0; k < missing->elements; k++) {
+    const redisReply* e = missing->element[k];
+    if (e->type == REDIS_REPLY_INTEGER && e->integer >= 1 &&
+        e->integer <= n) {
+      worker_add_t* a = &j->adds[map[e->integer - 1]];
+      fprintf(stderr, "capsid worker: %s: entry %s: what it wrote to "
+              "\"%s\" (%s), confirmed before the connection was lost, is "
+              "not on the server now answering (a failover or a restart "
+              "lost it); writing it again\n", j->w->consumer, j->entry.id,
+              a->stream, a->rid);
+      a->written = 0;
+      a->rid[0] = '\0';
+    }
+  }
+  j->rewrites++;
+  if (j->rewrites == MAX_REWRITES)
+    fprintf(stderr, "capsid worker: %s: entry %s: its result went missing "
+            "%d times after it was written (is --results-ttl shorter than "
+            "a round trip?); acknowledging it without looking again\n",
+            j->w->consumer, j->entry.id, MAX_REWRITES);
+  j->adds_done = 0;
 }
 
 
 static void on_ack(redisAsyncContext* ac, void* reply, void* priv) {
   worker_job_t* j = priv;
   worker_t* w = j->w;
+  const redisReply* r = reply;
   char stage[160];
 
   (void)ac;
   j->inflight = 0;
   if (failed(j, reply, "XACK"))
     return;
+  if (r->type == REDIS_REPLY_ARRAY) {
+    rewrite(j, r);
+    worker_output_flush(w);
+    return;
+  }
   snprintf(stage, sizeof(stage), "entry %s: result written, XACK",
            j->entry.id);
   capsid__log_stage(stage, j->log_ns, 0);
@@ -163,13 +248,29 @@ static int send_add(worker_job_t* j) {
 
 
 static int send_ack(worker_job_t* j) {
-  const char* argv[4];
+  const char* keys[1 + WORKER_MAX_ADDS];
+  const char* ids[WORKER_MAX_ADDS];
+  const char* argv[5 + 2 * WORKER_MAX_ADDS + 2];
+  char nkeys[16];
+  int n = 0, nk = 0, i;
 
-  argv[0] = "XACK";
-  argv[1] = j->w->stream;
-  argv[2] = j->w->group;
-  argv[3] = j->entry.id;
-  return scale_redis_conn_send(j->w->wconn, on_ack, j, 4, argv, NULL);
+  keys[nk++] = j->w->stream;
+  for (i = 0; i < j->nadds; i++)
+    if (checked(j, i)) {
+      ids[nk - 1] = j->adds[i].rid;
+      keys[nk++] = j->adds[i].stream;
+    }
+  snprintf(nkeys, sizeof(nkeys), "%d", nk);
+  argv[n++] = "EVAL";
+  argv[n++] = ACK_IF_WRITTEN;
+  argv[n++] = nkeys;
+  for (i = 0; i < nk; i++)
+    argv[n++] = keys[i];
+  argv[n++] = j->w->group;
+  argv[n++] = j->entry.id;
+  for (i = 0; i < nk - 1; i++)
+    argv[n++] = ids[i];
+  return scale_redis_conn_send(j->w->wconn, on_ack, j, n, argv, NULL);
 }
 
 
@@ -218,6 +319,9 @@ void worker_output_flush(worker_t* w) {
     if (j->inflight || j->state == WJ_RUNNING || j->state == WJ_RETRY ||
         j->retry_at > now)
       continue;
+    /* After a rewrite() only the adds found gone are sent again. */
+    while (j->adds_done < j->nadds && j->adds[j->adds_done].written)
+      j->adds_done++;
     j->sent_alone = suspect(j);
     if (j->sent_alone && busy)
       continue;

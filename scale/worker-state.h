@@ -51,12 +51,16 @@ typedef struct worker_entry_s {
   size_t oversize;
 } worker_entry_t;
 
-/* One XADD: the stream and field/value pairs (owned). */
+/* One XADD: the stream and field/value pairs (owned), and once Redis
+ * confirmed it, the id it gave the entry (checked again before the XACK:
+ * worker-output.c). */
 typedef struct worker_add_s {
   const char* stream; /* borrowed from the worker */
   int nfields;        /* names and values, so even */
   char* fields[WORKER_MAX_FIELDS];
   size_t lens[WORKER_MAX_FIELDS];
+  int written;        /* confirmed */
+  char rid[48];       /* the entry's id, "" when the reply had none */
 } worker_add_t;
 
 enum {
@@ -90,6 +94,7 @@ typedef struct worker_job_s {
   int alone_losses;
   int sent_alone;
   int replaced;
+  int rewrites;       /* results found gone at the XACK and written again */
   int attempt;        /* 1 for the first run, then 2, ... */
   int canceled;       /* killed by capsid cancel: answer so */
   uint64_t log_ns;    /* --verbose: when its current stage began */

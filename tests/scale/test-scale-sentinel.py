@@ -24,9 +24,11 @@ import importlib.util
 import ssl
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -49,6 +51,116 @@ class TlsResp(so.Resp):
         raw = so.socket.create_connection(("127.0.0.1", port), timeout=30)
         self.sock = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
         self.buf = b""
+
+
+class SwitchProxy:
+    """A loopback proxy that plays a failover at the worst instant for a
+    worker: it forwards to the server at port `first` until a client sends
+    an XADD to `stream`; then it calls promote() (the replica stops
+    following `first`), forwards that XADD, lets its reply through but
+    nothing more the client sends, and half a second later cuts every
+    connection. From then on it forwards to `second`. The worker has a
+    result confirmed by a server that is no longer the master, and the
+    rest of its writes go to the new one."""
+
+    def __init__(self, first, second, stream, promote):
+        self.upstream = first
+        self.second = second
+        self.stream = stream.encode()
+        self.promote = promote
+        self.armed = True
+        self.switched = threading.Event()
+        self.lock = threading.Lock()
+        self.pairs = []
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        self._cut_all()
+
+    def _cut_all(self):
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            so.FaultyProxy._cut(pair)
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                up = socket.create_connection(("127.0.0.1", self.upstream),
+                                              30)
+            except OSError:
+                client.close()
+                continue
+            pair = (client, up)
+            with self.lock:
+                self.pairs.append(pair)
+            threading.Thread(target=self._up, args=(pair,),
+                             daemon=True).start()
+            threading.Thread(target=self._down, args=(pair,),
+                             daemon=True).start()
+
+    def _down(self, pair):
+        client, up = pair
+        try:
+            while True:
+                data = up.recv(65536)
+                if not data:
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        so.FaultyProxy._cut(pair)
+
+    def _up(self, pair):
+        client, up = pair
+        buf = b""
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while True:
+                    cmd = so.FaultyProxy._command(buf)
+                    if cmd is None:
+                        break
+                    name, size = cmd
+                    raw, buf = buf[:size], buf[size:]
+                    with self.lock:
+                        switch = (self.armed and name == b"XADD" and
+                                  raw.split(b"\r\n")[4] == self.stream)
+                        if switch:
+                            self.armed = False
+                    if not switch:
+                        up.sendall(raw)
+                        continue
+                    self.promote()
+                    up.sendall(raw)
+                    # What the client sends next is lost with the
+                    # connection; the XADD's reply reaches it.
+                    time.sleep(0.5)
+                    self.upstream = self.second
+                    self._cut_all()
+                    self.switched.set()
+                    return
+        except OSError:
+            pass
+        so.FaultyProxy._cut(pair)
 
 
 def start(args, port, tmp, name, resp=so.Resp):
@@ -163,6 +275,60 @@ class Sentinel(unittest.TestCase):
         query = self.use_tls()
         self.failover_mid_batch("rediss-sentinel://", query)
 
+    def test_result_confirmed_by_the_old_master_is_written_again(self):
+        # A failover between a job's XADD (confirmed by the old master,
+        # lost with it) and its XACK (sent, after the reconnect, to the
+        # new master) must not acknowledge a job whose result the new
+        # master never had.
+        master = self.server("master")
+        replica = self.server("replica", "--replicaof", "127.0.0.1",
+                              str(master))
+        so.wait_for("the replica to follow the master", lambda:
+                    "master_link_status:up" in self.ask(
+                        replica, "INFO", "replication"), 30)
+        m = self.resp(master)
+        self.addCleanup(m.close)
+
+        def promote():
+            # Everything but the XADD about to go is on the replica.
+            self.assertEqual(m.cmd("WAIT", 1, 10000), 1)
+            self.assertEqual(self.ask(replica, "REPLICAOF", "NO", "ONE"),
+                             "OK")
+
+        proxy = SwitchProxy(master, replica, "jobs-results", promote)
+        self.addCleanup(proxy.close)
+        res = so.run("submit", "--redis", "redis://127.0.0.1:%d" % master,
+                     "--stream", "jobs", input="".join(
+                         so.job(i, ["sh", "-c", "echo %d" % i]) + "\n"
+                         for i in range(2)))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # A --claim-idle far away: no other worker's claim pass may stand
+        # in for the owner writing its result again.
+        self.workers.append(so.Worker(self.tmp, "jobs", "w0", "-j", "1",
+                                      "--claim-idle", "120s",
+                                      url=proxy.url()))
+        self.assertTrue(proxy.switched.wait(60), "no XADD was seen")
+        new = self.resp(replica)
+        self.addCleanup(new.close)
+        entries = [e for e, _ in new.cmd("XRANGE", "jobs", "-", "+")]
+
+        def have():
+            return {dict(zip(f[::2], f[1::2]))["entry"]
+                    for _, f in new.cmd("XRANGE", "jobs-results", "-", "+")}
+
+        try:
+            so.wait_for("a result for every job on the new master",
+                        lambda: have() == set(entries), 30)
+        except AssertionError:
+            self.explain_missing(new, have())
+            raise
+        so.wait_for("every job acknowledged on the new master",
+                    lambda: new.cmd("XPENDING", "jobs", "capsid")[0] == 0,
+                    30)
+        w = self.workers[0]
+        self.assertEqual(w.stop(), 0, w.stderr())
+        self.assertIn("not on the server", w.stderr())
+
     def failover_mid_batch(self, scheme, query):
         n = 240
         master = self.server("master")
@@ -229,8 +395,12 @@ class Sentinel(unittest.TestCase):
                 counts[f["entry"]] = counts.get(f["entry"], 0) + 1
             return counts
 
-        so.wait_for("a result for every job on the new master",
-                    lambda: len(per_entry()) == n, 60)
+        try:
+            so.wait_for("a result for every job on the new master",
+                        lambda: len(per_entry()) == n, 60)
+        except AssertionError:
+            self.explain_missing(new, per_entry())
+            raise
         so.wait_for("every job acknowledged on the new master",
                     lambda: new.cmd("XPENDING", "jobs", "capsid")[0] == 0,
                     60)
@@ -245,6 +415,28 @@ class Sentinel(unittest.TestCase):
             self.assertEqual(w.stop(), 0, w.stderr())
         for w in self.workers:
             self.assertIn("connected again", w.stderr())
+
+    def explain_missing(self, new, have):
+        """What the new master knows of each job without a result there,
+        and what the workers said: the difference between a job lost
+        for good and one still waiting to run again."""
+        pending = {}
+        for p in new.cmd("XPENDING", "jobs", "capsid", "-", "+", 10000):
+            pending[p[0]] = p[1:]
+        for eid, fields in new.cmd("XRANGE", "jobs", "-", "+"):
+            if eid in have:
+                continue
+            f = dict(zip(fields[::2], fields[1::2]))
+            print("no result on the new master for entry %s (%s): %s" % (
+                eid, f.get("job", "")[:40],
+                "pending [consumer, idle ms, deliveries] %r" % (
+                    pending[eid],) if eid in pending else "not pending"),
+                file=sys.stderr)
+        print("group: %r" % (new.cmd("XINFO", "GROUPS", "jobs"),),
+              file=sys.stderr)
+        for w in self.workers:
+            print("--- %s stderr ---\n%s" % (w.name, w.stderr()[-4000:]),
+                  file=sys.stderr)
 
 
 def main():
