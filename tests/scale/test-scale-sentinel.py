@@ -406,8 +406,11 @@ class Sentinel(unittest.TestCase):
                     60)
         counts = per_entry()
         dups = sum(c - 1 for c in counts.values())
-        print("failover: %d jobs, %d result entries, %d duplicate results"
-              % (n, sum(counts.values()), dups), file=sys.stderr)
+        again = sum(w.stderr().count("writing it again")
+                    for w in self.workers)
+        print("failover: %d jobs, %d result entries, %d duplicate results, "
+              "%d results written again after the XACK check"
+              % (n, sum(counts.values()), dups, again), file=sys.stderr)
         # At-least-once: a job runs again only when its result was lost
         # with the old master, so never more than twice here.
         self.assertLessEqual(max(counts.values()), 2)
