@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* Asks (set < 0) or sets the kernel's audit switch; the old value, or -1
@@ -76,11 +78,28 @@ static int kernel_lists(const capsid_result_t* r, const char* op,
  * when an assertion failed. */
 static int audit_was = -1;
 
+/* The switch is machine-wide, and ctest runs the smoke modes side by
+ * side: without a lock, one mode's teardown turns audit off in the middle
+ * of another's case (which found it on, so left it alone), and that case
+ * sees no record. Every process that flips it takes this lock first and
+ * keeps it until it has put the switch back. */
+#define AUDIT_LOCK "/tmp/capsid-test-kernel-audit.lock"
+static int audit_lock_fd = -1;
+
+static void audit_lock(void) {
+  audit_lock_fd = open(AUDIT_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(audit_lock_fd >= 0);
+  assert_int_equal(flock(audit_lock_fd, LOCK_EX), 0);
+}
+
 int smoke_kernel_denials_teardown(void** state) {
   (void)state;
   if (audit_was == 0)
     audit_switch(0);
   audit_was = -1;
+  if (audit_lock_fd >= 0)
+    close(audit_lock_fd); /* and the lock with it */
+  audit_lock_fd = -1;
   return 0;
 }
 
@@ -99,6 +118,7 @@ void smoke_kernel_denials(void** state) {
       fail();
     return;
   }
+  audit_lock();
   was = audit_switch(1);
   assert_true(was >= 0);
   audit_was = was;
