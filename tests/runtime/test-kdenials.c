@@ -9,14 +9,19 @@
  * for job A; its "deallocated" record when the test decides). Nothing
  * here depends on time: the order of the results is what is checked,
  * and the bound of the wait is set far beyond any run of the test, except
- * in the case about the bound itself. */
+ * in the case about the bound itself. Where Landlock cannot be used
+ * (under valgrind, which lacks its system calls), nothing builds a
+ * ruleset, which is where a job is followed: the test follows the job
+ * itself, as the ruleset's build would have. */
 #include "test-common.h"
 
 #include "kdenials-linux.h"
 #include "landlock-linux.h"
+#include "runtime-int.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,7 +40,6 @@ typedef struct {
   pthread_t loop_thread;
   unsigned domain;        /* job A's domain id */
   const void* key_a;      /* job A's sandbox, once followed */
-  int followed;           /* on_expect calls */
   int waits;              /* on_wait calls */
   int wait_on_loop;       /* a wait ran on the loop thread */
   char order[8];          /* 'A', 'B': the results, in the order they came */
@@ -63,9 +67,10 @@ static void domain_ends(kd_t* t) {
 static void on_expect(const void* key, const char* tag, void* data) {
   kd_t* t = data;
 
-  if (t->followed++ > 0)
+  if (t->key_a == NULL)
+    t->key_a = key;
+  if (key != t->key_a)
     return;
-  t->key_a = key;
   record(t, 0,
          "domain=%x blockers=fs.write_file path=\"%s\" dev=\"vda\" ino=1",
          REFUSED);
@@ -127,9 +132,14 @@ static void on_exit_b(capsid_job_t* job, capsid_result_t* r, void* data) {
 static void start(kd_t* t, capsid_exit_cb cb) {
   const char* argv[] = {CHILD, "exit", "0", NULL};
   capsid_job_spec_t spec = CAPSID_JOB_SPEC_INIT;
+  capsid_job_t* job;
+  char tag[16];
 
   spec.argv = argv;
-  assert_int_equal(capsid_job_start(t->rt, &spec, cb, t, NULL), 0);
+  assert_int_equal(capsid_job_start(t->rt, &spec, cb, t, &job), 0);
+  /* The job's sandbox is its key (landlock-linux.c). */
+  if (capsid__landlock_abi() <= 0)
+    assert_int_equal(capsid__kdenials_expect(&job->sandbox, tag), 1);
 }
 
 
@@ -159,12 +169,6 @@ static int setup(void** state) {
   capsid_runtime_options_t opts = CAPSID_RUNTIME_OPTIONS_INIT;
   static unsigned domain = 0x5eed00;
 
-  if (capsid__landlock_abi() <= 0) {
-    if (!test_may_skip("Landlock is not available: jobs are followed "
-                       "where their Landlock ruleset is built"))
-      return -1;
-    return 0;
-  }
   memset(&t, 0, sizeof(t));
   t.domain = ++domain;
   t.loop_thread = pthread_self();
@@ -187,8 +191,6 @@ static int teardown(void** state) {
   kd_t* t = *state;
 
   capsid__kdenials_test_hook(NULL);
-  if (t == NULL)
-    return 0;
   if (t->rt != NULL)
     capsid_runtime_close(t->rt, closed_cb, t);
   t->rt = NULL;
@@ -215,8 +217,6 @@ static void assert_kernel_listed(const capsid_result_t* r) {
 static void test_wait_does_not_hold_the_loop(void** state) {
   kd_t* t = *state;
 
-  if (t == NULL)
-    return; /* skipped, said why */
   t->what = ORDER;
   start(t, on_exit_a);
   uv_run(&t->loop, UV_RUN_DEFAULT);
@@ -228,7 +228,6 @@ static void test_wait_does_not_hold_the_loop(void** state) {
   assert_int_equal(t->b.error.code, 0);
   assert_kernel_listed(&t->a);
   /* B had no record: no wait, no pool hop, nothing from the kernel. */
-  assert_int_equal(t->followed, 2);
   assert_int_equal(t->waits, 1);
   assert_non_null(t->b.denials);
   assert_null(strstr(t->b.denials, "kernel"));
@@ -240,8 +239,6 @@ static void test_wait_does_not_hold_the_loop(void** state) {
 static void test_close_while_waiting(void** state) {
   kd_t* t = *state;
 
-  if (t == NULL)
-    return;
   t->what = CLOSE;
   start(t, on_exit_a);
   uv_run(&t->loop, UV_RUN_DEFAULT);
@@ -258,8 +255,6 @@ static void test_close_while_waiting(void** state) {
 static void test_bound_passes(void** state) {
   kd_t* t = *state;
 
-  if (t == NULL)
-    return;
   t->what = BOUND;
   hook.wait_ms = 1;
   start(t, on_exit_a);
@@ -272,6 +267,7 @@ static void test_bound_passes(void** state) {
 
 
 int main(void) {
+  char state[64];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_wait_does_not_hold_the_loop,
                                       setup, teardown),
@@ -280,5 +276,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bound_passes, setup, teardown),
   };
 
+  /* A state directory that does not exist keeps auto from choosing
+   * elevated mode as root: the jobs launch at once. */
+  snprintf(state, sizeof(state), "/nonexistent-capsid-state-%d",
+           (int)getpid());
+  setenv("CAPSID_STATE_DIR", state, 1);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
