@@ -102,15 +102,22 @@ static void on_wait(const void* key, void* data) {
 static capsid__kdenials_hook_t hook = {on_expect, on_wait, 0, NULL};
 
 
+/* A result came: noted in order; the last one lets the loop end. */
+static void got(kd_t* t, const char* which, capsid_result_t* keep,
+                capsid_result_t* r) {
+  strcat(t->order, which);
+  capsid_result_move(keep, r);
+  if (strlen(t->order) == (t->what == ORDER ? 2 : 1))
+    uv_close((uv_handle_t*)&t->waiting, NULL);
+}
+
+
 static void on_exit_a(capsid_job_t* job, capsid_result_t* r, void* data) {
   kd_t* t = data;
 
   (void)job;
   t->calls_a++;
-  strcat(t->order, "A");
-  capsid_result_move(&t->a, r);
-  if (t->calls_a + t->calls_b == (t->what == ORDER ? 2 : 1))
-    uv_close((uv_handle_t*)&t->waiting, NULL);
+  got(t, "A", &t->a, r);
 }
 
 
@@ -119,13 +126,10 @@ static void on_exit_b(capsid_job_t* job, capsid_result_t* r, void* data) {
 
   (void)job;
   t->calls_b++;
-  strcat(t->order, "B");
-  capsid_result_move(&t->b, r);
   /* Only now does A's domain end: A's result cannot have come before
    * B's, unless A's wait held the loop until B could not run. */
   domain_ends(t);
-  if (t->calls_a + t->calls_b == 2)
-    uv_close((uv_handle_t*)&t->waiting, NULL);
+  got(t, "B", &t->b, r);
 }
 
 
