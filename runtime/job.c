@@ -194,9 +194,10 @@ static void job_complete(capsid_job_t* job) {
   if (job->result.error.code != 0 && job->result.exit_code == 0 &&
       !job->exited)
     job->result.exit_code = -1;
-  job_report(job);
   /* Before the result goes out, so a caller that reads the files next
-   * finds them as the owner should (elevated mode's ACL fix-up). */
+   * finds them as the owner should (elevated mode's ACL fix-up), and so
+   * the kernel's last reports of the job's refusals can come in (Linux:
+   * waited for on the pool, not here on the loop). */
   job->stage_ns = capsid__hrtime();
   if (job->proc_started &&
       capsid__postexit(job->rt->loop, capsid__runtime_pool(job->rt),
@@ -210,6 +211,7 @@ static void job_complete(capsid_job_t* job) {
 static void job_deliver(capsid_job_t* job) {
   capsid_runtime_t* rt = job->rt;
 
+  job_report(job);
   job->state = JOB_DONE;
   capsid__job_stdin_cancel(job);
   capsid__runtime_job_finished(rt, job);

@@ -35,7 +35,9 @@ typedef struct capsid__kdenial_s {
 /* Per OS: the refusals the kernel reported for the job that ran under sb
  * (Linux: Landlock's audit records, sandbox/linux/kdenials-linux.c), at
  * most CAPSID__DENIALS_MAX, in *out (free with capsid__kdenials_free);
- * forgets them. 0 where the kernel reports nothing to capsid. */
+ * forgets them. What came so far: it never waits (on Linux,
+ * capsid__postexit waited for the rest off the loop). 0 where the kernel
+ * reports nothing to capsid. */
 size_t capsid__kdenials_take(const capsid__sandbox_t* sb,
                              capsid__kdenial_t** out);
 void capsid__kdenials_free(capsid__kdenial_t* v, size_t n);

@@ -81,11 +81,13 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
                       capsid__prep_t** prep, capsid__prelaunch_cb cb,
                       void* data, capsid_error_t* err);
 
-/* After the job's processes are gone and before its result is delivered:
+/* After the job's processes are gone and before its result is made:
  * work on what the job left (elevated mode: an incremental re-apply of the
  * workspace's grants, which restores the entries a job's create mode or
  * chmod masked, so the real owner keeps full access to every file a job
- * made). Returns 0 when there is nothing to wait for, 1 when cb will be
+ * made; Linux: for a job the kernel reported a refusal of, the wait on
+ * the pool for the kernel's last record of it, capsid__kdenials_take).
+ * Returns 0 when there is nothing to wait for, 1 when cb will be
  * called later on the loop thread (its status does not fail the job). */
 int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
                      const capsid__sandbox_t* sb, capsid_mode_t mode,

@@ -47,7 +47,8 @@ ctest_in() {
 
 valgrind_runtime() {
   local t rc=0
-  for t in tests/runtime/test-jobs tests/base/test-pool \
+  for t in tests/runtime/test-jobs tests/runtime/test-kdenials \
+      tests/base/test-pool \
       tests/runtime/test-faults tests/acl/test-acl-walk \
       tests/acl/test-acl-faults tests/acl/test-acl-attack; do
     echo "--- valgrind $t"

@@ -21,6 +21,7 @@
 #include "nspin-linux.h"
 #include "placeholder-linux.h"
 #include "elevated-linux.h"
+#include "kdenials-linux.h"
 #include "net.h"
 #include "system.h"
 
@@ -516,10 +517,12 @@ static void fixup_done(capsid__acl_op_t* op, int status,
 }
 
 
-int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
-                     const capsid__sandbox_t* sb, capsid_mode_t mode,
-                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
-                     void* data) {
+/* The post-job re-apply of elevated mode's grants: 0 when there is
+ * nothing to do, 1 when cb follows. */
+static int fixup_start(uv_loop_t* loop, capsid__pool_t* pool,
+                       const capsid__sandbox_t* sb, capsid_mode_t mode,
+                       const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                       void* data) {
   capsid__acl_opts_t opts;
   fixup_t* f;
   ws_t* w = prep != NULL ? prep->ws : NULL;
@@ -572,6 +575,66 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
     return 0;
   }
   w->fixups++;
+  return 1;
+}
+
+
+/* A job whose result waits for the kernel's report of its refusals. */
+typedef struct settle_s {
+  capsid__work_t work;
+  uv_loop_t* loop;
+  capsid__pool_t* pool;
+  const capsid__sandbox_t* sb;
+  capsid_mode_t mode;
+  const capsid__prep_t* prep;
+  capsid__prelaunch_cb cb;
+  void* data;
+} settle_t;
+
+
+static void settle_work(capsid__work_t* work) {
+  settle_t* s = work->data;
+
+  capsid__kdenials_wait(s->sb);
+}
+
+
+static void settle_done(capsid__work_t* work, int status) {
+  settle_t* s = work->data;
+
+  /* Canceled: the pool is closing, and starts nothing more. */
+  if (status != 0 || fixup_start(s->loop, s->pool, s->sb, s->mode, s->prep,
+                                 s->cb, s->data) == 0)
+    s->cb(s->data, 0, NULL);
+  capsid__free(s);
+}
+
+
+int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
+                     const capsid__sandbox_t* sb, capsid_mode_t mode,
+                     const capsid__prep_t* prep, capsid__prelaunch_cb cb,
+                     void* data) {
+  settle_t* s;
+
+  /* The kernel's records of a refusal come asynchronously: a job that
+   * had one waits, a bounded time, for its Landlock domain's last record
+   * (kdenials-linux.c), on the pool, so no other job of the loop waits
+   * with it. A job without one (nearly every job) takes no pool hop.
+   * Without a pool or memory the result lists what came so far. */
+  if (pool == NULL || !capsid__kdenials_coming(sb) ||
+      (s = capsid__calloc(1, sizeof(*s))) == NULL)
+    return fixup_start(loop, pool, sb, mode, prep, cb, data);
+  s->loop = loop;
+  s->pool = pool;
+  s->sb = sb;
+  s->mode = mode;
+  s->prep = prep;
+  s->cb = cb;
+  s->data = data;
+  s->work.work_cb = settle_work;
+  s->work.done_cb = settle_done;
+  s->work.data = s;
+  capsid__pool_submit(pool, &s->work);
   return 1;
 }
 

@@ -32,9 +32,15 @@
  * asynchronously: once a job has had one, its result waits (a bounded
  * time) for the domain's last record, which follows the job's last
  * process; a refusal whose record comes later than the result is not
- * listed. Everything is bounded: the jobs followed at once, the
- * refusals per job (the result's own bound), the records waiting for
- * their domain. */
+ * listed. That wait never runs on the runtime's loop thread, where it
+ * would stall every other job's output, spawns and results: the Linux
+ * capsid__postexit (elevated-linux.c) asks capsid__kdenials_coming and,
+ * only for a job that had a record, runs capsid__kdenials_wait on the
+ * worker pool before the result is made; the take itself never waits.
+ * A job without one (the common case, and every job while the kernel's
+ * audit is off) takes no pool hop. Everything is bounded: the jobs
+ * followed at once, the refusals per job (the result's own bound), the
+ * records waiting for their domain. */
 #include "kdenials-linux.h"
 
 #include "denials.h"
@@ -44,6 +50,7 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +97,13 @@ static size_t pending_next;
 static uint64_t seq;
 static int reader_state; /* 0 not tried, 1 running, -1 cannot */
 static int reader_errno;
+/* Slots in use, read without mu: while it is 0 (the kernel's audit off,
+ * or not root), asking whether a result must wait takes no lock. */
+static atomic_uint followed;
+
+#ifdef CAPSID_FAULT_INJECTION
+static const capsid__kdenials_hook_t* hook; /* under mu */
+#endif
 
 
 /* ---- the records ----------------------------------------------------- */
@@ -391,25 +405,49 @@ static const char* unavailable(void) {
 static void job_clear(kd_job_t* job) {
   size_t i;
 
+  if (job->key != NULL)
+    atomic_fetch_sub(&followed, 1);
   for (i = 0; i < job->n; i++)
     capsid__free(job->v[i].path);
   memset(job, 0, sizeof(*job));
 }
 
 
+static kd_job_t* job_of_key(const void* key) {
+  size_t i;
+
+  for (i = 0; i < KD_JOBS; i++)
+    if (jobs[i].key == key)
+      return &jobs[i];
+  return NULL;
+}
+
+
+/* Whether this process follows jobs: the reader runs (started here on
+ * first use). Under mu. */
+static int following(void) {
+#ifdef CAPSID_FAULT_INJECTION
+  if (hook != NULL)
+    return 1; /* the test hands in the records itself */
+#endif
+  if (unavailable() != NULL)
+    return 0;
+  if (reader_state == 0)
+    reader_start();
+  return reader_state > 0;
+}
+
+
 int capsid__kdenials_expect(const void* key, char tag[16]) {
   kd_job_t* slot = NULL;
   size_t i;
+#ifdef CAPSID_FAULT_INJECTION
+  const capsid__kdenials_hook_t* h;
+#endif
 
   tag[0] = '\0';
   pthread_mutex_lock(&mu);
-  if (unavailable() != NULL) {
-    pthread_mutex_unlock(&mu);
-    return 0;
-  }
-  if (reader_state == 0)
-    reader_start();
-  if (reader_state < 0) {
+  if (!following()) {
     pthread_mutex_unlock(&mu);
     return 0;
   }
@@ -429,37 +467,83 @@ int capsid__kdenials_expect(const void* key, char tag[16]) {
   job_clear(slot);
   slot->key = key;
   slot->seq = ++seq;
+  atomic_fetch_add(&followed, 1);
   /* 15 characters: this process and the job's number in it. */
   snprintf(slot->tag, sizeof(slot->tag), "cj%05x%08llx",
            (unsigned)getpid() & 0xfffffU,
            (unsigned long long)(slot->seq & 0xffffffffULL));
   memcpy(tag, slot->tag, sizeof(slot->tag));
+#ifdef CAPSID_FAULT_INJECTION
+  h = hook;
+#endif
   pthread_mutex_unlock(&mu);
+#ifdef CAPSID_FAULT_INJECTION
+  if (h != NULL && h->on_expect != NULL)
+    h->on_expect(key, tag, h->data); /* unlocked: it hands in records */
+#endif
   return 1;
+}
+
+
+int capsid__kdenials_coming(const void* key) {
+  kd_job_t* job;
+  int coming;
+
+  if (atomic_load_explicit(&followed, memory_order_relaxed) == 0)
+    return 0;
+  pthread_mutex_lock(&mu);
+  job = job_of_key(key);
+  coming = job != NULL && job->domain != 0 && !job->ended;
+  pthread_mutex_unlock(&mu);
+  return coming;
+}
+
+
+void capsid__kdenials_wait(const void* key) {
+  struct timespec until;
+  long wait_ms = KD_WAIT_MS;
+  kd_job_t* job;
+
+  pthread_mutex_lock(&mu);
+#ifdef CAPSID_FAULT_INJECTION
+  if (hook != NULL) {
+    const capsid__kdenials_hook_t* h = hook;
+
+    if (h->wait_ms > 0)
+      wait_ms = (long)h->wait_ms;
+    if (h->on_wait != NULL) {
+      pthread_mutex_unlock(&mu);
+      h->on_wait(key, h->data);
+      pthread_mutex_lock(&mu);
+    }
+  }
+#endif
+  job = job_of_key(key);
+  if (job != NULL && job->domain != 0 && !job->ended) {
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!job->ended && job->key == key &&
+           pthread_cond_timedwait(&cv, &mu, &until) == 0)
+      ;
+  }
+  pthread_mutex_unlock(&mu);
 }
 
 
 size_t capsid__kdenials_take(const capsid__sandbox_t* sb,
                              capsid__kdenial_t** out) {
-  struct timespec until;
-  kd_job_t* job = NULL;
-  size_t i, n = 0;
+  kd_job_t* job;
+  size_t n = 0;
 
   *out = NULL;
+  if (atomic_load_explicit(&followed, memory_order_relaxed) == 0)
+    return 0;
   pthread_mutex_lock(&mu);
-  for (i = 0; job == NULL && i < KD_JOBS; i++)
-    if (jobs[i].key == (const void*)sb)
-      job = &jobs[i];
-  if (job != NULL && job->domain != 0 && !job->ended) {
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += KD_WAIT_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    while (!job->ended && job->key == (const void*)sb &&
-           pthread_cond_timedwait(&cv, &mu, &until) == 0)
-      ;
-  }
-  if (job != NULL && job->key == (const void*)sb && job->n > 0) {
+  job = job_of_key(sb);
+  if (job != NULL && job->n > 0) {
     *out = capsid__calloc(job->n, sizeof(**out));
     if (*out != NULL) {
       n = job->n;
@@ -467,11 +551,28 @@ size_t capsid__kdenials_take(const capsid__sandbox_t* sb,
       job->n = 0; /* the paths are the caller's now */
     }
   }
-  if (job != NULL && job->key == (const void*)sb)
+  if (job != NULL)
     job_clear(job);
   pthread_mutex_unlock(&mu);
   return n;
 }
+
+
+#ifdef CAPSID_FAULT_INJECTION
+void capsid__kdenials_test_hook(const capsid__kdenials_hook_t* h) {
+  pthread_mutex_lock(&mu);
+  hook = h;
+  pthread_mutex_unlock(&mu);
+}
+
+
+void capsid__kdenials_test_record(int domain_record, const char* text) {
+  if (domain_record)
+    on_domain(text);
+  else
+    on_access(text);
+}
+#endif
 
 
 void capsid__kdenials_doctor(capsid__report_cb cb, void* data) {
