@@ -347,6 +347,22 @@ serve_not_a_pipe() {
 }
 check "capsid.exe serve refuses a socket path and --socket-mode" \
   serve_not_a_pipe
+bad_server_hint() {
+  # A --server address Windows does not serve: refused before anything
+  # runs, and the hint shows Windows' form (pipe:NAME), not a Unix
+  # socket path no Windows server listens on.
+  local err rc
+  "$wine" "$exe" run --server bogus:x -- cmd /c echo must-not-run \
+    </dev/null >"$dir/badaddr.out" 2>"$dir/badaddr.err"
+  rc=$?
+  err=$(tr -d '\r' <"$dir/badaddr.err")
+  echo "exit $rc: $err"
+  [ "$rc" = 125 ] && [ ! -s "$dir/badaddr.out" ] &&
+    echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
+    ! echo "$err" | grep -q 'unix:'
+}
+check "capsid.exe run --server bogus:x: the hint names pipe:NAME" \
+  bad_server_hint
 
 step "PowerShell scripts (no PowerShell here: parsed with tree-sitter)"
 "$here/scripts/check-ps1.sh" "$dir/ps1-check" >>"$log" 2>&1
