@@ -347,6 +347,28 @@ serve_not_a_pipe() {
 }
 check "capsid.exe serve refuses a socket path and --socket-mode" \
   serve_not_a_pipe
+serve_stdio() {
+  # capsid.exe serve --stdio on anonymous pipes (test-win-serve.exe
+  # --stdio-client makes them, as a Windows parent would: a Unix pipe
+  # under Wine is no Windows pipe): ping answered; a job answered as a
+  # local run (here both refused: Wine drops the restricted token);
+  # no CR in the events; exit 0 when the input ends.
+  local out win_exe win_ws
+  win_exe="Z:$(echo "$exe" | tr / '\\')"
+  win_ws="Z:$(pwd)"
+  out=$("$wine" "$dir/tests/windows/test-win-serve.exe" --stdio-client \
+          "$win_exe" '{"v":1,"type":"ping"}' \
+          '{"v":1,"type":"run","job":{"argv":["cmd","/c","echo","hi"],"cwd":"'"$win_ws"'"}}' \
+          </dev/null 2>&1) || { echo "$out"; return 1; }
+  echo "$out"
+  out=$(echo "$out" | tr -d '\r')
+  echo "$out" | grep -q '^{"v":1,"event":"pong"' &&
+    echo "$out" | grep -q '^{"v":1,"event":"accepted","job":1}$' &&
+    echo "$out" | grep -q '^{"v":1,"event":"exit","job":1,.*"stage":"verify"' &&
+    echo "$out" | grep -q '^server exit 0$'
+}
+check "capsid.exe serve --stdio: events on stdout, exit 0 at EOF" \
+  serve_stdio
 bad_server_hint() {
   # A --server address Windows does not serve: refused before anything
   # runs, and the hint shows Windows' form (pipe:NAME), not a Unix
