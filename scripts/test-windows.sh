@@ -381,9 +381,19 @@ bad_server_hint() {
   echo "exit $rc: $err"
   [ "$rc" = 125 ] && [ ! -s "$dir/badaddr.out" ] &&
     echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
+    ! echo "$err" | grep -q 'unix:' || return 1
+  printf '{"id":"b1","argv":["cmd","/c","echo","must-not-run"]}\n' \
+    >"$dir/badaddr.in"
+  "$wine" "$exe" batch --server bogus:x "Z:$dir/badaddr.in" </dev/null \
+    >"$dir/badaddr.out" 2>"$dir/badaddr.err"
+  rc=$?
+  err=$(tr -d '\r' <"$dir/badaddr.err")
+  echo "batch exit $rc: $err"
+  [ "$rc" = 2 ] && [ ! -s "$dir/badaddr.out" ] &&
+    echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
     ! echo "$err" | grep -q 'unix:'
 }
-check "capsid.exe run --server bogus:x: the hint names pipe:NAME" \
+check "capsid.exe run/batch --server bogus:x: the hint names pipe:NAME" \
   bad_server_hint
 
 step "PowerShell scripts (no PowerShell here: parsed with tree-sitter)"
