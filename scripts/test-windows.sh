@@ -369,29 +369,26 @@ serve_stdio() {
 }
 check "capsid.exe serve --stdio: events on stdout, exit 0 at EOF" \
   serve_stdio
+hint_names_pipe() { # STATUS ARGS...: capsid.exe ARGS exits STATUS,
+  # prints nothing on stdout and names pipe:NAME, no unix: path.
+  local want=$1 err rc
+  shift
+  "$wine" "$exe" "$@" </dev/null >"$dir/badaddr.out" 2>"$dir/badaddr.err"
+  rc=$?
+  err=$(tr -d '\r' <"$dir/badaddr.err")
+  echo "$1 exit $rc: $err"
+  [ "$rc" = "$want" ] && [ ! -s "$dir/badaddr.out" ] &&
+    echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
+    ! echo "$err" | grep -q 'unix:'
+}
 bad_server_hint() {
   # A --server address Windows does not serve: refused before anything
   # runs, and the hint shows Windows' form (pipe:NAME), not a Unix
   # socket path no Windows server listens on.
-  local err rc
-  "$wine" "$exe" run --server bogus:x -- cmd /c echo must-not-run \
-    </dev/null >"$dir/badaddr.out" 2>"$dir/badaddr.err"
-  rc=$?
-  err=$(tr -d '\r' <"$dir/badaddr.err")
-  echo "exit $rc: $err"
-  [ "$rc" = 125 ] && [ ! -s "$dir/badaddr.out" ] &&
-    echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
-    ! echo "$err" | grep -q 'unix:' || return 1
   printf '{"id":"b1","argv":["cmd","/c","echo","must-not-run"]}\n' \
     >"$dir/badaddr.in"
-  "$wine" "$exe" batch --server bogus:x "Z:$dir/badaddr.in" </dev/null \
-    >"$dir/badaddr.out" 2>"$dir/badaddr.err"
-  rc=$?
-  err=$(tr -d '\r' <"$dir/badaddr.err")
-  echo "batch exit $rc: $err"
-  [ "$rc" = 2 ] && [ ! -s "$dir/badaddr.out" ] &&
-    echo "$err" | grep -qF '"bogus:x" is not a server address (pipe:NAME)' &&
-    ! echo "$err" | grep -q 'unix:'
+  hint_names_pipe 125 run --server bogus:x -- cmd /c echo must-not-run &&
+    hint_names_pipe 2 batch --server bogus:x "Z:$dir/badaddr.in"
 }
 check "capsid.exe run/batch --server bogus:x: the hint names pipe:NAME" \
   bad_server_hint
