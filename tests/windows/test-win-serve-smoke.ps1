@@ -100,11 +100,14 @@ if (-not $admin) {
   & icacls.exe $bin /grant "${Other}:(OI)(CI)M" | Out-Null
   $exe = Join-Path $bin "capsid.exe"
 
-  # Runs capsid.exe ARGS as the other user; @{ rc; out }.
+  # Runs capsid.exe ARGS as the other user; @{ rc; out }. Start-Process
+  # joins -ArgumentList with spaces and quotes nothing: an argument with
+  # a space ($WS under a profile like "C:\Users\A B") is quoted here.
   function Invoke-AsOther([string[]]$CapsidArgs) {
     $o = Join-Path $bin "other.out"
     Remove-Item $o -ErrorAction SilentlyContinue
-    $p = Start-Process -FilePath $exe -ArgumentList $CapsidArgs -Credential $cred `
+    $quoted = @($CapsidArgs | ForEach-Object { if ($_ -match '\s') { '"' + $_ + '"' } else { $_ } })
+    $p = Start-Process -FilePath $exe -ArgumentList $quoted -Credential $cred `
       -WorkingDirectory $bin -RedirectStandardError $o -WindowStyle Hidden -Wait -PassThru
     return @{ rc = $p.ExitCode; out = (Get-Content -Raw $o -ErrorAction SilentlyContinue) }
   }
