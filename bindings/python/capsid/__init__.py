@@ -129,7 +129,7 @@ class _PipeIO(io.RawIOBase):
         import _winapi
         self._w = _winapi
         self._ov = None
-        self._done = False
+        self._done = True       # until the pipe is open: nothing to close
         # Starting a read and ending the pipe exclude each other, so that
         # no read starts on a handle already closed (and maybe reused).
         self._hlock = threading.Lock()
@@ -147,6 +147,7 @@ class _PipeIO(io.RawIOBase):
                         or tries == 2):
                     raise
                 _winapi.WaitNamedPipe(path, 10000)
+        self._done = False
 
     def readable(self):
         return True

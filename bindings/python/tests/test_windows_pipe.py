@@ -114,7 +114,25 @@ def _fake_server(sock, seen):
         for ev in out:
             f.write((json.dumps(ev) + "\n").encode())
         f.flush()
+    f.close()
     seen.append("eof")
+
+
+def test_pipe_that_cannot_be_opened(monkeypatch):
+    def create_file(*args):
+        raise FileNotFoundError(2, "The system cannot find the file")
+    w = types.SimpleNamespace(NULL=0, OPEN_EXISTING=3, ERROR_PIPE_BUSY=231,
+                              CreateFile=create_file)
+    monkeypatch.setattr(capsid, "_WINDOWS", True)
+    monkeypatch.setitem(sys.modules, "_winapi", w)
+    # The error of the open, and none from closing what was never opened,
+    # as the half-made object's finaliser does.
+    with pytest.raises(FileNotFoundError) as e:
+        capsid.Client("pipe:capsid-none")
+    tb = e.value.__traceback__
+    while not isinstance(tb.tb_frame.f_locals.get("self"), capsid._PipeIO):
+        tb = tb.tb_next
+    tb.tb_frame.f_locals["self"].close()
 
 
 def test_client_over_a_pipe(monkeypatch):
@@ -130,6 +148,8 @@ def test_client_over_a_pipe(monkeypatch):
         assert r.exit_code == 0 and r.stdout == "hi\r\n"
     server.join(timeout=60)
     assert not server.is_alive(), "the client did not end the connection"
+    ours.close()
+    theirs.close()
     assert seen[-1] == "eof" and seen[1]["job"]["argv"][0] == "cmd"
     # Opened as capsid's own client opens it: read and write-data access
     # but not GENERIC_WRITE (0x40000000, refused to other users by the
