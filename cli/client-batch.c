@@ -6,6 +6,7 @@
 
 #include "batch.h"
 #include "client.h"
+#include "client-pipe.h"
 #include "jobline.h"
 #include "linereader.h"
 #include "resultline.h"
@@ -287,7 +288,7 @@ int cli_client_batch(const char* addr, int fd, const cli_batch_opts_t* opt) {
     return 1;
   if (cli_client_connect(&b.c, &b.loop, addr, on_event, &b) != 0) {
     fprintf(stderr, "capsid batch: --server: \"%s\" is not a server "
-            "address (unix:/path/to.sock)\n", addr);
+            "address (%s)\n", addr, cli_client_addr_form);
     uv_loop_close(&b.loop);
     return 2;
   }

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "client.h"
+#include "client-pipe.h"
 #include "passthru.h"
 #include "serve.h"
 
@@ -183,7 +184,7 @@ int cli_client_run(const char* addr, const capsid_job_spec_t* spec,
   err = cli_client_connect(&rc.c, &rc.loop, addr, on_event, &rc);
   if (err != 0) {
     fprintf(stderr, "capsid run: --server: \"%s\" is not a server address "
-            "(unix:/path/to.sock)\n", addr);
+            "(%s)\n", addr, cli_client_addr_form);
     uv_loop_close(&rc.loop);
     return CLI_EXIT_CAPSID;
   }

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# check-ps1.sh [DIR]: syntax-checks capsid's PowerShell scripts
-# (tests/windows/windows-smoke.ps1, scripts/setup-windows.ps1) without
-# PowerShell, by parsing them with the tree-sitter PowerShell grammar under
-# Node (scripts/ps1-check.mjs). The grammar and its runtime come from the
-# npm registry as two pinned tarballs, checked against their sha512, and
-# are kept in DIR (default build-win/ps1-check).
+# check-ps1.sh [DIR]: checks capsid's PowerShell scripts
+# (tests/windows/windows-smoke.ps1 with the test-win-serve-smoke.ps1 it
+# dot-sources, scripts/setup-windows.ps1) without PowerShell, by parsing
+# them with the tree-sitter PowerShell grammar under Node
+# (scripts/ps1-check.mjs). The grammar and its runtime come from the npm
+# registry as two pinned tarballs, checked against their sha512, and are
+# kept in DIR (default build-win/ps1-check). Besides the syntax, it
+# follows each script's top-level flow and refuses a variable read before
+# anything assigns it, which PowerShell would read as $null without a
+# word.
 #
-# Exit 0: every script parses. 1: a syntax error (printed as
-# FILE:LINE:COLUMN). 2: not checked (no node, or the registry cannot be
-# reached): callers report that as skipped, never as passed.
+# Exit 0: every script parses and passes. 1: a syntax error or a variable
+# read before it is assigned (printed as FILE:LINE:COLUMN). 2: not
+# checked (no node, or the registry cannot be reached): callers report
+# that as skipped, never as passed.
 #
 # The grammar does not know every PowerShell form: bare words joined by
 # commas in a command argument (-Name a, b) read as an error, so the

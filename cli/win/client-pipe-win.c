@@ -11,6 +11,10 @@
 #include <io.h>
 #include <string.h>
 
+/* The thin client reaches a Windows server by its pipe only: the server
+ * refuses a Unix socket path (serve/win/listen-win.c). */
+const char cli_client_addr_form[] = "pipe:NAME";
+
 /* Waiting for a free instance when every one is busy. */
 #define PIPE_BUSY_WAIT_MS 10000
 

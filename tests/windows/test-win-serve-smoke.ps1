@@ -2,8 +2,8 @@
 .SYNOPSIS
   capsid serve on a real Windows: what Wine cannot check (DACLs, a second
   user, restricted tokens). Dot-sourced by windows-smoke.ps1, whose
-  $Capsid, $WS, $Root, Report, Skip, Invoke-Capsid, Invoke-CapsidCmd and
-  $admin it uses.
+  $Capsid, $WS, $WW, $Root, Report, Skip, Invoke-Capsid, Invoke-CapsidCmd
+  and $admin it uses.
 
   As any user: a job through the server prints and exits as the same job
   run locally; a confined job (restricted token) cannot open the pipe,
@@ -35,6 +35,10 @@ function Start-Serve([string]$Exe, [string]$Pipe, [string[]]$Extra = @()) {
   $log = Join-Path $Root "serve-$Pipe.log"
   $p = Start-Process -FilePath $Exe -ArgumentList (@("serve", "--socket", "pipe:$Pipe") + $Extra) `
     -RedirectStandardError $log -WindowStyle Hidden -PassThru
+  # Without -Wait, a process started with -RedirectStandard* reports no
+  # ExitCode unless its handle was taken while it ran (PowerShell issue
+  # 5421): Stop-Serve's "exit 0" check would read $null.
+  $null = $p.Handle
   for ($i = 0; $i -lt 100; $i++) {
     if ((Test-Path $log) -and (Get-Content -Raw $log) -match "listening on") { break }
     Start-Sleep -Milliseconds 200
@@ -96,11 +100,14 @@ if (-not $admin) {
   & icacls.exe $bin /grant "${Other}:(OI)(CI)M" | Out-Null
   $exe = Join-Path $bin "capsid.exe"
 
-  # Runs capsid.exe ARGS as the other user; @{ rc; out }.
+  # Runs capsid.exe ARGS as the other user; @{ rc; out }. Start-Process
+  # joins -ArgumentList with spaces and quotes nothing: an argument with
+  # a space ($WS under a profile like "C:\Users\A B") is quoted here.
   function Invoke-AsOther([string[]]$CapsidArgs) {
     $o = Join-Path $bin "other.out"
     Remove-Item $o -ErrorAction SilentlyContinue
-    $p = Start-Process -FilePath $exe -ArgumentList $CapsidArgs -Credential $cred `
+    $quoted = @($CapsidArgs | ForEach-Object { if ($_ -match '\s') { '"' + $_ + '"' } else { $_ } })
+    $p = Start-Process -FilePath $exe -ArgumentList $quoted -Credential $cred `
       -WorkingDirectory $bin -RedirectStandardError $o -WindowStyle Hidden -Wait -PassThru
     return @{ rc = $p.ExitCode; out = (Get-Content -Raw $o -ErrorAction SilentlyContinue) }
   }

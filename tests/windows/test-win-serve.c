@@ -13,11 +13,21 @@
  *
  * With "--send PIPE LINE" this program is a one-shot client instead: it
  * sends LINE, prints the first event and exits 0 unless that event is an
- * error (scripts/test-windows.sh stops capsid.exe serve with it). */
+ * error (scripts/test-windows.sh stops capsid.exe serve with it).
+ *
+ * `capsid serve --stdio` on Windows: a parent (Python's subprocess, a
+ * .NET Process, an agent) gives the server anonymous pipes from
+ * CreatePipe, which is what test_stdio and "--stdio-client" do. A Unix
+ * shell's pipe under Wine is no Windows pipe (nor is a pipe of Wine's
+ * cmd, a temporary file), so scripts/test-windows.sh drives capsid.exe
+ * through "--stdio-client EXE LINE...": it starts "EXE serve --stdio",
+ * sends the lines, prints the events until each request is answered,
+ * ends the server's input and prints its exit status. */
 #include "wintest-util.h"
 
 #include "serve-win.h"
 #include "path.h"
+#include "verify-win.h"
 #include "win-util.h"
 
 #include <aclapi.h>
@@ -611,6 +621,195 @@ static void test_absolute_written(void** state) {
 }
 
 
+/* A server on stdio: the child process, the write end of its stdin and
+ * its stdout as a connection. */
+typedef struct stdio_srv_s {
+  PROCESS_INFORMATION pi;
+  HANDLE in;
+  conn_t out;
+} stdio_srv_t;
+
+
+/* Starts cmdline with stdin and stdout on anonymous pipes (CreatePipe:
+ * synchronous, as a parent's usually are) and our stderr. Returns 0. */
+static int stdio_start(stdio_srv_t* s, const char* cmdline) {
+  SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
+  STARTUPINFOW si;
+  HANDLE in_r = NULL, out_w = NULL;
+  WCHAR* wide = capsid__utf16(cmdline);
+  BOOL ok;
+
+  memset(s, 0, sizeof(*s));
+  s->out.h = INVALID_HANDLE_VALUE;
+  if (wide == NULL || !CreatePipe(&in_r, &s->in, &sa, 0) ||
+      !CreatePipe(&s->out.h, &out_w, &sa, 0)) {
+    capsid__free(wide);
+    return -1;
+  }
+  /* Our ends stay ours: a child holding the write end of its own stdin
+   * would never see it end. */
+  SetHandleInformation(s->in, HANDLE_FLAG_INHERIT, 0);
+  SetHandleInformation(s->out.h, HANDLE_FLAG_INHERIT, 0);
+  memset(&si, 0, sizeof(si));
+  si.cb = sizeof(si);
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = in_r;
+  si.hStdOutput = out_w;
+  si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  ok = CreateProcessW(NULL, wide, NULL, NULL, TRUE, 0, NULL, NULL, &si,
+                      &s->pi);
+  CloseHandle(in_r);
+  CloseHandle(out_w);
+  capsid__free(wide);
+  return ok ? 0 : -1;
+}
+
+
+static int stdio_send(stdio_srv_t* s, const char* line, const char* eol) {
+  char* text = capsid__sprintf("%s%s", line, eol);
+  DWORD n;
+  BOOL ok = WriteFile(s->in, text, (DWORD)strlen(text), &n, NULL);
+
+  capsid__free(text);
+  return ok ? 0 : -1;
+}
+
+
+/* Ends the server's input and waits for it; its exit status, or -1. */
+static long stdio_finish(stdio_srv_t* s) {
+  DWORD rc = (DWORD)-1;
+
+  CloseHandle(s->in);
+  if (WaitForSingleObject(s->pi.hProcess, 60000) != WAIT_OBJECT_0 ||
+      !GetExitCodeProcess(s->pi.hProcess, &rc))
+    rc = (DWORD)-1;
+  CloseHandle(s->pi.hProcess);
+  CloseHandle(s->pi.hThread);
+  conn_close(&s->out);
+  return (long)rc;
+}
+
+
+/* The next event of a stdio server and its line; fails on a CR (stdout
+ * translated to text mode) or the end of the output. */
+static json_t* stdio_event(stdio_srv_t* s, const char* name) {
+  char* line = NULL;
+  json_t* ev;
+  const char* got;
+
+  for (;;) {
+    ev = conn_event(&s->out, &line);
+    if (ev == NULL)
+      fail_msg("stdio: the output ended before a \"%s\" event (%s)", name,
+               line != NULL ? line : "no line");
+    if (strchr(line, '\r') != NULL)
+      fail_msg("stdio: a CR in the event line: %s", line);
+    capsid__free(line);
+    got = json_string_value(json_object_get(ev, "event"));
+    if (got != NULL && strcmp(got, name) == 0)
+      return ev;
+    json_decref(ev);
+  }
+}
+
+
+/* --stdio-server: what `capsid serve --stdio` runs, on this build's
+ * library, so that the job runs past Wine's verification. */
+static int stdio_server_main(void) {
+  serve_options_t opt;
+
+  memset(&opt, 0, sizeof(opt));
+  opt.stdio = 1;
+  opt.listen_fd = -1;
+  opt.socket_mode = -1;
+  opt.grace_ms = 2000;
+  opt.jobs = 2;
+  opt.quiet = 1;
+  capsid__win_test_unverified_ok = 1;
+  return serve_run(&opt) == 0 ? 0 : 1;
+}
+
+
+/* serve --stdio on anonymous pipes: a request ended by CRLF (what .NET's
+ * WriteLine sends) is answered; a job's output comes back in its exit
+ * event; no event line carries a CR; the server exits 0 when its input
+ * ends. */
+static void test_stdio(void** state) {
+  const char* args[] = {"echo", "hello stdio", NULL};
+  char* job = job_text(wt_ws, NULL, args);
+  char* req = capsid__sprintf("{\"v\":1,\"type\":\"run\",\"job\":%s}", job);
+  char* self = wt_beside("test-win-serve.exe");
+  char* cmdline = capsid__sprintf("\"%s\" --stdio-server", self);
+  stdio_srv_t s;
+  json_t* ev;
+  json_t* result;
+
+  (void)state;
+  assert_int_equal(stdio_start(&s, cmdline), 0);
+  assert_int_equal(stdio_send(&s, "{\"v\":1,\"type\":\"ping\"}", "\r\n"), 0);
+  json_decref(stdio_event(&s, "pong"));
+  assert_int_equal(stdio_send(&s, req, "\n"), 0);
+  json_decref(stdio_event(&s, "accepted"));
+  ev = stdio_event(&s, "exit");
+  result = json_object_get(ev, "result");
+  assert_true(json_is_null(json_object_get(result, "error")));
+  assert_int_equal(json_integer_value(json_object_get(result, "exit_code")),
+                   0);
+  assert_string_equal(json_string_value(json_object_get(result, "stdout")),
+                      "hello stdio\n");
+  json_decref(ev);
+  assert_int_equal(stdio_finish(&s), 0);
+  capsid__free(cmdline);
+  capsid__free(self);
+  capsid__free(req);
+  capsid__free(job);
+}
+
+
+/* --stdio-client EXE LINE...: see the top of the file. Prints each event
+ * line as it came, then "server exit N"; returns 0 when all went so. */
+static int stdio_client_main(const char* exe, int n, char** lines) {
+  char* cmdline = capsid__sprintf("\"%s\" serve --stdio", exe);
+  stdio_srv_t s;
+  int i, answered = 0, cr = 0;
+  long rc;
+
+  if (stdio_start(&s, cmdline) != 0) {
+    fprintf(stderr, "test-win-serve --stdio-client: cannot start %s\n", exe);
+    capsid__free(cmdline);
+    return 2;
+  }
+  capsid__free(cmdline);
+  for (i = 0; i < n; i++)
+    stdio_send(&s, lines[i], "\n");
+  /* Every request is answered by one of these; the others (accepted,
+   * started, output) come before the answer. */
+  while (answered < n) {
+    char* line = NULL;
+    json_t* ev = conn_event(&s.out, &line);
+    const char* name;
+
+    if (ev == NULL) {
+      capsid__free(line);
+      break;
+    }
+    cr |= strchr(line, '\r') != NULL;
+    printf("%s\n", line);
+    name = json_string_value(json_object_get(ev, "event"));
+    answered += name != NULL && (strcmp(name, "pong") == 0 ||
+                                 strcmp(name, "exit") == 0 ||
+                                 strcmp(name, "error") == 0 ||
+                                 strcmp(name, "ok") == 0 ||
+                                 strcmp(name, "status") == 0);
+    json_decref(ev);
+    capsid__free(line);
+  }
+  rc = stdio_finish(&s);
+  printf("server exit %ld\n", rc);
+  return answered == n && !cr && rc == 0 ? 0 : 1;
+}
+
+
 /* The owner's shutdown answers ok and serve_run returns 0. Last. */
 static void test_shutdown_by_owner(void** state) {
   conn_t c;
@@ -660,10 +859,15 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_paths_checked_with_token),
       cmocka_unit_test(test_absolute_written),
+      cmocka_unit_test(test_stdio),
       cmocka_unit_test(test_shutdown_by_owner),
   };
 
   if (argc == 4 && strcmp(argv[1], "--send") == 0)
     return send_main(argv[2], argv[3]);
+  if (argc == 2 && strcmp(argv[1], "--stdio-server") == 0)
+    return stdio_server_main();
+  if (argc >= 3 && strcmp(argv[1], "--stdio-client") == 0)
+    return stdio_client_main(argv[2], argc - 3, argv + 3);
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

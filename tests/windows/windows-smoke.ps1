@@ -307,8 +307,6 @@ if (-not $admin) {
 } else {
   $r = Invoke-CapsidCmd @("setup")
   Report "setup: exits 0" ($r.rc -eq 0) $r.out
-  $left = @((Get-Acl $EveryoneDir).Access | Where-Object { $_.IdentityReference.Value -like "$dom-*" -and -not $_.IsInherited })
-  Report "uninstall: the deny ACE on the Everyone-writable directory is gone" ($left.Count -eq 0) "$($left.Count) left"
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   Report "setup: CapsidOffline and CapsidOnline exist" ($users.Count -eq 2) "$($users.Count) found"
   $members = @(Get-LocalGroupMember -Group CapsidSandboxUsers -ErrorAction SilentlyContinue | ForEach-Object { $_.Name })
@@ -430,8 +428,12 @@ if (-not $admin) {
   # Recorded with the workspace's grants: uninstall takes it back. By
   # now the group is gone, so the ACE would show as an unresolved SID:
   # look for any explicit deny left on the file.
-  $left = @((Get-Acl "$WS\dr-secret.txt").Access | Where-Object { $_.AccessControlType -eq "Deny" -and -not $_.IsInherited })
-  Report "uninstall: the deny-read ACE is gone" ($left.Count -eq 0) "$($left.Count) left"
+  # The file exists only when the elevated cases ran (capsid-runner.exe
+  # found): Get-Acl of a missing file would stop the whole script.
+  if (Test-Path "$WS\dr-secret.txt") {
+    $left = @((Get-Acl "$WS\dr-secret.txt").Access | Where-Object { $_.AccessControlType -eq "Deny" -and -not $_.IsInherited })
+    Report "uninstall: the deny-read ACE is gone" ($left.Count -eq 0) "$($left.Count) left"
+  }
   $users = @(Get-LocalUser -Name "CapsidOffline", "CapsidOnline" -ErrorAction SilentlyContinue)
   $group = @(Get-LocalGroup -Name CapsidSandboxUsers -ErrorAction SilentlyContinue)
   $rules = @(Get-NetFirewallRule -Name "capsid_offline_block_outbound", "capsid_offline_block_inbound" -ErrorAction SilentlyContinue)

@@ -15,10 +15,13 @@ library only, synchronous and asyncio.
 
 Client() without an address starts a private server over stdio
 (`capsid serve --stdio`), found as `capsid` on PATH or given by
-capsid_bin=. AsyncClient is the same for asyncio.
+capsid_bin=. AsyncClient is the same for asyncio. On Windows the server
+listens on a named pipe: Client("pipe:capsid-NAME") (not AsyncClient
+yet; not run on a Windows machine so far).
 """
 import asyncio
 import base64
+import io
 import itertools
 import json
 import os
@@ -69,10 +72,137 @@ class Result:
             self.exit_code, self.signal, self.error)
 
 
+_WINDOWS = os.name == "nt"
+_PIPE_PREFIX = "\\\\.\\pipe\\"
+
+
+def _address(addr):
+    r"""("unix", path) for "unix:PATH"; ("pipe", r"\\.\pipe\NAME") for
+    "pipe:NAME" (or "pipe:\\.\pipe\NAME"), the form a Windows server
+    listens on. ValueError for anything else, or for the other OS's form,
+    naming the form this OS serves."""
+    form = "pipe:NAME" if _WINDOWS else "unix:/path/to.sock"
+    if addr.startswith("pipe:"):
+        name = addr[5:]
+        if name.startswith(_PIPE_PREFIX):
+            name = name[len(_PIPE_PREFIX):]
+        # As the server: a name holds no backslash; "/" or ":" would
+        # mean a file path.
+        if not name or any(c in name for c in "\\/:"):
+            raise ValueError("address %r: expected %s" % (addr, form))
+        if not _WINDOWS:
+            raise ValueError("address %r: named pipes are for a Windows "
+                             "server; here expected %s" % (addr, form))
+        return "pipe", _PIPE_PREFIX + name
+    if addr.startswith("unix:") and len(addr) > 5 and not _WINDOWS:
+        return "unix", addr[5:]
+    raise ValueError("address %r: expected %s" % (addr, form))
+
+
 def _socket_path(addr):
-    if not addr.startswith("unix:") or len(addr) == 5:
-        raise ValueError("address %r: expected unix:/path/to.sock" % addr)
-    return addr[5:]
+    kind, path = _address(addr)
+    if kind != "unix":
+        raise ValueError("address %r: AsyncClient reaches a Windows named "
+                         "pipe not yet; use Client" % addr)
+    return path
+
+
+# What a client other than the server's own user may ask of the pipe
+# (serve/win/serve-pipe.h): FILE_GENERIC_READ | FILE_WRITE_DATA |
+# FILE_WRITE_ATTRIBUTES. Not GENERIC_WRITE, which the server's DACL
+# refuses to other users: open(path, "r+b") asks for it.
+_PIPE_ACCESS = 0x00120089 | 0x0002 | 0x0100
+_FILE_FLAG_OVERLAPPED = 0x40000000
+# Impersonation level: the server opens the job's paths as the client.
+_SECURITY_SQOS_IMPERSONATION = 0x00100000 | 0x00020000
+_ERROR_OPERATION_ABORTED = 995
+
+
+class _PipeIO(io.RawIOBase):
+    """A client end of a Windows named pipe, opened for overlapped I/O
+    with the standard library's _winapi (what asyncio and multiprocessing
+    use): the reader thread's pending read must not hold up a request
+    being written, which a handle opened for synchronous I/O (open())
+    would do, each call waiting for the one before."""
+
+    def __init__(self, path):
+        import _winapi
+        self._w = _winapi
+        self._ov = None
+        self._done = True       # until the pipe is open: nothing to close
+        # Starting a read and ending the pipe exclude each other, so that
+        # no read starts on a handle already closed (and maybe reused).
+        self._hlock = threading.Lock()
+        for tries in range(3):
+            try:
+                self._h = _winapi.CreateFile(
+                    path, _PIPE_ACCESS, 0, _winapi.NULL,
+                    _winapi.OPEN_EXISTING,
+                    _FILE_FLAG_OVERLAPPED | _SECURITY_SQOS_IMPERSONATION,
+                    _winapi.NULL)
+                break
+            except OSError as e:
+                # Every instance busy: wait for one, as capsid's client.
+                if (getattr(e, "winerror", None) != _winapi.ERROR_PIPE_BUSY
+                        or tries == 2):
+                    raise
+                _winapi.WaitNamedPipe(path, 10000)
+        self._done = False
+
+    def readable(self):
+        return True
+
+    def writable(self):
+        return True
+
+    def readinto(self, b):
+        try:
+            with self._hlock:
+                if self._done:
+                    return 0
+                ov, _ = self._w.ReadFile(self._h, len(b), overlapped=True)
+                self._ov = ov
+            n, err = ov.GetOverlappedResult(True)
+        except OSError:
+            return 0            # the server closed the pipe
+        finally:
+            self._ov = None
+        if err == _ERROR_OPERATION_ABORTED:
+            return 0            # shutdown() cancelled it
+        data = ov.getbuffer()
+        b[:len(data)] = data
+        return len(data)
+
+    def write(self, data):
+        data = bytes(data)
+        done = 0
+        while done < len(data):
+            with self._hlock:
+                if self._done:
+                    raise BrokenPipeError("the pipe is closed")
+                ov, _ = self._w.WriteFile(self._h, data[done:],
+                                          overlapped=True)
+            n, _ = ov.GetOverlappedResult(True)
+            done += n
+        return done
+
+    def shutdown(self):
+        """Ends the connection: a pending read returns as at the end of
+        the pipe, a later write raises BrokenPipeError."""
+        with self._hlock:
+            if self._done:
+                return
+            self._done = True
+            if self._ov is not None:
+                try:
+                    self._ov.cancel()
+                except OSError:
+                    pass
+            self._w.CloseHandle(self._h)
+
+    def close(self):
+        self.shutdown()
+        super().close()
 
 
 def _job_object(argv, cwd, fields):
@@ -218,7 +348,7 @@ class Job:
 
 class Client:
     def __init__(self, address=None, capsid_bin="capsid", env=None):
-        self._proc = None
+        self._proc = self._pipe = None
         self._lock = threading.Lock()
         self._tags = itertools.count(1)
         self._waiting = {}      # tag -> queue for the answer
@@ -231,10 +361,17 @@ class Client:
             self._wfile = self._proc.stdin
             self._rfile = self._proc.stdout
         else:
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self._sock.connect(_socket_path(address))
-            self._wfile = self._sock.makefile("wb")
-            self._rfile = self._sock.makefile("rb")
+            kind, path = _address(address)
+            if kind == "pipe":
+                self._pipe = _PipeIO(path)
+                self._wfile = self._pipe
+                self._rfile = io.BufferedReader(self._pipe)
+            else:
+                self._sock = socket.socket(socket.AF_UNIX,
+                                           socket.SOCK_STREAM)
+                self._sock.connect(path)
+                self._wfile = self._sock.makefile("wb")
+                self._rfile = self._sock.makefile("rb")
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -305,6 +442,8 @@ class Client:
         try:
             if self._proc is not None:
                 self._proc.stdin.close()
+            elif self._pipe is not None:
+                self._pipe.shutdown()
             else:
                 self._sock.shutdown(socket.SHUT_RDWR)
                 self._sock.close()
