@@ -69,7 +69,9 @@ void cli_help_serve(void) {
 "  -j, --jobs N          jobs running at once (default: the CPUs)\n"
 "  --grace DURATION      SIGTERM-to-kill grace at shutdown (default 5s)\n"
 "  --stdio               serve one private client on stdin/stdout instead\n"
-"                        of a socket (what the Python client starts)\n"
+"                        of a socket (what the Python client starts); stdin\n"
+"                        may be a file of requests: at its end every job\n"
+"                        finishes and its events are written, then exit\n"
 "  -h, --help            this text\n", stdout);
 }
 

@@ -47,6 +47,7 @@ static void job_free(serve_job_t* sj) {
     sj->next->prev = sj->prev;
   if (sj->client != NULL)
     sj->client->n_jobs--;
+  serve__client_settle(sj->client);
   scale_jobline_free(&sj->jl);
   capsid__free(sj);
   serve__maybe_finish(srv);
@@ -625,6 +626,18 @@ void serve__client_gone(serve_client_t* c) {
     c->n_jobs--;
     capsid_job_kill(sj->job);
   }
+}
+
+
+void serve__client_input_ended(serve_client_t* c) {
+  serve_job_t* sj;
+
+  for (sj = c->srv->jobs; sj != NULL; sj = sj->next)
+    if (sj->client == c && sj->stdin_stream && !sj->stdin_eof) {
+      sj->stdin_eof = 1;
+      /* Refused only when its stdin is closed already: nothing to end. */
+      (void)capsid_job_write_stdin(sj->job, "", 0, 1, NULL, NULL);
+    }
 }
 
 

@@ -55,6 +55,11 @@ struct serve_client_s {
   uv_pipe_t pipe;          /* the connection (the stdin end for stdio) */
   uv_pipe_t out;           /* stdio: stdout; else unused */
   int split;               /* reads from pipe, writes to out */
+  /* stdio from a regular file (or a device such as /dev/null), which
+   * cannot be polled: read in chunks, one per turn of the loop, started
+   * by file_kick (server.c); pipe is then never opened. */
+  int file_in;
+  uv_timer_t file_kick;
   serve_peer_t peer;
   int owner;               /* the server's own user or root */
   capsid__buf_t in;        /* a request line not yet complete */
@@ -65,6 +70,9 @@ struct serve_client_s {
   int closing;
   int pending_closes;
   unsigned n_jobs;         /* this client's unfinished jobs */
+  /* stdio: the input ended (no more requests); the client is closed,
+   * ending the server, once its jobs ended and their events are out. */
+  int input_ended;
   /* Streamed stdin the job's queue had no room for: reading this
    * client's requests stops until the job takes it (or ends). */
   serve_job_t* stdin_job;
@@ -107,6 +115,9 @@ void serve__log(serve_t* srv, const char* fmt, ...) CAPSID__PRINTF(2, 3);
  * and no stdin waits for room. */
 void serve__client_pause(serve_client_t* c);
 void serve__client_resume(serve_client_t* c);
+/* Closes a client whose input ended once it has no job left and every
+ * event is written (server.c). */
+void serve__client_settle(serve_client_t* c);
 /* Stops the server: no new clients or jobs, running jobs get SIGTERM
  * and the grace, then everything closes. */
 void serve__stop(serve_t* srv);
@@ -118,6 +129,9 @@ void serve__maybe_finish(serve_t* srv);
 void serve__request(serve_client_t* c, const char* text, size_t len);
 /* The client is going away: cancel its jobs, detach them from it. */
 void serve__client_gone(serve_client_t* c);
+/* The client sends nothing more (stdio's input ended): its jobs' streamed
+ * stdin ends too, as no stdin request can follow. */
+void serve__client_input_ended(serve_client_t* c);
 /* Sends every running job SIGTERM with grace_ms (0: kill). */
 void serve__signal_all(serve_t* srv, uint64_t grace_ms);
 

@@ -58,6 +58,7 @@ static void on_client_closed(uv_handle_t* h) {
 
 
 static int client_flush(serve_client_t* c);
+static void client_drain_buffer(serve_client_t* c);
 
 
 static void client_close(serve_client_t* c) {
@@ -69,10 +70,12 @@ static void client_close(serve_client_t* c) {
   c->closing = 1;
   serve__client_gone(c);
   client_unlink(c);
-  c->pending_closes = c->split ? 2 : 1;
+  c->pending_closes = (c->split ? 2 : 1) + (c->file_in ? 1 : 0);
   uv_close((uv_handle_t*)&c->pipe, on_client_closed);
   if (c->split)
     uv_close((uv_handle_t*)&c->out, on_client_closed);
+  if (c->file_in)
+    uv_close((uv_handle_t*)&c->file_kick, on_client_closed);
 }
 
 
@@ -88,22 +91,42 @@ static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
 }
 
 
+/* stdio's input ended: what was asked is still answered. A last line
+ * without its newline is a request too (a file may end that way). The
+ * client closes, and the server with it, once the jobs' events are out
+ * (serve__client_settle). A socket client that hangs up has its jobs
+ * killed instead: nobody reads their events. */
+static void input_ended(serve_client_t* c) {
+  uv_read_stop((uv_stream_t*)&c->pipe);
+  c->input_ended = 1;
+  if (c->in.len > 0 && c->in.len <= SERVE_MAX_REQUEST &&
+      capsid__buf_append(&c->in, "\n", 1) == 0)
+    client_drain_buffer(c);
+  if (c->closing)
+    return;
+  serve__client_input_ended(c);
+  serve__client_settle(c);
+}
+
+
+void serve__client_settle(serve_client_t* c) {
+  if (c != NULL && c->input_ended && !c->closing && c->n_jobs == 0 &&
+      c->pending.len == 0 && c->queued == 0)
+    client_close(c);
+}
+
+
 /* Splits what arrived into request lines. A line that grows past the
  * limit ends the connection: there is no way to skip to its end without
  * reading it all. */
-static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-  serve_client_t* c = s->data;
+static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
   const char* p;
   const char* nl;
   size_t start = 0, len;
 
-  if (n < 0) {
-    client_close(c);
-    return;
-  }
   if (n == 0 || c->closing)
     return;
-  if (capsid__buf_append(&c->in, buf->base, (size_t)n) != 0) {
+  if (capsid__buf_append(&c->in, bytes, n) != 0) {
     client_close(c);
     return;
   }
@@ -128,6 +151,47 @@ static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
                  "bytes; closing the connection",
                  (size_t)SERVE_MAX_REQUEST);
     client_close(c);
+  }
+}
+
+
+static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  serve_client_t* c = s->data;
+
+  if (n < 0) {
+    if (n == UV_EOF && c->split && !c->closing)
+      input_ended(c);
+    else
+      client_close(c);
+    return;
+  }
+  take_bytes(c, buf->base, (size_t)n);
+}
+
+
+/* stdio from a file: one chunk per turn, so that events go out between
+ * chunks; a local file does not keep the loop waiting long. Stops while
+ * the client is paused (serve__client_resume starts it again). */
+static void file_pump(uv_timer_t* t) {
+  serve_client_t* c = t->data;
+  static char chunk[65536];
+  uv_buf_t b = uv_buf_init(chunk, sizeof(chunk));
+  uv_fs_t req;
+  int n;
+
+  if (c->closing || c->paused || c->input_ended)
+    return;
+  n = uv_fs_read(t->loop, &req, 0, &b, 1, -1, NULL);
+  uv_fs_req_cleanup(&req);
+  if (n < 0) {
+    serve__log(c->srv, "--stdio: reading the input: %s", uv_strerror(n));
+    client_close(c);
+  } else if (n == 0) {
+    input_ended(c);
+  } else {
+    take_bytes(c, chunk, (size_t)n);
+    if (!c->closing && !c->paused)
+      uv_timer_start(t, file_pump, 0, 0);
   }
 }
 
@@ -166,7 +230,11 @@ void serve__client_resume(serve_client_t* c) {
     return;
   c->paused = 0;
   client_drain_buffer(c);
-  if (!c->paused && !c->closing)
+  if (c->paused || c->closing || c->input_ended)
+    return;
+  if (c->file_in)
+    uv_timer_start(&c->file_kick, file_pump, 0, 0);
+  else
     uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
 }
 
@@ -184,6 +252,7 @@ static void on_written(uv_write_t* req, int status) {
   }
   /* Half empty again: take requests once more. */
   serve__client_resume(c);
+  serve__client_settle(c);
   if (c->srv->stopping && c->queued == 0)
     serve__maybe_finish(c->srv);
 }
@@ -421,7 +490,16 @@ static int start_stdio(serve_t* srv) {
   c->split = 1;
   uv_pipe_init(&srv->loop, &c->pipe, 0);
   uv_pipe_init(&srv->loop, &c->out, 0);
-  rc = uv_pipe_open(&c->pipe, 0);
+  /* `capsid serve --stdio < requests.jsonl`: a file cannot be polled
+   * (libuv aborts on one opened as a pipe). */
+  c->file_in = uv_guess_handle(0) == UV_FILE;
+  if (c->file_in) {
+    uv_timer_init(&srv->loop, &c->file_kick);
+    c->file_kick.data = c;
+    rc = 0;
+  } else {
+    rc = uv_pipe_open(&c->pipe, 0);
+  }
   if (rc == 0)
     rc = uv_pipe_open(&c->out, 1);
   client_add(srv, c);
@@ -432,7 +510,10 @@ static int start_stdio(serve_t* srv) {
   }
   serve__peer_self(&c->peer);
   c->owner = 1;
-  uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  if (c->file_in)
+    uv_timer_start(&c->file_kick, file_pump, 0, 0);
+  else
+    uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
   return 0;
 }
 

@@ -334,6 +334,54 @@ def test_stdio(capsid, env, ws):
     print("ok   serve --stdio runs a job and exits at the client's EOF")
 
 
+def stdio_events(capsid, env, stdin):
+    """Runs serve --stdio with stdin (a pipe's bytes, or an open file);
+    returns its exit code and its events."""
+    if isinstance(stdin, bytes):
+        p = subprocess.run([capsid, "serve", "--stdio"], env=env,
+                           input=stdin, stdout=subprocess.PIPE, timeout=120)
+    else:
+        p = subprocess.run([capsid, "serve", "--stdio"], env=env,
+                           stdin=stdin, stdout=subprocess.PIPE, timeout=120)
+    return p.returncode, [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def test_stdio_answers_after_eof(capsid, env, base, ws):
+    """Requests written all at once and the input closed: every job still
+    ends and its exit event comes before the server exits (the input's
+    end is not a hang-up when stdout still reads). The same from a file
+    (`< requests.jsonl`, which cannot be polled), whose last line has no
+    newline; and a job fed by stdin requests reads EOF when the input
+    ends."""
+    reqs = [{"v": 1, "type": "run", "tag": "slow",
+             "job": {"argv": ["sh", "-c", "sleep 0.5; echo slow"],
+                     "cwd": ws}},
+            {"v": 1, "type": "run", "tag": "cat", "stdin_stream": True,
+             "job": {"argv": ["cat"], "cwd": ws}},
+            {"v": 1, "type": "stdin", "job": 2, "data": "fed\n"},
+            {"v": 1, "type": "run", "tag": "last",
+             "job": {"argv": ["echo", "last"], "cwd": ws}}]
+    text = "\n".join(json.dumps(r) for r in reqs)
+    path = os.path.join(base, "requests.jsonl")
+    with open(path, "w") as f:
+        f.write(text)
+    for how in ("pipe", "file"):
+        if how == "pipe":
+            rc, evs = stdio_events(capsid, env, (text + "\n").encode())
+        else:
+            with open(path, "rb") as f:
+                rc, evs = stdio_events(capsid, env, f)
+        check(rc == 0, "serve --stdio from a %s exited %s" % (how, rc))
+        tags = {e["job"]: e["tag"] for e in evs
+                if e.get("event") == "accepted"}
+        out = {tags.get(e["job"]): e["result"]["stdout"] for e in evs
+               if e.get("event") == "exit"}
+        check(out == {"slow": "slow\n", "cat": "fed\n", "last": "last\n"},
+              "serve --stdio from a %s: exit events %s" % (how, out))
+    print("ok   serve --stdio answers every request when its input ends "
+          "first, from a pipe or a file")
+
+
 def test_activation(capsid, env, base, ws):
     """What systemd does: a bound, listening socket on fd 3, LISTEN_FDS=1
     and LISTEN_PID naming the server's own pid."""
@@ -433,6 +481,7 @@ def main():
         a.close()
         check(p.wait(timeout=120) == 0, "capsid serve did not exit 0")
         test_stdio(capsid, env, ws)
+        test_stdio_answers_after_eof(capsid, env, base, ws)
         test_activation(capsid, env, base, ws)
         test_systemd(capsid, env, base, ws)
     finally:
