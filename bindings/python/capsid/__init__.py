@@ -249,6 +249,16 @@ def _cancel_request(job, signal, grace_ms):
     return req
 
 
+def _kills_for_close(jobs):
+    """A private server (serve --stdio) lets its jobs finish when its
+    input ends, as a file of requests wants; a client that closes wants
+    its unfinished jobs ended, as a socket server does on hang-up: a
+    SIGKILL cancel for each job whose result was not taken (one that
+    ended already answers an error nobody waits for)."""
+    return [_cancel_request(n, "SIGKILL", None)
+            for n, job in list(jobs.items()) if job._result is None]
+
+
 def _take_event(job, ev):
     """One event of job's queue, for Job and AsyncJob alike: the exit sets
     job._result, a closed connection raises; returns (stream, bytes) for
@@ -441,6 +451,8 @@ class Client:
         jobs) and, for a private server, waits for it to exit."""
         try:
             if self._proc is not None:
+                for req in _kills_for_close(self._jobs):
+                    self._send(req)
                 self._proc.stdin.close()
             elif self._pipe is not None:
                 self._pipe.shutdown()
@@ -579,6 +591,9 @@ class AsyncClient:
 
     async def close(self):
         try:
+            if self._proc is not None:
+                for req in _kills_for_close(self._jobs):
+                    await self._send(req)
             self._writer.close()
         except OSError:
             pass

@@ -150,6 +150,24 @@ def test_private_server_over_stdio(server):
         assert c.run(["echo", "private"], cwd=ws).stdout == "private\n"
 
 
+def test_private_server_close_kills_unfinished_jobs(server):
+    # serve --stdio lets jobs finish when its input ends (a file of
+    # requests); a client's close still ends them, as on a socket.
+    _, ws, env = server
+    c = capsid.Client(capsid_bin=CAPSID, env=env)
+    job = c.submit(["sleep", "600"], cwd=ws)
+    c.close()
+    assert job.wait(timeout=60).killed
+
+    async def main():
+        p = await capsid.AsyncClient.connect(capsid_bin=CAPSID, env=env)
+        slow = await p.submit(["sleep", "600"], cwd=ws)
+        await p.close()
+        assert (await asyncio.wait_for(slow.wait(), 60)).killed
+
+    asyncio.run(main())
+
+
 def test_asyncio(server):
     addr, ws, env = server
 
