@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ so = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(so)
 
 
-class BlackHoleProxy:
+class BlackHoleProxy(so.LoopbackProxy):
     """A loopback TCP proxy in front of the module's redis-server. hold()
     makes it a black hole: every connection, old and new, stays open but
     nothing is forwarded either way (what a dead NAT entry or a frozen
@@ -37,17 +36,7 @@ class BlackHoleProxy:
     def __init__(self):
         self.open = threading.Event()
         self.open.set()
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
-        self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self):
-        return "redis://127.0.0.1:%d" % self.port
+        super().__init__()
 
     def hold(self):
         self.open.clear()
@@ -55,45 +44,9 @@ class BlackHoleProxy:
     def heal(self):
         self.open.set()
 
-    def close(self):
-        self.closed = True
-        self.open.set()
-        self.listener.close()
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-
-    def _accept(self):
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1",
-                                                 so.SERVER.port), 30)
-            self.socks += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b),
-                                 daemon=True).start()
-
-    def _pump(self, src, dst):
-        try:
-            while not self.closed:
-                data = src.recv(65536)
-                if not data:
-                    break
-                # Held: the bytes read are swallowed, as by a dead link.
-                if self.open.is_set():
-                    dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _passes(self, pair, down):
+        # Held: the bytes read are swallowed, as by a dead link.
+        return self.open.is_set()
 
 
 def setUpModule():

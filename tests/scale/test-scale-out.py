@@ -129,39 +129,33 @@ class RedisServer:
         return "redis://127.0.0.1:%d" % self.port
 
 
-class FaultyProxy:
-    """A loopback proxy in front of the real redis-server that plays a
-    Redis coming back from a restart: restart(loading=N) drops every
-    connection, then the first N commands of the new ones are answered
-    "-LOADING ..." (AUTH and SELECT "+OK", as a loading Redis allows them;
-    PING is refused, as Redis refuses it); the proxy starts that way with
-    loading=N. drop_after=K forwards K commands and then cuts the
-    connection before their replies: a reply lost with the connection. Bounded: every count is finite, only
-    127.0.0.1 is used."""
+class LoopbackProxy:
+    """A TCP proxy on 127.0.0.1 (port, or a free one): each connection it
+    accepts is paired with one to 127.0.0.1:upstream_port() (the module's
+    redis-server unless a subclass says otherwise), and a thread per
+    direction runs _up(pair) and _down(pair), which forward as they are
+    unless a subclass plays a fault there. A subclass sets its own fields
+    before calling __init__, which starts accepting."""
 
-    LOADING = b"-LOADING Redis is loading the dataset in memory\r\n"
-
-    def __init__(self, port=0, loading=0, drop_after=None):
+    def __init__(self, port=0):
         self.lock = threading.Lock()
-        self.loading = loading
-        self.sent_loading = 0
-        self.drop = drop_after
-        self.muted = set()
         self.conns = []
+        self.closed = False
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", port))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
-        self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self):
         return "redis://127.0.0.1:%d" % self.port
 
-    def restart(self, loading):
+    def upstream_port(self):
+        return SERVER.port
+
+    def cut_all(self):
         with self.lock:
-            self.loading = loading
             conns, self.conns = self.conns, []
         for c in conns:
             self._cut(c)
@@ -169,7 +163,7 @@ class FaultyProxy:
     def close(self):
         self.closed = True
         self.listener.close()
-        self.restart(0)
+        self.cut_all()
 
     @staticmethod
     def _cut(pair):
@@ -187,8 +181,8 @@ class FaultyProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(("127.0.0.1",
-                                                     SERVER.port), 30)
+                upstream = socket.create_connection(
+                    ("127.0.0.1", self.upstream_port()), 30)
             except OSError:
                 client.close()  # redis itself is down: so are we
                 continue
@@ -199,19 +193,6 @@ class FaultyProxy:
                              daemon=True).start()
             threading.Thread(target=self._down, args=(pair,),
                              daemon=True).start()
-
-    def _down(self, pair):
-        client, upstream = pair
-        try:
-            while True:
-                data = upstream.recv(65536)
-                if not data:
-                    break
-                if id(pair) not in self.muted:
-                    client.sendall(data)
-        except OSError:
-            pass
-        self._cut(pair)
 
     @staticmethod
     def _command(buf):
@@ -233,49 +214,105 @@ class FaultyProxy:
             pos = end + 2 + size + 2
         return name, pos
 
+    def _commands(self, client):
+        """Yields (name, raw bytes) of each whole command the client
+        sends, until it closes (a socket error is the caller's)."""
+        buf = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return
+            buf += data
+            while True:
+                cmd = self._command(buf)
+                if cmd is None:
+                    break
+                name, size = cmd
+                raw, buf = buf[:size], buf[size:]
+                yield name, raw
+
+    def _forward(self, src, dst, pair):
+        """src to dst until either end closes, then the pair is cut."""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if self._passes(pair, src is pair[1]):
+                    dst.sendall(data)
+        except OSError:
+            pass
+        self._cut(pair)
+
+    def _passes(self, pair, down):
+        """Whether bytes read now go on (down: upstream to client)."""
+        return True
+
+    def _up(self, pair):
+        self._forward(pair[0], pair[1], pair)
+
+    def _down(self, pair):
+        self._forward(pair[1], pair[0], pair)
+
+class FaultyProxy(LoopbackProxy):
+    """A loopback proxy in front of the real redis-server that plays a
+    Redis coming back from a restart: restart(loading=N) drops every
+    connection, then the first N commands of the new ones are answered
+    "-LOADING ..." (AUTH and SELECT "+OK", as a loading Redis allows them;
+    PING is refused, as Redis refuses it); the proxy starts that way with
+    loading=N. drop_after=K forwards K commands and then cuts the
+    connection before their replies: a reply lost with the connection.
+    Bounded: every count is finite, only 127.0.0.1 is used."""
+
+    LOADING = b"-LOADING Redis is loading the dataset in memory\r\n"
+
+    def __init__(self, port=0, loading=0, drop_after=None):
+        self.loading = loading
+        self.sent_loading = 0
+        self.drop = drop_after
+        self.muted = set()
+        super().__init__(port)
+
+    def restart(self, loading):
+        with self.lock:
+            self.loading = loading
+        self.cut_all()
+
+    def _passes(self, pair, down):
+        return not down or id(pair) not in self.muted
+
     def _up(self, pair):
         client, upstream = pair
-        buf = b""
         # Answering here, then forwarding, keeps replies in order: every
         # injected reply is written before the next command goes on.
         injecting = True
         try:
-            while True:
-                data = client.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while True:
-                    cmd = self._command(buf)
-                    if cmd is None:
-                        break
-                    name, size = cmd
-                    raw, buf = buf[:size], buf[size:]
-                    with self.lock:
-                        inject = injecting and self.loading > 0
-                        if inject and name not in (b"AUTH", b"SELECT"):
-                            self.loading -= 1
-                            self.sent_loading += 1
-                        injecting = inject
-                        cut = False
-                        if not inject and self.drop is not None:
-                            self.drop -= 1
-                            if self.drop <= 0:
-                                self.drop, cut = None, True
-                    if inject:
-                        client.sendall(b"+OK\r\n" if name in
-                                       (b"AUTH", b"SELECT") else self.LOADING)
-                        continue
-                    if cut:
-                        # Redis applies the command; its reply (and those
-                        # of the commands before it still on their way)
-                        # never reach the client.
-                        self.muted.add(id(pair))
-                        upstream.sendall(raw)
-                        time.sleep(0.5)
-                        self._cut(pair)
-                        return
+            for name, raw in self._commands(client):
+                with self.lock:
+                    inject = injecting and self.loading > 0
+                    if inject and name not in (b"AUTH", b"SELECT"):
+                        self.loading -= 1
+                        self.sent_loading += 1
+                    injecting = inject
+                    cut = False
+                    if not inject and self.drop is not None:
+                        self.drop -= 1
+                        if self.drop <= 0:
+                            self.drop, cut = None, True
+                if inject:
+                    client.sendall(b"+OK\r\n" if name in
+                                   (b"AUTH", b"SELECT") else self.LOADING)
+                    continue
+                if cut:
+                    # Redis applies the command; its reply (and those of
+                    # the commands before it still on their way) never
+                    # reach the client.
+                    self.muted.add(id(pair))
                     upstream.sendall(raw)
+                    time.sleep(0.5)
+                    self._cut(pair)
+                    return
+                upstream.sendall(raw)
         except OSError:
             pass
         self._cut(pair)

@@ -24,7 +24,6 @@ import importlib.util
 import ssl
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ class TlsResp(so.Resp):
         self.buf = b""
 
 
-class SwitchProxy:
+class SwitchProxy(so.LoopbackProxy):
     """A loopback proxy that plays a failover at the worst instant for a
     worker: it forwards to the server at port `first` until a client sends
     an XADD to `stream`; then it calls promote() (the replica stops
@@ -70,97 +69,35 @@ class SwitchProxy:
         self.promote = promote
         self.armed = True
         self.switched = threading.Event()
-        self.lock = threading.Lock()
-        self.pairs = []
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def url(self):
-        return "redis://127.0.0.1:%d" % self.port
-
-    def close(self):
-        self.closed = True
-        self.listener.close()
-        self._cut_all()
-
-    def _cut_all(self):
-        with self.lock:
-            pairs, self.pairs = self.pairs, []
-        for pair in pairs:
-            so.FaultyProxy._cut(pair)
-
-    def _accept(self):
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                up = socket.create_connection(("127.0.0.1", self.upstream),
-                                              30)
-            except OSError:
-                client.close()
-                continue
-            pair = (client, up)
-            with self.lock:
-                self.pairs.append(pair)
-            threading.Thread(target=self._up, args=(pair,),
-                             daemon=True).start()
-            threading.Thread(target=self._down, args=(pair,),
-                             daemon=True).start()
-
-    def _down(self, pair):
-        client, up = pair
-        try:
-            while True:
-                data = up.recv(65536)
-                if not data:
-                    break
-                client.sendall(data)
-        except OSError:
-            pass
-        so.FaultyProxy._cut(pair)
+    def upstream_port(self):
+        return self.upstream
 
     def _up(self, pair):
         client, up = pair
-        buf = b""
         try:
-            while True:
-                data = client.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while True:
-                    cmd = so.FaultyProxy._command(buf)
-                    if cmd is None:
-                        break
-                    name, size = cmd
-                    raw, buf = buf[:size], buf[size:]
-                    with self.lock:
-                        switch = (self.armed and name == b"XADD" and
-                                  raw.split(b"\r\n")[4] == self.stream)
-                        if switch:
-                            self.armed = False
-                    if not switch:
-                        up.sendall(raw)
-                        continue
-                    self.promote()
+            for name, raw in self._commands(client):
+                with self.lock:
+                    switch = (self.armed and name == b"XADD" and
+                              raw.split(b"\r\n")[4] == self.stream)
+                    if switch:
+                        self.armed = False
+                if not switch:
                     up.sendall(raw)
-                    # What the client sends next is lost with the
-                    # connection; the XADD's reply reaches it.
-                    time.sleep(0.5)
-                    self.upstream = self.second
-                    self._cut_all()
-                    self.switched.set()
-                    return
+                    continue
+                self.promote()
+                up.sendall(raw)
+                # What the client sends next is lost with the connection;
+                # the XADD's reply reaches it.
+                time.sleep(0.5)
+                self.upstream = self.second
+                self.cut_all()
+                self.switched.set()
+                return
         except OSError:
             pass
-        so.FaultyProxy._cut(pair)
+        self._cut(pair)
 
 
 def start(args, port, tmp, name, resp=so.Resp):
