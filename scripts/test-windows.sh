@@ -369,6 +369,19 @@ serve_stdio() {
 }
 check "capsid.exe serve --stdio: events on stdout, exit 0 at EOF" \
   serve_stdio
+serve_stdio_files() {
+  # `capsid.exe serve --stdio < requests > events`: a disk file on both
+  # ends (libuv opens neither as a pipe on Windows); the last request has
+  # no newline; both are answered, then exit 0.
+  printf '%s\n%s' '{"v":1,"type":"ping","tag":"a"}' \
+    '{"v":1,"type":"ping","tag":"b"}' >"$dir/stdio.in"
+  "$wine" "$exe" serve --stdio <"$dir/stdio.in" >"$dir/stdio.out" ||
+    return 1
+  cat "$dir/stdio.out"
+  [ "$(tr -d '\r' <"$dir/stdio.out" | grep -c '"event":"pong"')" = 2 ]
+}
+check "capsid.exe serve --stdio from a file of requests into a file" \
+  serve_stdio_files
 hint_names_pipe() { # STATUS ARGS...: capsid.exe ARGS exits STATUS,
   # prints nothing on stdout and names pipe:NAME, no unix: path.
   local want=$1 err rc

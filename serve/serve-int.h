@@ -60,6 +60,10 @@ struct serve_client_s {
    * by file_kick (server.c); pipe is then never opened. */
   int file_in;
   uv_timer_t file_kick;
+  /* stdio to a file: events go out as file writes on the thread pool,
+   * one in flight at a time (server.c). */
+  int file_out;
+  int fs_writing;
   serve_peer_t peer;
   int owner;               /* the server's own user or root */
   capsid__buf_t in;        /* a request line not yet complete */

@@ -10,6 +10,7 @@
  * turn of the loop. */
 typedef struct serve_write_s {
   uv_write_t req;
+  uv_fs_t fs;             /* stdio to a file: the write instead of req */
   serve_client_t* client;
   size_t len;
   char* data;
@@ -42,8 +43,9 @@ static void client_unlink(serve_client_t* c) {
 }
 
 
-static void on_client_closed(uv_handle_t* h) {
-  serve_client_t* c = h->data;
+/* One of the things a closing client waits for is over (a handle closed,
+ * a file write done); the last frees it. */
+static void client_release(serve_client_t* c) {
   serve_t* srv = c->srv;
 
   if (--c->pending_closes > 0)
@@ -54,6 +56,11 @@ static void on_client_closed(uv_handle_t* h) {
   capsid__buf_free(&c->pending);
   capsid__free(c);
   serve__maybe_finish(srv);
+}
+
+
+static void on_client_closed(uv_handle_t* h) {
+  client_release(h->data);
 }
 
 
@@ -70,7 +77,8 @@ static void client_close(serve_client_t* c) {
   c->closing = 1;
   serve__client_gone(c);
   client_unlink(c);
-  c->pending_closes = (c->split ? 2 : 1) + (c->file_in ? 1 : 0);
+  c->pending_closes = (c->split ? 2 : 1) + (c->file_in ? 1 : 0) +
+                      (c->fs_writing ? 1 : 0);
   uv_close((uv_handle_t*)&c->pipe, on_client_closed);
   if (c->split)
     uv_close((uv_handle_t*)&c->out, on_client_closed);
@@ -258,6 +266,41 @@ static void on_written(uv_write_t* req, int status) {
 }
 
 
+/* stdio to a file (`> events.jsonl`): libuv cannot open a disk file as
+ * a stream on Windows, so events go out as file writes on the thread
+ * pool, one at a time (two in flight could land out of order). */
+static void on_file_written(uv_fs_t* req) {
+  serve_write_t* w = CAPSID__CONTAINER_OF(req, serve_write_t, fs);
+  serve_client_t* c = w->client;
+  ssize_t result = req->result;
+  int ok = result == (ssize_t)w->len;
+
+  uv_fs_req_cleanup(req);
+  c->fs_writing = 0;
+  c->queued -= w->len;
+  capsid__free(w->data);
+  capsid__free(w);
+  if (c->closing) {
+    client_release(c); /* client_close counted this write */
+    return;
+  }
+  if (!ok) {
+    serve__log(c->srv, "--stdio: writing the events: %s",
+               result < 0 ? uv_strerror((int)result) : "short write");
+    client_close(c);
+    return;
+  }
+  if (client_flush(c) != 0) {
+    client_close(c);
+    return;
+  }
+  serve__client_resume(c);
+  serve__client_settle(c);
+  if (c->srv->stopping && c->queued == 0)
+    serve__maybe_finish(c->srv);
+}
+
+
 /* Hands the events queued for c to one write. Returns 0, or -1 when
  * they cannot be written: the caller closes the connection. */
 static int client_flush(serve_client_t* c) {
@@ -265,8 +308,8 @@ static int client_flush(serve_client_t* c) {
   uv_buf_t buf;
   uv_stream_t* s;
 
-  if (c->closing || c->pending.len == 0)
-    return 0;
+  if (c->closing || c->pending.len == 0 || c->fs_writing)
+    return 0; /* a file write in flight writes the rest when done */
   w = capsid__malloc(sizeof(*w));
   if (w == NULL)
     return -1;
@@ -275,6 +318,17 @@ static int client_flush(serve_client_t* c) {
   w->len = c->pending.len;
   memset(&c->pending, 0, sizeof(c->pending));
   buf = uv_buf_init(w->data, (unsigned)w->len);
+  if (c->file_out) {
+    if (uv_fs_write(&c->srv->loop, &w->fs, 1, &buf, 1, -1,
+                    on_file_written) == 0) {
+      c->fs_writing = 1;
+      return 0;
+    }
+    c->queued -= w->len;
+    capsid__free(w->data);
+    capsid__free(w);
+    return -1;
+  }
   s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
   if (uv_write(&w->req, s, &buf, 1, on_written) != 0) {
     c->queued -= w->len;
@@ -493,6 +547,7 @@ static int start_stdio(serve_t* srv) {
   /* `capsid serve --stdio < requests.jsonl`: a file cannot be polled
    * (libuv aborts on one opened as a pipe). */
   c->file_in = uv_guess_handle(0) == UV_FILE;
+  c->file_out = uv_guess_handle(1) == UV_FILE;
   if (c->file_in) {
     uv_timer_init(&srv->loop, &c->file_kick);
     c->file_kick.data = c;
@@ -500,7 +555,7 @@ static int start_stdio(serve_t* srv) {
   } else {
     rc = uv_pipe_open(&c->pipe, 0);
   }
-  if (rc == 0)
+  if (rc == 0 && !c->file_out)
     rc = uv_pipe_open(&c->out, 1);
   client_add(srv, c);
   if (rc != 0) {

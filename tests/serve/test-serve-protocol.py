@@ -334,16 +334,26 @@ def test_stdio(capsid, env, ws):
     print("ok   serve --stdio runs a job and exits at the client's EOF")
 
 
-def stdio_events(capsid, env, stdin):
-    """Runs serve --stdio with stdin (a pipe's bytes, or an open file);
-    returns its exit code and its events."""
-    if isinstance(stdin, bytes):
-        p = subprocess.run([capsid, "serve", "--stdio"], env=env,
-                           input=stdin, stdout=subprocess.PIPE, timeout=120)
-    else:
-        p = subprocess.run([capsid, "serve", "--stdio"], env=env,
-                           stdin=stdin, stdout=subprocess.PIPE, timeout=120)
-    return p.returncode, [json.loads(l) for l in p.stdout.splitlines()]
+def stdio_events(capsid, env, stdin, out_path=None):
+    """Runs serve --stdio with stdin (a pipe's bytes, or an open file) and
+    stdout a pipe, or the file out_path; returns its exit code and its
+    events."""
+    out = open(out_path, "wb") if out_path else subprocess.PIPE
+    try:
+        if isinstance(stdin, bytes):
+            p = subprocess.run([capsid, "serve", "--stdio"], env=env,
+                               input=stdin, stdout=out, timeout=120)
+        else:
+            p = subprocess.run([capsid, "serve", "--stdio"], env=env,
+                               stdin=stdin, stdout=out, timeout=120)
+    finally:
+        if out_path:
+            out.close()
+    text = p.stdout
+    if out_path:
+        with open(out_path, "rb") as f:
+            text = f.read()
+    return p.returncode, [json.loads(l) for l in text.splitlines()]
 
 
 def test_stdio_answers_after_eof(capsid, env, base, ws):
@@ -369,8 +379,10 @@ def test_stdio_answers_after_eof(capsid, env, base, ws):
         if how == "pipe":
             rc, evs = stdio_events(capsid, env, (text + "\n").encode())
         else:
+            # A file in, a file out: neither can be polled.
             with open(path, "rb") as f:
-                rc, evs = stdio_events(capsid, env, f)
+                rc, evs = stdio_events(capsid, env, f,
+                                       os.path.join(base, "events.jsonl"))
         check(rc == 0, "serve --stdio from a %s exited %s" % (how, rc))
         tags = {e["job"]: e["tag"] for e in evs
                 if e.get("event") == "accepted"}
@@ -379,7 +391,7 @@ def test_stdio_answers_after_eof(capsid, env, base, ws):
         check(out == {"slow": "slow\n", "cat": "fed\n", "last": "last\n"},
               "serve --stdio from a %s: exit events %s" % (how, out))
     print("ok   serve --stdio answers every request when its input ends "
-          "first, from a pipe or a file")
+          "first, pipe to pipe and file to file")
 
 
 def test_activation(capsid, env, base, ws):
