@@ -30,6 +30,7 @@ typedef struct metrics_s {
   atomic_llong sum_ms;
   atomic_llong running;
   atomic_llong dead;
+  atomic_llong rewritten;
   atomic_llong redis_down;
   int listen_fd;
   scale_redis_url_t url;
@@ -57,6 +58,12 @@ void scale_metrics_job_stopped(void) {
 void scale_metrics_dead_letter(void) {
   if (atomic_load(&g.on))
     atomic_fetch_add(&g.dead, 1);
+}
+
+
+void scale_metrics_result_rewritten(void) {
+  if (atomic_load(&g.on))
+    atomic_fetch_add(&g.rewritten, 1);
 }
 
 
@@ -202,6 +209,10 @@ static void render(capsid__buf_t* b) {
   counter(b, "capsid_dead_letters_total",
           "Jobs this worker moved to the dead-letter stream.",
           atomic_load(&g.dead));
+  counter(b, "capsid_results_rewritten_total",
+          "Results Redis confirmed and then no longer held at the job's "
+          "XACK (a failover, a restart), written again.",
+          atomic_load(&g.rewritten));
   counter(b, "capsid_redis_reconnects_total",
           "Redis connections of this worker that were lost and remade.",
           atomic_load(&g.redis_down));

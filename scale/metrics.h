@@ -28,6 +28,8 @@ void scale_metrics_job_stopped(void);
 void scale_metrics_result(const capsid_result_t* r);
 /* A job was dead-lettered. */
 void scale_metrics_dead_letter(void);
+/* A confirmed result was gone at the XACK and is written again. */
+void scale_metrics_result_rewritten(void);
 /* A Redis connection was lost (each loss, of either connection). */
 void scale_metrics_redis_down(void);
 

@@ -14,6 +14,7 @@
 #include "worker-output.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -177,6 +178,7 @@ static void rewrite(worker_job_t* j, const redisReply* missing) {
               a->stream, a->rid);
       a->written = 0;
       a->rid[0] = '\0';
+      scale_metrics_result_rewritten();
     }
   }
   j->rewrites++;

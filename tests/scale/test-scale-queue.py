@@ -277,6 +277,7 @@ class Queue(unittest.TestCase):
         self.assertEqual(v["capsid_queue_pending"], 1)
         self.assertEqual(v["capsid_dead_letters_total"], 0)
         self.assertEqual(v["capsid_redis_reconnects_total"], 0)
+        self.assertEqual(v["capsid_results_rewritten_total"], 0)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         c.request("GET", "/")
         self.assertEqual(c.getresponse().status, 404)

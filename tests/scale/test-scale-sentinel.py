@@ -20,7 +20,9 @@ servers and sentinels that listen on TLS ports only (certificates made
 here with openssl, client certificates required, replication and the
 sentinels' own links over TLS: `tls-replication yes`).
 """
+import http.client
 import importlib.util
+import re
 import ssl
 import os
 import shutil
@@ -245,8 +247,8 @@ class Sentinel(unittest.TestCase):
         # A --claim-idle far away: no other worker's claim pass may stand
         # in for the owner writing its result again.
         self.workers.append(so.Worker(self.tmp, "jobs", "w0", "-j", "1",
-                                      "--claim-idle", "120s",
-                                      url=proxy.url()))
+                                      "--claim-idle", "120s", "--metrics",
+                                      "127.0.0.1:0", url=proxy.url()))
         self.assertTrue(proxy.switched.wait(60), "no XADD was seen")
         new = self.resp(replica)
         self.addCleanup(new.close)
@@ -266,6 +268,14 @@ class Sentinel(unittest.TestCase):
                     lambda: new.cmd("XPENDING", "jobs", "capsid")[0] == 0,
                     30)
         w = self.workers[0]
+        # Operators see it in the metrics too.
+        port = int(re.search(r"metrics on http://127\.0\.0\.1:(\d+)/",
+                             w.stderr()).group(1))
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+        self.assertIn("\ncapsid_results_rewritten_total 1\n", text)
         self.assertEqual(w.stop(), 0, w.stderr())
         self.assertIn("not on the server", w.stderr())
 
