@@ -45,8 +45,13 @@ static void job_free(serve_job_t* sj) {
     srv->jobs = sj->next;
   if (sj->next != NULL)
     sj->next->prev = sj->prev;
-  if (sj->client != NULL)
+  if (sj->client != NULL) {
     sj->client->n_jobs--;
+    if (sj->client->deferred) {
+      sj->client->deferred = 0;
+      serve__client_resume(sj->client); /* the waiting run goes first */
+    }
+  }
   serve__client_settle(sj->client);
   scale_jobline_free(&sj->jl);
   capsid__free(sj);
@@ -307,6 +312,13 @@ static void do_run(serve_client_t* c, json_t* req, json_t* tag) {
     return;
   }
   if (c->n_jobs >= SERVE_CLIENT_MAX_JOBS) {
+    /* A file of requests is a batch: its next run waits for a slot, as
+     * capsid batch's lines do, and so do the requests after it. */
+    if (c->split) {
+      c->deferred = 1;
+      serve__client_pause(c);
+      return;
+    }
     serve__error(c, tag, "job", "this connection has %u jobs waiting or "
                  "running already", c->n_jobs);
     return;

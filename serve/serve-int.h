@@ -77,6 +77,9 @@ struct serve_client_s {
   /* stdio: the input ended (no more requests); the client is closed,
    * ending the server, once its jobs ended and their events are out. */
   int input_ended;
+  /* stdio: the run request at the head of `in` waits for one of the
+   * client's jobs to end (SERVE_CLIENT_MAX_JOBS); reading is paused. */
+  int deferred;
   /* Streamed stdin the job's queue had no room for: reading this
    * client's requests stops until the job takes it (or ends). */
   serve_job_t* stdin_job;

@@ -146,6 +146,10 @@ static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
     c->in.data[start + line_len] = '\0';
     if (line_len > 0)
       serve__request(c, p + start, line_len);
+    if (c->deferred) {
+      c->in.data[start + line_len] = '\n'; /* read again on resume */
+      break;
+    }
     start += line_len + 1;
     /* serve__request may have closed the connection; c stays valid
      * until its close callback, which runs later on the loop. */
@@ -215,6 +219,10 @@ static void client_drain_buffer(serve_client_t* c) {
     c->in.data[start + line_len] = '\0';
     if (line_len > 0)
       serve__request(c, c->in.data + start, line_len);
+    if (c->deferred) {
+      c->in.data[start + line_len] = '\n'; /* read again on resume */
+      break;
+    }
     start += line_len + 1;
   }
   if (c->closing)
@@ -233,7 +241,7 @@ void serve__client_pause(serve_client_t* c) {
 
 
 void serve__client_resume(serve_client_t* c) {
-  if (!c->paused || c->closing || c->stdin_job != NULL ||
+  if (!c->paused || c->closing || c->stdin_job != NULL || c->deferred ||
       c->queued > SERVE_CLIENT_QUEUE_LIMIT / 2)
     return;
   c->paused = 0;

@@ -394,6 +394,29 @@ def test_stdio_answers_after_eof(capsid, env, base, ws):
           "first, pipe to pipe and file to file")
 
 
+def test_stdio_file_past_the_job_limit(capsid, env, base, ws):
+    """A file of more run requests than a connection may have jobs (1024)
+    is a batch: on --stdio the runs past the limit wait for a slot
+    instead of being refused, and every one gets its exit event."""
+    n = 1100
+    path = os.path.join(base, "many.jsonl")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"v": 1, "type": "run", "tag": i,
+                                "job": {"argv": ["true"], "cwd": ws}}) + "\n")
+    with open(path, "rb") as f:
+        rc, evs = stdio_events(capsid, env, f,
+                               os.path.join(base, "many.out"))
+    errors = [e for e in evs if e.get("event") == "error"]
+    exits = [e for e in evs if e.get("event") == "exit" and
+             e["result"]["exit_code"] == 0]
+    check(rc == 0 and not errors and len(exits) == n,
+          "serve --stdio, %d runs from a file: exit %s, %d exit events, "
+          "errors %s" % (n, rc, len(exits), errors[:2]))
+    print("ok   serve --stdio runs a file of %d runs (past the 1024 jobs a "
+          "connection may have) without refusing one" % n)
+
+
 def test_activation(capsid, env, base, ws):
     """What systemd does: a bound, listening socket on fd 3, LISTEN_FDS=1
     and LISTEN_PID naming the server's own pid."""
@@ -494,6 +517,7 @@ def main():
         check(p.wait(timeout=120) == 0, "capsid serve did not exit 0")
         test_stdio(capsid, env, ws)
         test_stdio_answers_after_eof(capsid, env, base, ws)
+        test_stdio_file_past_the_job_limit(capsid, env, base, ws)
         test_activation(capsid, env, base, ws)
         test_systemd(capsid, env, base, ws)
     finally:
