@@ -128,37 +128,14 @@ void serve__client_settle(serve_client_t* c) {
  * limit ends the connection: there is no way to skip to its end without
  * reading it all. */
 static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
-  const char* p;
-  const char* nl;
-  size_t start = 0, len;
-
   if (n == 0 || c->closing)
     return;
   if (capsid__buf_append(&c->in, bytes, n) != 0) {
     client_close(c);
     return;
   }
-  p = c->in.data;
-  len = c->in.len;
-  while (!c->closing && !c->paused &&
-         (nl = memchr(p + start, '\n', len - start)) != NULL) {
-    size_t line_len = (size_t)(nl - (p + start));
-    c->in.data[start + line_len] = '\0';
-    if (line_len > 0)
-      serve__request(c, p + start, line_len);
-    if (c->deferred) {
-      c->in.data[start + line_len] = '\n'; /* read again on resume */
-      break;
-    }
-    start += line_len + 1;
-    /* serve__request may have closed the connection; c stays valid
-     * until its close callback, which runs later on the loop. */
-  }
-  if (c->closing)
-    return;
-  memmove(c->in.data, c->in.data + start, c->in.len - start);
-  c->in.len -= start;
-  if (c->in.len > SERVE_MAX_REQUEST) {
+  client_drain_buffer(c);
+  if (!c->closing && c->in.len > SERVE_MAX_REQUEST) {
     serve__error(c, NULL, "request", "a request line is longer than %zu "
                  "bytes; closing the connection",
                  (size_t)SERVE_MAX_REQUEST);
@@ -208,7 +185,9 @@ static void file_pump(uv_timer_t* t) {
 }
 
 
-/* Requests left in the buffer when reading was paused. */
+/* Handles the whole request lines in the buffer, in order, until the
+ * client is paused or closed; keeps the rest (a line not yet complete,
+ * or the lines after a pause) for later. */
 static void client_drain_buffer(serve_client_t* c) {
   char* nl;
   size_t start = 0, line_len;
@@ -224,6 +203,8 @@ static void client_drain_buffer(serve_client_t* c) {
       break;
     }
     start += line_len + 1;
+    /* serve__request may have closed the connection; c stays valid
+     * until its close callback, which runs later on the loop. */
   }
   if (c->closing)
     return;
@@ -255,22 +236,37 @@ void serve__client_resume(serve_client_t* c) {
 }
 
 
-static void on_written(uv_write_t* req, int status) {
-  serve_write_t* w = CAPSID__CONTAINER_OF(req, serve_write_t, req);
+/* A write is over (done, failed or never started): its bytes leave the
+ * client's queue. Returns the client. */
+static serve_client_t* write_free(serve_write_t* w) {
   serve_client_t* c = w->client;
 
   c->queued -= w->len;
   capsid__free(w->data);
   capsid__free(w);
-  if (status != 0 && status != UV_ECANCELED) {
-    client_close(c);
-    return;
-  }
-  /* Half empty again: take requests once more. */
+  return c;
+}
+
+
+/* Half empty again: take requests once more; the client may be done, and
+ * the server with it. */
+static void client_drained(serve_client_t* c) {
   serve__client_resume(c);
   serve__client_settle(c);
   if (c->srv->stopping && c->queued == 0)
     serve__maybe_finish(c->srv);
+}
+
+
+static void on_written(uv_write_t* req, int status) {
+  serve_client_t* c =
+      write_free(CAPSID__CONTAINER_OF(req, serve_write_t, req));
+
+  if (status != 0 && status != UV_ECANCELED) {
+    client_close(c);
+    return;
+  }
+  client_drained(c);
 }
 
 
@@ -279,15 +275,13 @@ static void on_written(uv_write_t* req, int status) {
  * pool, one at a time (two in flight could land out of order). */
 static void on_file_written(uv_fs_t* req) {
   serve_write_t* w = CAPSID__CONTAINER_OF(req, serve_write_t, fs);
-  serve_client_t* c = w->client;
   ssize_t result = req->result;
   int ok = result == (ssize_t)w->len;
+  serve_client_t* c;
 
   uv_fs_req_cleanup(req);
+  c = write_free(w);
   c->fs_writing = 0;
-  c->queued -= w->len;
-  capsid__free(w->data);
-  capsid__free(w);
   if (c->closing) {
     client_release(c); /* client_close counted this write */
     return;
@@ -302,10 +296,7 @@ static void on_file_written(uv_fs_t* req) {
     client_close(c);
     return;
   }
-  serve__client_resume(c);
-  serve__client_settle(c);
-  if (c->srv->stopping && c->queued == 0)
-    serve__maybe_finish(c->srv);
+  client_drained(c);
 }
 
 
@@ -332,19 +323,13 @@ static int client_flush(serve_client_t* c) {
       c->fs_writing = 1;
       return 0;
     }
-    c->queued -= w->len;
-    capsid__free(w->data);
-    capsid__free(w);
-    return -1;
+  } else {
+    s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
+    if (uv_write(&w->req, s, &buf, 1, on_written) == 0)
+      return 0;
   }
-  s = (uv_stream_t*)(c->split ? &c->out : &c->pipe);
-  if (uv_write(&w->req, s, &buf, 1, on_written) != 0) {
-    c->queued -= w->len;
-    capsid__free(w->data);
-    capsid__free(w);
-    return -1;
-  }
-  return 0;
+  write_free(w);
+  return -1;
 }
 
 
