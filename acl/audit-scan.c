@@ -449,12 +449,7 @@ static int run_items(scan_t* s) {
   }
   for (i = 0; rc == 0 && i < s->n; i++)
     capsid__pool_submit(pool, &s->items[i].w);
-  if (rc == 0)
-    uv_run(&loop, UV_RUN_DEFAULT);
-  if (pool != NULL)
-    capsid__pool_close(pool);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  capsid__pool_run_private(&loop, pool, rc == 0);
   return rc;
 }
 

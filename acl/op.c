@@ -194,12 +194,7 @@ int capsid__acl_run(capsid__acl_action_t action,
   if (rc == 0)
     rc = capsid__acl_op_start(&loop, pool, action, plan, opts, run_done, &r,
                               NULL);
-  if (rc == 0)
-    uv_run(&loop, UV_RUN_DEFAULT);
-  if (pool != NULL)
-    capsid__pool_close(pool);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  capsid__pool_run_private(&loop, pool, rc == 0);
   if (rc != 0)
     return capsid__error_set(err, rc, CAPSID_STAGE_ACL, 0, NULL, NULL,
                              "cannot start the ACL walk: %s",

@@ -190,6 +190,16 @@ void capsid__pool_cancel(capsid__work_t* w) {
 }
 
 
+void capsid__pool_run_private(uv_loop_t* loop, capsid__pool_t* pool,
+                              int run) {
+  if (run)
+    uv_run(loop, UV_RUN_DEFAULT);
+  capsid__pool_close(pool);
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+}
+
+
 unsigned capsid__pool_threads(const capsid__pool_t* pool) {
   return pool->n_threads;
 }

@@ -44,6 +44,11 @@ void capsid__pool_cancel(capsid__work_t* w);
  * Every outstanding item's done_cb runs before this returns or from the
  * loop shortly after. */
 void capsid__pool_close(capsid__pool_t* pool);
+/* For a caller that made loop and pool for one piece of work: when run,
+ * runs the loop until that work is done; then closes the pool (NULL is
+ * fine), lets its last callbacks run and closes the loop. */
+void capsid__pool_run_private(uv_loop_t* loop, capsid__pool_t* pool,
+                              int run);
 unsigned capsid__pool_threads(const capsid__pool_t* pool);
 
 #endif
