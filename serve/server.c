@@ -163,13 +163,13 @@ static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
  * the client is paused (serve__client_resume starts it again). */
 static void file_pump(uv_timer_t* t) {
   serve_client_t* c = t->data;
-  static char chunk[65536];
-  uv_buf_t b = uv_buf_init(chunk, sizeof(chunk));
+  uv_buf_t b;
   uv_fs_t req;
   int n;
 
   if (c->closing || c->paused || c->input_ended)
     return;
+  on_alloc((uv_handle_t*)t, 0, &b); /* the connections' read slab */
   n = uv_fs_read(t->loop, &req, 0, &b, 1, -1, NULL);
   uv_fs_req_cleanup(&req);
   if (n < 0) {
@@ -178,10 +178,19 @@ static void file_pump(uv_timer_t* t) {
   } else if (n == 0) {
     input_ended(c);
   } else {
-    take_bytes(c, chunk, (size_t)n);
+    take_bytes(c, b.base, (size_t)n);
     if (!c->closing && !c->paused)
       uv_timer_start(t, file_pump, 0, 0);
   }
+}
+
+
+/* Starts (or goes on) taking the client's requests. */
+static void client_read(serve_client_t* c) {
+  if (c->file_in)
+    uv_timer_start(&c->file_kick, file_pump, 0, 0);
+  else
+    uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
 }
 
 
@@ -227,12 +236,8 @@ void serve__client_resume(serve_client_t* c) {
     return;
   c->paused = 0;
   client_drain_buffer(c);
-  if (c->paused || c->closing || c->input_ended)
-    return;
-  if (c->file_in)
-    uv_timer_start(&c->file_kick, file_pump, 0, 0);
-  else
-    uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  if (!c->paused && !c->closing && !c->input_ended)
+    client_read(c);
 }
 
 
@@ -465,7 +470,7 @@ static void on_connection(uv_stream_t* server, int status) {
     return;
   }
   c->owner = c->peer.uid == srv->self_uid || c->peer.uid == 0;
-  uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  client_read(c);
 }
 
 
@@ -558,10 +563,7 @@ static int start_stdio(serve_t* srv) {
   }
   serve__peer_self(&c->peer);
   c->owner = 1;
-  if (c->file_in)
-    uv_timer_start(&c->file_kick, file_pump, 0, 0);
-  else
-    uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  client_read(c);
   return 0;
 }
 
