@@ -174,6 +174,37 @@ static void die_hook(capsid__acl_dir_t d, const char* name) {
 }
 
 
+/* Applies plan in a child that dies (exit 7) when the walk reaches "f";
+ * returns the child's wait status. A walk that ends without reaching it
+ * says on stderr how it ended, so an exit 0 can be read from the log. */
+static int apply_killed_at_f(const capsid__acl_plan_t* plan,
+                             const char* state) {
+  capsid__acl_opts_t opts;
+  capsid__acl_stats_t st;
+  capsid_error_t err = {0};
+  char msg[512];
+  int status, rc;
+  pid_t pid = fork();
+
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    capsid__acl_test_hook = die_hook;
+    memset(&st, 0, sizeof(st));
+    memset(&opts, 0, sizeof(opts));
+    opts.state_dir = state;
+    opts.threads = 2;
+    rc = capsid__acl_run(CAPSID__ACL_APPLY, plan, &opts, &st, &err);
+    fprintf(stderr, "the apply ended (%d: %s) without reaching \"f\": "
+            "%zu dirs, %zu files\n", rc,
+            rc ? capsid_error_format(&err, msg, sizeof(msg)) : "no error",
+            (size_t)st.dirs, (size_t)st.files);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+
 static void test_killed_apply_is_revoked_from_its_record(void** state) {
   capsid__acl_plan_t plan, other;
   capsid__acl_stats_t st;
@@ -181,7 +212,6 @@ static void test_killed_apply_is_revoked_from_its_record(void** state) {
   fixture_t f;
   char *old_text, *now, ref[1100];
   int status;
-  pid_t pid;
 
   (void)state;
   fixture_new(&f);
@@ -191,14 +221,7 @@ static void test_killed_apply_is_revoked_from_its_record(void** state) {
   assert_int_equal(test_system("cp -a '%s' '%s'", f.ws, ref), 0);
   old_text = acl_facls(f.ws);
   simple_plan(f.ws, &plan);
-  pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    capsid__acl_test_hook = die_hook;
-    run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st);
-    _exit(0);
-  }
-  assert_int_equal(waitpid(pid, &status, 0), pid);
+  status = apply_killed_at_f(&plan, f.state);
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
   /* Some grants were written before the kill. */
   now = acl_facls(f.ws);
@@ -217,13 +240,8 @@ static void test_killed_apply_is_revoked_from_its_record(void** state) {
   assert_string_equal(now, old_text);
   free(now);
   /* Killed again, then applied: the next apply walks everything. */
-  pid = fork();
-  if (pid == 0) {
-    capsid__acl_test_hook = die_hook;
-    run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st);
-    _exit(0);
-  }
-  assert_int_equal(waitpid(pid, &status, 0), pid);
+  status = apply_killed_at_f(&plan, f.state);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 7);
   assert_int_equal(run_plan(CAPSID__ACL_APPLY, &plan, f.state, &st), 0);
   assert_true(st.full);
   {
