@@ -18,6 +18,39 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Binaries and workspaces the suite makes must be usable by other users
+# (the sandbox identities of elevated jobs, a server's clients), whatever
+# umask the caller has.
+umask 022
+
+# The suite runs jobs as other users from its build trees and makes their
+# workspaces there, and root capsid refuses workspaces inside system
+# directories such as /root. A checkout that other users cannot reach (a
+# directory above it without o+x: root's home is 0700 on Debian), or one
+# inside /root, is therefore tested from a copy under /var/tmp, which every
+# user can reach and no policy grants. The copy's build trees are kept for
+# the next run; its sources are replaced each time.
+others_cannot_reach() {
+  local d=$1
+  case "$d/" in /root/*) return 0 ;; esac
+  while [ "$d" != / ]; do
+    [ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || return 0
+    d=$(dirname "$d")
+  done
+  return 1
+}
+if [ -z "${CAPSID_SUITE_COPY_OF:-}" ] && others_cannot_reach "$root"; then
+  base=/var/tmp/capsid-suite-$(id -u)
+  copy=$base/$(basename "$root")-$(printf %s "$root" | cksum | cut -d' ' -f1)
+  echo "test.sh: other users cannot reach $root (or it lies in /root, which"
+  echo "test.sh: capsid will not grant to jobs); the suite runs from a copy in"
+  echo "test.sh: $copy"
+  mkdir -p "$copy" && chmod 755 "$base" "$copy" || exit 1
+  find "$copy" -mindepth 1 -maxdepth 1 ! -name 'build*' -exec rm -rf {} + &&
+    tar -C "$root" --exclude='./build*' -cf - . | tar -C "$copy" -xf - ||
+    exit 1
+  CAPSID_SUITE_COPY_OF=$root exec "$copy/scripts/test.sh" "$@"
+fi
 
 ./scripts/bootstrap.sh || exit 1
 
@@ -90,5 +123,7 @@ step "fuzzing, 30 s per target" ./scripts/fuzz.sh 30
 step "windows cross-build and wine tests" ./scripts/test-windows.sh
 
 echo
+[ -n "${CAPSID_SUITE_COPY_OF:-}" ] &&
+  echo "(run from $root, a copy of $CAPSID_SUITE_COPY_OF)"
 echo "steps: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
