@@ -24,6 +24,10 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from checks import measurable_memory  # noqa: E402
+
 KINDS = ["ok", "exit", "crash", "timeout", "output", "badcwd", "readonly",
          "badline", "orphan"]
 WORKSPACES = 20
@@ -152,19 +156,10 @@ def main():
 
     kinds = [rng.choice(KINDS) for _ in range(n)]
     lines = [make_job(i, kinds[i], rng, ws, helper, marker) for i in range(n)]
-    # An AddressSanitizer build keeps freed blocks in a quarantine of up to
-    # 256 MiB before it reuses them: resident growth that is not a leak, and
-    # about as large as the 32 MiB this soak allows after 1000 jobs. A 16 MiB
-    # quarantine still catches a use after free of a recent block; lost
-    # blocks are LeakSanitizer's at exit. Other builds ignore the variable.
-    env = dict(os.environ)
-    if "quarantine_size_mb" not in env.get("ASAN_OPTIONS", ""):
-        env["ASAN_OPTIONS"] = ":".join(
-            o for o in (env.get("ASAN_OPTIONS", ""), "quarantine_size_mb=16")
-            if o)
     proc = subprocess.Popen([capsid, "batch", "-j", "16", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, bufsize=1 << 20, env=env)
+                            text=True, bufsize=1 << 20,
+                            env=measurable_memory())
 
     def feed():
         for line in lines:
