@@ -559,6 +559,23 @@ static void do_status(serve_client_t* c, json_t* tag) {
 }
 
 
+int serve__request_is_cancel(const char* text, size_t len) {
+  json_t* req;
+  json_t* type;
+  int yes;
+
+  /* A cancel is a short line; longer ones (stdin data) are not parsed
+   * twice. */
+  if (len > SERVE_CANCEL_PEEK_MAX)
+    return 0;
+  req = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+  type = json_object_get(req, "type");
+  yes = json_is_string(type) && strcmp(json_string_value(type), "cancel") == 0;
+  json_decref(req);
+  return yes;
+}
+
+
 void serve__request(serve_client_t* c, const char* text, size_t len) {
   json_error_t jerr;
   json_t* req;

@@ -70,7 +70,12 @@ struct serve_client_s {
   capsid__buf_t pending;   /* event lines of this loop turn, not yet
                               handed to uv_write */
   size_t queued;           /* event bytes pending or written, not sent */
-  int paused;              /* reading stopped: the queue is full */
+  /* Requests are not taken in order: the event queue is full, or they
+   * wait on a job (deferred, stdin_job). Reading goes on only in the
+   * second case (server.c, client_wants_bytes). */
+  int paused;
+  int reading;             /* a socket or pipe: uv_read_start is on */
+  size_t scanned;          /* bytes of `in` looked at for cancels */
   int closing;
   int pending_closes;
   unsigned n_jobs;         /* this client's unfinished jobs */
@@ -78,10 +83,11 @@ struct serve_client_s {
    * ending the server, once its jobs ended and their events are out. */
   int input_ended;
   /* stdio: the run request at the head of `in` waits for one of the
-   * client's jobs to end (SERVE_CLIENT_MAX_JOBS); reading is paused. */
+   * client's jobs to end (SERVE_CLIENT_MAX_JOBS); the client is paused. */
   int deferred;
-  /* Streamed stdin the job's queue had no room for: reading this
-   * client's requests stops until the job takes it (or ends). */
+  /* Streamed stdin the job's queue had no room for: the client's
+   * requests wait (paused) until the job takes it (or ends); only
+   * cancels pass. */
   serve_job_t* stdin_job;
   capsid__buf_t stdin_hold;
   int stdin_hold_eof;
@@ -134,6 +140,11 @@ void serve__maybe_finish(serve_t* srv);
 /* request.c */
 /* Handles one request line from c. */
 void serve__request(serve_client_t* c, const char* text, size_t len);
+/* 1 if the line is a cancel request (of at most SERVE_CANCEL_PEEK_MAX
+ * bytes): such a line may pass requests that wait on a job (server.c,
+ * client_take_cancels). */
+#define SERVE_CANCEL_PEEK_MAX ((size_t)64 << 10)
+int serve__request_is_cancel(const char* text, size_t len);
 /* The client is going away: cancel its jobs, detach them from it. */
 void serve__client_gone(serve_client_t* c);
 /* The client sends nothing more (stdio's input ended): its jobs' streamed

@@ -66,6 +66,8 @@ static void on_client_closed(uv_handle_t* h) {
 
 static int client_flush(serve_client_t* c);
 static void client_drain_buffer(serve_client_t* c);
+static int client_wants_bytes(const serve_client_t* c);
+static void client_read(serve_client_t* c);
 
 
 static void client_close(serve_client_t* c) {
@@ -105,8 +107,8 @@ static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
  * (serve__client_settle). A socket client that hangs up has its jobs
  * killed instead: nobody reads their events. */
 static void input_ended(serve_client_t* c) {
-  uv_read_stop((uv_stream_t*)&c->pipe);
   c->input_ended = 1;
+  client_read(c);
   if (c->in.len > 0 && c->in.len <= SERVE_MAX_REQUEST &&
       capsid__buf_append(&c->in, "\n", 1) == 0)
     client_drain_buffer(c);
@@ -128,6 +130,8 @@ void serve__client_settle(serve_client_t* c) {
  * limit ends the connection: there is no way to skip to its end without
  * reading it all. */
 static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
+  size_t tail;
+
   if (n == 0 || c->closing)
     return;
   if (capsid__buf_append(&c->in, bytes, n) != 0) {
@@ -135,12 +139,21 @@ static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
     return;
   }
   client_drain_buffer(c);
-  if (!c->closing && c->in.len > SERVE_MAX_REQUEST) {
+  if (c->closing)
+    return;
+  /* Whole lines may wait here (a paused client); the last, unfinished
+   * one is what must stay under the limit. */
+  for (tail = 0; tail < c->in.len && c->in.data[c->in.len - tail - 1] != '\n';
+       tail++)
+    ;
+  if (tail > SERVE_MAX_REQUEST) {
     serve__error(c, NULL, "request", "a request line is longer than %zu "
                  "bytes; closing the connection",
                  (size_t)SERVE_MAX_REQUEST);
     client_close(c);
+    return;
   }
+  client_read(c); /* a paused client reads ahead only so far */
 }
 
 
@@ -167,7 +180,7 @@ static void file_pump(uv_timer_t* t) {
   uv_fs_t req;
   int n;
 
-  if (c->closing || c->paused || c->input_ended)
+  if (!client_wants_bytes(c))
     return;
   on_alloc((uv_handle_t*)t, 0, &b); /* the connections' read slab */
   n = uv_fs_read(t->loop, &req, 0, &b, 1, -1, NULL);
@@ -179,18 +192,78 @@ static void file_pump(uv_timer_t* t) {
     input_ended(c);
   } else {
     take_bytes(c, b.base, (size_t)n);
-    if (!c->closing && !c->paused)
+    if (client_wants_bytes(c))
       uv_timer_start(t, file_pump, 0, 0);
   }
 }
 
 
-/* Starts (or goes on) taking the client's requests. */
+/* Whether to read more of the client's bytes. Not when its event queue
+ * is full: it must read its events first. While its requests wait on one
+ * of its jobs (a held stdin, a deferred run), reading goes on up to the
+ * request limit so that a cancel further on can end that job
+ * (client_take_cancels). */
+static int client_wants_bytes(const serve_client_t* c) {
+  if (c->closing || c->input_ended || c->queued > SERVE_CLIENT_QUEUE_LIMIT)
+    return 0;
+  if (!c->paused)
+    return 1;
+  return (c->stdin_job != NULL || c->deferred) &&
+         c->in.len <= SERVE_MAX_REQUEST;
+}
+
+
+/* Starts or stops reading the client's bytes, as client_wants_bytes
+ * says. */
 static void client_read(serve_client_t* c) {
-  if (c->file_in)
-    uv_timer_start(&c->file_kick, file_pump, 0, 0);
-  else
+  int want = client_wants_bytes(c);
+
+  if (c->file_in) {
+    if (want) /* file_pump asks again before each chunk */
+      uv_timer_start(&c->file_kick, file_pump, 0, 0);
+    return;
+  }
+  if (want == c->reading)
+    return;
+  c->reading = want;
+  if (want)
     uv_read_start((uv_stream_t*)&c->pipe, on_alloc, on_read);
+  else
+    uv_read_stop((uv_stream_t*)&c->pipe);
+}
+
+
+/* While the client's requests wait on one of its jobs, the cancels among
+ * the whole lines after them are handled at once and taken out; the
+ * other lines keep their place and order. Each line is looked at once
+ * (c->scanned). A cancel may end the job waited on and so let the
+ * buffer drain in between: the position is read back after each. */
+static void client_take_cancels(serve_client_t* c) {
+  size_t pos, len;
+  char* nl;
+  char* line;
+
+  while (!c->closing && c->paused &&
+         (c->stdin_job != NULL || c->deferred) &&
+         (pos = c->scanned) < c->in.len &&
+         (nl = memchr(c->in.data + pos, '\n', c->in.len - pos)) != NULL) {
+    len = (size_t)(nl - (c->in.data + pos));
+    if (!serve__request_is_cancel(c->in.data + pos, len)) {
+      c->scanned = pos + len + 1;
+      continue;
+    }
+    line = capsid__malloc(len + 1);
+    if (line == NULL) {
+      client_close(c);
+      return;
+    }
+    memcpy(line, c->in.data + pos, len);
+    line[len] = '\0';
+    memmove(c->in.data + pos, nl + 1, c->in.len - (pos + len + 1));
+    c->in.len -= len + 1;
+    serve__request(c, line, len);
+    capsid__free(line);
+  }
 }
 
 
@@ -219,25 +292,30 @@ static void client_drain_buffer(serve_client_t* c) {
     return;
   memmove(c->in.data, c->in.data + start, c->in.len - start);
   c->in.len -= start;
+  c->scanned = c->scanned > start ? c->scanned - start : 0;
+  client_take_cancels(c);
 }
 
 
 void serve__client_pause(serve_client_t* c) {
-  if (c->paused || c->closing)
+  if (c->closing)
     return;
   c->paused = 1;
-  uv_read_stop((uv_stream_t*)&c->pipe);
+  client_read(c);
 }
 
 
 void serve__client_resume(serve_client_t* c) {
-  if (!c->paused || c->closing || c->stdin_job != NULL || c->deferred ||
-      c->queued > SERVE_CLIENT_QUEUE_LIMIT / 2)
+  if (c->closing)
     return;
-  c->paused = 0;
-  client_drain_buffer(c);
-  if (!c->paused && !c->closing && !c->input_ended)
-    client_read(c);
+  if (c->paused && c->stdin_job == NULL && !c->deferred &&
+      c->queued <= SERVE_CLIENT_QUEUE_LIMIT / 2) {
+    c->paused = 0;
+    client_drain_buffer(c);
+  } else if (c->paused) {
+    client_take_cancels(c); /* the wait may have changed */
+  }
+  client_read(c);
 }
 
 
@@ -515,10 +593,12 @@ void serve__maybe_finish(serve_t* srv) {
     return;
   for (c = srv->clients; c != NULL; c = next) {
     next = c->next;
-    if (c->queued == 0)
+    if (c->queued == 0) {
       client_close(c);
-    else
+    } else if (c->reading) {
+      c->reading = 0;
       uv_read_stop((uv_stream_t*)&c->pipe);
+    }
   }
   if (srv->clients != NULL)
     return; /* on_written of the last write closes them */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """capsid serve's protocol (docs/protocol.md): malformed requests get an
 error event naming the field; stdin streams into a running job (it
-answers before EOF; one that stops reading wedges nothing); started
+answers before EOF; one that stops reading wedges nothing; a cancel
+gets past stdin held for a job that never reads); started
 carries the job's pid; a client that disconnects has its jobs
 killed; a client that does not read cannot make the server buffer
 without bound (its streamed output is dropped and counted, its exit
@@ -11,6 +12,7 @@ events still come); stdio mode; socket activation (LISTEN_FDS).
 import base64
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serveclient import Agent  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
-from checks import Failure, check, run_main  # noqa: E402
+from checks import Failure, check, measurable_memory, run_main  # noqa: E402
 
 
 def pids_with(marker):
@@ -186,74 +188,143 @@ def test_stdin_reader_gone(sock, ws):
     a.close()
 
 
+class RawConn:
+    """A connection of its own whose bytes the test writes as it likes
+    (sendall in a thread: it may block on a server that stops reading);
+    its events are collected in order."""
+
+    def __init__(self, sock):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(sock)
+        self.f = self.s.makefile("rb")
+        self.events = []
+        self.got = threading.Condition()
+        self.sender = None
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.f:
+            with self.got:
+                self.events.append(json.loads(line))
+                self.got.notify_all()
+        with self.got:
+            self.events.append({"agent": "eof"})
+            self.got.notify_all()
+
+    def send(self, data):
+        def send():
+            try:
+                self.s.sendall(data)
+            except OSError:
+                pass
+        self.sender = threading.Thread(target=send, daemon=True)
+        self.sender.start()
+
+    def request(self, **req):
+        req.setdefault("v", 1)
+        self.s.sendall((json.dumps(req) + "\n").encode())
+
+    def index(self, pred):
+        """The position of the first event pred accepts, or None."""
+        with self.got:
+            return next((i for i, e in enumerate(self.events) if pred(e)),
+                        None)
+
+    def wait_event(self, pred, what, timeout=120):
+        with self.got:
+            ok = self.got.wait_for(
+                lambda: any(pred(e) for e in self.events), timeout=timeout)
+            last = self.events[-3:]
+        check(ok, "%s: not seen (last events: %s)" % (what, last))
+        return self.events[self.index(pred)]
+
+    def start_sleeper(self, ws, tag):
+        """Runs `sleep 600` with a streamed stdin; returns its number once
+        it started."""
+        self.request(type="run", tag=tag, stdin_stream=True,
+                     job={"argv": ["sleep", "600"], "cwd": ws})
+        n = self.wait_event(lambda e: e.get("tag") == tag, "accepted")["job"]
+        self.wait_event(lambda e: e.get("event") == "started" and
+                        e.get("job") == n, "started")
+        return n
+
+    def close(self):
+        self.s.close()
+
+
+def stdin_flood(job, mib):
+    """mib requests of 1 MiB of stdin each for job."""
+    chunk = base64.b64encode(b"z" * (1 << 20)).decode()
+    return b"".join((json.dumps({"v": 1, "type": "stdin", "job": job,
+                                 "data_b64": chunk}) + "\n").encode()
+                    for _ in range(mib))
+
+
 def test_stdin_bounded(sock, ws):
     """A job that never reads its stdin: the server takes one request
-    past its queue, holds it, and stops reading that connection, so it
-    cannot be made to buffer a flood. A ping sent behind the flood is
-    answered only once the job is gone (cancelled from a second
-    connection of the same user); then the connection serves again."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(sock)
-    f = s.makefile("rb")
-    events = []
-    got = threading.Condition()
-
-    def read():
-        for line in f:
-            with got:
-                events.append(json.loads(line))
-                got.notify_all()
-        with got:
-            events.append({"agent": "eof"})
-            got.notify_all()
-
-    def wait_event(pred):
-        with got:
-            ok = got.wait_for(lambda: any(pred(e) for e in events),
-                              timeout=120)
-        check(ok, "no such event from the flooding connection: %s"
-              % events[-3:])
-        return next(e for e in events if pred(e))
-
-    threading.Thread(target=read, daemon=True).start()
-    run = {"v": 1, "type": "run", "tag": "j", "stdin_stream": True,
-           "job": {"argv": ["sleep", "600"], "cwd": ws}}
-    s.sendall((json.dumps(run) + "\n").encode())
-    n = wait_event(lambda e: e.get("tag") == "j")["job"]
-    wait_event(lambda e: e.get("event") == "started" and e.get("job") == n)
-    chunk = base64.b64encode(b"z" * (1 << 20)).decode()
-    flood = b"".join((json.dumps({"v": 1, "type": "stdin", "job": n,
-                                  "data_b64": chunk}) + "\n").encode()
-                     for _ in range(16))
-    flood += b'{"v":1,"type":"ping","tag":"p"}\n'
-
-    def send():
-        try:
-            s.sendall(flood)
-        except OSError:
-            pass
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
+    past its queue, holds it, and reads ahead no more than the request
+    limit (24 MiB), so it cannot be made to buffer a flood: the rest of a
+    40 MiB flood stays unsent. A ping behind the flood is answered only
+    once the job is gone (cancelled from a second connection of the same
+    user); then the connection serves again."""
+    a = RawConn(sock)
+    n = a.start_sleeper(ws, "j")
+    a.send(stdin_flood(n, 30) + b'{"v":1,"type":"ping","tag":"p"}\n')
     b = Agent(sock)
     b.send(type="status", tag="st")
     st = b.next(lambda e: e.get("tag") == "st")
     check([j["job"] for j in st["jobs"]] == [n], "status: %s" % st)
-    with got:
-        early = [e for e in events if e.get("tag") == "p"]
-    check(not early, "the ping behind 16 MiB of stdin for a job that "
-          "never reads was answered: the server buffered it all")
+    check(a.index(lambda e: e.get("tag") == "p") is None,
+          "the ping behind 40 MiB of stdin for a job that never reads was "
+          "answered: the server buffered it all")
+    a.sender.join(timeout=2)
+    check(a.sender.is_alive(), "the server read all 40 MiB of the flood "
+          "for a job that never reads")
     b.send(type="cancel", job=n, grace_ms=0, tag="c")
     check(b.next(lambda e: e.get("tag") == "c").get("event") == "ok",
           "the second connection could not cancel the job")
-    wait_event(lambda e: e.get("event") == "exit" and e.get("job") == n)
-    check(wait_event(lambda e: e.get("tag") == "p").get("event") == "pong",
+    a.wait_event(lambda e: e.get("event") == "exit" and e.get("job") == n,
+                 "the job's exit")
+    check(a.wait_event(lambda e: e.get("tag") == "p",
+                       "the ping").get("event") == "pong",
           "the connection did not serve again after the job ended")
-    sender.join(timeout=120)
-    check(not sender.is_alive(), "the rest of the flood was never read")
+    a.sender.join(timeout=120)
+    check(not a.sender.is_alive(), "the rest of the flood was never read")
     b.close()
-    s.close()
+    a.close()
     print("ok   stdin for a job that never reads: the connection waits "
           "(a ping behind it answered only after the job ended), bounded")
+
+
+def test_cancel_passes_held_stdin(sock, ws):
+    """The same job cancelled from its own connection: the cancel gets
+    past the held stdin (and the ping before it) and ends the job; the
+    held stdin is then dropped (the job no longer reads, as a pipe drops
+    it) and the ping answered, after the cancel: the requests other than
+    cancels keep their order."""
+    a = RawConn(sock)
+    n = a.start_sleeper(ws, "j")
+    a.send(stdin_flood(n, 4) + b'{"v":1,"type":"ping","tag":"p"}\n' +
+           (json.dumps({"v": 1, "type": "cancel", "job": n,
+                        "signal": "SIGKILL", "tag": "c"}) + "\n").encode())
+    # The old server never read the cancel: the job would sleep on.
+    ok = a.wait_event(lambda e: e.get("tag") == "c", "the cancel's answer",
+                      timeout=60)
+    check(ok.get("event") == "ok", "cancel: %s" % ok)
+    ex = a.wait_event(lambda e: e.get("event") == "exit" and
+                      e.get("job") == n, "the job's exit")
+    check(ex["result"].get("signal") == 9, "exit: %s" % ex["result"])
+    pong = a.wait_event(lambda e: e.get("tag") == "p", "the ping")
+    check(pong.get("event") == "pong", "ping: %s" % pong)
+    check(a.index(lambda e: e.get("tag") == "p") >
+          a.index(lambda e: e.get("tag") == "c"),
+          "the ping behind the held stdin was answered before the cancel "
+          "let the job go")
+    a.sender.join(timeout=120)
+    check(not a.sender.is_alive(), "the rest of the flood was never read")
+    a.close()
+    print("ok   a cancel on the connection whose stdin is held gets through; "
+          "the ping before it waits its turn")
 
 
 def test_disconnect(sock, ws):
@@ -417,6 +488,66 @@ def test_stdio_file_past_the_job_limit(capsid, env, base, ws):
           "connection may have) without refusing one" % n)
 
 
+def test_stdio_cancel_passes_deferred_run(capsid, env, ws):
+    """On --stdio a run past the 1024 jobs a connection may have waits,
+    with the requests after it; a cancel among those gets past and frees
+    the slot the waiting run needs: it is accepted."""
+    p = subprocess.Popen([capsid, "serve", "--stdio"], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    events = queue.Queue()
+
+    def read():
+        for line in p.stdout:
+            events.put(json.loads(line))
+        events.put({"agent": "eof"})
+
+    def wait_event(pred, what):
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                ev = events.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise Failure("serve --stdio: %s: not seen" % what)
+            if pred(ev):
+                return ev
+            check(ev.get("agent") != "eof",
+                  "serve --stdio: ended before %s" % what)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        runs = b"".join((json.dumps({"v": 1, "type": "run", "tag": i,
+                                     "job": {"argv": ["sleep", "600"],
+                                             "cwd": ws}}) + "\n").encode()
+                        for i in range(1024))
+        runs += (json.dumps({"v": 1, "type": "run", "tag": "last",
+                             "job": {"argv": ["true"], "cwd": ws}}) +
+                 "\n").encode()
+        p.stdin.write(runs)
+        p.stdin.flush()
+        first = wait_event(lambda e: e.get("event") == "accepted" and
+                           e.get("tag") == 0, "the first accepted")["job"]
+        wait_event(lambda e: e.get("event") == "accepted" and
+                   e.get("tag") == 1023, "the 1024th accepted")
+        p.stdin.write((json.dumps({"v": 1, "type": "cancel", "job": first,
+                                   "signal": "SIGKILL", "tag": "c"}) +
+                       "\n").encode())
+        p.stdin.flush()
+        # The old server read nothing past the waiting run: it waited for
+        # a sleep to end.
+        ev = wait_event(lambda e: e.get("tag") in ("c", "last"),
+                        "the cancel's answer")
+        check(ev.get("tag") == "c" and ev.get("event") == "ok",
+              "serve --stdio: the waiting run went before the cancel: %s"
+              % ev)
+        wait_event(lambda e: e.get("tag") == "last" and
+                   e.get("event") == "accepted", "the waiting run accepted")
+    finally:
+        p.terminate()
+        p.wait(timeout=120)
+    print("ok   serve --stdio: a cancel gets past a run waiting for a slot "
+          "and frees it")
+
+
 def test_activation(capsid, env, base, ws):
     """What systemd does: a bound, listening socket on fd 3, LISTEN_FDS=1
     and LISTEN_PID naming the server's own pid."""
@@ -499,7 +630,9 @@ def main():
     ws = os.path.join(base, "ws")
     os.mkdir(ws)
     sock = os.path.join(base, "s", "capsid.sock")
-    p = subprocess.Popen([capsid, "serve", "-q", "--socket", sock], env=env)
+    # test_backpressure bounds the server's peak memory.
+    p = subprocess.Popen([capsid, "serve", "-q", "--socket", sock],
+                         env=measurable_memory(env))
     try:
         wait_for(lambda: os.path.exists(sock), "the socket")
         check(os.stat(sock).st_mode & 0o777 == 0o600,
@@ -508,6 +641,7 @@ def main():
         test_interactive_stdin(sock, ws, p.pid)
         test_stdin_reader_gone(sock, ws)
         test_stdin_bounded(sock, ws)
+        test_cancel_passes_held_stdin(sock, ws)
         test_disconnect(sock, ws)
         test_backpressure(sock, ws, p.pid)
         a = Agent(sock)
@@ -518,6 +652,7 @@ def main():
         test_stdio(capsid, env, ws)
         test_stdio_answers_after_eof(capsid, env, base, ws)
         test_stdio_file_past_the_job_limit(capsid, env, base, ws)
+        test_stdio_cancel_passes_deferred_run(capsid, env, ws)
         test_activation(capsid, env, base, ws)
         test_systemd(capsid, env, base, ws)
     finally:

@@ -349,9 +349,12 @@ class Job:
 
     def write_stdin(self, data, eof=False):
         """Feeds a job submitted with stdin_stream=True while it runs;
-        eof=True ends its stdin. Blocks while the server holds 1 MiB the
-        job has not read (back-pressure). ValueError for a job submitted
-        without stdin_stream (its stdin was given whole, or is empty)."""
+        eof=True ends its stdin. While the server holds 1 MiB the job has
+        not read, the connection's requests wait (cancels excepted) and
+        the server reads ahead at most 24 MiB; past that this call blocks
+        until the job reads (back-pressure). ValueError for a job
+        submitted without stdin_stream (its stdin was given whole, or is
+        empty)."""
         _check_streams_stdin(self)
         self._client._send(_stdin_request(self.id, data, eof))
 

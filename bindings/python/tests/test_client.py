@@ -5,6 +5,7 @@ bindings/python/tests"""
 import asyncio
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -105,6 +106,26 @@ def test_interactive_stdin(server):
         job.write_stdin(b"two\n", eof=True)
         assert b"".join(d for s, d in out) == b"then two\n"
         assert job.wait().exit_code == 0
+
+
+def test_cancel_a_job_that_does_not_read_its_stdin(server):
+    """A job that never reads: its stdin is held by the server, and the
+    cancel on the same connection still gets through and ends it."""
+    addr, ws, _ = server
+    with capsid.Client(addr) as c:
+        job = c.submit(["sleep", "600"], cwd=ws, stdin_stream=True)
+        done = threading.Event()
+
+        def feed_then_cancel():
+            for _ in range(3):
+                job.write_stdin(b"z" * (1 << 20))
+            job.cancel("SIGKILL")
+            done.set()
+        threading.Thread(target=feed_then_cancel, daemon=True).start()
+        # An older server read nothing more on this connection: the third
+        # write blocked, and no cancel could follow it.
+        assert done.wait(timeout=60), "the writes and the cancel hung"
+        assert job.wait(timeout=60).killed
 
 
 def test_stdin_needs_stdin_stream(server):
