@@ -218,17 +218,24 @@ void smoke_ipc_private(void** state) {
 }
 
 
-static int unix_listen(const char* path, int type) {
+/* Binds name in dir. Through /proc/self/fd, so that dir may be longer
+ * than sun_path's 108 bytes (a deep checkout's build tree is). */
+static int unix_listen(const char* dir, const char* name, int type) {
   struct sockaddr_un sa;
+  char path[4400];
   int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   assert_true(fd >= 0);
+  assert_true(dirfd >= 0);
   memset(&sa, 0, sizeof(sa));
   sa.sun_family = AF_UNIX;
-  assert_true(strlen(path) < sizeof(sa.sun_path));
-  strcpy(sa.sun_path, path);
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd,
+           name);
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
   unlink(path);
   assert_int_equal(bind(fd, (struct sockaddr*)&sa, sizeof(sa)), 0);
+  close(dirfd);
   /* Any identity may connect: what stops an offline job must be capsid. */
   assert_int_equal(chmod(path, 0777), 0);
   if (type == SOCK_STREAM)
@@ -256,34 +263,39 @@ void smoke_offline_unix_sockets(void** state) {
   char* ws = smoke_workspace();
   smoke_job_t off = {.cwd = ws, .network = 0};
   smoke_job_t on = {.cwd = ws, .network = 1};
-  char home[4200], vt[256], paths[3][4300], dgram[300], script[sizeof(paths) + 128];
+  static const char* names[3] = {"S.agent", "daemon.sock", "own.sock"};
+  char home[4200], vt[256], dirs[3][4300], dgram[300];
+  char script[sizeof(dirs[0]) + 256];
   int fds[3], dfd, i;
 
   (void)state;
   need_python();
   snprintf(home, sizeof(home), "%s/home-%s", smoke_dir(), smoke_token());
   assert_int_equal(mkdir(home, 0755), 0);
-  snprintf(paths[0], sizeof(paths[0]), "%s/.gnupg", home);
-  assert_int_equal(mkdir(paths[0], 0755), 0);
-  snprintf(paths[0], sizeof(paths[0]), "%s/.gnupg/S.agent", home);
+  snprintf(dirs[0], sizeof(dirs[0]), "%s/.gnupg", home);
+  assert_int_equal(mkdir(dirs[0], 0755), 0);
   snprintf(vt, sizeof(vt), "/var/tmp/capsid-sock-%s", smoke_token());
   assert_int_equal(mkdir(vt, 0755), 0);
-  snprintf(paths[1], sizeof(paths[1]), "%s/daemon.sock", vt);
-  snprintf(paths[2], sizeof(paths[2]), "%s/own.sock", ws);
+  snprintf(dirs[1], sizeof(dirs[1]), "%s", vt);
+  snprintf(dirs[2], sizeof(dirs[2]), "%s", ws);
   snprintf(dgram, sizeof(dgram), "%s/dgram.sock", vt);
   for (i = 0; i < 3; i++)
-    fds[i] = unix_listen(paths[i], SOCK_STREAM);
-  dfd = unix_listen(dgram, SOCK_DGRAM);
+    fds[i] = unix_listen(dirs[i], names[i], SOCK_STREAM);
+  dfd = unix_listen(vt, "dgram.sock", SOCK_DGRAM);
 
+  /* Connected to by name from its directory: the whole path may be too
+   * long for an address. */
   for (i = 0; i < 3; i++) {
     snprintf(script, sizeof(script),
-             "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); "
-             "s.connect('%s'); print('connected')\"",
-             paths[i]);
+             "cd '%s' && python3 -c \"import socket; "
+             "s=socket.socket(socket.AF_UNIX); s.connect('%s'); "
+             "print('connected')\"",
+             dirs[i], names[i]);
     if (smoke_sh_status(&off, script) == 0)
-      fail_msg("an offline job connected to %s", paths[i]);
+      fail_msg("an offline job connected to %s/%s", dirs[i], names[i]);
     if (smoke_sh_status(&on, script) != 0)
-      fail_msg("an online job cannot connect to %s (control)", paths[i]);
+      fail_msg("an online job cannot connect to %s/%s (control)", dirs[i],
+               names[i]);
   }
 
   /* Datagrams: a socket of its own, or the datagram end of a pair, with
@@ -317,7 +329,8 @@ void smoke_offline_unix_sockets(void** state) {
 
   for (i = 0; i < 3; i++) {
     close(fds[i]);
-    unlink(paths[i]);
+    snprintf(script, sizeof(script), "%s/%s", dirs[i], names[i]);
+    unlink(script);
   }
   close(dfd);
   unlink(dgram);
