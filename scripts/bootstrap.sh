@@ -24,8 +24,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
+  # A fresh machine's daily apt run may hold dpkg's lock: wait for it.
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}"
+    -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
 else
   echo "bootstrap: all packages present"
 fi

@@ -33,7 +33,20 @@ echo "built $(basename "$deb")"
 dpkg-deb -I "$deb" | sed -n 's/^ \(Depends\|Version\|Architecture\):/  \1:/p'
 files=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' | grep -v '/$')
 
-dpkg -i "$deb" >"$tmp/dpkg.log" || { cat "$tmp/dpkg.log"; exit 1; }
+# dpkg waits for no lock: on a fresh machine apt's daily run, or another
+# suite's test-deb, may hold it for a while. Up to 5 minutes, then fail.
+dpkg_waiting() {
+  local i
+  for i in $(seq 150); do
+    "$@" >"$tmp/dpkg.log" 2>&1 && return 0
+    grep -qE "frontend lock|database is locked" "$tmp/dpkg.log" || break
+    [ "$i" = 1 ] && echo "waiting for the dpkg lock: $(head -1 "$tmp/dpkg.log")"
+    sleep 2
+  done
+  cat "$tmp/dpkg.log"
+  return 1
+}
+dpkg_waiting dpkg -i "$deb" || exit 1
 installed=1
 # A minimal image (Docker's Debian) may tell dpkg not to unpack man pages.
 man_excluded=0
@@ -55,7 +68,7 @@ if [ $man_excluded = 0 ]; then
 fi
 pkg-config --exists capsid || { echo "pkg-config does not find capsid"; exit 1; }
 
-dpkg -r capsid >"$tmp/dpkg.log" || { cat "$tmp/dpkg.log"; exit 1; }
+dpkg_waiting dpkg -r capsid || exit 1
 installed=0
 left=0
 for f in $files; do
