@@ -206,6 +206,8 @@ static void file_pump(uv_timer_t* t) {
 static int client_wants_bytes(const serve_client_t* c) {
   if (c->closing || c->input_ended || c->queued > SERVE_CLIENT_QUEUE_LIMIT)
     return 0;
+  if (c->srv->stopping && c->srv->jobs == NULL)
+    return 0; /* finishing: the last events go out, nothing comes in */
   if (!c->paused)
     return 1;
   return (c->stdin_job != NULL || c->deferred) &&
@@ -593,12 +595,10 @@ void serve__maybe_finish(serve_t* srv) {
     return;
   for (c = srv->clients; c != NULL; c = next) {
     next = c->next;
-    if (c->queued == 0) {
+    if (c->queued == 0)
       client_close(c);
-    } else if (c->reading) {
-      c->reading = 0;
-      uv_read_stop((uv_stream_t*)&c->pipe);
-    }
+    else
+      client_read(c); /* stops it */
   }
   if (srv->clients != NULL)
     return; /* on_written of the last write closes them */
