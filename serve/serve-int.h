@@ -66,7 +66,8 @@ struct serve_client_s {
   int fs_writing;
   serve_peer_t peer;
   int owner;               /* the server's own user or root */
-  capsid__buf_t in;        /* a request line not yet complete */
+  capsid__buf_t in;        /* request lines not yet handled */
+  size_t tail;             /* bytes of `in` after its last newline */
   capsid__buf_t pending;   /* event lines of this loop turn, not yet
                               handed to uv_write */
   size_t queued;           /* event bytes pending or written, not sent */

@@ -109,9 +109,11 @@ static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
 static void input_ended(serve_client_t* c) {
   c->input_ended = 1;
   client_read(c);
-  if (c->in.len > 0 && c->in.len <= SERVE_MAX_REQUEST &&
-      capsid__buf_append(&c->in, "\n", 1) == 0)
+  if (c->tail > 0 && c->tail <= SERVE_MAX_REQUEST &&
+      capsid__buf_append(&c->in, "\n", 1) == 0) {
+    c->tail = 0;
     client_drain_buffer(c);
+  }
   if (c->closing)
     return;
   serve__client_input_ended(c);
@@ -130,7 +132,7 @@ void serve__client_settle(serve_client_t* c) {
  * limit ends the connection: there is no way to skip to its end without
  * reading it all. */
 static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
-  size_t tail;
+  size_t i;
 
   if (n == 0 || c->closing)
     return;
@@ -138,15 +140,16 @@ static void take_bytes(serve_client_t* c, const char* bytes, size_t n) {
     client_close(c);
     return;
   }
+  /* Only the new bytes are looked at: a long line comes in many reads. */
+  for (i = n; i > 0 && bytes[i - 1] != '\n'; i--)
+    ;
+  c->tail = i > 0 ? n - i : c->tail + n;
   client_drain_buffer(c);
   if (c->closing)
     return;
   /* Whole lines may wait here (a paused client); the last, unfinished
    * one is what must stay under the limit. */
-  for (tail = 0; tail < c->in.len && c->in.data[c->in.len - tail - 1] != '\n';
-       tail++)
-    ;
-  if (tail > SERVE_MAX_REQUEST) {
+  if (c->tail > SERVE_MAX_REQUEST) {
     serve__error(c, NULL, "request", "a request line is longer than %zu "
                  "bytes; closing the connection",
                  (size_t)SERVE_MAX_REQUEST);
@@ -238,7 +241,7 @@ static void client_read(serve_client_t* c) {
 /* While the client's requests wait on one of its jobs, the cancels among
  * the whole lines after them are handled at once and taken out; the
  * other lines keep their place and order. Each line is looked at once
- * (c->scanned). A cancel may end the job waited on and so let the
+ * (c->scanned), and the unfinished last one not at all (c->tail). A cancel may end the job waited on and so let the
  * buffer drain in between: the position is read back after each. */
 static void client_take_cancels(serve_client_t* c) {
   size_t pos, len;
@@ -247,8 +250,9 @@ static void client_take_cancels(serve_client_t* c) {
 
   while (!c->closing && c->paused &&
          (c->stdin_job != NULL || c->deferred) &&
-         (pos = c->scanned) < c->in.len &&
-         (nl = memchr(c->in.data + pos, '\n', c->in.len - pos)) != NULL) {
+         (pos = c->scanned) < c->in.len - c->tail &&
+         (nl = memchr(c->in.data + pos, '\n',
+                      c->in.len - c->tail - pos)) != NULL) {
     len = (size_t)(nl - (c->in.data + pos));
     if (!serve__request_is_cancel(c->in.data + pos, len)) {
       c->scanned = pos + len + 1;
@@ -276,8 +280,11 @@ static void client_drain_buffer(serve_client_t* c) {
   char* nl;
   size_t start = 0, line_len;
 
-  while (!c->closing && !c->paused && c->in.len > start &&
-         (nl = memchr(c->in.data + start, '\n', c->in.len - start)) != NULL) {
+  /* Up to the last newline only: the unfinished line is not searched
+   * again at each read. */
+  while (!c->closing && !c->paused && c->in.len - c->tail > start &&
+         (nl = memchr(c->in.data + start, '\n',
+                      c->in.len - c->tail - start)) != NULL) {
     line_len = (size_t)(nl - (c->in.data + start));
     c->in.data[start + line_len] = '\0';
     if (line_len > 0)
