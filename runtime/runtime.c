@@ -263,6 +263,7 @@ static void runtime_free(capsid_runtime_t* rt) {
   uv_close((uv_handle_t*)&rt->kick, kick_closed);
   uv_close((uv_handle_t*)&rt->idle, kick_closed);
   (void)capsid__sandbox_idle(0);
+  capsid__sandbox_loop_closed(rt->loop);
 }
 
 

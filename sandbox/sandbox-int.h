@@ -102,6 +102,14 @@ int capsid__postexit(uv_loop_t* loop, capsid__pool_t* pool,
  * calls again later while that is not 0. Any thread. */
 unsigned capsid__sandbox_idle(uint64_t idle_ms);
 
+/* The runtime on loop is closing and has no job left: lets go of what
+ * the backend kept for that loop's jobs. Linux's elevated mode keeps a
+ * workspace's namespaces and change watch (a fanotify group, of which a
+ * user has 128 on the machine) per loop; without this a process that
+ * makes a runtime per job (capsid_run_capture) kept them all until it
+ * exited. Windows keeps nothing per loop. On loop's thread. */
+void capsid__sandbox_loop_closed(uv_loop_t* loop);
+
 /* Finds the program the way execvp would, in the job's PATH, relative
  * names against cwd. Fails with CAPSID_ENOTFOUND or CAPSID_ENOEXEC (stage
  * EXEC, path set) so a job that cannot start says why before anything is

@@ -62,6 +62,7 @@ typedef struct ws_s {
   /* What changed since the apply of the plan in force began: the
    * post-job pass looks only there (acl/linux/watch-linux.h). */
   capsid__acl_watch_t* watch;
+  uint64_t used;   /* when a job last started here (use_clock) */
   unsigned fixups; /* post-job ops running: the snapshot may be behind */
   waiter_t* waiters;
   size_t n_waiters;
@@ -77,6 +78,48 @@ typedef struct ws_s {
  * waits on it. The list itself is shared, under the lock. */
 static ws_t* workspaces;
 static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t use_clock; /* under ws_lock */
+
+/* A watch is a fanotify group, and a user has 128 of those on the whole
+ * machine (fs.fanotify.max_user_groups), shared with every other program
+ * it runs: a runtime that kept one per workspace took them all after 128
+ * workspaces (the elevated smoke suite did), and other programs' fanotify
+ * then failed. One loop keeps at most this many; a workspace whose watch
+ * goes checks its recorded directories after each job instead, as one
+ * without fanotify does: correct, only slower for a large tree. */
+#define WATCH_MAX 16
+
+
+/* Stops the watch of w (on w's loop thread). The snapshot was loaded
+ * whole for the watch's events; statting it all after each job would
+ * hold the loop, so it goes too and the next post-job op looks itself. */
+static void watch_drop(ws_t* w) {
+  capsid__acl_watch_free(w->watch);
+  w->watch = NULL;
+  capsid__acl_snapshot_free(&w->snap);
+}
+
+
+/* Makes room on self's loop for one more watch: past WATCH_MAX, the
+ * watch of the workspace whose jobs started least recently goes. Only
+ * this loop's entries: another loop's thread may be reading its own. */
+static void watch_make_room(const ws_t* self) {
+  ws_t* it;
+  ws_t* oldest = NULL;
+  unsigned n = 0;
+
+  pthread_mutex_lock(&ws_lock);
+  for (it = workspaces; it != NULL; it = it->next) {
+    if (it->loop != self->loop || it == self || it->watch == NULL)
+      continue;
+    n++;
+    if (oldest == NULL || it->used < oldest->used)
+      oldest = it;
+  }
+  pthread_mutex_unlock(&ws_lock);
+  if (n >= WATCH_MAX && oldest != NULL)
+    watch_drop(oldest);
+}
 
 
 static int usable_cached;
@@ -435,6 +478,9 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     workspaces = w;
     pthread_mutex_unlock(&ws_lock);
   }
+  pthread_mutex_lock(&ws_lock);
+  w->used = ++use_clock;
+  pthread_mutex_unlock(&ws_lock);
   *prep = capsid__malloc(sizeof(**prep));
   if (*prep == NULL)
     return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_CAPABILITY, 0,
@@ -467,6 +513,8 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
   w->state = WS_APPLYING;
   capsid__acl_snapshot_free(&w->snap); /* of a plan no longer in force */
   capsid__acl_watch_free(w->watch); /* before the apply: it sees the rest */
+  w->watch = NULL;
+  watch_make_room(w);
   if (capsid__acl_watch_start(&plan, &w->watch) != 0)
     w->watch = NULL;
   rc = add_waiter(w, cb, data);
@@ -687,25 +735,53 @@ int capsid__identity_child(const capsid__identity_t* id) {
 }
 
 
+/* Frees an entry already taken off the list. */
+static void ws_free(ws_t* w) {
+  if (w->id.netns_fd >= 0)
+    close(w->id.netns_fd);
+  if (w->id.ipcns_fd >= 0)
+    close(w->id.ipcns_fd);
+  capsid__free(w->waiters);
+  capsid__free(w->key);
+  if (w->have_plan)
+    capsid__acl_plan_free(&w->plan);
+  capsid__acl_plan_free(&w->pending_plan);
+  capsid__acl_snapshot_free(&w->snap);
+  capsid__acl_watch_free(w->watch);
+  capsid__free(w);
+}
+
+
 void capsid__elevated_forget_all(void) {
   ws_t* w;
 
   pthread_mutex_lock(&ws_lock);
   while ((w = workspaces) != NULL) {
     workspaces = w->next;
-    if (w->id.netns_fd >= 0)
-      close(w->id.netns_fd);
-    if (w->id.ipcns_fd >= 0)
-      close(w->id.ipcns_fd);
-    capsid__free(w->waiters);
-    capsid__free(w->key);
-    if (w->have_plan)
-      capsid__acl_plan_free(&w->plan);
-    capsid__acl_plan_free(&w->pending_plan);
-    capsid__acl_snapshot_free(&w->snap);
-    capsid__acl_watch_free(w->watch);
-    capsid__free(w);
+    ws_free(w);
   }
   pthread_mutex_unlock(&ws_lock);
   usable_cached = 0;
+}
+
+
+void capsid__sandbox_loop_closed(uv_loop_t* loop) {
+  ws_t** link;
+  ws_t* w;
+
+  /* Another runtime on the same loop may still be using an entry (an
+   * apply, a job, a post-job pass): that one stays. An idle one of it
+   * goes, and is made again by its next job (the record keeps that
+   * apply incremental). */
+  pthread_mutex_lock(&ws_lock);
+  for (link = &workspaces; (w = *link) != NULL;) {
+    if (w->loop == loop && w->state != WS_APPLYING && w->running == 0 &&
+        w->fixups == 0 && w->n_waiters == 0) {
+      *link = w->next;
+      ws_free(w);
+    } else {
+      link = &w->next;
+    }
+  }
+  pthread_mutex_unlock(&ws_lock);
 }

@@ -109,3 +109,8 @@ unsigned capsid__sandbox_idle(uint64_t idle_ms) {
   (void)idle_ms;
   return 0;
 }
+
+
+void capsid__sandbox_loop_closed(uv_loop_t* loop) {
+  (void)loop; /* nothing is kept per loop here */
+}

@@ -64,6 +64,7 @@ static const smoke_case_t cases[] = {
     CASE(smoke_no_fd_leak, ALL),
     CASE(smoke_netns_per_workspace, NEEDS_NETNS),
     CASE(smoke_fixup_after_noop, ALL),
+    CASE(smoke_watches_bounded, ALL),
     CASE(smoke_private_files, NEEDS_IDS),
     CASE(smoke_traverse_own, NEEDS_IDS),
     CASE(smoke_hand_back_waits, NEEDS_IDS),

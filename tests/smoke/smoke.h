@@ -111,6 +111,7 @@ void smoke_loopback_per_workspace(void** state);
 void smoke_no_fd_leak(void** state);
 void smoke_netns_per_workspace(void** state);
 void smoke_fixup_after_noop(void** state);
+void smoke_watches_bounded(void** state);
 void smoke_private_files(void** state);
 void smoke_traverse_own(void** state);
 void smoke_hand_back_waits(void** state);
