@@ -124,9 +124,11 @@ int serve__event(serve_client_t* c, const char* name, json_t* extra);
 int serve__error(serve_client_t* c, json_t* tag, const char* field,
                  const char* fmt, ...) CAPSID__PRINTF(4, 5);
 void serve__log(serve_t* srv, const char* fmt, ...) CAPSID__PRINTF(2, 3);
-/* Stops reading a client's requests (its buffered ones wait too), and
- * takes them again once nothing holds it: its event queue is half empty
- * and no stdin waits for room. */
+/* Stops taking a client's requests in order (its buffered ones wait
+ * too), and takes them again once nothing holds it: its event queue is
+ * half empty, no stdin waits for room and no run for a slot. Reading
+ * goes on meanwhile only while they wait on a job, for the cancels
+ * (server.c). */
 void serve__client_pause(serve_client_t* c);
 void serve__client_resume(serve_client_t* c);
 /* Closes a client whose input ended once it has no job left and every

@@ -175,8 +175,8 @@ static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 
 
 /* stdio from a file: one chunk per turn, so that events go out between
- * chunks; a local file does not keep the loop waiting long. Stops while
- * the client is paused (serve__client_resume starts it again). */
+ * chunks; a local file does not keep the loop waiting long. Stops when
+ * client_wants_bytes says so (client_read starts it again). */
 static void file_pump(uv_timer_t* t) {
   serve_client_t* c = t->data;
   uv_buf_t b;
@@ -201,6 +201,13 @@ static void file_pump(uv_timer_t* t) {
 }
 
 
+/* Whether the client's requests wait on one of its jobs: a stdin held
+ * for a job that does not read, or a run deferred for a slot. */
+static int client_waits_on_job(const serve_client_t* c) {
+  return c->stdin_job != NULL || c->deferred;
+}
+
+
 /* Whether to read more of the client's bytes. Not when its event queue
  * is full: it must read its events first. While its requests wait on one
  * of its jobs (a held stdin, a deferred run), reading goes on up to the
@@ -213,8 +220,7 @@ static int client_wants_bytes(const serve_client_t* c) {
     return 0; /* finishing: the last events go out, nothing comes in */
   if (!c->paused)
     return 1;
-  return (c->stdin_job != NULL || c->deferred) &&
-         c->in.len <= SERVE_MAX_REQUEST;
+  return client_waits_on_job(c) && c->in.len <= SERVE_MAX_REQUEST;
 }
 
 
@@ -241,15 +247,15 @@ static void client_read(serve_client_t* c) {
 /* While the client's requests wait on one of its jobs, the cancels among
  * the whole lines after them are handled at once and taken out; the
  * other lines keep their place and order. Each line is looked at once
- * (c->scanned), and the unfinished last one not at all (c->tail). A cancel may end the job waited on and so let the
- * buffer drain in between: the position is read back after each. */
+ * (c->scanned), and the unfinished last one not at all (c->tail). A
+ * cancel may end the job waited on and so let the buffer drain in
+ * between: the position is read back after each. */
 static void client_take_cancels(serve_client_t* c) {
   size_t pos, len;
   char* nl;
   char* line;
 
-  while (!c->closing && c->paused &&
-         (c->stdin_job != NULL || c->deferred) &&
+  while (!c->closing && c->paused && client_waits_on_job(c) &&
          (pos = c->scanned) < c->in.len - c->tail &&
          (nl = memchr(c->in.data + pos, '\n',
                       c->in.len - c->tail - pos)) != NULL) {
@@ -317,7 +323,7 @@ void serve__client_pause(serve_client_t* c) {
 void serve__client_resume(serve_client_t* c) {
   if (c->closing)
     return;
-  if (c->paused && c->stdin_job == NULL && !c->deferred &&
+  if (c->paused && !client_waits_on_job(c) &&
       c->queued <= SERVE_CLIENT_QUEUE_LIMIT / 2) {
     c->paused = 0;
     client_drain_buffer(c);
