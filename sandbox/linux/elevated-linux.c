@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -78,7 +79,7 @@ typedef struct ws_s {
  * waits on it. The list itself is shared, under the lock. */
 static ws_t* workspaces;
 static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t use_clock; /* under ws_lock */
+static atomic_uint_fast64_t use_clock; /* orders ws_t.used */
 
 /* A watch is a fanotify group, and a user has 128 of those on the whole
  * machine (fs.fanotify.max_user_groups), shared with every other program
@@ -478,9 +479,7 @@ int capsid__prelaunch(uv_loop_t* loop, capsid__pool_t* pool,
     workspaces = w;
     pthread_mutex_unlock(&ws_lock);
   }
-  pthread_mutex_lock(&ws_lock);
-  w->used = ++use_clock;
-  pthread_mutex_unlock(&ws_lock);
+  w->used = atomic_fetch_add(&use_clock, 1) + 1;
   *prep = capsid__malloc(sizeof(**prep));
   if (*prep == NULL)
     return capsid__error_set(err, CAPSID_ENOMEM, CAPSID_STAGE_CAPABILITY, 0,
