@@ -190,7 +190,9 @@ static int is_audit_socket(const char* link) {
 }
 
 
-int test_count_fds(void) {
+/* Counts this process's descriptors: those whose /proc link reads
+ * `only`, or (only NULL) all but capsid's audit sockets, below. */
+static int count_fds(const char* only) {
   DIR* d = opendir("/proc/self/fd");
   struct dirent* e;
   char link[64], path[300];
@@ -202,6 +204,13 @@ int test_count_fds(void) {
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.')
       continue;
+    snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+    len = readlink(path, link, sizeof(link) - 1);
+    link[len > 0 ? len : 0] = '\0';
+    if (only != NULL) {
+      n += strcmp(link, only) == 0;
+      continue;
+    }
     /* Run as root, capsid keeps two audit sockets for the life of the
      * process (sandbox/linux/kdenials-linux.c): one to ask whether the
      * kernel's audit is on, opened at the first job, and the reader of
@@ -210,17 +219,23 @@ int test_count_fds(void) {
      * kernel_denials) turns it on for a moment, so whether the reader
      * exists yet depends on timing: neither is counted. Only two: a third
      * would be a leak. */
-    snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-    len = readlink(path, link, sizeof(link) - 1);
-    if (skipped < 2 && len > 0) {
-      link[len] = '\0';
-      if (is_audit_socket(link)) {
-        skipped++;
-        continue;
-      }
+    if (skipped < 2 && len > 0 && is_audit_socket(link)) {
+      skipped++;
+      continue;
     }
     n++;
   }
   closedir(d);
-  return n - 1; /* the directory stream's own descriptor */
+  /* Less the directory stream's own descriptor. */
+  return only != NULL ? n : n - 1;
+}
+
+
+int test_count_fds(void) {
+  return count_fds(NULL);
+}
+
+
+int test_count_fds_to(const char* target) {
+  return count_fds(target);
 }

@@ -29,6 +29,8 @@ int test_wait_gone(const char* arg);
 
 /* Descriptors this process has open, or -1. */
 int test_count_fds(void);
+/* How many of them are links to target ("anon_inode:[fanotify]"). */
+int test_count_fds_to(const char* target);
 
 /* Exit status of a test binary that skipped as a whole; CMake tells ctest
  * (SKIP_RETURN_CODE) so a skip is reported as "Not Run", never as passed. */

@@ -84,17 +84,24 @@ void simple_plan(const char* root, capsid__acl_plan_t* plan) {
 }
 
 
-int run_plan(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
-             const char* state, capsid__acl_stats_t* stats) {
+int run_plan_err(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
+                 const char* state, capsid__acl_stats_t* stats,
+                 capsid_error_t* err) {
   capsid__acl_opts_t opts;
   capsid__acl_stats_t local;
-  capsid_error_t err = {0};
-  int rc;
 
   memset(&opts, 0, sizeof(opts));
   opts.state_dir = state;
   opts.threads = 2;
-  rc = capsid__acl_run(action, plan, &opts, stats ? stats : &local, &err);
+  return capsid__acl_run(action, plan, &opts, stats ? stats : &local, err);
+}
+
+
+int run_plan(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
+             const char* state, capsid__acl_stats_t* stats) {
+  capsid_error_t err = {0};
+  int rc = run_plan_err(action, plan, state, stats, &err);
+
   capsid__error_free(&err);
   return rc;
 }

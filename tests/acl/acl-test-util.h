@@ -36,5 +36,9 @@ void simple_plan(const char* root, capsid__acl_plan_t* plan);
 /* Runs action on plan with state; asserts nothing, returns the status. */
 int run_plan(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
              const char* state, capsid__acl_stats_t* stats);
+/* The same, with the error for the caller to read and free. */
+int run_plan_err(capsid__acl_action_t action, const capsid__acl_plan_t* plan,
+                 const char* state, capsid__acl_stats_t* stats,
+                 capsid_error_t* err);
 
 #endif

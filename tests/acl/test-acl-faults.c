@@ -179,7 +179,6 @@ static void die_hook(capsid__acl_dir_t d, const char* name) {
  * says on stderr how it ended, so an exit 0 can be read from the log. */
 static int apply_killed_at_f(const capsid__acl_plan_t* plan,
                              const char* state) {
-  capsid__acl_opts_t opts;
   capsid__acl_stats_t st;
   capsid_error_t err = {0};
   char msg[512];
@@ -190,10 +189,7 @@ static int apply_killed_at_f(const capsid__acl_plan_t* plan,
   if (pid == 0) {
     capsid__acl_test_hook = die_hook;
     memset(&st, 0, sizeof(st));
-    memset(&opts, 0, sizeof(opts));
-    opts.state_dir = state;
-    opts.threads = 2;
-    rc = capsid__acl_run(CAPSID__ACL_APPLY, plan, &opts, &st, &err);
+    rc = run_plan_err(CAPSID__ACL_APPLY, plan, state, &st, &err);
     fprintf(stderr, "the apply ended (%d: %s) without reaching \"f\": "
             "%zu dirs, %zu files\n", rc,
             rc ? capsid_error_format(&err, msg, sizeof(msg)) : "no error",

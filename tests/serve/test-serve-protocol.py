@@ -12,7 +12,6 @@ events still come); stdio mode; socket activation (LISTEN_FDS).
 import base64
 import json
 import os
-import queue
 import shutil
 import socket
 import subprocess
@@ -188,28 +187,52 @@ def test_stdin_reader_gone(sock, ws):
     a.close()
 
 
-class RawConn:
-    """A connection of its own whose bytes the test writes as it likes
-    (sendall in a thread: it may block on a server that stops reading);
-    its events are collected in order."""
+class Events:
+    """The events read from f (a connection, or a --stdio server's
+    stdout), collected in order by a thread of their own."""
 
-    def __init__(self, sock):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(sock)
-        self.f = self.s.makefile("rb")
+    def __init__(self, f):
         self.events = []
         self.got = threading.Condition()
-        self.sender = None
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(f,), daemon=True).start()
 
-    def _read(self):
-        for line in self.f:
+    def _read(self, f):
+        for line in f:
             with self.got:
                 self.events.append(json.loads(line))
                 self.got.notify_all()
         with self.got:
             self.events.append({"agent": "eof"})
             self.got.notify_all()
+
+    def index(self, pred):
+        """The position of the first event pred accepts, or None."""
+        with self.got:
+            return next((i for i, e in enumerate(self.events) if pred(e)),
+                        None)
+
+    def wait_event(self, pred, what, timeout=120):
+        """The first event pred accepts; fails once the events end or
+        timeout passes without one."""
+        with self.got:
+            self.got.wait_for(
+                lambda: any(pred(e) or e.get("agent") == "eof"
+                            for e in self.events), timeout=timeout)
+            last = self.events[-3:]
+        i = self.index(pred)
+        check(i is not None, "%s: not seen (last events: %s)" % (what, last))
+        return self.events[i]
+
+
+class RawConn(Events):
+    """A connection of its own whose bytes the test writes as it likes
+    (sendall in a thread: it may block on a server that stops reading)."""
+
+    def __init__(self, sock):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(sock)
+        self.sender = None
+        Events.__init__(self, self.s.makefile("rb"))
 
     def send(self, data):
         def send():
@@ -223,20 +246,6 @@ class RawConn:
     def request(self, **req):
         req.setdefault("v", 1)
         self.s.sendall((json.dumps(req) + "\n").encode())
-
-    def index(self, pred):
-        """The position of the first event pred accepts, or None."""
-        with self.got:
-            return next((i for i, e in enumerate(self.events) if pred(e)),
-                        None)
-
-    def wait_event(self, pred, what, timeout=120):
-        with self.got:
-            ok = self.got.wait_for(
-                lambda: any(pred(e) for e in self.events), timeout=timeout)
-            last = self.events[-3:]
-        check(ok, "%s: not seen (last events: %s)" % (what, last))
-        return self.events[self.index(pred)]
 
     def start_sleeper(self, ws, tag):
         """Runs `sleep 600` with a streamed stdin; returns its number once
@@ -494,26 +503,7 @@ def test_stdio_cancel_passes_deferred_run(capsid, env, ws):
     the slot the waiting run needs: it is accepted."""
     p = subprocess.Popen([capsid, "serve", "--stdio"], env=env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    events = queue.Queue()
-
-    def read():
-        for line in p.stdout:
-            events.put(json.loads(line))
-        events.put({"agent": "eof"})
-
-    def wait_event(pred, what):
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                ev = events.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                raise Failure("serve --stdio: %s: not seen" % what)
-            if pred(ev):
-                return ev
-            check(ev.get("agent") != "eof",
-                  "serve --stdio: ended before %s" % what)
-
-    threading.Thread(target=read, daemon=True).start()
+    events = Events(p.stdout)
     try:
         runs = b"".join((json.dumps({"v": 1, "type": "run", "tag": i,
                                      "job": {"argv": ["sleep", "600"],
@@ -524,23 +514,25 @@ def test_stdio_cancel_passes_deferred_run(capsid, env, ws):
                  "\n").encode()
         p.stdin.write(runs)
         p.stdin.flush()
-        first = wait_event(lambda e: e.get("event") == "accepted" and
-                           e.get("tag") == 0, "the first accepted")["job"]
-        wait_event(lambda e: e.get("event") == "accepted" and
-                   e.get("tag") == 1023, "the 1024th accepted")
+        first = events.wait_event(lambda e: e.get("event") == "accepted" and
+                                  e.get("tag") == 0,
+                                  "the first accepted")["job"]
+        events.wait_event(lambda e: e.get("event") == "accepted" and
+                          e.get("tag") == 1023, "the 1024th accepted")
         p.stdin.write((json.dumps({"v": 1, "type": "cancel", "job": first,
                                    "signal": "SIGKILL", "tag": "c"}) +
                        "\n").encode())
         p.stdin.flush()
         # The old server read nothing past the waiting run: it waited for
         # a sleep to end.
-        ev = wait_event(lambda e: e.get("tag") in ("c", "last"),
-                        "the cancel's answer")
+        ev = events.wait_event(lambda e: e.get("tag") in ("c", "last"),
+                               "the cancel's answer")
         check(ev.get("tag") == "c" and ev.get("event") == "ok",
               "serve --stdio: the waiting run went before the cancel: %s"
               % ev)
-        wait_event(lambda e: e.get("tag") == "last" and
-                   e.get("event") == "accepted", "the waiting run accepted")
+        events.wait_event(lambda e: e.get("tag") == "last" and
+                          e.get("event") == "accepted",
+                          "the waiting run accepted")
     finally:
         p.terminate()
         p.wait(timeout=120)

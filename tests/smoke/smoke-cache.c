@@ -128,19 +128,7 @@ void smoke_fixup_after_noop(void** state) {
 
 /* fanotify groups this process holds (each a watch of a workspace). */
 static int fanotify_groups(void) {
-  char path[64], target[64];
-  int fd, n = 0;
-  ssize_t len;
-
-  for (fd = 0; fd < 65536; fd++) {
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    len = readlink(path, target, sizeof(target) - 1);
-    if (len < 0)
-      continue;
-    target[len] = '\0';
-    n += strcmp(target, "anon_inode:[fanotify]") == 0;
-  }
-  return n;
+  return test_count_fds_to("anon_inode:[fanotify]");
 }
 
 
